@@ -1,0 +1,133 @@
+# uring-alike. `./configure` writes config.mk; plain `make` works without it.
+-include config.mk
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+SANITIZE   ?=
+DESTDIR    ?=
+
+VERSION    := 0.1.0
+SOVERSION  := 1
+
+comma := ,
+# Each sanitizer build gets its own object tree, so builds never mix.
+O ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
+
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra $(if $(WERROR),-Werror)
+SANFLAGS   := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer)
+BASEFLAGS  := -std=gnu11 -D_GNU_SOURCE -pthread $(WARN) $(SANFLAGS)
+LIB_CFLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -Iinclude -Isrc $(CFLAGS)
+APP_CFLAGS := $(BASEFLAGS) $(CFLAGS)
+
+LIB_SRCS := $(wildcard src/*.c src/engine/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+SONAME   := liburing-alike.so.$(SOVERSION)
+SHLIB    := $(O)/$(SONAME)
+STLIB    := $(O)/liburing-alike.a
+
+# Programs link the shared library from the build tree.
+LINK_OURS := -L$(O) -Wl,-rpath,$(abspath $(O)) -luring-alike -pthread $(SANFLAGS)
+
+API_TESTS   := $(patsubst test/%.c,%,$(wildcard test/api-*.c))
+UNIT_TESTS  := $(patsubst test/%.c,%,$(wildcard test/unit-*.c))
+TEST_BINS   := $(API_TESTS:%=$(O)/test/%) $(UNIT_TESTS:%=$(O)/test/%)
+KTEST_BINS  := $(API_TESTS:%=$(O)/test-kernel/%)
+EXAMPLES    := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
+EXAMPLE_BINS:= $(EXAMPLES:%=$(O)/examples/%)
+
+.PHONY: all lib examples test test-kernel bench demo install uninstall clean
+all: lib examples
+
+lib: $(SHLIB) $(O)/liburing-alike.so $(STLIB)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SHLIB): $(LIB_OBJS) src/liburing-alike.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/liburing-alike.map \
+		-Wl,-z,defs -o $@ $(LIB_OBJS) -pthread $(SANFLAGS)
+
+$(O)/liburing-alike.so: $(SHLIB)
+	ln -sf $(SONAME) $@
+
+$(STLIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+examples: $(EXAMPLE_BINS)
+$(O)/examples/%: examples/%.c $(SHLIB) $(O)/liburing-alike.so include/liburing.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Iinclude $< -o $@ $(LINK_OURS)
+
+# The same benchmark source, built against the system liburing (kernel io_uring).
+$(O)/examples/uring-bench.kernel: examples/uring-bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $< -o $@ -luring -pthread $(SANFLAGS)
+
+# API tests use only <liburing.h>: built against us, and against the system
+# liburing to check every expectation on the kernel's own io_uring.
+$(O)/test/api-%: test/api-%.c test/helpers.h $(SHLIB) $(O)/liburing-alike.so include/liburing.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Iinclude $< -o $@ $(LINK_OURS) -lcmocka
+$(O)/test-kernel/api-%: test/api-%.c test/helpers.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -DTEST_KERNEL $< -o $@ -luring -lcmocka -pthread $(SANFLAGS)
+# Unit tests reach into the engine: they link the static library.
+$(O)/test/unit-%: test/unit-%.c test/helpers.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Iinclude -Isrc $< -o $@ $(STLIB) -lcmocka -pthread $(SANFLAGS)
+
+test: $(TEST_BINS)
+	@sh test/run.sh $(TEST_BINS)
+
+test-kernel: $(KTEST_BINS)
+	@sh test/run.sh $(KTEST_BINS)
+
+bench: $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel
+	@sh bench/run.sh $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel
+
+demo: $(O)/examples/io_uring-cp $(O)/examples/io_uring-test
+	@sh examples/demo.sh $(O)/examples
+
+PC_FILE := $(O)/uring-alike.pc
+$(PC_FILE): Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+		'includedir=$(INCLUDEDIR)/uring-alike' '' \
+		'Name: uring-alike' \
+		'Description: io_uring programming model in userspace, liburing API' \
+		'Version: $(VERSION)' \
+		'Cflags: -I$${includedir}' \
+		'Libs: -L$${libdir} -luring-alike -pthread' > $@
+
+install: lib $(PC_FILE)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/uring-alike/liburing
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liburing-alike.so
+	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/liburing-alike.a
+	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/uring-alike.pc
+	install -m 644 include/liburing.h $(DESTDIR)$(INCLUDEDIR)/uring-alike/
+	install -m 644 include/liburing/*.h $(DESTDIR)$(INCLUDEDIR)/uring-alike/liburing/
+	for s in 2 3 7; do \
+		ls man/*.$$s >/dev/null 2>&1 || continue; \
+		install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 644 man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/liburing-alike.so \
+		$(DESTDIR)$(LIBDIR)/liburing-alike.a $(DESTDIR)$(LIBDIR)/pkgconfig/uring-alike.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/uring-alike
+	for f in man/*.[237]; do \
+		[ -e "$$f" ] || continue; \
+		s=$${f##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; \
+	done
+
+clean:
+	rm -rf build build-*
+
+-include $(LIB_OBJS:.o=.d)

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_CTX_H
+#define UA_ENGINE_CTX_H
+
+/*
+ * The engine's view of one ring, and of one request. Everything the engine
+ * files share is declared here; each .c file owns one concern.
+ */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include "liburing/io_uring.h"
+#include "liburing/barrier.h"
+
+#define UA_MAX_SQ_ENTRIES	32768u
+#define UA_MAX_CQ_ENTRIES	(2 * UA_MAX_SQ_ENTRIES)
+#define UA_FAST_IOV		8
+#define UA_COMPLETION_BATCH	32
+
+struct ua_ctx;
+struct ua_req;
+
+/* What an issue function tells its caller. */
+enum ua_issue_result {
+	UA_DONE,	/* req->res holds the result; post it */
+	UA_PUNT,	/* would block: hand the request to a worker */
+};
+
+/* Issue flags. */
+#define UA_ISSUE_NONBLOCK	(1u << 0)	/* inline: never block */
+
+/* How a file behaves, learnt only when a request leaves the fast path. */
+enum ua_file_kind {
+	UA_FILE_UNKNOWN,
+	UA_FILE_SEEKABLE,	/* regular file or block device: bounded work */
+	UA_FILE_STREAM,		/* pipe, socket, tty...: wait for readiness */
+};
+
+struct ua_rw {
+	__u64		addr;
+	__u32		len;		/* bytes, or iovecs for the vectored ops */
+	__s64		off;		/* -1: use and advance the file position */
+	int		rw_flags;
+	__u16		buf_index;
+	bool		vectored;
+	bool		stream;		/* offset ignored, as the kernel does */
+	bool		no_nowait;	/* the file rejects RWF_NOWAIT */
+	size_t		done;		/* bytes moved by earlier attempts */
+	size_t		want;		/* bytes asked for; 0 until known */
+	struct iovec	*iov;		/* private copy, advanced past done */
+	struct iovec	*iov_alloc;	/* heap copy to free, if not fast_iov */
+	unsigned	nr_iov;
+	struct iovec	fast_iov[UA_FAST_IOV];
+};
+
+struct ua_sync {
+	__u64	off;
+	__u64	len;
+	__u32	flags;		/* fsync, sync_file_range, fallocate mode, advice */
+};
+
+struct ua_req {
+	struct ua_req		*next;		/* cache, work queue */
+	struct ua_ctx		*ctx;
+	__u64			user_data;
+	__s32			res;
+	__u32			cflags;
+	__u8			opcode;
+	__u8			sqe_flags;
+	__u8			file_kind;	/* enum ua_file_kind */
+	bool			failed;		/* error or short: CQE_SKIP ignored */
+	int			fd;
+	__u64			hash_key;	/* nonzero: serialise with equal keys */
+	union {
+		struct ua_rw	rw;
+		struct ua_sync	sync;
+	};
+};
+
+/* A CQE waiting in the overflow list for room in the CQ ring. */
+struct ua_overflow_cqe {
+	struct ua_overflow_cqe	*next;
+	struct io_uring_cqe	cqe;
+};
+
+/* Completions collected by one submitter, posted under one lock. */
+struct ua_completion_batch {
+	unsigned	nr;
+	struct ua_req	*reqs[UA_COMPLETION_BATCH];
+};
+
+struct ua_worker;
+
+struct ua_wq_class {
+	struct ua_req	*head, *tail;
+	unsigned	nr_workers;
+	unsigned	nr_idle;
+	unsigned	max_workers;
+	pthread_cond_t	more_work;
+};
+
+struct ua_iowq {
+	pthread_mutex_t		lock;
+	struct ua_wq_class	cls[2];		/* IO_WQ_BOUND, IO_WQ_UNBOUND */
+	struct ua_worker	*workers;	/* every thread not yet joined */
+	int			cancel_fd;	/* eventfd: wakes workers in poll() */
+	bool			exiting;
+};
+
+struct ua_req_slab;
+
+struct ua_ctx {
+	int			fd;
+	unsigned		setup_flags;
+	unsigned		features;
+	unsigned		sq_entries, cq_entries;
+	bool			disabled;	/* IORING_SETUP_R_DISABLED */
+
+	/* Shared memory, as the engine maps it. */
+	void			*sq_map, *cq_map, *sqe_map;
+	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
+	unsigned		*sq_head, *sq_tail, *sq_flags, *sq_dropped;
+	unsigned		*sq_array;
+	struct io_uring_sqe	*sqes;
+	unsigned		*cq_head, *cq_tail, *cq_overflow, *cq_flags;
+	struct io_uring_cqe	*cqes;
+
+	/* Submission side, under uring_lock. */
+	pthread_mutex_t		uring_lock;
+	unsigned		cached_sq_head;
+	struct ua_req		*free_reqs;
+	struct ua_req_slab	*slabs;
+	struct iovec		*bufs;		/* registered buffers */
+	unsigned		nr_bufs;
+
+	/* Requests freed by other threads, spliced back by the submitter. */
+	struct ua_req		*remote_free;	/* atomic stack */
+
+	/* Completion side, under completion_lock. */
+	pthread_mutex_t		completion_lock;
+	unsigned		cached_cq_tail;
+	struct ua_overflow_cqe	*overflow_head, *overflow_tail;
+
+	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
+	unsigned		cq_seq;
+	unsigned		cq_waiters;
+
+	struct ua_iowq		wq;
+};
+
+/* ring.c: shared memory, and the table from descriptor to ring */
+int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
+void ua_ring_destroy(struct ua_ctx *ctx);
+struct ua_ctx *ua_ctx_lookup(int fd);
+int ua_ctx_install(struct ua_ctx *ctx);
+void ua_ctx_uninstall(struct ua_ctx *ctx);
+int ua_lookup_error(int fd);
+
+/* submit.c */
+int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
+
+/* req.c: the per-ring request cache */
+struct ua_req *ua_req_alloc(struct ua_ctx *ctx);
+void ua_req_free_local(struct ua_ctx *ctx, struct ua_req *req);
+void ua_req_free_remote(struct ua_ctx *ctx, struct ua_req *req);
+void ua_req_cache_destroy(struct ua_ctx *ctx);
+void ua_req_cleanup(struct ua_req *req);
+
+/* cq.c: posting completions, and the overflow list */
+void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
+		  struct ua_req *req);
+void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_complete_remote(struct ua_req *req);
+void ua_overflow_flush(struct ua_ctx *ctx);
+void ua_overflow_free(struct ua_ctx *ctx);
+bool ua_overflow_pending(struct ua_ctx *ctx);
+
+/* wait.c */
+struct ua_wait_args {
+	unsigned		min_complete;
+	const struct timespec	*deadline;	/* CLOCK_MONOTONIC, or NULL */
+	const sigset_t		*sigmask;
+};
+int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+void ua_cq_wake(struct ua_ctx *ctx);
+
+/* iowq.c: the worker pool */
+int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries);
+void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req);
+void ua_iowq_shutdown(struct ua_ctx *ctx);
+int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2]);
+int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events);
+
+/* rw.c, sync.c, nop.c: per-opcode prep and issue */
+int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_rw_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_read(struct ua_req *req, unsigned issue_flags);
+int ua_write(struct ua_req *req, unsigned issue_flags);
+int ua_rw_prepare_async(struct ua_req *req);
+void ua_rw_cleanup(struct ua_req *req);
+int ua_fsync_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_fsync(struct ua_req *req, unsigned issue_flags);
+int ua_sfr_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_sync_file_range(struct ua_req *req, unsigned issue_flags);
+int ua_fallocate_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_fallocate(struct ua_req *req, unsigned issue_flags);
+int ua_fadvise_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_fadvise(struct ua_req *req, unsigned issue_flags);
+int ua_nop_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_nop(struct ua_req *req, unsigned issue_flags);
+
+/* file.c: learning what kind of file a request works on */
+void ua_req_classify_file(struct ua_req *req);
+
+/* rsrc.c: registered buffers */
+int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
+			unsigned nr);
+int ua_unregister_buffers(struct ua_ctx *ctx);
+
+/* register.c */
+int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
+		unsigned nr_args);
+
+#endif

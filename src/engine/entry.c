@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine's three entry points, with the kernel system calls' arguments
+ * and -errno results: io_uring_setup(), io_uring_enter() and
+ * io_uring_register(). Nothing else of the engine is visible to the user side.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "engine/ctx.h"
+#include "ua_private.h"
+
+#define SETUP_FLAGS	(IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | \
+			 IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL | \
+			 IORING_SETUP_NO_SQARRAY)
+#define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
+			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
+			 IORING_ENTER_ABS_TIMER)
+#define FEATURES	(IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | \
+			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
+			 IORING_FEAT_CQE_SKIP)
+#define SIGSET_SIZE	(_NSIG / 8)
+
+static unsigned round_pow2(unsigned n)
+{
+	unsigned r = 1;
+
+	while (r < n)
+		r <<= 1;
+	return r;
+}
+
+/* The kernel's sizing rules, including its errors. */
+static int size_rings(unsigned entries, struct io_uring_params *p,
+		      unsigned *sq, unsigned *cq)
+{
+	bool clamp = p->flags & IORING_SETUP_CLAMP;
+
+	if (!entries)
+		return -EINVAL;
+	if (entries > UA_MAX_SQ_ENTRIES) {
+		if (!clamp)
+			return -EINVAL;
+		entries = UA_MAX_SQ_ENTRIES;
+	}
+	*sq = round_pow2(entries);
+	if (!(p->flags & IORING_SETUP_CQSIZE)) {
+		*cq = 2 * *sq;
+		return 0;
+	}
+	if (!p->cq_entries)
+		return -EINVAL;
+	if (p->cq_entries > UA_MAX_CQ_ENTRIES) {
+		if (!clamp)
+			return -EINVAL;
+		p->cq_entries = UA_MAX_CQ_ENTRIES;
+	}
+	*cq = round_pow2(p->cq_entries);
+	return *cq < *sq ? -EINVAL : 0;
+}
+
+static int check_params(const struct io_uring_params *p)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(p->resv) / sizeof(p->resv[0]); i++)
+		if (p->resv[i])
+			return -EINVAL;
+	if (p->flags & ~SETUP_FLAGS)
+		return -EINVAL;
+	return 0;
+}
+
+static void ctx_free(struct ua_ctx *ctx)
+{
+	ua_overflow_free(ctx);
+	ua_req_cache_destroy(ctx);
+	free(ctx->bufs);
+	ua_ring_destroy(ctx);
+	pthread_mutex_destroy(&ctx->uring_lock);
+	pthread_mutex_destroy(&ctx->completion_lock);
+	free(ctx);
+}
+
+/* Teardown: no new submissions, cancel and join all work, free it all. */
+static void ctx_release(struct ua_ctx *ctx)
+{
+	ua_ctx_uninstall(ctx);
+	pthread_mutex_lock(&ctx->uring_lock);
+	ua_iowq_shutdown(ctx);
+	pthread_mutex_unlock(&ctx->uring_lock);
+	ctx_free(ctx);
+}
+
+static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
+{
+	struct ua_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return NULL;
+	ctx->setup_flags = flags;
+	ctx->sq_entries = sq;
+	ctx->cq_entries = cq;
+	ctx->disabled = flags & IORING_SETUP_R_DISABLED;
+	ctx->features = FEATURES;
+	pthread_mutex_init(&ctx->uring_lock, NULL);
+	pthread_mutex_init(&ctx->completion_lock, NULL);
+	if (ua_iowq_init(&ctx->wq, sq)) {
+		pthread_mutex_destroy(&ctx->uring_lock);
+		pthread_mutex_destroy(&ctx->completion_lock);
+		free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
+{
+	struct ua_ctx *ctx, *stale;
+	unsigned sq, cq;
+	int ret;
+
+	if (!p)
+		return -EFAULT;
+	ret = check_params(p);
+	if (!ret)
+		ret = size_rings(entries, p, &sq, &cq);
+	if (ret)
+		return ret;
+	ctx = ctx_alloc(p->flags, sq, cq);
+	if (!ctx)
+		return -ENOMEM;
+	ret = ua_ring_create(ctx, p);
+	if (!ret) {
+		/* A ring still filed under this number lost its descriptor
+		 * to close() without a release: nobody can reach it now. */
+		stale = ua_ctx_lookup(ctx->fd);
+		if (stale)
+			ctx_release(stale);
+		ret = ua_ctx_install(ctx);
+		if (ret)
+			close(ctx->fd);
+	}
+	if (ret) {
+		ua_iowq_shutdown(ctx);
+		ctx_free(ctx);
+		return ret;
+	}
+	p->sq_entries = sq;
+	p->cq_entries = cq;
+	p->features = ctx->features;
+	return ctx->fd;
+}
+
+static int timespec_arg(const struct __kernel_timespec *ts, bool absolute,
+			struct timespec *deadline)
+{
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return -EINVAL;
+	if (absolute) {
+		deadline->tv_sec = ts->tv_sec;
+		deadline->tv_nsec = ts->tv_nsec;
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += ts->tv_sec;
+	deadline->tv_nsec += ts->tv_nsec;
+	if (deadline->tv_nsec >= 1000000000) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000;
+	}
+	return 0;
+}
+
+/* Decodes the wait arguments: a sigset, or io_uring_getevents_arg. */
+static int wait_args(unsigned flags, const void *argp, size_t argsz,
+		     struct ua_wait_args *w, struct timespec *deadline)
+{
+	struct io_uring_getevents_arg arg;
+
+	w->deadline = NULL;
+	w->sigmask = NULL;
+	if (!(flags & IORING_ENTER_EXT_ARG)) {
+		if (flags & IORING_ENTER_ABS_TIMER)
+			return -EINVAL;
+		if (argp && argsz != SIGSET_SIZE)
+			return -EINVAL;
+		w->sigmask = argp;
+		return 0;
+	}
+	if (!argp)
+		return 0;
+	if (argsz != sizeof(arg))
+		return -EINVAL;
+	memcpy(&arg, argp, sizeof(arg));
+	if (arg.min_wait_usec)
+		return -EINVAL;		/* IORING_FEAT_MIN_TIMEOUT: not yet */
+	if (arg.sigmask) {
+		if (arg.sigmask_sz != SIGSET_SIZE)
+			return -EINVAL;
+		w->sigmask = (const sigset_t *) (uintptr_t) arg.sigmask;
+	}
+	if (arg.ts) {
+		int ret = timespec_arg((const struct __kernel_timespec *)
+				       (uintptr_t) arg.ts,
+				       flags & IORING_ENTER_ABS_TIMER, deadline);
+		if (ret)
+			return ret;
+		w->deadline = deadline;
+	}
+	return 0;
+}
+
+static int get_events(struct ua_ctx *ctx, unsigned min_complete,
+		      struct ua_wait_args *w)
+{
+	if (min_complete > ctx->cq_entries)
+		min_complete = ctx->cq_entries;
+	w->min_complete = min_complete;
+	if (!min_complete) {
+		if (ua_overflow_pending(ctx))
+			ua_overflow_flush(ctx);
+		return 0;
+	}
+	return ua_cq_wait(ctx, w);
+}
+
+static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
+		 unsigned flags, const void *argp, size_t argsz)
+{
+	struct ua_ctx *ctx = ua_ctx_lookup((int) fd);
+	struct timespec deadline;
+	struct ua_wait_args w;
+	int submitted = 0, ret = 0;
+
+	if (!ctx)
+		return ua_lookup_error((int) fd);
+	if (flags & ~ENTER_FLAGS)
+		return -EINVAL;
+	if (__atomic_load_n(&ctx->disabled, __ATOMIC_ACQUIRE))
+		return -EBADFD;
+	if (flags & IORING_ENTER_GETEVENTS) {
+		ret = wait_args(flags, argp, argsz, &w, &deadline);
+		if (ret)
+			return ret;
+	}
+	if (to_submit) {
+		pthread_mutex_lock(&ctx->uring_lock);
+		submitted = ua_submit_sqes(ctx, to_submit);
+		pthread_mutex_unlock(&ctx->uring_lock);
+		if (submitted < 0)
+			return submitted;
+		/* Like the kernel: a short submission does not wait. */
+		if ((unsigned) submitted != to_submit)
+			return submitted;
+	}
+	if (flags & IORING_ENTER_GETEVENTS)
+		ret = get_events(ctx, min_complete, &w);
+	return submitted ? submitted : ret;
+}
+
+UA_PUBLIC int io_uring_enter2(unsigned int fd, unsigned int to_submit,
+			      unsigned int min_complete, unsigned int flags,
+			      sigset_t *sig, size_t sz)
+{
+	return enter(fd, to_submit, min_complete, flags, sig, sz);
+}
+
+UA_PUBLIC int io_uring_enter(unsigned int fd, unsigned int to_submit,
+			     unsigned int min_complete, unsigned int flags,
+			     sigset_t *sig)
+{
+	return enter(fd, to_submit, min_complete, flags, sig, SIGSET_SIZE);
+}
+
+UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
+				const void *arg, unsigned int nr_args)
+{
+	struct ua_ctx *ctx = ua_ctx_lookup((int) fd);
+
+	if (!ctx)
+		return ua_lookup_error((int) fd);
+	if (opcode == UA_REGISTER_RELEASE_RING) {
+		ctx_release(ctx);
+		return 0;
+	}
+	return ua_register(ctx, opcode, arg, nr_args);
+}

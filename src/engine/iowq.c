@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker pool ("io-wq"): threads for work that must block.
+ *
+ * Two classes, as in the kernel: bounded work (regular files and block
+ * devices, where a blocked call always finishes) and unbounded work (pipes,
+ * sockets, ttys, which may wait forever). Workers start lazily, up to each
+ * class's limit; an idle worker exits after IDLE_SECONDS unless it is the
+ * last of its class. Requests with equal hash_key (buffered writes to one
+ * file) never run concurrently and keep their order, like io-wq hashing.
+ *
+ * Workers run with every signal blocked, so the application's signals never
+ * land on them; a worker waiting for a stream to become ready waits in
+ * poll() together with cancel_fd, which teardown signals to interrupt it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include "engine/ctx.h"
+#include "engine/opdef.h"
+
+#define IDLE_SECONDS	5
+
+struct ua_worker {
+	struct ua_worker	*next;
+	struct ua_ctx		*ctx;
+	pthread_t		thread;
+	unsigned		cls;
+	__u64			running_hash;	/* hash of the work in hand */
+	bool			exited;		/* ready to be joined */
+};
+
+static unsigned nproc_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NPROC, &rl) || rl.rlim_cur > UINT32_MAX)
+		return UINT32_MAX;
+	return (unsigned) rl.rlim_cur;
+}
+
+int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned bound = (unsigned) (cpus > 0 ? cpus : 1) * 4;
+	int i;
+
+	wq->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wq->cancel_fd < 0)
+		return -errno;
+	pthread_mutex_init(&wq->lock, NULL);
+	for (i = 0; i < 2; i++) {
+		pthread_condattr_t attr;
+
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&wq->cls[i].more_work, &attr);
+		pthread_condattr_destroy(&attr);
+	}
+	wq->cls[IO_WQ_BOUND].max_workers = bound < sq_entries ? bound : sq_entries;
+	wq->cls[IO_WQ_UNBOUND].max_workers = nproc_limit();
+	return 0;
+}
+
+static bool hash_busy(struct ua_iowq *wq, __u64 key)
+{
+	struct ua_worker *w;
+
+	for (w = wq->workers; w; w = w->next)
+		if (!w->exited && w->running_hash == key)
+			return true;
+	return false;
+}
+
+/* First queued request whose file is not being written by another worker. */
+static struct ua_req *take_work(struct ua_iowq *wq, struct ua_wq_class *c)
+{
+	struct ua_req *prev = NULL, *req;
+
+	for (req = c->head; req; prev = req, req = req->next) {
+		if (req->hash_key && hash_busy(wq, req->hash_key))
+			continue;
+		if (prev)
+			prev->next = req->next;
+		else
+			c->head = req->next;
+		if (c->tail == req)
+			c->tail = prev;
+		return req;
+	}
+	return NULL;
+}
+
+static void run_work(struct ua_req *req)
+{
+	const struct ua_opdef *def = ua_opdef(req->opcode);
+
+	if (def->issue(req, 0) == UA_PUNT)
+		req->res = -EAGAIN;	/* a blocking issue has nowhere to go */
+	ua_complete_remote(req);
+}
+
+static bool idle_wait(struct ua_wq_class *c, pthread_mutex_t *lock)
+{
+	struct timespec deadline;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += IDLE_SECONDS;
+	c->nr_idle++;
+	ret = pthread_cond_timedwait(&c->more_work, lock, &deadline);
+	c->nr_idle--;
+	return ret != ETIMEDOUT;
+}
+
+static void *worker_main(void *arg)
+{
+	struct ua_worker *w = arg;
+	struct ua_iowq *wq = &w->ctx->wq;
+	struct ua_wq_class *c = &wq->cls[w->cls];
+	struct ua_req *req;
+
+	pthread_mutex_lock(&wq->lock);
+	for (;;) {
+		req = take_work(wq, c);
+		if (req) {
+			w->running_hash = req->hash_key;
+			pthread_mutex_unlock(&wq->lock);
+			run_work(req);
+			pthread_mutex_lock(&wq->lock);
+			w->running_hash = 0;
+			continue;
+		}
+		if (wq->exiting)
+			break;
+		if (!idle_wait(c, &wq->lock) && c->nr_workers > 1 && !c->head)
+			break;
+	}
+	c->nr_workers--;
+	w->exited = true;
+	pthread_mutex_unlock(&wq->lock);
+	return NULL;
+}
+
+/* Joins workers that left on their own; called with wq->lock held. */
+static void reap_exited(struct ua_iowq *wq)
+{
+	struct ua_worker **pp = &wq->workers, *w;
+
+	while ((w = *pp)) {
+		if (w->exited) {
+			*pp = w->next;
+			pthread_join(w->thread, NULL);
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+static bool spawn_worker(struct ua_ctx *ctx, unsigned cls)
+{
+	struct ua_iowq *wq = &ctx->wq;
+	struct ua_worker *w = calloc(1, sizeof(*w));
+	sigset_t all, saved;
+	int ret;
+
+	if (!w)
+		return false;
+	w->ctx = ctx;
+	w->cls = cls;
+	/* The new thread inherits this mask: signals stay the app's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	ret = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (ret) {
+		free(w);
+		return false;
+	}
+	w->next = wq->workers;
+	wq->workers = w;
+	wq->cls[cls].nr_workers++;
+	return true;
+}
+
+static unsigned class_of(const struct ua_req *req)
+{
+	return req->file_kind == UA_FILE_STREAM ? IO_WQ_UNBOUND : IO_WQ_BOUND;
+}
+
+static void cancel_queued(struct ua_wq_class *c);
+
+void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
+{
+	struct ua_iowq *wq = &ctx->wq;
+	unsigned cls = class_of(req);
+	struct ua_wq_class *c = &wq->cls[cls];
+
+	req->next = NULL;
+	pthread_mutex_lock(&wq->lock);
+	reap_exited(wq);
+	if (c->tail)
+		c->tail->next = req;
+	else
+		c->head = req;
+	c->tail = req;
+	if (c->nr_idle)
+		pthread_cond_signal(&c->more_work);
+	else if (c->nr_workers < c->max_workers)
+		spawn_worker(ctx, cls);
+	/* No thread can run the queue, now or later: fail it, lose nothing. */
+	if (!c->nr_workers)
+		cancel_queued(c);
+	pthread_mutex_unlock(&wq->lock);
+}
+
+/* Waits for fd readiness, or for teardown. Returns 0, or -ECANCELED. */
+int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = events },
+		{ .fd = ctx->wq.cancel_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (__atomic_load_n(&ctx->wq.exiting, __ATOMIC_ACQUIRE))
+			return -ECANCELED;
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (pfd[1].revents)
+			return -ECANCELED;
+		if (pfd[0].revents)
+			return 0;
+	}
+}
+
+static void cancel_queued(struct ua_wq_class *c)
+{
+	struct ua_req *req, *next;
+
+	for (req = c->head; req; req = next) {
+		next = req->next;
+		req->res = -ECANCELED;
+		req->failed = true;
+		ua_complete_remote(req);
+	}
+	c->head = c->tail = NULL;
+}
+
+/* Teardown: cancel what waits, interrupt what polls, join every thread. */
+void ua_iowq_shutdown(struct ua_ctx *ctx)
+{
+	struct ua_iowq *wq = &ctx->wq;
+	__u64 one = 1;
+	int i;
+
+	pthread_mutex_lock(&wq->lock);
+	__atomic_store_n(&wq->exiting, true, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++) {
+		cancel_queued(&wq->cls[i]);
+		pthread_cond_broadcast(&wq->cls[i].more_work);
+	}
+	pthread_mutex_unlock(&wq->lock);
+	if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
+		abort();	/* an eventfd write of 1 cannot fail */
+
+	pthread_mutex_lock(&wq->lock);
+	while (wq->workers) {
+		struct ua_worker *w = wq->workers;
+
+		wq->workers = w->next;
+		pthread_mutex_unlock(&wq->lock);
+		pthread_join(w->thread, NULL);
+		free(w);
+		pthread_mutex_lock(&wq->lock);
+	}
+	pthread_mutex_unlock(&wq->lock);
+
+	close(wq->cancel_fd);
+	for (i = 0; i < 2; i++)
+		pthread_cond_destroy(&wq->cls[i].more_work);
+	pthread_mutex_destroy(&wq->lock);
+}
+
+/* IORING_REGISTER_IOWQ_MAX_WORKERS: set the non-zero limits, return the old. */
+int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2])
+{
+	unsigned limit = nproc_limit();
+	int i;
+
+	pthread_mutex_lock(&wq->lock);
+	for (i = 0; i < 2; i++) {
+		unsigned old = wq->cls[i].max_workers;
+
+		if (counts[i])
+			wq->cls[i].max_workers = counts[i] < limit ? counts[i] : limit;
+		counts[i] = old;
+	}
+	pthread_mutex_unlock(&wq->lock);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The opcode table. Adding an operation is one entry here plus its prep and
+ * issue functions; the probe and the submit path read nothing else.
+ */
+#include <poll.h>
+#include "engine/opdef.h"
+
+#define RW_COMMON \
+	.needs_file = 1, .prepare_async = ua_rw_prepare_async, \
+	.cleanup = ua_rw_cleanup
+
+const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
+	[IORING_OP_NOP] = {
+		.name = "NOP", .prep = ua_nop_prep, .issue = ua_nop,
+	},
+	[IORING_OP_READV] = {
+		.name = "READV", .prep = ua_rw_prep, .issue = ua_read,
+		.poll_events = POLLIN, RW_COMMON,
+	},
+	[IORING_OP_WRITEV] = {
+		.name = "WRITEV", .prep = ua_rw_prep, .issue = ua_write,
+		.poll_events = POLLOUT, .hash_reg_file = 1, RW_COMMON,
+	},
+	[IORING_OP_FSYNC] = {
+		.name = "FSYNC", .prep = ua_fsync_prep, .issue = ua_fsync,
+		.needs_file = 1,
+	},
+	[IORING_OP_READ_FIXED] = {
+		.name = "READ_FIXED", .prep = ua_rw_fixed_prep,
+		.issue = ua_read, .poll_events = POLLIN, RW_COMMON,
+	},
+	[IORING_OP_WRITE_FIXED] = {
+		.name = "WRITE_FIXED", .prep = ua_rw_fixed_prep,
+		.issue = ua_write, .poll_events = POLLOUT,
+		.hash_reg_file = 1, RW_COMMON,
+	},
+	[IORING_OP_SYNC_FILE_RANGE] = {
+		.name = "SYNC_FILE_RANGE", .prep = ua_sfr_prep,
+		.issue = ua_sync_file_range, .needs_file = 1,
+	},
+	[IORING_OP_FALLOCATE] = {
+		.name = "FALLOCATE", .prep = ua_fallocate_prep,
+		.issue = ua_fallocate, .needs_file = 1, .hash_reg_file = 1,
+	},
+	[IORING_OP_READ] = {
+		.name = "READ", .prep = ua_rw_prep, .issue = ua_read,
+		.poll_events = POLLIN, RW_COMMON,
+	},
+	[IORING_OP_WRITE] = {
+		.name = "WRITE", .prep = ua_rw_prep, .issue = ua_write,
+		.poll_events = POLLOUT, .hash_reg_file = 1, RW_COMMON,
+	},
+	[IORING_OP_FADVISE] = {
+		.name = "FADVISE", .prep = ua_fadvise_prep,
+		.issue = ua_fadvise, .needs_file = 1,
+	},
+};

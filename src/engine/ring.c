@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared memory of a ring and the table that finds a ring from its
+ * descriptor.
+ *
+ * The descriptor is a memfd laid out at the kernel's mmap offsets, so an
+ * application maps it exactly as it would map a kernel ring:
+ *   IORING_OFF_SQ_RING   SQ head, tail, mask, entries, flags, dropped, array
+ *   IORING_OFF_CQ_RING   CQ head, tail, mask, entries, overflow, flags, CQEs
+ *   IORING_OFF_SQES      the SQE array
+ * The file is sparse: only the pages of the three regions are ever touched.
+ * Heads and tails sit on their own cache lines so the producer and the
+ * consumer of a ring do not share a line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "engine/ctx.h"
+
+#define CACHELINE	64
+#define OFF_HEAD	0
+#define OFF_TAIL	CACHELINE
+#define OFF_MASK	(2 * CACHELINE)
+#define OFF_ENTRIES	(OFF_MASK + 4)
+#define OFF_SQ_FLAGS	(OFF_MASK + 8)
+#define OFF_SQ_DROPPED	(OFF_MASK + 12)
+#define OFF_CQ_OVERFLOW	(OFF_MASK + 8)
+#define OFF_CQ_FLAGS	(OFF_MASK + 12)
+#define OFF_ENTRIES_ARR	(3 * CACHELINE)
+
+static size_t page_round(size_t n)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+
+	return (n + page - 1) & ~(page - 1);
+}
+
+static void *map_region(int fd, size_t size, off_t off)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void fill_offsets(struct io_uring_params *p)
+{
+	memset(&p->sq_off, 0, sizeof(p->sq_off));
+	p->sq_off.head = OFF_HEAD;
+	p->sq_off.tail = OFF_TAIL;
+	p->sq_off.ring_mask = OFF_MASK;
+	p->sq_off.ring_entries = OFF_ENTRIES;
+	p->sq_off.flags = OFF_SQ_FLAGS;
+	p->sq_off.dropped = OFF_SQ_DROPPED;
+	p->sq_off.array = OFF_ENTRIES_ARR;
+
+	memset(&p->cq_off, 0, sizeof(p->cq_off));
+	p->cq_off.head = OFF_HEAD;
+	p->cq_off.tail = OFF_TAIL;
+	p->cq_off.ring_mask = OFF_MASK;
+	p->cq_off.ring_entries = OFF_ENTRIES;
+	p->cq_off.overflow = OFF_CQ_OVERFLOW;
+	p->cq_off.flags = OFF_CQ_FLAGS;
+	p->cq_off.cqes = OFF_ENTRIES_ARR;
+}
+
+static void point_into_maps(struct ua_ctx *ctx)
+{
+	char *sq = ctx->sq_map, *cq = ctx->cq_map;
+
+	ctx->sq_head = (unsigned *) (sq + OFF_HEAD);
+	ctx->sq_tail = (unsigned *) (sq + OFF_TAIL);
+	ctx->sq_flags = (unsigned *) (sq + OFF_SQ_FLAGS);
+	ctx->sq_dropped = (unsigned *) (sq + OFF_SQ_DROPPED);
+	ctx->sq_array = (unsigned *) (sq + OFF_ENTRIES_ARR);
+	ctx->sqes = ctx->sqe_map;
+	*(unsigned *) (sq + OFF_MASK) = ctx->sq_entries - 1;
+	*(unsigned *) (sq + OFF_ENTRIES) = ctx->sq_entries;
+
+	ctx->cq_head = (unsigned *) (cq + OFF_HEAD);
+	ctx->cq_tail = (unsigned *) (cq + OFF_TAIL);
+	ctx->cq_overflow = (unsigned *) (cq + OFF_CQ_OVERFLOW);
+	ctx->cq_flags = (unsigned *) (cq + OFF_CQ_FLAGS);
+	ctx->cqes = (struct io_uring_cqe *) (cq + OFF_ENTRIES_ARR);
+	*(unsigned *) (cq + OFF_MASK) = ctx->cq_entries - 1;
+	*(unsigned *) (cq + OFF_ENTRIES) = ctx->cq_entries;
+}
+
+int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
+{
+	int fd;
+
+	ctx->sq_map_sz = page_round(OFF_ENTRIES_ARR + ctx->sq_entries * sizeof(unsigned));
+	ctx->cq_map_sz = page_round(OFF_ENTRIES_ARR +
+				    ctx->cq_entries * sizeof(struct io_uring_cqe));
+	ctx->sqe_map_sz = page_round(ctx->sq_entries * sizeof(struct io_uring_sqe));
+
+	fd = memfd_create("[io_uring]", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t) (IORING_OFF_SQES + ctx->sqe_map_sz)) < 0)
+		goto fail;
+	ctx->sq_map = map_region(fd, ctx->sq_map_sz, (off_t) IORING_OFF_SQ_RING);
+	ctx->cq_map = map_region(fd, ctx->cq_map_sz, (off_t) IORING_OFF_CQ_RING);
+	ctx->sqe_map = map_region(fd, ctx->sqe_map_sz, (off_t) IORING_OFF_SQES);
+	if (!ctx->sq_map || !ctx->cq_map || !ctx->sqe_map) {
+		ua_ring_destroy(ctx);
+		close(fd);
+		return -ENOMEM;
+	}
+	ctx->fd = fd;
+	point_into_maps(ctx);
+	fill_offsets(p);
+	return 0;
+fail:
+	close(fd);
+	return -ENOMEM;
+}
+
+void ua_ring_destroy(struct ua_ctx *ctx)
+{
+	if (ctx->sq_map)
+		munmap(ctx->sq_map, ctx->sq_map_sz);
+	if (ctx->cq_map)
+		munmap(ctx->cq_map, ctx->cq_map_sz);
+	if (ctx->sqe_map)
+		munmap(ctx->sqe_map, ctx->sqe_map_sz);
+	ctx->sq_map = ctx->cq_map = ctx->sqe_map = NULL;
+}
+
+/*
+ * Descriptor -> ring. Two levels of fixed-size chunks that are never moved
+ * or freed, so a lookup is two loads with no lock; only installing a ring
+ * into a chunk that does not exist yet takes table_lock.
+ */
+#define CHUNK_SHIFT	10
+#define CHUNK_SIZE	(1u << CHUNK_SHIFT)
+#define NR_CHUNKS	1024u		/* descriptors up to 2^20 */
+
+static struct ua_ctx **ring_table[NR_CHUNKS];
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct ua_ctx **slot_of(int fd, bool create)
+{
+	unsigned chunk_nr = (unsigned) fd >> CHUNK_SHIFT;
+	struct ua_ctx **chunk;
+
+	if (fd < 0 || chunk_nr >= NR_CHUNKS)
+		return NULL;
+	chunk = __atomic_load_n(&ring_table[chunk_nr], __ATOMIC_ACQUIRE);
+	if (!chunk && create) {
+		pthread_mutex_lock(&table_lock);
+		chunk = ring_table[chunk_nr];
+		if (!chunk) {
+			chunk = calloc(CHUNK_SIZE, sizeof(*chunk));
+			__atomic_store_n(&ring_table[chunk_nr], chunk,
+					 __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&table_lock);
+	}
+	return chunk ? &chunk[(unsigned) fd & (CHUNK_SIZE - 1)] : NULL;
+}
+
+struct ua_ctx *ua_ctx_lookup(int fd)
+{
+	struct ua_ctx **slot = slot_of(fd, false);
+
+	return slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
+}
+
+int ua_ctx_install(struct ua_ctx *ctx)
+{
+	struct ua_ctx **slot = slot_of(ctx->fd, true);
+
+	if (!slot)
+		return -EMFILE;
+	__atomic_store_n(slot, ctx, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void ua_ctx_uninstall(struct ua_ctx *ctx)
+{
+	struct ua_ctx **slot = slot_of(ctx->fd, false);
+
+	if (slot)
+		__atomic_compare_exchange_n(slot, &ctx, NULL, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/* Why a descriptor is not a ring: not open at all, or some other file. */
+int ua_lookup_error(int fd)
+{
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	return -EOPNOTSUPP;
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * READ, WRITE, READV, WRITEV, READ_FIXED, WRITE_FIXED.
+ *
+ * Inline, every transfer is tried with RWF_NOWAIT: a page-cache hit
+ * completes in the submitter's thread with one preadv2/pwritev2 and no
+ * handoff. -EAGAIN means the data is not there (or the stream is not ready):
+ * the request goes to a worker, keeping in rw.done what it already moved.
+ *
+ * Results follow the kernel: a regular file is read or written in full
+ * (a short transfer is continued; only end of file stops a read), a stream
+ * returns what one transfer moved, and an error after some progress reports
+ * the progress. A stream's offset is ignored, as the kernel ignores it for
+ * FMODE_STREAM files; an offset of -1 means the file position.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include "engine/ctx.h"
+#include "engine/opdef.h"
+
+static bool is_write(const struct ua_req *req)
+{
+	return req->opcode == IORING_OP_WRITE ||
+	       req->opcode == IORING_OP_WRITEV ||
+	       req->opcode == IORING_OP_WRITE_FIXED;
+}
+
+static bool is_fixed(const struct ua_req *req)
+{
+	return req->opcode == IORING_OP_READ_FIXED ||
+	       req->opcode == IORING_OP_WRITE_FIXED;
+}
+
+int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_rw *rw = &req->rw;
+
+	rw->addr = sqe->addr;
+	rw->len = sqe->len;
+	rw->off = (__s64) sqe->off;
+	rw->rw_flags = sqe->rw_flags;
+	rw->buf_index = sqe->buf_index;
+	rw->vectored = req->opcode == IORING_OP_READV ||
+		       req->opcode == IORING_OP_WRITEV;
+	rw->stream = false;
+	rw->no_nowait = false;
+	rw->done = 0;
+	rw->want = rw->vectored ? 0 : rw->len;
+	rw->iov = rw->iov_alloc = NULL;
+	rw->nr_iov = 0;
+	return 0;
+}
+
+/* The registered buffer must contain [addr, addr + len), as in the kernel. */
+static int import_fixed(struct ua_req *req)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct ua_rw *rw = &req->rw;
+	__u64 start, end;
+
+	if (rw->buf_index >= ctx->nr_bufs)
+		return -EFAULT;
+	start = (__u64) (uintptr_t) ctx->bufs[rw->buf_index].iov_base;
+	end = start + ctx->bufs[rw->buf_index].iov_len;
+	if (rw->addr < start || rw->addr + rw->len < rw->addr ||
+	    rw->addr + rw->len > end)
+		return -EFAULT;
+	return 0;
+}
+
+int ua_rw_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	ua_rw_prep(req, sqe);
+	return 0;
+}
+
+static void advance_private_iov(struct ua_rw *rw, size_t n)
+{
+	while (n && rw->nr_iov) {
+		if (n < rw->iov->iov_len) {
+			rw->iov->iov_base = (char *) rw->iov->iov_base + n;
+			rw->iov->iov_len -= n;
+			return;
+		}
+		n -= rw->iov->iov_len;
+		rw->iov++;
+		rw->nr_iov--;
+	}
+}
+
+/*
+ * Before a vectored request leaves the submitter: copy the application's
+ * iovecs, which it may reuse as soon as io_uring_enter returns
+ * (IORING_FEAT_SUBMIT_STABLE). Only called after a transfer attempt has
+ * succeeded or returned -EAGAIN, so the kernel has already checked that the
+ * array is readable.
+ */
+int ua_rw_prepare_async(struct ua_req *req)
+{
+	struct ua_rw *rw = &req->rw;
+	const struct iovec *uiov = (const struct iovec *) (uintptr_t) rw->addr;
+
+	if (!rw->vectored || rw->iov)
+		return 0;
+	if (rw->len > UA_FAST_IOV) {
+		rw->iov_alloc = malloc(rw->len * sizeof(*uiov));
+		if (!rw->iov_alloc)
+			return -ENOMEM;
+		rw->iov = rw->iov_alloc;
+	} else {
+		rw->iov = rw->fast_iov;
+	}
+	memcpy(rw->iov, uiov, rw->len * sizeof(*uiov));
+	rw->nr_iov = rw->len;
+	advance_private_iov(rw, rw->done);
+	return 0;
+}
+
+void ua_rw_cleanup(struct ua_req *req)
+{
+	free(req->rw.iov_alloc);
+	req->rw.iov_alloc = NULL;
+}
+
+/* The iovecs still to transfer. */
+static int next_iov(struct ua_req *req, struct iovec *one,
+		    const struct iovec **iov)
+{
+	struct ua_rw *rw = &req->rw;
+
+	if (rw->iov) {
+		*iov = rw->iov;
+		return (int) rw->nr_iov;
+	}
+	if (rw->vectored) {
+		*iov = (const struct iovec *) (uintptr_t) rw->addr;
+		return (int) rw->len;
+	}
+	one->iov_base = (char *) (uintptr_t) rw->addr + rw->done;
+	one->iov_len = rw->len - rw->done;
+	*iov = one;
+	return 1;
+}
+
+static ssize_t sys_rw(struct ua_req *req, const struct iovec *iov, int nr,
+		      off_t off, int flags)
+{
+	ssize_t n = is_write(req) ? pwritev2(req->fd, iov, nr, off, flags)
+				  : preadv2(req->fd, iov, nr, off, flags);
+
+	return n < 0 ? -errno : n;
+}
+
+/* One system call. Returns bytes moved or -errno. */
+static ssize_t transfer(struct ua_req *req, int flags)
+{
+	struct ua_rw *rw = &req->rw;
+	const struct iovec *iov;
+	struct iovec one;
+	int nr = next_iov(req, &one, &iov);
+	off_t off = rw->stream || rw->off == -1 ? -1 : rw->off + (off_t) rw->done;
+	ssize_t n = sys_rw(req, iov, nr, off, flags);
+
+	if (n == -ESPIPE && off != -1) {
+		rw->stream = true;
+		n = sys_rw(req, iov, nr, -1, flags);
+	}
+	if (n >= 0 && !rw->want) {
+		size_t total = rw->done;
+		int i;
+
+		for (i = 0; i < nr; i++)
+			total += iov[i].iov_len;
+		rw->want = total;
+	}
+	return n;
+}
+
+static int finish(struct ua_req *req, ssize_t err)
+{
+	struct ua_rw *rw = &req->rw;
+
+	req->res = rw->done ? (__s32) rw->done : (__s32) err;
+	req->failed = req->res < 0 || rw->done < rw->want;
+	return UA_DONE;
+}
+
+/* Accounts a successful transfer; true when the request is complete. */
+static bool progress(struct ua_req *req, ssize_t n)
+{
+	struct ua_rw *rw = &req->rw;
+
+	rw->done += (size_t) n;
+	if (rw->iov)
+		advance_private_iov(rw, (size_t) n);
+	if (!n || rw->done >= rw->want)
+		return true;
+	if (req->file_kind == UA_FILE_UNKNOWN)
+		ua_req_classify_file(req);
+	return req->file_kind == UA_FILE_STREAM;
+}
+
+static int issue_inline(struct ua_req *req)
+{
+	bool app_nowait = req->rw.rw_flags & RWF_NOWAIT;
+	ssize_t n;
+
+	for (;;) {
+		n = transfer(req, req->rw.rw_flags | RWF_NOWAIT);
+		if (n >= 0) {
+			if (progress(req, n))
+				return finish(req, 0);
+			if (ua_rw_prepare_async(req))
+				return finish(req, -ENOMEM);
+			continue;
+		}
+		if (app_nowait)
+			return finish(req, n);
+		if (n == -EOPNOTSUPP)
+			req->rw.no_nowait = true;	/* the worker blocks */
+		else if (n != -EAGAIN)
+			return finish(req, n);
+		return UA_PUNT;
+	}
+}
+
+/*
+ * In a worker. A seekable file blocks in the system call. A stream waits
+ * for readiness in poll(), where teardown can interrupt it, then transfers
+ * without blocking; a stream that cannot do RWF_NOWAIT (a tty) is polled
+ * and then read or written blocking.
+ */
+static int issue_blocking(struct ua_req *req)
+{
+	short events = ua_opdef(req->opcode)->poll_events;
+	bool stream, nowait;
+	ssize_t n;
+	int ret;
+
+	if (req->file_kind == UA_FILE_UNKNOWN)
+		ua_req_classify_file(req);
+	stream = req->file_kind == UA_FILE_STREAM;
+	nowait = stream && !req->rw.no_nowait;
+	for (;;) {
+		if (stream && !nowait) {
+			ret = ua_iowq_wait_ready(req->ctx, req->fd, events);
+			if (ret)
+				return finish(req, ret);
+		}
+		n = transfer(req, req->rw.rw_flags | (nowait ? RWF_NOWAIT : 0));
+		if (n == -EAGAIN && nowait) {
+			ret = ua_iowq_wait_ready(req->ctx, req->fd, events);
+			if (ret)
+				return finish(req, ret);
+			continue;
+		}
+		if (n < 0)
+			return finish(req, n);
+		if (progress(req, n))
+			return finish(req, 0);
+	}
+}
+
+static int rw_issue(struct ua_req *req, unsigned issue_flags)
+{
+	if (is_fixed(req)) {
+		int ret = import_fixed(req);
+
+		if (ret)
+			return finish(req, ret);
+	}
+	if (issue_flags & UA_ISSUE_NONBLOCK)
+		return issue_inline(req);
+	return issue_blocking(req);
+}
+
+int ua_read(struct ua_req *req, unsigned issue_flags)
+{
+	return rw_issue(req, issue_flags);
+}
+
+int ua_write(struct ua_req *req, unsigned issue_flags)
+{
+	return rw_issue(req, issue_flags);
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Submitting and reaping: the user side of the rings. The observable
+ * behaviour (when io_uring_enter is called, with which flags, what is
+ * returned) is liburing's, since programs depend on it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include "liburing.h"
+#include "ua_private.h"
+
+struct get_args {
+	unsigned	submit;
+	unsigned	wait_nr;
+	unsigned	enter_flags;
+	bool		has_ts;
+	void		*arg;
+	size_t		arg_sz;
+};
+
+/* Completions wait in the engine's overflow list: only an enter flushes. */
+static bool cq_needs_flush(const struct io_uring *ring)
+{
+	return IO_URING_READ_ONCE(*ring->sq.kflags) &
+	       (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN);
+}
+
+/*
+ * Publishes the SQEs filled since the last flush. The SQ array was set to
+ * the identity at mmap time, so publishing is one store-release of the tail
+ * after the SQE writes. Returns how many SQEs the engine has not consumed.
+ */
+static unsigned flush_sq(struct io_uring *ring)
+{
+	struct io_uring_sq *sq = &ring->sq;
+	unsigned tail = sq->sqe_tail;
+
+	if (sq->sqe_head != tail) {
+		sq->sqe_head = tail;
+		io_uring_smp_store_release(sq->ktail, tail);
+	}
+	return tail - io_uring_smp_load_acquire(sq->khead);
+}
+
+static int submit(struct io_uring *ring, unsigned to_submit, unsigned wait_nr,
+		  bool getevents)
+{
+	unsigned flags = 0;
+
+	if (getevents || wait_nr || cq_needs_flush(ring))
+		flags |= IORING_ENTER_GETEVENTS;
+	if (!to_submit && !flags)
+		return 0;
+	return io_uring_enter(ring->ring_fd, to_submit, wait_nr, flags, NULL);
+}
+
+UA_PUBLIC int io_uring_submit(struct io_uring *ring)
+{
+	return submit(ring, flush_sq(ring), 0, false);
+}
+
+UA_PUBLIC int io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
+{
+	return submit(ring, flush_sq(ring), wait_nr, false);
+}
+
+UA_PUBLIC int io_uring_get_events(struct io_uring *ring)
+{
+	return io_uring_enter(ring->ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL);
+}
+
+/*
+ * The loop behind every wait: peek; if not enough is there (or SQEs are
+ * pending, or completions are stuck in overflow), enter the engine and
+ * look again. A timed wait enters at most once. Like liburing, a first
+ * enter that submitted SQEs makes the result that count.
+ */
+static int get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
+		   struct get_args *a)
+{
+	struct io_uring_cqe *cqe = NULL;
+	bool entered = false;
+	int err = 0;
+
+	for (;;) {
+		unsigned flags = 0, available;
+		bool need_enter = a->submit > 0;
+		int ret;
+
+		__io_uring_peek_cqe(ring, &cqe, &available);
+		if (!cqe && !a->wait_nr && !a->submit) {
+			if (entered || !cq_needs_flush(ring)) {
+				err = -EAGAIN;
+				break;
+			}
+			need_enter = true;
+			flags = IORING_ENTER_GETEVENTS | a->enter_flags;
+		}
+		if (a->wait_nr > available) {
+			need_enter = true;
+			flags = IORING_ENTER_GETEVENTS | a->enter_flags;
+		}
+		if (!need_enter)
+			break;
+		if (entered && a->has_ts) {
+			if (!cqe && !err)
+				err = -ETIME;
+			break;
+		}
+		ret = io_uring_enter2(ring->ring_fd, a->submit, a->wait_nr,
+				      flags, a->arg, a->arg_sz);
+		if (ret < 0) {
+			err = ret;
+			break;
+		}
+		a->submit -= (unsigned) ret;
+		if (cqe)
+			break;
+		if (!entered) {
+			entered = true;
+			err = ret;
+		}
+	}
+	*cqe_ptr = cqe;
+	return err;
+}
+
+UA_PUBLIC int __io_uring_get_cqe(struct io_uring *ring,
+				 struct io_uring_cqe **cqe_ptr,
+				 unsigned submit, unsigned wait_nr,
+				 sigset_t *sigmask)
+{
+	struct get_args a = {
+		.submit = submit,
+		.wait_nr = wait_nr,
+		.arg = sigmask,
+		.arg_sz = _NSIG / 8,
+	};
+
+	return get_cqe(ring, cqe_ptr, &a);
+}
+
+static int get_cqe_timeout(struct io_uring *ring,
+			   struct io_uring_cqe **cqe_ptr, unsigned submit,
+			   unsigned wait_nr, struct __kernel_timespec *ts,
+			   sigset_t *sigmask)
+{
+	struct io_uring_getevents_arg arg = {
+		.sigmask = (__u64) (uintptr_t) sigmask,
+		.sigmask_sz = _NSIG / 8,
+		.ts = (__u64) (uintptr_t) ts,
+	};
+	struct get_args a = {
+		.submit = submit,
+		.wait_nr = wait_nr,
+		.enter_flags = IORING_ENTER_EXT_ARG,
+		.has_ts = true,
+		.arg = &arg,
+		.arg_sz = sizeof(arg),
+	};
+
+	return get_cqe(ring, cqe_ptr, &a);
+}
+
+UA_PUBLIC int io_uring_wait_cqes(struct io_uring *ring,
+				 struct io_uring_cqe **cqe_ptr,
+				 unsigned wait_nr, struct __kernel_timespec *ts,
+				 sigset_t *sigmask)
+{
+	if (ts)
+		return get_cqe_timeout(ring, cqe_ptr, 0, wait_nr, ts, sigmask);
+	return __io_uring_get_cqe(ring, cqe_ptr, 0, wait_nr, sigmask);
+}
+
+UA_PUBLIC int io_uring_wait_cqe_timeout(struct io_uring *ring,
+					struct io_uring_cqe **cqe_ptr,
+					struct __kernel_timespec *ts)
+{
+	return io_uring_wait_cqes(ring, cqe_ptr, 1, ts, NULL);
+}
+
+UA_PUBLIC int io_uring_submit_and_wait_timeout(struct io_uring *ring,
+					       struct io_uring_cqe **cqe_ptr,
+					       unsigned wait_nr,
+					       struct __kernel_timespec *ts,
+					       sigset_t *sigmask)
+{
+	unsigned to_submit = flush_sq(ring);
+
+	if (ts)
+		return get_cqe_timeout(ring, cqe_ptr, to_submit, wait_nr, ts,
+				       sigmask);
+	return __io_uring_get_cqe(ring, cqe_ptr, to_submit, wait_nr, sigmask);
+}
+
+UA_PUBLIC unsigned io_uring_peek_batch_cqe(struct io_uring *ring,
+					   struct io_uring_cqe **cqes,
+					   unsigned count)
+{
+	bool flushed = false;
+	unsigned ready, head, i;
+
+	for (;;) {
+		ready = io_uring_cq_ready(ring);
+		if (ready || flushed || !cq_needs_flush(ring))
+			break;
+		io_uring_get_events(ring);
+		flushed = true;
+	}
+	if (count > ready)
+		count = ready;
+	head = IO_URING_READ_ONCE(*ring->cq.khead);
+	for (i = 0; i < count; i++)
+		cqes[i] = &ring->cq.cqes[(head + i) & ring->cq.ring_mask];
+	return count;
+}
