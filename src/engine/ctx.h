@@ -109,7 +109,13 @@ struct ua_iowq {
 	bool			exiting;
 };
 
-struct ua_req_slab;
+/* Requests are allocated this many at a time and never freed singly. */
+#define UA_SLAB_REQS	64
+
+struct ua_req_slab {
+	struct ua_req_slab	*next;
+	struct ua_req		reqs[UA_SLAB_REQS];
+};
 
 struct ua_ctx {
 	int			fd;

@@ -74,6 +74,7 @@ static int check_params(const struct io_uring_params *p)
 	return 0;
 }
 
+/* Frees the engine's state; the descriptor is the application's to close. */
 static void ctx_free(struct ua_ctx *ctx)
 {
 	ua_overflow_free(ctx);
@@ -108,12 +109,6 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	ctx->features = FEATURES;
 	pthread_mutex_init(&ctx->uring_lock, NULL);
 	pthread_mutex_init(&ctx->completion_lock, NULL);
-	if (ua_iowq_init(&ctx->wq, sq)) {
-		pthread_mutex_destroy(&ctx->uring_lock);
-		pthread_mutex_destroy(&ctx->completion_lock);
-		free(ctx);
-		return NULL;
-	}
 	return ctx;
 }
 
@@ -134,18 +129,25 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 	if (!ctx)
 		return -ENOMEM;
 	ret = ua_ring_create(ctx, p);
-	if (!ret) {
-		/* A ring still filed under this number lost its descriptor
-		 * to close() without a release: nobody can reach it now. */
-		stale = ua_ctx_lookup(ctx->fd);
-		if (stale)
-			ctx_release(stale);
-		ret = ua_ctx_install(ctx);
-		if (ret)
-			close(ctx->fd);
+	if (ret) {
+		ctx_free(ctx);
+		return ret;
 	}
+	ret = ua_iowq_init(&ctx->wq, sq);
+	if (ret) {
+		close(ctx->fd);
+		ctx_free(ctx);
+		return ret;
+	}
+	/* A ring still filed under this number lost its descriptor to close()
+	 * without a release: nobody can reach it any more. */
+	stale = ua_ctx_lookup(ctx->fd);
+	if (stale)
+		ctx_release(stale);
+	ret = ua_ctx_install(ctx);
 	if (ret) {
 		ua_iowq_shutdown(ctx);
+		close(ctx->fd);
 		ctx_free(ctx);
 		return ret;
 	}

@@ -50,6 +50,9 @@ int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 	unsigned bound = (unsigned) (cpus > 0 ? cpus : 1) * 4;
 	int i;
 
+	/* Made now, never later: a descriptor the engine opened while requests
+	 * are in flight could take a number the application just closed and
+	 * that a queued request still names. */
 	wq->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (wq->cancel_fd < 0)
 		return -errno;

@@ -11,13 +11,6 @@
 #include "engine/ctx.h"
 #include "engine/opdef.h"
 
-#define SLAB_REQS	64
-
-struct ua_req_slab {
-	struct ua_req_slab	*next;
-	struct ua_req		reqs[SLAB_REQS];
-};
-
 static bool refill_from_slab(struct ua_ctx *ctx)
 {
 	struct ua_req_slab *slab = malloc(sizeof(*slab));
@@ -27,7 +20,7 @@ static bool refill_from_slab(struct ua_ctx *ctx)
 		return false;
 	slab->next = ctx->slabs;
 	ctx->slabs = slab;
-	for (i = 0; i < SLAB_REQS; i++) {
+	for (i = 0; i < UA_SLAB_REQS; i++) {
 		slab->reqs[i].next = ctx->free_reqs;
 		ctx->free_reqs = &slab->reqs[i];
 	}

@@ -265,6 +265,9 @@ static int issue_blocking(struct ua_req *req)
 
 static int rw_issue(struct ua_req *req, unsigned issue_flags)
 {
+	/* Polled I/O needs an IOPOLL ring, which this engine does not offer. */
+	if (req->rw.rw_flags & RWF_HIPRI)
+		return finish(req, -EINVAL);
 	if (is_fixed(req)) {
 		int ret = import_fixed(req);
 

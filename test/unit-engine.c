@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Engine unit tests: properties the public API cannot see. The engine's
+ * state is reached through its own lookup from the ring descriptor.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "helpers.h"
+#include "engine/ctx.h"
+
+static unsigned count_slabs(struct ua_ctx *ctx)
+{
+	struct ua_req_slab *s;
+	unsigned n = 0;
+
+	for (s = ctx->slabs; s; s = s->next)
+		n++;
+	return n;
+}
+
+static void submit_nops(struct io_uring *ring, unsigned nr)
+{
+	struct io_uring_cqe *cqe;
+	unsigned i;
+
+	for (i = 0; i < nr; i++) {
+		io_uring_prep_nop(io_uring_get_sqe(ring));
+		assert_int_equal(io_uring_submit_and_wait(ring, 1), 1);
+		assert_int_equal(io_uring_peek_cqe(ring, &cqe), 0);
+		io_uring_cqe_seen(ring, cqe);
+	}
+}
+
+/* After warm-up, requests come from the cache: the slab count is flat. */
+static void test_steady_state_allocates_nothing(void **state)
+{
+	struct io_uring ring;
+	struct ua_ctx *ctx;
+	unsigned slabs;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(32, &ring, 0), 0);
+	ctx = ua_ctx_lookup(ring.ring_fd);
+	assert_non_null(ctx);
+	submit_nops(&ring, 100);
+	slabs = count_slabs(ctx);
+	submit_nops(&ring, 100000);
+	assert_int_equal(count_slabs(ctx), slabs);
+	io_uring_queue_exit(&ring);
+}
+
+/* NOPs and page-cache reads never start a worker thread. */
+static void test_cached_io_stays_inline(void **state)
+{
+	char dir[PATH_MAX], buf[4096];
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	struct ua_ctx *ctx;
+	int fd, i;
+
+	(void) state;
+	assert_int_equal(make_tmpdir(dir), 0);
+	fd = make_pattern_file(dir, "f", 1 << 20, 3, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	ctx = ua_ctx_lookup(ring.ring_fd);
+	submit_nops(&ring, 1000);
+	for (i = 0; i < 1000; i++) {
+		io_uring_prep_read(io_uring_get_sqe(&ring), fd, buf,
+				   sizeof(buf), (i % 256) * 4096ULL);
+		assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+		assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+		assert_int_equal(cqe->res, sizeof(buf));
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	assert_null(ctx->wq.workers);
+	io_uring_queue_exit(&ring);
+	close(fd);
+	remove_tmpdir(dir);
+}
+
+/* A tail far past the head is capped at the ring size: no overrun, no loop. */
+static void test_corrupt_sq_tail_is_bounded(void **state)
+{
+	struct io_uring ring;
+	unsigned head;
+	int ret;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	memset(ring.sq.sqes, 0, 8 * sizeof(struct io_uring_sqe));
+	head = *ring.sq.khead;
+	io_uring_smp_store_release(ring.sq.ktail, head + 1000000);
+	ret = io_uring_enter(ring.ring_fd, 1000000, 0, 0, NULL);
+	assert_int_equal(ret, 8);
+	assert_int_equal(*ring.sq.khead, head + 8);
+	io_uring_queue_exit(&ring);
+}
+
+/* A CQ head moved past the tail reads as "full": CQEs overflow, none is
+ * written over, and they all arrive once the head is sane again. */
+static void test_corrupt_cq_head_is_treated_as_full(void **state)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	unsigned head, i;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(4, &ring, 0), 0);
+	head = *ring.cq.khead;
+	io_uring_smp_store_release(ring.cq.khead, head + 100);
+	for (i = 0; i < 4; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		io_uring_prep_nop(sqe);
+		sqe->user_data = i;
+	}
+	assert_int_equal(io_uring_submit(&ring), 4);
+	assert_int_equal(*ring.cq.ktail, head);
+	assert_true(io_uring_cq_has_overflow(&ring));
+	io_uring_smp_store_release(ring.cq.khead, head);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
+		assert_int_equal(cqe->user_data, i);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+}
+
+/* A descriptor number reused by a new ring drops the ring that was
+ * closed without a release, instead of handing out its state. */
+static void test_closed_ring_number_is_reclaimed(void **state)
+{
+	struct io_uring_params p;
+	struct ua_ctx *old;
+	int fd, fd2;
+
+	(void) state;
+	memset(&p, 0, sizeof(p));
+	fd = io_uring_setup(4, &p);
+	assert_true(fd >= 0);
+	old = ua_ctx_lookup(fd);
+	assert_non_null(old);
+	close(fd);
+	memset(&p, 0, sizeof(p));
+	fd2 = io_uring_setup(4, &p);
+	assert_int_equal(fd2, fd);
+	assert_ptr_not_equal(ua_ctx_lookup(fd2), NULL);
+	assert_int_equal(io_uring_enter(fd2, 0, 0, 0, NULL), 0);
+	io_uring_register(fd2, 0x55410001u, NULL, 0);
+	close(fd2);
+	assert_null(ua_ctx_lookup(fd2));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_steady_state_allocates_nothing),
+		cmocka_unit_test(test_cached_io_stays_inline),
+		cmocka_unit_test(test_corrupt_sq_tail_is_bounded),
+		cmocka_unit_test(test_corrupt_cq_head_is_treated_as_full),
+		cmocka_unit_test(test_closed_ring_number_is_reclaimed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
