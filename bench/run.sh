@@ -1,0 +1,141 @@
+#!/bin/sh
+# Compares uring-alike with the kernel's io_uring: the same uring-bench
+# source linked both ways runs each workload several times, alternating
+# the two builds so drift in machine load hits both alike, and the median
+# of each is reported.
+# Usage: sh bench/run.sh OURS_BENCH KERNEL_BENCH
+# Environment: BENCH_RUNS (default 3), BENCH_SECONDS per run (default 1.5).
+set -eu
+
+if [ $# -ne 2 ]; then
+	echo "usage: sh bench/run.sh OURS_BENCH KERNEL_BENCH" >&2
+	exit 2
+fi
+ours=$1
+kernel=$2
+runs=${BENCH_RUNS:-3}
+seconds=${BENCH_SECONDS:-1.5}
+for bin in "$ours" "$kernel"; do
+	if [ ! -x "$bin" ]; then
+		echo "bench: $bin is missing; build it first" >&2
+		exit 1
+	fi
+done
+# A run that overstays its time by this much is taken to be hung.
+limit=$(awk -v s="$seconds" 'BEGIN { print int(s) + 30 }')
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/uring-bench.XXXXXX")
+pid=
+watchdog=
+# Background jobs ignore SIGINT, so an interrupted run is stopped here.
+cleanup() {
+	[ -z "$pid" ] || kill "$pid" "$watchdog" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+data=$tmp/data.bin
+results=$tmp/results
+: >"$results"
+dd if=/dev/urandom of="$data" bs=1048576 count=256 2>/dev/null
+# Reads are meant to measure the ring, not the disk: warm the page cache.
+cat "$data" >/dev/null
+
+# Runs one benchmark with a watchdog and appends "WORKLOAD IMPL OPS_PER_SEC"
+# (or FAIL) to the results.
+measure() {
+	workload=$1 impl=$2 bin=$3
+	shift 3
+	"$bin" "$@" --seconds "$seconds" >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	(
+		trap 'kill "$sleeper" 2>/dev/null; wait "$sleeper"; exit 0' TERM
+		sleep "$limit" &
+		sleeper=$!
+		wait "$sleeper"
+		kill -KILL "$pid" 2>/dev/null
+	) >/dev/null 2>&1 &
+	watchdog=$!
+	status=0
+	wait "$pid" || status=$?
+	kill "$watchdog" 2>/dev/null || true
+	wait "$watchdog" || true
+	pid=
+
+	rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out")
+	if [ "$status" -ne 0 ] || [ -z "$rate" ]; then
+		if [ "$status" -eq 137 ]; then
+			echo "bench: $impl $workload hung: killed after ${limit}s" >&2
+		else
+			echo "bench: $impl $workload failed (exit $status):" >&2
+		fi
+		cat "$tmp/err" >&2
+		rate=FAIL
+	fi
+	echo "$workload $impl $rate" >>"$results"
+	printf '.' >&2
+}
+
+echo "bench: $runs rounds of 7 runs, ${seconds}s each" >&2
+round=1
+while [ "$round" -le "$runs" ]; do
+	measure nop32 ours "$ours" --mode nop --batch 32
+	measure nop32 kernel "$kernel" --mode nop --batch 32
+	measure nop1 ours "$ours" --mode nop --batch 1
+	measure nop1 kernel "$kernel" --mode nop --batch 1
+	measure read ours "$ours" --mode read --file "$data" --qd 32 --bs 4096
+	measure read kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096
+	measure pread ours "$ours" --mode pread --file "$data" --bs 4096
+	round=$((round + 1))
+done
+echo >&2
+
+awk -v runs="$runs" -v seconds="$seconds" '
+function median(key,    n, i, j, v, tmp) {
+	if ((key in failed) || !(key in count))
+		return "FAIL"
+	n = count[key]
+	for (i = 1; i <= n; i++)
+		v[i] = values[key, i]
+	for (i = 2; i <= n; i++)	# insertion sort: n is tiny
+		for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+			tmp = v[j]; v[j] = v[j - 1]; v[j - 1] = tmp
+		}
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function ratio(a, b) {
+	return (a == "FAIL" || b == "FAIL" || b == 0) ? "-" : sprintf("%.2f", a / b)
+}
+function rate(r) {
+	return r == "FAIL" ? r : sprintf("%.0f", r)
+}
+{
+	key = $1 " " $2
+	if ($3 == "FAIL")
+		failed[key] = 1
+	else
+		values[key, ++count[key]] = $3
+}
+END {
+	pread = median("pread ours")
+	printf "median of %d runs of %ss; random reads of a 256 MiB page-cached file\n\n", runs, seconds
+	fmt = "%-18s %14s %14s %12s %12s %12s\n"
+	printf fmt, "workload", "uring-alike/s", "kernel/s", "ours/kernel", "ours/pread", "kernel/pread"
+	split("nop32 nop1 read", rows, " ")
+	names["nop32"] = "nop batch 32"
+	names["nop1"] = "nop batch 1"
+	names["read"] = "read 4K qd 32"
+	for (i = 1; i <= 3; i++) {
+		w = rows[i]
+		o = median(w " ours")
+		k = median(w " kernel")
+		vs_o = w == "read" ? ratio(o, pread) : "-"
+		vs_k = w == "read" ? ratio(k, pread) : "-"
+		printf fmt, names[w], rate(o), rate(k), ratio(o, k), vs_o, vs_k
+	}
+	printf fmt, "pread 4K loop", rate(pread), "-", "-", ratio(pread, pread), "-"
+	for (key in failed)
+		bad = 1
+	exit bad
+}' "$results"
