@@ -69,9 +69,43 @@ static int futex_sleep(unsigned *word, unsigned seq,
 	return -errno;
 }
 
+/* True when a signal already pending is one the wait's mask unblocks: its
+ * handler runs as soon as the mask is installed, so the wait is -EINTR. */
+static bool mask_unblocks_pending(const sigset_t *mask)
+{
+	sigset_t pending;
+	int sig;
+
+	if (sigpending(&pending))
+		return false;
+	for (sig = 1; sig < _NSIG; sig++)
+		if (sigismember(&pending, sig) == 1 && !sigismember(mask, sig))
+			return true;
+	return false;
+}
+
+/*
+ * With a signal mask, the wait runs under that mask like the kernel's
+ * (a signal it lets through ends the wait with -EINTR). Installing the
+ * mask and sleeping are two calls, so a signal landing in between is
+ * noticed only when the next completion or the deadline ends the sleep.
+ */
+static int sleep_masked(unsigned *word, unsigned seq,
+			const struct ua_wait_args *args)
+{
+	bool interrupted = mask_unblocks_pending(args->sigmask);
+	sigset_t saved;
+	int ret = -EINTR;
+
+	pthread_sigmask(SIG_SETMASK, args->sigmask, &saved);
+	if (!interrupted)
+		ret = futex_sleep(word, seq, args->deadline);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return ret;
+}
+
 static int sleep_once(struct ua_ctx *ctx, const struct ua_wait_args *args)
 {
-	sigset_t saved;
 	unsigned seq;
 	int ret = 0;
 
@@ -79,10 +113,9 @@ static int sleep_once(struct ua_ctx *ctx, const struct ua_wait_args *args)
 	seq = __atomic_load_n(&ctx->cq_seq, __ATOMIC_SEQ_CST);
 	if (!enough(ctx, args->min_complete) && !ua_overflow_pending(ctx)) {
 		if (args->sigmask)
-			pthread_sigmask(SIG_SETMASK, args->sigmask, &saved);
-		ret = futex_sleep(&ctx->cq_seq, seq, args->deadline);
-		if (args->sigmask)
-			pthread_sigmask(SIG_SETMASK, &saved, NULL);
+			ret = sleep_masked(&ctx->cq_seq, seq, args);
+		else
+			ret = futex_sleep(&ctx->cq_seq, seq, args->deadline);
 	}
 	__atomic_fetch_sub(&ctx->cq_waiters, 1, __ATOMIC_RELAXED);
 	return ret;
