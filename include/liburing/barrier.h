@@ -18,7 +18,7 @@
  *     application: write the SQE and the array slot, then
  *                  io_uring_smp_store_release(sq.ktail)
  *     engine:      io_uring_smp_load_acquire(sq.ktail); copy each SQE once
- *                  (io_uring_sqe_copy_once) and never read it again;
+ *                  (io_uring_entry_copy_once) and never read it again;
  *                  io_uring_smp_store_release(sq.khead) after the copies,
  *                  because once the head moves the application may
  *                  overwrite the slot (the 2019 io_commit_sqring fix).

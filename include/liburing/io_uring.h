@@ -467,7 +467,7 @@ struct io_uring_probe_op {
 };
 
 struct io_uring_probe {
-	__u8 last_op;	/* the last opcode this ring supports */
+	__u8 last_op;	/* the highest opcode known; see ops[].flags */
 	__u8 ops_len;	/* entries filled in ops[] */
 	__u16 resv;
 	__u32 resv2[3];
