@@ -138,8 +138,10 @@ int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 			continue;
 		}
 		ret = sleep_once(ctx, args);
+		/* Like the kernel: a wait cut short by the deadline or a
+		 * signal still succeeds if any CQE is there to be reaped. */
 		if (ret)
-			return ret;
+			return cq_ready(ctx) ? 0 : ret;
 	}
 }
 
