@@ -18,6 +18,8 @@
 #define UA_MAX_CQ_ENTRIES	(2 * UA_MAX_SQ_ENTRIES)
 #define UA_FAST_IOV		8
 #define UA_COMPLETION_BATCH	32
+#define UA_AIO_BATCH		32
+#define UA_AIO_FD_BITS		4096	/* fds tracked for "went async" */
 
 struct ua_ctx;
 struct ua_req;
@@ -91,6 +93,22 @@ struct ua_completion_batch {
 	struct ua_req	*reqs[UA_COMPLETION_BATCH];
 };
 
+/*
+ * Positional reads and writes collected during one submission and issued
+ * with one io_submit() (aio.c). Submitter-only, under uring_lock.
+ */
+struct ua_aio_batch {
+	unsigned long		aio_ctx;	/* aio_context_t; 0: none yet */
+	bool			unavailable;	/* io_setup failed: never batch */
+	bool			high_fds_async;	/* an fd >= UA_AIO_FD_BITS went async */
+	unsigned		nr;
+	struct ua_req		*reqs[UA_AIO_BATCH];
+	/* Descriptors whose batched I/O did not complete in io_submit()
+	 * (O_DIRECT): they take the preadv2 path from then on. A stale bit
+	 * after the number is reused only costs speed, never correctness. */
+	unsigned long		async_fds[UA_AIO_FD_BITS / (8 * sizeof(long))];
+};
+
 struct ua_worker;
 
 struct ua_wq_class {
@@ -140,6 +158,7 @@ struct ua_ctx {
 	struct ua_req_slab	*slabs;
 	struct iovec		*bufs;		/* registered buffers */
 	unsigned		nr_bufs;
+	struct ua_aio_batch	aio;
 
 	/* Requests freed by other threads, spliced back by the submitter. */
 	struct ua_req		*remote_free;	/* atomic stack */
@@ -166,6 +185,14 @@ int ua_lookup_error(int fd);
 
 /* submit.c */
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
+void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
+		 struct ua_completion_batch *batch);
+
+/* aio.c: batching positional transfers into one io_submit() */
+bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
+		struct ua_completion_batch *batch);
+void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
+void ua_aio_destroy(struct ua_ctx *ctx);
 
 /* req.c: the per-ring request cache */
 struct ua_req *ua_req_alloc(struct ua_ctx *ctx);
@@ -206,6 +233,10 @@ int ua_read(struct ua_req *req, unsigned issue_flags);
 int ua_write(struct ua_req *req, unsigned issue_flags);
 int ua_rw_prepare_async(struct ua_req *req);
 void ua_rw_cleanup(struct ua_req *req);
+struct iocb;
+bool ua_rw_batchable(struct ua_req *req);
+void ua_rw_fill_iocb(struct ua_req *req, struct iocb *cb);
+int ua_rw_batched_done(struct ua_req *req, long res);
 int ua_fsync_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_fsync(struct ua_req *req, unsigned issue_flags);
 int ua_sfr_prep(struct ua_req *req, const struct io_uring_sqe *sqe);

@@ -77,6 +77,7 @@ static int check_params(const struct io_uring_params *p)
 /* Frees the engine's state; the descriptor is the application's to close. */
 static void ctx_free(struct ua_ctx *ctx)
 {
+	ua_aio_destroy(ctx);
 	ua_overflow_free(ctx);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);

@@ -7,8 +7,8 @@
 #include "engine/opdef.h"
 
 #define RW_COMMON \
-	.needs_file = 1, .prepare_async = ua_rw_prepare_async, \
-	.cleanup = ua_rw_cleanup
+	.needs_file = 1, .aio_batch = 1, \
+	.prepare_async = ua_rw_prepare_async, .cleanup = ua_rw_cleanup
 
 const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_NOP] = {

@@ -46,7 +46,8 @@ static int req_init(struct ua_req *req, const struct io_uring_sqe *sqe)
 	return def->prep(req, sqe);
 }
 
-static void punt(struct ua_ctx *ctx, struct ua_req *req,
+/* Hands a request that would block to the worker pool. */
+void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
 		 struct ua_completion_batch *batch)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
@@ -68,11 +69,15 @@ static void issue(struct ua_ctx *ctx, struct ua_req *req,
 	const struct ua_opdef *def = ua_opdef(req->opcode);
 
 	if (req->sqe_flags & IOSQE_ASYNC) {
-		punt(ctx, req, batch);
+		ua_req_punt(ctx, req, batch);
 		return;
 	}
+	if (def->aio_batch && ua_aio_add(ctx, req, batch))
+		return;
+	/* Batched transfers go first: inline work keeps submission order. */
+	ua_aio_flush(ctx, batch);
 	if (def->issue(req, UA_ISSUE_NONBLOCK) == UA_PUNT)
-		punt(ctx, req, batch);
+		ua_req_punt(ctx, req, batch);
 	else
 		ua_batch_add(ctx, batch, req);
 }
@@ -154,6 +159,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	}
 	/* Release: every copy above happens before the app reuses the slots. */
 	io_uring_smp_store_release(ctx->sq_head, ctx->cached_sq_head);
+	ua_aio_flush(ctx, &batch);
 	ua_batch_flush(ctx, &batch);
 	return submitted ? (int) submitted : ret;
 }
