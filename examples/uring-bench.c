@@ -5,6 +5,10 @@
  *   --mode nop    submit a batch of NOPs with one call, reap them, repeat
  *   --mode read   random block-aligned reads of a file, QD kept in flight
  *   --mode pread  the same random reads with plain pread(2): the baseline
+ *   --mode evchurn  register an eventfd, complete a batch of NOPs,
+ *                   unregister: the cost of eventfd registration
+ *   --eventfd     with --mode nop: keep an eventfd registered, so every
+ *                 batch of completions also signals it
  *
  * Runs for a fixed time and prints one machine-readable line, so that the
  * same source built against uring-alike and against the kernel's io_uring
@@ -14,11 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <liburing.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +38,7 @@
  * loop iterations, which stays well under a millisecond in every mode. */
 #define CLOCK_CHECK_MASK	15u
 
-enum mode { MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD };
+enum mode { MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN };
 
 struct options {
 	enum mode mode;
@@ -41,6 +47,7 @@ struct options {
 	unsigned block_bytes;
 	double seconds;
 	const char *file;
+	bool eventfd;
 };
 
 struct target {
@@ -57,13 +64,17 @@ struct result {
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s --mode nop [--batch N] [--seconds S]\n"
+		"Usage: %s --mode nop [--batch N] [--eventfd] [--seconds S]\n"
 		"       %s --mode read --file F [--qd N] [--bs BYTES] [--seconds S]\n"
 		"       %s --mode pread --file F [--bs BYTES] [--seconds S]\n"
+		"       %s --mode evchurn [--batch N] [--seconds S]\n"
 		"\n"
 		"  --mode nop     submit N NOPs per call, reap them, repeat\n"
 		"  --mode read    random aligned reads of F, N kept in flight\n"
 		"  --mode pread   the same reads with a plain pread loop\n"
+		"  --mode evchurn register an eventfd, complete N NOPs, unregister;\n"
+		"                 counts rounds\n"
+		"  --eventfd      (nop) keep an eventfd registered while running\n"
 		"  --batch N      NOPs per submission (1-%d, default 32)\n"
 		"  --qd N         reads in flight (1-%d, default 32)\n"
 		"  --bs BYTES     read size and alignment (default 4096)\n"
@@ -71,7 +82,7 @@ static void usage(FILE *out, const char *prog)
 		"  -h, --help     show this help and exit\n"
 		"\n"
 		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n",
-		prog, prog, prog, MAX_BATCH, MAX_QD);
+		prog, prog, prog, prog, MAX_BATCH, MAX_QD);
 }
 
 static void die(const char *what, int err)
@@ -152,6 +163,16 @@ static void nop_round(struct io_uring *ring, unsigned batch,
 	io_uring_cq_advance(ring, reaped);
 }
 
+/* Non-blocking, so the counter never needs reading: it only grows. */
+static int make_eventfd(void)
+{
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	if (efd < 0)
+		die("eventfd", -errno);
+	return efd;
+}
+
 static struct result bench_nop(const struct options *o)
 {
 	struct io_uring_cqe *cqes[MAX_BATCH];
@@ -160,7 +181,15 @@ static struct result bench_nop(const struct options *o)
 	unsigned long long rounds = 0;
 	double start, deadline;
 
+	int efd = -1, ret;
+
 	init_ring(&ring, o->batch);
+	if (o->eventfd) {
+		efd = make_eventfd();
+		ret = io_uring_register_eventfd(&ring, efd);
+		if (ret < 0)
+			die("io_uring_register_eventfd", ret);
+	}
 	start = now();
 	deadline = start + o->seconds;
 	do {
@@ -170,6 +199,37 @@ static struct result bench_nop(const struct options *o)
 	r.secs = now() - start;
 	r.ops = rounds * o->batch;
 	io_uring_queue_exit(&ring);
+	if (efd >= 0)
+		close(efd);
+	return r;
+}
+
+/* Each round: register an eventfd, complete one batch of NOPs (which
+ * signals it), unregister. Counts rounds. */
+static struct result bench_evchurn(const struct options *o)
+{
+	struct io_uring_cqe *cqes[MAX_BATCH];
+	struct io_uring ring;
+	struct result r = { 0 };
+	double start, deadline;
+	int efd = make_eventfd(), ret;
+
+	init_ring(&ring, o->batch);
+	start = now();
+	deadline = start + o->seconds;
+	do {
+		ret = io_uring_register_eventfd(&ring, efd);
+		if (ret < 0)
+			die("io_uring_register_eventfd", ret);
+		nop_round(&ring, o->batch, cqes);
+		ret = io_uring_unregister_eventfd(&ring);
+		if (ret < 0)
+			die("io_uring_unregister_eventfd", ret);
+		r.ops++;
+	} while ((r.ops & CLOCK_CHECK_MASK) || now() < deadline);
+	r.secs = now() - start;
+	io_uring_queue_exit(&ring);
+	close(efd);
 	return r;
 }
 
@@ -341,6 +401,8 @@ static enum mode parse_mode(const char *text)
 		return MODE_NOP;
 	if (strcmp(text, "read") == 0)
 		return MODE_READ;
+	if (strcmp(text, "evchurn") == 0)
+		return MODE_EVCHURN;
 	if (strcmp(text, "pread") == 0)
 		return MODE_PREAD;
 	fprintf(stderr, "uring-bench: bad mode '%s' "
@@ -357,6 +419,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "qd", required_argument, NULL, 'q' },
 		{ "bs", required_argument, NULL, 'b' },
 		{ "seconds", required_argument, NULL, 's' },
+		{ "eventfd", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -383,6 +446,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 's':
 			o->seconds = parse_seconds(optarg);
 			break;
+		case 'e':
+			o->eventfd = true;
+			break;
 		case 'h':
 			usage(stdout, argv[0]);
 			exit(0);
@@ -392,7 +458,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind != argc || o->mode == MODE_NONE ||
-	    (o->mode != MODE_NOP && !o->file)) {
+	    ((o->mode == MODE_READ || o->mode == MODE_PREAD) && !o->file) ||
+	    (o->eventfd && o->mode != MODE_NOP)) {
 		usage(stderr, argv[0]);
 		exit(2);
 	}
@@ -414,7 +481,12 @@ int main(int argc, char **argv)
 	switch (o.mode) {
 	case MODE_NOP:
 		r = bench_nop(&o);
-		printf("mode=nop batch=%u", o.batch);
+		printf("mode=nop batch=%u%s", o.batch,
+		       o.eventfd ? " eventfd=1" : "");
+		break;
+	case MODE_EVCHURN:
+		r = bench_evchurn(&o);
+		printf("mode=evchurn batch=%u", o.batch);
 		break;
 	case MODE_READ:
 		open_target(&o, &t);

@@ -143,6 +143,9 @@ int io_uring_register_iowq_max_workers(struct io_uring *ring,
 				       unsigned int *values);
 int io_uring_register_probe(struct io_uring *ring, struct io_uring_probe *p,
 			    unsigned nr);
+int io_uring_register_eventfd(struct io_uring *ring, int fd);
+int io_uring_register_eventfd_async(struct io_uring *ring, int fd);
+int io_uring_unregister_eventfd(struct io_uring *ring);
 
 /* Versions */
 int io_uring_major_version(void);
@@ -348,6 +351,35 @@ static inline unsigned io_uring_cq_ready(const struct io_uring *ring)
 static inline bool io_uring_cq_has_overflow(const struct io_uring *ring)
 {
 	return IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW;
+}
+
+/* Whether the registered eventfd is signalled (IORING_CQ_EVENTFD_DISABLED). */
+static inline bool io_uring_cq_eventfd_enabled(const struct io_uring *ring)
+{
+	if (!ring->cq.kflags)
+		return true;
+	return !(IO_URING_READ_ONCE(*ring->cq.kflags) &
+		 IORING_CQ_EVENTFD_DISABLED);
+}
+
+/* Turns eventfd signalling on or off without unregistering. The CQ flags
+ * word is the application's to write; the engine reads it when posting. */
+static inline int io_uring_cq_eventfd_toggle(struct io_uring *ring,
+					     bool enabled)
+{
+	unsigned flags;
+
+	if (enabled == io_uring_cq_eventfd_enabled(ring))
+		return 0;
+	if (!ring->cq.kflags)
+		return -EOPNOTSUPP;
+	flags = IO_URING_READ_ONCE(*ring->cq.kflags);
+	if (enabled)
+		flags &= ~IORING_CQ_EVENTFD_DISABLED;
+	else
+		flags |= IORING_CQ_EVENTFD_DISABLED;
+	IO_URING_WRITE_ONCE(*ring->cq.kflags, flags);
+	return 0;
 }
 
 /* Look at the CQ head without waiting or entering the engine. */

@@ -74,7 +74,8 @@ static bool wants_cqe(const struct ua_req *req)
 	       req->res < 0;
 }
 
-static void post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
+/* Returns whether a CQE was posted (CQE_SKIP_SUCCESS may drop it). */
+static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 {
 	struct io_uring_cqe cqe = {
 		.user_data = req->user_data,
@@ -82,8 +83,10 @@ static void post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 		.flags = req->cflags,
 	};
 
-	if (wants_cqe(req))
-		post_locked(ctx, &cqe);
+	if (!wants_cqe(req))
+		return false;
+	post_locked(ctx, &cqe);
+	return true;
 }
 
 void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
@@ -97,15 +100,19 @@ void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 /* Called by the submitter, with uring_lock held. */
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 {
-	unsigned i;
+	unsigned i, posted = 0;
 
 	if (!b->nr)
 		return;
 	pthread_mutex_lock(&ctx->completion_lock);
 	for (i = 0; i < b->nr; i++)
-		post_req_locked(ctx, b->reqs[i]);
+		posted += post_req_locked(ctx, b->reqs[i]);
 	publish_tail(ctx);
 	pthread_mutex_unlock(&ctx->completion_lock);
+	/* The eventfd before the waiters, as the kernel orders them: a woken
+	 * waiter may reap and unregister at once, and must not lose it. */
+	if (posted)
+		ua_eventfd_signal(ctx, true);
 	ua_cq_wake(ctx);
 	for (i = 0; i < b->nr; i++)
 		ua_req_free_local(ctx, b->reqs[i]);
@@ -116,11 +123,14 @@ void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 void ua_complete_remote(struct ua_req *req)
 {
 	struct ua_ctx *ctx = req->ctx;
+	bool posted;
 
 	pthread_mutex_lock(&ctx->completion_lock);
-	post_req_locked(ctx, req);
+	posted = post_req_locked(ctx, req);
 	publish_tail(ctx);
 	pthread_mutex_unlock(&ctx->completion_lock);
+	if (posted)
+		ua_eventfd_signal(ctx, false);
 	ua_cq_wake(ctx);
 	ua_req_free_remote(ctx, req);
 }

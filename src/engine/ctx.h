@@ -23,6 +23,7 @@
 
 struct ua_ctx;
 struct ua_req;
+struct ua_ev_fd;
 
 /* What an issue function tells its caller. */
 enum ua_issue_result {
@@ -168,6 +169,10 @@ struct ua_ctx {
 	unsigned		cached_cq_tail;
 	struct ua_overflow_cqe	*overflow_head, *overflow_tail;
 
+	/* The registered eventfd, RCU-published (eventfd.c). */
+	struct ua_ev_fd		*ev_fd;
+	pthread_mutex_t		ev_fd_lock;	/* serialises (un)register */
+
 	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
 	unsigned		cq_seq;
 	unsigned		cq_waiters;
@@ -255,6 +260,13 @@ void ua_req_classify_file(struct ua_req *req);
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
 			unsigned nr);
 int ua_unregister_buffers(struct ua_ctx *ctx);
+
+/* eventfd.c */
+int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
+			bool async);
+int ua_eventfd_unregister(struct ua_ctx *ctx);
+void ua_eventfd_signal(struct ua_ctx *ctx, bool inline_post);
+void ua_eventfd_free(struct ua_ctx *ctx);
 
 /* register.c */
 int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,

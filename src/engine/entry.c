@@ -78,6 +78,7 @@ static int check_params(const struct io_uring_params *p)
 static void ctx_free(struct ua_ctx *ctx)
 {
 	ua_aio_destroy(ctx);
+	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);
@@ -110,6 +111,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	ctx->features = FEATURES;
 	pthread_mutex_init(&ctx->uring_lock, NULL);
 	pthread_mutex_init(&ctx->completion_lock, NULL);
+	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	return ctx;
 }
 
