@@ -61,7 +61,7 @@ static pthread_t start(void *(*fn)(void *), void *arg)
 #define LIVE_MAGIC	0x11fe11fe11fe11feULL
 #define POISON		0xdeaddeaddeaddeadULL
 #define NR_READERS	3
-#define NR_SWAPS	2000
+#define NR_SWAPS	1000
 
 struct item {
 	struct ua_rcu_head	rcu;
