@@ -131,7 +131,7 @@ static void test_reused_number_is_never_written(void **state)
 
 struct churn {
 	int pipe_w;
-	volatile int stop;
+	int stop;	/* atomic */
 };
 
 /* Feeds the pipe that the parked reads wait on, so completions keep
@@ -140,7 +140,7 @@ static void *feeder(void *arg)
 {
 	struct churn *c = arg;
 
-	while (!c->stop) {
+	while (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED)) {
 		if (write(c->pipe_w, "x", 1) < 0 && errno != EAGAIN)
 			break;
 		sleep_ms(1);
@@ -175,10 +175,38 @@ static void test_churn_with_worker_completions(void **state)
 		assert_true(drain(efd) >= 1);
 		close(efd);
 	}
-	c.stop = 1;
+	__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(thread, NULL);
 	close(p[0]);
 	close(p[1]);
+}
+
+/* Re-registering the same eventfd, then another one: each registration
+ * signals its own eventfd only, and after teardown the process holds
+ * exactly the descriptors it held before the ring existed. */
+static void test_reregister_same_then_other(void **state)
+{
+	int a = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int b = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int fds_before = count_open_fds();
+	struct io_uring ring;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	assert_int_equal(io_uring_register_eventfd(&ring, a), 0);
+	assert_int_equal(io_uring_unregister_eventfd(&ring), 0);
+	assert_int_equal(io_uring_register_eventfd(&ring, a), 0);
+	nops_and_reap(&ring, 2);
+	assert_int_equal(drain(a), 1);
+	assert_int_equal(io_uring_unregister_eventfd(&ring), 0);
+	assert_int_equal(io_uring_register_eventfd(&ring, b), 0);
+	nops_and_reap(&ring, 2);
+	assert_int_equal(drain(a), 0);
+	assert_int_equal(drain(b), 1);
+	io_uring_queue_exit(&ring);
+	assert_int_equal(wait_fd_count(fds_before), fds_before);
+	close(a);
+	close(b);
 }
 
 int main(void)
@@ -190,6 +218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_async_signals_only_worker_completions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_number_is_never_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_churn_with_worker_completions, setup, teardown),
+		cmocka_unit_test(test_reregister_same_then_other),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,18 +101,18 @@ void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 {
 	unsigned i, posted = 0;
+	struct ua_ev_fd *ev;
 
 	if (!b->nr)
 		return;
+	ev = ua_eventfd_begin(ctx);
 	pthread_mutex_lock(&ctx->completion_lock);
 	for (i = 0; i < b->nr; i++)
 		posted += post_req_locked(ctx, b->reqs[i]);
 	publish_tail(ctx);
 	pthread_mutex_unlock(&ctx->completion_lock);
-	/* The eventfd before the waiters, as the kernel orders them: a woken
-	 * waiter may reap and unregister at once, and must not lose it. */
-	if (posted)
-		ua_eventfd_signal(ctx, true);
+	/* The eventfd before the waiters, as the kernel orders them. */
+	ua_eventfd_end(ctx, ev, posted, true);
 	ua_cq_wake(ctx);
 	for (i = 0; i < b->nr; i++)
 		ua_req_free_local(ctx, b->reqs[i]);
@@ -123,14 +123,14 @@ void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 void ua_complete_remote(struct ua_req *req)
 {
 	struct ua_ctx *ctx = req->ctx;
+	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
 	bool posted;
 
 	pthread_mutex_lock(&ctx->completion_lock);
 	posted = post_req_locked(ctx, req);
 	publish_tail(ctx);
 	pthread_mutex_unlock(&ctx->completion_lock);
-	if (posted)
-		ua_eventfd_signal(ctx, false);
+	ua_eventfd_end(ctx, ev, posted, false);
 	ua_cq_wake(ctx);
 	ua_req_free_remote(ctx, req);
 }

@@ -171,6 +171,7 @@ struct ua_ctx {
 
 	/* The registered eventfd, RCU-published (eventfd.c). */
 	struct ua_ev_fd		*ev_fd;
+	struct ua_ev_fd		*ev_parked;	/* unregistered, reusable */
 	pthread_mutex_t		ev_fd_lock;	/* serialises (un)register */
 
 	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
@@ -265,7 +266,9 @@ int ua_unregister_buffers(struct ua_ctx *ctx);
 int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 			bool async);
 int ua_eventfd_unregister(struct ua_ctx *ctx);
-void ua_eventfd_signal(struct ua_ctx *ctx, bool inline_post);
+struct ua_ev_fd *ua_eventfd_begin(struct ua_ctx *ctx);
+void ua_eventfd_end(struct ua_ctx *ctx, struct ua_ev_fd *ev, bool posted,
+		    bool inline_post);
 void ua_eventfd_free(struct ua_ctx *ctx);
 
 /* register.c */

@@ -13,6 +13,14 @@
  * The registration holds its own duplicate of the descriptor: the number
  * the application passed may be closed and reused, and the engine must
  * never write to whatever file takes it.
+ *
+ * Unregister parks the object instead of freeing it. A registration of the
+ * same open eventfd (kcmp says so, in one cheap call) takes it back and
+ * skips the dup, the check and the deferred close: the churn the issue
+ * measures costs two system calls less per round. Readers that still hold
+ * the parked object signal the same eventfd, which is harmless. A parked
+ * object is freed through RCU when another eventfd is registered, and at
+ * teardown.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 #include "engine/ctx.h"
 #include "engine/rcu.h"
 
@@ -29,6 +39,14 @@ struct ua_ev_fd {
 	int			fd;
 	bool			async;	/* only completions not posted inline */
 };
+
+/* Whether fd names the very file (open file description) ev holds. */
+static bool same_file(const struct ua_ev_fd *ev, int fd)
+{
+	pid_t pid = getpid();
+
+	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, ev->fd, fd) == 0;
+}
 
 /* The kernel accepts only an eventfd (-EINVAL for another file). */
 static int check_eventfd(int fd)
@@ -55,7 +73,7 @@ static void ev_fd_free(struct ua_rcu_head *head)
 int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 			bool async)
 {
-	struct ua_ev_fd *ev;
+	struct ua_ev_fd *ev, *parked;
 	int fd, ret;
 
 	if (nr != 1)
@@ -63,6 +81,16 @@ int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 	if (!arg)
 		return -EFAULT;
 	memcpy(&fd, arg, sizeof(fd));
+	pthread_mutex_lock(&ctx->ev_fd_lock);
+	ev = ctx->ev_parked;
+	if (ev && !ctx->ev_fd && same_file(ev, fd)) {
+		ctx->ev_parked = NULL;
+		__atomic_store_n(&ev->async, async, __ATOMIC_RELAXED);
+		__atomic_store_n(&ctx->ev_fd, ev, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&ctx->ev_fd_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&ctx->ev_fd_lock);
 	ev = malloc(sizeof(*ev));
 	if (!ev)
 		return -ENOMEM;
@@ -86,44 +114,71 @@ int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 	}
 	/* Release: the object's fields are written before it is visible. */
 	__atomic_store_n(&ctx->ev_fd, ev, __ATOMIC_RELEASE);
+	parked = ctx->ev_parked;
+	ctx->ev_parked = NULL;
 	pthread_mutex_unlock(&ctx->ev_fd_lock);
+	if (parked)
+		ua_rcu_call(&parked->rcu, ev_fd_free);
 	return 0;
 }
 
 int ua_eventfd_unregister(struct ua_ctx *ctx)
 {
-	struct ua_ev_fd *ev;
+	struct ua_ev_fd *ev, *parked = NULL;
 
 	pthread_mutex_lock(&ctx->ev_fd_lock);
 	ev = ctx->ev_fd;
-	if (ev)
+	if (ev) {
 		__atomic_store_n(&ctx->ev_fd, NULL, __ATOMIC_RELAXED);
+		parked = ctx->ev_parked;
+		ctx->ev_parked = ev;
+	}
 	pthread_mutex_unlock(&ctx->ev_fd_lock);
 	if (!ev)
 		return -ENXIO;
-	ua_rcu_call(&ev->rcu, ev_fd_free);
+	if (parked)
+		ua_rcu_call(&parked->rcu, ev_fd_free);
 	return 0;
 }
 
 /*
- * Called once per batch of posted CQEs, by whichever thread posted them.
- * `inline_post` is true for the submitter's own completions, which an
- * async registration does not signal.
+ * Signalling brackets the posting of a batch of CQEs. ua_eventfd_begin(),
+ * before the CQ tail is published, picks the registration inside an RCU
+ * read-side section; ua_eventfd_end(), after, signals it and leaves the
+ * section. Picking before publishing matters: a spinning application may
+ * see the CQEs the moment the tail moves, reap them and unregister, and a
+ * CQE posted while an eventfd was registered must still signal that one.
+ * Signalling after publishing matters too: an epoll loop woken by the
+ * eventfd must find the CQEs. Returns NULL, outside any section, when no
+ * eventfd is registered: one plain load for most rings.
  */
-void ua_eventfd_signal(struct ua_ctx *ctx, bool inline_post)
+struct ua_ev_fd *ua_eventfd_begin(struct ua_ctx *ctx)
 {
-	static const __u64 one = 1;
 	struct ua_ev_fd *ev;
 
 	/* Racing a registration is inherent: I/O in flight while an eventfd
 	 * is registered may or may not signal it, as with the kernel. */
 	if (!__atomic_load_n(&ctx->ev_fd, __ATOMIC_RELAXED))
-		return;
-	if (IO_URING_READ_ONCE(*ctx->cq_flags) & IORING_CQ_EVENTFD_DISABLED)
-		return;
+		return NULL;
 	ua_rcu_read_lock();
 	ev = __atomic_load_n(&ctx->ev_fd, __ATOMIC_ACQUIRE);
-	if (ev && !(ev->async && inline_post) &&
+	if (!ev)
+		ua_rcu_read_unlock();
+	return ev;
+}
+
+/* `inline_post`: the submitter's own completions, which an async
+ * registration does not signal. At most one write per batch. */
+void ua_eventfd_end(struct ua_ctx *ctx, struct ua_ev_fd *ev, bool posted,
+		    bool inline_post)
+{
+	static const __u64 one = 1;
+
+	if (!ev)
+		return;
+	if (posted &&
+	    !(IO_URING_READ_ONCE(*ctx->cq_flags) & IORING_CQ_EVENTFD_DISABLED) &&
+	    !(__atomic_load_n(&ev->async, __ATOMIC_RELAXED) && inline_post) &&
 	    write(ev->fd, &one, sizeof(one)) < 0) {
 		/* A counter at its maximum: the reader has plenty to see. */
 	}
@@ -137,7 +192,9 @@ void ua_eventfd_free(struct ua_ctx *ctx)
 {
 	if (ctx->ev_fd)
 		ev_fd_free(&ctx->ev_fd->rcu);
-	ctx->ev_fd = NULL;
+	if (ctx->ev_parked)
+		ev_fd_free(&ctx->ev_parked->rcu);
+	ctx->ev_fd = ctx->ev_parked = NULL;
 	ua_rcu_barrier();
 	pthread_mutex_destroy(&ctx->ev_fd_lock);
 }
