@@ -5,6 +5,8 @@
  *   --mode nop    submit a batch of NOPs with one call, reap them, repeat
  *   --mode read   random block-aligned reads of a file, QD kept in flight
  *   --mode pread  the same random reads with plain pread(2): the baseline
+ *   --mode timeout  one relative TIMEOUT of --usec at a time: how late its
+ *                 CQE is seen (timer accuracy; median and 99th percentile)
  *
  * Runs for a fixed time and prints one machine-readable line, so that the
  * same source built against uring-alike and against the kernel's io_uring
@@ -32,13 +34,14 @@
  * loop iterations, which stays well under a millisecond in every mode. */
 #define CLOCK_CHECK_MASK	15u
 
-enum mode { MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD };
+enum mode { MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_TIMEOUT };
 
 struct options {
 	enum mode mode;
 	unsigned batch;
 	unsigned qd;
 	unsigned block_bytes;
+	unsigned usec;
 	double seconds;
 	const char *file;
 };
@@ -52,6 +55,7 @@ struct target {
 struct result {
 	unsigned long long ops;
 	double secs;
+	double median_us, p99_us;	/* timeout mode: latency */
 };
 
 static void usage(FILE *out, const char *prog)
@@ -60,18 +64,23 @@ static void usage(FILE *out, const char *prog)
 		"Usage: %s --mode nop [--batch N] [--seconds S]\n"
 		"       %s --mode read --file F [--qd N] [--bs BYTES] [--seconds S]\n"
 		"       %s --mode pread --file F [--bs BYTES] [--seconds S]\n"
+		"       %s --mode timeout [--usec N] [--seconds S]\n"
 		"\n"
 		"  --mode nop     submit N NOPs per call, reap them, repeat\n"
 		"  --mode read    random aligned reads of F, N kept in flight\n"
 		"  --mode pread   the same reads with a plain pread loop\n"
+		"  --mode timeout one N-microsecond TIMEOUT at a time (default\n"
+		"                 1000): median and p99 submit-to-CQE time\n"
 		"  --batch N      NOPs per submission (1-%d, default 32)\n"
 		"  --qd N         reads in flight (1-%d, default 32)\n"
 		"  --bs BYTES     read size and alignment (default 4096)\n"
+		"  --usec N       timeout length in microseconds (default 1000)\n"
 		"  --seconds S    run time (default 2)\n"
 		"  -h, --help     show this help and exit\n"
 		"\n"
-		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n",
-		prog, prog, prog, MAX_BATCH, MAX_QD);
+		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n"
+		"(timeout mode adds median_us=M p99_us=P)\n",
+		prog, prog, prog, prog, MAX_BATCH, MAX_QD);
 }
 
 static void die(const char *what, int err)
@@ -289,6 +298,59 @@ static struct result bench_pread(const struct options *o, struct target *t)
 	return r;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * One TIMEOUT at a time, waited for with io_uring_wait_cqe: the time from
+ * just before the submit to the CQE in hand is what an application sees.
+ */
+static struct result bench_timeout(const struct options *o)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = o->usec / 1000000,
+		.tv_nsec = (long long) (o->usec % 1000000) * 1000,
+	};
+	size_t cap = (size_t) (o->seconds * 1e6 / o->usec) + 16, n = 0;
+	double *lat = malloc(cap * sizeof(*lat));
+	struct result r = { 0 };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	double start, t0;
+	int ret;
+
+	if (!lat)
+		die("malloc", -ENOMEM);
+	init_ring(&ring, 4);
+	start = now();
+	do {
+		io_uring_prep_timeout(get_sqe(&ring), &ts, 0, 0);
+		t0 = now();
+		ret = io_uring_submit(&ring);
+		if (ret != 1)
+			die("io_uring_submit", ret < 0 ? ret : -EIO);
+		ret = io_uring_wait_cqe(&ring, &cqe);
+		if (ret < 0)
+			die("io_uring_wait_cqe", ret);
+		lat[n++] = (now() - t0) * 1e6;
+		if (cqe->res != -ETIME)
+			die("timeout", cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	} while (n < cap && now() < start + o->seconds);
+	r.secs = now() - start;
+	r.ops = n;
+	qsort(lat, n, sizeof(*lat), cmp_double);
+	r.median_us = lat[n / 2];
+	r.p99_us = lat[n * 99 / 100];
+	free(lat);
+	io_uring_queue_exit(&ring);
+	return r;
+}
+
 static void open_target(const struct options *o, struct target *t)
 {
 	struct stat st;
@@ -343,8 +405,10 @@ static enum mode parse_mode(const char *text)
 		return MODE_READ;
 	if (strcmp(text, "pread") == 0)
 		return MODE_PREAD;
+	if (strcmp(text, "timeout") == 0)
+		return MODE_TIMEOUT;
 	fprintf(stderr, "uring-bench: bad mode '%s' "
-		"(want nop, read or pread)\n", text);
+		"(want nop, read, pread or timeout)\n", text);
 	exit(2);
 }
 
@@ -356,6 +420,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "file", required_argument, NULL, 'f' },
 		{ "qd", required_argument, NULL, 'q' },
 		{ "bs", required_argument, NULL, 'b' },
+		{ "usec", required_argument, NULL, 'u' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -380,6 +445,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->block_bytes = parse_count("bs", optarg,
 						     MAX_BLOCK_BYTES);
 			break;
+		case 'u':
+			o->usec = parse_count("usec", optarg, 10000000);
+			break;
 		case 's':
 			o->seconds = parse_seconds(optarg);
 			break;
@@ -392,7 +460,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind != argc || o->mode == MODE_NONE ||
-	    (o->mode != MODE_NOP && !o->file)) {
+	    (o->mode != MODE_NOP && o->mode != MODE_TIMEOUT && !o->file)) {
 		usage(stderr, argv[0]);
 		exit(2);
 	}
@@ -405,6 +473,7 @@ int main(int argc, char **argv)
 		.batch = 32,
 		.qd = 32,
 		.block_bytes = 4096,
+		.usec = 1000,
 		.seconds = 2.0,
 	};
 	struct target t;
@@ -415,6 +484,11 @@ int main(int argc, char **argv)
 	case MODE_NOP:
 		r = bench_nop(&o);
 		printf("mode=nop batch=%u", o.batch);
+		break;
+	case MODE_TIMEOUT:
+		r = bench_timeout(&o);
+		printf("mode=timeout usec=%u median_us=%.1f p99_us=%.1f", o.usec,
+		       r.median_us, r.p99_us);
 		break;
 	case MODE_READ:
 		open_target(&o, &t);
