@@ -63,7 +63,11 @@ measure() {
 	wait "$watchdog" || true
 	pid=
 
-	rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out")
+	# Timeout rows compare latency (median µs), the others throughput.
+	case $workload in
+	timeout) rate=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^median_us=/) { sub(/median_us=/, "", $i); print $i } }' "$tmp/out") ;;
+	*) rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out") ;;
+	esac
 	if [ "$status" -ne 0 ] || [ -z "$rate" ]; then
 		if [ "$status" -eq 137 ]; then
 			echo "bench: $impl $workload hung: killed after ${limit}s" >&2
@@ -77,7 +81,7 @@ measure() {
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of 7 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of 9 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -87,6 +91,8 @@ while [ "$round" -le "$runs" ]; do
 	measure read ours "$ours" --mode read --file "$data" --qd 32 --bs 4096
 	measure read kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096
 	measure pread ours "$ours" --mode pread --file "$data" --bs 4096
+	measure timeout ours "$ours" --mode timeout --usec 1000
+	measure timeout kernel "$kernel" --mode timeout --usec 1000
 	round=$((round + 1))
 done
 echo >&2
@@ -135,6 +141,10 @@ END {
 		printf fmt, names[w], rate(o), rate(k), ratio(o, k), vs_o, vs_k
 	}
 	printf fmt, "pread 4K loop", rate(pread), "-", "-", ratio(pread, pread), "-"
+	o = median("timeout ours")
+	k = median("timeout kernel")
+	printf "\n%-18s %14s %14s %12s\n", "timer accuracy", "uring-alike", "kernel", "ours/kernel"
+	printf "%-18s %12sus %12sus %12s\n", "1 ms timeout", o == "FAIL" ? o : sprintf("%.1f", o), k == "FAIL" ? k : sprintf("%.1f", k), ratio(o, k)
 	for (key in failed)
 		bad = 1
 	exit bad
