@@ -315,6 +315,47 @@ static void test_timeout_fires_during_overflow(void **state)
 	io_uring_queue_exit(&ring);
 }
 
+/* Timeouts armed out of order, some removed, expire in deadline order. */
+static void test_timeouts_expire_in_deadline_order(void **state)
+{
+	struct io_uring ring;
+	struct __kernel_timespec ts[16];
+	unsigned expected = 1, seen = 0;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(32, &ring, 0), 0);
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned d = (i * 7) % 16 + 1;	/* 1..16, shuffled */
+
+		ts[i] = ms(2 * (long) d);
+		timeout_sqe(&ring, &ts[i], 0, 0, d);
+	}
+	for (unsigned d = 3; d <= 12; d += 3) {
+		struct io_uring_sqe *sqe = must_get_sqe(&ring);
+
+		io_uring_prep_timeout_remove(sqe, d, 0);
+		sqe->user_data = 100 + d;
+	}
+	assert_int_equal(io_uring_submit(&ring), 20);
+	while (seen < 20) {
+		struct test_cqe c;
+
+		assert_int_equal(reap_one(&ring, &c), 0);
+		seen++;
+		if (c.user_data >= 100 || c.res == -ECANCELED) {
+			assert_true(c.user_data >= 100 ? c.res == 0 :
+				    c.user_data % 3 == 0);
+			continue;
+		}
+		assert_int_equal(c.res, -ETIME);
+		while (expected % 3 == 0 && expected <= 12)
+			expected++;
+		assert_int_equal(c.user_data, expected);
+		expected++;
+	}
+	io_uring_queue_exit(&ring);
+}
+
 /* LINK_TIMEOUT */
 
 static void test_link_timeout_cancels_a_blocked_read(void **state)
@@ -452,6 +493,7 @@ int main(void)
 		T(test_bad_timeouts_are_refused),
 		T(test_etime_success_keeps_the_link),
 		cmocka_unit_test(test_timeout_fires_during_overflow),
+		cmocka_unit_test(test_timeouts_expire_in_deadline_order),
 		T(test_link_timeout_cancels_a_blocked_read),
 		T(test_request_completing_first_cancels_link_timeout),
 		T(test_blocked_read_completing_first_cancels_link_timeout),

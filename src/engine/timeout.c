@@ -133,13 +133,16 @@ static int heap_push(struct ua_timer *t, struct ua_req *req)
 static void heap_remove(struct ua_timer *t, struct ua_req *req)
 {
 	unsigned i = req->timeout.heap_idx;
+	struct ua_req *moved;
 
 	req->timeout.heap_idx = HEAP_NONE;
 	if (--t->nr == i)
 		return;
-	heap_set(t, i, t->heap[t->nr]);
+	/* The last entry fills the hole and moves whichever way it must. */
+	moved = t->heap[t->nr];
+	heap_set(t, i, moved);
 	sift_down(t, i);
-	sift_up(t, t->heap[i]->timeout.heap_idx);
+	sift_up(t, moved->timeout.heap_idx);
 }
 
 /* timer.armed, a doubly linked list. */
@@ -209,13 +212,12 @@ static int arm_locked(struct ua_ctx *ctx, struct ua_req *req, __u64 deadline)
 
 	if (t->stopping)
 		return -ECANCELED;
+	req->timeout.deadline = deadline;
 	ret = timer_start(ctx);
 	if (!ret)
 		ret = heap_push(t, req);
 	if (ret)
 		return ret;
-	req->timeout.deadline = deadline;
-	sift_up(t, req->timeout.heap_idx);
 	armed_add(t, req);
 	if (has_count(req))
 		__atomic_store_n(&t->nr_seq, t->nr_seq + 1, __ATOMIC_RELAXED);
