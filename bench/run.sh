@@ -63,7 +63,11 @@ measure() {
 	wait "$watchdog" || true
 	pid=
 
-	rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out")
+	# Timeout rows compare latency (median µs), the others throughput.
+	case $workload in
+	timeout) rate=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^median_us=/) { sub(/median_us=/, "", $i); print $i } }' "$tmp/out") ;;
+	*) rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out") ;;
+	esac
 	if [ "$status" -ne 0 ] || [ -z "$rate" ]; then
 		if [ "$status" -eq 137 ]; then
 			echo "bench: $impl $workload hung: killed after ${limit}s" >&2
@@ -77,7 +81,7 @@ measure() {
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of 11 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of 13 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -91,6 +95,8 @@ while [ "$round" -le "$runs" ]; do
 	measure nop32ev kernel "$kernel" --mode nop --batch 32 --eventfd
 	measure evchurn ours "$ours" --mode evchurn --batch 32
 	measure evchurn kernel "$kernel" --mode evchurn --batch 32
+	measure timeout ours "$ours" --mode timeout --usec 1000
+	measure timeout kernel "$kernel" --mode timeout --usec 1000
 	round=$((round + 1))
 done
 echo >&2
@@ -142,6 +148,10 @@ END {
 	}
 	printf fmt, "pread 4K loop", rate(pread), "-", "-", ratio(pread, pread), "-"
 	printf "\neventfd churn: rounds of register + 32 NOP completions + unregister\n"
+	o = median("timeout ours")
+	k = median("timeout kernel")
+	printf "\n%-18s %14s %14s %12s\n", "timer accuracy", "uring-alike", "kernel", "ours/kernel"
+	printf "%-18s %12sus %12sus %12s\n", "1 ms timeout", o == "FAIL" ? o : sprintf("%.1f", o), k == "FAIL" ? k : sprintf("%.1f", k), ratio(o, k)
 	for (key in failed)
 		bad = 1
 	exit bad

@@ -9,6 +9,8 @@
  *                   unregister: the cost of eventfd registration
  *   --eventfd     with --mode nop: keep an eventfd registered, so every
  *                 batch of completions also signals it
+ *   --mode timeout  one relative TIMEOUT of --usec at a time: how late its
+ *                 CQE is seen (timer accuracy; median and 99th percentile)
  *
  * Runs for a fixed time and prints one machine-readable line, so that the
  * same source built against uring-alike and against the kernel's io_uring
@@ -38,13 +40,16 @@
  * loop iterations, which stays well under a millisecond in every mode. */
 #define CLOCK_CHECK_MASK	15u
 
-enum mode { MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN };
+enum mode {
+	MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN, MODE_TIMEOUT
+};
 
 struct options {
 	enum mode mode;
 	unsigned batch;
 	unsigned qd;
 	unsigned block_bytes;
+	unsigned usec;
 	double seconds;
 	const char *file;
 	bool eventfd;
@@ -59,6 +64,7 @@ struct target {
 struct result {
 	unsigned long long ops;
 	double secs;
+	double median_us, p99_us;	/* timeout mode: latency */
 };
 
 static void usage(FILE *out, const char *prog)
@@ -68,6 +74,7 @@ static void usage(FILE *out, const char *prog)
 		"       %s --mode read --file F [--qd N] [--bs BYTES] [--seconds S]\n"
 		"       %s --mode pread --file F [--bs BYTES] [--seconds S]\n"
 		"       %s --mode evchurn [--batch N] [--seconds S]\n"
+		"       %s --mode timeout [--usec N] [--seconds S]\n"
 		"\n"
 		"  --mode nop     submit N NOPs per call, reap them, repeat\n"
 		"  --mode read    random aligned reads of F, N kept in flight\n"
@@ -75,14 +82,18 @@ static void usage(FILE *out, const char *prog)
 		"  --mode evchurn register an eventfd, complete N NOPs, unregister;\n"
 		"                 counts rounds\n"
 		"  --eventfd      (nop) keep an eventfd registered while running\n"
+		"  --mode timeout one N-microsecond TIMEOUT at a time (default\n"
+		"                 1000): median and p99 submit-to-CQE time\n"
 		"  --batch N      NOPs per submission (1-%d, default 32)\n"
 		"  --qd N         reads in flight (1-%d, default 32)\n"
 		"  --bs BYTES     read size and alignment (default 4096)\n"
+		"  --usec N       timeout length in microseconds (default 1000)\n"
 		"  --seconds S    run time (default 2)\n"
 		"  -h, --help     show this help and exit\n"
 		"\n"
-		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n",
-		prog, prog, prog, prog, MAX_BATCH, MAX_QD);
+		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n"
+		"(timeout mode adds median_us=M p99_us=P)\n",
+		prog, prog, prog, prog, prog, MAX_BATCH, MAX_QD);
 }
 
 static void die(const char *what, int err)
@@ -349,6 +360,59 @@ static struct result bench_pread(const struct options *o, struct target *t)
 	return r;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * One TIMEOUT at a time, waited for with io_uring_wait_cqe: the time from
+ * just before the submit to the CQE in hand is what an application sees.
+ */
+static struct result bench_timeout(const struct options *o)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = o->usec / 1000000,
+		.tv_nsec = (long long) (o->usec % 1000000) * 1000,
+	};
+	size_t cap = (size_t) (o->seconds * 1e6 / o->usec) + 16, n = 0;
+	double *lat = malloc(cap * sizeof(*lat));
+	struct result r = { 0 };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	double start, t0;
+	int ret;
+
+	if (!lat)
+		die("malloc", -ENOMEM);
+	init_ring(&ring, 4);
+	start = now();
+	do {
+		io_uring_prep_timeout(get_sqe(&ring), &ts, 0, 0);
+		t0 = now();
+		ret = io_uring_submit(&ring);
+		if (ret != 1)
+			die("io_uring_submit", ret < 0 ? ret : -EIO);
+		ret = io_uring_wait_cqe(&ring, &cqe);
+		if (ret < 0)
+			die("io_uring_wait_cqe", ret);
+		lat[n++] = (now() - t0) * 1e6;
+		if (cqe->res != -ETIME)
+			die("timeout", cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	} while (n < cap && now() < start + o->seconds);
+	r.secs = now() - start;
+	r.ops = n;
+	qsort(lat, n, sizeof(*lat), cmp_double);
+	r.median_us = lat[n / 2];
+	r.p99_us = lat[n * 99 / 100];
+	free(lat);
+	io_uring_queue_exit(&ring);
+	return r;
+}
+
 static void open_target(const struct options *o, struct target *t)
 {
 	struct stat st;
@@ -405,8 +469,10 @@ static enum mode parse_mode(const char *text)
 		return MODE_EVCHURN;
 	if (strcmp(text, "pread") == 0)
 		return MODE_PREAD;
+	if (strcmp(text, "timeout") == 0)
+		return MODE_TIMEOUT;
 	fprintf(stderr, "uring-bench: bad mode '%s' "
-		"(want nop, read or pread)\n", text);
+		"(want nop, read, pread, evchurn or timeout)\n", text);
 	exit(2);
 }
 
@@ -418,6 +484,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "file", required_argument, NULL, 'f' },
 		{ "qd", required_argument, NULL, 'q' },
 		{ "bs", required_argument, NULL, 'b' },
+		{ "usec", required_argument, NULL, 'u' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "eventfd", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -442,6 +509,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'b':
 			o->block_bytes = parse_count("bs", optarg,
 						     MAX_BLOCK_BYTES);
+			break;
+		case 'u':
+			o->usec = parse_count("usec", optarg, 10000000);
 			break;
 		case 's':
 			o->seconds = parse_seconds(optarg);
@@ -472,6 +542,7 @@ int main(int argc, char **argv)
 		.batch = 32,
 		.qd = 32,
 		.block_bytes = 4096,
+		.usec = 1000,
 		.seconds = 2.0,
 	};
 	struct target t;
@@ -487,6 +558,11 @@ int main(int argc, char **argv)
 	case MODE_EVCHURN:
 		r = bench_evchurn(&o);
 		printf("mode=evchurn batch=%u", o.batch);
+		break;
+	case MODE_TIMEOUT:
+		r = bench_timeout(&o);
+		printf("mode=timeout usec=%u median_us=%.1f p99_us=%.1f", o.usec,
+		       r.median_us, r.p99_us);
 		break;
 	case MODE_READ:
 		open_target(&o, &t);

@@ -57,3 +57,10 @@ UA_PUBLIC int io_uring_unregister_eventfd(struct io_uring *ring)
 
 	return ret < 0 ? ret : 0;
 }
+
+UA_PUBLIC int io_uring_register_sync_cancel(struct io_uring *ring,
+					    struct io_uring_sync_cancel_reg *reg)
+{
+	return io_uring_register(ring->ring_fd, IORING_REGISTER_SYNC_CANCEL,
+				 reg, 1);
+}
