@@ -82,8 +82,13 @@ int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 		return -EFAULT;
 	memcpy(&fd, arg, sizeof(fd));
 	pthread_mutex_lock(&ctx->ev_fd_lock);
+	if (ctx->ev_fd) {
+		/* The kernel says -EBUSY before it looks at the new fd. */
+		pthread_mutex_unlock(&ctx->ev_fd_lock);
+		return -EBUSY;
+	}
 	ev = ctx->ev_parked;
-	if (ev && !ctx->ev_fd && same_file(ev, fd)) {
+	if (ev && same_file(ev, fd)) {
 		ctx->ev_parked = NULL;
 		__atomic_store_n(&ev->async, async, __ATOMIC_RELAXED);
 		__atomic_store_n(&ctx->ev_fd, ev, __ATOMIC_RELEASE);
