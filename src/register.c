@@ -28,6 +28,12 @@ UA_PUBLIC int io_uring_register_iowq_max_workers(struct io_uring *ring,
 				 IORING_REGISTER_IOWQ_MAX_WORKERS, values, 2);
 }
 
+UA_PUBLIC int io_uring_enable_rings(struct io_uring *ring)
+{
+	return io_uring_register(ring->ring_fd, IORING_REGISTER_ENABLE_RINGS,
+				 NULL, 0);
+}
+
 UA_PUBLIC int io_uring_register_probe(struct io_uring *ring,
 				      struct io_uring_probe *p, unsigned nr)
 {

@@ -125,6 +125,23 @@ void ua_complete_remote(struct ua_req *req)
 	ua_req_free_remote(ctx, req);
 }
 
+/* A CQE of a request that goes on (IORING_CQE_F_MORE), from any thread. */
+void ua_post_aux_cqe(struct ua_req *req, __s32 res, __u32 cflags)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct io_uring_cqe cqe = {
+		.user_data = req->user_data,
+		.res = res,
+		.flags = cflags,
+	};
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	post_locked(ctx, &cqe);
+	publish_tail(ctx);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_cq_wake(ctx);
+}
+
 bool ua_overflow_pending(struct ua_ctx *ctx)
 {
 	return IO_URING_READ_ONCE(*ctx->sq_flags) & IORING_SQ_CQ_OVERFLOW;

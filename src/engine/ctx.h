@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include "liburing/io_uring.h"
 #include "liburing/barrier.h"
@@ -26,6 +27,8 @@ struct ua_req;
 enum ua_issue_result {
 	UA_DONE,	/* req->res holds the result; post it */
 	UA_PUNT,	/* would block: hand the request to a worker */
+	UA_AGAIN,	/* not ready: park it on readiness if the file polls */
+	UA_QUEUED,	/* parked by the issue itself: forget it */
 };
 
 /* Issue flags. */
@@ -61,8 +64,36 @@ struct ua_sync {
 	__u32	flags;		/* fsync, sync_file_range, fallocate mode, advice */
 };
 
+/*
+ * A request parked on readiness (poll.c). refs is the ownership word of the
+ * poll rework: whoever moves its count from 0 owns the request and alone may
+ * touch anything else in it; others only bump the count, and the owner loops
+ * until it has drained every bump. UA_POLL_CANCEL asks the owner to finish.
+ */
+struct ua_pollfd;
+
+struct ua_poll {
+	unsigned		refs;		/* atomic */
+	__u32			events;		/* EPOLL* bits this request waits for */
+	__u32			mask;		/* readiness handed to the owner */
+	bool			multishot;	/* POLL_ADD_MULTI: stays armed */
+	bool			is_poll_op;	/* POLL_ADD, not an armed operation */
+	struct ua_pollfd	*pfd;		/* the descriptor's waiter list */
+	struct ua_req		*fd_next, **fd_pprev;
+	struct ua_req		*hash_next, **hash_pprev;	/* by user_data */
+};
+
+/* POLL_REMOVE, with or without an update of the poll it finds. */
+struct ua_poll_update {
+	__u64	old_user_data;
+	__u64	new_user_data;
+	__u32	events;
+	bool	update_events;
+	bool	update_user_data;
+};
+
 struct ua_req {
-	struct ua_req		*next;		/* cache, work queue */
+	struct ua_req		*next;		/* cache, work queue, run list */
 	struct ua_ctx		*ctx;
 	__u64			user_data;
 	__s32			res;
@@ -73,9 +104,11 @@ struct ua_req {
 	bool			failed;		/* error or short: CQE_SKIP ignored */
 	int			fd;
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
+	struct ua_poll		poll;		/* set up only when parked */
 	union {
 		struct ua_rw	rw;
 		struct ua_sync	sync;
+		struct ua_poll_update poll_update;
 	};
 };
 
@@ -117,6 +150,27 @@ struct ua_req_slab {
 	struct ua_req		reqs[UA_SLAB_REQS];
 };
 
+#define UA_POLL_HASH	256
+
+/*
+ * The readiness engine of a ring (poll.c): one epoll instance and, per
+ * descriptor number, the list of requests waiting on it (epoll takes one
+ * registration per descriptor, the kernel any number of poll requests).
+ */
+struct ua_poller {
+	pthread_mutex_t		lock;
+	int			epfd;
+	int			wake_fd;	/* eventfd: wakes epoll waiters */
+	struct ua_pollfd	**by_fd;
+	unsigned		nr_by_fd;
+	struct ua_req		*hash[UA_POLL_HASH];
+	unsigned		nr_parked;	/* atomic */
+	unsigned		epoll_waiters;	/* atomic: CQ waiters in epoll */
+	pthread_t		thread;
+	bool			thread_started;
+	bool			exiting;	/* atomic */
+};
+
 struct ua_ctx {
 	int			fd;
 	unsigned		setup_flags;
@@ -154,6 +208,9 @@ struct ua_ctx {
 	unsigned		cq_waiters;
 
 	struct ua_iowq		wq;
+	struct ua_poller	poller;
+	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
+	bool			has_submitter;
 };
 
 /* ring.c: shared memory, and the table from descriptor to ring */
@@ -198,6 +255,40 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req);
 void ua_iowq_shutdown(struct ua_ctx *ctx);
 int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2]);
 int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events);
+
+/* poll.c: the readiness engine */
+int ua_poller_init(struct ua_ctx *ctx);
+void ua_poller_shutdown(struct ua_ctx *ctx);
+void ua_poller_cancel_all(struct ua_ctx *ctx);
+#define UA_POLL_OP	(1u << 0)	/* a POLL_ADD: report, do not issue */
+#define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */
+bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags);
+int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+int ua_poll_run_ready(struct ua_ctx *ctx);
+void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);
+bool ua_ctx_polls_inline(const struct ua_ctx *ctx);
+int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out);
+void ua_poll_complete_owned(struct ua_req *req, int res);
+
+/*
+ * Cancellation of parked requests, for ASYNC_CANCEL and teardown: every
+ * parked request that match() accepts is marked cancelled and completes
+ * with -ECANCELED, now or as soon as its current owner lets go. Returns how
+ * many were found (at most one unless all is set).
+ */
+typedef bool (*ua_poll_match_fn)(const struct ua_req *req, const void *data);
+int ua_poll_cancel(struct ua_ctx *ctx, ua_poll_match_fn match,
+		   const void *data, bool all);
+
+/* poll_op.c: POLL_ADD, POLL_REMOVE */
+int ua_poll_add_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_poll_add(struct ua_req *req, unsigned issue_flags);
+int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_poll_remove(struct ua_req *req, unsigned issue_flags);
+__u32 ua_poll_events_now(int fd, __u32 events, int *err);
+
+/* cq.c: a CQE that does not end its request (multishot) */
+void ua_post_aux_cqe(struct ua_req *req, __s32 res, __u32 cflags);
 
 /* rw.c, sync.c, nop.c: per-opcode prep and issue */
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe);

@@ -35,6 +35,14 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.issue = ua_write, .poll_events = POLLOUT,
 		.hash_reg_file = 1, RW_COMMON,
 	},
+	[IORING_OP_POLL_ADD] = {
+		.name = "POLL_ADD", .prep = ua_poll_add_prep,
+		.issue = ua_poll_add, .needs_file = 1,
+	},
+	[IORING_OP_POLL_REMOVE] = {
+		.name = "POLL_REMOVE", .prep = ua_poll_remove_prep,
+		.issue = ua_poll_remove,
+	},
 	[IORING_OP_SYNC_FILE_RANGE] = {
 		.name = "SYNC_FILE_RANGE", .prep = ua_sfr_prep,
 		.issue = ua_sync_file_range, .needs_file = 1,

@@ -46,6 +46,10 @@ static int enable_rings(struct ua_ctx *ctx)
 {
 	if (!ctx->disabled)
 		return -EBADFD;
+	if (!ctx->has_submitter) {
+		ctx->submitter = pthread_self();
+		__atomic_store_n(&ctx->has_submitter, true, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&ctx->disabled, false, __ATOMIC_RELEASE);
 	return 0;
 }

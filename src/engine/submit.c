@@ -62,6 +62,23 @@ static void punt(struct ua_ctx *ctx, struct ua_req *req,
 	ua_iowq_enqueue(ctx, req);
 }
 
+/*
+ * Not ready: a file that polls (pipe, socket, tty...) parks the request on
+ * readiness instead of holding a worker (IORING_FEAT_FAST_POLL).
+ */
+static bool park(struct ua_req *req)
+{
+	const struct ua_opdef *def = ua_opdef(req->opcode);
+
+	if (req->file_kind == UA_FILE_UNKNOWN)
+		ua_req_classify_file(req);
+	if (req->file_kind != UA_FILE_STREAM)
+		return false;
+	if (def->prepare_async && def->prepare_async(req))
+		return false;
+	return ua_poll_arm(req, (__u16) def->poll_events, 0);
+}
+
 static void issue(struct ua_ctx *ctx, struct ua_req *req,
 		  struct ua_completion_batch *batch)
 {
@@ -71,10 +88,19 @@ static void issue(struct ua_ctx *ctx, struct ua_req *req,
 		punt(ctx, req, batch);
 		return;
 	}
-	if (def->issue(req, UA_ISSUE_NONBLOCK) == UA_PUNT)
-		punt(ctx, req, batch);
-	else
+	switch (def->issue(req, UA_ISSUE_NONBLOCK)) {
+	case UA_DONE:
 		ua_batch_add(ctx, batch, req);
+		return;
+	case UA_QUEUED:
+		return;
+	case UA_AGAIN:
+		if (park(req))
+			return;
+		/* fall through */
+	default:
+		punt(ctx, req, batch);
+	}
 }
 
 /* Returns false when submission must stop after this SQE. */
