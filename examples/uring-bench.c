@@ -5,6 +5,12 @@
  *   --mode nop    submit a batch of NOPs with one call, reap them, repeat
  *   --mode read   random block-aligned reads of a file, QD kept in flight
  *   --mode pread  the same random reads with plain pread(2): the baseline
+ *   --mode evchurn  register an eventfd, complete a batch of NOPs,
+ *                   unregister: the cost of eventfd registration
+ *   --eventfd     with --mode nop: keep an eventfd registered, so every
+ *                 batch of completions also signals it
+ *   --mode timeout  one relative TIMEOUT of --usec at a time: how late its
+ *                 CQE is seen (timer accuracy; median and 99th percentile)
  *
  * Runs for a fixed time and prints one machine-readable line, so that the
  * same source built against uring-alike and against the kernel's io_uring
@@ -14,11 +20,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <liburing.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,15 +40,19 @@
  * loop iterations, which stays well under a millisecond in every mode. */
 #define CLOCK_CHECK_MASK	15u
 
-enum mode { MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD };
+enum mode {
+	MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN, MODE_TIMEOUT
+};
 
 struct options {
 	enum mode mode;
 	unsigned batch;
 	unsigned qd;
 	unsigned block_bytes;
+	unsigned usec;
 	double seconds;
 	const char *file;
+	bool eventfd;
 };
 
 struct target {
@@ -52,26 +64,36 @@ struct target {
 struct result {
 	unsigned long long ops;
 	double secs;
+	double median_us, p99_us;	/* timeout mode: latency */
 };
 
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s --mode nop [--batch N] [--seconds S]\n"
+		"Usage: %s --mode nop [--batch N] [--eventfd] [--seconds S]\n"
 		"       %s --mode read --file F [--qd N] [--bs BYTES] [--seconds S]\n"
 		"       %s --mode pread --file F [--bs BYTES] [--seconds S]\n"
+		"       %s --mode evchurn [--batch N] [--seconds S]\n"
+		"       %s --mode timeout [--usec N] [--seconds S]\n"
 		"\n"
 		"  --mode nop     submit N NOPs per call, reap them, repeat\n"
 		"  --mode read    random aligned reads of F, N kept in flight\n"
 		"  --mode pread   the same reads with a plain pread loop\n"
+		"  --mode evchurn register an eventfd, complete N NOPs, unregister;\n"
+		"                 counts rounds\n"
+		"  --eventfd      (nop) keep an eventfd registered while running\n"
+		"  --mode timeout one N-microsecond TIMEOUT at a time (default\n"
+		"                 1000): median and p99 submit-to-CQE time\n"
 		"  --batch N      NOPs per submission (1-%d, default 32)\n"
 		"  --qd N         reads in flight (1-%d, default 32)\n"
 		"  --bs BYTES     read size and alignment (default 4096)\n"
+		"  --usec N       timeout length in microseconds (default 1000)\n"
 		"  --seconds S    run time (default 2)\n"
 		"  -h, --help     show this help and exit\n"
 		"\n"
-		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n",
-		prog, prog, prog, MAX_BATCH, MAX_QD);
+		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n"
+		"(timeout mode adds median_us=M p99_us=P)\n",
+		prog, prog, prog, prog, prog, MAX_BATCH, MAX_QD);
 }
 
 static void die(const char *what, int err)
@@ -152,6 +174,16 @@ static void nop_round(struct io_uring *ring, unsigned batch,
 	io_uring_cq_advance(ring, reaped);
 }
 
+/* Non-blocking, so the counter never needs reading: it only grows. */
+static int make_eventfd(void)
+{
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	if (efd < 0)
+		die("eventfd", -errno);
+	return efd;
+}
+
 static struct result bench_nop(const struct options *o)
 {
 	struct io_uring_cqe *cqes[MAX_BATCH];
@@ -160,7 +192,15 @@ static struct result bench_nop(const struct options *o)
 	unsigned long long rounds = 0;
 	double start, deadline;
 
+	int efd = -1, ret;
+
 	init_ring(&ring, o->batch);
+	if (o->eventfd) {
+		efd = make_eventfd();
+		ret = io_uring_register_eventfd(&ring, efd);
+		if (ret < 0)
+			die("io_uring_register_eventfd", ret);
+	}
 	start = now();
 	deadline = start + o->seconds;
 	do {
@@ -170,6 +210,37 @@ static struct result bench_nop(const struct options *o)
 	r.secs = now() - start;
 	r.ops = rounds * o->batch;
 	io_uring_queue_exit(&ring);
+	if (efd >= 0)
+		close(efd);
+	return r;
+}
+
+/* Each round: register an eventfd, complete one batch of NOPs (which
+ * signals it), unregister. Counts rounds. */
+static struct result bench_evchurn(const struct options *o)
+{
+	struct io_uring_cqe *cqes[MAX_BATCH];
+	struct io_uring ring;
+	struct result r = { 0 };
+	double start, deadline;
+	int efd = make_eventfd(), ret;
+
+	init_ring(&ring, o->batch);
+	start = now();
+	deadline = start + o->seconds;
+	do {
+		ret = io_uring_register_eventfd(&ring, efd);
+		if (ret < 0)
+			die("io_uring_register_eventfd", ret);
+		nop_round(&ring, o->batch, cqes);
+		ret = io_uring_unregister_eventfd(&ring);
+		if (ret < 0)
+			die("io_uring_unregister_eventfd", ret);
+		r.ops++;
+	} while ((r.ops & CLOCK_CHECK_MASK) || now() < deadline);
+	r.secs = now() - start;
+	io_uring_queue_exit(&ring);
+	close(efd);
 	return r;
 }
 
@@ -289,6 +360,59 @@ static struct result bench_pread(const struct options *o, struct target *t)
 	return r;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * One TIMEOUT at a time, waited for with io_uring_wait_cqe: the time from
+ * just before the submit to the CQE in hand is what an application sees.
+ */
+static struct result bench_timeout(const struct options *o)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = o->usec / 1000000,
+		.tv_nsec = (long long) (o->usec % 1000000) * 1000,
+	};
+	size_t cap = (size_t) (o->seconds * 1e6 / o->usec) + 16, n = 0;
+	double *lat = malloc(cap * sizeof(*lat));
+	struct result r = { 0 };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	double start, t0;
+	int ret;
+
+	if (!lat)
+		die("malloc", -ENOMEM);
+	init_ring(&ring, 4);
+	start = now();
+	do {
+		io_uring_prep_timeout(get_sqe(&ring), &ts, 0, 0);
+		t0 = now();
+		ret = io_uring_submit(&ring);
+		if (ret != 1)
+			die("io_uring_submit", ret < 0 ? ret : -EIO);
+		ret = io_uring_wait_cqe(&ring, &cqe);
+		if (ret < 0)
+			die("io_uring_wait_cqe", ret);
+		lat[n++] = (now() - t0) * 1e6;
+		if (cqe->res != -ETIME)
+			die("timeout", cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	} while (n < cap && now() < start + o->seconds);
+	r.secs = now() - start;
+	r.ops = n;
+	qsort(lat, n, sizeof(*lat), cmp_double);
+	r.median_us = lat[n / 2];
+	r.p99_us = lat[n * 99 / 100];
+	free(lat);
+	io_uring_queue_exit(&ring);
+	return r;
+}
+
 static void open_target(const struct options *o, struct target *t)
 {
 	struct stat st;
@@ -341,10 +465,14 @@ static enum mode parse_mode(const char *text)
 		return MODE_NOP;
 	if (strcmp(text, "read") == 0)
 		return MODE_READ;
+	if (strcmp(text, "evchurn") == 0)
+		return MODE_EVCHURN;
 	if (strcmp(text, "pread") == 0)
 		return MODE_PREAD;
+	if (strcmp(text, "timeout") == 0)
+		return MODE_TIMEOUT;
 	fprintf(stderr, "uring-bench: bad mode '%s' "
-		"(want nop, read or pread)\n", text);
+		"(want nop, read, pread, evchurn or timeout)\n", text);
 	exit(2);
 }
 
@@ -356,7 +484,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "file", required_argument, NULL, 'f' },
 		{ "qd", required_argument, NULL, 'q' },
 		{ "bs", required_argument, NULL, 'b' },
+		{ "usec", required_argument, NULL, 'u' },
 		{ "seconds", required_argument, NULL, 's' },
+		{ "eventfd", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -380,8 +510,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->block_bytes = parse_count("bs", optarg,
 						     MAX_BLOCK_BYTES);
 			break;
+		case 'u':
+			o->usec = parse_count("usec", optarg, 10000000);
+			break;
 		case 's':
 			o->seconds = parse_seconds(optarg);
+			break;
+		case 'e':
+			o->eventfd = true;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -392,7 +528,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind != argc || o->mode == MODE_NONE ||
-	    (o->mode != MODE_NOP && !o->file)) {
+	    ((o->mode == MODE_READ || o->mode == MODE_PREAD) && !o->file) ||
+	    (o->eventfd && o->mode != MODE_NOP)) {
 		usage(stderr, argv[0]);
 		exit(2);
 	}
@@ -405,6 +542,7 @@ int main(int argc, char **argv)
 		.batch = 32,
 		.qd = 32,
 		.block_bytes = 4096,
+		.usec = 1000,
 		.seconds = 2.0,
 	};
 	struct target t;
@@ -414,7 +552,17 @@ int main(int argc, char **argv)
 	switch (o.mode) {
 	case MODE_NOP:
 		r = bench_nop(&o);
-		printf("mode=nop batch=%u", o.batch);
+		printf("mode=nop batch=%u%s", o.batch,
+		       o.eventfd ? " eventfd=1" : "");
+		break;
+	case MODE_EVCHURN:
+		r = bench_evchurn(&o);
+		printf("mode=evchurn batch=%u", o.batch);
+		break;
+	case MODE_TIMEOUT:
+		r = bench_timeout(&o);
+		printf("mode=timeout usec=%u median_us=%.1f p99_us=%.1f", o.usec,
+		       r.median_us, r.p99_us);
 		break;
 	case MODE_READ:
 		open_target(&o, &t);

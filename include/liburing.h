@@ -144,6 +144,11 @@ int io_uring_register_iowq_max_workers(struct io_uring *ring,
 int io_uring_register_probe(struct io_uring *ring, struct io_uring_probe *p,
 			    unsigned nr);
 int io_uring_enable_rings(struct io_uring *ring);
+int io_uring_register_eventfd(struct io_uring *ring, int fd);
+int io_uring_register_eventfd_async(struct io_uring *ring, int fd);
+int io_uring_unregister_eventfd(struct io_uring *ring);
+int io_uring_register_sync_cancel(struct io_uring *ring,
+				  struct io_uring_sync_cancel_reg *reg);
 
 /* Versions */
 int io_uring_major_version(void);
@@ -368,6 +373,61 @@ static inline void io_uring_prep_poll_update(struct io_uring_sqe *sqe,
 	sqe->poll32_events = __io_uring_prep_poll_mask(poll_mask);
 }
 
+static inline void io_uring_prep_timeout(struct io_uring_sqe *sqe,
+					 struct __kernel_timespec *ts,
+					 unsigned count, unsigned flags)
+{
+	io_uring_prep_rw(IORING_OP_TIMEOUT, sqe, -1, ts, 1, count);
+	sqe->timeout_flags = flags;
+}
+
+static inline void io_uring_prep_timeout_remove(struct io_uring_sqe *sqe,
+						__u64 user_data, unsigned flags)
+{
+	io_uring_prep_rw(IORING_OP_TIMEOUT_REMOVE, sqe, -1, NULL, 0, 0);
+	sqe->addr = user_data;
+	sqe->timeout_flags = flags;
+}
+
+static inline void io_uring_prep_timeout_update(struct io_uring_sqe *sqe,
+						struct __kernel_timespec *ts,
+						__u64 user_data, unsigned flags)
+{
+	io_uring_prep_rw(IORING_OP_TIMEOUT_REMOVE, sqe, -1, NULL, 0,
+			 (uintptr_t) ts);
+	sqe->addr = user_data;
+	sqe->timeout_flags = flags | IORING_TIMEOUT_UPDATE;
+}
+
+static inline void io_uring_prep_link_timeout(struct io_uring_sqe *sqe,
+					      struct __kernel_timespec *ts,
+					      unsigned flags)
+{
+	io_uring_prep_rw(IORING_OP_LINK_TIMEOUT, sqe, -1, ts, 1, 0);
+	sqe->timeout_flags = flags;
+}
+
+static inline void io_uring_prep_cancel64(struct io_uring_sqe *sqe,
+					  __u64 user_data, int flags)
+{
+	io_uring_prep_rw(IORING_OP_ASYNC_CANCEL, sqe, -1, NULL, 0, 0);
+	sqe->addr = user_data;
+	sqe->cancel_flags = (__u32) flags;
+}
+
+static inline void io_uring_prep_cancel(struct io_uring_sqe *sqe,
+					void *user_data, int flags)
+{
+	io_uring_prep_cancel64(sqe, (__u64) (uintptr_t) user_data, flags);
+}
+
+static inline void io_uring_prep_cancel_fd(struct io_uring_sqe *sqe, int fd,
+					   unsigned int flags)
+{
+	io_uring_prep_rw(IORING_OP_ASYNC_CANCEL, sqe, fd, NULL, 0, 0);
+	sqe->cancel_flags = (__u32) flags | IORING_ASYNC_CANCEL_FD;
+}
+
 /* Number of SQEs filled in but not yet handed to the engine. */
 static inline unsigned io_uring_sq_ready(const struct io_uring *ring)
 {
@@ -391,6 +451,35 @@ static inline unsigned io_uring_cq_ready(const struct io_uring *ring)
 static inline bool io_uring_cq_has_overflow(const struct io_uring *ring)
 {
 	return IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_CQ_OVERFLOW;
+}
+
+/* Whether the registered eventfd is signalled (IORING_CQ_EVENTFD_DISABLED). */
+static inline bool io_uring_cq_eventfd_enabled(const struct io_uring *ring)
+{
+	if (!ring->cq.kflags)
+		return true;
+	return !(IO_URING_READ_ONCE(*ring->cq.kflags) &
+		 IORING_CQ_EVENTFD_DISABLED);
+}
+
+/* Turns eventfd signalling on or off without unregistering. The CQ flags
+ * word is the application's to write; the engine reads it when posting. */
+static inline int io_uring_cq_eventfd_toggle(struct io_uring *ring,
+					     bool enabled)
+{
+	unsigned flags;
+
+	if (enabled == io_uring_cq_eventfd_enabled(ring))
+		return 0;
+	if (!ring->cq.kflags)
+		return -EOPNOTSUPP;
+	flags = IO_URING_READ_ONCE(*ring->cq.kflags);
+	if (enabled)
+		flags &= ~IORING_CQ_EVENTFD_DISABLED;
+	else
+		flags |= IORING_CQ_EVENTFD_DISABLED;
+	IO_URING_WRITE_ONCE(*ring->cq.kflags, flags);
+	return 0;
 }
 
 /* Look at the CQ head without waiting or entering the engine. */

@@ -19,16 +19,19 @@
 #define UA_MAX_CQ_ENTRIES	(2 * UA_MAX_SQ_ENTRIES)
 #define UA_FAST_IOV		8
 #define UA_COMPLETION_BATCH	32
+#define UA_AIO_BATCH		32
+#define UA_AIO_FD_BITS		4096	/* fds tracked for "went async" */
 
 struct ua_ctx;
 struct ua_req;
+struct ua_ev_fd;
 
 /* What an issue function tells its caller. */
 enum ua_issue_result {
 	UA_DONE,	/* req->res holds the result; post it */
 	UA_PUNT,	/* would block: hand the request to a worker */
+	UA_PARKED,	/* armed elsewhere (the timer, poll): it completes itself */
 	UA_AGAIN,	/* not ready: park it on readiness if the file polls */
-	UA_QUEUED,	/* parked by the issue itself: forget it */
 };
 
 /* Issue flags. */
@@ -64,6 +67,35 @@ struct ua_sync {
 	__u32	flags;		/* fsync, sync_file_range, fallocate mode, advice */
 };
 
+/* TIMEOUT and LINK_TIMEOUT, while armed owned by the ring's timer. */
+struct ua_timeout {
+	struct ua_req		*prev, *next;	/* timer.armed list */
+	struct ua_req		*head;		/* LINK_TIMEOUT: the request it guards */
+	struct __kernel_timespec ts;
+	__u64			deadline;	/* CLOCK_MONOTONIC ns, while armed */
+	unsigned		heap_idx;
+	__u32			flags;		/* IORING_TIMEOUT_* */
+	__u32			off;		/* completions to wait for; 0: none */
+	__u32			target_seq;
+	__u32			repeats;	/* multishot: expiries left, 0: forever */
+	bool			armed;
+};
+
+/* TIMEOUT_REMOVE, and its update forms. */
+struct ua_timeout_rem {
+	__u64			addr;
+	struct __kernel_timespec ts;
+	__u32			flags;
+};
+
+/* ASYNC_CANCEL. */
+struct ua_cancel {
+	__u64			addr;
+	__u32			flags;
+	int			fd;
+	__u8			opcode;
+};
+
 /*
  * A request parked on readiness (poll.c). refs is the ownership word of the
  * poll rework: whoever moves its count from 0 owns the request and alone may
@@ -92,8 +124,12 @@ struct ua_poll_update {
 	bool	update_user_data;
 };
 
+/* req->state: what only the slow paths look at. */
+#define UA_REQ_COMPLETE_NOW	(1u << 0)	/* not issued: complete with res */
+#define UA_REQ_REFCOUNTED	(1u << 1)	/* guarded by a LINK_TIMEOUT */
+
 struct ua_req {
-	struct ua_req		*next;		/* cache, work queue, run list */
+	struct ua_req		*next;		/* cache, work queue, lists */
 	struct ua_ctx		*ctx;
 	__u64			user_data;
 	__s32			res;
@@ -102,14 +138,26 @@ struct ua_req {
 	__u8			sqe_flags;
 	__u8			file_kind;	/* enum ua_file_kind */
 	bool			failed;		/* error or short: CQE_SKIP ignored */
+	__u8			state;		/* UA_REQ_* */
 	int			fd;
+	struct ua_req		*link;		/* next of an IOSQE_IO_LINK chain */
+	unsigned		refs;		/* with UA_REQ_REFCOUNTED only */
+	unsigned		drain_seq;	/* requests submitted before it */
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
 	struct ua_poll		poll;		/* set up only when parked */
 	union {
-		struct ua_rw	rw;
-		struct ua_sync	sync;
-		struct ua_poll_update poll_update;
+		struct ua_rw		rw;
+		struct ua_sync		sync;
+		struct ua_timeout	timeout;
+		struct ua_timeout_rem	timeout_rem;
+		struct ua_cancel	cancel;
+		struct ua_poll_update	poll_update;
 	};
+};
+
+/* A FIFO of requests through ->next. */
+struct ua_req_list {
+	struct ua_req	*head, **tail;
 };
 
 /* A CQE waiting in the overflow list for room in the CQ ring. */
@@ -118,10 +166,33 @@ struct ua_overflow_cqe {
 	struct io_uring_cqe	cqe;
 };
 
-/* Completions collected by one submitter, posted under one lock. */
+/*
+ * Completions collected by one thread, posted under one lock. What follows
+ * a completed request (the next link, released drained requests) collects
+ * in ready and is issued by ua_batch_run() once the CQEs are out, so CQEs
+ * keep the kernel's order: a link's head before what it links to.
+ */
 struct ua_completion_batch {
 	unsigned	nr;
+	bool		local;		/* the owner holds uring_lock */
+	struct ua_req_list ready;
 	struct ua_req	*reqs[UA_COMPLETION_BATCH];
+};
+
+/*
+ * Positional reads and writes collected during one submission and issued
+ * with one io_submit() (aio.c). Submitter-only, under uring_lock.
+ */
+struct ua_aio_batch {
+	unsigned long		aio_ctx;	/* aio_context_t; 0: none yet */
+	bool			unavailable;	/* io_setup failed: never batch */
+	bool			high_fds_async;	/* an fd >= UA_AIO_FD_BITS went async */
+	unsigned		nr;
+	struct ua_req		*reqs[UA_AIO_BATCH];
+	/* Descriptors whose batched I/O did not complete in io_submit()
+	 * (O_DIRECT): they take the preadv2 path from then on. A stale bit
+	 * after the number is reused only costs speed, never correctness. */
+	unsigned long		async_fds[UA_AIO_FD_BITS / (8 * sizeof(long))];
 };
 
 struct ua_worker;
@@ -140,6 +211,23 @@ struct ua_iowq {
 	struct ua_worker	*workers;	/* every thread not yet joined */
 	int			cancel_fd;	/* eventfd: wakes workers in poll() */
 	bool			exiting;
+};
+
+/*
+ * One timer per ring: a thread started on the first armed timeout sleeps on
+ * cond until the earliest CLOCK_MONOTONIC deadline of a min-heap. Nothing
+ * of it runs, and nothing is checked on the hot path, until then.
+ */
+struct ua_timer {
+	pthread_mutex_t		lock;
+	pthread_cond_t		cond;
+	pthread_t		thread;
+	bool			started, stopping;
+	struct ua_req		**heap;
+	unsigned		nr, cap;
+	struct ua_req		*armed;		/* every armed timeout, any order */
+	unsigned		nr_seq;		/* armed TIMEOUTs with a count */
+	unsigned		cq_timeouts;	/* CQEs of expired timeouts */
 };
 
 /* Requests are allocated this many at a time and never freed singly. */
@@ -194,6 +282,14 @@ struct ua_ctx {
 	struct ua_req_slab	*slabs;
 	struct iovec		*bufs;		/* registered buffers */
 	unsigned		nr_bufs;
+	struct ua_aio_batch	aio;
+
+	/* Links and drain, under uring_lock. */
+	struct ua_req		*link_head, *link_last;	/* chain being built */
+	unsigned		nr_submitted;
+	bool			drain_next;	/* drain the chain after this one */
+	bool			drain_active;	/* chains may wait in defer */
+	bool			drain_disabled;	/* CQE_SKIP seen: drain refused */
 
 	/* Requests freed by other threads, spliced back by the submitter. */
 	struct ua_req		*remote_free;	/* atomic stack */
@@ -202,16 +298,37 @@ struct ua_ctx {
 	pthread_mutex_t		completion_lock;
 	unsigned		cached_cq_tail;
 	struct ua_overflow_cqe	*overflow_head, *overflow_tail;
+	unsigned		nr_done;	/* requests completed for good */
+	unsigned		cq_events;	/* CQEs posted, for count timeouts */
+	struct ua_req_list	defer;		/* drained chains waiting */
+
+	/* The registered eventfd, RCU-published (eventfd.c). */
+	struct ua_ev_fd		*ev_fd;
+	struct ua_ev_fd		*ev_parked;	/* unregistered, reusable */
+	pthread_mutex_t		ev_fd_lock;	/* serialises (un)register */
 
 	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
 	unsigned		cq_seq;
 	unsigned		cq_waiters;
 
 	struct ua_iowq		wq;
+	struct ua_timer		timer;
+	bool			exiting;	/* teardown: issue nothing more */
 	struct ua_poller	poller;
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
 };
+
+/*
+ * Lock order (a lock is only taken while holding those before it):
+ *   uring_lock -> wq.lock
+ *   uring_lock -> timer.lock -> completion_lock
+ * wq.lock and completion_lock are leaves: nothing is issued, completed or
+ * enqueued while holding them. Workers, the timer thread and cancellation
+ * never take uring_lock, so the submitter may wait for any of them (teardown
+ * joins them while holding it). Requests that a lock's holder detaches are
+ * completed after it is released, through a ua_completion_batch.
+ */
 
 /* ring.c: shared memory, and the table from descriptor to ring */
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
@@ -223,6 +340,29 @@ int ua_lookup_error(int fd);
 
 /* submit.c */
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
+void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
+		 struct ua_completion_batch *batch);
+void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
+		  struct ua_completion_batch *batch);
+
+/* aio.c: batching positional transfers into one io_submit() */
+bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
+		struct ua_completion_batch *batch);
+void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
+void ua_aio_destroy(struct ua_ctx *ctx);
+void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
+	      struct ua_completion_batch *batch);
+
+/* link.c: chains, link timeouts' references, drain */
+void ua_list_init(struct ua_req_list *l);
+void ua_list_add(struct ua_req_list *l, struct ua_req *req);
+struct ua_req *ua_list_pop(struct ua_req_list *l);
+void ua_link_done(struct ua_req *req, struct ua_req_list *out);
+bool ua_req_put(struct ua_req *req);
+int ua_link_prepare(struct ua_req *first);
+bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head);
+void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out);
+void ua_drain_cancel(struct ua_ctx *ctx);
 
 /* req.c: the per-ring request cache */
 struct ua_req *ua_req_alloc(struct ua_ctx *ctx);
@@ -235,7 +375,10 @@ void ua_req_cleanup(struct ua_req *req);
 void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		  struct ua_req *req);
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_batch_run(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_complete_remote(struct ua_req *req);
+void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
+void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags);
 void ua_overflow_flush(struct ua_ctx *ctx);
 void ua_overflow_free(struct ua_ctx *ctx);
 bool ua_overflow_pending(struct ua_ctx *ctx);
@@ -248,6 +391,7 @@ struct ua_wait_args {
 };
 int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
 void ua_cq_wake(struct ua_ctx *ctx);
+int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline);
 
 /* iowq.c: the worker pool */
 int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries);
@@ -255,6 +399,52 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req);
 void ua_iowq_shutdown(struct ua_ctx *ctx);
 int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2]);
 int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events);
+
+/* cancel.c: what a request names when it cancels others */
+struct ua_cancel_data {
+	__u64			data;		/* user_data */
+	__u32			flags;		/* IORING_ASYNC_CANCEL_* */
+	int			fd;
+	__u8			opcode;
+	const struct ua_req	*req;		/* or this very request */
+};
+bool ua_cancel_match(const struct ua_req *req, const struct ua_cancel_data *cd);
+bool ua_cancel_all(const struct ua_cancel_data *cd);
+int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd);
+int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args);
+int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_async_cancel(struct ua_req *req, unsigned issue_flags);
+
+/*
+ * One kind of waiting request. Detaches the requests matching cd onto out
+ * (the first only, unless ua_cancel_all(cd)), for the caller to complete
+ * with -ECANCELED, and returns how many it cancelled (counting those it
+ * interrupted, which complete themselves), or -EALREADY when a match runs
+ * where it cannot be stopped. Another kind of parked request (poll) joins
+ * cancellation with one such function in cancel.c's table.
+ */
+typedef int (*ua_cancel_fn)(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+			    struct ua_req_list *out);
+int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		   struct ua_req_list *out);
+int ua_timeout_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		      struct ua_req_list *out);
+int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		   struct ua_req_list *out);
+
+/* timeout.c: the ring's timer, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT */
+void ua_timer_init(struct ua_timer *t);
+void ua_timer_stop(struct ua_ctx *ctx);
+void ua_timer_destroy(struct ua_timer *t);
+int ua_timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_link_timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_timeout(struct ua_req *req, unsigned issue_flags);
+int ua_link_timeout(struct ua_req *req, unsigned issue_flags);
+int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_timeout_remove(struct ua_req *req, unsigned issue_flags);
+void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt);
+struct ua_req *ua_link_timeout_disarm(struct ua_req *req);
+void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b);
 
 /* poll.c: the readiness engine */
 int ua_poller_init(struct ua_ctx *ctx);
@@ -270,25 +460,12 @@ bool ua_ctx_polls_inline(const struct ua_ctx *ctx);
 int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out);
 void ua_poll_complete_owned(struct ua_req *req, int res);
 
-/*
- * Cancellation of parked requests, for ASYNC_CANCEL and teardown: every
- * parked request that match() accepts is marked cancelled and completes
- * with -ECANCELED, now or as soon as its current owner lets go. Returns how
- * many were found (at most one unless all is set).
- */
-typedef bool (*ua_poll_match_fn)(const struct ua_req *req, const void *data);
-int ua_poll_cancel(struct ua_ctx *ctx, ua_poll_match_fn match,
-		   const void *data, bool all);
-
 /* poll_op.c: POLL_ADD, POLL_REMOVE */
 int ua_poll_add_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_poll_add(struct ua_req *req, unsigned issue_flags);
 int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_poll_remove(struct ua_req *req, unsigned issue_flags);
 __u32 ua_poll_events_now(int fd, __u32 events, int *err);
-
-/* cq.c: a CQE that does not end its request (multishot) */
-void ua_post_aux_cqe(struct ua_req *req, __s32 res, __u32 cflags);
 
 /* rw.c, sync.c, nop.c: per-opcode prep and issue */
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
@@ -297,6 +474,10 @@ int ua_read(struct ua_req *req, unsigned issue_flags);
 int ua_write(struct ua_req *req, unsigned issue_flags);
 int ua_rw_prepare_async(struct ua_req *req);
 void ua_rw_cleanup(struct ua_req *req);
+struct iocb;
+bool ua_rw_batchable(struct ua_req *req);
+void ua_rw_fill_iocb(struct ua_req *req, struct iocb *cb);
+int ua_rw_batched_done(struct ua_req *req, long res);
 int ua_fsync_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_fsync(struct ua_req *req, unsigned issue_flags);
 int ua_sfr_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
@@ -315,6 +496,15 @@ void ua_req_classify_file(struct ua_req *req);
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
 			unsigned nr);
 int ua_unregister_buffers(struct ua_ctx *ctx);
+
+/* eventfd.c */
+int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
+			bool async);
+int ua_eventfd_unregister(struct ua_ctx *ctx);
+struct ua_ev_fd *ua_eventfd_begin(struct ua_ctx *ctx);
+void ua_eventfd_end(struct ua_ctx *ctx, struct ua_ev_fd *ev, bool posted,
+		    bool inline_post);
+void ua_eventfd_free(struct ua_ctx *ctx);
 
 /* register.c */
 int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,

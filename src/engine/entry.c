@@ -87,7 +87,10 @@ static int check_params(const struct io_uring_params *p)
 /* Frees the engine's state; the descriptor is the application's to close. */
 static void ctx_free(struct ua_ctx *ctx)
 {
+	ua_aio_destroy(ctx);
+	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
+	ua_timer_destroy(&ctx->timer);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);
 	ua_ring_destroy(ctx);
@@ -97,14 +100,21 @@ static void ctx_free(struct ua_ctx *ctx)
 }
 
 /*
- * Teardown: no new submissions; stop the poller, then the workers (which
- * may still park requests), then cancel what is parked; free it all.
+ * Teardown: no new submissions; what completes from now on starts nothing
+ * new (ua_batch_run cancels it). Timeouts are cancelled and the timer thread
+ * joined, the poller thread stopped, worker requests cancelled and the
+ * workers joined (a worker may still park a request), then the parked and
+ * the drained requests cancelled: afterwards no thread of the ring runs,
+ * and none touches the application's memory.
  */
 static void ctx_shutdown(struct ua_ctx *ctx)
 {
+	__atomic_store_n(&ctx->exiting, true, __ATOMIC_RELEASE);
+	ua_timer_stop(ctx);
 	ua_poller_shutdown(ctx);
 	ua_iowq_shutdown(ctx);
 	ua_poller_cancel_all(ctx);
+	ua_drain_cancel(ctx);
 }
 
 static void ctx_release(struct ua_ctx *ctx)
@@ -134,6 +144,9 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	}
 	pthread_mutex_init(&ctx->uring_lock, NULL);
 	pthread_mutex_init(&ctx->completion_lock, NULL);
+	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
+	ua_list_init(&ctx->defer);
+	ua_timer_init(&ctx->timer);
 	return ctx;
 }
 

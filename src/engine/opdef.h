@@ -20,6 +20,7 @@ struct ua_opdef {
 	void		(*cleanup)(struct ua_req *req);
 	unsigned	needs_file : 1;
 	unsigned	hash_reg_file : 1;	/* serialise per file in io-wq */
+	unsigned	aio_batch : 1;		/* may go in an io_submit batch */
 	short		poll_events;		/* readiness a stream fd waits for */
 };
 

@@ -279,7 +279,8 @@ static bool poll_action(struct ua_req *req, __u32 mask)
 		return true;
 	}
 	if (mask)
-		ua_post_aux_cqe(req, (__s32) mask, IORING_CQE_F_MORE);
+		ua_post_cqe(req->ctx, req->user_data, (__s32) mask,
+			    IORING_CQE_F_MORE);
 	return false;
 }
 
@@ -490,38 +491,56 @@ int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 
 /* ---- cancellation ---- */
 
-int ua_poll_cancel(struct ua_ctx *ctx, ua_poll_match_fn match,
-		   const void *data, bool all)
+/* The buckets a cancellation must look in: one when it names user_data. */
+static void cancel_range(const struct ua_cancel_data *cd, unsigned *lo,
+			 unsigned *hi)
+{
+	if (cd->req || !(cd->flags & (IORING_ASYNC_CANCEL_ANY |
+				      IORING_ASYNC_CANCEL_FD |
+				      IORING_ASYNC_CANCEL_OP))) {
+		*lo = hash_of(cd->req ? cd->req->user_data : cd->data);
+		*hi = *lo + 1;
+	} else {
+		*lo = 0;
+		*hi = UA_POLL_HASH;
+	}
+}
+
+/*
+ * ASYNC_CANCEL's look at parked requests (cancel.c's table), and teardown's.
+ * Each match is marked cancelled; one nobody owns is taken out onto out for
+ * the caller to complete with -ECANCELED, one owned right now is completed
+ * so by its owner, which sees the mark before it lets go.
+ */
+int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		   struct ua_req_list *out)
 {
 	struct ua_poller *p = &ctx->poller;
-	struct ua_req *owned = NULL, *req, *next;
+	bool all = ua_cancel_all(cd);
+	struct ua_req *req, *next;
+	unsigned i, hi;
 	int found = 0;
-	unsigned i;
 
 	pthread_mutex_lock(&p->lock);
-	for (i = 0; i < UA_POLL_HASH && (all || !found); i++) {
+	for (cancel_range(cd, &i, &hi); i < hi; i++) {
 		for (req = p->hash[i]; req; req = next) {
 			next = req->poll.hash_next;
-			if (__atomic_load_n(&req->poll.refs, __ATOMIC_RELAXED) &
-			    UA_POLL_CANCEL || !match(req, data))
+			if ((__atomic_load_n(&req->poll.refs, __ATOMIC_RELAXED) &
+			     UA_POLL_CANCEL) || !ua_cancel_match(req, cd))
 				continue;
 			found++;
 			__atomic_fetch_or(&req->poll.refs, UA_POLL_CANCEL,
 					  __ATOMIC_RELEASE);
 			if (poll_get_ownership(req)) {
 				unlink_req(p, req);
-				req->next = owned;
-				owned = req;
+				ua_list_add(out, req);
 			}
 			if (!all)
-				break;
+				goto out;
 		}
 	}
+out:
 	pthread_mutex_unlock(&p->lock);
-	for (req = owned; req; req = next) {
-		next = req->next;
-		ua_poll_complete_owned(req, -ECANCELED);
-	}
 	return found;
 }
 
@@ -566,20 +585,17 @@ void ua_poller_shutdown(struct ua_ctx *ctx)
 	}
 }
 
-static bool match_any(const struct ua_req *req, const void *data)
-{
-	(void) req;
-	(void) data;
-	return true;
-}
-
 /* After the poller and the workers stopped: nobody else owns anything. */
 void ua_poller_cancel_all(struct ua_ctx *ctx)
 {
+	struct ua_cancel_data any = { .flags = IORING_ASYNC_CANCEL_ANY };
 	struct ua_poller *p = &ctx->poller;
+	struct ua_req_list out;
 	unsigned i;
 
-	ua_poll_cancel(ctx, match_any, NULL, true);
+	ua_list_init(&out);
+	ua_poll_cancel(ctx, &any, &out);
+	ua_complete_list(ctx, &out, -ECANCELED);
 	for (i = 0; i < p->nr_by_fd; i++)
 		free(p->by_fd[i]);
 	free(p->by_fd);

@@ -63,7 +63,7 @@ int ua_poll_add(struct ua_req *req, unsigned issue_flags)
 		}
 	}
 	if (ua_poll_arm(req, events, flags))
-		return UA_QUEUED;
+		return UA_PARKED;
 	/* epoll cannot watch this file: poll() found it ready (the default
 	 * mask) or it never will be, as the kernel finds it. */
 	mask = ua_poll_events_now(req->fd, events | POLLRDHUP, &err);

@@ -4,19 +4,20 @@
  *
  * Why two flips per grace period. A reader copies the global word into its
  * own with a load then a store, and may be preempted in between, so the
- * phase it publishes can be stale. Take a reader R that was inside a
- * section when ua_rcu_synchronize() began, with phase p. The writer flips
- * to phase a and waits for readers inside an "other than a" section, then
- * flips back to b and waits for readers inside an "other than b" section.
- * p is a or b, so one of the two waits covers R, and it lasts until R's
- * word shows that section over (nesting zero, or a new section in the
- * current phase). One flip would miss R whenever p were already the new
- * phase. Readers whose section started later need no wait: see
+ * phase it publishes can be stale by any number of grace periods. Take a
+ * reader R that was inside a section, with phase p in its word, when
+ * ua_rcu_synchronize() began. The writer flips the phase from b to a and
+ * waits until no reader is inside a section of phase b; then flips back to
+ * b and waits until none is inside a section of phase a. Whatever p is, one
+ * of the two waits covers R, and it lasts until R's word shows that section
+ * over (nesting zero, or a newer section in the current phase). With one
+ * flip, R would be missed whenever its stale p happened to equal the new
+ * phase. Sections that began after the call need no wait: see
  * order_unpublish_before_scan().
  *
- * Waiting polls, dropping the registry lock between polls, so threads can
- * register and exit meanwhile; unlocking costs readers nothing, which is
- * why readers are not asked to wake the writer.
+ * Waiting polls (yield, then sleep), dropping the registry lock between
+ * polls so that threads can register and exit meanwhile. Polling keeps
+ * read_unlock a single store: no reader ever checks for a waiting writer.
  *
  * Deferred callbacks go to a FIFO queue. ua_rcu_call() starts a helper
  * thread when none is working; the helper takes the whole queue, waits one
@@ -66,7 +67,7 @@ static struct {
 	.tail = &cbs.head,
 };
 
-static long membarrier(int cmd)
+static long sys_membarrier(int cmd)
 {
 	return syscall(SYS_membarrier, cmd, 0U, 0);
 }
@@ -91,7 +92,7 @@ static void rcu_init(void)
 	if (pthread_key_create(&reader_key, unregister_reader) != 0)
 		abort();
 	ua_rcu_gp.fence_mode = atomic_load(&fence_mode_forced) ||
-		membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0;
+		sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0;
 }
 
 void ua_rcu_register_thread(void)
@@ -137,7 +138,7 @@ static void order_unpublish_before_scan(void)
 		return;
 	}
 	/* Registered at init, and the kernel never withdraws it. */
-	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+	if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
 		abort();
 }
 
@@ -248,12 +249,25 @@ static void run_queued_batch(void)
 	pthread_cond_broadcast(&cbs.progress);
 }
 
+/*
+ * Deferred frees can wait: gathering callbacks for a millisecond before a
+ * grace period lets one period (two membarrier rounds of IPIs, which are
+ * costly in a VM and interrupt the application's threads) serve a whole
+ * burst, e.g. eventfd register/unregister churn, instead of each call.
+ */
+static const struct timespec gather_window = { 0, 1000 * 1000 };
+
 static void *callback_worker(void *arg)
 {
 	(void) arg;
+	pthread_setname_np(pthread_self(), "ua-rcu-cb");
 	pthread_mutex_lock(&cbs.lock);
-	while (cbs.head)
+	while (cbs.head) {
+		pthread_mutex_unlock(&cbs.lock);
+		nanosleep(&gather_window, NULL);
+		pthread_mutex_lock(&cbs.lock);
 		run_queued_batch();
+	}
 	cbs.working = false;
 	pthread_mutex_unlock(&cbs.lock);
 	return NULL;
@@ -261,7 +275,8 @@ static void *callback_worker(void *arg)
 
 /*
  * The helper is detached: it exits by itself when the queue is empty.
- * It blocks all signals so the application's handlers never run on it.
+ * It blocks all signals so the application's handlers never run on it,
+ * and is named "ua-rcu-cb" so that it can be told apart in ps and tests.
  */
 static bool start_callback_worker(void)
 {

@@ -82,6 +82,9 @@ void ua_rcu_register_thread(void);
  * Orders the reader's store of its word before the loads of its section.
  * fence_mode is written once, before any thread registers (registration
  * goes through the same pthread_once), so a plain read is race-free.
+ * TSan does not model fences; it need not: they only order a store before
+ * later loads, and every happens-before edge it must see comes from the
+ * release/acquire pairs on the readers' words.
  */
 static inline void ua_rcu_reader_fence(void)
 {

@@ -72,10 +72,20 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		ret = ua_unregister_buffers(ctx);
 		pthread_mutex_unlock(&ctx->uring_lock);
 		return ret;
+	case IORING_REGISTER_EVENTFD:
+	case IORING_REGISTER_EVENTFD_ASYNC:
+		return ua_eventfd_register(ctx, arg, nr_args,
+					   opcode == IORING_REGISTER_EVENTFD_ASYNC);
+	case IORING_UNREGISTER_EVENTFD:
+		if (arg || nr_args)
+			return -EINVAL;
+		return ua_eventfd_unregister(ctx);
 	case IORING_REGISTER_PROBE:
 		return register_probe((struct io_uring_probe *) arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:
 		return register_max_workers(ctx, (void *) arg, nr_args);
+	case IORING_REGISTER_SYNC_CANCEL:
+		return ua_sync_cancel(ctx, arg, nr_args);
 	case IORING_REGISTER_ENABLE_RINGS:
 		if (arg || nr_args)
 			return -EINVAL;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <linux/aio_abi.h>
 #include "engine/ctx.h"
 #include "engine/opdef.h"
 
@@ -204,30 +205,88 @@ static bool progress(struct ua_req *req, ssize_t n)
 	return req->file_kind == UA_FILE_STREAM;
 }
 
+#define UA_CONTINUE	(-1)
+
+/* Applies one non-blocking transfer's result: UA_DONE, UA_AGAIN (not
+ * ready), UA_PUNT (only a blocking call will do), or UA_CONTINUE when a
+ * seekable file has more to move right now. */
+static int inline_step(struct ua_req *req, ssize_t n)
+{
+	if (n >= 0) {
+		if (progress(req, n))
+			return finish(req, 0);
+		if (ua_rw_prepare_async(req))
+			return finish(req, -ENOMEM);
+		return UA_CONTINUE;
+	}
+	if (req->rw.rw_flags & RWF_NOWAIT)
+		return finish(req, n);		/* the application asked */
+	if (n == -EOPNOTSUPP) {
+		req->rw.no_nowait = true;	/* the worker blocks */
+		return UA_PUNT;
+	}
+	if (n != -EAGAIN)
+		return finish(req, n);
+	return UA_AGAIN;
+}
+
 static int issue_inline(struct ua_req *req)
 {
-	bool app_nowait = req->rw.rw_flags & RWF_NOWAIT;
-	ssize_t n;
+	int ret;
 
-	for (;;) {
-		n = transfer(req, req->rw.rw_flags | RWF_NOWAIT);
-		if (n >= 0) {
-			if (progress(req, n))
-				return finish(req, 0);
-			if (ua_rw_prepare_async(req))
-				return finish(req, -ENOMEM);
-			continue;
-		}
-		if (app_nowait)
-			return finish(req, n);
-		if (n == -EOPNOTSUPP) {
-			req->rw.no_nowait = true;	/* the worker blocks */
-			return UA_PUNT;
-		}
-		if (n != -EAGAIN)
-			return finish(req, n);
-		return UA_AGAIN;
+	do {
+		ret = inline_step(req, transfer(req, req->rw.rw_flags | RWF_NOWAIT));
+	} while (ret == UA_CONTINUE);
+	return ret;
+}
+
+/* A batched (aio.c) transfer returned res: finish or continue the request
+ * exactly as if the submitter's own preadv2/pwritev2 had returned it. */
+int ua_rw_batched_done(struct ua_req *req, long res)
+{
+	int ret;
+
+	if (res >= 0 && req->rw.vectored && !req->rw.want) {
+		/* The kernel has read the iovecs, so they are readable. */
+		const struct iovec *iov = (const void *) (uintptr_t) req->rw.addr;
+		unsigned i;
+
+		for (i = 0; i < req->rw.len; i++)
+			req->rw.want += iov[i].iov_len;
 	}
+	ret = inline_step(req, res);
+	return ret == UA_CONTINUE ? issue_inline(req) : ret;
+}
+
+/* Whether the submitter may hand this request to a batch (aio.c): a
+ * positional transfer on a file not known to be a stream. */
+bool ua_rw_batchable(struct ua_req *req)
+{
+	const struct ua_rw *rw = &req->rw;
+
+	if (rw->off < 0 || rw->stream || req->file_kind == UA_FILE_STREAM ||
+	    (rw->rw_flags & RWF_HIPRI))
+		return false;
+	return !is_fixed(req) || !import_fixed(req);
+}
+
+/* The transfer as one iocb of the batch. */
+void ua_rw_fill_iocb(struct ua_req *req, struct iocb *cb)
+{
+	const struct ua_rw *rw = &req->rw;
+	bool vec = rw->vectored;
+
+	memset(cb, 0, sizeof(*cb));
+	if (is_write(req))
+		cb->aio_lio_opcode = vec ? IOCB_CMD_PWRITEV : IOCB_CMD_PWRITE;
+	else
+		cb->aio_lio_opcode = vec ? IOCB_CMD_PREADV : IOCB_CMD_PREAD;
+	cb->aio_fildes = (__u32) req->fd;
+	cb->aio_buf = rw->addr;
+	cb->aio_nbytes = rw->len;
+	cb->aio_offset = rw->off;
+	cb->aio_rw_flags = rw->rw_flags | RWF_NOWAIT;
+	cb->aio_data = (__u64) (uintptr_t) req;
 }
 
 /*

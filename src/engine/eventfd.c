@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * eventfd registration without quiescing the ring (seed 000).
+ *
+ * The completion path checks ctx->ev_fd without any lock or barrier first:
+ * most rings have none, and they pay one load. Otherwise it reads the
+ * pointer again inside an RCU read-side section and signals through it.
+ * Unregister unpublishes the pointer and hands the object to ua_rcu_call(),
+ * which closes and frees it after every section that might still use it
+ * has ended; so unregister never waits for completions in flight, and a new
+ * eventfd may be registered while the old one is still being freed.
+ *
+ * The registration holds its own duplicate of the descriptor: the number
+ * the application passed may be closed and reused, and the engine must
+ * never write to whatever file takes it.
+ *
+ * Unregister parks the object instead of freeing it. A registration of the
+ * same open eventfd (kcmp says so, in one cheap call) takes it back and
+ * skips the dup, the check and the deferred close: the churn the issue
+ * measures costs two system calls less per round. Readers that still hold
+ * the parked object signal the same eventfd, which is harmless. A parked
+ * object is freed through RCU when another eventfd is registered, and at
+ * teardown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+#include "engine/ctx.h"
+#include "engine/rcu.h"
+
+struct ua_ev_fd {
+	struct ua_rcu_head	rcu;
+	int			fd;
+	bool			async;	/* only completions not posted inline */
+};
+
+/* Whether fd names the very file (open file description) ev holds. */
+static bool same_file(const struct ua_ev_fd *ev, int fd)
+{
+	pid_t pid = getpid();
+
+	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, ev->fd, fd) == 0;
+}
+
+/* The kernel accepts only an eventfd (-EINVAL for another file). */
+static int check_eventfd(int fd)
+{
+	char link[64], target[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;	/* no /proc: trust the caller */
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:[eventfd]") ? -EINVAL : 0;
+}
+
+static void ev_fd_free(struct ua_rcu_head *head)
+{
+	struct ua_ev_fd *ev = (struct ua_ev_fd *) head;
+
+	close(ev->fd);
+	free(ev);
+}
+
+int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
+			bool async)
+{
+	struct ua_ev_fd *ev, *parked;
+	int fd, ret;
+
+	if (nr != 1)
+		return -EINVAL;
+	if (!arg)
+		return -EFAULT;
+	memcpy(&fd, arg, sizeof(fd));
+	pthread_mutex_lock(&ctx->ev_fd_lock);
+	ev = ctx->ev_parked;
+	if (ev && !ctx->ev_fd && same_file(ev, fd)) {
+		ctx->ev_parked = NULL;
+		__atomic_store_n(&ev->async, async, __ATOMIC_RELAXED);
+		__atomic_store_n(&ctx->ev_fd, ev, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&ctx->ev_fd_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&ctx->ev_fd_lock);
+	ev = malloc(sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	ev->async = async;
+	/* The duplicate first: it fails with -EBADF for a closed fd, and the
+	 * check then looks at the very file we keep. */
+	ev->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	ret = ev->fd < 0 ? -errno : check_eventfd(ev->fd);
+	if (ret) {
+		if (ev->fd >= 0)
+			close(ev->fd);
+		free(ev);
+		return ret;
+	}
+	pthread_mutex_lock(&ctx->ev_fd_lock);
+	if (ctx->ev_fd) {
+		pthread_mutex_unlock(&ctx->ev_fd_lock);
+		close(ev->fd);
+		free(ev);
+		return -EBUSY;
+	}
+	/* Release: the object's fields are written before it is visible. */
+	__atomic_store_n(&ctx->ev_fd, ev, __ATOMIC_RELEASE);
+	parked = ctx->ev_parked;
+	ctx->ev_parked = NULL;
+	pthread_mutex_unlock(&ctx->ev_fd_lock);
+	if (parked)
+		ua_rcu_call(&parked->rcu, ev_fd_free);
+	return 0;
+}
+
+int ua_eventfd_unregister(struct ua_ctx *ctx)
+{
+	struct ua_ev_fd *ev, *parked = NULL;
+
+	pthread_mutex_lock(&ctx->ev_fd_lock);
+	ev = ctx->ev_fd;
+	if (ev) {
+		__atomic_store_n(&ctx->ev_fd, NULL, __ATOMIC_RELAXED);
+		parked = ctx->ev_parked;
+		ctx->ev_parked = ev;
+	}
+	pthread_mutex_unlock(&ctx->ev_fd_lock);
+	if (!ev)
+		return -ENXIO;
+	if (parked)
+		ua_rcu_call(&parked->rcu, ev_fd_free);
+	return 0;
+}
+
+/*
+ * Signalling brackets the posting of a batch of CQEs. ua_eventfd_begin(),
+ * before the CQ tail is published, picks the registration inside an RCU
+ * read-side section; ua_eventfd_end(), after, signals it and leaves the
+ * section. Picking before publishing matters: a spinning application may
+ * see the CQEs the moment the tail moves, reap them and unregister, and a
+ * CQE posted while an eventfd was registered must still signal that one.
+ * Signalling after publishing matters too: an epoll loop woken by the
+ * eventfd must find the CQEs. Returns NULL, outside any section, when no
+ * eventfd is registered: one plain load for most rings.
+ */
+struct ua_ev_fd *ua_eventfd_begin(struct ua_ctx *ctx)
+{
+	struct ua_ev_fd *ev;
+
+	/* Racing a registration is inherent: I/O in flight while an eventfd
+	 * is registered may or may not signal it, as with the kernel. */
+	if (!__atomic_load_n(&ctx->ev_fd, __ATOMIC_RELAXED))
+		return NULL;
+	ua_rcu_read_lock();
+	ev = __atomic_load_n(&ctx->ev_fd, __ATOMIC_ACQUIRE);
+	if (!ev)
+		ua_rcu_read_unlock();
+	return ev;
+}
+
+/* `inline_post`: the submitter's own completions, which an async
+ * registration does not signal. At most one write per batch. */
+void ua_eventfd_end(struct ua_ctx *ctx, struct ua_ev_fd *ev, bool posted,
+		    bool inline_post)
+{
+	static const __u64 one = 1;
+
+	if (!ev)
+		return;
+	if (posted &&
+	    !(IO_URING_READ_ONCE(*ctx->cq_flags) & IORING_CQ_EVENTFD_DISABLED) &&
+	    !(__atomic_load_n(&ev->async, __ATOMIC_RELAXED) && inline_post) &&
+	    write(ev->fd, &one, sizeof(one)) < 0) {
+		/* A counter at its maximum: the reader has plenty to see. */
+	}
+	ua_rcu_read_unlock();
+}
+
+/* Teardown, with no thread of the ring left: nothing can read ev_fd. The
+ * barrier runs what earlier unregisters queued, so nothing outlives the
+ * ring (it costs one uncontended lock when nothing is queued). */
+void ua_eventfd_free(struct ua_ctx *ctx)
+{
+	if (ctx->ev_fd)
+		ev_fd_free(&ctx->ev_fd->rcu);
+	if (ctx->ev_parked)
+		ev_fd_free(&ctx->ev_parked->rcu);
+	ctx->ev_fd = ctx->ev_parked = NULL;
+	ua_rcu_barrier();
+	pthread_mutex_destroy(&ctx->ev_fd_lock);
+}

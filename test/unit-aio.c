@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* The io_submit() batch path of aio.c: every outcome of a batched iocb. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "helpers.h"
+#include "engine/ctx.h"
+
+#define NR	32
+#define BS	4096
+
+struct aio_fixture {
+	char dir[PATH_MAX];
+	int fd;
+	struct io_uring ring;
+	char *bufs;
+};
+
+static int setup(void **state)
+{
+	struct aio_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f || make_tmpdir(f->dir))
+		return -1;
+	f->fd = make_pattern_file(f->dir, "data", NR * BS, 7, O_RDONLY);
+	if (f->fd < 0 || io_uring_queue_init(NR, &f->ring, 0))
+		return -1;
+	if (posix_memalign((void **) &f->bufs, BS, NR * BS))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct aio_fixture *f = *state;
+
+	io_uring_queue_exit(&f->ring);
+	close(f->fd);
+	remove_tmpdir(f->dir);
+	free(f->bufs);
+	free(f);
+	return 0;
+}
+
+/* Queues NR reads of block i into buffer i, on fds[i], and reaps them. */
+static void read_batch(struct aio_fixture *f, const int *fds, int *res)
+{
+	struct io_uring_cqe *cqe;
+	int i;
+
+	for (i = 0; i < NR; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
+
+		io_uring_prep_read(sqe, fds[i], f->bufs + i * BS, BS,
+				   (__u64) i * BS);
+		sqe->user_data = (__u64) i;
+	}
+	assert_int_equal(io_uring_submit_and_wait(&f->ring, NR), NR);
+	for (i = 0; i < NR; i++) {
+		assert_int_equal(io_uring_peek_cqe(&f->ring, &cqe), 0);
+		res[cqe->user_data] = cqe->res;
+		io_uring_cqe_seen(&f->ring, cqe);
+	}
+}
+
+static void assert_block(struct aio_fixture *f, int i)
+{
+	assert_true(check_pattern(f->bufs + i * BS, BS, (unsigned long long) i * BS, 7));
+}
+
+/* io_submit refuses the iocb of a closed descriptor: that request alone
+ * fails with -EBADF, the others before and after it carry their data. */
+static void test_refused_iocb_fails_alone(void **state)
+{
+	struct aio_fixture *f = *state;
+	int fds[NR], res[NR], i;
+
+	for (i = 0; i < NR; i++)
+		fds[i] = i == 10 ? 1000 : f->fd;
+	read_batch(f, fds, res);
+	for (i = 0; i < NR; i++) {
+		if (i == 10) {
+			assert_int_equal(res[i], -EBADF);
+			continue;
+		}
+		assert_int_equal(res[i], BS);
+		assert_block(f, i);
+	}
+	assert_true(ua_ctx_lookup(f->ring.ring_fd)->aio.aio_ctx != 0);
+}
+
+/* O_DIRECT transfers complete outside io_submit(): they are waited for,
+ * their data is right, and later batches of that descriptor still work. */
+static void test_direct_io_completes(void **state)
+{
+	struct aio_fixture *f = *state;
+	char path[PATH_MAX];
+	int fds[NR], res[NR], i, round, dfd;
+
+	join_path(path, f->dir, "data");
+	dfd = open(path, O_RDONLY | O_DIRECT);
+	if (dfd < 0)
+		skip();
+	for (i = 0; i < NR; i++)
+		fds[i] = dfd;
+	for (round = 0; round < 2; round++) {
+		memset(f->bufs, 0, NR * BS);
+		read_batch(f, fds, res);
+		for (i = 0; i < NR; i++) {
+			assert_int_equal(res[i], BS);
+			assert_block(f, i);
+		}
+	}
+	close(dfd);
+}
+
+/* Where io_setup() is not allowed, transfers take the preadv2 path. */
+static void test_without_aio_reads_still_work(void **state)
+{
+	struct aio_fixture *f = *state;
+	struct ua_ctx *ctx = ua_ctx_lookup(f->ring.ring_fd);
+	int fds[NR], res[NR], i;
+
+	ctx->aio.unavailable = true;
+	for (i = 0; i < NR; i++)
+		fds[i] = f->fd;
+	read_batch(f, fds, res);
+	for (i = 0; i < NR; i++) {
+		assert_int_equal(res[i], BS);
+		assert_block(f, i);
+	}
+	assert_int_equal(ctx->aio.aio_ctx, 0);
+}
+
+/* A pipe in a batch: data there is read, the offset ignored; an empty
+ * pipe's read goes to a worker and completes when data arrives. */
+static void test_pipe_in_batch(void **state)
+{
+	struct aio_fixture *f = *state;
+	struct io_uring_cqe *cqe;
+	char a[8] = { 0 }, b[8] = { 0 };
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	io_uring_prep_read(io_uring_get_sqe(&f->ring), p[0], a, sizeof(a), 100);
+	io_uring_prep_read(io_uring_get_sqe(&f->ring), p[0], b, sizeof(b), 200);
+	assert_int_equal(io_uring_submit_and_wait(&f->ring, 1), 2);
+	assert_int_equal(io_uring_peek_cqe(&f->ring, &cqe), 0);
+	assert_int_equal(cqe->res, 3);
+	io_uring_cqe_seen(&f->ring, cqe);
+	assert_memory_equal(a, "abc", 3);
+	assert_int_equal(write(p[1], "de", 2), 2);
+	assert_int_equal(io_uring_wait_cqe(&f->ring, &cqe), 0);
+	assert_int_equal(cqe->res, 2);
+	io_uring_cqe_seen(&f->ring, cqe);
+	assert_memory_equal(b, "de", 2);
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_refused_iocb_fails_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_io_completes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_without_aio_reads_still_work, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipe_in_batch, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
