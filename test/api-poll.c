@@ -429,6 +429,104 @@ static void test_remove_races_wakeups(void **state)
 	close(sv[1]);
 }
 
+/* ASYNC_CANCEL reaches parked reads and polls, by user_data and by fd. */
+static void test_async_cancel_parked(void **state)
+{
+	struct io_uring *ring = ring_of(state);
+	struct test_cqe c[3];
+	char buf[4];
+	int fds[2], i, seen = 0;
+
+	assert_int_equal(pipe(fds), 0);
+	io_uring_prep_read(must_get_sqe(ring), fds[0], buf, sizeof(buf), 0);
+	last_sqe(ring)->user_data = 1;
+	poll_add(ring, fds[0], POLLIN, 2, true);
+	submit_n(ring, 2);
+	io_uring_prep_cancel64(must_get_sqe(ring), 1, 0);
+	last_sqe(ring)->user_data = 3;
+	submit_n(ring, 1);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(reap_one(ring, &c[i]), 0);
+		if (c[i].user_data == 1)
+			assert_int_equal(c[i].res, -ECANCELED);
+		else
+			assert_true(c[i].user_data == 3 && c[i].res == 0);
+		seen |= 1 << c[i].user_data;
+	}
+	assert_int_equal(seen, (1 << 1) | (1 << 3));
+	io_uring_prep_cancel_fd(must_get_sqe(ring), fds[0], 0);
+	last_sqe(ring)->user_data = 4;
+	submit_n(ring, 1);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(reap_one(ring, &c[i]), 0);
+		if (c[i].user_data == 2) {
+			assert_int_equal(c[i].res, -ECANCELED);
+			assert_int_equal(c[i].flags & IORING_CQE_F_MORE, 0);
+		} else {
+			assert_true(c[i].user_data == 4 && c[i].res == 0);
+		}
+	}
+	assert_true(cq_is_empty(ring));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* A link timeout cancels a read that waits for a pipe that stays empty. */
+static void test_link_timeout_on_parked_read(void **state)
+{
+	struct io_uring *ring = ring_of(state);
+	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 20000000 };
+	struct test_cqe c[2];
+	char buf[4];
+	int fds[2], i;
+
+	assert_int_equal(pipe(fds), 0);
+	io_uring_prep_read(must_get_sqe(ring), fds[0], buf, sizeof(buf), 0);
+	last_sqe(ring)->user_data = 1;
+	last_sqe(ring)->flags |= IOSQE_IO_LINK;
+	io_uring_prep_link_timeout(must_get_sqe(ring), &ts, 0);
+	last_sqe(ring)->user_data = 2;
+	submit_n(ring, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(reap_one(ring, &c[i]), 0);
+		if (c[i].user_data == 1)
+			assert_int_equal(c[i].res, -ECANCELED);
+		else
+			assert_true(c[i].user_data == 2 && c[i].res == -ETIME);
+	}
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* A read linked after a write on a pipe runs once the write is done. */
+static void test_link_write_then_read_pipe(void **state)
+{
+	struct io_uring *ring = ring_of(state);
+	struct test_cqe c;
+	char buf[8] = { 0 };
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	/* Exactly the bytes that come: a short read would break the link. */
+	io_uring_prep_read(must_get_sqe(ring), fds[0], buf, 2, 0);
+	last_sqe(ring)->user_data = 1;
+	last_sqe(ring)->flags |= IOSQE_IO_LINK;
+	io_uring_prep_write(must_get_sqe(ring), fds[1], "ok", 2, 0);
+	last_sqe(ring)->user_data = 2;
+	submit_n(ring, 2);
+	assert_true(cq_is_empty(ring));
+	assert_int_equal(write(fds[1], "go", 2), 2);
+	assert_int_equal(reap_one(ring, &c), 0);
+	assert_true(c.user_data == 1 && c.res == 2);
+	assert_memory_equal(buf, "go", 2);
+	assert_int_equal(reap_one(ring, &c), 0);
+	assert_true(c.user_data == 2 && c.res == 2);
+	assert_int_equal(read(fds[0], buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "ok", 2);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +543,9 @@ int main(void)
 		T(test_waiting_reads_hold_no_threads),
 		cmocka_unit_test(test_exit_with_parked_requests),
 		T(test_remove_races_wakeups),
+		T(test_async_cancel_parked),
+		T(test_link_timeout_on_parked_read),
+		T(test_link_write_then_read_pipe),
 #undef T
 	};
 
