@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include "liburing/io_uring.h"
@@ -124,6 +126,58 @@ struct ua_poll_update {
 	bool	update_user_data;
 };
 
+/* SEND (sendto), RECV, SENDMSG, RECVMSG. */
+struct ua_msg;
+struct ua_sr {
+	__u64			addr;		/* buffer, or struct msghdr */
+	__u32			len;
+	__u32			msg_flags;
+	__u16			flags;		/* IORING_RECVSEND_* */
+	bool			polled;		/* POLL_FIRST: first look done */
+	socklen_t		dest_len;	/* sendto: dest holds the address */
+	size_t			done;		/* MSG_WAITALL progress */
+	struct ua_msg		*msg;		/* private msghdr once async */
+	struct sockaddr_storage	dest;
+};
+
+struct ua_accept {
+	__u64			addr, addrlen;	/* the application's */
+	int			flags;		/* SOCK_CLOEXEC, SOCK_NONBLOCK */
+	__u16			iou_flags;	/* IORING_ACCEPT_* */
+	__u32			file_slot;
+	bool			polled;
+	bool			nonblock_known, listen_nonblock;
+};
+
+struct ua_connect {
+	struct sockaddr_storage	addr;
+	socklen_t		addr_len;
+	bool			in_progress;
+};
+
+/* SOCKET, BIND, LISTEN, SHUTDOWN. */
+struct ua_sock {
+	int			domain, type;
+	int			arg;		/* protocol, backlog or how */
+	__u32			file_slot;
+	socklen_t		addr_len;
+	struct sockaddr_storage	addr;
+};
+
+/* SPLICE and TEE. */
+struct ua_splice {
+	int			fd_in;
+	__s64			off_in, off_out;	/* -1: none */
+	__u32			len;
+	__u32			flags;
+};
+
+/* EPOLL_CTL: the event is copied at submission, as the kernel does. */
+struct ua_epoll_ctl {
+	int			epfd, op, fd;
+	struct epoll_event	ev;
+};
+
 /* req->state: what only the slow paths look at. */
 #define UA_REQ_COMPLETE_NOW	(1u << 0)	/* not issued: complete with res */
 #define UA_REQ_REFCOUNTED	(1u << 1)	/* guarded by a LINK_TIMEOUT */
@@ -152,6 +206,12 @@ struct ua_req {
 		struct ua_timeout_rem	timeout_rem;
 		struct ua_cancel	cancel;
 		struct ua_poll_update	poll_update;
+		struct ua_sr		sr;
+		struct ua_accept	accept;
+		struct ua_connect	connect;
+		struct ua_sock		sock;
+		struct ua_splice	splice;
+		struct ua_epoll_ctl	epoll_ctl;
 	};
 };
 
@@ -247,6 +307,7 @@ struct ua_req_slab {
  */
 struct ua_poller {
 	pthread_mutex_t		lock;
+	pthread_mutex_t		accept_lock;	/* accepts on blocking sockets */
 	int			epfd;
 	int			wake_fd;	/* eventfd: wakes epoll waiters */
 	struct ua_pollfd	**by_fd;
@@ -466,6 +527,32 @@ int ua_poll_add(struct ua_req *req, unsigned issue_flags);
 int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_poll_remove(struct ua_req *req, unsigned issue_flags);
 __u32 ua_poll_events_now(int fd, __u32 events, int *err);
+
+int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_epoll_ctl(struct ua_req *req, unsigned issue_flags);
+
+/* net.c: sockets */
+int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_sr_prepare_async(struct ua_req *req);
+void ua_sr_cleanup(struct ua_req *req);
+int ua_send(struct ua_req *req, unsigned issue_flags);
+int ua_recv(struct ua_req *req, unsigned issue_flags);
+int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_accept(struct ua_req *req, unsigned issue_flags);
+int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_connect(struct ua_req *req, unsigned issue_flags);
+int ua_shutdown_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_shutdown(struct ua_req *req, unsigned issue_flags);
+int ua_socket_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_socket(struct ua_req *req, unsigned issue_flags);
+int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_bind(struct ua_req *req, unsigned issue_flags);
+int ua_listen_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_listen(struct ua_req *req, unsigned issue_flags);
+
+/* splice.c: SPLICE, TEE */
+int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_splice(struct ua_req *req, unsigned issue_flags);
 
 /* rw.c, sync.c, nop.c: per-opcode prep and issue */
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe);

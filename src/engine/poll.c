@@ -80,6 +80,7 @@ int ua_poller_init(struct ua_ctx *ctx)
 		return err;
 	}
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->accept_lock, NULL);
 	return 0;
 }
 
@@ -604,4 +605,5 @@ void ua_poller_cancel_all(struct ua_ctx *ctx)
 	close(p->wake_fd);
 	close(p->epfd);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->accept_lock);
 }

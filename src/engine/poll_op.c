@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include "engine/ctx.h"
 
 /* The file's readiness now, for events; -EBADF in *err for no file. */
@@ -120,6 +122,33 @@ int ua_poll_remove(struct ua_req *req, unsigned issue_flags)
 		ua_poll_complete_owned(preq, -ECANCELED);
 	}
 	req->res = ret;
+	req->failed = ret < 0;
+	return UA_DONE;
+}
+
+/* EPOLL_CTL on an epoll instance of the application's. */
+int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_epoll_ctl *e = &req->epoll_ctl;
+
+	if (sqe->buf_index || sqe->splice_fd_in)
+		return -EINVAL;
+	e->epfd = sqe->fd;
+	e->op = (int) sqe->len;
+	e->fd = (int) sqe->off;
+	if (e->op != EPOLL_CTL_DEL)
+		memcpy(&e->ev, (const void *) (uintptr_t) sqe->addr,
+		       sizeof(e->ev));
+	return 0;
+}
+
+int ua_epoll_ctl(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_epoll_ctl *e = &req->epoll_ctl;
+	int ret = epoll_ctl(e->epfd, e->op, e->fd, &e->ev);
+
+	(void) issue_flags;
+	req->res = ret < 0 ? -errno : 0;
 	req->failed = ret < 0;
 	return UA_DONE;
 }
