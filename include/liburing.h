@@ -144,6 +144,15 @@ int io_uring_register_iowq_max_workers(struct io_uring *ring,
 int io_uring_register_probe(struct io_uring *ring, struct io_uring_probe *p,
 			    unsigned nr);
 int io_uring_enable_rings(struct io_uring *ring);
+int io_uring_register_buf_ring(struct io_uring *ring,
+			       struct io_uring_buf_reg *reg, unsigned int flags);
+int io_uring_unregister_buf_ring(struct io_uring *ring, int bgid);
+struct io_uring_buf_ring *io_uring_setup_buf_ring(struct io_uring *ring,
+						  unsigned int nentries,
+						  int bgid, unsigned int flags,
+						  int *err);
+int io_uring_free_buf_ring(struct io_uring *ring, struct io_uring_buf_ring *br,
+			   unsigned int nentries, int bgid);
 int io_uring_register_eventfd(struct io_uring *ring, int fd);
 int io_uring_register_eventfd_async(struct io_uring *ring, int fd);
 int io_uring_unregister_eventfd(struct io_uring *ring);
@@ -555,6 +564,153 @@ static inline void io_uring_prep_epoll_ctl(struct io_uring_sqe *sqe, int epfd,
 {
 	io_uring_prep_rw(IORING_OP_EPOLL_CTL, sqe, epfd, ev, (__u32) op,
 			 (__u32) fd);
+}
+
+static inline void io_uring_prep_recv_multishot(struct io_uring_sqe *sqe,
+						int sockfd, void *buf,
+						size_t len, int flags)
+{
+	io_uring_prep_recv(sqe, sockfd, buf, len, flags);
+	sqe->ioprio |= IORING_RECV_MULTISHOT;
+}
+
+static inline void io_uring_prep_recvmsg_multishot(struct io_uring_sqe *sqe,
+						   int fd, struct msghdr *msg,
+						   unsigned flags)
+{
+	io_uring_prep_recvmsg(sqe, fd, msg, flags);
+	sqe->ioprio |= IORING_RECV_MULTISHOT;
+}
+
+/*
+ * A multishot RECVMSG's buffer: a struct io_uring_recvmsg_out, then room
+ * for the name and the control data the msghdr asked for, then the payload.
+ */
+static inline struct io_uring_recvmsg_out *
+io_uring_recvmsg_validate(void *buf, int buf_len, struct msghdr *msgh)
+{
+	unsigned long head = sizeof(struct io_uring_recvmsg_out) +
+			     msgh->msg_namelen + msgh->msg_controllen;
+
+	if (buf_len < 0 || (unsigned long) buf_len < head)
+		return NULL;
+	return (struct io_uring_recvmsg_out *) buf;
+}
+
+static inline void *io_uring_recvmsg_name(struct io_uring_recvmsg_out *o)
+{
+	return (void *) &o[1];
+}
+
+static inline struct cmsghdr *
+io_uring_recvmsg_cmsg_firsthdr(struct io_uring_recvmsg_out *o,
+			       struct msghdr *msgh)
+{
+	if (o->controllen < sizeof(struct cmsghdr))
+		return NULL;
+	return (struct cmsghdr *) ((unsigned char *) io_uring_recvmsg_name(o) +
+				   msgh->msg_namelen);
+}
+
+static inline struct cmsghdr *
+io_uring_recvmsg_cmsg_nexthdr(struct io_uring_recvmsg_out *o,
+			      struct msghdr *msgh, struct cmsghdr *cmsg)
+{
+	unsigned char *end, *next;
+
+	if (cmsg->cmsg_len < sizeof(struct cmsghdr))
+		return NULL;
+	end = (unsigned char *) io_uring_recvmsg_cmsg_firsthdr(o, msgh) +
+	      o->controllen;
+	next = (unsigned char *) cmsg + CMSG_ALIGN(cmsg->cmsg_len);
+	if (next + sizeof(struct cmsghdr) > end ||
+	    next + CMSG_ALIGN(((struct cmsghdr *) next)->cmsg_len) > end)
+		return NULL;
+	return (struct cmsghdr *) next;
+}
+
+static inline void *io_uring_recvmsg_payload(struct io_uring_recvmsg_out *o,
+					     struct msghdr *msgh)
+{
+	return (unsigned char *) io_uring_recvmsg_name(o) +
+	       msgh->msg_namelen + msgh->msg_controllen;
+}
+
+static inline unsigned int
+io_uring_recvmsg_payload_length(struct io_uring_recvmsg_out *o, int buf_len,
+				struct msghdr *msgh)
+{
+	unsigned char *start = (unsigned char *) io_uring_recvmsg_payload(o, msgh);
+
+	return (unsigned int) ((unsigned char *) o + buf_len - start);
+}
+
+static inline void io_uring_prep_provide_buffers(struct io_uring_sqe *sqe,
+						 void *addr, int len, int nr,
+						 int bgid, int bid)
+{
+	io_uring_prep_rw(IORING_OP_PROVIDE_BUFFERS, sqe, nr, addr,
+			 (unsigned) len, (__u64) bid);
+	sqe->buf_group = (__u16) bgid;
+}
+
+static inline void io_uring_prep_remove_buffers(struct io_uring_sqe *sqe,
+						int nr, int bgid)
+{
+	io_uring_prep_rw(IORING_OP_REMOVE_BUFFERS, sqe, nr, NULL, 0, 0);
+	sqe->buf_group = (__u16) bgid;
+}
+
+/*
+ * Ring-mapped provided buffers. The application adds entries past the
+ * tail, then publishes them with a store-release of the tail; the engine
+ * takes them from the head, which it keeps to itself.
+ */
+static inline int io_uring_buf_ring_mask(__u32 ring_entries)
+{
+	return (int) (ring_entries - 1);
+}
+
+static inline void io_uring_buf_ring_init(struct io_uring_buf_ring *br)
+{
+	br->tail = 0;
+}
+
+static inline void io_uring_buf_ring_add(struct io_uring_buf_ring *br,
+					 void *addr, unsigned int len,
+					 unsigned short bid, int mask,
+					 int buf_offset)
+{
+	struct io_uring_buf *buf =
+		&br->bufs[(br->tail + buf_offset) & mask];
+
+	buf->addr = (unsigned long) (uintptr_t) addr;
+	buf->len = len;
+	buf->bid = bid;
+}
+
+static inline void io_uring_buf_ring_advance(struct io_uring_buf_ring *br,
+					     int count)
+{
+	unsigned short tail = (unsigned short) (br->tail + count);
+
+	/* Release: the entries are written before the engine sees them. */
+	io_uring_smp_store_release(&br->tail, tail);
+}
+
+static inline void __io_uring_buf_ring_cq_advance(struct io_uring *ring,
+						  struct io_uring_buf_ring *br,
+						  int cq_count, int buf_count)
+{
+	io_uring_buf_ring_advance(br, buf_count);
+	io_uring_cq_advance(ring, (unsigned) cq_count);
+}
+
+static inline void io_uring_buf_ring_cq_advance(struct io_uring *ring,
+						struct io_uring_buf_ring *br,
+						int count)
+{
+	__io_uring_buf_ring_cq_advance(ring, br, count, count);
 }
 
 /* Number of SQEs filled in but not yet handed to the engine. */

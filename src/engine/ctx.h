@@ -136,6 +136,7 @@ struct ua_sr {
 	bool			polled;		/* POLL_FIRST: first look done */
 	socklen_t		dest_len;	/* sendto: dest holds the address */
 	size_t			done;		/* MSG_WAITALL progress */
+	int			sock_type;	/* SO_TYPE, 0 until asked */
 	struct ua_msg		*msg;		/* private msghdr once async */
 	struct sockaddr_storage	dest;
 };
@@ -178,6 +179,24 @@ struct ua_epoll_ctl {
 	struct epoll_event	ev;
 };
 
+/* PROVIDE_BUFFERS, REMOVE_BUFFERS. */
+struct ua_pbuf {
+	__u64			addr;
+	__u32			len;
+	unsigned		nbufs;
+	unsigned		bid;
+	__u16			bgid;
+};
+
+/* A provided buffer taken for one transfer (kbuf.c). */
+struct ua_buf_group;
+struct ua_kbuf_sel {
+	struct ua_buf_group	*group;
+	__u64			addr;
+	__u32			len;
+	__u16			bid;
+};
+
 /* req->state: what only the slow paths look at. */
 #define UA_REQ_COMPLETE_NOW	(1u << 0)	/* not issued: complete with res */
 #define UA_REQ_REFCOUNTED	(1u << 1)	/* guarded by a LINK_TIMEOUT */
@@ -198,6 +217,7 @@ struct ua_req {
 	unsigned		refs;		/* with UA_REQ_REFCOUNTED only */
 	unsigned		drain_seq;	/* requests submitted before it */
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
+	__u16			buf_group;	/* IOSQE_BUFFER_SELECT */
 	struct ua_poll		poll;		/* set up only when parked */
 	union {
 		struct ua_rw		rw;
@@ -212,6 +232,7 @@ struct ua_req {
 		struct ua_sock		sock;
 		struct ua_splice	splice;
 		struct ua_epoll_ctl	epoll_ctl;
+		struct ua_pbuf		pbuf;
 	};
 };
 
@@ -299,6 +320,7 @@ struct ua_req_slab {
 };
 
 #define UA_POLL_HASH	256
+#define UA_BUF_HASH	16
 
 /*
  * The readiness engine of a ring (poll.c): one epoll instance and, per
@@ -376,6 +398,12 @@ struct ua_ctx {
 	struct ua_timer		timer;
 	bool			exiting;	/* teardown: issue nothing more */
 	struct ua_poller	poller;
+
+	/* Provided buffers (kbuf.c), under buf_lock. */
+	pthread_mutex_t		buf_lock;
+	struct ua_buf_group	*buf_groups[UA_BUF_HASH];
+	struct ua_kbuf		*kbuf_cache;
+
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
 };
@@ -549,6 +577,17 @@ int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_bind(struct ua_req *req, unsigned issue_flags);
 int ua_listen_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_listen(struct ua_req *req, unsigned issue_flags);
+
+/* kbuf.c: provided buffers */
+struct ua_kbuf;
+int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_provide_buffers(struct ua_req *req, unsigned issue_flags);
+int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
+int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
+void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel);
+__u32 ua_kbuf_put(struct ua_req *req, struct ua_kbuf_sel *sel, bool used);
+void ua_kbuf_destroy(struct ua_ctx *ctx);
 
 /* splice.c: SPLICE, TEE */
 int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe);

@@ -93,9 +93,11 @@ static void ctx_free(struct ua_ctx *ctx)
 	ua_timer_destroy(&ctx->timer);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);
+	ua_kbuf_destroy(ctx);
 	ua_ring_destroy(ctx);
 	pthread_mutex_destroy(&ctx->uring_lock);
 	pthread_mutex_destroy(&ctx->completion_lock);
+	pthread_mutex_destroy(&ctx->buf_lock);
 	free(ctx);
 }
 
@@ -144,6 +146,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	}
 	pthread_mutex_init(&ctx->uring_lock, NULL);
 	pthread_mutex_init(&ctx->completion_lock, NULL);
+	pthread_mutex_init(&ctx->buf_lock, NULL);
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	ua_list_init(&ctx->defer);
 	ua_timer_init(&ctx->timer);

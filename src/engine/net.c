@@ -97,12 +97,15 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	}
 	if (sqe->addr2)
 		return -EINVAL;
-	if (sr->flags & IORING_RECV_MULTISHOT) {
-		/* Multishot receives need provided buffers, as the kernel's. */
+	/* Multishot receives take provided buffers, as the kernel's; a
+	 * limit on their total length (optlen) is not implemented. */
+	if ((sr->flags & IORING_RECV_MULTISHOT) &&
+	    (!(req->sqe_flags & IOSQE_BUFFER_SELECT) ||
+	     (sr->msg_flags & MSG_WAITALL)))
 		return -EINVAL;
-	}
 	if (sqe->optlen)
 		return -EINVAL;
+	sr->sock_type = 0;
 	return 0;
 }
 
@@ -221,6 +224,176 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 	}
 }
 
+/* ---- receives into provided buffers ---- */
+
+static const struct msghdr *app_msg(const struct ua_req *req)
+{
+	return req->sr.msg ? &req->sr.msg->hdr
+			   : (const struct msghdr *) (uintptr_t) req->sr.addr;
+}
+
+/*
+ * A multishot RECVMSG fills the buffer as the kernel does: a struct
+ * io_uring_recvmsg_out, room for the name and the control data the
+ * application's msghdr asks for, then the payload. Returns the bytes used
+ * of the buffer, or -errno; *payload gets the payload's length.
+ */
+static ssize_t recvmsg_out(struct ua_req *req, char *buf, size_t len,
+			   int flags, ssize_t *payload)
+{
+	const struct msghdr *umsg = app_msg(req);
+	size_t head = sizeof(struct io_uring_recvmsg_out) + umsg->msg_namelen +
+		      umsg->msg_controllen;
+	struct io_uring_recvmsg_out out;
+	struct iovec iov;
+	struct msghdr m;
+	ssize_t n;
+
+	if (len < head)
+		return -EFAULT;
+	memset(&m, 0, sizeof(m));
+	m.msg_name = umsg->msg_namelen ? buf + sizeof(out) : NULL;
+	m.msg_namelen = umsg->msg_namelen;
+	m.msg_control = umsg->msg_controllen ? buf + sizeof(out) +
+					       umsg->msg_namelen : NULL;
+	m.msg_controllen = umsg->msg_controllen;
+	iov.iov_base = buf + head;
+	iov.iov_len = len - head;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	n = recvmsg(req->fd, &m, flags);
+	if (n < 0)
+		return -errno;
+	*payload = n;
+	out.namelen = m.msg_namelen;
+	out.controllen = (__u32) m.msg_controllen;
+	out.payloadlen = (__u32) n;
+	out.flags = (__u32) m.msg_flags;
+	memcpy(buf, &out, sizeof(out));
+	if ((size_t) n > iov.iov_len)
+		n = (ssize_t) iov.iov_len;
+	return (ssize_t) head + n;
+}
+
+/* One receive into buf; *payload gets the bytes of data received. */
+static ssize_t recv_into(struct ua_req *req, char *buf, size_t len, int flags,
+			 ssize_t *payload)
+{
+	ssize_t n;
+
+	if (req->opcode == IORING_OP_RECVMSG) {
+		struct msghdr m = *app_msg(req);
+		struct iovec iov = { buf, len };
+
+		if (req->sr.flags & IORING_RECV_MULTISHOT)
+			return recvmsg_out(req, buf, len, flags, payload);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		n = recvmsg(req->fd, &m, flags);
+		if (n >= 0) {
+			struct msghdr *umsg = (struct msghdr *) (uintptr_t) req->sr.addr;
+
+			umsg->msg_namelen = m.msg_namelen;
+			umsg->msg_controllen = m.msg_controllen;
+			umsg->msg_flags = m.msg_flags;
+		}
+	} else {
+		n = recv(req->fd, buf, len, flags);
+	}
+	if (n < 0)
+		return -errno;
+	*payload = n;
+	return n;
+}
+
+/* The size asked of a provided buffer (0: all of it): a RECV's length; a
+ * RECVMSG's one iovec, or all of it for a multishot one. */
+static size_t select_len(const struct ua_req *req)
+{
+	const struct msghdr *m;
+
+	if (req->opcode != IORING_OP_RECVMSG)
+		return req->sr.len;
+	if (req->sr.flags & IORING_RECV_MULTISHOT)
+		return 0;
+	m = app_msg(req);
+	return m->msg_iovlen ? m->msg_iov[0].iov_len : 0;
+}
+
+/* A stream socket is empty after a short read: any later data brings a
+ * new wakeup. A datagram socket is read until -EAGAIN. */
+static bool drained(struct ua_req *req, ssize_t payload, size_t room)
+{
+	struct ua_sr *sr = &req->sr;
+
+	if ((size_t) payload >= room)
+		return false;
+	if (!sr->sock_type) {
+		socklen_t len = sizeof(sr->sock_type);
+
+		if (getsockopt(req->fd, SOL_SOCKET, SO_TYPE, &sr->sock_type, &len))
+			sr->sock_type = -1;
+	}
+	return sr->sock_type == SOCK_STREAM;
+}
+
+/*
+ * RECV and RECVMSG with IOSQE_BUFFER_SELECT. A buffer is taken for each
+ * receive and given back if nothing came. Multishot posts one CQE with
+ * IORING_CQE_F_MORE per receive and stays armed; it ends, with a CQE
+ * without F_MORE, at the end of the stream, on an error, or when the
+ * group has no buffer left (-ENOBUFS).
+ */
+static int recv_selected(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_sr *sr = &req->sr;
+	bool multishot = sr->flags & IORING_RECV_MULTISHOT;
+	int flags = (int) sr->msg_flags;
+	struct ua_kbuf_sel sel;
+	ssize_t n, payload = 0;
+	size_t len;
+	char *buf;
+	__u32 cflags;
+
+	if ((sr->flags & IORING_RECVSEND_POLL_FIRST) && !sr->polled) {
+		sr->polled = true;
+		return UA_AGAIN;
+	}
+	if (issue_flags & UA_ISSUE_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	if (req->opcode == IORING_OP_RECVMSG && !multishot &&
+	    app_msg(req)->msg_iovlen > 1)
+		return done(req, -EINVAL, true);
+	for (;;) {
+		len = select_len(req);
+		buf = ua_kbuf_get(req, &len, &sel);
+		if (!buf)
+			return done(req, -ENOBUFS, true);
+		n = recv_into(req, buf, len, flags, &payload);
+		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK)) {
+			ua_kbuf_put(req, &sel, false);
+			return would_block(req, sr->msg_flags & MSG_DONTWAIT);
+		}
+		/* An error, or the end of a stream (a multishot RECVMSG still
+		 * uses the buffer: it holds the header). */
+		if (n <= 0) {
+			ua_kbuf_put(req, &sel, false);
+			return done(req, (int) n, n < 0);
+		}
+		cflags = ua_kbuf_put(req, &sel, true);
+		if (!multishot || !payload) {
+			req->cflags = cflags;
+			return done(req, (int) n, false);
+		}
+		ua_post_cqe(req->ctx, req->user_data, (__s32) n,
+			    cflags | IORING_CQE_F_MORE);
+		if (drained(req, payload, len - (size_t) (n - payload))) {
+			req->file_kind = UA_FILE_STREAM;
+			return UA_AGAIN;
+		}
+	}
+}
+
 int ua_send(struct ua_req *req, unsigned issue_flags)
 {
 	return sr_issue(req, issue_flags);
@@ -228,6 +401,8 @@ int ua_send(struct ua_req *req, unsigned issue_flags)
 
 int ua_recv(struct ua_req *req, unsigned issue_flags)
 {
+	if (req->sqe_flags & IOSQE_BUFFER_SELECT)
+		return recv_selected(req, issue_flags);
 	return sr_issue(req, issue_flags);
 }
 

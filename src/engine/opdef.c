@@ -84,7 +84,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	},
 	[IORING_OP_RECVMSG] = {
 		.name = "RECVMSG", .prep = ua_sr_prep, .issue = ua_recv,
-		.poll_events = POLLIN, NET_COMMON,
+		.poll_events = POLLIN, .buffer_select = 1, NET_COMMON,
 	},
 	[IORING_OP_ACCEPT] = {
 		.name = "ACCEPT", .prep = ua_accept_prep, .issue = ua_accept,
@@ -104,7 +104,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	},
 	[IORING_OP_RECV] = {
 		.name = "RECV", .prep = ua_sr_prep, .issue = ua_recv,
-		.poll_events = POLLIN, .needs_file = 1,
+		.poll_events = POLLIN, .needs_file = 1, .buffer_select = 1,
 	},
 	[IORING_OP_EPOLL_CTL] = {
 		.name = "EPOLL_CTL", .prep = ua_epoll_ctl_prep,
@@ -117,6 +117,14 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_TEE] = {
 		.name = "TEE", .prep = ua_splice_prep, .issue = ua_splice,
 		.needs_file = 1,
+	},
+	[IORING_OP_PROVIDE_BUFFERS] = {
+		.name = "PROVIDE_BUFFERS", .prep = ua_provide_buffers_prep,
+		.issue = ua_provide_buffers,
+	},
+	[IORING_OP_REMOVE_BUFFERS] = {
+		.name = "REMOVE_BUFFERS", .prep = ua_remove_buffers_prep,
+		.issue = ua_provide_buffers,
 	},
 	[IORING_OP_SHUTDOWN] = {
 		.name = "SHUTDOWN", .prep = ua_shutdown_prep,

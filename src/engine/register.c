@@ -80,6 +80,10 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (arg || nr_args)
 			return -EINVAL;
 		return ua_eventfd_unregister(ctx);
+	case IORING_REGISTER_PBUF_RING:
+		return ua_register_pbuf_ring(ctx, arg, nr_args);
+	case IORING_UNREGISTER_PBUF_RING:
+		return ua_unregister_pbuf_ring(ctx, arg, nr_args);
 	case IORING_REGISTER_PROBE:
 		return register_probe((struct io_uring_probe *) arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:

@@ -10,11 +10,10 @@
 #include "engine/ctx.h"
 #include "engine/opdef.h"
 
-/* SQE flags this engine implements; any other bit fails with -EINVAL. */
+/* The kernel's SQE flags, all implemented; any other bit fails with -EINVAL. */
 #define UA_SQE_FLAGS	(IOSQE_FIXED_FILE | IOSQE_IO_DRAIN | IOSQE_IO_LINK | \
-			 IOSQE_IO_HARDLINK | IOSQE_ASYNC | IOSQE_CQE_SKIP_SUCCESS)
-/* Flags the kernel knows; those we do not implement yet are refused. */
-#define KERNEL_SQE_FLAGS (UA_SQE_FLAGS | IOSQE_BUFFER_SELECT)
+			 IOSQE_IO_HARDLINK | IOSQE_ASYNC | IOSQE_CQE_SKIP_SUCCESS | \
+			 IOSQE_BUFFER_SELECT)
 #define LINK_FLAGS	(IOSQE_IO_LINK | IOSQE_IO_HARDLINK)
 
 /* The kernel's drain checks: after any CQE_SKIP_SUCCESS, drain is refused
@@ -49,13 +48,16 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	req->failed = false;
 	/* Until the opcode is known good, the request is a NOP to cleanup. */
 	req->opcode = IORING_OP_NOP;
-	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~KERNEL_SQE_FLAGS))
+	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~UA_SQE_FLAGS))
 		return -EINVAL;
 	def = ua_opdef(sqe->opcode);
 	if (!def->prep)
 		return -EOPNOTSUPP;
-	if (sqe->flags & IOSQE_BUFFER_SELECT)
-		return -EOPNOTSUPP;	/* no op here selects buffers yet */
+	if (sqe->flags & IOSQE_BUFFER_SELECT) {
+		if (!def->buffer_select)
+			return -EOPNOTSUPP;
+		req->buf_group = sqe->buf_group;
+	}
 	if (__builtin_expect(sqe->flags & (IOSQE_IO_DRAIN |
 					   IOSQE_CQE_SKIP_SUCCESS), 0)) {
 		ret = init_drain(ctx, req);
