@@ -337,8 +337,11 @@ struct ua_poller {
 	struct ua_req		*hash[UA_POLL_HASH];
 	unsigned		nr_parked;	/* atomic */
 	unsigned		epoll_waiters;	/* atomic: CQ waiters in epoll */
+	unsigned		app_waiting;	/* atomic: app threads waiting */
+	unsigned		app_wait_gen;	/* atomic: waits begun */
 	pthread_t		thread;
 	bool			thread_started;
+	bool			poller_in_wait;	/* atomic */
 	bool			exiting;	/* atomic */
 };
 
@@ -543,6 +546,7 @@ void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */
 bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags);
 int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+bool ua_poll_waits_here(struct ua_ctx *ctx);
 int ua_poll_run_ready(struct ua_ctx *ctx);
 void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);
 bool ua_ctx_polls_inline(const struct ua_ctx *ctx);

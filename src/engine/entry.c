@@ -270,7 +270,7 @@ static int get_events(struct ua_ctx *ctx, unsigned min_complete,
 	if (min_complete > ctx->cq_entries)
 		min_complete = ctx->cq_entries;
 	w->min_complete = min_complete;
-	if (ua_ctx_polls_inline(ctx))
+	if (ua_poll_waits_here(ctx))
 		return ua_poll_wait(ctx, w);
 	if (!min_complete) {
 		if (ua_overflow_pending(ctx))

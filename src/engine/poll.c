@@ -24,11 +24,16 @@
  * sets UA_POLL_CANCEL and then tries to take ownership, and whoever owns
  * the request when the flag is seen completes it with -ECANCELED.
  *
- * Who runs the events: by default a poller thread per ring, started when
- * the first request parks. With IORING_SETUP_DEFER_TASKRUN there is no
- * thread: the submitter runs them inside io_uring_enter(GETEVENTS) and
- * waits for completions in epoll_wait, where wake_fd brings it completions
- * posted by workers.
+ * Who runs the events. A thread of the application that waits for
+ * completions in io_uring_enter while requests are parked waits in
+ * epoll_wait instead of on the futex and runs the events itself: the data
+ * it waits for is received in its own thread, with no handoff. With
+ * IORING_SETUP_DEFER_TASKRUN that is the only way (no thread is started).
+ * By default a poller thread, started when the first request parks, runs
+ * the events while no application thread waits; it stands aside while one
+ * does (app_waiting), and takes over again when the application has not
+ * come back for STANDBY_NS. wake_fd brings a thread blocked in epoll_wait
+ * the completions posted by others, and tells the poller to stand aside.
  */
 #include <errno.h>
 #include <poll.h>
@@ -47,6 +52,8 @@
 /* Reported whether asked for or not, as the kernel's IO_POLL_UNMASK. */
 #define UA_POLL_ALWAYS		(EPOLLERR | EPOLLHUP | EPOLLRDHUP)
 #define UA_MAX_EVENTS		64
+/* How long the poller stays aside after the application last waited. */
+#define STANDBY_NS		1000000
 
 struct ua_pollfd {
 	int		fd;
@@ -212,7 +219,8 @@ static void link_req(struct ua_poller *p, struct ua_pollfd *pfd,
 		(*head)->poll.hash_pprev = &req->poll.hash_next;
 	req->poll.hash_pprev = head;
 	*head = req;
-	if (!p->nr_parked++)
+	/* Changed under p->lock, read without it by waiters. */
+	if (!__atomic_fetch_add(&p->nr_parked, 1, __ATOMIC_RELAXED))
 		set_taskrun(req->ctx, true);
 }
 
@@ -224,7 +232,7 @@ static void unlink_req(struct ua_poller *p, struct ua_req *req)
 	*req->poll.hash_pprev = req->poll.hash_next;
 	if (req->poll.hash_next)
 		req->poll.hash_next->poll.hash_pprev = req->poll.hash_pprev;
-	if (!--p->nr_parked)
+	if (!__atomic_sub_fetch(&p->nr_parked, 1, __ATOMIC_RELAXED))
 		set_taskrun(req->ctx, false);
 }
 
@@ -370,11 +378,13 @@ fail:
 	return false;
 }
 
-/* Hands the events of one epoll_wait to the owners of the requests. */
-static void dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
+/* Hands the events of one epoll_wait to the owners of the requests;
+ * returns whether wake_fd was among them. */
+static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 {
 	struct ua_poller *p = &ctx->poller;
 	struct ua_req *run = NULL, **tail = &run, *req, *next;
+	bool woken = false;
 	int i;
 
 	pthread_mutex_lock(&p->lock);
@@ -382,8 +392,10 @@ static void dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 		struct ua_pollfd *pfd = ev[i].data.ptr;
 		__u32 revents = ev[i].events;
 
-		if (is_wake_event(p, &ev[i]))
+		if (is_wake_event(p, &ev[i])) {
+			woken = true;
 			continue;
+		}
 		for (req = pfd->waiters; req; req = req->poll.fd_next) {
 			if (!(req->poll.events & revents))
 				continue;
@@ -401,19 +413,65 @@ static void dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 		next = req->next;
 		poll_task(req, req->poll.mask);
 	}
+	return woken;
 }
 
+static bool app_waits(struct ua_poller *p)
+{
+	return __atomic_load_n(&p->app_waiting, __ATOMIC_ACQUIRE);
+}
+
+static unsigned wait_gen(struct ua_poller *p)
+{
+	return __atomic_load_n(&p->app_wait_gen, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * An application thread runs the events: stay aside while it waits, and
+ * while it keeps coming back to wait (a busy event loop is out of the
+ * engine only briefly); take over when it has been away for STANDBY_NS.
+ */
+static void standby(struct ua_poller *p)
+{
+	const struct timespec nap = { 0, STANDBY_NS };
+	unsigned gen;
+
+	do {
+		gen = wait_gen(p);
+		nanosleep(&nap, NULL);
+	} while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) &&
+		 (app_waits(p) || gen != wait_gen(p)));
+}
+
+/*
+ * On duty while the application does not wait for completions. Any wait it
+ * began since the last look sends the poller aside: an event loop that
+ * waits often gets its readiness in its own thread, never through here.
+ */
 static void *poller_main(void *arg)
 {
 	struct ua_ctx *ctx = arg;
 	struct ua_poller *p = &ctx->poller;
 	struct epoll_event ev[UA_MAX_EVENTS];
+	unsigned seen = wait_gen(p);
 	int n;
 
 	while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE)) {
-		n = epoll_wait(p->epfd, ev, UA_MAX_EVENTS, -1);
-		if (n > 0)
-			dispatch(ctx, ev, n);
+		if (app_waits(p) || wait_gen(p) != seen) {
+			standby(p);
+			seen = wait_gen(p);
+			continue;
+		}
+		/* Dekker with ua_poll_wait: it counts itself in, then looks
+		 * for us in epoll_wait to ask us aside; we say we are there,
+		 * then look for it. One of the two sees the other. */
+		__atomic_store_n(&p->poller_in_wait, true, __ATOMIC_SEQ_CST);
+		n = app_waits(p) ? 0 : epoll_wait(p->epfd, ev, UA_MAX_EVENTS, -1);
+		__atomic_store_n(&p->poller_in_wait, false, __ATOMIC_RELAXED);
+		/* A wake meant for an application thread that now waits here
+		 * too: hand it on, since we step aside at once. */
+		if (n > 0 && dispatch(ctx, ev, n) && app_waits(p))
+			wake_epoll_waiters(p);
 	}
 	return NULL;
 }
@@ -454,28 +512,41 @@ static int remaining(const struct timespec *deadline, struct timespec *left)
 }
 
 /*
- * DEFER_TASKRUN: the submitter waits for completions in epoll_wait and runs
- * the readiness events itself. Workers' completions reach it through
- * wake_fd: a poster publishes the CQ tail, fences, and writes wake_fd only
- * if epoll_waiters says somebody sleeps here (ua_cq_wake); the waiter
- * counts itself in, fences, and re-checks the CQ before sleeping. Either
- * the waiter sees the tail or the poster sees the waiter.
+ * Waiting for completions while requests are parked: the waiter runs the
+ * readiness events itself, blocked in epoll_wait. Completions posted by
+ * other threads reach it through wake_fd: a poster publishes the CQ tail,
+ * fences, and writes wake_fd only if epoll_waiters says somebody sleeps
+ * here (ua_cq_wake); the waiter counts itself in, fences, and re-checks the
+ * CQ before sleeping. Either the waiter sees the tail or the poster sees
+ * the waiter. min_complete 0 only runs what is ready.
  */
 int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 {
 	struct ua_poller *p = &ctx->poller;
 	struct epoll_event ev[UA_MAX_EVENTS];
 	struct timespec left;
-	int n;
+	int n, ret = 0;
 
-	ua_poll_run_ready(ctx);
+	if (!args->min_complete) {
+		ua_poll_run_ready(ctx);
+		if (ua_overflow_pending(ctx))
+			ua_overflow_flush(ctx);
+		return 0;
+	}
+	__atomic_fetch_add(&p->app_wait_gen, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&p->app_waiting, 1, __ATOMIC_SEQ_CST);
+	/* The poller may sit in epoll_wait: ask it to step aside. */
+	if (__atomic_load_n(&p->poller_in_wait, __ATOMIC_SEQ_CST))
+		wake_epoll_waiters(p);
 	for (;;) {
 		if (ua_overflow_pending(ctx))
 			ua_overflow_flush(ctx);
 		if (cq_ready(ctx) >= args->min_complete)
-			return 0;
-		if (args->deadline && remaining(args->deadline, &left))
-			return -ETIME;
+			break;
+		if (args->deadline && remaining(args->deadline, &left)) {
+			ret = -ETIME;
+			break;
+		}
 		__atomic_fetch_add(&p->epoll_waiters, 1, __ATOMIC_SEQ_CST);
 		n = 0;
 		if (cq_ready(ctx) < args->min_complete && !ua_overflow_pending(ctx))
@@ -483,11 +554,23 @@ int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 					 args->deadline ? &left : NULL,
 					 args->sigmask);
 		__atomic_fetch_sub(&p->epoll_waiters, 1, __ATOMIC_RELAXED);
-		if (n < 0 && errno == EINTR)
-			return -EINTR;
+		if (n < 0 && errno == EINTR) {
+			ret = -EINTR;
+			break;
+		}
 		if (n > 0)
 			dispatch(ctx, ev, n);
 	}
+	__atomic_fetch_sub(&p->app_waiting, 1, __ATOMIC_RELEASE);
+	return ret;
+}
+
+/* Where a wait for completions goes: to epoll_wait while requests are
+ * parked (or always, with DEFER_TASKRUN), to the futex otherwise. */
+bool ua_poll_waits_here(struct ua_ctx *ctx)
+{
+	return ua_ctx_polls_inline(ctx) ||
+	       __atomic_load_n(&ctx->poller.nr_parked, __ATOMIC_RELAXED);
 }
 
 /* ---- cancellation ---- */
