@@ -271,6 +271,44 @@ static void test_multishot_recv_stream(void **state)
 	close(sv[1]);
 }
 
+/* The same stream on a DEFER_TASKRUN ring: the submitter's waits receive. */
+static void test_multishot_recv_defer(void **state)
+{
+	static char bufs[4][64];
+	struct io_uring_buf_ring *br;
+	struct io_uring_params p;
+	struct io_uring ring;
+	struct test_cqe c;
+	int sv[2], i;
+
+	(void) state;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	assert_int_equal(io_uring_queue_init_params(8, &ring, &p), 0);
+	br = buf_ring(&ring, 4, 1);
+	fill_ring(br, bufs, 0, 4, 4);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	recv_select(&ring, sv[1], 1, 9, true);
+	assert_int_equal(io_uring_submit(&ring), 1);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(write(sv[0], "abc", 3), 3);
+		assert_int_equal(reap(&ring, &c), 0);
+		assert_int_equal(c.res, 3);
+		assert_true(c.flags & IORING_CQE_F_MORE);
+		io_uring_buf_ring_add(br, bufs[bid_of(&c)], 64,
+				      (unsigned short) bid_of(&c), 3, 0);
+		io_uring_buf_ring_advance(br, 1);
+	}
+	close(sv[0]);
+	assert_int_equal(reap(&ring, &c), 0);
+	assert_int_equal(c.res, 0);
+	assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
+	io_uring_unregister_buf_ring(&ring, 1);
+	munmap(br, 4 * sizeof(struct io_uring_buf));
+	io_uring_queue_exit(&ring);
+	close(sv[1]);
+}
+
 /* Out of buffers, a multishot receive ends with -ENOBUFS. */
 static void test_multishot_recv_enobufs(void **state)
 {
@@ -534,6 +572,7 @@ int main(void)
 		T(test_buf_ring_register),
 		T(test_buf_ring_recv),
 		T(test_multishot_recv_stream),
+		cmocka_unit_test(test_multishot_recv_defer),
 		T(test_multishot_recv_enobufs),
 		T(test_multishot_recv_datagrams),
 		T(test_multishot_recvmsg_udp),

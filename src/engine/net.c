@@ -129,7 +129,9 @@ int ua_sr_prepare_async(struct ua_req *req)
 	if (!m)
 		return -ENOMEM;
 	m->hdr = *umsg;
-	memcpy(m->iov, umsg->msg_iov, umsg->msg_iovlen * sizeof(struct iovec));
+	if (umsg->msg_iovlen)
+		memcpy(m->iov, umsg->msg_iov,
+		       umsg->msg_iovlen * sizeof(struct iovec));
 	m->hdr.msg_iov = m->iov;
 	/* A destination address is read now, as the kernel does; a source
 	 * address buffer is written on completion, so it stays the app's. */
