@@ -317,12 +317,14 @@ static void poll_task(struct ua_req *req, __u32 mask)
 
 static void *poller_main(void *arg);
 
+/* Called with p->lock held, which orders it with ua_poller_shutdown(). */
 static void start_poller_thread(struct ua_ctx *ctx)
 {
 	struct ua_poller *p = &ctx->poller;
 	sigset_t all, saved;
 
-	if (p->thread_started || ua_ctx_polls_inline(ctx))
+	if (p->thread_started || ua_ctx_polls_inline(ctx) ||
+	    __atomic_load_n(&p->exiting, __ATOMIC_RELAXED))
 		return;
 	/* Signals stay the application's, as with workers. */
 	sigfillset(&all);
@@ -657,15 +659,20 @@ int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out)
 
 /* ---- teardown ---- */
 
+/* No poller thread starts after this (workers may still park requests:
+ * ua_poller_cancel_all settles them once the workers are gone). */
 void ua_poller_shutdown(struct ua_ctx *ctx)
 {
 	struct ua_poller *p = &ctx->poller;
+	bool started;
 
+	pthread_mutex_lock(&p->lock);
 	__atomic_store_n(&p->exiting, true, __ATOMIC_RELEASE);
-	if (p->thread_started) {
+	started = p->thread_started;
+	pthread_mutex_unlock(&p->lock);
+	if (started) {
 		wake_epoll_waiters(p);
 		pthread_join(p->thread, NULL);
-		p->thread_started = false;
 	}
 }
 
