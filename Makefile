@@ -74,8 +74,8 @@ $(O)/examples/%: examples/%.c $(SHLIB) $(O)/liburing-alike.so include/liburing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -Iinclude $< -o $@ $(LINK_OURS)
 
-# The same benchmark source, built against the system liburing (kernel io_uring).
-$(O)/examples/uring-bench.kernel: examples/uring-bench.c
+# The same benchmark sources, built against the system liburing (kernel io_uring).
+$(O)/examples/uring-bench.kernel $(O)/examples/echo-server.kernel: $(O)/examples/%.kernel: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $< -o $@ -luring -pthread $(SANFLAGS)
 
@@ -106,8 +106,10 @@ run-kernel-tests: $(KTEST_BINS)
 
 bench: deps
 	@$(MAKE) --no-print-directory run-bench
-run-bench: $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel
+ECHO_BINS := $(addprefix $(O)/examples/,echo-server echo-server.kernel echo-epoll echo-client)
+run-bench: $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel $(ECHO_BINS)
 	@sh bench/run.sh $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel
+	@sh bench/echo.sh $(O)/examples
 
 demo: $(O)/examples/io_uring-cp $(O)/examples/io_uring-test $(O)/examples/link-cp
 	@sh examples/demo.sh $(O)/examples

@@ -78,8 +78,10 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 static void settle(struct ua_ctx *ctx, struct ua_req *req, long res,
 		   struct ua_completion_batch *batch)
 {
-	if (ua_rw_batched_done(req, res) == UA_PUNT)
-		ua_req_punt(ctx, req, batch);
+	int ret = ua_rw_batched_done(req, res);
+
+	if (ret == UA_PUNT || ret == UA_AGAIN)
+		ua_req_block(ctx, req, ret, batch);
 	else
 		ua_batch_add(ctx, batch, req);
 }
@@ -88,8 +90,10 @@ static void settle(struct ua_ctx *ctx, struct ua_req *req, long res,
 static void issue_alone(struct ua_ctx *ctx, struct ua_req *req,
 			struct ua_completion_batch *batch)
 {
-	if (ua_opdef(req->opcode)->issue(req, UA_ISSUE_NONBLOCK) == UA_PUNT)
-		ua_req_punt(ctx, req, batch);
+	int ret = ua_opdef(req->opcode)->issue(req, UA_ISSUE_NONBLOCK);
+
+	if (ret == UA_PUNT || ret == UA_AGAIN)
+		ua_req_block(ctx, req, ret, batch);
 	else
 		ua_batch_add(ctx, batch, req);
 }

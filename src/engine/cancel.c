@@ -23,9 +23,9 @@
 			 IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD_FIXED | \
 			 IORING_ASYNC_CANCEL_USERDATA | IORING_ASYNC_CANCEL_OP)
 
-/* Where requests wait, in the order the kernel looks. Issue 5's parked
- * poll requests add their function here. */
+/* Where requests wait, in the order the kernel looks. */
 static const ua_cancel_fn cancel_kinds[] = {
+	ua_poll_cancel,
 	ua_iowq_cancel,
 	ua_timeout_cancel,
 };

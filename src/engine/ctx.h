@@ -10,6 +10,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include "liburing/io_uring.h"
 #include "liburing/barrier.h"
@@ -29,7 +32,8 @@ struct ua_ev_fd;
 enum ua_issue_result {
 	UA_DONE,	/* req->res holds the result; post it */
 	UA_PUNT,	/* would block: hand the request to a worker */
-	UA_PARKED,	/* armed elsewhere (the timer): it completes itself */
+	UA_PARKED,	/* armed elsewhere (the timer, poll): it completes itself */
+	UA_AGAIN,	/* not ready: park it on readiness if the file polls */
 };
 
 /* Issue flags. */
@@ -94,6 +98,105 @@ struct ua_cancel {
 	__u8			opcode;
 };
 
+/*
+ * A request parked on readiness (poll.c). refs is the ownership word of the
+ * poll rework: whoever moves its count from 0 owns the request and alone may
+ * touch anything else in it; others only bump the count, and the owner loops
+ * until it has drained every bump. UA_POLL_CANCEL asks the owner to finish.
+ */
+struct ua_pollfd;
+
+struct ua_poll {
+	unsigned		refs;		/* atomic */
+	__u32			events;		/* EPOLL* bits this request waits for */
+	__u32			mask;		/* readiness handed to the owner */
+	bool			multishot;	/* POLL_ADD_MULTI: stays armed */
+	bool			is_poll_op;	/* POLL_ADD, not an armed operation */
+	struct ua_pollfd	*pfd;		/* the descriptor's waiter list */
+	struct ua_req		*fd_next, **fd_pprev;
+	struct ua_req		*hash_next, **hash_pprev;	/* by user_data */
+};
+
+/* POLL_REMOVE, with or without an update of the poll it finds. */
+struct ua_poll_update {
+	__u64	old_user_data;
+	__u64	new_user_data;
+	__u32	events;
+	bool	update_events;
+	bool	update_user_data;
+};
+
+/* SEND (sendto), RECV, SENDMSG, RECVMSG. */
+struct ua_msg;
+struct ua_sr {
+	__u64			addr;		/* buffer, or struct msghdr */
+	__u32			len;
+	__u32			msg_flags;
+	__u16			flags;		/* IORING_RECVSEND_* */
+	bool			polled;		/* POLL_FIRST: first look done */
+	socklen_t		dest_len;	/* sendto: dest holds the address */
+	size_t			done;		/* MSG_WAITALL progress */
+	int			sock_type;	/* SO_TYPE, 0 until asked */
+	struct ua_msg		*msg;		/* private msghdr once async */
+	struct sockaddr_storage	dest;
+};
+
+struct ua_accept {
+	__u64			addr, addrlen;	/* the application's */
+	int			flags;		/* SOCK_CLOEXEC, SOCK_NONBLOCK */
+	__u16			iou_flags;	/* IORING_ACCEPT_* */
+	__u32			file_slot;
+	bool			polled;
+	bool			nonblock_known, listen_nonblock;
+};
+
+struct ua_connect {
+	struct sockaddr_storage	addr;
+	socklen_t		addr_len;
+	bool			in_progress;
+};
+
+/* SOCKET, BIND, LISTEN, SHUTDOWN. */
+struct ua_sock {
+	int			domain, type;
+	int			arg;		/* protocol, backlog or how */
+	__u32			file_slot;
+	socklen_t		addr_len;
+	struct sockaddr_storage	addr;
+};
+
+/* SPLICE and TEE. */
+struct ua_splice {
+	int			fd_in;
+	__s64			off_in, off_out;	/* -1: none */
+	__u32			len;
+	__u32			flags;
+};
+
+/* EPOLL_CTL: the event is copied at submission, as the kernel does. */
+struct ua_epoll_ctl {
+	int			epfd, op, fd;
+	struct epoll_event	ev;
+};
+
+/* PROVIDE_BUFFERS, REMOVE_BUFFERS. */
+struct ua_pbuf {
+	__u64			addr;
+	__u32			len;
+	unsigned		nbufs;
+	unsigned		bid;
+	__u16			bgid;
+};
+
+/* A provided buffer taken for one transfer (kbuf.c). */
+struct ua_buf_group;
+struct ua_kbuf_sel {
+	struct ua_buf_group	*group;
+	__u64			addr;
+	__u32			len;
+	__u16			bid;
+};
+
 /* req->state: what only the slow paths look at. */
 #define UA_REQ_COMPLETE_NOW	(1u << 0)	/* not issued: complete with res */
 #define UA_REQ_REFCOUNTED	(1u << 1)	/* guarded by a LINK_TIMEOUT */
@@ -114,12 +217,22 @@ struct ua_req {
 	unsigned		refs;		/* with UA_REQ_REFCOUNTED only */
 	unsigned		drain_seq;	/* requests submitted before it */
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
+	__u16			buf_group;	/* IOSQE_BUFFER_SELECT */
+	struct ua_poll		poll;		/* set up only when parked */
 	union {
 		struct ua_rw		rw;
 		struct ua_sync		sync;
 		struct ua_timeout	timeout;
 		struct ua_timeout_rem	timeout_rem;
 		struct ua_cancel	cancel;
+		struct ua_poll_update	poll_update;
+		struct ua_sr		sr;
+		struct ua_accept	accept;
+		struct ua_connect	connect;
+		struct ua_sock		sock;
+		struct ua_splice	splice;
+		struct ua_epoll_ctl	epoll_ctl;
+		struct ua_pbuf		pbuf;
 	};
 };
 
@@ -206,6 +319,32 @@ struct ua_req_slab {
 	struct ua_req		reqs[UA_SLAB_REQS];
 };
 
+#define UA_POLL_HASH	256
+#define UA_BUF_HASH	16
+
+/*
+ * The readiness engine of a ring (poll.c): one epoll instance and, per
+ * descriptor number, the list of requests waiting on it (epoll takes one
+ * registration per descriptor, the kernel any number of poll requests).
+ */
+struct ua_poller {
+	pthread_mutex_t		lock;
+	pthread_mutex_t		accept_lock;	/* accepts on blocking sockets */
+	int			epfd;
+	int			wake_fd;	/* eventfd: wakes epoll waiters */
+	struct ua_pollfd	**by_fd;
+	unsigned		nr_by_fd;
+	struct ua_req		*hash[UA_POLL_HASH];
+	unsigned		nr_parked;	/* atomic */
+	unsigned		epoll_waiters;	/* atomic: CQ waiters in epoll */
+	unsigned		app_waiting;	/* atomic: app threads waiting */
+	unsigned		app_wait_gen;	/* atomic: waits begun */
+	pthread_t		thread;
+	bool			thread_started;
+	bool			poller_in_wait;	/* atomic */
+	bool			exiting;	/* atomic */
+};
+
 struct ua_ctx {
 	int			fd;
 	unsigned		setup_flags;
@@ -261,6 +400,15 @@ struct ua_ctx {
 	struct ua_iowq		wq;
 	struct ua_timer		timer;
 	bool			exiting;	/* teardown: issue nothing more */
+	struct ua_poller	poller;
+
+	/* Provided buffers (kbuf.c), under buf_lock. */
+	pthread_mutex_t		buf_lock;
+	struct ua_buf_group	*buf_groups[UA_BUF_HASH];
+	struct ua_kbuf		*kbuf_cache;
+
+	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
+	bool			has_submitter;
 };
 
 /*
@@ -286,6 +434,8 @@ int ua_lookup_error(int fd);
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
 void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
 		 struct ua_completion_batch *batch);
+void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
+		  struct ua_completion_batch *batch);
 
 /* aio.c: batching positional transfers into one io_submit() */
 bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
@@ -371,6 +521,8 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 		   struct ua_req_list *out);
 int ua_timeout_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 		      struct ua_req_list *out);
+int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		   struct ua_req_list *out);
 
 /* timeout.c: the ring's timer, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT */
 void ua_timer_init(struct ua_timer *t);
@@ -385,6 +537,65 @@ int ua_timeout_remove(struct ua_req *req, unsigned issue_flags);
 void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt);
 struct ua_req *ua_link_timeout_disarm(struct ua_req *req);
 void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b);
+
+/* poll.c: the readiness engine */
+int ua_poller_init(struct ua_ctx *ctx);
+void ua_poller_shutdown(struct ua_ctx *ctx);
+void ua_poller_cancel_all(struct ua_ctx *ctx);
+#define UA_POLL_OP	(1u << 0)	/* a POLL_ADD: report, do not issue */
+#define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */
+bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags);
+int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+bool ua_poll_waits_here(struct ua_ctx *ctx);
+int ua_poll_run_ready(struct ua_ctx *ctx);
+void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);
+bool ua_ctx_polls_inline(const struct ua_ctx *ctx);
+int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out);
+void ua_poll_complete_owned(struct ua_req *req, int res);
+
+/* poll_op.c: POLL_ADD, POLL_REMOVE */
+int ua_poll_add_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_poll_add(struct ua_req *req, unsigned issue_flags);
+int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_poll_remove(struct ua_req *req, unsigned issue_flags);
+__u32 ua_poll_events_now(int fd, __u32 events, int *err);
+
+int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_epoll_ctl(struct ua_req *req, unsigned issue_flags);
+
+/* net.c: sockets */
+int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_sr_prepare_async(struct ua_req *req);
+void ua_sr_cleanup(struct ua_req *req);
+int ua_send(struct ua_req *req, unsigned issue_flags);
+int ua_recv(struct ua_req *req, unsigned issue_flags);
+int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_accept(struct ua_req *req, unsigned issue_flags);
+int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_connect(struct ua_req *req, unsigned issue_flags);
+int ua_shutdown_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_shutdown(struct ua_req *req, unsigned issue_flags);
+int ua_socket_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_socket(struct ua_req *req, unsigned issue_flags);
+int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_bind(struct ua_req *req, unsigned issue_flags);
+int ua_listen_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_listen(struct ua_req *req, unsigned issue_flags);
+
+/* kbuf.c: provided buffers */
+struct ua_kbuf;
+int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_provide_buffers(struct ua_req *req, unsigned issue_flags);
+int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
+int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
+void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel);
+__u32 ua_kbuf_put(struct ua_req *req, struct ua_kbuf_sel *sel, bool used);
+void ua_kbuf_destroy(struct ua_ctx *ctx);
+
+/* splice.c: SPLICE, TEE */
+int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_splice(struct ua_req *req, unsigned issue_flags);
 
 /* rw.c, sync.c, nop.c: per-opcode prep and issue */
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe);

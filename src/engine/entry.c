@@ -15,13 +15,15 @@
 
 #define SETUP_FLAGS	(IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | \
 			 IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL | \
-			 IORING_SETUP_NO_SQARRAY)
+			 IORING_SETUP_NO_SQARRAY | IORING_SETUP_COOP_TASKRUN | \
+			 IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER | \
+			 IORING_SETUP_DEFER_TASKRUN)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
 			 IORING_ENTER_ABS_TIMER)
 #define FEATURES	(IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | \
 			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
-			 IORING_FEAT_CQE_SKIP)
+			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL)
 #define SIGSET_SIZE	(_NSIG / 8)
 
 static unsigned round_pow2(unsigned n)
@@ -71,6 +73,14 @@ static int check_params(const struct io_uring_params *p)
 			return -EINVAL;
 	if (p->flags & ~SETUP_FLAGS)
 		return -EINVAL;
+	/* The kernel's rules: the flag reports task work nobody interrupts
+	 * for, and deferring it needs a single task to run it. */
+	if ((p->flags & IORING_SETUP_TASKRUN_FLAG) &&
+	    !(p->flags & (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_DEFER_TASKRUN)))
+		return -EINVAL;
+	if ((p->flags & IORING_SETUP_DEFER_TASKRUN) &&
+	    !(p->flags & IORING_SETUP_SINGLE_ISSUER))
+		return -EINVAL;
 	return 0;
 }
 
@@ -83,27 +93,37 @@ static void ctx_free(struct ua_ctx *ctx)
 	ua_timer_destroy(&ctx->timer);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);
+	ua_kbuf_destroy(ctx);
 	ua_ring_destroy(ctx);
 	pthread_mutex_destroy(&ctx->uring_lock);
 	pthread_mutex_destroy(&ctx->completion_lock);
+	pthread_mutex_destroy(&ctx->buf_lock);
 	free(ctx);
 }
 
 /*
  * Teardown: no new submissions; what completes from now on starts nothing
  * new (ua_batch_run cancels it). Timeouts are cancelled and the timer thread
- * joined, then worker requests cancelled and the workers joined, then the
- * drained requests cancelled: afterwards no thread of the ring runs, and
- * none touches the application's memory.
+ * joined, the poller thread stopped, worker requests cancelled and the
+ * workers joined (a worker may still park a request), then the parked and
+ * the drained requests cancelled: afterwards no thread of the ring runs,
+ * and none touches the application's memory.
  */
+static void ctx_shutdown(struct ua_ctx *ctx)
+{
+	__atomic_store_n(&ctx->exiting, true, __ATOMIC_RELEASE);
+	ua_timer_stop(ctx);
+	ua_poller_shutdown(ctx);
+	ua_iowq_shutdown(ctx);
+	ua_poller_cancel_all(ctx);
+	ua_drain_cancel(ctx);
+}
+
 static void ctx_release(struct ua_ctx *ctx)
 {
 	ua_ctx_uninstall(ctx);
 	pthread_mutex_lock(&ctx->uring_lock);
-	__atomic_store_n(&ctx->exiting, true, __ATOMIC_RELEASE);
-	ua_timer_stop(ctx);
-	ua_iowq_shutdown(ctx);
-	ua_drain_cancel(ctx);
+	ctx_shutdown(ctx);
 	pthread_mutex_unlock(&ctx->uring_lock);
 	ctx_free(ctx);
 }
@@ -119,8 +139,14 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	ctx->cq_entries = cq;
 	ctx->disabled = flags & IORING_SETUP_R_DISABLED;
 	ctx->features = FEATURES;
+	/* SINGLE_ISSUER: the creator submits, or whoever enables the ring. */
+	if (!ctx->disabled) {
+		ctx->submitter = pthread_self();
+		ctx->has_submitter = true;
+	}
 	pthread_mutex_init(&ctx->uring_lock, NULL);
 	pthread_mutex_init(&ctx->completion_lock, NULL);
+	pthread_mutex_init(&ctx->buf_lock, NULL);
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	ua_list_init(&ctx->defer);
 	ua_timer_init(&ctx->timer);
@@ -154,6 +180,13 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 		ctx_free(ctx);
 		return ret;
 	}
+	ret = ua_poller_init(ctx);
+	if (ret) {
+		ua_iowq_shutdown(ctx);
+		close(ctx->fd);
+		ctx_free(ctx);
+		return ret;
+	}
 	/* A ring still filed under this number lost its descriptor to close()
 	 * without a release: nobody can reach it any more. */
 	stale = ua_ctx_lookup(ctx->fd);
@@ -161,7 +194,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 		ctx_release(stale);
 	ret = ua_ctx_install(ctx);
 	if (ret) {
-		ua_iowq_shutdown(ctx);
+		ctx_shutdown(ctx);
 		close(ctx->fd);
 		ctx_free(ctx);
 		return ret;
@@ -237,12 +270,23 @@ static int get_events(struct ua_ctx *ctx, unsigned min_complete,
 	if (min_complete > ctx->cq_entries)
 		min_complete = ctx->cq_entries;
 	w->min_complete = min_complete;
+	if (ua_poll_waits_here(ctx))
+		return ua_poll_wait(ctx, w);
 	if (!min_complete) {
 		if (ua_overflow_pending(ctx))
 			ua_overflow_flush(ctx);
 		return 0;
 	}
 	return ua_cq_wait(ctx, w);
+}
+
+/* SINGLE_ISSUER: only the submitter task may submit or register, and with
+ * DEFER_TASKRUN only it may wait, as the kernel enforces (-EEXIST). */
+static bool foreign_thread(const struct ua_ctx *ctx)
+{
+	return (ctx->setup_flags & IORING_SETUP_SINGLE_ISSUER) &&
+	       __atomic_load_n(&ctx->has_submitter, __ATOMIC_ACQUIRE) &&
+	       !pthread_equal(ctx->submitter, pthread_self());
 }
 
 static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
@@ -259,6 +303,9 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 		return -EINVAL;
 	if (__atomic_load_n(&ctx->disabled, __ATOMIC_ACQUIRE))
 		return -EBADFD;
+	if ((to_submit || ((flags & IORING_ENTER_GETEVENTS) &&
+			   ua_ctx_polls_inline(ctx))) && foreign_thread(ctx))
+		return -EEXIST;
 	if (flags & IORING_ENTER_GETEVENTS) {
 		ret = wait_args(flags, argp, argsz, &w, &deadline);
 		if (ret)
@@ -304,5 +351,7 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 		ctx_release(ctx);
 		return 0;
 	}
+	if (foreign_thread(ctx))
+		return -EEXIST;
 	return ua_register(ctx, opcode, arg, nr_args);
 }

@@ -111,14 +111,27 @@ static struct ua_req *take_work(struct ua_iowq *wq, struct ua_wq_class *c)
 	return NULL;
 }
 
+/*
+ * An operation on a file that polls is tried without blocking and parked
+ * on readiness if not ready, as the kernel's io-wq does with IOSQE_ASYNC:
+ * no worker is held by an idle pipe or socket.
+ */
 static void run_work(struct ua_req *req)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
-	int ret = def->issue(req, 0);
+	int ret = UA_AGAIN;
 
+	if (def->poll_events && req->file_kind == UA_FILE_STREAM) {
+		ret = def->issue(req, UA_ISSUE_NONBLOCK);
+		if (ret == UA_AGAIN &&
+		    ua_poll_arm(req, (__u16) def->poll_events, 0))
+			return;
+	}
+	if (ret == UA_AGAIN || ret == UA_PUNT)
+		ret = def->issue(req, 0);
 	if (ret == UA_PARKED)
-		return;			/* the timer completes it */
-	if (ret == UA_PUNT) {
+		return;			/* the timer or the poller completes it */
+	if (ret != UA_DONE) {
 		req->res = -EAGAIN;	/* a blocking issue has nowhere to go */
 		req->failed = true;
 	}

@@ -6,6 +6,10 @@
 #include <poll.h>
 #include "engine/opdef.h"
 
+#define NET_COMMON \
+	.needs_file = 1, .prepare_async = ua_sr_prepare_async, \
+	.cleanup = ua_sr_cleanup
+
 #define RW_COMMON \
 	.needs_file = 1, .aio_batch = 1, \
 	.prepare_async = ua_rw_prepare_async, .cleanup = ua_rw_cleanup
@@ -34,6 +38,14 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.name = "WRITE_FIXED", .prep = ua_rw_fixed_prep,
 		.issue = ua_write, .poll_events = POLLOUT,
 		.hash_reg_file = 1, RW_COMMON,
+	},
+	[IORING_OP_POLL_ADD] = {
+		.name = "POLL_ADD", .prep = ua_poll_add_prep,
+		.issue = ua_poll_add, .needs_file = 1,
+	},
+	[IORING_OP_POLL_REMOVE] = {
+		.name = "POLL_REMOVE", .prep = ua_poll_remove_prep,
+		.issue = ua_poll_remove,
 	},
 	[IORING_OP_SYNC_FILE_RANGE] = {
 		.name = "SYNC_FILE_RANGE", .prep = ua_sfr_prep,
@@ -66,8 +78,67 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.name = "LINK_TIMEOUT", .prep = ua_link_timeout_prep,
 		.issue = ua_link_timeout,
 	},
+	[IORING_OP_SENDMSG] = {
+		.name = "SENDMSG", .prep = ua_sr_prep, .issue = ua_send,
+		.poll_events = POLLOUT, NET_COMMON,
+	},
+	[IORING_OP_RECVMSG] = {
+		.name = "RECVMSG", .prep = ua_sr_prep, .issue = ua_recv,
+		.poll_events = POLLIN, .buffer_select = 1, NET_COMMON,
+	},
+	[IORING_OP_ACCEPT] = {
+		.name = "ACCEPT", .prep = ua_accept_prep, .issue = ua_accept,
+		.poll_events = POLLIN, .needs_file = 1,
+	},
+	[IORING_OP_CONNECT] = {
+		.name = "CONNECT", .prep = ua_connect_prep,
+		.issue = ua_connect, .poll_events = POLLOUT, .needs_file = 1,
+	},
 	[IORING_OP_FADVISE] = {
 		.name = "FADVISE", .prep = ua_fadvise_prep,
 		.issue = ua_fadvise, .needs_file = 1,
+	},
+	[IORING_OP_SEND] = {
+		.name = "SEND", .prep = ua_sr_prep, .issue = ua_send,
+		.poll_events = POLLOUT, .needs_file = 1,
+	},
+	[IORING_OP_RECV] = {
+		.name = "RECV", .prep = ua_sr_prep, .issue = ua_recv,
+		.poll_events = POLLIN, .needs_file = 1, .buffer_select = 1,
+	},
+	[IORING_OP_EPOLL_CTL] = {
+		.name = "EPOLL_CTL", .prep = ua_epoll_ctl_prep,
+		.issue = ua_epoll_ctl,
+	},
+	[IORING_OP_SPLICE] = {
+		.name = "SPLICE", .prep = ua_splice_prep, .issue = ua_splice,
+		.needs_file = 1,
+	},
+	[IORING_OP_TEE] = {
+		.name = "TEE", .prep = ua_splice_prep, .issue = ua_splice,
+		.needs_file = 1,
+	},
+	[IORING_OP_PROVIDE_BUFFERS] = {
+		.name = "PROVIDE_BUFFERS", .prep = ua_provide_buffers_prep,
+		.issue = ua_provide_buffers,
+	},
+	[IORING_OP_REMOVE_BUFFERS] = {
+		.name = "REMOVE_BUFFERS", .prep = ua_remove_buffers_prep,
+		.issue = ua_provide_buffers,
+	},
+	[IORING_OP_SHUTDOWN] = {
+		.name = "SHUTDOWN", .prep = ua_shutdown_prep,
+		.issue = ua_shutdown, .needs_file = 1,
+	},
+	[IORING_OP_SOCKET] = {
+		.name = "SOCKET", .prep = ua_socket_prep, .issue = ua_socket,
+	},
+	[IORING_OP_BIND] = {
+		.name = "BIND", .prep = ua_bind_prep, .issue = ua_bind,
+		.needs_file = 1,
+	},
+	[IORING_OP_LISTEN] = {
+		.name = "LISTEN", .prep = ua_listen_prep, .issue = ua_listen,
+		.needs_file = 1,
 	},
 };

@@ -21,6 +21,7 @@ struct ua_opdef {
 	unsigned	needs_file : 1;
 	unsigned	hash_reg_file : 1;	/* serialise per file in io-wq */
 	unsigned	aio_batch : 1;		/* may go in an io_submit batch */
+	unsigned	buffer_select : 1;	/* takes IOSQE_BUFFER_SELECT */
 	short		poll_events;		/* readiness a stream fd waits for */
 };
 

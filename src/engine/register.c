@@ -46,6 +46,10 @@ static int enable_rings(struct ua_ctx *ctx)
 {
 	if (!ctx->disabled)
 		return -EBADFD;
+	if (!ctx->has_submitter) {
+		ctx->submitter = pthread_self();
+		__atomic_store_n(&ctx->has_submitter, true, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&ctx->disabled, false, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -76,6 +80,10 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (arg || nr_args)
 			return -EINVAL;
 		return ua_eventfd_unregister(ctx);
+	case IORING_REGISTER_PBUF_RING:
+		return ua_register_pbuf_ring(ctx, arg, nr_args);
+	case IORING_UNREGISTER_PBUF_RING:
+		return ua_unregister_pbuf_ring(ctx, arg, nr_args);
 	case IORING_REGISTER_PROBE:
 		return register_probe((struct io_uring_probe *) arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:

@@ -5,7 +5,9 @@
  * Inline, every transfer is tried with RWF_NOWAIT: a page-cache hit
  * completes in the submitter's thread with one preadv2/pwritev2 and no
  * handoff. -EAGAIN means the data is not there (or the stream is not ready):
- * the request goes to a worker, keeping in rw.done what it already moved.
+ * a pipe, socket or tty request is parked on readiness and retried
+ * (poll.c), a file request goes to a worker, keeping in rw.done what it
+ * already moved.
  *
  * Results follow the kernel: a regular file is read or written in full
  * (a short transfer is continued; only end of file stops a read), a stream
@@ -205,8 +207,9 @@ static bool progress(struct ua_req *req, ssize_t n)
 
 #define UA_CONTINUE	(-1)
 
-/* Applies one non-blocking transfer's result: UA_DONE, UA_PUNT, or
- * UA_CONTINUE when a seekable file has more to move right now. */
+/* Applies one non-blocking transfer's result: UA_DONE, UA_AGAIN (not
+ * ready), UA_PUNT (only a blocking call will do), or UA_CONTINUE when a
+ * seekable file has more to move right now. */
 static int inline_step(struct ua_req *req, ssize_t n)
 {
 	if (n >= 0) {
@@ -218,11 +221,13 @@ static int inline_step(struct ua_req *req, ssize_t n)
 	}
 	if (req->rw.rw_flags & RWF_NOWAIT)
 		return finish(req, n);		/* the application asked */
-	if (n == -EOPNOTSUPP)
+	if (n == -EOPNOTSUPP) {
 		req->rw.no_nowait = true;	/* the worker blocks */
-	else if (n != -EAGAIN)
+		return UA_PUNT;
+	}
+	if (n != -EAGAIN)
 		return finish(req, n);
-	return UA_PUNT;
+	return UA_AGAIN;
 }
 
 static int issue_inline(struct ua_req *req)

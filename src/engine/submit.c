@@ -10,11 +10,10 @@
 #include "engine/ctx.h"
 #include "engine/opdef.h"
 
-/* SQE flags this engine implements; any other bit fails with -EINVAL. */
+/* The kernel's SQE flags, all implemented; any other bit fails with -EINVAL. */
 #define UA_SQE_FLAGS	(IOSQE_FIXED_FILE | IOSQE_IO_DRAIN | IOSQE_IO_LINK | \
-			 IOSQE_IO_HARDLINK | IOSQE_ASYNC | IOSQE_CQE_SKIP_SUCCESS)
-/* Flags the kernel knows; those we do not implement yet are refused. */
-#define KERNEL_SQE_FLAGS (UA_SQE_FLAGS | IOSQE_BUFFER_SELECT)
+			 IOSQE_IO_HARDLINK | IOSQE_ASYNC | IOSQE_CQE_SKIP_SUCCESS | \
+			 IOSQE_BUFFER_SELECT)
 #define LINK_FLAGS	(IOSQE_IO_LINK | IOSQE_IO_HARDLINK)
 
 /* The kernel's drain checks: after any CQE_SKIP_SUCCESS, drain is refused
@@ -49,13 +48,16 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	req->failed = false;
 	/* Until the opcode is known good, the request is a NOP to cleanup. */
 	req->opcode = IORING_OP_NOP;
-	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~KERNEL_SQE_FLAGS))
+	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~UA_SQE_FLAGS))
 		return -EINVAL;
 	def = ua_opdef(sqe->opcode);
 	if (!def->prep)
 		return -EOPNOTSUPP;
-	if (sqe->flags & IOSQE_BUFFER_SELECT)
-		return -EOPNOTSUPP;	/* no op here selects buffers yet */
+	if (sqe->flags & IOSQE_BUFFER_SELECT) {
+		if (!def->buffer_select)
+			return -EOPNOTSUPP;
+		req->buf_group = sqe->buf_group;
+	}
 	if (__builtin_expect(sqe->flags & (IOSQE_IO_DRAIN |
 					   IOSQE_CQE_SKIP_SUCCESS), 0)) {
 		ret = init_drain(ctx, req);
@@ -87,6 +89,33 @@ void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
 	ua_iowq_enqueue(ctx, req);
 }
 
+/*
+ * Not ready: a file that polls (pipe, socket, tty...) parks the request on
+ * readiness instead of holding a worker (IORING_FEAT_FAST_POLL).
+ */
+static bool park(struct ua_req *req)
+{
+	const struct ua_opdef *def = ua_opdef(req->opcode);
+
+	if (req->file_kind == UA_FILE_UNKNOWN)
+		ua_req_classify_file(req);
+	if (req->file_kind != UA_FILE_STREAM)
+		return false;
+	if (def->prepare_async && def->prepare_async(req))
+		return false;
+	return ua_poll_arm(req, (__u16) def->poll_events, 0);
+}
+
+/* An issue that did not finish: wait for readiness (UA_AGAIN on a file
+ * that polls) or for a worker. */
+void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
+		  struct ua_completion_batch *batch)
+{
+	if (ret == UA_AGAIN && park(req))
+		return;
+	ua_req_punt(ctx, req, batch);
+}
+
 static int issue_op(struct ua_req *req)
 {
 	if (req->sqe_flags & IOSQE_ASYNC)
@@ -114,8 +143,8 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 		ua_batch_add(ctx, batch, req);
 		return;
 	}
-	if (ret == UA_PUNT)
-		ua_req_punt(ctx, req, batch);
+	if (ret == UA_PUNT || ret == UA_AGAIN)
+		ua_req_block(ctx, req, ret, batch);
 	ua_link_timeout_arm(req, lt);
 	if (ua_req_put(req))	/* it completed meanwhile: ours is the last ref */
 		ua_req_free_remote(ctx, req);
@@ -123,8 +152,8 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 
 /*
  * Issues a request, non-blocking first, from any thread: inline results join
- * the caller's batch, what would block goes to a worker, what waits for the
- * timer is parked there.
+ * the caller's batch, what waits for readiness or the timer is parked there,
+ * what would block goes to a worker.
  */
 void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
 	      struct ua_completion_batch *batch)
@@ -144,8 +173,8 @@ void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
 	ret = issue_op(req);
 	if (ret == UA_DONE)
 		ua_batch_add(ctx, batch, req);
-	else if (ret == UA_PUNT)
-		ua_req_punt(ctx, req, batch);
+	else if (ret == UA_PUNT || ret == UA_AGAIN)
+		ua_req_block(ctx, req, ret, batch);
 }
 
 /* A plain request (no chain, drain or IOSQE_ASYNC) may join the submitter's

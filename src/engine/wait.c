@@ -182,6 +182,7 @@ void ua_cq_wake(struct ua_ctx *ctx)
 {
 	/* Full fence: the tail store before it, the waiters load after it. */
 	io_uring_smp_mb();
+	ua_poll_wake_cq_waiters(ctx);
 	if (!__atomic_load_n(&ctx->cq_waiters, __ATOMIC_RELAXED))
 		return;
 	__atomic_fetch_add(&ctx->cq_seq, 1, __ATOMIC_SEQ_CST);

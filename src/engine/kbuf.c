@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Provided buffers: groups of buffers the application hands over, from
+ * which a request with IOSQE_BUFFER_SELECT takes one when data arrives
+ * (so an idle connection pins no buffer). A group is either a list filled
+ * by PROVIDE_BUFFERS, taken in the order provided, or a ring mapped in the
+ * application's memory (io_uring_register_buf_ring): the application
+ * publishes entries by storing the tail with release semantics, the engine
+ * reads it with acquire semantics and keeps the head to itself, as the
+ * kernel does.
+ *
+ * buf_lock guards the groups. A transfer holds it from taking a buffer to
+ * consuming or returning it, so a buffer that meets -EAGAIN goes back where
+ * it was (the ring's head moves only when a buffer is used) and two threads
+ * never take the same ring entry.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "engine/ctx.h"
+#include "engine/opdef.h"
+
+#define MAX_BIDS	(1u << 16)
+
+struct ua_kbuf {
+	struct ua_kbuf	*next;
+	__u64		addr;
+	__u32		len;
+	__u16		bid;
+};
+
+struct ua_buf_group {
+	struct ua_buf_group	*next;		/* hash chain */
+	__u16			bgid;
+	bool			is_ring;
+	/* List groups. */
+	struct ua_kbuf		*head, **tail;
+	/* Ring groups. */
+	struct io_uring_buf_ring *br;
+	__u16			mask;
+	__u16			ring_head;
+};
+
+static struct ua_buf_group **bucket(struct ua_ctx *ctx, __u16 bgid)
+{
+	return &ctx->buf_groups[bgid % UA_BUF_HASH];
+}
+
+static struct ua_buf_group *group_find(struct ua_ctx *ctx, __u16 bgid)
+{
+	struct ua_buf_group *g;
+
+	for (g = *bucket(ctx, bgid); g; g = g->next)
+		if (g->bgid == bgid)
+			return g;
+	return NULL;
+}
+
+static struct ua_buf_group *group_new(struct ua_ctx *ctx, __u16 bgid)
+{
+	struct ua_buf_group *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->bgid = bgid;
+	g->tail = &g->head;
+	g->next = *bucket(ctx, bgid);
+	*bucket(ctx, bgid) = g;
+	return g;
+}
+
+static void group_unlink(struct ua_ctx *ctx, struct ua_buf_group *g)
+{
+	struct ua_buf_group **pp = bucket(ctx, g->bgid);
+
+	while (*pp != g)
+		pp = &(*pp)->next;
+	*pp = g->next;
+}
+
+/* Nodes of list groups are recycled through kbuf_cache: no allocation per
+ * buffer in steady state. */
+static struct ua_kbuf *node_alloc(struct ua_ctx *ctx)
+{
+	struct ua_kbuf *b = ctx->kbuf_cache;
+
+	if (b) {
+		ctx->kbuf_cache = b->next;
+		return b;
+	}
+	return malloc(sizeof(*b));
+}
+
+static void node_free(struct ua_ctx *ctx, struct ua_kbuf *b)
+{
+	b->next = ctx->kbuf_cache;
+	ctx->kbuf_cache = b;
+}
+
+/* ---- PROVIDE_BUFFERS, REMOVE_BUFFERS ---- */
+
+int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_pbuf *p = &req->pbuf;
+	__u64 size;
+
+	if (sqe->rw_flags || sqe->splice_fd_in)
+		return -EINVAL;
+	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
+		return -E2BIG;
+	p->nbufs = (unsigned) sqe->fd;
+	p->addr = sqe->addr;
+	p->len = sqe->len;
+	p->bgid = sqe->buf_group;
+	if (!p->len)
+		return -EINVAL;
+	size = (__u64) p->len * p->nbufs;
+	if (p->addr + size < p->addr)
+		return -EOVERFLOW;
+	if (sqe->off > 0xffff)
+		return -E2BIG;
+	if (sqe->off + p->nbufs > MAX_BIDS)
+		return -EINVAL;
+	p->bid = (unsigned) sqe->off;
+	return 0;
+}
+
+int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_pbuf *p = &req->pbuf;
+
+	if (sqe->rw_flags || sqe->addr || sqe->len || sqe->off ||
+	    sqe->splice_fd_in)
+		return -EINVAL;
+	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
+		return -EINVAL;
+	p->nbufs = (unsigned) sqe->fd;
+	p->bgid = sqe->buf_group;
+	return 0;
+}
+
+static int provide(struct ua_ctx *ctx, const struct ua_pbuf *p)
+{
+	struct ua_buf_group *g = group_find(ctx, p->bgid);
+	unsigned i;
+
+	if (!g && !(g = group_new(ctx, p->bgid)))
+		return -ENOMEM;
+	if (g->is_ring)
+		return -EINVAL;
+	for (i = 0; i < p->nbufs; i++) {
+		struct ua_kbuf *b = node_alloc(ctx);
+
+		if (!b)
+			return i ? 0 : -ENOMEM;
+		b->addr = p->addr + (__u64) i * p->len;
+		b->len = p->len;
+		b->bid = (__u16) (p->bid + i);
+		b->next = NULL;
+		*g->tail = b;
+		g->tail = &b->next;
+	}
+	return 0;
+}
+
+static int remove_bufs(struct ua_ctx *ctx, const struct ua_pbuf *p)
+{
+	struct ua_buf_group *g = group_find(ctx, p->bgid);
+	unsigned n = 0;
+
+	if (!g)
+		return -ENOENT;
+	if (g->is_ring)
+		return -EINVAL;
+	while (g->head && n < p->nbufs) {
+		struct ua_kbuf *b = g->head;
+
+		g->head = b->next;
+		node_free(ctx, b);
+		n++;
+	}
+	if (!g->head)
+		g->tail = &g->head;
+	return (int) n;
+}
+
+int ua_provide_buffers(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_ctx *ctx = req->ctx;
+	int ret;
+
+	(void) issue_flags;
+	pthread_mutex_lock(&ctx->buf_lock);
+	if (req->opcode == IORING_OP_PROVIDE_BUFFERS)
+		ret = provide(ctx, &req->pbuf);
+	else
+		ret = remove_bufs(ctx, &req->pbuf);
+	pthread_mutex_unlock(&ctx->buf_lock);
+	req->res = ret;
+	req->failed = ret < 0;
+	return UA_DONE;
+}
+
+/* ---- ring-mapped groups ---- */
+
+int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
+{
+	const struct io_uring_buf_reg *reg = arg;
+	struct ua_buf_group *g;
+	long page = sysconf(_SC_PAGESIZE);
+	int ret = 0;
+
+	if (!reg || nr != 1)
+		return -EINVAL;
+	if (reg->resv[0] || reg->resv[1] || reg->resv[2])
+		return -EINVAL;
+	/* IOU_PBUF_RING_MMAP and _INC are not implemented: refused. */
+	if (reg->flags)
+		return -EINVAL;
+	if (!reg->ring_entries || (reg->ring_entries & (reg->ring_entries - 1)) ||
+	    reg->ring_entries >= 65536)
+		return -EINVAL;
+	if (!reg->ring_addr || (reg->ring_addr & (__u64) (page - 1)))
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->buf_lock);
+	g = group_find(ctx, reg->bgid);
+	if (g && (g->is_ring || g->head)) {
+		ret = -EEXIST;
+	} else {
+		if (!g)
+			g = group_new(ctx, reg->bgid);
+		if (!g) {
+			ret = -ENOMEM;
+		} else {
+			g->is_ring = true;
+			g->br = (struct io_uring_buf_ring *) (uintptr_t) reg->ring_addr;
+			g->mask = (__u16) (reg->ring_entries - 1);
+			g->ring_head = 0;
+		}
+	}
+	pthread_mutex_unlock(&ctx->buf_lock);
+	return ret;
+}
+
+int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
+{
+	const struct io_uring_buf_reg *reg = arg;
+	struct ua_buf_group *g;
+	int ret = 0;
+
+	if (!reg || nr != 1)
+		return -EINVAL;
+	if (reg->resv[0] || reg->resv[1] || reg->resv[2] || reg->flags)
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->buf_lock);
+	g = group_find(ctx, reg->bgid);
+	if (!g) {
+		ret = -ENOENT;
+	} else if (!g->is_ring) {
+		ret = -EINVAL;
+	} else {
+		group_unlink(ctx, g);
+		free(g);
+	}
+	pthread_mutex_unlock(&ctx->buf_lock);
+	return ret;
+}
+
+/* ---- selection ---- */
+
+/*
+ * Takes a buffer of the request's group for a transfer of at most *len
+ * bytes (0: the whole buffer), and returns its address with buf_lock held,
+ * or NULL (no group, or none left: -ENOBUFS) with the lock released.
+ */
+void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct ua_buf_group *g;
+
+	pthread_mutex_lock(&ctx->buf_lock);
+	g = group_find(ctx, req->buf_group);
+	if (!g)
+		goto empty;
+	sel->group = g;
+	if (g->is_ring) {
+		/* Acquire: the entries below the tail are written. */
+		__u16 tail = io_uring_smp_load_acquire(&g->br->tail);
+		const struct io_uring_buf *b = &g->br->bufs[g->ring_head & g->mask];
+
+		if (tail == g->ring_head)
+			goto empty;
+		sel->addr = IO_URING_READ_ONCE(b->addr);
+		sel->len = IO_URING_READ_ONCE(b->len);
+		sel->bid = IO_URING_READ_ONCE(b->bid);
+	} else {
+		if (!g->head)
+			goto empty;
+		sel->addr = g->head->addr;
+		sel->len = g->head->len;
+		sel->bid = g->head->bid;
+	}
+	if (!*len || *len > sel->len)
+		*len = sel->len;
+	return (void *) (uintptr_t) sel->addr;
+empty:
+	pthread_mutex_unlock(&ctx->buf_lock);
+	return NULL;
+}
+
+/*
+ * Ends a ua_kbuf_get(): the buffer is used (returns the CQE flags that name
+ * it) or left where it was (returns 0). Releases buf_lock.
+ */
+__u32 ua_kbuf_put(struct ua_req *req, struct ua_kbuf_sel *sel, bool used)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct ua_buf_group *g = sel->group;
+
+	if (used) {
+		if (g->is_ring) {
+			g->ring_head++;
+		} else {
+			struct ua_kbuf *b = g->head;
+
+			g->head = b->next;
+			if (!g->head)
+				g->tail = &g->head;
+			node_free(ctx, b);
+		}
+	}
+	pthread_mutex_unlock(&ctx->buf_lock);
+	return used ? IORING_CQE_F_BUFFER |
+		      ((__u32) sel->bid << IORING_CQE_BUFFER_SHIFT) : 0;
+}
+
+/* Teardown: the groups and the node cache. */
+void ua_kbuf_destroy(struct ua_ctx *ctx)
+{
+	struct ua_buf_group *g, *gn;
+	struct ua_kbuf *b, *bn;
+	unsigned i;
+
+	for (i = 0; i < UA_BUF_HASH; i++) {
+		for (g = ctx->buf_groups[i]; g; g = gn) {
+			gn = g->next;
+			for (b = g->head; b; b = bn) {
+				bn = b->next;
+				free(b);
+			}
+			free(g);
+		}
+		ctx->buf_groups[i] = NULL;
+	}
+	for (b = ctx->kbuf_cache; b; b = bn) {
+		bn = b->next;
+		free(b);
+	}
+	ctx->kbuf_cache = NULL;
+}

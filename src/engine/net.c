@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sockets: SEND (and sendto), RECV, SENDMSG, RECVMSG, ACCEPT, CONNECT,
+ * SHUTDOWN, SOCKET, BIND, LISTEN.
+ *
+ * Every transfer is tried inline with MSG_DONTWAIT; one that would block
+ * returns UA_AGAIN and is parked on readiness (poll.c), then re-issued the
+ * same way. Results are the kernel's: one call's count, unless MSG_WAITALL
+ * on a stream socket asks for all of it; sends never raise SIGPIPE
+ * (MSG_NOSIGNAL); MSG_DONTWAIT from the application means -EAGAIN is its
+ * answer. What the kernel copies at submission (addresses, msghdr and
+ * iovecs) is copied before a request leaves the submitter.
+ *
+ * accept4() and connect() have no per-call non-blocking flag: a listening
+ * socket in blocking mode is asked with poll() first, under a ring lock so
+ * that two of the ring's accepts never race for one connection; a blocking
+ * socket is switched to non-blocking for the one connect() call that starts
+ * the connection (nothing else may use a socket while it connects).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "engine/ctx.h"
+#include "engine/opdef.h"
+
+#define SEND_FLAGS	IORING_RECVSEND_POLL_FIRST
+#define RECV_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECV_MULTISHOT)
+#define ACCEPT_FLAGS	(IORING_ACCEPT_MULTISHOT | IORING_ACCEPT_DONTWAIT | \
+			 IORING_ACCEPT_POLL_FIRST)
+
+static bool is_send(const struct ua_req *req)
+{
+	return req->opcode == IORING_OP_SEND || req->opcode == IORING_OP_SENDMSG;
+}
+
+static bool is_msg(const struct ua_req *req)
+{
+	return req->opcode == IORING_OP_SENDMSG ||
+	       req->opcode == IORING_OP_RECVMSG;
+}
+
+/* An operation that would block: park it (the file is a socket), unless the
+ * application asked not to wait. */
+static int would_block(struct ua_req *req, bool app_nowait)
+{
+	if (app_nowait) {
+		req->res = -EAGAIN;
+		req->failed = true;
+		return UA_DONE;
+	}
+	req->file_kind = UA_FILE_STREAM;
+	return UA_AGAIN;
+}
+
+static int done(struct ua_req *req, int res, bool failed)
+{
+	req->res = res;
+	req->failed = failed || res < 0;
+	return UA_DONE;
+}
+
+/* ---- SEND, RECV, SENDMSG, RECVMSG ---- */
+
+int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_sr *sr = &req->sr;
+	bool send = is_send(req);
+
+	sr->addr = sqe->addr;
+	sr->len = sqe->len;
+	sr->flags = sqe->ioprio;
+	sr->msg_flags = sqe->msg_flags;
+	sr->done = 0;
+	sr->polled = false;
+	sr->msg = NULL;
+	sr->dest_len = 0;
+	if (sr->flags & ~(send ? SEND_FLAGS : RECV_FLAGS))
+		return -EINVAL;
+	if (send) {
+		sr->msg_flags |= MSG_NOSIGNAL;
+		if (req->opcode == IORING_OP_SENDMSG) {
+			if (sqe->addr2 || sqe->file_index)
+				return -EINVAL;
+		} else if (sqe->addr2) {
+			/* sendto: the kernel copies the address now. */
+			if (sqe->addr_len > sizeof(sr->dest))
+				return -EINVAL;
+			sr->dest_len = sqe->addr_len;
+			memcpy(&sr->dest, (const void *) (uintptr_t) sqe->addr2,
+			       sr->dest_len);
+		}
+		return 0;
+	}
+	if (sqe->addr2)
+		return -EINVAL;
+	/* Multishot receives take provided buffers, as the kernel's; a
+	 * limit on their total length (optlen) is not implemented. */
+	if ((sr->flags & IORING_RECV_MULTISHOT) &&
+	    (!(req->sqe_flags & IOSQE_BUFFER_SELECT) ||
+	     (sr->msg_flags & MSG_WAITALL)))
+		return -EINVAL;
+	if (sqe->optlen)
+		return -EINVAL;
+	sr->sock_type = 0;
+	return 0;
+}
+
+/* A private msghdr, for a SENDMSG/RECVMSG that leaves the submitter: the
+ * application may reuse its own once io_uring_enter returns. */
+struct ua_msg {
+	struct msghdr		hdr;
+	struct sockaddr_storage	name;
+	struct iovec		iov[];
+};
+
+int ua_sr_prepare_async(struct ua_req *req)
+{
+	struct ua_sr *sr = &req->sr;
+	const struct msghdr *umsg = (const struct msghdr *) (uintptr_t) sr->addr;
+	struct ua_msg *m;
+
+	if (!is_msg(req) || sr->msg)
+		return 0;
+	m = malloc(sizeof(*m) + umsg->msg_iovlen * sizeof(struct iovec));
+	if (!m)
+		return -ENOMEM;
+	m->hdr = *umsg;
+	if (umsg->msg_iovlen)
+		memcpy(m->iov, umsg->msg_iov,
+		       umsg->msg_iovlen * sizeof(struct iovec));
+	m->hdr.msg_iov = m->iov;
+	/* A destination address is read now, as the kernel does; a source
+	 * address buffer is written on completion, so it stays the app's. */
+	if (req->opcode == IORING_OP_SENDMSG && umsg->msg_name) {
+		if (umsg->msg_namelen > sizeof(m->name)) {
+			free(m);
+			return -EINVAL;
+		}
+		memcpy(&m->name, umsg->msg_name, umsg->msg_namelen);
+		m->hdr.msg_name = &m->name;
+	}
+	sr->msg = m;
+	return 0;
+}
+
+void ua_sr_cleanup(struct ua_req *req)
+{
+	free(req->sr.msg);
+	req->sr.msg = NULL;
+}
+
+/* The kernel goes on after a short transfer only on stream-like sockets. */
+static bool socket_retries(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len))
+		return false;
+	return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+}
+
+static ssize_t sys_sr(struct ua_req *req, int flags)
+{
+	struct ua_sr *sr = &req->sr;
+	ssize_t n;
+
+	if (is_msg(req)) {
+		struct msghdr *msg = sr->msg ? &sr->msg->hdr
+					     : (struct msghdr *) (uintptr_t) sr->addr;
+
+		n = is_send(req) ? sendmsg(req->fd, msg, flags)
+				 : recvmsg(req->fd, msg, flags);
+		/* RECVMSG reports into the application's msghdr. */
+		if (n >= 0 && sr->msg && !is_send(req)) {
+			struct msghdr *umsg = (struct msghdr *) (uintptr_t) sr->addr;
+
+			umsg->msg_namelen = msg->msg_namelen;
+			umsg->msg_controllen = msg->msg_controllen;
+			umsg->msg_flags = msg->msg_flags;
+		}
+	} else if (is_send(req)) {
+		n = sendto(req->fd, (const char *) (uintptr_t) sr->addr + sr->done,
+			   sr->len - sr->done, flags,
+			   sr->dest_len ? (const struct sockaddr *) &sr->dest : NULL,
+			   sr->dest_len);
+	} else {
+		n = recv(req->fd, (char *) (uintptr_t) sr->addr + sr->done,
+			 sr->len - sr->done, flags);
+	}
+	return n < 0 ? -errno : n;
+}
+
+static int sr_issue(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_sr *sr = &req->sr;
+	bool app_nowait = sr->msg_flags & MSG_DONTWAIT;
+	int flags = (int) sr->msg_flags;
+	ssize_t n;
+
+	if ((sr->flags & IORING_RECVSEND_POLL_FIRST) && !sr->polled) {
+		sr->polled = true;
+		return UA_AGAIN;
+	}
+	if (issue_flags & UA_ISSUE_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	for (;;) {
+		n = sys_sr(req, flags);
+		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK))
+			return would_block(req, app_nowait);
+		if (n < 0)
+			return done(req, sr->done ? (int) sr->done : (int) n,
+				    true);
+		/* MSG_WAITALL: all of it, on a stream (buffers, not msghdrs,
+		 * are continued, as the kernel continues only those). */
+		sr->done += (size_t) n;
+		if (!(sr->msg_flags & MSG_WAITALL) || is_msg(req) || !n ||
+		    sr->done >= sr->len || !socket_retries(req->fd))
+			return done(req, (int) sr->done,
+				    (sr->msg_flags & MSG_WAITALL) &&
+				    sr->done < sr->len);
+	}
+}
+
+/* ---- receives into provided buffers ---- */
+
+static const struct msghdr *app_msg(const struct ua_req *req)
+{
+	return req->sr.msg ? &req->sr.msg->hdr
+			   : (const struct msghdr *) (uintptr_t) req->sr.addr;
+}
+
+/*
+ * A multishot RECVMSG fills the buffer as the kernel does: a struct
+ * io_uring_recvmsg_out, room for the name and the control data the
+ * application's msghdr asks for, then the payload. Returns the bytes used
+ * of the buffer, or -errno; *payload gets the payload's length.
+ */
+static ssize_t recvmsg_out(struct ua_req *req, char *buf, size_t len,
+			   int flags, ssize_t *payload)
+{
+	const struct msghdr *umsg = app_msg(req);
+	size_t head = sizeof(struct io_uring_recvmsg_out) + umsg->msg_namelen +
+		      umsg->msg_controllen;
+	struct io_uring_recvmsg_out out;
+	struct iovec iov;
+	struct msghdr m;
+	ssize_t n;
+
+	if (len < head)
+		return -EFAULT;
+	memset(&m, 0, sizeof(m));
+	m.msg_name = umsg->msg_namelen ? buf + sizeof(out) : NULL;
+	m.msg_namelen = umsg->msg_namelen;
+	m.msg_control = umsg->msg_controllen ? buf + sizeof(out) +
+					       umsg->msg_namelen : NULL;
+	m.msg_controllen = umsg->msg_controllen;
+	iov.iov_base = buf + head;
+	iov.iov_len = len - head;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	n = recvmsg(req->fd, &m, flags);
+	if (n < 0)
+		return -errno;
+	*payload = n;
+	out.namelen = m.msg_namelen;
+	out.controllen = (__u32) m.msg_controllen;
+	out.payloadlen = (__u32) n;
+	out.flags = (__u32) m.msg_flags;
+	memcpy(buf, &out, sizeof(out));
+	if ((size_t) n > iov.iov_len)
+		n = (ssize_t) iov.iov_len;
+	return (ssize_t) head + n;
+}
+
+/* One receive into buf; *payload gets the bytes of data received. */
+static ssize_t recv_into(struct ua_req *req, char *buf, size_t len, int flags,
+			 ssize_t *payload)
+{
+	ssize_t n;
+
+	if (req->opcode == IORING_OP_RECVMSG) {
+		struct msghdr m = *app_msg(req);
+		struct iovec iov = { buf, len };
+
+		if (req->sr.flags & IORING_RECV_MULTISHOT)
+			return recvmsg_out(req, buf, len, flags, payload);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		n = recvmsg(req->fd, &m, flags);
+		if (n >= 0) {
+			struct msghdr *umsg = (struct msghdr *) (uintptr_t) req->sr.addr;
+
+			umsg->msg_namelen = m.msg_namelen;
+			umsg->msg_controllen = m.msg_controllen;
+			umsg->msg_flags = m.msg_flags;
+		}
+	} else {
+		n = recv(req->fd, buf, len, flags);
+	}
+	if (n < 0)
+		return -errno;
+	*payload = n;
+	return n;
+}
+
+/* The size asked of a provided buffer (0: all of it): a RECV's length; a
+ * RECVMSG's one iovec, or all of it for a multishot one. */
+static size_t select_len(const struct ua_req *req)
+{
+	const struct msghdr *m;
+
+	if (req->opcode != IORING_OP_RECVMSG)
+		return req->sr.len;
+	if (req->sr.flags & IORING_RECV_MULTISHOT)
+		return 0;
+	m = app_msg(req);
+	return m->msg_iovlen ? m->msg_iov[0].iov_len : 0;
+}
+
+/* A stream socket is empty after a short read: any later data brings a
+ * new wakeup. A datagram socket is read until -EAGAIN. */
+static bool drained(struct ua_req *req, ssize_t payload, size_t room)
+{
+	struct ua_sr *sr = &req->sr;
+
+	if ((size_t) payload >= room)
+		return false;
+	if (!sr->sock_type) {
+		socklen_t len = sizeof(sr->sock_type);
+
+		if (getsockopt(req->fd, SOL_SOCKET, SO_TYPE, &sr->sock_type, &len))
+			sr->sock_type = -1;
+	}
+	return sr->sock_type == SOCK_STREAM;
+}
+
+/*
+ * RECV and RECVMSG with IOSQE_BUFFER_SELECT. A buffer is taken for each
+ * receive and given back if nothing came. Multishot posts one CQE with
+ * IORING_CQE_F_MORE per receive and stays armed; it ends, with a CQE
+ * without F_MORE, at the end of the stream, on an error, or when the
+ * group has no buffer left (-ENOBUFS).
+ */
+static int recv_selected(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_sr *sr = &req->sr;
+	bool multishot = sr->flags & IORING_RECV_MULTISHOT;
+	int flags = (int) sr->msg_flags;
+	struct ua_kbuf_sel sel;
+	ssize_t n, payload = 0;
+	size_t len;
+	char *buf;
+	__u32 cflags;
+
+	if ((sr->flags & IORING_RECVSEND_POLL_FIRST) && !sr->polled) {
+		sr->polled = true;
+		return UA_AGAIN;
+	}
+	if (issue_flags & UA_ISSUE_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	if (req->opcode == IORING_OP_RECVMSG && !multishot &&
+	    app_msg(req)->msg_iovlen > 1)
+		return done(req, -EINVAL, true);
+	for (;;) {
+		len = select_len(req);
+		buf = ua_kbuf_get(req, &len, &sel);
+		if (!buf)
+			return done(req, -ENOBUFS, true);
+		n = recv_into(req, buf, len, flags, &payload);
+		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK)) {
+			ua_kbuf_put(req, &sel, false);
+			return would_block(req, sr->msg_flags & MSG_DONTWAIT);
+		}
+		/* An error, or the end of a stream (a multishot RECVMSG still
+		 * uses the buffer: it holds the header). */
+		if (n <= 0) {
+			ua_kbuf_put(req, &sel, false);
+			return done(req, (int) n, n < 0);
+		}
+		cflags = ua_kbuf_put(req, &sel, true);
+		if (!multishot || !payload) {
+			req->cflags = cflags;
+			return done(req, (int) n, false);
+		}
+		ua_post_cqe(req->ctx, req->user_data, (__s32) n,
+			    cflags | IORING_CQE_F_MORE);
+		if (drained(req, payload, len - (size_t) (n - payload))) {
+			req->file_kind = UA_FILE_STREAM;
+			return UA_AGAIN;
+		}
+	}
+}
+
+int ua_send(struct ua_req *req, unsigned issue_flags)
+{
+	return sr_issue(req, issue_flags);
+}
+
+int ua_recv(struct ua_req *req, unsigned issue_flags)
+{
+	if (req->sqe_flags & IOSQE_BUFFER_SELECT)
+		return recv_selected(req, issue_flags);
+	return sr_issue(req, issue_flags);
+}
+
+/* ---- ACCEPT ---- */
+
+int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_accept *a = &req->accept;
+
+	if (sqe->len || sqe->buf_index)
+		return -EINVAL;
+	a->addr = sqe->addr;
+	a->addrlen = sqe->addr2;
+	a->flags = (int) sqe->accept_flags;
+	a->iou_flags = sqe->ioprio;
+	a->file_slot = sqe->file_index;
+	a->polled = false;
+	a->nonblock_known = false;
+	if (a->iou_flags & ~ACCEPT_FLAGS)
+		return -EINVAL;
+	if (a->file_slot) {
+		if (a->flags & SOCK_CLOEXEC)
+			return -EINVAL;
+		if ((a->iou_flags & IORING_ACCEPT_MULTISHOT) &&
+		    a->file_slot != IORING_FILE_INDEX_ALLOC)
+			return -EINVAL;
+	}
+	if (a->flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+		return -EINVAL;
+	if ((a->iou_flags & IORING_ACCEPT_MULTISHOT) &&
+	    (req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS))
+		return -EINVAL;
+	return 0;
+}
+
+static bool fd_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* One accept that never blocks, or -EAGAIN. */
+static int accept_now(struct ua_req *req, bool nonblock)
+{
+	struct ua_accept *a = &req->accept;
+	struct ua_poller *p = &req->ctx->poller;
+	struct sockaddr *addr = (struct sockaddr *) (uintptr_t) a->addr;
+	socklen_t *addrlen = (socklen_t *) (uintptr_t) a->addrlen;
+	int fd;
+
+	if (!a->nonblock_known) {
+		a->listen_nonblock = fd_nonblocking(req->fd);
+		a->nonblock_known = true;
+	}
+	if (a->listen_nonblock || !nonblock) {
+		fd = accept4(req->fd, addr, addrlen, a->flags);
+		return fd < 0 ? -errno : fd;
+	}
+	pthread_mutex_lock(&p->accept_lock);
+	fd = -EAGAIN;
+	{
+		struct pollfd pfd = { .fd = req->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) < 0)
+			fd = -errno;
+		else if (pfd.revents & POLLNVAL)
+			fd = -EBADF;
+		else if (pfd.revents) {
+			fd = accept4(req->fd, addr, addrlen, a->flags);
+			if (fd < 0)
+				fd = -errno;
+		}
+	}
+	pthread_mutex_unlock(&p->accept_lock);
+	return fd;
+}
+
+int ua_accept(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_accept *a = &req->accept;
+	bool nonblock = issue_flags & UA_ISSUE_NONBLOCK;
+	bool app_nowait = a->iou_flags & IORING_ACCEPT_DONTWAIT;
+	int fd;
+
+	if ((a->iou_flags & IORING_ACCEPT_POLL_FIRST) && !a->polled) {
+		a->polled = true;
+		return UA_AGAIN;
+	}
+	/* Direct descriptors need a file table (the fixed-file issue). */
+	if (a->file_slot)
+		return done(req, -ENXIO, true);
+	for (;;) {
+		fd = accept_now(req, nonblock);
+		if (fd == -EAGAIN && nonblock)
+			return would_block(req, app_nowait);
+		if (fd < 0 || !(a->iou_flags & IORING_ACCEPT_MULTISHOT))
+			return done(req, fd, false);
+		/* Multishot: one CQE per connection, until the queue is empty
+		 * (then the next wakeup brings more). */
+		ua_post_cqe(req->ctx, req->user_data, fd, IORING_CQE_F_MORE);
+	}
+}
+
+/* ---- CONNECT ---- */
+
+int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_connect *c = &req->connect;
+
+	if (sqe->len || sqe->buf_index || sqe->rw_flags || sqe->splice_fd_in)
+		return -EINVAL;
+	if (sqe->off > sizeof(c->addr))
+		return -EINVAL;
+	c->addr_len = (socklen_t) sqe->off;
+	memcpy(&c->addr, (const void *) (uintptr_t) sqe->addr, c->addr_len);
+	c->in_progress = false;
+	return 0;
+}
+
+/* The first connect() of a blocking socket runs non-blocking, once. */
+static int start_connect(struct ua_req *req)
+{
+	struct ua_connect *c = &req->connect;
+	int fl = fcntl(req->fd, F_GETFL);
+	int ret;
+
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_NONBLOCK) && fcntl(req->fd, F_SETFL, fl | O_NONBLOCK))
+		return -errno;
+	ret = connect(req->fd, (const struct sockaddr *) &c->addr, c->addr_len);
+	ret = ret < 0 ? -errno : 0;
+	if (!(fl & O_NONBLOCK))
+		fcntl(req->fd, F_SETFL, fl);
+	return ret;
+}
+
+int ua_connect(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_connect *c = &req->connect;
+	int ret, err;
+	socklen_t len = sizeof(err);
+
+	if (!(issue_flags & UA_ISSUE_NONBLOCK)) {
+		ret = connect(req->fd, (const struct sockaddr *) &c->addr,
+			      c->addr_len);
+		return done(req, ret < 0 ? -errno : 0, false);
+	}
+	if (c->in_progress) {
+		struct pollfd pfd = { .fd = req->fd, .events = POLLOUT };
+
+		/* Woken for nothing: the connection is still being made. */
+		if (poll(&pfd, 1, 0) == 0)
+			return UA_AGAIN;
+		/* Connected, or failed: the socket's error says which. */
+		if (getsockopt(req->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+			return done(req, -errno, false);
+		return done(req, -err, false);
+	}
+	ret = start_connect(req);
+	if (ret == -EINPROGRESS) {
+		c->in_progress = true;
+		return would_block(req, false);
+	}
+	if (ret == -EAGAIN)
+		return would_block(req, false);
+	return done(req, ret, false);
+}
+
+/* ---- SHUTDOWN, SOCKET, BIND, LISTEN: they never wait ---- */
+
+int ua_shutdown_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	if (sqe->off || sqe->addr || sqe->rw_flags || sqe->buf_index ||
+	    sqe->splice_fd_in || sqe->addr3)
+		return -EINVAL;
+	req->sock.arg = (int) sqe->len;
+	return 0;
+}
+
+int ua_shutdown(struct ua_req *req, unsigned issue_flags)
+{
+	(void) issue_flags;
+	return done(req, shutdown(req->fd, req->sock.arg) ? -errno : 0, false);
+}
+
+int ua_socket_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_sock *s = &req->sock;
+	int flags;
+
+	if (sqe->addr || sqe->rw_flags || sqe->buf_index)
+		return -EINVAL;
+	s->domain = sqe->fd;
+	s->type = (int) sqe->off;
+	s->arg = (int) sqe->len;		/* protocol */
+	s->file_slot = sqe->file_index;
+	flags = s->type & ~0xf;			/* SOCK_TYPE_MASK */
+	if (s->file_slot && (flags & SOCK_CLOEXEC))
+		return -EINVAL;
+	if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+		return -EINVAL;
+	return 0;
+}
+
+int ua_socket(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_sock *s = &req->sock;
+	int fd;
+
+	(void) issue_flags;
+	if (s->file_slot)
+		return done(req, -ENXIO, true);	/* no file table yet */
+	fd = socket(s->domain, s->type, s->arg);
+	return done(req, fd < 0 ? -errno : fd, false);
+}
+
+int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_sock *s = &req->sock;
+
+	if (sqe->len || sqe->buf_index || sqe->rw_flags || sqe->splice_fd_in)
+		return -EINVAL;
+	if (sqe->addr2 > sizeof(s->addr))
+		return -EINVAL;
+	s->addr_len = (socklen_t) sqe->addr2;
+	memcpy(&s->addr, (const void *) (uintptr_t) sqe->addr, s->addr_len);
+	return 0;
+}
+
+int ua_bind(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_sock *s = &req->sock;
+	int ret;
+
+	(void) issue_flags;
+	ret = bind(req->fd, (const struct sockaddr *) &s->addr, s->addr_len);
+	return done(req, ret ? -errno : 0, false);
+}
+
+int ua_listen_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	if (sqe->addr || sqe->buf_index || sqe->rw_flags ||
+	    sqe->splice_fd_in || sqe->addr2)
+		return -EINVAL;
+	req->sock.arg = (int) sqe->len;		/* backlog */
+	return 0;
+}
+
+int ua_listen(struct ua_req *req, unsigned issue_flags)
+{
+	(void) issue_flags;
+	return done(req, listen(req->fd, req->sock.arg) ? -errno : 0, false);
+}

@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The readiness engine: requests that wait for a descriptor to become ready
+ * hold no thread. One epoll instance per ring (made at setup, never while
+ * requests are in flight) watches every descriptor some request waits on.
+ *
+ * epoll takes one registration per descriptor while the kernel lets any
+ * number of requests poll one file, so each descriptor number has a
+ * struct ua_pollfd with the list of requests parked on it, registered
+ * edge-triggered for the union of their events. Edge-triggered epoll reports
+ * every wakeup of the file, like the kernel's poll wait queues, so a request
+ * re-issued after an event either finishes or meets -EAGAIN again, and any
+ * later data brings another event: nothing is polled twice and nothing is
+ * missed. A registration outlives its waiters: the next request to wait
+ * re-registers with one epoll_ctl, which also re-checks that the number
+ * still names the file epoll watches (the kernel drops closed files). Only
+ * threads with requests in flight on a descriptor ever touch it.
+ *
+ * Ownership (the poll rework, seed 002): req->poll.refs counts wakeups. The
+ * thread that moves the count from 0 owns the request and alone touches it;
+ * a wakeup that finds it owned only bumps the count, and the owner, before
+ * letting go, subtracts what it has seen and loops if more came. Arming
+ * starts owned, so events during arming are run by the armer; cancellation
+ * sets UA_POLL_CANCEL and then tries to take ownership, and whoever owns
+ * the request when the flag is seen completes it with -ECANCELED.
+ *
+ * Who runs the events. A thread of the application that waits for
+ * completions in io_uring_enter while requests are parked waits in
+ * epoll_wait instead of on the futex and runs the events itself: the data
+ * it waits for is received in its own thread, with no handoff. With
+ * IORING_SETUP_DEFER_TASKRUN that is the only way (no thread is started).
+ * By default a poller thread, started when the first request parks, runs
+ * the events while no application thread waits; it stands aside while one
+ * does (app_waiting), and takes over again when the application has not
+ * come back for STANDBY_NS. wake_fd brings a thread blocked in epoll_wait
+ * the completions posted by others, and tells the poller to stand aside.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "engine/ctx.h"
+#include "engine/opdef.h"
+
+#define UA_POLL_CANCEL		(1u << 31)
+#define UA_POLL_REF_MASK	((1u << 30) - 1)
+/* Reported whether asked for or not, as the kernel's IO_POLL_UNMASK. */
+#define UA_POLL_ALWAYS		(EPOLLERR | EPOLLHUP | EPOLLRDHUP)
+#define UA_MAX_EVENTS		64
+/* How long the poller stays aside after the application last waited. */
+#define STANDBY_NS		1000000
+
+struct ua_pollfd {
+	int		fd;
+	bool		known;		/* added to epoll at least once */
+	__u32		armed;		/* events registered */
+	struct ua_req	*waiters;
+};
+
+static bool is_wake_event(struct ua_poller *p, const struct epoll_event *ev)
+{
+	return ev->data.ptr == &p->wake_fd;
+}
+
+int ua_poller_init(struct ua_ctx *ctx)
+{
+	struct ua_poller *p = &ctx->poller;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.ptr = &p->wake_fd };
+	int err;
+
+	p->wake_fd = -1;
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->epfd < 0)
+		return -errno;
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->wake_fd < 0 || epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev)) {
+		err = -errno;
+		if (p->wake_fd >= 0)
+			close(p->wake_fd);
+		close(p->epfd);
+		return err;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->accept_lock, NULL);
+	return 0;
+}
+
+static void wake_epoll_waiters(struct ua_poller *p)
+{
+	__u64 one = 1;
+
+	if (write(p->wake_fd, &one, sizeof(one)) < 0)
+		abort();	/* an eventfd far from overflow takes any write */
+}
+
+/* Called by posters after their full fence (ua_cq_wake). */
+void ua_poll_wake_cq_waiters(struct ua_ctx *ctx)
+{
+	if (__atomic_load_n(&ctx->poller.epoll_waiters, __ATOMIC_RELAXED))
+		wake_epoll_waiters(&ctx->poller);
+}
+
+bool ua_ctx_polls_inline(const struct ua_ctx *ctx)
+{
+	return ctx->setup_flags & IORING_SETUP_DEFER_TASKRUN;
+}
+
+/* ---- ownership ---- */
+
+static bool poll_get_ownership(struct ua_req *req)
+{
+	return !(__atomic_fetch_add(&req->poll.refs, 1, __ATOMIC_ACQ_REL) &
+		 UA_POLL_REF_MASK);
+}
+
+/* ---- descriptor table, under p->lock ---- */
+
+static struct ua_pollfd *pollfd_get(struct ua_poller *p, int fd)
+{
+	struct ua_pollfd *pfd;
+
+	if ((unsigned) fd >= p->nr_by_fd) {
+		unsigned nr = p->nr_by_fd ? p->nr_by_fd : 64;
+		struct ua_pollfd **t;
+
+		while (nr <= (unsigned) fd)
+			nr *= 2;
+		t = realloc(p->by_fd, nr * sizeof(*t));
+		if (!t)
+			return NULL;
+		memset(t + p->nr_by_fd, 0, (nr - p->nr_by_fd) * sizeof(*t));
+		p->by_fd = t;
+		p->nr_by_fd = nr;
+	}
+	pfd = p->by_fd[fd];
+	if (!pfd) {
+		pfd = calloc(1, sizeof(*pfd));
+		if (!pfd)
+			return NULL;
+		pfd->fd = fd;
+		p->by_fd[fd] = pfd;
+	}
+	return pfd;
+}
+
+static __u32 waiters_events(const struct ua_pollfd *pfd)
+{
+	const struct ua_req *req;
+	__u32 events = 0;
+
+	for (req = pfd->waiters; req; req = req->poll.fd_next)
+		events |= req->poll.events;
+	return events;
+}
+
+/*
+ * (Re)registers the descriptor. Also the check that the registration is
+ * still the descriptor's: a number closed and reused since was dropped from
+ * epoll by the kernel, and MOD then fails with ENOENT.
+ */
+static int pollfd_register(struct ua_poller *p, struct ua_pollfd *pfd,
+			   __u32 events)
+{
+	struct epoll_event ev = { .events = events | EPOLLET, .data.ptr = pfd };
+	int op = pfd->known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	if (epoll_ctl(p->epfd, op, pfd->fd, &ev)) {
+		if (errno != (op == EPOLL_CTL_MOD ? ENOENT : EEXIST))
+			return -errno;
+		op = op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+		if (epoll_ctl(p->epfd, op, pfd->fd, &ev))
+			return -errno;
+	}
+	pfd->known = true;
+	pfd->armed = events;
+	return 0;
+}
+
+static unsigned hash_of(__u64 user_data)
+{
+	return (unsigned) ((user_data * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
+static void set_taskrun(struct ua_ctx *ctx, bool on)
+{
+	/* Only the submitter runs DEFER_TASKRUN readiness; with TASKRUN_FLAG
+	 * the kernel says so in the SQ flags, and liburing then enters. */
+	if (!ua_ctx_polls_inline(ctx) ||
+	    !(ctx->setup_flags & IORING_SETUP_TASKRUN_FLAG))
+		return;
+	if (on)
+		__atomic_fetch_or(ctx->sq_flags, IORING_SQ_TASKRUN,
+				  __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(ctx->sq_flags, ~IORING_SQ_TASKRUN,
+				   __ATOMIC_RELAXED);
+}
+
+static void link_req(struct ua_poller *p, struct ua_pollfd *pfd,
+		     struct ua_req *req)
+{
+	struct ua_req **head = &p->hash[hash_of(req->user_data)];
+
+	req->poll.pfd = pfd;
+	req->poll.fd_next = pfd->waiters;
+	if (pfd->waiters)
+		pfd->waiters->poll.fd_pprev = &req->poll.fd_next;
+	req->poll.fd_pprev = &pfd->waiters;
+	pfd->waiters = req;
+
+	req->poll.hash_next = *head;
+	if (*head)
+		(*head)->poll.hash_pprev = &req->poll.hash_next;
+	req->poll.hash_pprev = head;
+	*head = req;
+	/* Changed under p->lock, read without it by waiters. */
+	if (!__atomic_fetch_add(&p->nr_parked, 1, __ATOMIC_RELAXED))
+		set_taskrun(req->ctx, true);
+}
+
+static void unlink_req(struct ua_poller *p, struct ua_req *req)
+{
+	*req->poll.fd_pprev = req->poll.fd_next;
+	if (req->poll.fd_next)
+		req->poll.fd_next->poll.fd_pprev = req->poll.fd_pprev;
+	*req->poll.hash_pprev = req->poll.hash_next;
+	if (req->poll.hash_next)
+		req->poll.hash_next->poll.hash_pprev = req->poll.hash_pprev;
+	if (!__atomic_sub_fetch(&p->nr_parked, 1, __ATOMIC_RELAXED))
+		set_taskrun(req->ctx, false);
+}
+
+/* ---- running events: only the owner of a request gets here ---- */
+
+static void poll_unlink(struct ua_req *req)
+{
+	struct ua_poller *p = &req->ctx->poller;
+
+	pthread_mutex_lock(&p->lock);
+	unlink_req(p, req);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void ua_poll_complete_owned(struct ua_req *req, int res)
+{
+	req->res = res;
+	req->failed = res < 0;
+	ua_complete_remote(req);
+}
+
+/*
+ * One look at the request. A POLL_ADD reports the mask (mask 0: the events
+ * are unknown, ask the file); an armed operation is issued again, without
+ * blocking. Returns true when the request is finished, its result set.
+ */
+static bool poll_action(struct ua_req *req, __u32 mask)
+{
+	const struct ua_opdef *def = ua_opdef(req->opcode);
+	int err = 0;
+
+	if (!req->poll.is_poll_op) {
+		switch (def->issue(req, UA_ISSUE_NONBLOCK)) {
+		case UA_AGAIN:
+			return false;
+		case UA_PUNT:
+			/* The file wants a blocking call after all. */
+			poll_unlink(req);
+			ua_iowq_enqueue(req->ctx, req);
+			return true;
+		default:
+			poll_unlink(req);
+			ua_complete_remote(req);
+			return true;
+		}
+	}
+	if (!mask)
+		mask = ua_poll_events_now(req->fd, req->poll.events, &err);
+	mask &= req->poll.events;
+	if (err || (mask && !req->poll.multishot)) {
+		poll_unlink(req);
+		ua_poll_complete_owned(req, err ? err : (int) mask);
+		return true;
+	}
+	if (mask)
+		ua_post_cqe(req->ctx, req->user_data, (__s32) mask,
+			    IORING_CQE_F_MORE);
+	return false;
+}
+
+/* The owner's loop: runs until every wakeup counted in refs is seen. */
+static void poll_task(struct ua_req *req, __u32 mask)
+{
+	unsigned v;
+
+	do {
+		v = __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE);
+		if (v & UA_POLL_CANCEL) {
+			poll_unlink(req);
+			ua_poll_complete_owned(req, -ECANCELED);
+			return;
+		}
+		/* Several wakeups were merged: only the file knows the mask. */
+		if ((v & UA_POLL_REF_MASK) != 1)
+			mask = 0;
+		if (poll_action(req, mask))
+			return;
+		mask = 0;
+	} while (__atomic_sub_fetch(&req->poll.refs, v & UA_POLL_REF_MASK,
+				    __ATOMIC_ACQ_REL) & UA_POLL_REF_MASK);
+}
+
+static void *poller_main(void *arg);
+
+/* Called with p->lock held, which orders it with ua_poller_shutdown(). */
+static void start_poller_thread(struct ua_ctx *ctx)
+{
+	struct ua_poller *p = &ctx->poller;
+	sigset_t all, saved;
+
+	if (p->thread_started || ua_ctx_polls_inline(ctx) ||
+	    __atomic_load_n(&p->exiting, __ATOMIC_RELAXED))
+		return;
+	/* Signals stay the application's, as with workers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	p->thread_started = !pthread_create(&p->thread, NULL, poller_main, ctx);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+}
+
+/*
+ * Parks a request whose issue met -EAGAIN (or a POLL_ADD) until its file
+ * reports one of events. The caller owns the request and gives it up here.
+ * Returns false, the request untouched, when the file cannot be watched
+ * with epoll (the caller sends it to a worker instead).
+ */
+bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
+{
+	struct ua_poller *p = &req->ctx->poller;
+	struct ua_pollfd *pfd;
+	bool registered = false;
+	unsigned one = 1;
+
+	req->poll.events = events | UA_POLL_ALWAYS;
+	req->poll.is_poll_op = flags & UA_POLL_OP;
+	req->poll.multishot = flags & UA_POLL_MULTI;
+	__atomic_store_n(&req->poll.refs, 1, __ATOMIC_RELAXED);
+
+	pthread_mutex_lock(&p->lock);
+	pfd = pollfd_get(p, req->fd);
+	if (!pfd)
+		goto fail;
+	/* A first waiter re-registers (the number may have been reused), so
+	 * does a waiter for new events; epoll then reports what is already
+	 * ready. Otherwise, the file may have become ready before we linked:
+	 * look once more, below, as the owner. */
+	if (!pfd->waiters || (req->poll.events & ~pfd->armed)) {
+		if (pollfd_register(p, pfd, waiters_events(pfd) | req->poll.events))
+			goto fail;
+		registered = true;
+	}
+	link_req(p, pfd, req);
+	start_poller_thread(req->ctx);
+	pthread_mutex_unlock(&p->lock);
+
+	if (!registered)
+		poll_task(req, 0);
+	else if (!__atomic_compare_exchange_n(&req->poll.refs, &one, 0, false,
+					      __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE))
+		poll_task(req, 0);
+	return true;
+fail:
+	pthread_mutex_unlock(&p->lock);
+	return false;
+}
+
+/* Hands the events of one epoll_wait to the owners of the requests;
+ * returns whether wake_fd was among them. */
+static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
+{
+	struct ua_poller *p = &ctx->poller;
+	struct ua_req *run = NULL, **tail = &run, *req, *next;
+	bool woken = false;
+	int i;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < n; i++) {
+		struct ua_pollfd *pfd = ev[i].data.ptr;
+		__u32 revents = ev[i].events;
+
+		if (is_wake_event(p, &ev[i])) {
+			woken = true;
+			continue;
+		}
+		for (req = pfd->waiters; req; req = req->poll.fd_next) {
+			if (!(req->poll.events & revents))
+				continue;
+			if (!poll_get_ownership(req))
+				continue;	/* the owner will loop */
+			req->poll.mask = revents;
+			req->next = NULL;
+			*tail = req;
+			tail = &req->next;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	/* The owned requests cannot go away under us: run them unlocked. */
+	for (req = run; req; req = next) {
+		next = req->next;
+		poll_task(req, req->poll.mask);
+	}
+	return woken;
+}
+
+static bool app_waits(struct ua_poller *p)
+{
+	return __atomic_load_n(&p->app_waiting, __ATOMIC_ACQUIRE);
+}
+
+static unsigned wait_gen(struct ua_poller *p)
+{
+	return __atomic_load_n(&p->app_wait_gen, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * An application thread runs the events: stay aside while it waits, and
+ * while it keeps coming back to wait (a busy event loop is out of the
+ * engine only briefly); take over when it has been away for STANDBY_NS.
+ */
+static void standby(struct ua_poller *p)
+{
+	const struct timespec nap = { 0, STANDBY_NS };
+	unsigned gen;
+
+	do {
+		gen = wait_gen(p);
+		nanosleep(&nap, NULL);
+	} while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) &&
+		 (app_waits(p) || gen != wait_gen(p)));
+}
+
+/*
+ * On duty while the application does not wait for completions. Any wait it
+ * began since the last look sends the poller aside: an event loop that
+ * waits often gets its readiness in its own thread, never through here.
+ */
+static void *poller_main(void *arg)
+{
+	struct ua_ctx *ctx = arg;
+	struct ua_poller *p = &ctx->poller;
+	struct epoll_event ev[UA_MAX_EVENTS];
+	unsigned seen = wait_gen(p);
+	int n;
+
+	while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE)) {
+		if (app_waits(p) || wait_gen(p) != seen) {
+			standby(p);
+			seen = wait_gen(p);
+			continue;
+		}
+		/* Dekker with ua_poll_wait: it counts itself in, then looks
+		 * for us in epoll_wait to ask us aside; we say we are there,
+		 * then look for it. One of the two sees the other. */
+		__atomic_store_n(&p->poller_in_wait, true, __ATOMIC_SEQ_CST);
+		n = app_waits(p) ? 0 : epoll_wait(p->epfd, ev, UA_MAX_EVENTS, -1);
+		__atomic_store_n(&p->poller_in_wait, false, __ATOMIC_RELAXED);
+		/* A wake meant for an application thread that now waits here
+		 * too: hand it on, since we step aside at once. */
+		if (n > 0 && dispatch(ctx, ev, n) && app_waits(p))
+			wake_epoll_waiters(p);
+	}
+	return NULL;
+}
+
+/* Runs what is ready now, without waiting (DEFER_TASKRUN). */
+int ua_poll_run_ready(struct ua_ctx *ctx)
+{
+	struct epoll_event ev[UA_MAX_EVENTS];
+	int n;
+
+	if (!__atomic_load_n(&ctx->poller.nr_parked, __ATOMIC_RELAXED))
+		return 0;
+	n = epoll_wait(ctx->poller.epfd, ev, UA_MAX_EVENTS, 0);
+	if (n > 0)
+		dispatch(ctx, ev, n);
+	return n;
+}
+
+static unsigned cq_ready(struct ua_ctx *ctx)
+{
+	return io_uring_smp_load_acquire(ctx->cq_tail) -
+	       io_uring_smp_load_acquire(ctx->cq_head);
+}
+
+/* Milliseconds-free: epoll_pwait2 takes the rest of the deadline. */
+static int remaining(const struct timespec *deadline, struct timespec *left)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left->tv_sec = deadline->tv_sec - now.tv_sec;
+	left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+	if (left->tv_nsec < 0) {
+		left->tv_sec--;
+		left->tv_nsec += 1000000000;
+	}
+	return left->tv_sec < 0 ? -ETIME : 0;
+}
+
+/*
+ * Waiting for completions while requests are parked: the waiter runs the
+ * readiness events itself, blocked in epoll_wait. Completions posted by
+ * other threads reach it through wake_fd: a poster publishes the CQ tail,
+ * fences, and writes wake_fd only if epoll_waiters says somebody sleeps
+ * here (ua_cq_wake); the waiter counts itself in, fences, and re-checks the
+ * CQ before sleeping. Either the waiter sees the tail or the poster sees
+ * the waiter. min_complete 0 only runs what is ready.
+ */
+int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
+{
+	struct ua_poller *p = &ctx->poller;
+	struct epoll_event ev[UA_MAX_EVENTS];
+	struct timespec left;
+	int n, ret = 0;
+
+	if (!args->min_complete) {
+		ua_poll_run_ready(ctx);
+		if (ua_overflow_pending(ctx))
+			ua_overflow_flush(ctx);
+		return 0;
+	}
+	__atomic_fetch_add(&p->app_wait_gen, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&p->app_waiting, 1, __ATOMIC_SEQ_CST);
+	/* The poller may sit in epoll_wait: ask it to step aside. */
+	if (__atomic_load_n(&p->poller_in_wait, __ATOMIC_SEQ_CST))
+		wake_epoll_waiters(p);
+	for (;;) {
+		if (ua_overflow_pending(ctx))
+			ua_overflow_flush(ctx);
+		if (cq_ready(ctx) >= args->min_complete)
+			break;
+		if (args->deadline && remaining(args->deadline, &left)) {
+			ret = -ETIME;
+			break;
+		}
+		__atomic_fetch_add(&p->epoll_waiters, 1, __ATOMIC_SEQ_CST);
+		n = 0;
+		if (cq_ready(ctx) < args->min_complete && !ua_overflow_pending(ctx))
+			n = epoll_pwait2(p->epfd, ev, UA_MAX_EVENTS,
+					 args->deadline ? &left : NULL,
+					 args->sigmask);
+		__atomic_fetch_sub(&p->epoll_waiters, 1, __ATOMIC_RELAXED);
+		if (n < 0 && errno == EINTR) {
+			ret = -EINTR;
+			break;
+		}
+		if (n > 0)
+			dispatch(ctx, ev, n);
+	}
+	__atomic_fetch_sub(&p->app_waiting, 1, __ATOMIC_RELEASE);
+	return ret;
+}
+
+/* Where a wait for completions goes: to epoll_wait while requests are
+ * parked (or always, with DEFER_TASKRUN), to the futex otherwise. */
+bool ua_poll_waits_here(struct ua_ctx *ctx)
+{
+	return ua_ctx_polls_inline(ctx) ||
+	       __atomic_load_n(&ctx->poller.nr_parked, __ATOMIC_RELAXED);
+}
+
+/* ---- cancellation ---- */
+
+/* The buckets a cancellation must look in: one when it names user_data. */
+static void cancel_range(const struct ua_cancel_data *cd, unsigned *lo,
+			 unsigned *hi)
+{
+	if (cd->req || !(cd->flags & (IORING_ASYNC_CANCEL_ANY |
+				      IORING_ASYNC_CANCEL_FD |
+				      IORING_ASYNC_CANCEL_OP))) {
+		*lo = hash_of(cd->req ? cd->req->user_data : cd->data);
+		*hi = *lo + 1;
+	} else {
+		*lo = 0;
+		*hi = UA_POLL_HASH;
+	}
+}
+
+/*
+ * ASYNC_CANCEL's look at parked requests (cancel.c's table), and teardown's.
+ * Each match is marked cancelled; one nobody owns is taken out onto out for
+ * the caller to complete with -ECANCELED, one owned right now is completed
+ * so by its owner, which sees the mark before it lets go.
+ */
+int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		   struct ua_req_list *out)
+{
+	struct ua_poller *p = &ctx->poller;
+	bool all = ua_cancel_all(cd);
+	struct ua_req *req, *next;
+	unsigned i, hi;
+	int found = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (cancel_range(cd, &i, &hi); i < hi; i++) {
+		for (req = p->hash[i]; req; req = next) {
+			next = req->poll.hash_next;
+			if ((__atomic_load_n(&req->poll.refs, __ATOMIC_RELAXED) &
+			     UA_POLL_CANCEL) || !ua_cancel_match(req, cd))
+				continue;
+			found++;
+			__atomic_fetch_or(&req->poll.refs, UA_POLL_CANCEL,
+					  __ATOMIC_RELEASE);
+			if (poll_get_ownership(req)) {
+				unlink_req(p, req);
+				ua_list_add(out, req);
+			}
+			if (!all)
+				goto out;
+		}
+	}
+out:
+	pthread_mutex_unlock(&p->lock);
+	return found;
+}
+
+/*
+ * POLL_REMOVE: takes a POLL_ADD request by user_data out of its list, for
+ * the caller to complete or re-arm. -ENOENT: no such poll; -EALREADY: it is
+ * being completed right now by its owner.
+ */
+int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out)
+{
+	struct ua_poller *p = &ctx->poller;
+	struct ua_req *req;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&p->lock);
+	for (req = p->hash[hash_of(user_data)]; req; req = req->poll.hash_next) {
+		if (req->user_data != user_data || !req->poll.is_poll_op)
+			continue;
+		ret = -EALREADY;
+		if (poll_get_ownership(req)) {
+			unlink_req(p, req);
+			*out = req;
+			ret = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* ---- teardown ---- */
+
+/* No poller thread starts after this (workers may still park requests:
+ * ua_poller_cancel_all settles them once the workers are gone). */
+void ua_poller_shutdown(struct ua_ctx *ctx)
+{
+	struct ua_poller *p = &ctx->poller;
+	bool started;
+
+	pthread_mutex_lock(&p->lock);
+	__atomic_store_n(&p->exiting, true, __ATOMIC_RELEASE);
+	started = p->thread_started;
+	pthread_mutex_unlock(&p->lock);
+	if (started) {
+		wake_epoll_waiters(p);
+		pthread_join(p->thread, NULL);
+	}
+}
+
+/* After the poller and the workers stopped: nobody else owns anything. */
+void ua_poller_cancel_all(struct ua_ctx *ctx)
+{
+	struct ua_cancel_data any = { .flags = IORING_ASYNC_CANCEL_ANY };
+	struct ua_poller *p = &ctx->poller;
+	struct ua_req_list out;
+	unsigned i;
+
+	ua_list_init(&out);
+	ua_poll_cancel(ctx, &any, &out);
+	ua_complete_list(ctx, &out, -ECANCELED);
+	for (i = 0; i < p->nr_by_fd; i++)
+		free(p->by_fd[i]);
+	free(p->by_fd);
+	p->by_fd = NULL;
+	p->nr_by_fd = 0;
+	close(p->wake_fd);
+	close(p->epfd);
+	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->accept_lock);
+}

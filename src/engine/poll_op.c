@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * POLL_ADD and POLL_REMOVE (which also updates a poll's events and
+ * user_data). The waiting itself is poll.c's; the checks and results here
+ * are the kernel's: a one-shot poll that is ready completes at once with
+ * the mask, a multishot poll posts one CQE with IORING_CQE_F_MORE per
+ * wakeup, and the mask always includes POLLERR, POLLHUP and POLLRDHUP when
+ * they hold, asked for or not.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include "engine/ctx.h"
+
+/* The file's readiness now, for events; -EBADF in *err for no file. */
+__u32 ua_poll_events_now(int fd, __u32 events, int *err)
+{
+	struct pollfd pfd = { .fd = fd, .events = (short) events };
+
+	*err = 0;
+	if (poll(&pfd, 1, 0) < 0) {
+		*err = -errno;
+		return 0;
+	}
+	if (pfd.revents & POLLNVAL) {
+		*err = -EBADF;
+		return 0;
+	}
+	return (__u16) pfd.revents;
+}
+
+int ua_poll_add_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	__u32 flags = sqe->len;
+
+	if (sqe->buf_index || sqe->off || sqe->addr)
+		return -EINVAL;
+	/* IORING_POLL_ADD_LEVEL included: the kernel refuses it here. */
+	if (flags & ~IORING_POLL_ADD_MULTI)
+		return -EINVAL;
+	if ((flags & IORING_POLL_ADD_MULTI) &&
+	    (req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS))
+		return -EINVAL;
+	req->poll.events = sqe->poll32_events & 0xffff;
+	req->poll.multishot = flags & IORING_POLL_ADD_MULTI;
+	return 0;
+}
+
+int ua_poll_add(struct ua_req *req, unsigned issue_flags)
+{
+	unsigned flags = UA_POLL_OP | (req->poll.multishot ? UA_POLL_MULTI : 0);
+	__u32 events = req->poll.events, mask;
+	int err;
+
+	(void) issue_flags;
+	/* A multishot poll learns the first readiness from the arming, so
+	 * that it is reported once. */
+	if (!req->poll.multishot) {
+		mask = ua_poll_events_now(req->fd, events | POLLRDHUP, &err);
+		if (err || mask) {
+			req->res = err ? err : (__s32) mask;
+			req->failed = err;
+			return UA_DONE;
+		}
+	}
+	if (ua_poll_arm(req, events, flags))
+		return UA_PARKED;
+	/* epoll cannot watch this file: poll() found it ready (the default
+	 * mask) or it never will be, as the kernel finds it. */
+	mask = ua_poll_events_now(req->fd, events | POLLRDHUP, &err);
+	req->res = err ? err : mask ? (__s32) mask : -EINVAL;
+	req->failed = req->res < 0;
+	return UA_DONE;
+}
+
+int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_poll_update *upd = &req->poll_update;
+	__u32 flags = sqe->len;
+
+	if (sqe->buf_index || sqe->splice_fd_in)
+		return -EINVAL;
+	if (flags & ~(IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA |
+		      IORING_POLL_ADD_MULTI))
+		return -EINVAL;
+	if (flags == IORING_POLL_ADD_MULTI)
+		return -EINVAL;		/* meaningless without an update */
+	upd->old_user_data = sqe->addr;
+	upd->update_events = flags & IORING_POLL_UPDATE_EVENTS;
+	upd->update_user_data = flags & IORING_POLL_UPDATE_USER_DATA;
+	upd->new_user_data = sqe->off;
+	if (!upd->update_user_data && upd->new_user_data)
+		return -EINVAL;
+	if (upd->update_events)
+		upd->events = sqe->poll32_events & 0xffff;
+	else if (sqe->poll32_events)
+		return -EINVAL;
+	return 0;
+}
+
+int ua_poll_remove(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_poll_update *upd = &req->poll_update;
+	struct ua_req *preq;
+	int ret;
+
+	(void) issue_flags;
+	ret = ua_poll_disarm(req->ctx, upd->old_user_data, &preq);
+	if (!ret && (upd->update_events || upd->update_user_data)) {
+		unsigned flags = UA_POLL_OP |
+				 (preq->poll.multishot ? UA_POLL_MULTI : 0);
+		__u32 events = preq->poll.events;
+
+		if (upd->update_events)
+			events = upd->events;
+		if (upd->update_user_data)
+			preq->user_data = upd->new_user_data;
+		if (!ua_poll_arm(preq, events, flags))
+			ua_poll_complete_owned(preq, -ECANCELED);
+	} else if (!ret) {
+		ua_poll_complete_owned(preq, -ECANCELED);
+	}
+	req->res = ret;
+	req->failed = ret < 0;
+	return UA_DONE;
+}
+
+/* EPOLL_CTL on an epoll instance of the application's. */
+int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_epoll_ctl *e = &req->epoll_ctl;
+
+	if (sqe->buf_index || sqe->splice_fd_in)
+		return -EINVAL;
+	e->epfd = sqe->fd;
+	e->op = (int) sqe->len;
+	e->fd = (int) sqe->off;
+	if (e->op != EPOLL_CTL_DEL)
+		memcpy(&e->ev, (const void *) (uintptr_t) sqe->addr,
+		       sizeof(e->ev));
+	return 0;
+}
+
+int ua_epoll_ctl(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_epoll_ctl *e = &req->epoll_ctl;
+	int ret = epoll_ctl(e->epfd, e->op, e->fd, &e->ev);
+
+	(void) issue_flags;
+	req->res = ret < 0 ? -errno : 0;
+	req->failed = ret < 0;
+	return UA_DONE;
+}

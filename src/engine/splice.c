@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SPLICE and TEE. The kernel always runs them in io-wq, and so do we: a
+ * worker calls splice()/tee() with SPLICE_F_NONBLOCK and, while that says
+ * -EAGAIN, waits in poll() for both ends to be ready, where cancellation and
+ * teardown can interrupt it. The result is one call's count, as the kernel's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include "engine/ctx.h"
+
+int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_splice *sp = &req->splice;
+
+	sp->len = sqe->len;
+	sp->flags = sqe->splice_flags;
+	sp->fd_in = sqe->splice_fd_in;
+	if (sp->flags & ~(SPLICE_F_FD_IN_FIXED | SPLICE_F_MOVE |
+			  SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
+		return -EINVAL;
+	if (req->opcode == IORING_OP_TEE) {
+		if (sqe->splice_off_in || sqe->off)
+			return -EINVAL;
+		sp->off_in = sp->off_out = -1;
+	} else {
+		sp->off_in = (__s64) sqe->splice_off_in;
+		sp->off_out = (__s64) sqe->off;
+	}
+	return 0;
+}
+
+static ssize_t splice_once(struct ua_req *req)
+{
+	struct ua_splice *sp = &req->splice;
+	loff_t off_in = sp->off_in, off_out = sp->off_out;
+	unsigned flags = (sp->flags & ~SPLICE_F_FD_IN_FIXED) | SPLICE_F_NONBLOCK;
+	ssize_t n;
+
+	if (req->opcode == IORING_OP_TEE)
+		n = tee(sp->fd_in, req->fd, sp->len, flags);
+	else
+		n = splice(sp->fd_in, sp->off_in == -1 ? NULL : &off_in, req->fd,
+			   sp->off_out == -1 ? NULL : &off_out, sp->len, flags);
+	return n < 0 ? -errno : n;
+}
+
+int ua_splice(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_splice *sp = &req->splice;
+	ssize_t n = 0;
+	int ret;
+
+	if (issue_flags & UA_ISSUE_NONBLOCK)
+		return UA_PUNT;
+	/* A fixed input file needs a file table (the fixed-file issue). */
+	if (sp->flags & SPLICE_F_FD_IN_FIXED)
+		n = -EBADF;
+	else if (sp->len)
+		for (;;) {
+			n = splice_once(req);
+			if (n != -EAGAIN || (sp->flags & SPLICE_F_NONBLOCK))
+				break;
+			ret = ua_iowq_wait_ready(req->ctx, sp->fd_in, POLLIN);
+			if (!ret)
+				ret = ua_iowq_wait_ready(req->ctx, req->fd,
+							 POLLOUT);
+			if (ret) {
+				n = ret;
+				break;
+			}
+		}
+	req->res = (__s32) n;
+	req->failed = n != (ssize_t) sp->len;
+	return UA_DONE;
+}
