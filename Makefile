@@ -24,7 +24,10 @@ ifneq ($(findstring thread,$(SANITIZE)),)
 SANFLAGS   += $(shell $(CC) -Werror -Wno-tsan -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-tsan)
 endif
 BASEFLAGS  := -std=gnu11 -D_GNU_SOURCE -pthread $(WARN) $(SANFLAGS)
-LIB_CFLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -Iinclude -Isrc $(CFLAGS)
+# Function alignment: the NOP round trip is ~60 ns, and unrelated code
+# moving a hot function across a fetch boundary cost it 17% (measured).
+LIB_CFLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -falign-functions=64 \
+	      -Iinclude -Isrc $(CFLAGS)
 APP_CFLAGS := $(BASEFLAGS) $(CFLAGS)
 
 LIB_SRCS := $(wildcard src/*.c src/engine/*.c)
