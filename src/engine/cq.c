@@ -135,6 +135,25 @@ void ua_complete_remote(struct ua_req *req)
 	ua_req_free_remote(ctx, req);
 }
 
+/* A CQE of no request (a resource tag's), from any thread. */
+void ua_post_aux_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
+		     __u32 flags)
+{
+	struct io_uring_cqe cqe = {
+		.user_data = user_data,
+		.res = res,
+		.flags = flags,
+	};
+	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	post_locked(ctx, &cqe);
+	publish_tail(ctx);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_eventfd_end(ctx, ev, true, false);
+	ua_cq_wake(ctx);
+}
+
 bool ua_overflow_pending(struct ua_ctx *ctx)
 {
 	return IO_URING_READ_ONCE(*ctx->sq_flags) & IORING_SQ_CQ_OVERFLOW;

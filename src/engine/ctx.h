@@ -24,6 +24,8 @@
 struct ua_ctx;
 struct ua_req;
 struct ua_ev_fd;
+struct ua_file_node;
+struct ua_file_table;
 
 /* What an issue function tells its caller. */
 enum ua_issue_result {
@@ -64,6 +66,29 @@ struct ua_sync {
 	__u32	flags;		/* fsync, sync_file_range, fallocate mode, advice */
 };
 
+/* OPENAT, OPENAT2: struct open_how's fields, and where the file goes. */
+struct ua_open {
+	__u64		path;		/* the application's string */
+	char		*path_copy;	/* private copy, made before a punt */
+	__u64		flags, mode, resolve;
+	int		dfd;
+	__u32		file_slot;	/* 0: a descriptor, else sqe->file_index */
+	bool		openat2;
+};
+
+/* CLOSE: a descriptor, or (file_slot != 0) the fixed slot file_slot - 1. */
+struct ua_close {
+	int		fd;
+	__u32		file_slot;
+};
+
+/* FILES_UPDATE: nr descriptors at arg go to slots from offset. */
+struct ua_files_update {
+	__u64		arg;
+	__u32		nr;
+	__u32		offset;
+};
+
 struct ua_req {
 	struct ua_req		*next;		/* cache, work queue */
 	struct ua_ctx		*ctx;
@@ -76,9 +101,16 @@ struct ua_req {
 	bool			failed;		/* error or short: CQE_SKIP ignored */
 	int			fd;
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
+	/* IOSQE_FIXED_FILE: the slot's node, held until the request is
+	 * freed; fd is then the node's own descriptor (filetable.c). */
+	struct ua_file_node	*file_node;
 	union {
-		struct ua_rw	rw;
-		struct ua_sync	sync;
+		struct ua_rw		rw;
+		struct ua_sync		sync;
+		struct ua_open		open;
+		struct ua_close		close;
+		struct ua_files_update	files_update;
+		__u32			install_flags;	/* FIXED_FD_INSTALL */
 	};
 };
 
@@ -136,6 +168,21 @@ struct ua_req_slab {
 	struct ua_req		reqs[UA_SLAB_REQS];
 };
 
+/*
+ * The fixed-file table and what it recycles (filetable.c). lock serialises
+ * writers; lookups read the RCU-published table without it.
+ */
+struct ua_files {
+	pthread_mutex_t		lock;
+	struct ua_file_table	*table;		/* NULL: none registered */
+	unsigned		alloc_start, alloc_end, alloc_hint;
+	struct ua_file_node	*pool;		/* ready for reuse; under lock */
+	struct ua_file_node	*released;	/* atomic stack, from releases */
+	unsigned		nr_nodes;	/* ever allocated */
+	unsigned		nr_shards;	/* per node's refcount */
+	int			dup_base;	/* lowest number for our fds */
+};
+
 struct ua_ctx {
 	int			fd;
 	unsigned		setup_flags;
@@ -178,6 +225,8 @@ struct ua_ctx {
 	unsigned		cq_seq;
 	unsigned		cq_waiters;
 
+	struct ua_files		files;
+
 	struct ua_iowq		wq;
 };
 
@@ -212,6 +261,8 @@ void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		  struct ua_req *req);
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_complete_remote(struct ua_req *req);
+void ua_post_aux_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
+		     __u32 flags);
 void ua_overflow_flush(struct ua_ctx *ctx);
 void ua_overflow_free(struct ua_ctx *ctx);
 bool ua_overflow_pending(struct ua_ctx *ctx);
@@ -261,6 +312,33 @@ void ua_req_classify_file(struct ua_req *req);
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
 			unsigned nr);
 int ua_unregister_buffers(struct ua_ctx *ctx);
+
+/* filetable.c: registered files and direct descriptors */
+void ua_files_init(struct ua_ctx *ctx);
+void ua_files_destroy(struct ua_ctx *ctx);
+int ua_req_assign_fixed_file(struct ua_req *req);
+void ua_req_put_fixed_file(struct ua_req *req);
+int ua_files_register(struct ua_ctx *ctx, const __s32 *fds, const __u64 *tags,
+		      unsigned nr);
+int ua_files_unregister(struct ua_ctx *ctx);
+int ua_files_update(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
+		    const __u64 *tags, unsigned nr);
+int ua_files_set_alloc_range(struct ua_ctx *ctx, unsigned off, unsigned len);
+int ua_files_install(struct ua_ctx *ctx, int fd, __u32 file_slot);
+int ua_files_remove(struct ua_ctx *ctx, unsigned slot);
+int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_files_update_op(struct ua_req *req, unsigned issue_flags);
+
+/* openclose.c: OPENAT, OPENAT2, CLOSE, FIXED_FD_INSTALL */
+int ua_openat_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_openat2_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_openat(struct ua_req *req, unsigned issue_flags);
+int ua_open_prepare_async(struct ua_req *req);
+void ua_open_cleanup(struct ua_req *req);
+int ua_close_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_close(struct ua_req *req, unsigned issue_flags);
+int ua_fixed_fd_install_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_fixed_fd_install(struct ua_req *req, unsigned issue_flags);
 
 /* eventfd.c */
 int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,

@@ -77,6 +77,7 @@ static int check_params(const struct io_uring_params *p)
 /* Frees the engine's state; the descriptor is the application's to close. */
 static void ctx_free(struct ua_ctx *ctx)
 {
+	ua_files_destroy(ctx);	/* may post tags: before the ring goes */
 	ua_aio_destroy(ctx);
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
@@ -112,6 +113,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	pthread_mutex_init(&ctx->uring_lock, NULL);
 	pthread_mutex_init(&ctx->completion_lock, NULL);
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
+	ua_files_init(ctx);
 	return ctx;
 }
 

@@ -41,8 +41,6 @@ static int req_init(struct ua_req *req, const struct io_uring_sqe *sqe)
 	if (sqe->personality)
 		return -EINVAL;		/* no personality is registered */
 	req->opcode = sqe->opcode;
-	if (def->needs_file && (sqe->flags & IOSQE_FIXED_FILE))
-		return -EBADF;		/* no file table is registered */
 	return def->prep(req, sqe);
 }
 
@@ -51,9 +49,10 @@ void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
 		 struct ua_completion_batch *batch)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
+	int ret = def->prepare_async ? def->prepare_async(req) : 0;
 
-	if (def->prepare_async && def->prepare_async(req)) {
-		req->res = -ENOMEM;
+	if (ret) {
+		req->res = ret;
 		req->failed = true;
 		ua_batch_add(ctx, batch, req);
 		return;
@@ -68,6 +67,15 @@ static void issue(struct ua_ctx *ctx, struct ua_req *req,
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
 
+	/* Like the kernel, a fixed file is looked up when the request is
+	 * issued, and held from then until the request is freed. */
+	if ((req->sqe_flags & IOSQE_FIXED_FILE) && def->needs_file &&
+	    ua_req_assign_fixed_file(req)) {
+		req->res = -EBADF;
+		req->failed = true;
+		ua_batch_add(ctx, batch, req);
+		return;
+	}
 	if (req->sqe_flags & IOSQE_ASYNC) {
 		ua_req_punt(ctx, req, batch);
 		return;
