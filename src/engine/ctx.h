@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include "liburing/io_uring.h"
 #include "liburing/barrier.h"
+#include "engine/rcu.h"
 
 #define UA_MAX_SQ_ENTRIES	32768u
 #define UA_MAX_CQ_ENTRIES	(2 * UA_MAX_SQ_ENTRIES)
@@ -173,14 +174,22 @@ struct ua_req_slab {
  * writers; lookups read the RCU-published table without it.
  */
 struct ua_files {
-	pthread_mutex_t		lock;
 	struct ua_file_table	*table;		/* NULL: none registered */
+	pthread_mutex_t		lock;
 	unsigned		alloc_start, alloc_end, alloc_hint;
 	struct ua_file_node	*pool;		/* ready for reuse; under lock */
-	struct ua_file_node	*released;	/* atomic stack, from releases */
 	unsigned		nr_nodes;	/* ever allocated */
 	unsigned		nr_shards;	/* per node's refcount */
 	int			dup_base;	/* lowest number for our fds */
+	/* Retired nodes, waiting for a grace period, under lock: */
+	struct ua_file_node	*retiring;	/* for the next one */
+	struct ua_file_node	*waiting;	/* for the pending one */
+	bool			gp_pending;
+	struct ua_rcu_head	gp;
+	/* Written by releases on other threads: a cache line of its own. */
+	char			pad[64];
+	struct ua_file_node	*released;	/* atomic stack */
+	char			pad2[64];
 };
 
 struct ua_ctx {

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/percpu_ref.h"
@@ -52,9 +53,8 @@
 
 struct ua_file_node {
 	struct ua_percpu_ref	ref;	/* the table's + one per request */
-	struct ua_rcu_head	rcu;	/* the deferred half of the kill */
 	struct ua_ctx		*ctx;
-	struct ua_file_node	*next;	/* pool, released stack */
+	struct ua_file_node	*next;	/* pool, retiring, released */
 	__u64			tag;	/* CQE user_data on release; 0: none */
 	int			fd;	/* the table's own descriptor */
 };
@@ -66,32 +66,137 @@ struct ua_file_table {
 	struct ua_file_node	*slots[];	/* __atomic access */
 };
 
-/* Nodes: a pool under files->lock, refilled from released nodes. */
-
 /*
- * The last reference is gone: nothing uses the descriptor any more. Close
- * it before posting the tag, so an application that sees the tag finds the
- * file released. The node is live again when it reaches the pool.
+ * Releasing. A node's last reference may go on any thread: that of a
+ * request's completion closes the descriptor at once. Most releases,
+ * though, are those of nodes nobody was using, at the end of their grace
+ * period, hundreds at a time on the RCU callback thread: those are
+ * gathered (release_batch) and their descriptors, which were allocated in
+ * ascending order and so mostly sit next to each other, closed a run at a
+ * time with close_range(). Either way the descriptor is closed before the
+ * tag is posted, so an application that sees the tag finds the file
+ * released; and the node is live again when it reaches the pool.
  */
-static void node_release(struct ua_percpu_ref *ref)
-{
-	struct ua_file_node *node = container_of(ref, struct ua_file_node, ref);
-	struct ua_files *files = &node->ctx->files;
-	struct ua_file_node *head;
+#define CLOSE_BATCH	256
 
-	close(node->fd);
+struct release_batch {
+	struct ua_files		*files;
+	struct ua_file_node	*head, **tail;	/* in retirement order */
+	unsigned		nr_fds;
+	int			fds[CLOSE_BATCH];
+};
+
+static _Thread_local struct release_batch *current_batch;
+static bool no_close_range;
+
+static void close_run(int first, int last)
+{
+	if (first == last) {
+		close(first);
+		return;
+	}
+	if (!__atomic_load_n(&no_close_range, __ATOMIC_RELAXED) &&
+	    syscall(SYS_close_range, first, last, 0) == 0)
+		return;
+	__atomic_store_n(&no_close_range, true, __ATOMIC_RELAXED);
+	for (int fd = first; fd <= last; fd++)
+		close(fd);
+}
+
+/* Every number in a run is one of ours: close_range() takes nothing else.
+ * Insertion sort: the numbers come almost sorted. */
+static void close_batched_fds(struct release_batch *b)
+{
+	unsigned i, j;
+
+	for (i = 1; i < b->nr_fds; i++) {
+		int fd = b->fds[i];
+
+		for (j = i; j && b->fds[j - 1] > fd; j--)
+			b->fds[j] = b->fds[j - 1];
+		b->fds[j] = fd;
+	}
+	for (i = 0; i < b->nr_fds; i = j) {
+		for (j = i + 1; j < b->nr_fds && b->fds[j] == b->fds[j - 1] + 1; j++)
+			;
+		close_run(b->fds[i], b->fds[j - 1]);
+	}
+	b->nr_fds = 0;
+}
+
+/* Hands the chain first..last back for reuse, with one atomic operation.
+ * Release: the nodes' last writes happen before their reuse. */
+static void nodes_recycle(struct ua_files *files, struct ua_file_node *first,
+			  struct ua_file_node *last)
+{
+	struct ua_file_node *head = __atomic_load_n(&files->released,
+						    __ATOMIC_RELAXED);
+
+	do {
+		last->next = head;
+	} while (!__atomic_compare_exchange_n(&files->released, &head, first,
+					      true, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
+/* The descriptor is closed: post the tag; the node is live again. */
+static void node_released(struct ua_file_node *node)
+{
 	node->fd = -1;
 	if (node->tag)
 		ua_post_aux_cqe(node->ctx, node->tag, 0, 0);
 	node->tag = 0;
 	ua_percpu_ref_reinit(&node->ref);
-	/* Release: the node's last writes happen before its reuse. */
-	head = __atomic_load_n(&files->released, __ATOMIC_RELAXED);
-	do {
-		node->next = head;
-	} while (!__atomic_compare_exchange_n(&files->released, &head, node,
-					      true, __ATOMIC_RELEASE,
-					      __ATOMIC_RELAXED));
+}
+
+static void node_release(struct ua_percpu_ref *ref)
+{
+	struct ua_file_node *node = container_of(ref, struct ua_file_node, ref);
+	struct release_batch *b = current_batch;
+
+	if (!b || b->files != &node->ctx->files) {
+		close(node->fd);
+		node_released(node);
+		nodes_recycle(&node->ctx->files, node, node);
+		return;
+	}
+	node->next = NULL;
+	*b->tail = node;
+	b->tail = &node->next;
+	b->fds[b->nr_fds++] = node->fd;
+	if (b->nr_fds == CLOSE_BATCH)
+		close_batched_fds(b);
+}
+
+/*
+ * A grace period has passed since each node of the list was retired: drop
+ * the table's references. Unused nodes are released here, in one batch.
+ * The list is newest first; kill in retirement order, so that tags post
+ * in the order their files left the table.
+ */
+static void finish_kills(struct ua_files *files, struct ua_file_node *list)
+{
+	struct release_batch b = { .files = files, .tail = &b.head };
+	struct ua_file_node *node, *next, *oldest = NULL;
+
+	for (node = list; node; node = next) {
+		next = node->next;
+		node->next = oldest;
+		oldest = node;
+	}
+	current_batch = &b;
+	for (node = oldest; node; node = next) {
+		next = node->next;
+		ua_percpu_ref_kill_finish(&node->ref);
+	}
+	current_batch = NULL;
+	close_batched_fds(&b);
+	if (!b.head)
+		return;
+	for (node = b.head; node; node = node->next)
+		node_released(node);
+	nodes_recycle(files, b.head,
+		      container_of(b.tail, struct ua_file_node, next));
 }
 
 static struct ua_file_node *node_alloc(struct ua_ctx *ctx)
@@ -137,18 +242,64 @@ static void node_give_back(struct ua_files *files, struct ua_file_node *node)
 	files->pool = node;
 }
 
-static void node_kill_finish(struct ua_rcu_head *head)
-{
-	struct ua_file_node *node = container_of(head, struct ua_file_node, rcu);
+/*
+ * Retiring, under files->lock. Nodes retired while no grace period is
+ * pending start one (ua_rcu_call); those retired meanwhile wait in
+ * `retiring` for the next, which the end of the current one starts: a node
+ * is finished only after a full grace period that began after its
+ * kill_begin, and one grace period serves every node retired before it.
+ */
+static void grace_period_done(struct ua_rcu_head *head);
 
-	ua_percpu_ref_kill_finish(&node->ref);
+static void start_grace_period(struct ua_files *files)
+{
+	if (files->gp_pending || !files->retiring)
+		return;
+	files->waiting = files->retiring;
+	files->retiring = NULL;
+	files->gp_pending = true;
+	ua_rcu_call(&files->gp, grace_period_done);
+}
+
+/* On the RCU callback thread. `waiting` is ours until gp_pending clears:
+ * ua_rcu_call() handed it over. */
+static void grace_period_done(struct ua_rcu_head *head)
+{
+	struct ua_files *files = container_of(head, struct ua_files, gp);
+
+	finish_kills(files, files->waiting);
+	files->waiting = NULL;
+	pthread_mutex_lock(&files->lock);
+	files->gp_pending = false;
+	start_grace_period(files);
+	pthread_mutex_unlock(&files->lock);
 }
 
 /* Unpublished already: drop the table's reference after a grace period. */
-static void node_retire(struct ua_file_node *node)
+static void node_retire(struct ua_files *files, struct ua_file_node *node)
 {
 	ua_percpu_ref_kill_begin(&node->ref);
-	ua_rcu_call(&node->rcu, node_kill_finish);
+	node->next = files->retiring;
+	files->retiring = node;
+	start_grace_period(files);
+}
+
+/*
+ * Out of descriptors: finish, after a grace period of our own, the nodes
+ * still waiting for one to start. (Those of the pending grace period stay
+ * with it.) Safe under files->lock: a grace period waits for readers,
+ * which never take it.
+ */
+static bool finish_retiring_now(struct ua_files *files)
+{
+	struct ua_file_node *list = files->retiring;
+
+	if (!list)
+		return false;
+	files->retiring = NULL;
+	ua_rcu_synchronize();
+	finish_kills(files, list);
+	return true;
 }
 
 /*
@@ -184,21 +335,20 @@ static int dup_high(const struct ua_files *files, int fd)
 }
 
 /*
- * The table's own descriptor for fd. Like the kernel, a ring cannot be
- * registered. Retired descriptors wait a grace period before they close:
- * when they are what fills the descriptor table, let them go and retry.
+ * The table's own descriptor for fd, under files->lock. Like the kernel,
+ * a ring cannot be registered. Retired descriptors wait a grace period
+ * before they close: when they are what fills the descriptor table, let
+ * them go and retry.
  */
-static int dup_for_table(const struct ua_files *files, int fd)
+static int dup_for_table(struct ua_files *files, int fd)
 {
 	int dup;
 
 	if (ua_ctx_lookup(fd))
 		return -EBADF;
 	dup = dup_high(files, fd);
-	if (dup < 0 && errno == EMFILE) {
-		ua_rcu_barrier();
+	if (dup < 0 && errno == EMFILE && finish_retiring_now(files))
 		dup = dup_high(files, fd);
-	}
 	return dup < 0 ? -errno : dup;
 }
 
@@ -287,7 +437,7 @@ static void slot_replace(struct ua_files *files, struct ua_file_table *table,
 	if (old) {
 		bit_flip(table->bitmap, i);
 		files->alloc_hint = i;
-		node_retire(old);
+		node_retire(files, old);
 	}
 	if (node) {
 		bit_flip(table->bitmap, i);
@@ -348,14 +498,9 @@ static void table_discard(struct ua_files *files, struct ua_file_table *table)
 }
 
 /* A grace period after unregister: no lookup still reads the table. */
-static void table_kill_finish(struct ua_rcu_head *head)
+static void table_free_rcu(struct ua_rcu_head *head)
 {
-	struct ua_file_table *table = container_of(head, struct ua_file_table, rcu);
-
-	for (unsigned i = 0; i < table->nr; i++)
-		if (slot_node(table, i))
-			ua_percpu_ref_kill_finish(&slot_node(table, i)->ref);
-	table_free(table);
+	table_free(container_of(head, struct ua_file_table, rcu));
 }
 
 static int fill_table(struct ua_ctx *ctx, struct ua_file_table *table,
@@ -439,8 +584,8 @@ static int unregister_locked(struct ua_files *files)
 	__atomic_store_n(&files->table, NULL, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < table->nr; i++)
 		if (slot_node(table, i))
-			ua_percpu_ref_kill_begin(&slot_node(table, i)->ref);
-	ua_rcu_call(&table->rcu, table_kill_finish);
+			node_retire(files, slot_node(table, i));
+	ua_rcu_call(&table->rcu, table_free_rcu);
 	files->alloc_start = files->alloc_end = files->alloc_hint = 0;
 	return 0;
 }
@@ -644,17 +789,21 @@ int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 }
 
 /* Each descriptor goes to a free slot, whose index replaces it in fds. */
-static int update_with_alloc(struct ua_ctx *ctx, __s32 *fds, unsigned nr)
+static int update_with_alloc_locked(struct ua_ctx *ctx, __s32 *fds,
+				    unsigned nr)
 {
 	unsigned done;
-	int ret = 0;
+	int ret = 0, dup;
 
-	if (!__atomic_load_n(&ctx->files.table, __ATOMIC_ACQUIRE))
+	if (!ctx->files.table)
 		return -ENXIO;
 	for (done = 0; done < nr; done++) {
-		ret = dup_for_table(&ctx->files, fds[done]);
-		if (ret >= 0)
-			ret = ua_files_install(ctx, ret, IORING_FILE_INDEX_ALLOC);
+		ret = dup = dup_for_table(&ctx->files, fds[done]);
+		if (dup >= 0) {
+			ret = install_locked(ctx, dup, IORING_FILE_INDEX_ALLOC);
+			if (ret < 0)
+				close(dup);
+		}
 		if (ret < 0)
 			break;
 		fds[done] = ret;
@@ -669,10 +818,13 @@ int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 	int ret;
 
 	(void) issue_flags;
-	if (up->offset == IORING_FILE_INDEX_ALLOC)
-		ret = update_with_alloc(req->ctx, fds, up->nr);
-	else
+	if (up->offset == IORING_FILE_INDEX_ALLOC) {
+		pthread_mutex_lock(&req->ctx->files.lock);
+		ret = update_with_alloc_locked(req->ctx, fds, up->nr);
+		pthread_mutex_unlock(&req->ctx->files.lock);
+	} else {
 		ret = ua_files_update(req->ctx, up->offset, fds, NULL, up->nr);
+	}
 	req->res = ret;
 	req->failed = ret < 0;
 	return UA_DONE;
@@ -712,10 +864,19 @@ static unsigned free_list(struct ua_file_node *node)
 void ua_files_destroy(struct ua_ctx *ctx)
 {
 	struct ua_files *files = &ctx->files;
+	bool pending;
 	unsigned freed;
 
+	pthread_mutex_lock(&files->lock);
 	unregister_locked(files);
-	ua_rcu_barrier();
+	pthread_mutex_unlock(&files->lock);
+	/* A grace period's end may start the next one: wait for them all. */
+	do {
+		ua_rcu_barrier();
+		pthread_mutex_lock(&files->lock);
+		pending = files->gp_pending;
+		pthread_mutex_unlock(&files->lock);
+	} while (pending);
 	freed = free_list(files->pool);
 	freed += free_list(files->released);
 	files->pool = files->released = NULL;
