@@ -109,7 +109,7 @@ bench: deps
 run-bench: $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel
 	@sh bench/run.sh $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel
 
-demo: $(O)/examples/io_uring-cp $(O)/examples/io_uring-test
+demo: $(O)/examples/io_uring-cp $(O)/examples/io_uring-test $(O)/examples/link-cp
 	@sh examples/demo.sh $(O)/examples
 
 PC_FILE := $(O)/uring-alike.pc

@@ -63,7 +63,11 @@ measure() {
 	wait "$watchdog" || true
 	pid=
 
-	rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out")
+	# Timeout rows compare latency (median µs), the others throughput.
+	case $workload in
+	timeout) rate=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^median_us=/) { sub(/median_us=/, "", $i); print $i } }' "$tmp/out") ;;
+	*) rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out") ;;
+	esac
 	if [ "$status" -ne 0 ] || [ -z "$rate" ]; then
 		if [ "$status" -eq 137 ]; then
 			echo "bench: $impl $workload hung: killed after ${limit}s" >&2
@@ -77,7 +81,7 @@ measure() {
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of 13 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of 19 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -87,6 +91,12 @@ while [ "$round" -le "$runs" ]; do
 	measure read ours "$ours" --mode read --file "$data" --qd 32 --bs 4096
 	measure read kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096
 	measure pread ours "$ours" --mode pread --file "$data" --bs 4096
+	measure nop32ev ours "$ours" --mode nop --batch 32 --eventfd
+	measure nop32ev kernel "$kernel" --mode nop --batch 32 --eventfd
+	measure evchurn ours "$ours" --mode evchurn --batch 32
+	measure evchurn kernel "$kernel" --mode evchurn --batch 32
+	measure timeout ours "$ours" --mode timeout --usec 1000
+	measure timeout kernel "$kernel" --mode timeout --usec 1000
 	# Registered-file updates while fixed-file reads wait on empty pipes,
 	# and the same with the ring drained before each update (quiesce).
 	for n in 1 1000; do
@@ -130,11 +140,13 @@ END {
 	printf "median of %d runs of %ss; random reads of a 256 MiB page-cached file\n\n", runs, seconds
 	fmt = "%-18s %14s %14s %12s %12s %12s\n"
 	printf fmt, "workload", "uring-alike/s", "kernel/s", "ours/kernel", "ours/pread", "kernel/pread"
-	split("nop32 nop1 read", rows, " ")
+	split("nop32 nop1 read nop32ev evchurn", rows, " ")
 	names["nop32"] = "nop batch 32"
 	names["nop1"] = "nop batch 1"
 	names["read"] = "read 4K qd 32"
-	for (i = 1; i <= 3; i++) {
+	names["nop32ev"] = "nop 32 + eventfd"
+	names["evchurn"] = "eventfd churn"
+	for (i = 1; i <= 5; i++) {
 		w = rows[i]
 		o = median(w " ours")
 		k = median(w " kernel")
@@ -143,6 +155,11 @@ END {
 		printf fmt, names[w], rate(o), rate(k), ratio(o, k), vs_o, vs_k
 	}
 	printf fmt, "pread 4K loop", rate(pread), "-", "-", ratio(pread, pread), "-"
+	printf "\neventfd churn: rounds of register + 32 NOP completions + unregister\n"
+	o = median("timeout ours")
+	k = median("timeout kernel")
+	printf "\n%-18s %14s %14s %12s\n", "timer accuracy", "uring-alike", "kernel", "ours/kernel"
+	printf "%-18s %12sus %12sus %12s\n", "1 ms timeout", o == "FAIL" ? o : sprintf("%.1f", o), k == "FAIL" ? k : sprintf("%.1f", k), ratio(o, k)
 
 	printf "\nregistered-file updates per second, fixed-file reads parked on empty pipes\n\n"
 	fmt2 = "%-28s %14s %14s %12s\n"

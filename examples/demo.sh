@@ -1,7 +1,7 @@
 #!/bin/sh
 # Demonstrates the example programs on a real file: read it with
 # io_uring-test, copy it twice with io_uring-cp (default and odd settings)
-# and check both copies byte for byte.
+# and once with link-cp, and check every copy byte for byte.
 # Usage: sh examples/demo.sh BUILD_EXAMPLES_DIR
 set -eu
 
@@ -9,7 +9,7 @@ if [ $# -ne 1 ]; then
 	echo "usage: sh examples/demo.sh BUILD_EXAMPLES_DIR" >&2
 	exit 2
 fi
-for prog in io_uring-test io_uring-cp; do
+for prog in io_uring-test io_uring-cp link-cp; do
 	if [ ! -x "$1/$prog" ]; then
 		echo "demo: $1/$prog is missing; build it first" >&2
 		exit 1
@@ -45,5 +45,8 @@ copy_and_check() {
 copy_and_check
 # Many small blocks that do not line up with pages.
 copy_and_check -q 64 -b 3000
+"$bindir/link-cp" source.bin linked.bin
+cmp source.bin linked.bin
+echo "demo: link-cp (linked read -> write pairs): linked.bin is byte-identical"
 
 echo "demo: all good"

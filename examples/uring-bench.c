@@ -14,6 +14,8 @@
  *                 pipes); --quiesce first completes every parked read
  *                 and re-queues it after the update, as a ring that had
  *                 to go idle for each update would
+ *   --mode timeout  one relative TIMEOUT of --usec at a time: how late its
+ *                 CQE is seen (timer accuracy; median and 99th percentile)
  *
  * Runs for a fixed time and prints one machine-readable line, so that the
  * same source built against uring-alike and against the kernel's io_uring
@@ -45,14 +47,17 @@
  * loop iterations, which stays well under a millisecond in every mode. */
 #define CLOCK_CHECK_MASK	15u
 
-enum mode { MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN,
-	    MODE_FUPDATE };
+enum mode {
+	MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN, MODE_TIMEOUT,
+	MODE_FUPDATE
+};
 
 struct options {
 	enum mode mode;
 	unsigned batch;
 	unsigned qd;
 	unsigned block_bytes;
+	unsigned usec;
 	double seconds;
 	const char *file;
 	bool eventfd;
@@ -69,6 +74,7 @@ struct target {
 struct result {
 	unsigned long long ops;
 	double secs;
+	double median_us, p99_us;	/* timeout mode: latency */
 };
 
 static void usage(FILE *out, const char *prog)
@@ -79,6 +85,7 @@ static void usage(FILE *out, const char *prog)
 		"       %s --mode pread --file F [--bs BYTES] [--seconds S]\n"
 		"       %s --mode evchurn [--batch N] [--seconds S]\n"
 		"       %s --mode fupdate [--inflight N] [--quiesce] [--seconds S]\n"
+		"       %s --mode timeout [--usec N] [--seconds S]\n"
 		"\n"
 		"  --mode nop     submit N NOPs per call, reap them, repeat\n"
 		"  --mode read    random aligned reads of F, N kept in flight\n"
@@ -91,14 +98,19 @@ static void usage(FILE *out, const char *prog)
 		"  --quiesce      (fupdate) complete and re-queue every parked read\n"
 		"                 around each update: a ring that must go idle\n"
 		"  --eventfd      (nop) keep an eventfd registered while running\n"
+		"  --mode timeout one N-microsecond TIMEOUT at a time (default\n"
+		"                 1000): median and p99 submit-to-CQE time\n"
 		"  --batch N      NOPs per submission (1-%d, default 32)\n"
 		"  --qd N         reads in flight (1-%d, default 32)\n"
 		"  --bs BYTES     read size and alignment (default 4096)\n"
+		"  --usec N       timeout length in microseconds (default 1000)\n"
 		"  --seconds S    run time (default 2)\n"
 		"  -h, --help     show this help and exit\n"
 		"\n"
-		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n",
-		prog, prog, prog, prog, prog, MAX_INFLIGHT, MAX_BATCH, MAX_QD);
+		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n"
+		"(timeout mode adds median_us=M p99_us=P)\n",
+		prog, prog, prog, prog, prog, prog, MAX_INFLIGHT, MAX_BATCH,
+		MAX_QD);
 }
 
 static void die(const char *what, int err)
@@ -534,6 +546,59 @@ static struct result bench_fupdate(const struct options *o)
 	return r;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * One TIMEOUT at a time, waited for with io_uring_wait_cqe: the time from
+ * just before the submit to the CQE in hand is what an application sees.
+ */
+static struct result bench_timeout(const struct options *o)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = o->usec / 1000000,
+		.tv_nsec = (long long) (o->usec % 1000000) * 1000,
+	};
+	size_t cap = (size_t) (o->seconds * 1e6 / o->usec) + 16, n = 0;
+	double *lat = malloc(cap * sizeof(*lat));
+	struct result r = { 0 };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	double start, t0;
+	int ret;
+
+	if (!lat)
+		die("malloc", -ENOMEM);
+	init_ring(&ring, 4);
+	start = now();
+	do {
+		io_uring_prep_timeout(get_sqe(&ring), &ts, 0, 0);
+		t0 = now();
+		ret = io_uring_submit(&ring);
+		if (ret != 1)
+			die("io_uring_submit", ret < 0 ? ret : -EIO);
+		ret = io_uring_wait_cqe(&ring, &cqe);
+		if (ret < 0)
+			die("io_uring_wait_cqe", ret);
+		lat[n++] = (now() - t0) * 1e6;
+		if (cqe->res != -ETIME)
+			die("timeout", cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	} while (n < cap && now() < start + o->seconds);
+	r.secs = now() - start;
+	r.ops = n;
+	qsort(lat, n, sizeof(*lat), cmp_double);
+	r.median_us = lat[n / 2];
+	r.p99_us = lat[n * 99 / 100];
+	free(lat);
+	io_uring_queue_exit(&ring);
+	return r;
+}
+
 static void open_target(const struct options *o, struct target *t)
 {
 	struct stat st;
@@ -592,8 +657,10 @@ static enum mode parse_mode(const char *text)
 		return MODE_PREAD;
 	if (strcmp(text, "fupdate") == 0)
 		return MODE_FUPDATE;
+	if (strcmp(text, "timeout") == 0)
+		return MODE_TIMEOUT;
 	fprintf(stderr, "uring-bench: bad mode '%s' "
-		"(want nop, read, pread, evchurn or fupdate)\n", text);
+		"(want nop, read, pread, evchurn, fupdate or timeout)\n", text);
 	exit(2);
 }
 
@@ -605,6 +672,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "file", required_argument, NULL, 'f' },
 		{ "qd", required_argument, NULL, 'q' },
 		{ "bs", required_argument, NULL, 'b' },
+		{ "usec", required_argument, NULL, 'u' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "eventfd", no_argument, NULL, 'e' },
 		{ "inflight", required_argument, NULL, 'i' },
@@ -631,6 +699,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'b':
 			o->block_bytes = parse_count("bs", optarg,
 						     MAX_BLOCK_BYTES);
+			break;
+		case 'u':
+			o->usec = parse_count("usec", optarg, 10000000);
 			break;
 		case 's':
 			o->seconds = parse_seconds(optarg);
@@ -669,6 +740,7 @@ int main(int argc, char **argv)
 		.batch = 32,
 		.qd = 32,
 		.block_bytes = 4096,
+		.usec = 1000,
 		.seconds = 2.0,
 		.inflight = 1,
 	};
@@ -690,6 +762,11 @@ int main(int argc, char **argv)
 		r = bench_fupdate(&o);
 		printf("mode=fupdate inflight=%u%s", o.inflight,
 		       o.quiesce ? " quiesce=1" : "");
+		break;
+	case MODE_TIMEOUT:
+		r = bench_timeout(&o);
+		printf("mode=timeout usec=%u median_us=%.1f p99_us=%.1f", o.usec,
+		       r.median_us, r.p99_us);
 		break;
 	case MODE_READ:
 		open_target(&o, &t);

@@ -473,6 +473,44 @@ static void test_fixed_fd_install(void **state)
 	assert_int_equal(run(&f->ring, sqe, 6), -EINVAL);
 }
 
+/*
+ * Open a file straight into a slot, read it and close the slot, in one
+ * chain: each link's fixed file is looked up when its turn comes.
+ */
+static void test_linked_open_read_close(void **state)
+{
+	struct fixture *f = *state;
+	struct io_uring_sqe *sqe;
+	char path[PATH_MAX], buf[64];
+	struct test_cqe c;
+
+	make_file(f, "a", 4, path);
+	assert_int_equal(io_uring_register_files_sparse(&f->ring, 2), 0);
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_openat_direct(sqe, AT_FDCWD, path, O_RDONLY, 0, 1);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = 1;
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_read(sqe, 1, buf, sizeof(buf), 0);
+	sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+	sqe->user_data = 2;
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_close_direct(sqe, 1);
+	sqe->user_data = 3;
+	assert_int_equal(io_uring_submit(&f->ring), 3);
+	for (__u64 ud = 1; ud <= 3; ud++) {
+		assert_int_equal(reap_one(&f->ring, &c), 0);
+		assert_true(c.user_data == ud);
+		assert_int_equal(c.res, ud == 2 ? (int) sizeof(buf) : 0);
+	}
+	assert_true(check_pattern(buf, sizeof(buf), 0, 4));
+	/* The slot is empty again: a fixed read on it fails at its issue. */
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_read(sqe, 1, buf, sizeof(buf), 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	assert_int_equal(run(&f->ring, sqe, 4), -EBADF);
+}
+
 /* The probe reports the operations of this file. */
 static void test_probe_reports_ops(void **state)
 {
@@ -503,6 +541,7 @@ int main(void)
 		T(test_close_errors),
 		T(test_files_update_op),
 		T(test_fixed_fd_install),
+		T(test_linked_open_read_close),
 		T(test_probe_reports_ops),
 	};
 

@@ -51,6 +51,9 @@ static void test_register_errors(void **state)
 	assert_int_equal(io_uring_register_eventfd(&f->ring, efd), 0);
 	assert_int_equal(io_uring_register_eventfd(&f->ring, efd), -EBUSY);
 	assert_int_equal(io_uring_register_eventfd_async(&f->ring, efd), -EBUSY);
+	/* Busy is reported before the new descriptor is even looked at. */
+	assert_int_equal(io_uring_register_eventfd(&f->ring, p[0]), -EBUSY);
+	assert_int_equal(io_uring_register_eventfd(&f->ring, 1000), -EBUSY);
 	assert_int_equal(io_uring_unregister_eventfd(&f->ring), 0);
 	assert_int_equal(io_uring_unregister_eventfd(&f->ring), -ENXIO);
 	close(p[0]);

@@ -321,6 +321,71 @@ static void test_close_direct_under_blocked_read(void **state)
 	assert_int_equal(wait_fd_count(before), before);
 }
 
+/*
+ * Cancelling by fixed descriptor: only the requests using that slot's file
+ * are cancelled, with the slot named by the cancel flag, by IOSQE_FIXED_FILE
+ * on the cancel, or through the synchronous registration call.
+ */
+static void test_cancel_by_fixed_file(void **state)
+{
+	struct fixture *f = *state;
+	struct io_uring_sync_cancel_reg reg = {
+		.fd = 1,
+		.flags = IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_FD_FIXED,
+		.timeout = { .tv_sec = -1, .tv_nsec = -1 },
+	};
+	struct reaped r = { 0 };
+	struct io_uring_sqe *sqe;
+	struct chan c[3];
+	char bufs[3][16];
+	int fds[3];
+
+	for (int i = 0; i < 3; i++) {
+		open_chan(&c[i], i);
+		fds[i] = c[i].rd;
+	}
+	assert_int_equal(io_uring_register_files(&f->ring, fds, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		sqe = must_get_sqe(&f->ring);
+		io_uring_prep_read(sqe, i, bufs[i], sizeof(bufs[i]), 0);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		sqe->user_data = 10 + i;
+	}
+	assert_int_equal(io_uring_submit(&f->ring), 3);
+
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_cancel_fd(sqe, 0, IORING_ASYNC_CANCEL_FD_FIXED);
+	sqe->user_data = 20;
+	assert_int_equal(io_uring_submit(&f->ring), 1);
+	reap(&f->ring, &r, 2);
+	assert_int_equal(r.cqe[find(&r, 20)].res, 0);
+	assert_int_equal(r.cqe[find(&r, 10)].res, -ECANCELED);
+
+	assert_int_equal(io_uring_register_sync_cancel(&f->ring, &reg), 0);
+	reap(&f->ring, &r, 1);
+	assert_int_equal(r.cqe[find(&r, 11)].res, -ECANCELED);
+
+	/* A slot without a file, whichever way it is named. */
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_cancel_fd(sqe, 5, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->user_data = 21;
+	assert_int_equal(submit_one_and_wait(&f->ring, 21), -EBADF);
+	reg.fd = 3;
+	assert_int_equal(io_uring_register_sync_cancel(&f->ring, &reg), -EBADF);
+
+	assert_true(cq_is_empty(&f->ring));
+	assert_int_equal(write(c[2].wr, "two", 3), 3);
+	r.nr = 0;
+	reap(&f->ring, &r, 1);
+	assert_int_equal(r.cqe[find(&r, 12)].res, 3);
+	assert_memory_equal(bufs[2], "two", 3);
+	for (int i = 0; i < 3; i++) {
+		close(c[i].rd);
+		close(c[i].wr);
+	}
+}
+
 static int fixture_setup_big(void **state)
 {
 	return fixture_setup_ring(state, 64, 0);
@@ -334,6 +399,7 @@ int main(void)
 		T(test_replace_slots_under_blocked_reads),
 		T(test_unregister_under_blocked_reads),
 		T(test_close_direct_under_blocked_read),
+		T(test_cancel_by_fixed_file),
 	};
 
 	alarm(60);	/* an update that waited for the reads would hang */

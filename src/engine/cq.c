@@ -11,6 +11,7 @@
  * While the list is non-empty every new CQE queues behind it, so the
  * application sees completions in the order they were posted.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include "engine/ctx.h"
 
@@ -57,6 +58,8 @@ static void overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe)
 
 static void post_locked(struct ua_ctx *ctx, const struct io_uring_cqe *cqe)
 {
+	/* Read by the timer under its own lock: a relaxed atomic, no RMW. */
+	__atomic_store_n(&ctx->cq_events, ctx->cq_events + 1, __ATOMIC_RELAXED);
 	if (!ctx->overflow_head && cq_has_room(ctx))
 		cq_fill(ctx, cqe);
 	else
@@ -68,10 +71,10 @@ static void publish_tail(struct ua_ctx *ctx)
 	io_uring_smp_store_release(ctx->cq_tail, ctx->cached_cq_tail);
 }
 
+/* Like the kernel, CQE_SKIP_SUCCESS yields to failure only (REQ_F_FAIL). */
 static bool wants_cqe(const struct ua_req *req)
 {
-	return !(req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS) || req->failed ||
-	       req->res < 0;
+	return !(req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS) || req->failed;
 }
 
 /* Returns whether a CQE was posted (CQE_SKIP_SUCCESS may drop it). */
@@ -97,7 +100,31 @@ void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		ua_batch_flush(ctx, b);
 }
 
-/* Called by the submitter, with uring_lock held. */
+static void free_req(struct ua_ctx *ctx, struct ua_completion_batch *b,
+		     struct ua_req *req)
+{
+	if (b->local)
+		ua_req_free_local(ctx, req);
+	else
+		ua_req_free_remote(ctx, req);
+}
+
+/* What follows a completed request: the slow path of a completion. */
+static void finish_slow(struct ua_ctx *ctx, struct ua_completion_batch *b,
+			struct ua_req *req)
+{
+	/* A guarded request's link is read under timer.lock only. */
+	if ((req->state & UA_REQ_REFCOUNTED) || req->link)
+		ua_link_done(req, &b->ready);
+	if (ua_req_put(req))
+		free_req(ctx, b, req);
+}
+
+/*
+ * Posts the batch's CQEs under one lock, then frees the requests. Any
+ * thread may flush a batch; only one holding uring_lock (b->local) frees
+ * into the submitter's cache directly.
+ */
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 {
 	unsigned i, posted = 0;
@@ -110,39 +137,90 @@ void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 	for (i = 0; i < b->nr; i++)
 		posted += post_req_locked(ctx, b->reqs[i]);
 	publish_tail(ctx);
+	ctx->nr_done += b->nr;
+	if (__builtin_expect(ctx->defer.head != NULL, 0))
+		ua_drain_release_locked(ctx, &b->ready);
 	pthread_mutex_unlock(&ctx->completion_lock);
 	/* The eventfd before the waiters, as the kernel orders them. */
-	ua_eventfd_end(ctx, ev, posted, true);
+	ua_eventfd_end(ctx, ev, posted, b->local);
 	ua_cq_wake(ctx);
-	for (i = 0; i < b->nr; i++)
-		ua_req_free_local(ctx, b->reqs[i]);
+	for (i = 0; i < b->nr; i++) {
+		struct ua_req *req = b->reqs[i];
+
+		if (__builtin_expect(req->state || req->link, 0))
+			finish_slow(ctx, b, req);
+		else
+			free_req(ctx, b, req);
+	}
 	b->nr = 0;
+	if (__builtin_expect(__atomic_load_n(&ctx->timer.nr_seq,
+					     __ATOMIC_RELAXED) != 0, 0))
+		ua_timeout_flush_seq(ctx, b);
+}
+
+/*
+ * Flushes, then issues what the completions released (next links, drained
+ * requests), until nothing is left. During teardown they are cancelled
+ * instead: nothing new may start.
+ */
+void ua_batch_run(struct ua_ctx *ctx, struct ua_completion_batch *b)
+{
+	struct ua_req *req;
+
+	for (;;) {
+		ua_batch_flush(ctx, b);
+		if (!b->nr && !b->ready.head)
+			return;
+		while ((req = ua_list_pop(&b->ready))) {
+			if (__atomic_load_n(&ctx->exiting, __ATOMIC_ACQUIRE) &&
+			    !(req->state & UA_REQ_COMPLETE_NOW)) {
+				req->res = -ECANCELED;
+				req->failed = true;
+				ua_batch_add(ctx, b, req);
+			} else {
+				ua_issue(ctx, req, b);
+			}
+		}
+	}
+}
+
+static void batch_init_remote(struct ua_completion_batch *b)
+{
+	b->nr = 0;
+	b->local = false;
+	ua_list_init(&b->ready);
 }
 
 /* Called by any thread that is not holding uring_lock (workers). */
 void ua_complete_remote(struct ua_req *req)
 {
-	struct ua_ctx *ctx = req->ctx;
-	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
-	bool posted;
+	struct ua_completion_batch b;
 
-	pthread_mutex_lock(&ctx->completion_lock);
-	posted = post_req_locked(ctx, req);
-	publish_tail(ctx);
-	pthread_mutex_unlock(&ctx->completion_lock);
-	ua_eventfd_end(ctx, ev, posted, false);
-	ua_cq_wake(ctx);
-	ua_req_free_remote(ctx, req);
+	batch_init_remote(&b);
+	b.reqs[b.nr++] = req;
+	ua_batch_run(req->ctx, &b);
 }
 
-/* A CQE of no request (a resource tag's), from any thread. */
-void ua_post_aux_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
-		     __u32 flags)
+/* Completes detached requests with res, from any thread holding no lock. */
+void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
+{
+	struct ua_completion_batch b;
+	struct ua_req *req;
+
+	batch_init_remote(&b);
+	while ((req = ua_list_pop(l))) {
+		req->res = res;
+		req->failed = true;
+		ua_batch_add(ctx, &b, req);
+	}
+	ua_batch_run(ctx, &b);
+}
+
+/* One CQE of a request that goes on (IORING_CQE_F_MORE). */
+void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 {
 	struct io_uring_cqe cqe = {
-		.user_data = user_data,
-		.res = res,
-		.flags = flags,
+		.user_data = user_data, .res = res, .flags = flags,
 	};
 	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
 

@@ -32,6 +32,7 @@ struct ua_file_table;
 enum ua_issue_result {
 	UA_DONE,	/* req->res holds the result; post it */
 	UA_PUNT,	/* would block: hand the request to a worker */
+	UA_PARKED,	/* armed elsewhere (the timer): it completes itself */
 };
 
 /* Issue flags. */
@@ -90,8 +91,41 @@ struct ua_files_update {
 	__u32		offset;
 };
 
+/* TIMEOUT and LINK_TIMEOUT, while armed owned by the ring's timer. */
+struct ua_timeout {
+	struct ua_req		*prev, *next;	/* timer.armed list */
+	struct ua_req		*head;		/* LINK_TIMEOUT: the request it guards */
+	struct __kernel_timespec ts;
+	__u64			deadline;	/* CLOCK_MONOTONIC ns, while armed */
+	unsigned		heap_idx;
+	__u32			flags;		/* IORING_TIMEOUT_* */
+	__u32			off;		/* completions to wait for; 0: none */
+	__u32			target_seq;
+	__u32			repeats;	/* multishot: expiries left, 0: forever */
+	bool			armed;
+};
+
+/* TIMEOUT_REMOVE, and its update forms. */
+struct ua_timeout_rem {
+	__u64			addr;
+	struct __kernel_timespec ts;
+	__u32			flags;
+};
+
+/* ASYNC_CANCEL. */
+struct ua_cancel {
+	__u64			addr;
+	__u32			flags;
+	int			fd;
+	__u8			opcode;
+};
+
+/* req->state: what only the slow paths look at. */
+#define UA_REQ_COMPLETE_NOW	(1u << 0)	/* not issued: complete with res */
+#define UA_REQ_REFCOUNTED	(1u << 1)	/* guarded by a LINK_TIMEOUT */
+
 struct ua_req {
-	struct ua_req		*next;		/* cache, work queue */
+	struct ua_req		*next;		/* cache, work queue, lists */
 	struct ua_ctx		*ctx;
 	__u64			user_data;
 	__s32			res;
@@ -100,7 +134,11 @@ struct ua_req {
 	__u8			sqe_flags;
 	__u8			file_kind;	/* enum ua_file_kind */
 	bool			failed;		/* error or short: CQE_SKIP ignored */
+	__u8			state;		/* UA_REQ_* */
 	int			fd;
+	struct ua_req		*link;		/* next of an IOSQE_IO_LINK chain */
+	unsigned		refs;		/* with UA_REQ_REFCOUNTED only */
+	unsigned		drain_seq;	/* requests submitted before it */
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
 	/* IOSQE_FIXED_FILE: the slot's node, held until the request is
 	 * freed; fd is then the node's own descriptor (filetable.c). */
@@ -112,7 +150,15 @@ struct ua_req {
 		struct ua_close		close;
 		struct ua_files_update	files_update;
 		__u32			install_flags;	/* FIXED_FD_INSTALL */
+		struct ua_timeout	timeout;
+		struct ua_timeout_rem	timeout_rem;
+		struct ua_cancel	cancel;
 	};
+};
+
+/* A FIFO of requests through ->next. */
+struct ua_req_list {
+	struct ua_req	*head, **tail;
 };
 
 /* A CQE waiting in the overflow list for room in the CQ ring. */
@@ -121,9 +167,16 @@ struct ua_overflow_cqe {
 	struct io_uring_cqe	cqe;
 };
 
-/* Completions collected by one submitter, posted under one lock. */
+/*
+ * Completions collected by one thread, posted under one lock. What follows
+ * a completed request (the next link, released drained requests) collects
+ * in ready and is issued by ua_batch_run() once the CQEs are out, so CQEs
+ * keep the kernel's order: a link's head before what it links to.
+ */
 struct ua_completion_batch {
 	unsigned	nr;
+	bool		local;		/* the owner holds uring_lock */
+	struct ua_req_list ready;
 	struct ua_req	*reqs[UA_COMPLETION_BATCH];
 };
 
@@ -159,6 +212,23 @@ struct ua_iowq {
 	struct ua_worker	*workers;	/* every thread not yet joined */
 	int			cancel_fd;	/* eventfd: wakes workers in poll() */
 	bool			exiting;
+};
+
+/*
+ * One timer per ring: a thread started on the first armed timeout sleeps on
+ * cond until the earliest CLOCK_MONOTONIC deadline of a min-heap. Nothing
+ * of it runs, and nothing is checked on the hot path, until then.
+ */
+struct ua_timer {
+	pthread_mutex_t		lock;
+	pthread_cond_t		cond;
+	pthread_t		thread;
+	bool			started, stopping;
+	struct ua_req		**heap;
+	unsigned		nr, cap;
+	struct ua_req		*armed;		/* every armed timeout, any order */
+	unsigned		nr_seq;		/* armed TIMEOUTs with a count */
+	unsigned		cq_timeouts;	/* CQEs of expired timeouts */
 };
 
 /* Requests are allocated this many at a time and never freed singly. */
@@ -217,6 +287,13 @@ struct ua_ctx {
 	unsigned		nr_bufs;
 	struct ua_aio_batch	aio;
 
+	/* Links and drain, under uring_lock. */
+	struct ua_req		*link_head, *link_last;	/* chain being built */
+	unsigned		nr_submitted;
+	bool			drain_next;	/* drain the chain after this one */
+	bool			drain_active;	/* chains may wait in defer */
+	bool			drain_disabled;	/* CQE_SKIP seen: drain refused */
+
 	/* Requests freed by other threads, spliced back by the submitter. */
 	struct ua_req		*remote_free;	/* atomic stack */
 
@@ -224,6 +301,9 @@ struct ua_ctx {
 	pthread_mutex_t		completion_lock;
 	unsigned		cached_cq_tail;
 	struct ua_overflow_cqe	*overflow_head, *overflow_tail;
+	unsigned		nr_done;	/* requests completed for good */
+	unsigned		cq_events;	/* CQEs posted, for count timeouts */
+	struct ua_req_list	defer;		/* drained chains waiting */
 
 	/* The registered eventfd, RCU-published (eventfd.c). */
 	struct ua_ev_fd		*ev_fd;
@@ -237,7 +317,20 @@ struct ua_ctx {
 	struct ua_files		files;
 
 	struct ua_iowq		wq;
+	struct ua_timer		timer;
+	bool			exiting;	/* teardown: issue nothing more */
 };
+
+/*
+ * Lock order (a lock is only taken while holding those before it):
+ *   uring_lock -> wq.lock
+ *   uring_lock -> timer.lock -> completion_lock
+ * wq.lock and completion_lock are leaves: nothing is issued, completed or
+ * enqueued while holding them. Workers, the timer thread and cancellation
+ * never take uring_lock, so the submitter may wait for any of them (teardown
+ * joins them while holding it). Requests that a lock's holder detaches are
+ * completed after it is released, through a ua_completion_batch.
+ */
 
 /* ring.c: shared memory, and the table from descriptor to ring */
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
@@ -257,6 +350,19 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 		struct ua_completion_batch *batch);
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
 void ua_aio_destroy(struct ua_ctx *ctx);
+void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
+	      struct ua_completion_batch *batch);
+
+/* link.c: chains, link timeouts' references, drain */
+void ua_list_init(struct ua_req_list *l);
+void ua_list_add(struct ua_req_list *l, struct ua_req *req);
+struct ua_req *ua_list_pop(struct ua_req_list *l);
+void ua_link_done(struct ua_req *req, struct ua_req_list *out);
+bool ua_req_put(struct ua_req *req);
+int ua_link_prepare(struct ua_req *first);
+bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head);
+void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out);
+void ua_drain_cancel(struct ua_ctx *ctx);
 
 /* req.c: the per-ring request cache */
 struct ua_req *ua_req_alloc(struct ua_ctx *ctx);
@@ -269,9 +375,10 @@ void ua_req_cleanup(struct ua_req *req);
 void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		  struct ua_req *req);
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_batch_run(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_complete_remote(struct ua_req *req);
-void ua_post_aux_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
-		     __u32 flags);
+void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
+void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags);
 void ua_overflow_flush(struct ua_ctx *ctx);
 void ua_overflow_free(struct ua_ctx *ctx);
 bool ua_overflow_pending(struct ua_ctx *ctx);
@@ -284,6 +391,7 @@ struct ua_wait_args {
 };
 int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
 void ua_cq_wake(struct ua_ctx *ctx);
+int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline);
 
 /* iowq.c: the worker pool */
 int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries);
@@ -291,6 +399,52 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req);
 void ua_iowq_shutdown(struct ua_ctx *ctx);
 int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2]);
 int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events);
+
+/* cancel.c: what a request names when it cancels others */
+struct ua_cancel_data {
+	__u64			data;		/* user_data */
+	__u32			flags;		/* IORING_ASYNC_CANCEL_* */
+	int			fd;
+	__u8			opcode;
+	const struct ua_req	*req;		/* or this very request */
+	/* IORING_ASYNC_CANCEL_FD on a fixed file: its node, held. */
+	struct ua_file_node	*file_node;
+};
+bool ua_cancel_match(const struct ua_req *req, const struct ua_cancel_data *cd);
+bool ua_cancel_all(const struct ua_cancel_data *cd);
+int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd);
+int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args);
+int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_async_cancel(struct ua_req *req, unsigned issue_flags);
+
+/*
+ * One kind of waiting request. Detaches the requests matching cd onto out
+ * (the first only, unless ua_cancel_all(cd)), for the caller to complete
+ * with -ECANCELED, and returns how many it cancelled (counting those it
+ * interrupted, which complete themselves), or -EALREADY when a match runs
+ * where it cannot be stopped. Another kind of parked request (poll) joins
+ * cancellation with one such function in cancel.c's table.
+ */
+typedef int (*ua_cancel_fn)(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+			    struct ua_req_list *out);
+int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		   struct ua_req_list *out);
+int ua_timeout_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		      struct ua_req_list *out);
+
+/* timeout.c: the ring's timer, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT */
+void ua_timer_init(struct ua_timer *t);
+void ua_timer_stop(struct ua_ctx *ctx);
+void ua_timer_destroy(struct ua_timer *t);
+int ua_timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_link_timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_timeout(struct ua_req *req, unsigned issue_flags);
+int ua_link_timeout(struct ua_req *req, unsigned issue_flags);
+int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_timeout_remove(struct ua_req *req, unsigned issue_flags);
+void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt);
+struct ua_req *ua_link_timeout_disarm(struct ua_req *req);
+void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b);
 
 /* rw.c, sync.c, nop.c: per-opcode prep and issue */
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
@@ -325,6 +479,8 @@ int ua_unregister_buffers(struct ua_ctx *ctx);
 /* filetable.c: registered files and direct descriptors */
 void ua_files_init(struct ua_ctx *ctx);
 void ua_files_destroy(struct ua_ctx *ctx);
+struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot);
+void ua_file_node_put(struct ua_file_node *node);
 int ua_req_assign_fixed_file(struct ua_req *req);
 void ua_req_put_fixed_file(struct ua_req *req);
 int ua_files_register(struct ua_ctx *ctx, const __s32 *fds, const __u64 *tags,

@@ -81,6 +81,7 @@ static void ctx_free(struct ua_ctx *ctx)
 	ua_aio_destroy(ctx);
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
+	ua_timer_destroy(&ctx->timer);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);
 	ua_ring_destroy(ctx);
@@ -89,12 +90,21 @@ static void ctx_free(struct ua_ctx *ctx)
 	free(ctx);
 }
 
-/* Teardown: no new submissions, cancel and join all work, free it all. */
+/*
+ * Teardown: no new submissions; what completes from now on starts nothing
+ * new (ua_batch_run cancels it). Timeouts are cancelled and the timer thread
+ * joined, then worker requests cancelled and the workers joined, then the
+ * drained requests cancelled: afterwards no thread of the ring runs, and
+ * none touches the application's memory.
+ */
 static void ctx_release(struct ua_ctx *ctx)
 {
 	ua_ctx_uninstall(ctx);
 	pthread_mutex_lock(&ctx->uring_lock);
+	__atomic_store_n(&ctx->exiting, true, __ATOMIC_RELEASE);
+	ua_timer_stop(ctx);
 	ua_iowq_shutdown(ctx);
+	ua_drain_cancel(ctx);
 	pthread_mutex_unlock(&ctx->uring_lock);
 	ctx_free(ctx);
 }
@@ -114,6 +124,8 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	pthread_mutex_init(&ctx->completion_lock, NULL);
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	ua_files_init(ctx);
+	ua_list_init(&ctx->defer);
+	ua_timer_init(&ctx->timer);
 	return ctx;
 }
 

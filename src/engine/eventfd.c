@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
@@ -48,18 +49,27 @@ static bool same_file(const struct ua_ev_fd *ev, int fd)
 	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, ev->fd, fd) == 0;
 }
 
-/* The kernel accepts only an eventfd (-EINVAL for another file). */
+/*
+ * The kernel accepts only an eventfd (-EINVAL for another file). /proc names
+ * it exactly; without /proc, insist at least on an anonymous inode (no file
+ * type), which rules out pipes, sockets, devices and regular files, though
+ * not a timerfd or signalfd.
+ */
 static int check_eventfd(int fd)
 {
 	char link[64], target[64];
+	struct stat st;
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return 0;	/* no /proc: trust the caller */
-	target[n] = '\0';
-	return strcmp(target, "anon_inode:[eventfd]") ? -EINVAL : 0;
+	if (n >= 0) {
+		target[n] = '\0';
+		return strcmp(target, "anon_inode:[eventfd]") ? -EINVAL : 0;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return (st.st_mode & S_IFMT) ? -EINVAL : 0;
 }
 
 static void ev_fd_free(struct ua_rcu_head *head)
@@ -82,8 +92,13 @@ int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 		return -EFAULT;
 	memcpy(&fd, arg, sizeof(fd));
 	pthread_mutex_lock(&ctx->ev_fd_lock);
+	if (ctx->ev_fd) {
+		/* The kernel says -EBUSY before it looks at the new fd. */
+		pthread_mutex_unlock(&ctx->ev_fd_lock);
+		return -EBUSY;
+	}
 	ev = ctx->ev_parked;
-	if (ev && !ctx->ev_fd && same_file(ev, fd)) {
+	if (ev && same_file(ev, fd)) {
 		ctx->ev_parked = NULL;
 		__atomic_store_n(&ev->async, async, __ATOMIC_RELAXED);
 		__atomic_store_n(&ctx->ev_fd, ev, __ATOMIC_RELEASE);

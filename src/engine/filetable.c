@@ -144,7 +144,7 @@ static void node_released(struct ua_file_node *node)
 {
 	node->fd = -1;
 	if (node->tag)
-		ua_post_aux_cqe(node->ctx, node->tag, 0, 0);
+		ua_post_cqe(node->ctx, node->tag, 0, 0);
 	node->tag = 0;
 	ua_percpu_ref_reinit(&node->ref);
 }
@@ -739,27 +739,42 @@ int ua_files_remove(struct ua_ctx *ctx, unsigned slot)
 }
 
 /*
- * IOSQE_FIXED_FILE at issue: req->fd is a slot. The request takes a
- * reference on the slot's node and works on the node's descriptor until it
- * is freed. A node found dead was just retired by an update or unregister:
- * look again, and find its successor or nothing.
+ * The node in slot, with a reference for the caller, or NULL; from any
+ * thread, without a lock. A node found dead was just retired by an update
+ * or unregister: look again, and find its successor or nothing.
  */
-int ua_req_assign_fixed_file(struct ua_req *req)
+struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot)
 {
-	struct ua_files *files = &req->ctx->files;
-	unsigned slot = (unsigned) req->fd;
 	struct ua_file_table *table;
 	struct ua_file_node *node;
 
 	ua_rcu_read_lock();
 	do {
 		node = NULL;
-		table = __atomic_load_n(&files->table, __ATOMIC_ACQUIRE);
+		table = __atomic_load_n(&ctx->files.table, __ATOMIC_ACQUIRE);
 		if (!table || slot >= table->nr)
 			break;
 		node = __atomic_load_n(&table->slots[slot], __ATOMIC_ACQUIRE);
 	} while (node && !ua_percpu_ref_tryget_live(&node->ref));
 	ua_rcu_read_unlock();
+	return node;
+}
+
+/* Maybe the file's last user: then it is released. */
+void ua_file_node_put(struct ua_file_node *node)
+{
+	ua_percpu_ref_put(&node->ref);
+}
+
+/*
+ * IOSQE_FIXED_FILE at issue: req->fd is a slot. The request holds the
+ * slot's node, and works on the node's descriptor, until it is freed.
+ */
+int ua_req_assign_fixed_file(struct ua_req *req)
+{
+	struct ua_file_node *node = ua_files_get_node(req->ctx,
+						      (unsigned) req->fd);
+
 	if (!node)
 		return -EBADF;
 	req->file_node = node;
@@ -767,13 +782,12 @@ int ua_req_assign_fixed_file(struct ua_req *req)
 	return 0;
 }
 
-/* The request is done with its fixed file; maybe the file's last user. */
 void ua_req_put_fixed_file(struct ua_req *req)
 {
 	struct ua_file_node *node = req->file_node;
 
 	req->file_node = NULL;
-	ua_percpu_ref_put(&node->ref);
+	ua_file_node_put(node);
 }
 
 /* IORING_OP_FILES_UPDATE */

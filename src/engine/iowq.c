@@ -11,10 +11,17 @@
  *
  * Workers run with every signal blocked, so the application's signals never
  * land on them; a worker waiting for a stream to become ready waits in
- * poll() together with cancel_fd, which teardown signals to interrupt it.
+ * poll() together with cancel_fd, which teardown signals to interrupt them
+ * all. To interrupt one worker only, a canceller marks it (interrupt) and
+ * adds one token to cancel_fd, a semaphore eventfd, both under wq->lock;
+ * the marked worker takes the token back, so the eventfd is readable only
+ * while some worker has not yet noticed that it was interrupted (the others
+ * meanwhile yield and poll again). The descriptor is made at setup: the
+ * engine never opens one while requests are in flight.
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -32,8 +39,13 @@ struct ua_worker {
 	pthread_t		thread;
 	unsigned		cls;
 	__u64			running_hash;	/* hash of the work in hand */
+	struct ua_req		*cur;		/* the work in hand */
+	bool			in_wait;	/* in poll(): interruptible */
+	bool			interrupt;	/* a token for it is in cancel_fd */
 	bool			exited;		/* ready to be joined */
 };
+
+static __thread struct ua_worker *this_worker;
 
 static unsigned nproc_limit(void)
 {
@@ -53,7 +65,7 @@ int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 	/* Made now, never later: a descriptor the engine opened while requests
 	 * are in flight could take a number the application just closed and
 	 * that a queued request still names. */
-	wq->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	wq->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
 	if (wq->cancel_fd < 0)
 		return -errno;
 	pthread_mutex_init(&wq->lock, NULL);
@@ -102,9 +114,14 @@ static struct ua_req *take_work(struct ua_iowq *wq, struct ua_wq_class *c)
 static void run_work(struct ua_req *req)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
+	int ret = def->issue(req, 0);
 
-	if (def->issue(req, 0) == UA_PUNT)
+	if (ret == UA_PARKED)
+		return;			/* the timer completes it */
+	if (ret == UA_PUNT) {
 		req->res = -EAGAIN;	/* a blocking issue has nowhere to go */
+		req->failed = true;
+	}
 	ua_complete_remote(req);
 }
 
@@ -128,15 +145,18 @@ static void *worker_main(void *arg)
 	struct ua_wq_class *c = &wq->cls[w->cls];
 	struct ua_req *req;
 
+	this_worker = w;
 	pthread_mutex_lock(&wq->lock);
 	for (;;) {
 		req = take_work(wq, c);
 		if (req) {
 			w->running_hash = req->hash_key;
+			w->cur = req;
 			pthread_mutex_unlock(&wq->lock);
 			run_work(req);
 			pthread_mutex_lock(&wq->lock);
 			w->running_hash = 0;
+			w->cur = NULL;
 			continue;
 		}
 		if (wq->exiting)
@@ -197,14 +217,26 @@ static unsigned class_of(const struct ua_req *req)
 	return req->file_kind == UA_FILE_STREAM ? IO_WQ_UNBOUND : IO_WQ_BOUND;
 }
 
-static void cancel_queued(struct ua_wq_class *c);
+/* Moves a class's whole queue to out; wq->lock held. */
+static void take_queued(struct ua_wq_class *c, struct ua_req_list *out)
+{
+	struct ua_req *req, *next;
+
+	for (req = c->head; req; req = next) {
+		next = req->next;
+		ua_list_add(out, req);
+	}
+	c->head = c->tail = NULL;
+}
 
 void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
 {
 	struct ua_iowq *wq = &ctx->wq;
 	unsigned cls = class_of(req);
 	struct ua_wq_class *c = &wq->cls[cls];
+	struct ua_req_list lost;
 
+	ua_list_init(&lost);
 	req->next = NULL;
 	pthread_mutex_lock(&wq->lock);
 	reap_exited(wq);
@@ -215,63 +247,138 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
 	c->tail = req;
 	if (c->nr_idle)
 		pthread_cond_signal(&c->more_work);
-	else if (c->nr_workers < c->max_workers)
+	else if (c->nr_workers < c->max_workers && !wq->exiting)
 		spawn_worker(ctx, cls);
 	/* No thread can run the queue, now or later: fail it, lose nothing. */
 	if (!c->nr_workers)
-		cancel_queued(c);
+		take_queued(c, &lost);
 	pthread_mutex_unlock(&wq->lock);
+	ua_complete_list(ctx, &lost, -ECANCELED);
 }
 
-/* Waits for fd readiness, or for teardown. Returns 0, or -ECANCELED. */
+/* Takes back the token a canceller left for this worker; wq->lock held. */
+static bool interrupted(struct ua_iowq *wq, struct ua_worker *w)
+{
+	__u64 token;
+
+	if (!w->interrupt)
+		return false;
+	w->interrupt = false;
+	/* Written under wq->lock before interrupt was set: one is there. */
+	if (read(wq->cancel_fd, &token, sizeof(token)) < 0)
+		abort();
+	return true;
+}
+
+/*
+ * Waits for fd readiness, for a cancellation of this worker's request or
+ * for teardown. Returns 0, or -ECANCELED.
+ */
 int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
 {
+	struct ua_iowq *wq = &ctx->wq;
+	struct ua_worker *w = this_worker;
 	struct pollfd pfd[2] = {
 		{ .fd = fd, .events = events },
-		{ .fd = ctx->wq.cancel_fd, .events = POLLIN },
+		{ .fd = wq->cancel_fd, .events = POLLIN },
 	};
+	int ret = 0;
 
 	for (;;) {
-		if (__atomic_load_n(&ctx->wq.exiting, __ATOMIC_ACQUIRE))
+		pthread_mutex_lock(&wq->lock);
+		if (wq->exiting || interrupted(wq, w)) {
+			pthread_mutex_unlock(&wq->lock);
 			return -ECANCELED;
+		}
+		w->in_wait = true;
+		pthread_mutex_unlock(&wq->lock);
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
-			return -errno;
-		if (pfd[1].revents)
-			return -ECANCELED;
-		if (pfd[0].revents)
-			return 0;
+			ret = -errno;
+		pthread_mutex_lock(&wq->lock);
+		w->in_wait = false;
+		if (wq->exiting || interrupted(wq, w))
+			ret = -ECANCELED;
+		pthread_mutex_unlock(&wq->lock);
+		if (ret || pfd[0].revents)
+			return ret;
+		/* Another worker's token: let it run to take it back. */
+		sched_yield();
 	}
 }
 
-static void cancel_queued(struct ua_wq_class *c)
+/*
+ * Cancellation of worker requests: queued ones are detached; a running one
+ * waiting in poll() is interrupted; one in a blocking system call runs on
+ * (-EALREADY, or counted with ALL).
+ */
+int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+		   struct ua_req_list *out)
 {
-	struct ua_req *req, *next;
+	struct ua_iowq *wq = &ctx->wq;
+	bool all = ua_cancel_all(cd), running = false;
+	struct ua_worker *w;
+	__u64 one = 1;
+	int nr = 0, i;
 
-	for (req = c->head; req; req = next) {
-		next = req->next;
-		req->res = -ECANCELED;
-		req->failed = true;
-		ua_complete_remote(req);
+	pthread_mutex_lock(&wq->lock);
+	for (i = 0; i < 2 && (all || !nr); i++) {
+		struct ua_wq_class *c = &wq->cls[i];
+		struct ua_req *req = c->head, *prev = NULL, *next;
+
+		for (; req && (all || !nr); req = next) {
+			next = req->next;
+			if (!ua_cancel_match(req, cd)) {
+				prev = req;
+				continue;
+			}
+			if (prev)
+				prev->next = next;
+			else
+				c->head = next;
+			if (c->tail == req)
+				c->tail = prev;
+			ua_list_add(out, req);
+			nr++;
+		}
 	}
-	c->head = c->tail = NULL;
+	for (w = wq->workers; w && (all || !nr); w = w->next) {
+		if (!w->cur || !ua_cancel_match(w->cur, cd))
+			continue;
+		if (w->in_wait && !w->interrupt) {
+			if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
+				abort();	/* an eventfd write of 1 */
+			w->interrupt = true;
+			nr++;
+		} else if (all) {
+			nr++;
+		} else {
+			running = true;
+		}
+	}
+	pthread_mutex_unlock(&wq->lock);
+	return nr || !running ? nr : -EALREADY;
 }
 
 /* Teardown: cancel what waits, interrupt what polls, join every thread. */
 void ua_iowq_shutdown(struct ua_ctx *ctx)
 {
 	struct ua_iowq *wq = &ctx->wq;
+	struct ua_req_list lost;
 	__u64 one = 1;
 	int i;
 
+	ua_list_init(&lost);
 	pthread_mutex_lock(&wq->lock);
-	__atomic_store_n(&wq->exiting, true, __ATOMIC_RELEASE);
+	wq->exiting = true;
 	for (i = 0; i < 2; i++) {
-		cancel_queued(&wq->cls[i]);
+		take_queued(&wq->cls[i], &lost);
 		pthread_cond_broadcast(&wq->cls[i].more_work);
 	}
-	pthread_mutex_unlock(&wq->lock);
+	/* Every poller wakes and sees exiting; nobody takes this one back. */
 	if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
 		abort();	/* an eventfd write of 1 cannot fail */
+	pthread_mutex_unlock(&wq->lock);
+	ua_complete_list(ctx, &lost, -ECANCELED);
 
 	pthread_mutex_lock(&wq->lock);
 	while (wq->workers) {

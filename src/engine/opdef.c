@@ -63,6 +63,21 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.name = "WRITE", .prep = ua_rw_prep, .issue = ua_write,
 		.poll_events = POLLOUT, .hash_reg_file = 1, RW_COMMON,
 	},
+	[IORING_OP_TIMEOUT] = {
+		.name = "TIMEOUT", .prep = ua_timeout_prep, .issue = ua_timeout,
+	},
+	[IORING_OP_TIMEOUT_REMOVE] = {
+		.name = "TIMEOUT_REMOVE", .prep = ua_timeout_remove_prep,
+		.issue = ua_timeout_remove,
+	},
+	[IORING_OP_ASYNC_CANCEL] = {
+		.name = "ASYNC_CANCEL", .prep = ua_async_cancel_prep,
+		.issue = ua_async_cancel,
+	},
+	[IORING_OP_LINK_TIMEOUT] = {
+		.name = "LINK_TIMEOUT", .prep = ua_link_timeout_prep,
+		.issue = ua_link_timeout,
+	},
 	[IORING_OP_FADVISE] = {
 		.name = "FADVISE", .prep = ua_fadvise_prep,
 		.issue = ua_fadvise, .needs_file = 1,

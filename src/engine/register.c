@@ -161,6 +161,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		return register_probe((struct io_uring_probe *) arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:
 		return register_max_workers(ctx, (void *) arg, nr_args);
+	case IORING_REGISTER_SYNC_CANCEL:
+		return ua_sync_cancel(ctx, arg, nr_args);
 	case IORING_REGISTER_ENABLE_RINGS:
 		if (arg || nr_args)
 			return -EINVAL;

@@ -43,6 +43,8 @@ struct ua_req *ua_req_alloc(struct ua_ctx *ctx)
 	req->ctx = ctx;
 	req->opcode = IORING_OP_NOP;	/* nothing to clean up yet */
 	req->cflags = 0;
+	req->state = 0;
+	req->link = NULL;
 	req->hash_key = 0;
 	req->file_kind = UA_FILE_UNKNOWN;
 	req->file_node = NULL;

@@ -145,6 +145,39 @@ int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 	}
 }
 
+/*
+ * Waits for the next completion of the ring, but at most a millisecond (a
+ * completion whose CQE is skipped wakes nobody), or until deadline passes:
+ * then -ETIME. For callers that retry something after each completion.
+ */
+int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline)
+{
+	struct timespec now, until;
+	unsigned seq;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (deadline && (now.tv_sec > deadline->tv_sec ||
+			 (now.tv_sec == deadline->tv_sec &&
+			  now.tv_nsec >= deadline->tv_nsec)))
+		return -ETIME;
+	until = now;
+	until.tv_nsec += 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	if (deadline && (deadline->tv_sec < until.tv_sec ||
+			 (deadline->tv_sec == until.tv_sec &&
+			  deadline->tv_nsec < until.tv_nsec)))
+		until = *deadline;
+	__atomic_fetch_add(&ctx->cq_waiters, 1, __ATOMIC_SEQ_CST);
+	seq = __atomic_load_n(&ctx->cq_seq, __ATOMIC_SEQ_CST);
+	ret = futex_sleep(&ctx->cq_seq, seq, &until);
+	__atomic_fetch_sub(&ctx->cq_waiters, 1, __ATOMIC_RELAXED);
+	return ret == -ETIME ? 0 : ret;
+}
+
 void ua_cq_wake(struct ua_ctx *ctx)
 {
 	/* Full fence: the tail store before it, the waiters load after it. */

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ASYNC_CANCEL and IORING_REGISTER_SYNC_CANCEL.
+ *
+ * A cancellation visits each kind of waiting request in turn (cancel_kinds):
+ * work queued for or running in a worker, then armed timeouts. Each kind
+ * detaches what matches under its own lock; the detached requests complete
+ * with -ECANCELED once every lock is dropped. A worker blocked in poll() for
+ * a stream is interrupted (its request completes with -ECANCELED, as a
+ * request parked on poll does in the kernel); one blocked in a system call
+ * cannot be, and is reported -EALREADY, as the kernel reports a running
+ * io-wq request. Requests waiting in a chain or behind a drain are not
+ * cancellable, as in the kernel: cancel their head instead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include "engine/ctx.h"
+#include "engine/opdef.h"
+
+#define CANCEL_FLAGS	(IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD | \
+			 IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD_FIXED | \
+			 IORING_ASYNC_CANCEL_USERDATA | IORING_ASYNC_CANCEL_OP)
+
+/* Where requests wait, in the order the kernel looks. Issue 5's parked
+ * poll requests add their function here. */
+static const ua_cancel_fn cancel_kinds[] = {
+	ua_iowq_cancel,
+	ua_timeout_cancel,
+};
+
+bool ua_cancel_all(const struct ua_cancel_data *cd)
+{
+	return cd->flags & (IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY);
+}
+
+/*
+ * A fixed file is the slot's node, which requests using the slot hold; a
+ * descriptor is compared by number, so a request using the same file
+ * through a fixed slot (the table's own duplicate) does not match it, where
+ * the kernel compares the files themselves.
+ */
+static bool uses_file(const struct ua_req *req, const struct ua_cancel_data *cd)
+{
+	if (!ua_opdef(req->opcode)->needs_file)
+		return false;
+	if (cd->file_node)
+		return req->file_node == cd->file_node;
+	return !req->file_node && req->fd == cd->fd;
+}
+
+/* The kernel's matching rules; a descriptor names the file a request uses. */
+bool ua_cancel_match(const struct ua_req *req, const struct ua_cancel_data *cd)
+{
+	bool match_data = (cd->flags & IORING_ASYNC_CANCEL_USERDATA) ||
+			  !(cd->flags & (IORING_ASYNC_CANCEL_FD |
+					 IORING_ASYNC_CANCEL_OP));
+
+	if (cd->req)
+		return req == cd->req;
+	if (cd->flags & IORING_ASYNC_CANCEL_ANY)
+		return true;
+	if ((cd->flags & IORING_ASYNC_CANCEL_FD) && !uses_file(req, cd))
+		return false;
+	if ((cd->flags & IORING_ASYNC_CANCEL_OP) && req->opcode != cd->opcode)
+		return false;
+	return !match_data || req->user_data == cd->data;
+}
+
+/*
+ * Returns like the kernel: with ALL or ANY the number cancelled (0 if none),
+ * counting those that run on, otherwise 0, -ENOENT, or -EALREADY for a
+ * match that runs on.
+ */
+int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd)
+{
+	bool all = ua_cancel_all(cd);
+	bool running = false;
+	int nr = 0;
+	struct ua_req_list out;
+	unsigned i;
+
+	ua_list_init(&out);
+	for (i = 0; i < sizeof(cancel_kinds) / sizeof(cancel_kinds[0]); i++) {
+		int ret = cancel_kinds[i](ctx, cd, &out);
+
+		if (ret == -EALREADY)
+			running = true;	/* a parked copy may yet match */
+		else
+			nr += ret;
+		if (nr && !all)
+			break;
+	}
+	ua_complete_list(ctx, &out, -ECANCELED);
+	if (all)
+		return nr;
+	if (nr)
+		return 0;
+	return running ? -EALREADY : -ENOENT;
+}
+
+/* The file a cancellation names must exist: an open descriptor, or a slot
+ * with a file, whose node is held until put_file(). */
+static int get_file(struct ua_ctx *ctx, struct ua_cancel_data *cd, bool fixed)
+{
+	if (!(cd->flags & IORING_ASYNC_CANCEL_FD))
+		return 0;
+	if (fixed || (cd->flags & IORING_ASYNC_CANCEL_FD_FIXED)) {
+		cd->file_node = ua_files_get_node(ctx, (unsigned) cd->fd);
+		return cd->file_node ? 0 : -EBADF;
+	}
+	return fcntl(cd->fd, F_GETFD) < 0 ? -EBADF : 0;
+}
+
+static void put_file(struct ua_cancel_data *cd)
+{
+	if (cd->file_node)
+		ua_file_node_put(cd->file_node);
+}
+
+int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_cancel *c = &req->cancel;
+
+	if (sqe->off || sqe->splice_fd_in)
+		return -EINVAL;
+	c->addr = sqe->addr;
+	c->flags = sqe->cancel_flags;
+	if (c->flags & ~CANCEL_FLAGS)
+		return -EINVAL;
+	if (c->flags & IORING_ASYNC_CANCEL_FD) {
+		if (c->flags & IORING_ASYNC_CANCEL_ANY)
+			return -EINVAL;
+		c->fd = sqe->fd;
+	}
+	if (c->flags & IORING_ASYNC_CANCEL_OP) {
+		if (c->flags & IORING_ASYNC_CANCEL_ANY)
+			return -EINVAL;
+		c->opcode = (__u8) sqe->len;
+	}
+	return 0;
+}
+
+int ua_async_cancel(struct ua_req *req, unsigned issue_flags)
+{
+	const struct ua_cancel *c = &req->cancel;
+	struct ua_cancel_data cd = {
+		.data = c->addr, .flags = c->flags, .fd = c->fd,
+		.opcode = c->opcode,
+	};
+	int ret;
+
+	(void) issue_flags;
+	ret = get_file(req->ctx, &cd, req->sqe_flags & IOSQE_FIXED_FILE);
+	if (!ret)
+		ret = ua_cancel(req->ctx, &cd);
+	put_file(&cd);
+	req->res = ret;
+	req->failed = ret < 0;
+	return UA_DONE;
+}
+
+static bool forever(const struct __kernel_timespec *ts)
+{
+	return ts->tv_sec == -1 && ts->tv_nsec == -1;
+}
+
+/* Cancels, then waits for what runs on, trying again after each change. */
+static int sync_cancel_wait(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+			    const struct __kernel_timespec *timeout)
+{
+	struct timespec deadline;
+	int ret = ua_cancel(ctx, cd);
+
+	if (ret != -EALREADY)
+		return ret;
+	if (!forever(timeout)) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout->tv_sec + (deadline.tv_nsec +
+				   timeout->tv_nsec) / 1000000000;
+		deadline.tv_nsec = (deadline.tv_nsec + timeout->tv_nsec) %
+				   1000000000;
+	}
+	do {
+		ret = ua_cq_wait_change(ctx, forever(timeout) ? NULL
+							      : &deadline);
+		if (ret)
+			return ret;
+		ret = ua_cancel(ctx, cd);
+	} while (ret == -EALREADY);
+	return ret == -ENOENT || ret > 0 ? 0 : ret;
+}
+
+/*
+ * IORING_REGISTER_SYNC_CANCEL: cancel, and wait for what runs on to finish,
+ * up to the timeout ({-1, -1}: no limit). Every completion of the ring ends
+ * a wait, and the cancellation is tried again until nothing matches.
+ */
+int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args)
+{
+	struct io_uring_sync_cancel_reg sc;
+	struct ua_cancel_data cd;
+	unsigned i;
+	int ret;
+
+	if (!arg || nr_args != 1)
+		return -EINVAL;
+	memcpy(&sc, arg, sizeof(sc));
+	if (sc.flags & ~CANCEL_FLAGS)
+		return -EINVAL;
+	for (i = 0; i < sizeof(sc.pad); i++)
+		if (sc.pad[i])
+			return -EINVAL;
+	for (i = 0; i < sizeof(sc.pad2) / sizeof(sc.pad2[0]); i++)
+		if (sc.pad2[i])
+			return -EINVAL;
+	memset(&cd, 0, sizeof(cd));
+	cd.data = sc.addr;
+	cd.flags = sc.flags;
+	cd.fd = sc.fd;
+	cd.opcode = sc.opcode;
+	ret = get_file(ctx, &cd, false);
+	if (!ret)
+		ret = sync_cancel_wait(ctx, &cd, &sc.timeout);
+	put_file(&cd);
+	return ret;
+}
