@@ -81,7 +81,7 @@ measure() {
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of 13 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of 19 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -97,6 +97,14 @@ while [ "$round" -le "$runs" ]; do
 	measure evchurn kernel "$kernel" --mode evchurn --batch 32
 	measure timeout ours "$ours" --mode timeout --usec 1000
 	measure timeout kernel "$kernel" --mode timeout --usec 1000
+	# Registered-file updates while fixed-file reads wait on empty pipes,
+	# and the same with the ring drained before each update (quiesce).
+	for n in 1 1000; do
+		measure "fupdate$n" ours "$ours" --mode fupdate --inflight "$n"
+		measure "fupdate$n" kernel "$kernel" --mode fupdate --inflight "$n"
+	done
+	measure fupdateq ours "$ours" --mode fupdate --inflight 1000 --quiesce
+	measure fupdateq kernel "$kernel" --mode fupdate --inflight 1000 --quiesce
 	round=$((round + 1))
 done
 echo >&2
@@ -152,6 +160,24 @@ END {
 	k = median("timeout kernel")
 	printf "\n%-18s %14s %14s %12s\n", "timer accuracy", "uring-alike", "kernel", "ours/kernel"
 	printf "%-18s %12sus %12sus %12s\n", "1 ms timeout", o == "FAIL" ? o : sprintf("%.1f", o), k == "FAIL" ? k : sprintf("%.1f", k), ratio(o, k)
+
+	printf "\nregistered-file updates per second, fixed-file reads parked on empty pipes\n\n"
+	fmt2 = "%-28s %14s %14s %12s\n"
+	printf fmt2, "workload", "uring-alike/s", "kernel/s", "ours/kernel"
+	split("fupdate1 fupdate1000 fupdateq", urows, " ")
+	unames["fupdate1"] = "update, 1 read parked"
+	unames["fupdate1000"] = "update, 1000 reads parked"
+	unames["fupdateq"] = "quiesce each, 1000 parked"
+	for (i = 1; i <= 3; i++) {
+		w = urows[i]
+		o = median(w " ours")
+		k = median(w " kernel")
+		printf fmt2, unames[w], rate(o), rate(k), ratio(o, k)
+	}
+	o1 = median("fupdate1 ours")
+	o1000 = median("fupdate1000 ours")
+	printf "ours, 1000 parked / 1 parked: %s (goal >= 0.8); ", ratio(o1000, o1)
+	printf "1000 parked / quiesced: %s\n", ratio(o1000, median("fupdateq ours"))
 	for (key in failed)
 		bad = 1
 	exit bad

@@ -9,6 +9,11 @@
  *                   unregister: the cost of eventfd registration
  *   --eventfd     with --mode nop: keep an eventfd registered, so every
  *                 batch of completions also signals it
+ *   --mode fupdate  replace registered files one at a time while
+ *                 --inflight N reads stay parked on fixed files (empty
+ *                 pipes); --quiesce first completes every parked read
+ *                 and re-queues it after the update, as a ring that had
+ *                 to go idle for each update would
  *   --mode timeout  one relative TIMEOUT of --usec at a time: how late its
  *                 CQE is seen (timer accuracy; median and 99th percentile)
  *
@@ -27,12 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_BATCH	4096
 #define MAX_QD		4096
+#define MAX_INFLIGHT	16384
 #define MAX_BLOCK_BYTES	(16 * 1024 * 1024)
 #define BUFFER_ALIGN	4096
 
@@ -41,7 +48,8 @@
 #define CLOCK_CHECK_MASK	15u
 
 enum mode {
-	MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN, MODE_TIMEOUT
+	MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN, MODE_TIMEOUT,
+	MODE_FUPDATE
 };
 
 struct options {
@@ -53,6 +61,8 @@ struct options {
 	double seconds;
 	const char *file;
 	bool eventfd;
+	unsigned inflight;
+	bool quiesce;
 };
 
 struct target {
@@ -74,6 +84,7 @@ static void usage(FILE *out, const char *prog)
 		"       %s --mode read --file F [--qd N] [--bs BYTES] [--seconds S]\n"
 		"       %s --mode pread --file F [--bs BYTES] [--seconds S]\n"
 		"       %s --mode evchurn [--batch N] [--seconds S]\n"
+		"       %s --mode fupdate [--inflight N] [--quiesce] [--seconds S]\n"
 		"       %s --mode timeout [--usec N] [--seconds S]\n"
 		"\n"
 		"  --mode nop     submit N NOPs per call, reap them, repeat\n"
@@ -81,6 +92,11 @@ static void usage(FILE *out, const char *prog)
 		"  --mode pread   the same reads with a plain pread loop\n"
 		"  --mode evchurn register an eventfd, complete N NOPs, unregister;\n"
 		"                 counts rounds\n"
+		"  --mode fupdate replace one registered file per update while N\n"
+		"                 fixed-file reads wait on empty pipes; counts updates\n"
+		"  --inflight N   (fupdate) reads parked meanwhile (1-%d, default 1)\n"
+		"  --quiesce      (fupdate) complete and re-queue every parked read\n"
+		"                 around each update: a ring that must go idle\n"
 		"  --eventfd      (nop) keep an eventfd registered while running\n"
 		"  --mode timeout one N-microsecond TIMEOUT at a time (default\n"
 		"                 1000): median and p99 submit-to-CQE time\n"
@@ -93,7 +109,8 @@ static void usage(FILE *out, const char *prog)
 		"\n"
 		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n"
 		"(timeout mode adds median_us=M p99_us=P)\n",
-		prog, prog, prog, prog, prog, MAX_BATCH, MAX_QD);
+		prog, prog, prog, prog, prog, prog, MAX_INFLIGHT, MAX_BATCH,
+		MAX_QD);
 }
 
 static void die(const char *what, int err)
@@ -360,6 +377,175 @@ static struct result bench_pread(const struct options *o, struct target *t)
 	return r;
 }
 
+/* fupdate: N empty pipes; slot i of the table holds pipe i's reading end. */
+struct parked {
+	int (*pipes)[2];
+	char *bufs;		/* one byte per parked read */
+	unsigned n;
+};
+
+static char byte_for(unsigned i)
+{
+	return (char) ('A' + i % 26);
+}
+
+/* Each update costs uring-alike a descriptor for a while: allow plenty. */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void park_reads(struct io_uring *ring, struct parked *p)
+{
+	int ret;
+
+	for (unsigned i = 0; i < p->n; i++) {
+		struct io_uring_sqe *sqe = get_sqe(ring);
+
+		io_uring_prep_read(sqe, (int) i, &p->bufs[i], 1, 0);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(sqe, i);
+	}
+	ret = io_uring_submit(ring);
+	if (ret != (int) p->n)
+		die("io_uring_submit", ret < 0 ? ret : -EIO);
+}
+
+/* A byte into every pipe; each parked read must return its own pipe's. */
+static void complete_reads(struct io_uring *ring, struct parked *p)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, got = 0, seen;
+	int ret;
+
+	for (unsigned i = 0; i < p->n; i++) {
+		char b = byte_for(i);
+
+		if (write(p->pipes[i][1], &b, 1) != 1)
+			die("write", -errno);
+	}
+	while (got < p->n) {
+		ret = io_uring_wait_cqe(ring, &cqe);
+		if (ret < 0)
+			die("io_uring_wait_cqe", ret);
+		seen = 0;
+		io_uring_for_each_cqe(ring, head, cqe) {
+			__u64 i = io_uring_cqe_get_data64(cqe);
+
+			if (cqe->res != 1 || i >= p->n ||
+			    p->bufs[i] != byte_for((unsigned) i)) {
+				fprintf(stderr, "uring-bench: parked read %llu: "
+					"res %d\n", (unsigned long long) i,
+					cqe->res);
+				exit(1);
+			}
+			seen++;
+		}
+		io_uring_cq_advance(ring, seen);
+		got += seen;
+	}
+}
+
+static void setup_parked(struct io_uring *ring, struct parked *p, unsigned n)
+{
+	int *fds = malloc(n * sizeof(*fds)), ret;
+
+	p->n = n;
+	p->pipes = malloc(n * sizeof(*p->pipes));
+	p->bufs = calloc(n, 1);
+	if (!fds || !p->pipes || !p->bufs)
+		die("cannot allocate", -ENOMEM);
+	raise_nofile_limit();
+	for (unsigned i = 0; i < n; i++) {
+		if (pipe2(p->pipes[i], O_CLOEXEC))
+			die("pipe2", -errno);
+		fds[i] = p->pipes[i][0];
+	}
+	init_ring(ring, n);
+	ret = io_uring_register_files(ring, fds, n);
+	if (ret < 0)
+		die("io_uring_register_files", ret);
+	free(fds);
+}
+
+static void teardown_parked(struct io_uring *ring, struct parked *p)
+{
+	io_uring_unregister_files(ring);
+	io_uring_queue_exit(ring);
+	for (unsigned i = 0; i < p->n; i++) {
+		close(p->pipes[i][0]);
+		close(p->pipes[i][1]);
+	}
+	free(p->pipes);
+	free(p->bufs);
+}
+
+/* One update: slot i gets its pipe's reading end again (a new file
+ * reference), and the one it held is released once nothing uses it. */
+static void update_slot(struct io_uring *ring, struct parked *p, unsigned i)
+{
+	int ret = io_uring_register_files_update(ring, i, &p->pipes[i][0], 1);
+
+	if (ret != 1)
+		die("io_uring_register_files_update", ret < 0 ? ret : -EIO);
+}
+
+static unsigned long long update_until(struct io_uring *ring,
+				       struct parked *p, double deadline)
+{
+	unsigned long long n = 0;
+
+	do {
+		update_slot(ring, p, (unsigned) (n % p->n));
+		n++;
+	} while ((n & CLOCK_CHECK_MASK) || now() < deadline);
+	return n;
+}
+
+/* Each update waits for the ring to go idle, as before the seed's design. */
+static unsigned long long quiesced_updates_until(struct io_uring *ring,
+						 struct parked *p,
+						 double deadline)
+{
+	unsigned long long n = 0;
+
+	do {
+		complete_reads(ring, p);
+		update_slot(ring, p, (unsigned) (n % p->n));
+		park_reads(ring, p);
+		n++;
+	} while (now() < deadline);
+	return n;
+}
+
+static struct result bench_fupdate(const struct options *o)
+{
+	struct io_uring ring;
+	struct parked p;
+	struct result r = { 0 };
+	double start, warm = o->seconds / 4 < 0.25 ? o->seconds / 4 : 0.25;
+
+	setup_parked(&ring, &p, o->inflight);
+	park_reads(&ring, &p);
+	/* Untimed: thread pools and node pools settle first. */
+	if (!o->quiesce)
+		update_until(&ring, &p, now() + warm);
+	start = now();
+	if (o->quiesce)
+		r.ops = quiesced_updates_until(&ring, &p, start + o->seconds);
+	else
+		r.ops = update_until(&ring, &p, start + o->seconds);
+	r.secs = now() - start;
+	complete_reads(&ring, &p);
+	teardown_parked(&ring, &p);
+	return r;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *) a, y = *(const double *) b;
@@ -469,10 +655,12 @@ static enum mode parse_mode(const char *text)
 		return MODE_EVCHURN;
 	if (strcmp(text, "pread") == 0)
 		return MODE_PREAD;
+	if (strcmp(text, "fupdate") == 0)
+		return MODE_FUPDATE;
 	if (strcmp(text, "timeout") == 0)
 		return MODE_TIMEOUT;
 	fprintf(stderr, "uring-bench: bad mode '%s' "
-		"(want nop, read, pread, evchurn or timeout)\n", text);
+		"(want nop, read, pread, evchurn, fupdate or timeout)\n", text);
 	exit(2);
 }
 
@@ -487,6 +675,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "usec", required_argument, NULL, 'u' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "eventfd", no_argument, NULL, 'e' },
+		{ "inflight", required_argument, NULL, 'i' },
+		{ "quiesce", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -519,6 +709,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'e':
 			o->eventfd = true;
 			break;
+		case 'i':
+			o->inflight = parse_count("inflight", optarg,
+						  MAX_INFLIGHT);
+			break;
+		case 'Q':
+			o->quiesce = true;
+			break;
 		case 'h':
 			usage(stdout, argv[0]);
 			exit(0);
@@ -529,7 +726,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind != argc || o->mode == MODE_NONE ||
 	    ((o->mode == MODE_READ || o->mode == MODE_PREAD) && !o->file) ||
-	    (o->eventfd && o->mode != MODE_NOP)) {
+	    (o->eventfd && o->mode != MODE_NOP) ||
+	    (o->quiesce && o->mode != MODE_FUPDATE)) {
 		usage(stderr, argv[0]);
 		exit(2);
 	}
@@ -544,6 +742,7 @@ int main(int argc, char **argv)
 		.block_bytes = 4096,
 		.usec = 1000,
 		.seconds = 2.0,
+		.inflight = 1,
 	};
 	struct target t;
 	struct result r;
@@ -558,6 +757,11 @@ int main(int argc, char **argv)
 	case MODE_EVCHURN:
 		r = bench_evchurn(&o);
 		printf("mode=evchurn batch=%u", o.batch);
+		break;
+	case MODE_FUPDATE:
+		r = bench_fupdate(&o);
+		printf("mode=fupdate inflight=%u%s", o.inflight,
+		       o.quiesce ? " quiesce=1" : "");
 		break;
 	case MODE_TIMEOUT:
 		r = bench_timeout(&o);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include "liburing.h"
 #include "ua_private.h"
 
@@ -129,4 +130,110 @@ UA_PUBLIC int io_uring_register_sync_cancel(struct io_uring *ring,
 {
 	return io_uring_register(ring->ring_fd, IORING_REGISTER_SYNC_CANCEL,
 				 reg, 1);
+}
+
+/*
+ * Registered files cost this process a descriptor each (see uring-alike(7)):
+ * like liburing, raise the soft RLIMIT_NOFILE once when the table does not
+ * fit, then try again.
+ */
+static bool raise_nofile_limit(unsigned nr)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return false;
+	rl.rlim_cur = rl.rlim_cur + nr < rl.rlim_max ? rl.rlim_cur + nr
+						     : rl.rlim_max;
+	return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+static int register_files_retry(struct io_uring *ring, unsigned opcode,
+				const void *arg, unsigned nr_args, unsigned nr)
+{
+	int ret = io_uring_register(ring->ring_fd, opcode, arg, nr_args);
+
+	if (ret == -EMFILE && raise_nofile_limit(nr))
+		ret = io_uring_register(ring->ring_fd, opcode, arg, nr_args);
+	return ret;
+}
+
+UA_PUBLIC int io_uring_register_files(struct io_uring *ring, const int *files,
+				      unsigned nr_files)
+{
+	return register_files_retry(ring, IORING_REGISTER_FILES, files,
+				    nr_files, nr_files);
+}
+
+UA_PUBLIC int io_uring_register_files_tags(struct io_uring *ring,
+					   const int *files, const __u64 *tags,
+					   unsigned nr)
+{
+	struct io_uring_rsrc_register reg = {
+		.nr = nr,
+		.data = (__u64) (uintptr_t) files,
+		.tags = (__u64) (uintptr_t) tags,
+	};
+
+	return register_files_retry(ring, IORING_REGISTER_FILES2, &reg,
+				    sizeof(reg), nr);
+}
+
+UA_PUBLIC int io_uring_register_files_sparse(struct io_uring *ring,
+					     unsigned nr)
+{
+	struct io_uring_rsrc_register reg = {
+		.nr = nr,
+		.flags = IORING_RSRC_REGISTER_SPARSE,
+	};
+
+	return register_files_retry(ring, IORING_REGISTER_FILES2, &reg,
+				    sizeof(reg), nr);
+}
+
+UA_PUBLIC int io_uring_register_files_update(struct io_uring *ring,
+					     unsigned off, const int *files,
+					     unsigned nr_files)
+{
+	struct io_uring_files_update up = {
+		.offset = off,
+		.fds = (__u64) (uintptr_t) files,
+	};
+
+	return io_uring_register(ring->ring_fd, IORING_REGISTER_FILES_UPDATE,
+				 &up, nr_files);
+}
+
+UA_PUBLIC int io_uring_register_files_update_tag(struct io_uring *ring,
+						 unsigned off, const int *files,
+						 const __u64 *tags,
+						 unsigned nr_files)
+{
+	struct io_uring_rsrc_update2 up = {
+		.offset = off,
+		.data = (__u64) (uintptr_t) files,
+		.tags = (__u64) (uintptr_t) tags,
+		.nr = nr_files,
+	};
+
+	return io_uring_register(ring->ring_fd, IORING_REGISTER_FILES_UPDATE2,
+				 &up, sizeof(up));
+}
+
+UA_PUBLIC int io_uring_unregister_files(struct io_uring *ring)
+{
+	return io_uring_register(ring->ring_fd, IORING_UNREGISTER_FILES,
+				 NULL, 0);
+}
+
+UA_PUBLIC int io_uring_register_file_alloc_range(struct io_uring *ring,
+						 unsigned off, unsigned len)
+{
+	struct io_uring_file_index_range range = {
+		.off = off,
+		.len = len,
+	};
+
+	return io_uring_register(ring->ring_fd,
+				 IORING_REGISTER_FILE_ALLOC_RANGE, &range, 0);
 }

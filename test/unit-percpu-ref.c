@@ -271,6 +271,65 @@ static void test_kill_waits_for_get_in_flight(void **state)
 }
 
 /*
+ * kill split in two, with the grace period run by ua_rcu_call() for many
+ * refs at once: a get that saw one of them live is still waited for and
+ * counted, refs without users are released, none twice.
+ */
+#define NR_SPLIT	8
+
+struct split_batch {
+	struct ua_rcu_head	head;
+	struct counted		*refs;
+	atomic_bool		finished;
+};
+
+static void finish_all(struct ua_rcu_head *head)
+{
+	struct split_batch *b = container_of(head, struct split_batch, head);
+
+	for (int i = 0; i < NR_SPLIT; i++)
+		ua_percpu_ref_kill_finish(&b->refs[i].ref);
+	atomic_store(&b->finished, true);
+}
+
+static void test_split_kill_shares_one_grace_period(void **state)
+{
+	struct counted refs[NR_SPLIT];
+	struct split_batch b = { .refs = refs };
+	struct slow_get g = { .c = &refs[0] };
+	pthread_t gt;
+
+	(void) state;
+	for (int i = 0; i < NR_SPLIT; i++)
+		counted_init(&refs[i], 2);
+	ua_percpu_ref_get(&refs[1].ref);	/* a user from before */
+	gt = start(get_preempted_before_shard, &g);
+	while (!atomic_load(&g.saw_live))
+		sched_yield();
+	for (int i = 0; i < NR_SPLIT; i++)
+		ua_percpu_ref_kill_begin(&refs[i].ref);
+	ua_rcu_call(&b.head, finish_all);
+	for (int i = 0; i < 2000; i++)
+		sched_yield();
+	assert_false(atomic_load(&b.finished));	/* the get holds the period */
+
+	atomic_store(&g.may_finish, true);
+	pthread_join(gt, NULL);
+	ua_rcu_barrier();
+	assert_true(atomic_load(&b.finished));
+	assert_int_equal(dead_count(&refs[0]), 1);	/* the get, counted */
+	assert_int_equal(dead_count(&refs[1]), 1);
+	for (int i = 2; i < NR_SPLIT; i++)
+		assert_int_equal(atomic_load(&refs[i].releases), 1);
+	ua_percpu_ref_put(&refs[0].ref);
+	ua_percpu_ref_put(&refs[1].ref);
+	for (int i = 0; i < NR_SPLIT; i++) {
+		assert_int_equal(atomic_load(&refs[i].releases), 1);
+		ua_percpu_ref_exit(&refs[i].ref);
+	}
+}
+
+/*
  * Many threads get and put while another kills. Each worker holds a base
  * reference throughout, takes and drops extra ones around the kill, then
  * drops its base: release must come once, after the very last put.
@@ -450,6 +509,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_puts_on_other_shards_balance_gets),
 	cmocka_unit_test(test_tryget_live_fails_only_once_killed),
 	cmocka_unit_test(test_kill_waits_for_get_in_flight),
+	cmocka_unit_test(test_split_kill_shares_one_grace_period),
 	cmocka_unit_test(test_concurrent_gets_and_puts_across_kill),
 	cmocka_unit_test(test_kill_and_reinit_under_trygets),
 	cmocka_unit_test(test_release_may_synchronize),

@@ -35,6 +35,21 @@ bool ua_cancel_all(const struct ua_cancel_data *cd)
 	return cd->flags & (IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY);
 }
 
+/*
+ * A fixed file is the slot's node, which requests using the slot hold; a
+ * descriptor is compared by number, so a request using the same file
+ * through a fixed slot (the table's own duplicate) does not match it, where
+ * the kernel compares the files themselves.
+ */
+static bool uses_file(const struct ua_req *req, const struct ua_cancel_data *cd)
+{
+	if (!ua_opdef(req->opcode)->needs_file)
+		return false;
+	if (cd->file_node)
+		return req->file_node == cd->file_node;
+	return !req->file_node && req->fd == cd->fd;
+}
+
 /* The kernel's matching rules; a descriptor names the file a request uses. */
 bool ua_cancel_match(const struct ua_req *req, const struct ua_cancel_data *cd)
 {
@@ -46,8 +61,7 @@ bool ua_cancel_match(const struct ua_req *req, const struct ua_cancel_data *cd)
 		return req == cd->req;
 	if (cd->flags & IORING_ASYNC_CANCEL_ANY)
 		return true;
-	if ((cd->flags & IORING_ASYNC_CANCEL_FD) &&
-	    (!ua_opdef(req->opcode)->needs_file || req->fd != cd->fd))
+	if ((cd->flags & IORING_ASYNC_CANCEL_FD) && !uses_file(req, cd))
 		return false;
 	if ((cd->flags & IORING_ASYNC_CANCEL_OP) && req->opcode != cd->opcode)
 		return false;
@@ -86,15 +100,23 @@ int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd)
 	return running ? -EALREADY : -ENOENT;
 }
 
-/* The descriptor a cancellation names must be open; fixed ones need a file
- * table, which this engine does not have yet. */
-static int check_fd(const struct ua_cancel_data *cd, bool fixed)
+/* The file a cancellation names must exist: an open descriptor, or a slot
+ * with a file, whose node is held until put_file(). */
+static int get_file(struct ua_ctx *ctx, struct ua_cancel_data *cd, bool fixed)
 {
 	if (!(cd->flags & IORING_ASYNC_CANCEL_FD))
 		return 0;
-	if (fixed || (cd->flags & IORING_ASYNC_CANCEL_FD_FIXED))
-		return -EBADF;
+	if (fixed || (cd->flags & IORING_ASYNC_CANCEL_FD_FIXED)) {
+		cd->file_node = ua_files_get_node(ctx, (unsigned) cd->fd);
+		return cd->file_node ? 0 : -EBADF;
+	}
 	return fcntl(cd->fd, F_GETFD) < 0 ? -EBADF : 0;
+}
+
+static void put_file(struct ua_cancel_data *cd)
+{
+	if (cd->file_node)
+		ua_file_node_put(cd->file_node);
 }
 
 int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
@@ -130,9 +152,10 @@ int ua_async_cancel(struct ua_req *req, unsigned issue_flags)
 	int ret;
 
 	(void) issue_flags;
-	ret = check_fd(&cd, req->sqe_flags & IOSQE_FIXED_FILE);
+	ret = get_file(req->ctx, &cd, req->sqe_flags & IOSQE_FIXED_FILE);
 	if (!ret)
 		ret = ua_cancel(req->ctx, &cd);
+	put_file(&cd);
 	req->res = ret;
 	req->failed = ret < 0;
 	return UA_DONE;
@@ -141,6 +164,32 @@ int ua_async_cancel(struct ua_req *req, unsigned issue_flags)
 static bool forever(const struct __kernel_timespec *ts)
 {
 	return ts->tv_sec == -1 && ts->tv_nsec == -1;
+}
+
+/* Cancels, then waits for what runs on, trying again after each change. */
+static int sync_cancel_wait(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
+			    const struct __kernel_timespec *timeout)
+{
+	struct timespec deadline;
+	int ret = ua_cancel(ctx, cd);
+
+	if (ret != -EALREADY)
+		return ret;
+	if (!forever(timeout)) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout->tv_sec + (deadline.tv_nsec +
+				   timeout->tv_nsec) / 1000000000;
+		deadline.tv_nsec = (deadline.tv_nsec + timeout->tv_nsec) %
+				   1000000000;
+	}
+	do {
+		ret = ua_cq_wait_change(ctx, forever(timeout) ? NULL
+							      : &deadline);
+		if (ret)
+			return ret;
+		ret = ua_cancel(ctx, cd);
+	} while (ret == -EALREADY);
+	return ret == -ENOENT || ret > 0 ? 0 : ret;
 }
 
 /*
@@ -152,7 +201,6 @@ int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args)
 {
 	struct io_uring_sync_cancel_reg sc;
 	struct ua_cancel_data cd;
-	struct timespec deadline;
 	unsigned i;
 	int ret;
 
@@ -172,25 +220,9 @@ int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args)
 	cd.flags = sc.flags;
 	cd.fd = sc.fd;
 	cd.opcode = sc.opcode;
-	ret = check_fd(&cd, false);
-	if (ret)
-		return ret;
-	ret = ua_cancel(ctx, &cd);
-	if (ret != -EALREADY)
-		return ret;
-	if (!forever(&sc.timeout)) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += sc.timeout.tv_sec + (deadline.tv_nsec +
-				   sc.timeout.tv_nsec) / 1000000000;
-		deadline.tv_nsec = (deadline.tv_nsec + sc.timeout.tv_nsec) %
-				   1000000000;
-	}
-	do {
-		ret = ua_cq_wait_change(ctx, forever(&sc.timeout) ? NULL
-								: &deadline);
-		if (ret)
-			return ret;
-		ret = ua_cancel(ctx, &cd);
-	} while (ret == -EALREADY);
-	return ret == -ENOENT || ret > 0 ? 0 : ret;
+	ret = get_file(ctx, &cd, false);
+	if (!ret)
+		ret = sync_cancel_wait(ctx, &cd, &sc.timeout);
+	put_file(&cd);
+	return ret;
 }

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include "liburing/io_uring.h"
 #include "liburing/barrier.h"
+#include "engine/rcu.h"
 
 #define UA_MAX_SQ_ENTRIES	32768u
 #define UA_MAX_CQ_ENTRIES	(2 * UA_MAX_SQ_ENTRIES)
@@ -27,6 +28,8 @@
 struct ua_ctx;
 struct ua_req;
 struct ua_ev_fd;
+struct ua_file_node;
+struct ua_file_table;
 
 /* What an issue function tells its caller. */
 enum ua_issue_result {
@@ -67,6 +70,29 @@ struct ua_sync {
 	__u64	off;
 	__u64	len;
 	__u32	flags;		/* fsync, sync_file_range, fallocate mode, advice */
+};
+
+/* OPENAT, OPENAT2: struct open_how's fields, and where the file goes. */
+struct ua_open {
+	__u64		path;		/* the application's string */
+	char		*path_copy;	/* private copy, made before a punt */
+	__u64		flags, mode, resolve;
+	int		dfd;
+	__u32		file_slot;	/* 0: a descriptor, else sqe->file_index */
+	bool		openat2;
+};
+
+/* CLOSE: a descriptor, or (file_slot != 0) the fixed slot file_slot - 1. */
+struct ua_close {
+	int		fd;
+	__u32		file_slot;
+};
+
+/* FILES_UPDATE: nr descriptors at arg go to slots from offset. */
+struct ua_files_update {
+	__u64		arg;
+	__u32		nr;
+	__u32		offset;
 };
 
 /* TIMEOUT and LINK_TIMEOUT, while armed owned by the ring's timer. */
@@ -219,9 +245,16 @@ struct ua_req {
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
 	__u16			buf_group;	/* IOSQE_BUFFER_SELECT */
 	struct ua_poll		poll;		/* set up only when parked */
+	/* IOSQE_FIXED_FILE: the slot's node, held until the request is
+	 * freed; fd is then the node's own descriptor (filetable.c). */
+	struct ua_file_node	*file_node;
 	union {
 		struct ua_rw		rw;
 		struct ua_sync		sync;
+		struct ua_open		open;
+		struct ua_close		close;
+		struct ua_files_update	files_update;
+		__u32			install_flags;	/* FIXED_FD_INSTALL */
 		struct ua_timeout	timeout;
 		struct ua_timeout_rem	timeout_rem;
 		struct ua_cancel	cancel;
@@ -343,6 +376,30 @@ struct ua_poller {
 	bool			thread_started;
 	bool			poller_in_wait;	/* atomic */
 	bool			exiting;	/* atomic */
+	bool			ready;		/* ua_poller_init succeeded */
+};
+
+/*
+ * The fixed-file table and what it recycles (filetable.c). lock serialises
+ * writers; lookups read the RCU-published table without it.
+ */
+struct ua_files {
+	struct ua_file_table	*table;		/* NULL: none registered */
+	pthread_mutex_t		lock;
+	unsigned		alloc_start, alloc_end, alloc_hint;
+	struct ua_file_node	*pool;		/* ready for reuse; under lock */
+	unsigned		nr_nodes;	/* ever allocated */
+	unsigned		nr_shards;	/* per node's refcount */
+	int			dup_base;	/* lowest number for our fds */
+	/* Retired nodes, waiting for a grace period, under lock: */
+	struct ua_file_node	*retiring;	/* for the next one */
+	struct ua_file_node	*waiting;	/* for the pending one */
+	bool			gp_pending;
+	struct ua_rcu_head	gp;
+	/* Written by releases on other threads: a cache line of its own. */
+	char			pad[64];
+	struct ua_file_node	*released;	/* atomic stack */
+	char			pad2[64];
 };
 
 struct ua_ctx {
@@ -396,6 +453,8 @@ struct ua_ctx {
 	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
 	unsigned		cq_seq;
 	unsigned		cq_waiters;
+
+	struct ua_files		files;
 
 	struct ua_iowq		wq;
 	struct ua_timer		timer;
@@ -499,6 +558,8 @@ struct ua_cancel_data {
 	int			fd;
 	__u8			opcode;
 	const struct ua_req	*req;		/* or this very request */
+	/* IORING_ASYNC_CANCEL_FD on a fixed file: its node, held. */
+	struct ua_file_node	*file_node;
 };
 bool ua_cancel_match(const struct ua_req *req, const struct ua_cancel_data *cd);
 bool ua_cancel_all(const struct ua_cancel_data *cd);
@@ -541,6 +602,7 @@ void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b);
 /* poll.c: the readiness engine */
 int ua_poller_init(struct ua_ctx *ctx);
 void ua_poller_shutdown(struct ua_ctx *ctx);
+void ua_poller_free(struct ua_ctx *ctx);
 void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_OP	(1u << 0)	/* a POLL_ADD: report, do not issue */
 #define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */
@@ -626,6 +688,35 @@ void ua_req_classify_file(struct ua_req *req);
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
 			unsigned nr);
 int ua_unregister_buffers(struct ua_ctx *ctx);
+
+/* filetable.c: registered files and direct descriptors */
+void ua_files_init(struct ua_ctx *ctx);
+void ua_files_destroy(struct ua_ctx *ctx);
+struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot);
+void ua_file_node_put(struct ua_file_node *node);
+int ua_req_assign_fixed_file(struct ua_req *req);
+void ua_req_put_fixed_file(struct ua_req *req);
+int ua_files_register(struct ua_ctx *ctx, const __s32 *fds, const __u64 *tags,
+		      unsigned nr);
+int ua_files_unregister(struct ua_ctx *ctx);
+int ua_files_update(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
+		    const __u64 *tags, unsigned nr);
+int ua_files_set_alloc_range(struct ua_ctx *ctx, unsigned off, unsigned len);
+int ua_files_install(struct ua_ctx *ctx, int fd, __u32 file_slot);
+int ua_files_remove(struct ua_ctx *ctx, unsigned slot);
+int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_files_update_op(struct ua_req *req, unsigned issue_flags);
+
+/* openclose.c: OPENAT, OPENAT2, CLOSE, FIXED_FD_INSTALL */
+int ua_openat_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_openat2_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_openat(struct ua_req *req, unsigned issue_flags);
+int ua_open_prepare_async(struct ua_req *req);
+void ua_open_cleanup(struct ua_req *req);
+int ua_close_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_close(struct ua_req *req, unsigned issue_flags);
+int ua_fixed_fd_install_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_fixed_fd_install(struct ua_req *req, unsigned issue_flags);
 
 /* eventfd.c */
 int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,

@@ -87,6 +87,8 @@ static int check_params(const struct io_uring_params *p)
 /* Frees the engine's state; the descriptor is the application's to close. */
 static void ctx_free(struct ua_ctx *ctx)
 {
+	ua_files_destroy(ctx);	/* may post tags: before the ring goes */
+	ua_poller_free(ctx);	/* tags wake epoll waiters: after them */
 	ua_aio_destroy(ctx);
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
@@ -148,6 +150,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	pthread_mutex_init(&ctx->completion_lock, NULL);
 	pthread_mutex_init(&ctx->buf_lock, NULL);
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
+	ua_files_init(ctx);
 	ua_list_init(&ctx->defer);
 	ua_timer_init(&ctx->timer);
 	return ctx;

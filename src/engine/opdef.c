@@ -55,6 +55,18 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.name = "FALLOCATE", .prep = ua_fallocate_prep,
 		.issue = ua_fallocate, .needs_file = 1, .hash_reg_file = 1,
 	},
+	[IORING_OP_OPENAT] = {
+		.name = "OPENAT", .prep = ua_openat_prep, .issue = ua_openat,
+		.prepare_async = ua_open_prepare_async,
+		.cleanup = ua_open_cleanup,
+	},
+	[IORING_OP_CLOSE] = {
+		.name = "CLOSE", .prep = ua_close_prep, .issue = ua_close,
+	},
+	[IORING_OP_FILES_UPDATE] = {
+		.name = "FILES_UPDATE", .prep = ua_files_update_prep,
+		.issue = ua_files_update_op,
+	},
 	[IORING_OP_READ] = {
 		.name = "READ", .prep = ua_rw_prep, .issue = ua_read,
 		.poll_events = POLLIN, RW_COMMON,
@@ -140,5 +152,14 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_LISTEN] = {
 		.name = "LISTEN", .prep = ua_listen_prep, .issue = ua_listen,
 		.needs_file = 1,
+	},
+	[IORING_OP_OPENAT2] = {
+		.name = "OPENAT2", .prep = ua_openat2_prep, .issue = ua_openat,
+		.prepare_async = ua_open_prepare_async,
+		.cleanup = ua_open_cleanup,
+	},
+	[IORING_OP_FIXED_FD_INSTALL] = {
+		.name = "FIXED_FD_INSTALL", .prep = ua_fixed_fd_install_prep,
+		.issue = ua_fixed_fd_install, .needs_file = 1,
 	},
 };

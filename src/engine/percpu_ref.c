@@ -16,6 +16,11 @@
  *      the true count, at least one since the initial reference is held.
  *   4. Drop the initial reference like any other dead-mode put.
  *
+ * Owners that retire many refs at once split kill in two: step 1 on each
+ * (ua_percpu_ref_kill_begin), one grace period for all of them, usually
+ * through ua_rcu_call(), then steps 3 and 4 on each
+ * (ua_percpu_ref_kill_finish).
+ *
  * Every get and put is therefore counted exactly once, either in a shard
  * summed in step 3 or directly in count, and count only reaches zero when
  * the true count does; the put that gets it there calls release().
@@ -109,22 +114,25 @@ static unsigned long sum_shards(const struct ua_percpu_ref *ref)
 	return sum;
 }
 
-void ua_percpu_ref_kill(struct ua_percpu_ref *ref)
+void ua_percpu_ref_kill_begin(struct ua_percpu_ref *ref)
 {
-	unsigned long sum;
-
 	assert(atomic_load_explicit(&ref->mode, memory_order_relaxed) ==
 	       UA_PERCPU_REF_LIVE);
 	/*
-	 * Relaxed: ua_rcu_synchronize() begins with a full barrier on every
-	 * thread (membarrier) or a fence paired with the readers' fences,
-	 * which orders this store before the reader scans.
+	 * Relaxed: the grace period that must follow begins with a full
+	 * barrier on every thread (membarrier) or a fence paired with the
+	 * readers' fences, which orders this store before the reader scans.
+	 * When another thread runs that grace period (ua_rcu_call), the
+	 * queueing hands this store over to it first.
 	 */
 	atomic_store_explicit(&ref->mode, UA_PERCPU_REF_DEAD,
 			      memory_order_relaxed);
-	ua_rcu_synchronize();
+}
 
-	sum = sum_shards(ref);
+void ua_percpu_ref_kill_finish(struct ua_percpu_ref *ref)
+{
+	unsigned long sum = sum_shards(ref);
+
 	/*
 	 * Release: the sections summed here happen before this add, and
 	 * through it before the acq_rel put that reaches zero.
@@ -136,6 +144,13 @@ void ua_percpu_ref_kill(struct ua_percpu_ref *ref)
 
 	if (ua_percpu_ref_put_atomic(ref))
 		ref->release(ref);
+}
+
+void ua_percpu_ref_kill(struct ua_percpu_ref *ref)
+{
+	ua_percpu_ref_kill_begin(ref);
+	ua_rcu_synchronize();
+	ua_percpu_ref_kill_finish(ref);
 }
 
 /*

@@ -87,6 +87,16 @@ int ua_percpu_ref_init(struct ua_percpu_ref *ref, ua_percpu_release_fn release,
 void ua_percpu_ref_exit(struct ua_percpu_ref *ref);
 /* Live -> dead, then drops the initial reference. Waits a grace period. */
 void ua_percpu_ref_kill(struct ua_percpu_ref *ref);
+/*
+ * kill in two halves, so that one grace period serves many refs: begin
+ * switches to dead mode; after a full grace period that started after
+ * begin returned (ua_rcu_synchronize(), or from a ua_rcu_call() callback
+ * queued after it), finish folds the shards in and drops the initial
+ * reference. Between the two, gets and puts work (in dead mode) and the
+ * ref cannot be released. finish may run on another thread than begin.
+ */
+void ua_percpu_ref_kill_begin(struct ua_percpu_ref *ref);
+void ua_percpu_ref_kill_finish(struct ua_percpu_ref *ref);
 /* Released (dead, count zero) -> live with the initial reference again. */
 void ua_percpu_ref_reinit(struct ua_percpu_ref *ref);
 /* Dead, caller holding a reference -> live with the initial reference again. */

@@ -88,6 +88,7 @@ int ua_poller_init(struct ua_ctx *ctx)
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->accept_lock, NULL);
+	p->ready = true;
 	return 0;
 }
 
@@ -680,13 +681,25 @@ void ua_poller_shutdown(struct ua_ctx *ctx)
 void ua_poller_cancel_all(struct ua_ctx *ctx)
 {
 	struct ua_cancel_data any = { .flags = IORING_ASYNC_CANCEL_ANY };
-	struct ua_poller *p = &ctx->poller;
 	struct ua_req_list out;
-	unsigned i;
 
 	ua_list_init(&out);
 	ua_poll_cancel(ctx, &any, &out);
 	ua_complete_list(ctx, &out, -ECANCELED);
+}
+
+/*
+ * The last step, from ctx_free: the descriptors go only after everything
+ * that may still post a CQE, and so wake epoll waiters through wake_fd, has
+ * finished (the file table's tag CQEs come from the RCU callback thread).
+ */
+void ua_poller_free(struct ua_ctx *ctx)
+{
+	struct ua_poller *p = &ctx->poller;
+	unsigned i;
+
+	if (!p->ready)
+		return;		/* setup failed before the poller existed */
 	for (i = 0; i < p->nr_by_fd; i++)
 		free(p->by_fd[i]);
 	free(p->by_fd);

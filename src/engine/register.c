@@ -42,6 +42,69 @@ static int register_max_workers(struct ua_ctx *ctx, void *arg, unsigned nr)
 	return ret;
 }
 
+/* IORING_REGISTER_FILES2: struct io_uring_rsrc_register, size bytes. */
+static int register_files2(struct ua_ctx *ctx, const void *arg, unsigned size)
+{
+	struct io_uring_rsrc_register rr;
+
+	if (size != sizeof(rr))
+		return -EINVAL;
+	if (!arg)
+		return -EFAULT;
+	memcpy(&rr, arg, sizeof(rr));
+	if (!rr.nr || rr.resv2 || (rr.flags & ~IORING_RSRC_REGISTER_SPARSE))
+		return -EINVAL;
+	if ((rr.flags & IORING_RSRC_REGISTER_SPARSE) && rr.data)
+		return -EINVAL;
+	return ua_files_register(ctx, (const __s32 *) (uintptr_t) rr.data,
+				 (const __u64 *) (uintptr_t) rr.tags, rr.nr);
+}
+
+/* IORING_REGISTER_FILES_UPDATE: struct io_uring_files_update, nr fds. */
+static int update_files(struct ua_ctx *ctx, const void *arg, unsigned nr)
+{
+	struct io_uring_files_update up;
+
+	if (!nr)
+		return -EINVAL;
+	if (!arg)
+		return -EFAULT;
+	memcpy(&up, arg, sizeof(up));
+	if (up.resv)
+		return -EINVAL;
+	return ua_files_update(ctx, up.offset,
+			       (const __s32 *) (uintptr_t) up.fds, NULL, nr);
+}
+
+/* IORING_REGISTER_FILES_UPDATE2: struct io_uring_rsrc_update2, size bytes. */
+static int update_files2(struct ua_ctx *ctx, const void *arg, unsigned size)
+{
+	struct io_uring_rsrc_update2 up;
+
+	if (size != sizeof(up))
+		return -EINVAL;
+	if (!arg)
+		return -EFAULT;
+	memcpy(&up, arg, sizeof(up));
+	if (!up.nr || up.resv || up.resv2)
+		return -EINVAL;
+	return ua_files_update(ctx, up.offset,
+			       (const __s32 *) (uintptr_t) up.data,
+			       (const __u64 *) (uintptr_t) up.tags, up.nr);
+}
+
+static int file_alloc_range(struct ua_ctx *ctx, const void *arg)
+{
+	struct io_uring_file_index_range range;
+
+	memcpy(&range, arg, sizeof(range));
+	if (range.off + range.len < range.off)
+		return -EOVERFLOW;
+	if (range.resv)
+		return -EINVAL;
+	return ua_files_set_alloc_range(ctx, range.off, range.len);
+}
+
 static int enable_rings(struct ua_ctx *ctx)
 {
 	if (!ctx->disabled)
@@ -72,6 +135,24 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		ret = ua_unregister_buffers(ctx);
 		pthread_mutex_unlock(&ctx->uring_lock);
 		return ret;
+	case IORING_REGISTER_FILES:
+		if (!arg)
+			return -EFAULT;
+		return ua_files_register(ctx, arg, NULL, nr_args);
+	case IORING_UNREGISTER_FILES:
+		if (arg || nr_args)
+			return -EINVAL;
+		return ua_files_unregister(ctx);
+	case IORING_REGISTER_FILES_UPDATE:
+		return update_files(ctx, arg, nr_args);
+	case IORING_REGISTER_FILES2:
+		return register_files2(ctx, arg, nr_args);
+	case IORING_REGISTER_FILES_UPDATE2:
+		return update_files2(ctx, arg, nr_args);
+	case IORING_REGISTER_FILE_ALLOC_RANGE:
+		if (!arg || nr_args)
+			return -EINVAL;
+		return file_alloc_range(ctx, arg);
 	case IORING_REGISTER_EVENTFD:
 	case IORING_REGISTER_EVENTFD_ASYNC:
 		return ua_eventfd_register(ctx, arg, nr_args,

@@ -47,6 +47,7 @@ struct ua_req *ua_req_alloc(struct ua_ctx *ctx)
 	req->link = NULL;
 	req->hash_key = 0;
 	req->file_kind = UA_FILE_UNKNOWN;
+	req->file_node = NULL;
 	return req;
 }
 
@@ -56,6 +57,8 @@ void ua_req_cleanup(struct ua_req *req)
 
 	if (def->cleanup)
 		def->cleanup(req);
+	if (req->file_node)
+		ua_req_put_fixed_file(req);
 }
 
 void ua_req_free_local(struct ua_ctx *ctx, struct ua_req *req)

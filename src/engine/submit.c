@@ -67,8 +67,6 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	if (sqe->personality)
 		return -EINVAL;		/* no personality is registered */
 	req->opcode = sqe->opcode;
-	if (def->needs_file && (sqe->flags & IOSQE_FIXED_FILE))
-		return -EBADF;		/* no file table is registered */
 	return def->prep(req, sqe);
 }
 
@@ -77,9 +75,10 @@ void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
 		 struct ua_completion_batch *batch)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
+	int ret = def->prepare_async ? def->prepare_async(req) : 0;
 
-	if (def->prepare_async && def->prepare_async(req)) {
-		req->res = -ENOMEM;
+	if (ret) {
+		req->res = ret;
 		req->failed = true;
 		ua_batch_add(ctx, batch, req);
 		return;
@@ -114,6 +113,25 @@ void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
 	if (ret == UA_AGAIN && park(req))
 		return;
 	ua_req_punt(ctx, req, batch);
+}
+
+/*
+ * Like the kernel, a fixed file is looked up when the request is issued
+ * (a linked request's only when its turn comes), and held until the
+ * request is freed. False: there is none, and the request completes with
+ * -EBADF.
+ */
+static bool assign_file(struct ua_ctx *ctx, struct ua_req *req,
+			struct ua_completion_batch *batch)
+{
+	if (__builtin_expect(!(req->sqe_flags & IOSQE_FIXED_FILE), 1) ||
+	    req->file_node || !ua_opdef(req->opcode)->needs_file ||
+	    !ua_req_assign_fixed_file(req))
+		return true;
+	req->res = -EBADF;
+	req->failed = true;
+	ua_batch_add(ctx, batch, req);
+	return false;
 }
 
 static int issue_op(struct ua_req *req)
@@ -160,15 +178,16 @@ void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
 {
 	int ret;
 
-	if (__builtin_expect(req->state != 0 || req->link != NULL, 0)) {
-		if (req->state & UA_REQ_COMPLETE_NOW) {
-			ua_batch_add(ctx, batch, req);
-			return;
-		}
-		if (req->link && req->link->opcode == IORING_OP_LINK_TIMEOUT) {
-			issue_guarded(ctx, req, batch);
-			return;
-		}
+	if (__builtin_expect(req->state & UA_REQ_COMPLETE_NOW, 0)) {
+		ua_batch_add(ctx, batch, req);
+		return;
+	}
+	if (!assign_file(ctx, req, batch))
+		return;
+	if (__builtin_expect(req->link != NULL, 0) &&
+	    req->link->opcode == IORING_OP_LINK_TIMEOUT) {
+		issue_guarded(ctx, req, batch);
+		return;
 	}
 	ret = issue_op(req);
 	if (ret == UA_DONE)
@@ -193,8 +212,12 @@ static void queue_head(struct ua_ctx *ctx, struct ua_req *head,
 	if (__builtin_expect((head->sqe_flags & IOSQE_IO_DRAIN) ||
 			     ctx->drain_active, 0) && ua_drain_defer(ctx, head))
 		return;
-	if (batchable(head) && ua_aio_add(ctx, head, batch))
-		return;
+	if (batchable(head)) {
+		if (!assign_file(ctx, head, batch))
+			return;
+		if (ua_aio_add(ctx, head, batch))
+			return;
+	}
 	/* Batched transfers go first: inline work keeps submission order. */
 	ua_aio_flush(ctx, batch);
 	ua_issue(ctx, head, batch);

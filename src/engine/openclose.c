@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OPENAT, OPENAT2, CLOSE and FIXED_FD_INSTALL, with direct descriptors.
+ *
+ * An open first runs inline as the kernel runs it: openat2() with
+ * RESOLVE_CACHED, which fails with -EAGAIN instead of leaving the dentry
+ * cache, and O_NONBLOCK, so that a FIFO or a device cannot hold up the
+ * submitter (the flag is taken off again unless the application asked for
+ * it). -EAGAIN, and the flags that always take the slow path (O_CREAT,
+ * O_TRUNC, O_TMPFILE), send the open to a worker, after the path has been
+ * copied: the application may reuse its buffer once submission returns.
+ *
+ * A direct open (sqe->file_index) opens close-on-exec and hands the new
+ * descriptor to the fixed-file table (ua_files_install), which keeps it as
+ * the slot's own; no descriptor is left in the application's hands.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "engine/ctx.h"
+
+/* The kernel's __O_TMPFILE, without the O_DIRECTORY glibc folds into it. */
+#define TMPFILE_BIT		(O_TMPFILE & ~O_DIRECTORY)
+/* The flags openat(2) takes (the kernel's VALID_OPEN_FLAGS, less
+ * O_LARGEFILE, which the 64-bit kernel adds by itself). */
+#define VALID_OPEN_FLAGS	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | \
+				 O_TRUNC | O_APPEND | O_NONBLOCK | O_SYNC | \
+				 O_DSYNC | FASYNC | O_DIRECT | O_DIRECTORY | \
+				 O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | \
+				 O_TMPFILE)
+#define O_PATH_FLAGS		(O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
+#define OPEN_HOW_SIZE_VER0	24
+
+/* Set when the kernel has no openat2(): every open then takes a worker. */
+static bool no_openat2;
+
+static int open_prep_common(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_open *o = &req->open;
+
+	if (sqe->buf_index)
+		return -EINVAL;
+	if (req->sqe_flags & IOSQE_FIXED_FILE)
+		return -EBADF;
+	o->dfd = sqe->fd;
+	o->path = sqe->addr;
+	o->file_slot = sqe->file_index;
+	/* A direct descriptor is never inherited: the flag means nothing. */
+	if (o->file_slot && (o->flags & O_CLOEXEC))
+		return -EINVAL;
+	return 0;
+}
+
+/* What openat(2) makes of its flags and mode before it opens. */
+int ua_openat_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_open *o = &req->open;
+	__u64 flags = sqe->open_flags & VALID_OPEN_FLAGS;
+	__u64 mode = sqe->len & 07777;
+
+	o->path_copy = NULL;
+	if (flags & O_PATH)
+		flags &= O_PATH_FLAGS;
+	if (!(flags & (O_CREAT | TMPFILE_BIT)))
+		mode = 0;
+	o->flags = flags;
+	o->mode = mode;
+	o->resolve = 0;
+	o->openat2 = false;
+	return open_prep_common(req, sqe);
+}
+
+/* struct open_how at sqe->addr2, sqe->len bytes of it; a larger struct
+ * than ours is accepted only with zeroes in what we do not know. */
+int ua_openat2_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	const unsigned char *uhow = (const void *) (uintptr_t) sqe->addr2;
+	struct ua_open *o = &req->open;
+	struct open_how how;
+
+	o->path_copy = NULL;
+	if (sqe->len < OPEN_HOW_SIZE_VER0)
+		return -EINVAL;
+	for (size_t i = sizeof(how); i < sqe->len; i++)
+		if (uhow[i])
+			return -E2BIG;
+	memset(&how, 0, sizeof(how));
+	memcpy(&how, uhow, sqe->len < sizeof(how) ? sqe->len : sizeof(how));
+	o->flags = how.flags;
+	o->mode = how.mode;
+	o->resolve = how.resolve;
+	o->openat2 = true;
+	return open_prep_common(req, sqe);
+}
+
+static const char *open_path(const struct ua_open *o)
+{
+	return o->path_copy ? o->path_copy : (const char *) (uintptr_t) o->path;
+}
+
+static long sys_openat2(int dfd, const char *path, struct open_how *how)
+{
+	return syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+}
+
+static __u64 open_flags(const struct ua_open *o)
+{
+	return o->file_slot ? o->flags | O_CLOEXEC : o->flags;
+}
+
+/*
+ * The inline attempt: a descriptor or -errno, with *punt set when a worker
+ * must open instead. -EAGAIN punts unless the application itself asked for
+ * RESOLVE_CACHED, in which case it is the result, as in the kernel.
+ */
+static int open_cached(struct ua_req *req, bool *punt)
+{
+	struct ua_open *o = &req->open;
+	struct open_how how = {
+		.flags = open_flags(o),
+		.mode = o->mode,
+		.resolve = o->resolve | RESOLVE_CACHED,
+	};
+	bool add_nonblock = !(how.flags & (O_NONBLOCK | O_PATH));
+	long fd;
+
+	if (add_nonblock)
+		how.flags |= O_NONBLOCK;
+	fd = sys_openat2(o->dfd, open_path(o), &how);
+	if (fd < 0) {
+		int err = errno;
+
+		if (err == ENOSYS)
+			__atomic_store_n(&no_openat2, true, __ATOMIC_RELAXED);
+		/* Not cached, or a kernel that refuses what we added: the
+		 * worker asks again exactly as the application did. */
+		*punt = err == ENOSYS || err == EINVAL ||
+			(err == EAGAIN && !(o->resolve & RESOLVE_CACHED));
+		return -err;
+	}
+	/* F_SETFL changes only the status flags, and of those only
+	 * O_NONBLOCK differs from what the file was opened with. */
+	if (add_nonblock && fcntl((int) fd, F_SETFL,
+				  (int) (how.flags & ~(__u64) O_NONBLOCK)) < 0) {
+		close((int) fd);
+		*punt = true;
+		return -EAGAIN;
+	}
+	return (int) fd;
+}
+
+static int open_blocking(struct ua_req *req)
+{
+	struct ua_open *o = &req->open;
+	struct open_how how = {
+		.flags = open_flags(o),
+		.mode = o->mode,
+		.resolve = o->resolve,
+	};
+	long fd;
+
+	if (o->openat2)
+		fd = sys_openat2(o->dfd, open_path(o), &how);
+	else
+		fd = openat(o->dfd, open_path(o), (int) how.flags,
+			    (mode_t) how.mode);
+	return fd < 0 ? -errno : (int) fd;
+}
+
+/* These always leave the dentry cache (the kernel never tries them inline). */
+static bool must_block(const struct ua_open *o)
+{
+	return (o->flags & (O_CREAT | O_TRUNC | TMPFILE_BIT)) ||
+	       __atomic_load_n(&no_openat2, __ATOMIC_RELAXED);
+}
+
+int ua_openat(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_open *o = &req->open;
+	bool punt = false;
+	int ret;
+
+	if (issue_flags & UA_ISSUE_NONBLOCK) {
+		if (must_block(o))
+			return UA_PUNT;
+		ret = open_cached(req, &punt);
+		if (punt)
+			return UA_PUNT;
+	} else {
+		ret = open_blocking(req);
+	}
+	if (ret >= 0 && o->file_slot)
+		ret = ua_files_install(req->ctx, ret, o->file_slot);
+	req->res = ret;
+	req->failed = ret < 0;
+	return UA_DONE;
+}
+
+/*
+ * Copies the application's path as the kernel's getname() does: -EFAULT
+ * for an address that cannot be read, -ENAMETOOLONG without a NUL in
+ * PATH_MAX bytes. process_vm_readv() reads our own memory without
+ * faulting; split at the page boundary, it stops at the first unreadable
+ * page instead of failing whole. Where it is not allowed (seccomp), the
+ * pointer is trusted, as any library trusts its caller's.
+ */
+static int copy_path(const char *upath, char **out)
+{
+	char buf[PATH_MAX];
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	size_t first = page - ((uintptr_t) upath & (page - 1));
+	struct iovec local = { buf, sizeof(buf) };
+	struct iovec remote[2] = {
+		{ (void *) upath, first < sizeof(buf) ? first : sizeof(buf) },
+		{ (void *) (upath + first), first < sizeof(buf) ? sizeof(buf) - first : 0 },
+	};
+	ssize_t n = process_vm_readv(getpid(), &local, 1, remote, 2, 0);
+	size_t len;
+
+	if (n < 0 && errno == EFAULT)
+		return -EFAULT;
+	if (n < 0) {
+		n = (ssize_t) strnlen(upath, sizeof(buf));
+		memcpy(buf, upath, (size_t) n < sizeof(buf) ? (size_t) n + 1 : sizeof(buf));
+	}
+	len = strnlen(buf, (size_t) n);
+	if (len == (size_t) n)
+		return n == (ssize_t) sizeof(buf) ? -ENAMETOOLONG : -EFAULT;
+	*out = malloc(len + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, buf, len + 1);
+	return 0;
+}
+
+int ua_open_prepare_async(struct ua_req *req)
+{
+	struct ua_open *o = &req->open;
+
+	if (o->path_copy)
+		return 0;
+	return copy_path((const char *) (uintptr_t) o->path, &o->path_copy);
+}
+
+void ua_open_cleanup(struct ua_req *req)
+{
+	free(req->open.path_copy);
+	req->open.path_copy = NULL;
+}
+
+int ua_close_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	if (sqe->off || sqe->addr || sqe->len || sqe->rw_flags || sqe->buf_index)
+		return -EINVAL;
+	if (req->sqe_flags & IOSQE_FIXED_FILE)
+		return -EBADF;
+	req->close.fd = sqe->fd;
+	req->close.file_slot = sqe->file_index;
+	if (req->close.file_slot && req->close.fd)
+		return -EINVAL;
+	return 0;
+}
+
+/* Inline: close() only waits for a flush, which the kernel runs inline too
+ * for most files. A ring cannot be closed this way, as in the kernel. */
+int ua_close(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_close *c = &req->close;
+	int ret;
+
+	(void) issue_flags;
+	if (c->file_slot)
+		ret = ua_files_remove(req->ctx, c->file_slot - 1);
+	else if (ua_ctx_lookup(c->fd))
+		ret = -EBADF;
+	else
+		ret = close(c->fd) < 0 ? -errno : 0;
+	req->res = ret;
+	req->failed = ret < 0;
+	return UA_DONE;
+}
+
+int ua_fixed_fd_install_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	if (sqe->off || sqe->addr || sqe->len || sqe->buf_index ||
+	    sqe->splice_fd_in || sqe->addr3)
+		return -EINVAL;
+	if (!(req->sqe_flags & IOSQE_FIXED_FILE))
+		return -EBADF;
+	if (sqe->install_fd_flags & ~IORING_FIXED_FD_NO_CLOEXEC)
+		return -EINVAL;
+	req->install_flags = sqe->install_fd_flags;
+	return 0;
+}
+
+/* A regular descriptor for the slot's file; close-on-exec unless asked. */
+int ua_fixed_fd_install(struct ua_req *req, unsigned issue_flags)
+{
+	int cmd = req->install_flags & IORING_FIXED_FD_NO_CLOEXEC ?
+		  F_DUPFD : F_DUPFD_CLOEXEC;
+	int fd = fcntl(req->fd, cmd, 0);
+
+	(void) issue_flags;
+	req->res = fd < 0 ? -errno : fd;
+	req->failed = fd < 0;
+	return UA_DONE;
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the fixed-file table (src/engine/filetable.c), driven
+ * through the engine's own lookup and put, as the submit and completion
+ * paths use them.
+ *
+ * The stress runs lookups and puts on several threads against a thread
+ * that keeps replacing the slots: a held node's descriptor must stay open
+ * and name the same file for as long as it is held, every replaced file
+ * must be released exactly once (its tag seen once), and every descriptor
+ * must be gone at the end. As in unit-percpu-ref.c, the group runs once in
+ * a child forced into RCU's fence fallback and once in the parent.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include "helpers.h"
+#include "engine/ctx.h"
+#include "engine/rcu.h"
+
+#define WATCHDOG_SECONDS	120
+#define NR_SLOTS		4
+#define NR_FILES		6
+#define NR_LOOKERS		3
+#define NR_UPDATES		6000
+#define TAG_BASE		100000
+
+struct stress {
+	struct io_uring		ring;
+	struct ua_ctx		*ctx;
+	char			dir[PATH_MAX];
+	int			files[NR_FILES];
+	ino_t			inos[NR_FILES];
+	atomic_bool		stop;
+	atomic_ulong		errors;
+	atomic_ulong		lookups;
+};
+
+static ino_t ino_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+static bool known_ino(struct stress *s, ino_t ino)
+{
+	for (int i = 0; i < NR_FILES; i++)
+		if (s->inos[i] == ino)
+			return true;
+	return false;
+}
+
+/* What a request does: take the slot's file at issue, use it, put it. */
+static void *looker(void *arg)
+{
+	struct stress *s = arg;
+	struct ua_req req = { .ctx = s->ctx };
+	unsigned n = 0;
+
+	while (!atomic_load(&s->stop)) {
+		ino_t first;
+
+		req.fd = (int) (n++ % NR_SLOTS);
+		if (ua_req_assign_fixed_file(&req))
+			continue;	/* an empty slot, between updates */
+		first = ino_of(req.fd);
+		if (!known_ino(s, first))
+			atomic_fetch_add(&s->errors, 1);
+		/* Hold it while the updater retires it: now and then across
+		 * a grace period (the deferred kill waits about 1 ms). */
+		if (n % 64 == 0)
+			sleep_ms(2);
+		else
+			sched_yield();
+		if (ino_of(req.fd) != first)
+			atomic_fetch_add(&s->errors, 1);
+		ua_req_put_fixed_file(&req);
+		atomic_fetch_add(&s->lookups, 1);
+	}
+	return NULL;
+}
+
+static void setup_stress(struct stress *s)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE,
+				     .cq_entries = 2 * NR_UPDATES };
+	char name[16];
+
+	assert_int_equal(make_tmpdir(s->dir), 0);
+	for (int i = 0; i < NR_FILES; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		s->files[i] = make_pattern_file(s->dir, name, 64, i, O_RDONLY);
+		assert_true(s->files[i] >= 0);
+		s->inos[i] = ino_of(s->files[i]);
+	}
+	assert_int_equal(io_uring_queue_init_params(64, &s->ring, &p), 0);
+	s->ctx = ua_ctx_lookup(s->ring.ring_fd);
+	assert_non_null(s->ctx);
+	atomic_init(&s->stop, false);
+	atomic_init(&s->errors, 0);
+	atomic_init(&s->lookups, 0);
+}
+
+static void teardown_stress(struct stress *s)
+{
+	io_uring_queue_exit(&s->ring);
+	for (int i = 0; i < NR_FILES; i++)
+		close(s->files[i]);
+	remove_tmpdir(s->dir);
+}
+
+/* Counts each tag's CQE; a tag seen twice, or never, is an error. */
+static void check_tags(struct stress *s, unsigned nr)
+{
+	unsigned char *seen = calloc(nr, 1);
+	struct test_cqe c;
+
+	assert_non_null(seen);
+	for (unsigned i = 0; i < nr; i++) {
+		assert_int_equal(reap_one(&s->ring, &c), 0);
+		assert_true(c.user_data >= TAG_BASE &&
+			    c.user_data < TAG_BASE + nr);
+		assert_int_equal(seen[c.user_data - TAG_BASE]++, 0);
+	}
+	assert_true(cq_is_empty(&s->ring));
+	free(seen);
+}
+
+static void test_lookups_against_updates(void **state)
+{
+	struct stress s;
+	pthread_t threads[NR_LOOKERS];
+	int before = count_open_fds(), fds[NR_SLOTS];
+	__u64 tags[NR_SLOTS];
+	unsigned nr_tags = 0;
+
+	(void) state;
+	setup_stress(&s);
+	for (int i = 0; i < NR_SLOTS; i++) {
+		fds[i] = s.files[i];
+		tags[i] = TAG_BASE + nr_tags++;
+	}
+	assert_int_equal(io_uring_register_files_tags(&s.ring, fds, tags,
+						      NR_SLOTS), 0);
+	for (int i = 0; i < NR_LOOKERS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, looker, &s), 0);
+	for (unsigned u = 0; u < NR_UPDATES - NR_SLOTS; u++) {
+		int slot = (int) (u % NR_SLOTS);
+		int fd = u % 7 == 6 ? -1 : s.files[u % NR_FILES];
+		__u64 tag = fd < 0 ? 0 : TAG_BASE + nr_tags;
+
+		assert_int_equal(io_uring_register_files_update_tag(&s.ring,
+								    slot, &fd,
+								    &tag, 1), 1);
+		nr_tags += fd >= 0;
+		if (u % 64 == 0)
+			sched_yield();
+	}
+	atomic_store(&s.stop, true);
+	for (int i = 0; i < NR_LOOKERS; i++)
+		pthread_join(threads[i], NULL);
+	assert_int_equal(io_uring_unregister_files(&s.ring), 0);
+
+	check_tags(&s, nr_tags);
+	assert_int_equal(atomic_load(&s.errors), 0);
+	assert_true(atomic_load(&s.lookups) > 0);
+	teardown_stress(&s);
+	assert_int_equal(wait_fd_count(before), before);
+}
+
+/* Every retired node's grace period has ended (an end may start another). */
+static void wait_retired(struct ua_ctx *ctx)
+{
+	bool pending;
+
+	do {
+		ua_rcu_barrier();
+		pthread_mutex_lock(&ctx->files.lock);
+		pending = ctx->files.gp_pending;
+		pthread_mutex_unlock(&ctx->files.lock);
+	} while (pending);
+}
+
+/*
+ * Once released nodes are back in the pool, updates allocate none: the
+ * pool settles at the table's nodes plus those retired per grace period.
+ */
+static void test_updates_recycle_nodes(void **state)
+{
+	struct stress s;
+	unsigned warm;
+
+	(void) state;
+	setup_stress(&s);
+	assert_int_equal(io_uring_register_files_sparse(&s.ring, 2), 0);
+	for (int round = 0; round < 4; round++) {
+		for (int u = 0; u < 100; u++)
+			assert_int_equal(io_uring_register_files_update(
+					&s.ring, u % 2, &s.files[u % NR_FILES], 1), 1);
+		wait_retired(s.ctx);	/* the retired nodes come back */
+		if (round == 1)
+			warm = s.ctx->files.nr_nodes;
+	}
+	assert_int_equal(s.ctx->files.nr_nodes, warm);
+	assert_true(warm <= 2 + 100);
+	teardown_stress(&s);
+}
+
+/* A lookup holding a node keeps it, and its descriptor, past unregister. */
+static void test_held_node_survives_unregister(void **state)
+{
+	struct stress s;
+	struct ua_req req;
+	__u64 tag = TAG_BASE;
+	struct test_cqe c;
+	int fd;
+
+	(void) state;
+	setup_stress(&s);
+	req = (struct ua_req) { .ctx = s.ctx, .fd = 0 };
+	assert_int_equal(io_uring_register_files_tags(&s.ring, &s.files[2],
+						      &tag, 1), 0);
+	assert_int_equal(ua_req_assign_fixed_file(&req), 0);
+	fd = req.fd;
+	assert_true(fd != s.files[2]);	/* the table's own duplicate */
+	assert_int_equal(io_uring_unregister_files(&s.ring), 0);
+	wait_retired(s.ctx);
+	assert_true(cq_is_empty(&s.ring));
+	assert_true(ino_of(fd) == s.inos[2]);
+	ua_req_put_fixed_file(&req);
+	assert_int_equal(reap_one(&s.ring, &c), 0);
+	assert_true(c.user_data == TAG_BASE);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);	/* closed on release */
+	teardown_stress(&s);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_lookups_against_updates),
+	cmocka_unit_test(test_updates_recycle_nodes),
+	cmocka_unit_test(test_held_node_survives_unregister),
+};
+
+static int run_in_fence_mode_child(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		alarm(WATCHDOG_SECONDS);
+		if (!ua_rcu_force_fence_mode())
+			_exit(1);
+		_exit(cmocka_run_group_tests_name("filetable, fence fallback",
+						  tests, NULL, NULL) != 0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 1;
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+int main(void)
+{
+	int child_failed, failed;
+
+	alarm(2 * WATCHDOG_SECONDS);
+	child_failed = run_in_fence_mode_child();
+	failed = cmocka_run_group_tests_name("filetable, default mode", tests,
+					     NULL, NULL);
+	return failed || child_failed;
+}
