@@ -591,6 +591,29 @@ static inline void io_uring_prep_multishot_accept(struct io_uring_sqe *sqe,
 	sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
 }
 
+/* Direct variants: the new socket goes into fixed-file slot file_index,
+ * or a free slot with IORING_FILE_INDEX_ALLOC (the CQE then names it). */
+static inline void io_uring_prep_accept_direct(struct io_uring_sqe *sqe, int fd,
+					       struct sockaddr *addr,
+					       socklen_t *addrlen, int flags,
+					       unsigned int file_index)
+{
+	io_uring_prep_accept(sqe, fd, addr, addrlen, flags);
+	if (file_index == IORING_FILE_INDEX_ALLOC)
+		file_index--;	/* the +1 below makes it ALLOC again */
+	__io_uring_set_target_fixed_file(sqe, file_index);
+}
+
+static inline void io_uring_prep_multishot_accept_direct(struct io_uring_sqe *sqe,
+							 int fd,
+							 struct sockaddr *addr,
+							 socklen_t *addrlen,
+							 int flags)
+{
+	io_uring_prep_multishot_accept(sqe, fd, addr, addrlen, flags);
+	__io_uring_set_target_fixed_file(sqe, IORING_FILE_INDEX_ALLOC - 1);
+}
+
 static inline void io_uring_prep_connect(struct io_uring_sqe *sqe, int fd,
 					 const struct sockaddr *addr,
 					 socklen_t addrlen)
@@ -611,6 +634,27 @@ static inline void io_uring_prep_socket(struct io_uring_sqe *sqe, int domain,
 	io_uring_prep_rw(IORING_OP_SOCKET, sqe, domain, NULL,
 			 (__u32) protocol, (__u64) type);
 	sqe->rw_flags = (int) flags;
+}
+
+static inline void io_uring_prep_socket_direct(struct io_uring_sqe *sqe,
+					       int domain, int type,
+					       int protocol,
+					       unsigned int file_index,
+					       unsigned int flags)
+{
+	io_uring_prep_socket(sqe, domain, type, protocol, flags);
+	if (file_index == IORING_FILE_INDEX_ALLOC)
+		file_index--;	/* the +1 below makes it ALLOC again */
+	__io_uring_set_target_fixed_file(sqe, file_index);
+}
+
+static inline void io_uring_prep_socket_direct_alloc(struct io_uring_sqe *sqe,
+						     int domain, int type,
+						     int protocol,
+						     unsigned int flags)
+{
+	io_uring_prep_socket(sqe, domain, type, protocol, flags);
+	__io_uring_set_target_fixed_file(sqe, IORING_FILE_INDEX_ALLOC - 1);
 }
 
 static inline void io_uring_prep_bind(struct io_uring_sqe *sqe, int fd,

@@ -437,6 +437,9 @@ int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	if ((a->iou_flags & IORING_ACCEPT_MULTISHOT) &&
 	    (req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS))
 		return -EINVAL;
+	/* A direct descriptor's fd is the table's: never inherited. */
+	if (a->file_slot)
+		a->flags |= SOCK_CLOEXEC;
 	return 0;
 }
 
@@ -494,13 +497,14 @@ int ua_accept(struct ua_req *req, unsigned issue_flags)
 		a->polled = true;
 		return UA_AGAIN;
 	}
-	/* Direct descriptors need a file table (the fixed-file issue). */
-	if (a->file_slot)
-		return done(req, -ENXIO, true);
 	for (;;) {
 		fd = accept_now(req, nonblock);
 		if (fd == -EAGAIN && nonblock)
 			return would_block(req, app_nowait);
+		/* Direct: the result is 0 or the allocated slot, as the kernel
+		 * reports it (-ENXIO without a file table). */
+		if (fd >= 0 && a->file_slot)
+			fd = ua_files_install(req->ctx, fd, a->file_slot);
 		if (fd < 0 || !(a->iou_flags & IORING_ACCEPT_MULTISHOT))
 			return done(req, fd, false);
 		/* Multishot: one CQE per connection, until the queue is empty
@@ -617,10 +621,15 @@ int ua_socket(struct ua_req *req, unsigned issue_flags)
 	int fd;
 
 	(void) issue_flags;
-	if (s->file_slot)
-		return done(req, -ENXIO, true);	/* no file table yet */
-	fd = socket(s->domain, s->type, s->arg);
-	return done(req, fd < 0 ? -errno : fd, false);
+	if (!s->file_slot) {
+		fd = socket(s->domain, s->type, s->arg);
+		return done(req, fd < 0 ? -errno : fd, false);
+	}
+	/* Direct: made close-on-exec, then handed to the file table. */
+	fd = socket(s->domain, s->type | SOCK_CLOEXEC, s->arg);
+	if (fd < 0)
+		return done(req, -errno, false);
+	return done(req, ua_files_install(req->ctx, fd, s->file_slot), false);
 }
 
 int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
