@@ -91,7 +91,7 @@ $(O)/test-kernel/api-%: test/api-%.c test/helpers.h
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -DTEST_KERNEL $< -o $@ -luring -lcmocka -pthread $(SANFLAGS)
 # Unit tests reach into the engine: they link the static library.
-$(O)/test/unit-%: test/unit-%.c test/helpers.h $(STLIB)
+$(O)/test/unit-%: test/unit-%.c test/helpers.h test/rcu-modes.h $(STLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -Iinclude -Isrc $< -o $@ $(STLIB) -lcmocka -pthread $(SANFLAGS)
 

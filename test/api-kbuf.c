@@ -18,21 +18,6 @@
 
 /* Waits inside the engine before reaping (see api-poll.c: TSan sees the
  * CQ tail's release only through the engine's mapping of the ring). */
-static int reap(struct io_uring *ring, struct test_cqe *c)
-{
-	int ret = io_uring_enter(ring->ring_fd, 0, 1, IORING_ENTER_GETEVENTS,
-				 NULL);
-
-	if (ret < 0)
-		return ret;
-	return reap_one(ring, c);
-}
-
-static struct io_uring *ring_of(void **state)
-{
-	return &((struct fixture *) *state)->ring;
-}
-
 static int setup_ring(void **state)
 {
 	return fixture_setup_ring(state, 64, 0);
@@ -49,7 +34,7 @@ static struct io_uring_sqe *sqe_ud(struct io_uring *ring, __u64 ud)
 static int run(struct io_uring *ring, struct test_cqe *c)
 {
 	assert_int_equal(io_uring_submit(ring), 1);
-	assert_int_equal(reap(ring, c), 0);
+	assert_int_equal(reap_in_engine(ring, c), 0);
 	return c->res;
 }
 
@@ -106,7 +91,7 @@ static void fill_ring(struct io_uring_buf_ring *br, char (*bufs)[64],
 
 static void test_provide_and_select(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[4][64];
 	struct test_cqe c;
 	int sv[2];
@@ -126,7 +111,7 @@ static void test_provide_and_select(void **state)
 	assert_int_equal(io_uring_submit(ring), 1);
 	assert_true(cq_is_empty(ring));
 	assert_int_equal(write(sv[0], "de", 2), 2);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_int_equal(c.res, 2);
 	assert_int_equal(bid_of(&c), 11);
 	/* The end of the stream uses no buffer. */
@@ -146,7 +131,7 @@ static void test_provide_and_select(void **state)
 
 static void test_provide_errors(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[4][64];
 	struct io_uring_sqe *sqe;
 	struct test_cqe c;
@@ -171,7 +156,7 @@ static void test_provide_errors(void **state)
 
 static void test_buf_ring_register(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[1][64];
 	struct io_uring_buf_reg reg;
 	struct test_cqe c;
@@ -205,7 +190,7 @@ static void test_buf_ring_register(void **state)
  * the application adds more. */
 static void test_buf_ring_recv(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[4][64];
 	struct io_uring_buf_ring *br = buf_ring(ring, 4, 5);
 	struct test_cqe c;
@@ -237,7 +222,7 @@ static void test_buf_ring_recv(void **state)
  * the stream closes it with res 0 and no F_MORE. */
 static void test_multishot_recv_stream(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[8][64];
 	struct io_uring_buf_ring *br = buf_ring(ring, 8, 1);
 	const char *msgs[] = { "one", "two!", "three" };
@@ -253,7 +238,7 @@ static void test_multishot_recv_stream(void **state)
 
 		assert_true(cq_is_empty(ring));
 		assert_int_equal(write(sv[0], msgs[i], len), (ssize_t) len);
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_true(c.user_data == 9);
 		assert_int_equal(c.res, (int) len);
 		assert_true(c.flags & IORING_CQE_F_MORE);
@@ -261,7 +246,7 @@ static void test_multishot_recv_stream(void **state)
 		assert_memory_equal(bufs[bid_of(&c)], msgs[i], len);
 	}
 	close(sv[0]);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 9);
 	assert_int_equal(c.res, 0);
 	assert_int_equal(c.flags & (IORING_CQE_F_MORE | IORING_CQE_F_BUFFER), 0);
@@ -292,7 +277,7 @@ static void test_multishot_recv_defer(void **state)
 	assert_int_equal(io_uring_submit(&ring), 1);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(write(sv[0], "abc", 3), 3);
-		assert_int_equal(reap(&ring, &c), 0);
+		assert_int_equal(reap_in_engine(&ring, &c), 0);
 		assert_int_equal(c.res, 3);
 		assert_true(c.flags & IORING_CQE_F_MORE);
 		io_uring_buf_ring_add(br, bufs[bid_of(&c)], 64,
@@ -300,7 +285,7 @@ static void test_multishot_recv_defer(void **state)
 		io_uring_buf_ring_advance(br, 1);
 	}
 	close(sv[0]);
-	assert_int_equal(reap(&ring, &c), 0);
+	assert_int_equal(reap_in_engine(&ring, &c), 0);
 	assert_int_equal(c.res, 0);
 	assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
 	io_uring_unregister_buf_ring(&ring, 1);
@@ -312,7 +297,7 @@ static void test_multishot_recv_defer(void **state)
 /* Out of buffers, a multishot receive ends with -ENOBUFS. */
 static void test_multishot_recv_enobufs(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[2][64];
 	struct io_uring_buf_ring *br = buf_ring(ring, 2, 2);
 	struct test_cqe c;
@@ -324,7 +309,7 @@ static void test_multishot_recv_enobufs(void **state)
 	assert_int_equal(io_uring_submit(ring), 1);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(write(sv[0], "q", 1), 1);
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		if (i < 2) {
 			assert_int_equal(c.res, 1);
 			assert_true(c.flags & IORING_CQE_F_MORE);
@@ -342,7 +327,7 @@ static void test_multishot_recv_enobufs(void **state)
 /* Datagrams already queued each get their CQE when the receive arms. */
 static void test_multishot_recv_datagrams(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[8][64];
 	struct io_uring_buf_ring *br = buf_ring(ring, 8, 6);
 	struct test_cqe c;
@@ -355,14 +340,14 @@ static void test_multishot_recv_datagrams(void **state)
 	recv_select(ring, sv[1], 6, 3, true);
 	assert_int_equal(io_uring_submit(ring), 1);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_int_equal(c.res, 5);
 		assert_true(c.flags & IORING_CQE_F_MORE);
 	}
 	io_uring_prep_cancel64(sqe_ud(ring, 8), 3, 0);
 	assert_int_equal(io_uring_submit(ring), 1);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		if (c.user_data == 3) {
 			assert_int_equal(c.res, -ECANCELED);
 			assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
@@ -380,7 +365,7 @@ static void test_multishot_recv_datagrams(void **state)
  * back with the io_uring_recvmsg_* parsers. */
 static void test_multishot_recvmsg_udp(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[4][256];
 	struct io_uring_buf_ring *br;
 	struct sockaddr_in a, b;
@@ -432,7 +417,7 @@ static void test_multishot_recvmsg_udp(void **state)
 		assert_int_equal(sendto(sa, "hello!", 6 - (size_t) i, 0,
 					(struct sockaddr *) &b, sizeof(b)),
 				 6 - i);
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_true(c.user_data == 5);
 		assert_true(c.flags & IORING_CQE_F_MORE);
 		buf = bufs[bid_of(&c)];
@@ -488,7 +473,7 @@ static void *stream_out(void *arg)
 
 static void test_multishot_recv_stress(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[16][64];
 	struct io_uring_buf_ring *br = buf_ring(ring, 16, 9);
 	struct streamer s = { .total = 200000 };
@@ -504,7 +489,7 @@ static void test_multishot_recv_stress(void **state)
 	assert_int_equal(io_uring_submit(ring), 1);
 	assert_int_equal(pthread_create(&thr, NULL, stream_out, &s), 0);
 	for (;;) {
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		if (c.res == -ENOBUFS) {
 			/* Ran dry before we recycled: arm again. */
 			recv_select(ring, sv[1], 9, 1, true);
@@ -541,7 +526,7 @@ static void test_multishot_recv_stress(void **state)
 /* io_uring_setup_buf_ring and io_uring_free_buf_ring (liburing 2.4). */
 static void test_setup_buf_ring(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char bufs[2][64];
 	struct io_uring_buf_ring *br;
 	struct test_cqe c;

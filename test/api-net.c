@@ -18,38 +18,6 @@
 #include <sys/socket.h>
 #include "helpers.h"
 
-/*
- * Waits inside the engine before reaping. The engine publishes the CQ tail
- * through its own mapping of the ring and the application reads it through
- * another, so ThreadSanitizer sees the release/acquire pair only when the
- * wait happens in the engine (which reads its own mapping).
- */
-static int reap(struct io_uring *ring, struct test_cqe *c)
-{
-	int ret = io_uring_enter(ring->ring_fd, 0, 1, IORING_ENTER_GETEVENTS,
-				 NULL);
-
-	if (ret < 0)
-		return ret;
-	return reap_one(ring, c);
-}
-
-/* Submits the one SQE prepared, reaps one CQE, which must carry ud. */
-static int submit_wait(struct io_uring *ring, __u64 ud)
-{
-	struct test_cqe c;
-
-	assert_int_equal(io_uring_submit(ring), 1);
-	assert_int_equal(reap(ring, &c), 0);
-	assert_true(c.user_data == ud);
-	return c.res;
-}
-
-static struct io_uring *ring_of(void **state)
-{
-	return &((struct fixture *) *state)->ring;
-}
-
 static int setup_ring(void **state)
 {
 	return fixture_setup_ring(state, 64, 0);
@@ -75,7 +43,7 @@ static void reap_by_ud(struct io_uring *ring, struct test_cqe *out, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_true(c.user_data < (__u64) n);
 		out[c.user_data] = c;
 	}
@@ -91,7 +59,7 @@ static int wait_res(struct io_uring *ring, __u64 ud)
 {
 	struct test_cqe c;
 
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == ud);
 	return c.res;
 }
@@ -166,7 +134,7 @@ static void tcp_pair(int sv[2])
 /* A receive posted first waits; the send through the ring fills it. */
 static void test_send_recv_socketpair(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	char buf[32] = { 0 };
 	struct test_cqe c[2];
 	int sv[2];
@@ -188,7 +156,7 @@ static void test_send_recv_socketpair(void **state)
 /* The whole life of a TCP connection through the ring. */
 static void test_tcp_through_the_ring(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct sockaddr_in addr = loopback(0), peer;
 	socklen_t len = sizeof(addr), peer_len = sizeof(peer);
 	struct test_cqe c[4];
@@ -197,11 +165,11 @@ static void test_tcp_through_the_ring(void **state)
 
 	io_uring_prep_socket(sqe_ud(ring, 0), AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
 			     0, 0);
-	assert_true((lfd = submit_wait(ring, 0)) >= 0);
+	assert_true((lfd = submit_wait_in_engine(ring, 0)) >= 0);
 	prep_bind(sqe_ud(ring, 0), lfd, (struct sockaddr *) &addr, sizeof(addr));
-	assert_int_equal(submit_wait(ring, 0), 0);
+	assert_int_equal(submit_wait_in_engine(ring, 0), 0);
 	prep_listen(sqe_ud(ring, 0), lfd, 8);
-	assert_int_equal(submit_wait(ring, 0), 0);
+	assert_int_equal(submit_wait_in_engine(ring, 0), 0);
 	assert_int_equal(getsockname(lfd, (struct sockaddr *) &addr, &len), 0);
 
 	io_uring_prep_accept(sqe_ud(ring, 0), lfd, (struct sockaddr *) &peer,
@@ -211,7 +179,7 @@ static void test_tcp_through_the_ring(void **state)
 	io_uring_prep_socket(sqe_ud(ring, 1), AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
 			     0, 0);
 	submit_n(ring, 1);
-	assert_int_equal(reap(ring, &c[1]), 0);
+	assert_int_equal(reap_in_engine(ring, &c[1]), 0);
 	assert_true(c[1].user_data == 1 && c[1].res >= 0);
 	cfd = c[1].res;
 	io_uring_prep_connect(sqe_ud(ring, 1), cfd, (struct sockaddr *) &addr,
@@ -246,7 +214,7 @@ static void test_tcp_through_the_ring(void **state)
 
 static void test_connect_refused(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct sockaddr_in addr;
 	int lfd = tcp_listener(&addr, 0), fd;
 
@@ -254,14 +222,14 @@ static void test_connect_refused(void **state)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	io_uring_prep_connect(sqe_ud(ring, 3), fd, (struct sockaddr *) &addr,
 			      sizeof(addr));
-	assert_int_equal(submit_wait(ring, 3), -ECONNREFUSED);
+	assert_int_equal(submit_wait_in_engine(ring, 3), -ECONNREFUSED);
 	close(fd);
 }
 
 /* UDP: sendto through SEND with an address, and RECVMSG with the sender. */
 static void test_udp_sendto_recvmsg(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct sockaddr_in a = loopback(0), b = loopback(0), from;
 	socklen_t len = sizeof(a);
 	char buf[16] = { 0 };
@@ -301,7 +269,7 @@ static void test_udp_sendto_recvmsg(void **state)
  * soon as the submission returns (IORING_FEAT_SUBMIT_STABLE). */
 static void test_msg_iovecs_are_copied(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	char in1[3], in2[5], junk[8];
 	struct iovec riov[2] = { { in1, 3 }, { in2, 5 } };
 	struct iovec siov[2] = { { "abc", 3 }, { "defgh", 5 } };
@@ -334,7 +302,7 @@ static void test_msg_iovecs_are_copied(void **state)
 /* MSG_WAITALL on a stream: the receive waits for all of its length. */
 static void test_recv_waitall(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	char buf[8] = { 0 };
 	struct test_cqe c;
 	int sv[2];
@@ -344,7 +312,7 @@ static void test_recv_waitall(void **state)
 	submit_n(ring, 1);
 	assert_int_equal(write(sv[0], "1234", 4), 4);
 	assert_int_equal(write(sv[0], "5678", 4), 4);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_int_equal(c.res, 8);
 	assert_memory_equal(buf, "12345678", 8);
 	close(sv[0]);
@@ -355,7 +323,7 @@ static void test_recv_waitall(void **state)
  * SIGPIPE (the kernel sends with MSG_NOSIGNAL). */
 static void test_peer_reset_and_close(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	char buf[8];
 	int sv[2], res;
@@ -372,35 +340,35 @@ static void test_peer_reset_and_close(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	close(sv[0]);
 	io_uring_prep_send(sqe_ud(ring, 1), sv[1], "x", 1, 0);
-	res = submit_wait(ring, 1);
+	res = submit_wait_in_engine(ring, 1);
 	assert_int_equal(res, -EPIPE);
 	close(sv[1]);
 }
 
 static void test_errors(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	char buf[4];
 	int fds[2], sv[2];
 
 	assert_int_equal(pipe(fds), 0);
 	io_uring_prep_recv(sqe_ud(ring, 1), fds[0], buf, sizeof(buf), 0);
-	assert_int_equal(submit_wait(ring, 1), -ENOTSOCK);
+	assert_int_equal(submit_wait_in_engine(ring, 1), -ENOTSOCK);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	/* The application's MSG_DONTWAIT: -EAGAIN instead of waiting. */
 	io_uring_prep_recv(sqe_ud(ring, 2), sv[0], buf, sizeof(buf), MSG_DONTWAIT);
-	assert_int_equal(submit_wait(ring, 2), -EAGAIN);
+	assert_int_equal(submit_wait_in_engine(ring, 2), -EAGAIN);
 	/* Multishot receives need provided buffers. */
 	io_uring_prep_recv(sqe_ud(ring, 3), sv[0], buf, sizeof(buf), 0);
 	last_sqe(ring)->ioprio = IORING_RECV_MULTISHOT;
-	assert_int_equal(submit_wait(ring, 3), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 3), -EINVAL);
 	io_uring_prep_accept(sqe_ud(ring, 4), sv[0], NULL, NULL, O_APPEND);
-	assert_int_equal(submit_wait(ring, 4), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 4), -EINVAL);
 	io_uring_prep_socket(sqe_ud(ring, 5), AF_INET, SOCK_STREAM, 0, 0);
 	last_sqe(ring)->rw_flags = 1;
-	assert_int_equal(submit_wait(ring, 5), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 5), -EINVAL);
 	io_uring_prep_shutdown(sqe_ud(ring, 6), fds[0], SHUT_RD);
-	assert_int_equal(submit_wait(ring, 6), -ENOTSOCK);
+	assert_int_equal(submit_wait_in_engine(ring, 6), -ENOTSOCK);
 	close(fds[0]);
 	close(fds[1]);
 	close(sv[0]);
@@ -410,7 +378,7 @@ static void test_errors(void **state)
 /* IORING_RECVSEND_POLL_FIRST waits for readiness even when data is there. */
 static void test_poll_first(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	char buf[4] = { 0 };
 	int sv[2];
 
@@ -418,7 +386,7 @@ static void test_poll_first(void **state)
 	assert_int_equal(write(sv[0], "ab", 2), 2);
 	io_uring_prep_recv(sqe_ud(ring, 1), sv[1], buf, sizeof(buf), 0);
 	last_sqe(ring)->ioprio = IORING_RECVSEND_POLL_FIRST;
-	assert_int_equal(submit_wait(ring, 1), 2);
+	assert_int_equal(submit_wait_in_engine(ring, 1), 2);
 	assert_memory_equal(buf, "ab", 2);
 	close(sv[0]);
 	close(sv[1]);
@@ -427,7 +395,7 @@ static void test_poll_first(void **state)
 /* One multishot accept, one CQE with F_MORE per connection. */
 static void test_multishot_accept(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct sockaddr_in addr;
 	struct test_cqe c;
 	int lfd, clients[3], i;
@@ -439,7 +407,7 @@ static void test_multishot_accept(void **state)
 		submit_n(ring, 1);
 		for (i = 0; i < 3; i++) {
 			clients[i] = tcp_client(&addr);
-			assert_int_equal(reap(ring, &c), 0);
+			assert_int_equal(reap_in_engine(ring, &c), 0);
 			assert_true(c.user_data == 7);
 			assert_true(c.res >= 0);
 			assert_true(c.flags & IORING_CQE_F_MORE);
@@ -448,7 +416,7 @@ static void test_multishot_accept(void **state)
 		io_uring_prep_cancel64(sqe_ud(ring, 8), 7, 0);
 		submit_n(ring, 1);
 		for (i = 0; i < 2; i++) {
-			assert_int_equal(reap(ring, &c), 0);
+			assert_int_equal(reap_in_engine(ring, &c), 0);
 			if (c.user_data == 7) {
 				assert_int_equal(c.res, -ECANCELED);
 				assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
@@ -465,7 +433,7 @@ static void test_multishot_accept(void **state)
 /* SPLICE moves pipe data into a socket; TEE copies a pipe into another. */
 static void test_splice_tee(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	int p1[2], p2[2], sv[2];
 	char buf[16] = { 0 };
 
@@ -474,9 +442,9 @@ static void test_splice_tee(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(write(p1[1], "spliced!", 8), 8);
 	io_uring_prep_tee(sqe_ud(ring, 1), p1[0], p2[1], 8, 0);
-	assert_int_equal(submit_wait(ring, 1), 8);
+	assert_int_equal(submit_wait_in_engine(ring, 1), 8);
 	io_uring_prep_splice(sqe_ud(ring, 2), p1[0], -1, sv[0], -1, 8, 0);
-	assert_int_equal(submit_wait(ring, 2), 8);
+	assert_int_equal(submit_wait_in_engine(ring, 2), 8);
 	assert_int_equal(read(sv[1], buf, sizeof(buf)), 8);
 	assert_memory_equal(buf, "spliced!", 8);
 	assert_int_equal(read(p2[0], buf, sizeof(buf)), 8);
@@ -489,7 +457,7 @@ static void test_splice_tee(void **state)
 	assert_int_equal(wait_res(ring, 3), 4);
 	io_uring_prep_tee(sqe_ud(ring, 4), p1[0], p2[1], 4, 0);
 	last_sqe(ring)->off = 1;
-	assert_int_equal(submit_wait(ring, 4), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 4), -EINVAL);
 	close(p1[0]);
 	close(p1[1]);
 	close(p2[0]);
@@ -500,7 +468,7 @@ static void test_splice_tee(void **state)
 
 static void test_epoll_ctl(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, out;
 	int epfd = epoll_create1(EPOLL_CLOEXEC), fds[2];
 
@@ -513,9 +481,9 @@ static void test_epoll_ctl(void **state)
 	assert_int_equal(epoll_wait(epfd, &out, 1, 0), 1);
 	assert_true(out.data.u64 == 42);
 	io_uring_prep_epoll_ctl(sqe_ud(ring, 2), epfd, fds[0], EPOLL_CTL_ADD, &ev);
-	assert_int_equal(submit_wait(ring, 2), -EEXIST);
+	assert_int_equal(submit_wait_in_engine(ring, 2), -EEXIST);
 	io_uring_prep_epoll_ctl(sqe_ud(ring, 3), epfd, fds[0], EPOLL_CTL_DEL, NULL);
-	assert_int_equal(submit_wait(ring, 3), 0);
+	assert_int_equal(submit_wait_in_engine(ring, 3), 0);
 	close(epfd);
 	close(fds[0]);
 	close(fds[1]);
@@ -524,7 +492,7 @@ static void test_epoll_ctl(void **state)
 /* Many connections, each with a receive waiting: no thread each. */
 static void test_idle_connections_hold_no_threads(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	int sv[32][2], before, i;
 	char buf[32];
 	struct test_cqe c;
@@ -539,7 +507,7 @@ static void test_idle_connections_hold_no_threads(void **state)
 	for (i = 0; i < 32; i++)
 		assert_int_equal(write(sv[i][0], "y", 1), 1);
 	for (i = 0; i < 32; i++) {
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_int_equal(c.res, 1);
 		assert_int_equal(buf[c.user_data], 'y');
 	}

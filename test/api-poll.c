@@ -14,38 +14,6 @@
 #include <sys/socket.h>
 #include "helpers.h"
 
-/*
- * Waits inside the engine before reaping. The engine publishes the CQ tail
- * through its own mapping of the ring and the application reads it through
- * another, so ThreadSanitizer sees the release/acquire pair only when the
- * wait happens in the engine (which reads its own mapping).
- */
-static int reap(struct io_uring *ring, struct test_cqe *c)
-{
-	int ret = io_uring_enter(ring->ring_fd, 0, 1, IORING_ENTER_GETEVENTS,
-				 NULL);
-
-	if (ret < 0)
-		return ret;
-	return reap_one(ring, c);
-}
-
-/* Submits the one SQE prepared, reaps one CQE, which must carry ud. */
-static int submit_wait(struct io_uring *ring, __u64 ud)
-{
-	struct test_cqe c;
-
-	assert_int_equal(io_uring_submit(ring), 1);
-	assert_int_equal(reap(ring, &c), 0);
-	assert_true(c.user_data == ud);
-	return c.res;
-}
-
-static struct io_uring *ring_of(void **state)
-{
-	return &((struct fixture *) *state)->ring;
-}
-
 static int setup_ring(void **state)
 {
 	return fixture_setup_ring(state, 64, 0);
@@ -89,23 +57,23 @@ static struct io_uring_sqe *last_sqe(struct io_uring *ring)
 
 static void test_poll_ready_completes_at_once(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	int fds[2];
 
 	assert_int_equal(pipe(fds), 0);
 	write_byte(fds[1]);
 	poll_add(ring, fds[0], POLLIN, 1, false);
-	assert_int_equal(submit_wait(ring, 1), POLLIN);
+	assert_int_equal(submit_wait_in_engine(ring, 1), POLLIN);
 	/* Never ready: the write end is not readable; ask for what it is. */
 	poll_add(ring, fds[1], POLLOUT, 2, false);
-	assert_int_equal(submit_wait(ring, 2), POLLOUT);
+	assert_int_equal(submit_wait_in_engine(ring, 2), POLLOUT);
 	close(fds[0]);
 	close(fds[1]);
 }
 
 static void test_poll_waits_for_data(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct test_cqe c;
 	int fds[2];
 
@@ -114,7 +82,7 @@ static void test_poll_waits_for_data(void **state)
 	submit_n(ring, 1);
 	assert_true(cq_is_empty(ring));
 	write_byte(fds[1]);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 7);
 	assert_int_equal(c.res, POLLIN);
 	assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
@@ -125,7 +93,7 @@ static void test_poll_waits_for_data(void **state)
 /* Asked or not, a peer's shutdown shows as POLLRDHUP, its close as POLLHUP. */
 static void test_poll_reports_hangups(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct test_cqe c;
 	int sv[2];
 
@@ -133,11 +101,11 @@ static void test_poll_reports_hangups(void **state)
 	poll_add(ring, sv[0], POLLIN, 1, false);
 	submit_n(ring, 1);
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_int_equal(c.res, POLLIN | POLLRDHUP);
 	close(sv[1]);
 	poll_add(ring, sv[0], POLLOUT, 2, false);
-	assert_int_equal(submit_wait(ring, 2),
+	assert_int_equal(submit_wait_in_engine(ring, 2),
 			 POLLOUT | POLLHUP | POLLRDHUP);
 	close(sv[0]);
 }
@@ -145,7 +113,7 @@ static void test_poll_reports_hangups(void **state)
 /* One CQE with F_MORE per wakeup, until removed: then -ECANCELED, no MORE. */
 static void test_poll_multishot_until_removed(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct test_cqe c, d;
 	int fds[2], i;
 
@@ -155,7 +123,7 @@ static void test_poll_multishot_until_removed(void **state)
 	for (i = 0; i < 5; i++) {
 		assert_true(cq_is_empty(ring));
 		write_byte(fds[1]);
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_true(c.user_data == 9);
 		assert_int_equal(c.res, POLLIN);
 		assert_true(c.flags & IORING_CQE_F_MORE);
@@ -164,8 +132,8 @@ static void test_poll_multishot_until_removed(void **state)
 	io_uring_prep_poll_remove(must_get_sqe(ring), 9);
 	io_uring_sqe_set_data64(last_sqe(ring), 10);
 	submit_n(ring, 1);
-	assert_int_equal(reap(ring, &c), 0);
-	assert_int_equal(reap(ring, &d), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &d), 0);
 	if (c.user_data != 10) {
 		struct test_cqe t = c;
 
@@ -181,41 +149,41 @@ static void test_poll_multishot_until_removed(void **state)
 
 static void test_poll_errors(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct io_uring_sqe *sqe;
 	int fds[2];
 
 	assert_int_equal(pipe(fds), 0);
 	io_uring_prep_poll_remove(must_get_sqe(ring), 12345);
 	io_uring_sqe_set_data64(last_sqe(ring), 1);
-	assert_int_equal(submit_wait(ring, 1), -ENOENT);
+	assert_int_equal(submit_wait_in_engine(ring, 1), -ENOENT);
 	/* Multishot polls always post: they cannot skip their CQEs. */
 	poll_add(ring, fds[0], POLLIN, 2, true);
 	sqe = last_sqe(ring);
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-	assert_int_equal(submit_wait(ring, 2), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 2), -EINVAL);
 	/* IORING_POLL_ADD_LEVEL is refused by POLL_ADD on the kernel. */
 	poll_add(ring, fds[0], POLLIN, 3, false);
 	(last_sqe(ring))->len = IORING_POLL_ADD_LEVEL;
-	assert_int_equal(submit_wait(ring, 3), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 3), -EINVAL);
 	poll_add(ring, fds[0], POLLIN, 4, false);
 	(last_sqe(ring))->addr = 1;
-	assert_int_equal(submit_wait(ring, 4), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 4), -EINVAL);
 	/* A multishot flag alone is no update. */
 	io_uring_prep_poll_update(must_get_sqe(ring), 5, 0, 0,
 				  IORING_POLL_ADD_MULTI);
 	io_uring_sqe_set_data64(last_sqe(ring), 5);
-	assert_int_equal(submit_wait(ring, 5), -EINVAL);
+	assert_int_equal(submit_wait_in_engine(ring, 5), -EINVAL);
 	close(fds[1]);
 	close(fds[0]);
 	poll_add(ring, fds[0], POLLIN, 6, false);
-	assert_int_equal(submit_wait(ring, 6), -EBADF);
+	assert_int_equal(submit_wait_in_engine(ring, 6), -EBADF);
 }
 
 /* Any number of polls on one descriptor: one write wakes them all. */
 static void test_many_polls_on_one_fd(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	unsigned long seen = 0;
 	struct test_cqe c;
 	int fds[2], i;
@@ -227,7 +195,7 @@ static void test_many_polls_on_one_fd(void **state)
 	assert_true(cq_is_empty(ring));
 	write_byte(fds[1]);
 	for (i = 0; i < 32; i++) {
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_int_equal(c.res, POLLIN);
 		assert_true(c.user_data < 32);
 		seen |= 1ul << c.user_data;
@@ -248,7 +216,7 @@ static void update(struct io_uring *ring, __u64 old, __u64 new_ud,
 
 static void test_poll_update(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct test_cqe c, d;
 	int sv[2];
 
@@ -257,19 +225,19 @@ static void test_poll_update(void **state)
 	poll_add(ring, sv[0], POLLIN, 1, false);
 	submit_n(ring, 1);
 	update(ring, 1, 2, 0, IORING_POLL_UPDATE_USER_DATA, 100);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 100 && c.res == 0);
 	assert_true(cq_is_empty(ring));
 	write_byte(sv[1]);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 2 && c.res == POLLIN);
 	read_byte(sv[0]);
 	/* New events: POLLOUT is ready, so it completes with that. */
 	poll_add(ring, sv[0], POLLIN, 3, false);
 	submit_n(ring, 1);
 	update(ring, 3, 0, POLLOUT, IORING_POLL_UPDATE_EVENTS, 101);
-	assert_int_equal(reap(ring, &c), 0);
-	assert_int_equal(reap(ring, &d), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &d), 0);
 	if (c.user_data != 101) {
 		struct test_cqe t = c;
 
@@ -285,7 +253,7 @@ static void test_poll_update(void **state)
 /* A read of an empty pipe waits for data, and gets it. */
 static void test_read_waits_for_pipe(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	char buf[16] = { 0 };
 	struct test_cqe c;
 	int fds[2];
@@ -296,7 +264,7 @@ static void test_read_waits_for_pipe(void **state)
 	submit_n(ring, 1);
 	assert_true(cq_is_empty(ring));
 	assert_int_equal(write(fds[1], "hello", 5), 5);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 5);
 	assert_int_equal(c.res, 5);
 	assert_memory_equal(buf, "hello", 5);
@@ -307,7 +275,7 @@ static void test_read_waits_for_pipe(void **state)
 /* A write to a full socket waits for room, then writes. */
 static void test_write_waits_for_room(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	static char big[1 << 20], sink[1 << 16];
 	struct test_cqe c;
 	int sv[2], flags;
@@ -327,7 +295,7 @@ static void test_write_waits_for_room(void **state)
 	do {
 		n = read(sv[1], sink, sizeof(sink));
 	} while (n > 0);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 6);
 	assert_int_equal(c.res, 3);
 	close(sv[0]);
@@ -337,7 +305,7 @@ static void test_write_waits_for_room(void **state)
 /* A hundred idle pipes hold no hundred threads. */
 static void test_waiting_reads_hold_no_threads(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	int fds[48][2], before, i;
 	char buf[48];
 	struct test_cqe c;
@@ -353,7 +321,7 @@ static void test_waiting_reads_hold_no_threads(void **state)
 	for (i = 0; i < 48; i++)
 		write_byte(fds[i][1]);
 	for (i = 0; i < 48; i++) {
-		assert_int_equal(reap(ring, &c), 0);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
 		assert_int_equal(c.res, 1);
 		assert_int_equal(buf[c.user_data], 'x');
 	}
@@ -407,7 +375,7 @@ static void *write_loop(void *arg)
 
 static void test_remove_races_wakeups(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct writer w;
 	pthread_t thr;
 	char sink[4096];
@@ -430,7 +398,7 @@ static void test_remove_races_wakeups(void **state)
 			;
 		update(ring, ud, 0, 0, 0, 1);
 		while (!ended || !removed) {
-			assert_int_equal(reap(ring, &c), 0);
+			assert_int_equal(reap_in_engine(ring, &c), 0);
 			if (c.user_data == 1) {
 				assert_true(c.res == 0 || c.res == -EALREADY ||
 					    (c.res == -ENOENT && ended));
@@ -459,7 +427,7 @@ static void test_remove_races_wakeups(void **state)
 /* ASYNC_CANCEL reaches parked reads and polls, by user_data and by fd. */
 static void test_async_cancel_parked(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct test_cqe c[3];
 	char buf[4];
 	int fds[2], i, seen = 0;
@@ -473,7 +441,7 @@ static void test_async_cancel_parked(void **state)
 	last_sqe(ring)->user_data = 3;
 	submit_n(ring, 1);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(reap(ring, &c[i]), 0);
+		assert_int_equal(reap_in_engine(ring, &c[i]), 0);
 		if (c[i].user_data == 1)
 			assert_int_equal(c[i].res, -ECANCELED);
 		else
@@ -485,7 +453,7 @@ static void test_async_cancel_parked(void **state)
 	last_sqe(ring)->user_data = 4;
 	submit_n(ring, 1);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(reap(ring, &c[i]), 0);
+		assert_int_equal(reap_in_engine(ring, &c[i]), 0);
 		if (c[i].user_data == 2) {
 			assert_int_equal(c[i].res, -ECANCELED);
 			assert_int_equal(c[i].flags & IORING_CQE_F_MORE, 0);
@@ -501,7 +469,7 @@ static void test_async_cancel_parked(void **state)
 /* A link timeout cancels a read that waits for a pipe that stays empty. */
 static void test_link_timeout_on_parked_read(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 20000000 };
 	struct test_cqe c[2];
 	char buf[4];
@@ -515,7 +483,7 @@ static void test_link_timeout_on_parked_read(void **state)
 	last_sqe(ring)->user_data = 2;
 	submit_n(ring, 2);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(reap(ring, &c[i]), 0);
+		assert_int_equal(reap_in_engine(ring, &c[i]), 0);
 		if (c[i].user_data == 1)
 			assert_int_equal(c[i].res, -ECANCELED);
 		else
@@ -528,7 +496,7 @@ static void test_link_timeout_on_parked_read(void **state)
 /* A read linked after a write on a pipe runs once the write is done. */
 static void test_link_write_then_read_pipe(void **state)
 {
-	struct io_uring *ring = ring_of(state);
+	struct io_uring *ring = fixture_ring(state);
 	struct test_cqe c;
 	char buf[8] = { 0 };
 	int fds[2];
@@ -543,10 +511,10 @@ static void test_link_write_then_read_pipe(void **state)
 	submit_n(ring, 2);
 	assert_true(cq_is_empty(ring));
 	assert_int_equal(write(fds[1], "go", 2), 2);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 1 && c.res == 2);
 	assert_memory_equal(buf, "go", 2);
-	assert_int_equal(reap(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == 2 && c.res == 2);
 	assert_int_equal(read(fds[0], buf, sizeof(buf)), 2);
 	assert_memory_equal(buf, "ok", 2);

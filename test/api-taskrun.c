@@ -14,22 +14,6 @@
 #include <sys/syscall.h>
 #include "helpers.h"
 
-/*
- * Waits inside the engine before reaping. The engine publishes the CQ tail
- * through its own mapping of the ring and the application reads it through
- * another, so ThreadSanitizer sees the release/acquire pair only when the
- * wait happens in the engine (which reads its own mapping).
- */
-static int reap(struct io_uring *ring, struct test_cqe *c)
-{
-	int ret = io_uring_enter(ring->ring_fd, 0, 1, IORING_ENTER_GETEVENTS,
-				 NULL);
-
-	if (ret < 0)
-		return ret;
-	return reap_one(ring, c);
-}
-
 #define DEFER	(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)
 
 static int init(struct io_uring *ring, unsigned flags)
@@ -162,14 +146,14 @@ static void run_pipe_traffic(unsigned flags)
 		assert_int_equal(io_uring_submit(&ring), 1);
 		assert_int_equal(write(fds[1], "abc", 3), 3);
 		/* The poll's CQE and the read's, in either order. */
-		assert_int_equal(reap(&ring, &c), 0);
+		assert_int_equal(reap_in_engine(&ring, &c), 0);
 		if (c.user_data == 1) {
 			assert_true(c.flags & IORING_CQE_F_MORE);
-			assert_int_equal(reap(&ring, &c), 0);
+			assert_int_equal(reap_in_engine(&ring, &c), 0);
 		} else {
 			struct test_cqe p;
 
-			assert_int_equal(reap(&ring, &p), 0);
+			assert_int_equal(reap_in_engine(&ring, &p), 0);
 			assert_true(p.user_data == 1);
 		}
 		assert_true(c.user_data == 2);
@@ -236,7 +220,7 @@ static void test_defer_wait_sees_worker_completion(void **state)
 	sqe->flags = IOSQE_ASYNC;
 	sqe->user_data = 2;
 	assert_int_equal(io_uring_submit(&ring), 2);
-	assert_int_equal(reap(&ring, &c), 0);
+	assert_int_equal(reap_in_engine(&ring, &c), 0);
 	assert_true(c.user_data == 2);
 	io_uring_queue_exit(&ring);
 	close(fds[0]);

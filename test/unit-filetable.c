@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "rcu-modes.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -24,7 +25,6 @@
 #include "engine/ctx.h"
 #include "engine/rcu.h"
 
-#define WATCHDOG_SECONDS	120
 #define NR_SLOTS		4
 #define NR_FILES		6
 #define NR_LOOKERS		3
@@ -247,32 +247,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_held_node_survives_unregister),
 };
 
-static int run_in_fence_mode_child(void)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		alarm(WATCHDOG_SECONDS);
-		if (!ua_rcu_force_fence_mode())
-			_exit(1);
-		_exit(cmocka_run_group_tests_name("filetable, fence fallback",
-						  tests, NULL, NULL) != 0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return 1;
-	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-}
-
 int main(void)
 {
-	int child_failed, failed;
-
-	alarm(2 * WATCHDOG_SECONDS);
-	child_failed = run_in_fence_mode_child();
-	failed = cmocka_run_group_tests_name("filetable, default mode", tests,
-					     NULL, NULL);
-	return failed || child_failed;
+	return run_in_both_rcu_modes("filetable, fence fallback", "filetable, default mode",
+				     tests, sizeof(tests) / sizeof(tests[0]));
 }

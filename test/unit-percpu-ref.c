@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "rcu-modes.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +25,6 @@
 
 #include "engine/percpu_ref.h"
 
-#define WATCHDOG_SECONDS	120
 
 #define container_of(ptr, type, member) \
 	((type *) ((char *) (ptr) - offsetof(type, member)))
@@ -515,34 +515,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_release_may_synchronize),
 };
 
-static int run_in_fence_mode_child(void)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		alarm(WATCHDOG_SECONDS);
-		if (!ua_rcu_force_fence_mode()) {
-			fprintf(stderr, "fence mode could not be forced\n");
-			_exit(1);
-		}
-		_exit(cmocka_run_group_tests_name("percpu_ref, fence fallback",
-						  tests, NULL, NULL) != 0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return 1;
-	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-}
-
 int main(void)
 {
-	int child_failed, failed;
-
-	alarm(2 * WATCHDOG_SECONDS);
-	child_failed = run_in_fence_mode_child();
-	failed = cmocka_run_group_tests_name("percpu_ref, default mode", tests,
-					     NULL, NULL);
-	return failed || child_failed;
+	return run_in_both_rcu_modes("percpu_ref, fence fallback", "percpu_ref, default mode",
+				     tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "rcu-modes.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -30,7 +31,6 @@
 
 #include "engine/rcu.h"
 
-#define WATCHDOG_SECONDS	120
 #define GRACE_CHANCES		2000	/* yields a broken writer gets to run */
 
 #define container_of(ptr, type, member) \
@@ -497,34 +497,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_callback_helper_exits_when_idle),
 };
 
-static int run_in_fence_mode_child(void)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		alarm(WATCHDOG_SECONDS);
-		if (!ua_rcu_force_fence_mode()) {
-			fprintf(stderr, "fence mode could not be forced\n");
-			_exit(1);
-		}
-		_exit(cmocka_run_group_tests_name("rcu, fence fallback",
-						  tests, NULL, NULL) != 0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return 1;
-	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-}
-
 int main(void)
 {
-	int child_failed, failed;
-
-	alarm(2 * WATCHDOG_SECONDS);
-	child_failed = run_in_fence_mode_child();
-	failed = cmocka_run_group_tests_name("rcu, default mode", tests,
-					     NULL, NULL);
-	return failed || child_failed;
+	return run_in_both_rcu_modes("rcu, fence fallback", "rcu, default mode",
+				     tests, sizeof(tests) / sizeof(tests[0]));
 }
