@@ -173,39 +173,39 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 	if (!ctx)
 		return -ENOMEM;
 	ret = ua_ring_create(ctx, p);
-	if (ret) {
-		ctx_free(ctx);
-		return ret;
-	}
+	if (ret)
+		goto free_ctx;
 	ret = ua_iowq_init(&ctx->wq, sq);
-	if (ret) {
-		close(ctx->fd);
-		ctx_free(ctx);
-		return ret;
-	}
+	if (ret)
+		goto close_ring;
 	ret = ua_poller_init(ctx);
-	if (ret) {
-		ua_iowq_shutdown(ctx);
-		close(ctx->fd);
-		ctx_free(ctx);
-		return ret;
-	}
+	if (ret)
+		goto stop_workers;
 	/* A ring still filed under this number lost its descriptor to close()
 	 * without a release: nobody can reach it any more. */
 	stale = ua_ctx_lookup(ctx->fd);
 	if (stale)
 		ctx_release(stale);
 	ret = ua_ctx_install(ctx);
-	if (ret) {
-		ctx_shutdown(ctx);
-		close(ctx->fd);
-		ctx_free(ctx);
-		return ret;
-	}
+	if (ret)
+		goto shut_down;
 	p->sq_entries = sq;
 	p->cq_entries = cq;
 	p->features = ctx->features;
 	return ctx->fd;
+
+	/* Each step undoes what succeeded before it; ctx_shutdown() also
+	 * stops the workers. */
+shut_down:
+	ctx_shutdown(ctx);
+	goto close_ring;
+stop_workers:
+	ua_iowq_shutdown(ctx);
+close_ring:
+	close(ctx->fd);
+free_ctx:
+	ctx_free(ctx);
+	return ret;
 }
 
 static int timespec_arg(const struct __kernel_timespec *ts, bool absolute,
