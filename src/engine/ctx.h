@@ -652,7 +652,8 @@ int ua_provide_buffers(struct ua_req *req, unsigned issue_flags);
 int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
 int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
 void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel);
-__u32 ua_kbuf_put(struct ua_req *req, struct ua_kbuf_sel *sel, bool used);
+void ua_kbuf_recycle(struct ua_req *req, struct ua_kbuf_sel *sel);
+__u32 ua_kbuf_consume(struct ua_req *req, struct ua_kbuf_sel *sel, size_t len);
 void ua_kbuf_destroy(struct ua_ctx *ctx);
 
 /* splice.c: SPLICE, TEE */

@@ -33,6 +33,7 @@ struct ua_buf_group {
 	struct ua_buf_group	*next;		/* hash chain */
 	__u16			bgid;
 	bool			is_ring;
+	bool			inc;		/* IOU_PBUF_RING_INC */
 	/* List groups. */
 	struct ua_kbuf		*head, **tail;
 	/* Ring groups. */
@@ -308,30 +309,62 @@ empty:
 	return NULL;
 }
 
+/* Ends a ua_kbuf_get() whose transfer used nothing: the buffer stays where
+ * it was, first in line. Releases buf_lock. */
+void ua_kbuf_recycle(struct ua_req *req, struct ua_kbuf_sel *sel)
+{
+	(void) sel;
+	pthread_mutex_unlock(&req->ctx->buf_lock);
+}
+
 /*
- * Ends a ua_kbuf_get(): the buffer is used (returns the CQE flags that name
- * it) or left where it was (returns 0). Releases buf_lock.
+ * An incremental ring (IOU_PBUF_RING_INC) keeps what a transfer left of
+ * the head buffer for the next one: the engine writes the entry's new
+ * address and length back into the application's ring, as the kernel
+ * does, and the head moves only once the buffer is used up. Returns
+ * whether the buffer is still the head (IORING_CQE_F_BUF_MORE).
  */
-__u32 ua_kbuf_put(struct ua_req *req, struct ua_kbuf_sel *sel, bool used)
+static bool ring_commit_inc(struct ua_buf_group *g, size_t used)
+{
+	struct io_uring_buf *b = &g->br->bufs[g->ring_head & g->mask];
+	__u32 left = IO_URING_READ_ONCE(b->len);
+
+	if (used < left) {
+		IO_URING_WRITE_ONCE(b->addr, IO_URING_READ_ONCE(b->addr) + used);
+		IO_URING_WRITE_ONCE(b->len, left - (__u32) used);
+		return true;
+	}
+	g->ring_head++;
+	return false;
+}
+
+/*
+ * Ends a ua_kbuf_get() whose transfer used len bytes of the buffer: it
+ * leaves its group (an incremental ring gives up only those bytes).
+ * Returns the CQE flags that name it. Releases buf_lock.
+ */
+__u32 ua_kbuf_consume(struct ua_req *req, struct ua_kbuf_sel *sel, size_t len)
 {
 	struct ua_ctx *ctx = req->ctx;
 	struct ua_buf_group *g = sel->group;
+	__u32 cflags = IORING_CQE_F_BUFFER |
+		       ((__u32) sel->bid << IORING_CQE_BUFFER_SHIFT);
 
-	if (used) {
-		if (g->is_ring) {
-			g->ring_head++;
-		} else {
-			struct ua_kbuf *b = g->head;
+	if (g->is_ring && g->inc) {
+		if (ring_commit_inc(g, len))
+			cflags |= IORING_CQE_F_BUF_MORE;
+	} else if (g->is_ring) {
+		g->ring_head++;
+	} else {
+		struct ua_kbuf *b = g->head;
 
-			g->head = b->next;
-			if (!g->head)
-				g->tail = &g->head;
-			node_free(ctx, b);
-		}
+		g->head = b->next;
+		if (!g->head)
+			g->tail = &g->head;
+		node_free(ctx, b);
 	}
 	pthread_mutex_unlock(&ctx->buf_lock);
-	return used ? IORING_CQE_F_BUFFER |
-		      ((__u32) sel->bid << IORING_CQE_BUFFER_SHIFT) : 0;
+	return cflags;
 }
 
 /* Teardown: the groups and the node cache. */

@@ -373,16 +373,16 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 			return done(req, -ENOBUFS, true);
 		n = recv_into(req, buf, len, flags, &payload);
 		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK)) {
-			ua_kbuf_put(req, &sel, false);
+			ua_kbuf_recycle(req, &sel);
 			return would_block(req, sr->msg_flags & MSG_DONTWAIT);
 		}
 		/* An error, or the end of a stream (a multishot RECVMSG still
 		 * uses the buffer: it holds the header). */
 		if (n <= 0) {
-			ua_kbuf_put(req, &sel, false);
+			ua_kbuf_recycle(req, &sel);
 			return done(req, (int) n, n < 0);
 		}
-		cflags = ua_kbuf_put(req, &sel, true);
+		cflags = ua_kbuf_consume(req, &sel, (size_t) n);
 		if (!multishot || !payload) {
 			req->cflags = cflags;
 			return done(req, (int) n, false);
