@@ -154,6 +154,8 @@ struct io_uring_buf_ring *io_uring_setup_buf_ring(struct io_uring *ring,
 						  int *err);
 int io_uring_free_buf_ring(struct io_uring *ring, struct io_uring_buf_ring *br,
 			   unsigned int nentries, int bgid);
+int io_uring_buf_ring_head(struct io_uring *ring, int buf_group,
+			   uint16_t *head);
 int io_uring_register_eventfd(struct io_uring *ring, int fd);
 int io_uring_register_eventfd_async(struct io_uring *ring, int fd);
 int io_uring_unregister_eventfd(struct io_uring *ring);

@@ -60,36 +60,86 @@ UA_PUBLIC int io_uring_unregister_buf_ring(struct io_uring *ring, int bgid)
 				 &reg, 1);
 }
 
-/* A ring of provided buffers in fresh anonymous memory, registered. */
+static size_t buf_ring_size(unsigned int nentries)
+{
+	return nentries * sizeof(struct io_uring_buf);
+}
+
+/* The engine allocates the ring; map it from the ring descriptor, as
+ * from the kernel. */
+static struct io_uring_buf_ring *map_engine_buf_ring(struct io_uring *ring,
+						    unsigned int nentries,
+						    int bgid)
+{
+	off_t off = (off_t) (IORING_OFF_PBUF_RING |
+			     ((__u64) (__u16) bgid << IORING_OFF_PBUF_SHIFT));
+	void *br = mmap(NULL, buf_ring_size(nentries), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_POPULATE, ring->ring_fd, off);
+
+	return br == MAP_FAILED ? NULL : br;
+}
+
+/*
+ * A ring of provided buffers, registered: in fresh anonymous memory, or
+ * with IOU_PBUF_RING_MMAP in memory the engine allocates.
+ */
 UA_PUBLIC struct io_uring_buf_ring *
 io_uring_setup_buf_ring(struct io_uring *ring, unsigned int nentries,
 			int bgid, unsigned int flags, int *err)
 {
-	size_t size = nentries * sizeof(struct io_uring_buf);
+	bool engine_mem = flags & IOU_PBUF_RING_MMAP;
 	struct io_uring_buf_reg reg;
-	struct io_uring_buf_ring *br;
+	struct io_uring_buf_ring *br = NULL;
 	int ret;
 
-	br = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (br == MAP_FAILED) {
-		*err = -errno;
-		return NULL;
-	}
 	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (unsigned long) (uintptr_t) br;
+	if (!engine_mem) {
+		br = mmap(NULL, buf_ring_size(nentries), PROT_READ | PROT_WRITE,
+			  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+		if (br == MAP_FAILED) {
+			*err = -errno;
+			return NULL;
+		}
+		reg.ring_addr = (unsigned long) (uintptr_t) br;
+	}
 	reg.ring_entries = nentries;
 	reg.bgid = (__u16) bgid;
 	reg.flags = (__u16) flags;
 	ret = io_uring_register(ring->ring_fd, IORING_REGISTER_PBUF_RING,
 				&reg, 1);
+	if (!ret && engine_mem) {
+		br = map_engine_buf_ring(ring, nentries, bgid);
+		if (!br) {
+			ret = -errno;
+			io_uring_unregister_buf_ring(ring, bgid);
+		}
+	}
 	if (ret) {
-		munmap(br, size);
+		if (br && !engine_mem)
+			munmap(br, buf_ring_size(nentries));
 		*err = ret;
 		return NULL;
 	}
 	io_uring_buf_ring_init(br);
 	return br;
+}
+
+/* Where the engine's head of a buffer ring is (IORING_REGISTER_PBUF_STATUS):
+ * the entries before it have been used. */
+UA_PUBLIC int io_uring_buf_ring_head(struct io_uring *ring, int buf_group,
+				     uint16_t *head)
+{
+	struct io_uring_buf_status st;
+	int ret;
+
+	memset(&st, 0, sizeof(st));
+	st.buf_group = (__u32) buf_group;
+	ret = io_uring_register(ring->ring_fd, IORING_REGISTER_PBUF_STATUS,
+				&st, 1);
+	if (ret)
+		return ret;
+	*head = (uint16_t) st.head;
+	return 0;
 }
 
 UA_PUBLIC int io_uring_free_buf_ring(struct io_uring *ring,
@@ -100,7 +150,7 @@ UA_PUBLIC int io_uring_free_buf_ring(struct io_uring *ring,
 
 	if (ret)
 		return ret;
-	munmap(br, nentries * sizeof(struct io_uring_buf));
+	munmap(br, buf_ring_size(nentries));
 	return 0;
 }
 

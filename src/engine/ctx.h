@@ -58,6 +58,7 @@ struct ua_rw {
 	bool		vectored;
 	bool		stream;		/* offset ignored, as the kernel does */
 	bool		no_nowait;	/* the file rejects RWF_NOWAIT */
+	bool		selected;	/* owns a provided buffer (addr, len) */
 	size_t		done;		/* bytes moved by earlier attempts */
 	size_t		want;		/* bytes asked for; 0 until known */
 	struct iovec	*iov;		/* private copy, advanced past done */
@@ -484,6 +485,8 @@ struct ua_ctx {
 /* ring.c: shared memory, and the table from descriptor to ring */
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
 void ua_ring_destroy(struct ua_ctx *ctx);
+void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
+void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
@@ -651,6 +654,7 @@ int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_provide_buffers(struct ua_req *req, unsigned issue_flags);
 int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
 int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr);
+int ua_register_pbuf_status(struct ua_ctx *ctx, void *arg, unsigned nr);
 void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel);
 void ua_kbuf_recycle(struct ua_req *req, struct ua_kbuf_sel *sel);
 __u32 ua_kbuf_consume(struct ua_req *req, struct ua_kbuf_sel *sel, size_t len);
@@ -683,7 +687,7 @@ int ua_nop_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_nop(struct ua_req *req, unsigned issue_flags);
 
 /* file.c: learning what kind of file a request works on */
-void ua_req_classify_file(struct ua_req *req);
+int ua_req_classify_file(struct ua_req *req);
 
 /* rsrc.c: registered buffers */
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,

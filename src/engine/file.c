@@ -4,18 +4,19 @@
  * fstat would cost as much as the read it precedes); a request asks when it
  * leaves the fast path: when it is punted, or after a short transfer.
  */
+#include <errno.h>
 #include <sys/stat.h>
 #include "engine/ctx.h"
 #include "engine/opdef.h"
 
-void ua_req_classify_file(struct ua_req *req)
+int ua_req_classify_file(struct ua_req *req)
 {
 	struct stat st;
 
 	if (fstat(req->fd, &st) < 0) {
 		/* The issue will meet the same error and report it. */
 		req->file_kind = UA_FILE_SEEKABLE;
-		return;
+		return -errno;
 	}
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
 		req->file_kind = UA_FILE_SEEKABLE;
@@ -24,4 +25,5 @@ void ua_req_classify_file(struct ua_req *req)
 	} else {
 		req->file_kind = UA_FILE_STREAM;
 	}
+	return 0;
 }

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/opdef.h"
@@ -40,6 +41,7 @@ struct ua_buf_group {
 	struct io_uring_buf_ring *br;
 	__u16			mask;
 	__u16			ring_head;
+	size_t			map_size;	/* engine-allocated (MMAP) */
 };
 
 static struct ua_buf_group **bucket(struct ua_ctx *ctx, __u16 bgid)
@@ -204,41 +206,114 @@ int ua_provide_buffers(struct ua_req *req, unsigned issue_flags)
 
 /* ---- ring-mapped groups ---- */
 
+#define PBUF_RING_FLAGS	(IOU_PBUF_RING_MMAP | IOU_PBUF_RING_INC)
+
+static size_t ring_bytes(__u32 entries)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+
+	return (entries * sizeof(struct io_uring_buf) + page - 1) & ~(page - 1);
+}
+
+/* Whether [addr, addr + size) is mapped: mincore() fails with ENOMEM on
+ * a hole, where the kernel's pinning of the pages gives -EFAULT. */
+static bool is_mapped(__u64 addr, size_t size)
+{
+	unsigned char vec[128];		/* pages of the largest ring */
+
+	return !mincore((void *) (uintptr_t) addr, size, vec) || errno != ENOMEM;
+}
+
+/* An engine-allocated ring must not share memfd pages with another. */
+static bool map_overlaps(struct ua_ctx *ctx, __u16 bgid, size_t size)
+{
+	__u64 lo = (__u64) bgid << IORING_OFF_PBUF_SHIFT, hi = lo + size;
+	struct ua_buf_group *g;
+	unsigned i;
+
+	for (i = 0; i < UA_BUF_HASH; i++)
+		for (g = ctx->buf_groups[i]; g; g = g->next) {
+			__u64 glo = (__u64) g->bgid << IORING_OFF_PBUF_SHIFT;
+
+			if (g->map_size && glo < hi && lo < glo + g->map_size)
+				return true;
+		}
+	return false;
+}
+
+/* The ring's memory: the application's, or (IOU_PBUF_RING_MMAP) the
+ * engine's, which the application maps from the ring descriptor. */
+static int ring_attach(struct ua_ctx *ctx, struct ua_buf_group *g,
+		       const struct io_uring_buf_reg *reg)
+{
+	size_t size = ring_bytes(reg->ring_entries);
+
+	if (reg->flags & IOU_PBUF_RING_MMAP) {
+		if (map_overlaps(ctx, reg->bgid, size))
+			return -EINVAL;
+		g->br = ua_ring_map_pbuf(ctx, reg->bgid, size);
+		if (!g->br)
+			return -ENOMEM;
+		g->map_size = size;
+	} else {
+		if (!reg->ring_addr)
+			return -EFAULT;
+		if (reg->ring_addr & (sysconf(_SC_PAGESIZE) - 1))
+			return -EINVAL;
+		if (!is_mapped(reg->ring_addr, size))
+			return -EFAULT;
+		g->br = (struct io_uring_buf_ring *) (uintptr_t) reg->ring_addr;
+	}
+	g->is_ring = true;
+	g->inc = reg->flags & IOU_PBUF_RING_INC;
+	g->mask = (__u16) (reg->ring_entries - 1);
+	g->ring_head = 0;
+	return 0;
+}
+
+static void group_free(struct ua_ctx *ctx, struct ua_buf_group *g)
+{
+	if (g->map_size)
+		ua_ring_unmap_pbuf(ctx, g->bgid, g->br, g->map_size);
+	free(g);
+}
+
 int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
 {
 	const struct io_uring_buf_reg *reg = arg;
 	struct ua_buf_group *g;
-	long page = sysconf(_SC_PAGESIZE);
-	int ret = 0;
+	bool created = false;
+	int ret;
 
 	if (!reg || nr != 1)
 		return -EINVAL;
 	if (reg->resv[0] || reg->resv[1] || reg->resv[2])
 		return -EINVAL;
-	/* IOU_PBUF_RING_MMAP and _INC are not implemented: refused. */
-	if (reg->flags)
+	if (reg->flags & ~PBUF_RING_FLAGS)
 		return -EINVAL;
 	if (!reg->ring_entries || (reg->ring_entries & (reg->ring_entries - 1)) ||
 	    reg->ring_entries >= 65536)
-		return -EINVAL;
-	if (!reg->ring_addr || (reg->ring_addr & (__u64) (page - 1)))
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->buf_lock);
 	g = group_find(ctx, reg->bgid);
 	if (g && (g->is_ring || g->head)) {
 		ret = -EEXIST;
-	} else {
-		if (!g)
-			g = group_new(ctx, reg->bgid);
+		goto out;
+	}
+	if (!g) {
+		g = group_new(ctx, reg->bgid);
 		if (!g) {
 			ret = -ENOMEM;
-		} else {
-			g->is_ring = true;
-			g->br = (struct io_uring_buf_ring *) (uintptr_t) reg->ring_addr;
-			g->mask = (__u16) (reg->ring_entries - 1);
-			g->ring_head = 0;
+			goto out;
 		}
+		created = true;
 	}
+	ret = ring_attach(ctx, g, reg);
+	if (ret && created) {
+		group_unlink(ctx, g);
+		free(g);
+	}
+out:
 	pthread_mutex_unlock(&ctx->buf_lock);
 	return ret;
 }
@@ -261,8 +336,34 @@ int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
 		ret = -EINVAL;
 	} else {
 		group_unlink(ctx, g);
-		free(g);
+		group_free(ctx, g);
 	}
+	pthread_mutex_unlock(&ctx->buf_lock);
+	return ret;
+}
+
+/* IORING_REGISTER_PBUF_STATUS: where the engine's head of a ring is, so
+ * the application knows which entries it may refill. */
+int ua_register_pbuf_status(struct ua_ctx *ctx, void *arg, unsigned nr)
+{
+	struct io_uring_buf_status *st = arg;
+	struct ua_buf_group *g;
+	unsigned i;
+	int ret = 0;
+
+	if (!st || nr != 1)
+		return -EINVAL;
+	for (i = 0; i < sizeof(st->resv) / sizeof(st->resv[0]); i++)
+		if (st->resv[i])
+			return -EINVAL;
+	pthread_mutex_lock(&ctx->buf_lock);
+	g = st->buf_group <= 0xffff ? group_find(ctx, (__u16) st->buf_group) : NULL;
+	if (!g)
+		ret = -ENOENT;
+	else if (!g->is_ring)
+		ret = -EINVAL;
+	else
+		st->head = g->ring_head;
 	pthread_mutex_unlock(&ctx->buf_lock);
 	return ret;
 }
@@ -381,7 +482,7 @@ void ua_kbuf_destroy(struct ua_ctx *ctx)
 				bn = b->next;
 				free(b);
 			}
-			free(g);
+			group_free(ctx, g);
 		}
 		ctx->buf_groups[i] = NULL;
 	}

@@ -20,7 +20,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	},
 	[IORING_OP_READV] = {
 		.name = "READV", .prep = ua_rw_prep, .issue = ua_read,
-		.poll_events = POLLIN, RW_COMMON,
+		.poll_events = POLLIN, .buffer_select = 1, RW_COMMON,
 	},
 	[IORING_OP_WRITEV] = {
 		.name = "WRITEV", .prep = ua_rw_prep, .issue = ua_write,
@@ -69,7 +69,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	},
 	[IORING_OP_READ] = {
 		.name = "READ", .prep = ua_rw_prep, .issue = ua_read,
-		.poll_events = POLLIN, RW_COMMON,
+		.poll_events = POLLIN, .buffer_select = 1, RW_COMMON,
 	},
 	[IORING_OP_WRITE] = {
 		.name = "WRITE", .prep = ua_rw_prep, .issue = ua_write,

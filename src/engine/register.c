@@ -165,6 +165,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		return ua_register_pbuf_ring(ctx, arg, nr_args);
 	case IORING_UNREGISTER_PBUF_RING:
 		return ua_unregister_pbuf_ring(ctx, arg, nr_args);
+	case IORING_REGISTER_PBUF_STATUS:
+		return ua_register_pbuf_status(ctx, (void *) arg, nr_args);
 	case IORING_REGISTER_PROBE:
 		return register_probe((struct io_uring_probe *) arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:

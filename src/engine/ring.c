@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "engine/ctx.h"
 
@@ -118,6 +119,36 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 fail:
 	close(fd);
 	return -ENOMEM;
+}
+
+/*
+ * A buffer ring the engine allocates (IOU_PBUF_RING_MMAP) lives in the
+ * ring's memfd at the offset the application maps it from, as it would
+ * map the kernel's: IORING_OFF_PBUF_RING | bgid << IORING_OFF_PBUF_SHIFT.
+ * The file grows to hold it (tmpfs keeps it sparse); the pages start
+ * zeroed because unmapping punches them out again.
+ */
+static off_t pbuf_offset(__u16 bgid)
+{
+	return (off_t) (IORING_OFF_PBUF_RING |
+			((__u64) bgid << IORING_OFF_PBUF_SHIFT));
+}
+
+void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
+{
+	off_t end = pbuf_offset(bgid) + (off_t) size;
+	struct stat st;
+
+	if (fstat(ctx->fd, &st) || (st.st_size < end && ftruncate(ctx->fd, end)))
+		return NULL;
+	return map_region(ctx->fd, size, pbuf_offset(bgid));
+}
+
+void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
+{
+	munmap(p, size);
+	fallocate(ctx->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  pbuf_offset(bgid), (off_t) size);
 }
 
 void ua_ring_destroy(struct ua_ctx *ctx)

@@ -36,6 +36,30 @@ static bool is_fixed(const struct ua_req *req)
 	       req->opcode == IORING_OP_WRITE_FIXED;
 }
 
+/*
+ * IOSQE_BUFFER_SELECT: the data goes to a provided buffer of group
+ * sqe->buf_group, of at most len bytes (0: the whole buffer). A READV names
+ * its limit with exactly one iovec, which the kernel reads at submission;
+ * from there on it is a plain READ.
+ */
+static int select_prep(struct ua_req *req)
+{
+	struct ua_rw *rw = &req->rw;
+
+	if (rw->vectored) {
+		const struct iovec *uiov = (const struct iovec *) (uintptr_t) rw->addr;
+
+		if (rw->len != 1)
+			return -EINVAL;
+		if (uiov->iov_len > 0xffffffffu)
+			return -EINVAL;
+		rw->len = (__u32) uiov->iov_len;
+		rw->vectored = false;
+	}
+	rw->want = 0;
+	return 0;
+}
+
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_rw *rw = &req->rw;
@@ -53,6 +77,9 @@ int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	rw->want = rw->vectored ? 0 : rw->len;
 	rw->iov = rw->iov_alloc = NULL;
 	rw->nr_iov = 0;
+	rw->selected = false;
+	if (req->sqe_flags & IOSQE_BUFFER_SELECT)
+		return select_prep(req);
 	return 0;
 }
 
@@ -265,7 +292,7 @@ bool ua_rw_batchable(struct ua_req *req)
 	const struct ua_rw *rw = &req->rw;
 
 	if (rw->off < 0 || rw->stream || req->file_kind == UA_FILE_STREAM ||
-	    (rw->rw_flags & RWF_HIPRI))
+	    (rw->rw_flags & RWF_HIPRI) || (req->sqe_flags & IOSQE_BUFFER_SELECT))
 		return false;
 	return !is_fixed(req) || !import_fixed(req);
 }
@@ -326,6 +353,79 @@ static int issue_blocking(struct ua_req *req)
 	}
 }
 
+/*
+ * Takes the buffer for good before the transfer, as the kernel does for a
+ * file that does not poll and in its workers: whatever the result, even an
+ * error, the CQE names the buffer, and every retry uses the same one.
+ */
+static int select_for_file(struct ua_req *req)
+{
+	struct ua_rw *rw = &req->rw;
+	struct ua_kbuf_sel sel;
+	size_t len = rw->len;
+	void *buf = ua_kbuf_get(req, &len, &sel);
+
+	if (!buf)
+		return -ENOBUFS;
+	req->cflags = ua_kbuf_consume(req, &sel, len);
+	rw->addr = (__u64) (uintptr_t) buf;
+	rw->len = rw->want = (__u32) len;
+	rw->selected = true;
+	return 0;
+}
+
+/*
+ * A stream (pipe, socket, tty) tried without blocking: the buffer is used
+ * only if data (or the end of the stream) came; on -EAGAIN it goes back to
+ * its group while the request waits for readiness, and on an error too.
+ */
+static int read_selected_stream(struct ua_req *req)
+{
+	struct ua_rw *rw = &req->rw;
+	bool app_nowait = rw->rw_flags & RWF_NOWAIT;
+	struct ua_kbuf_sel sel;
+	size_t len = rw->len;
+	struct iovec iov;
+	ssize_t n;
+
+	iov.iov_base = ua_kbuf_get(req, &len, &sel);
+	if (!iov.iov_base)
+		return finish(req, -ENOBUFS);
+	iov.iov_len = len;
+	n = sys_rw(req, &iov, 1, -1, rw->rw_flags | RWF_NOWAIT);
+	if (n < 0) {
+		ua_kbuf_recycle(req, &sel);
+		if (n == -EAGAIN && !app_nowait)
+			return UA_AGAIN;
+		if (n == -EOPNOTSUPP && !app_nowait) {
+			rw->no_nowait = true;	/* a worker selects and blocks */
+			return UA_PUNT;
+		}
+		return finish(req, n);
+	}
+	req->cflags = ua_kbuf_consume(req, &sel, (size_t) n);
+	rw->done = (size_t) n;
+	rw->want = len;
+	return finish(req, 0);
+}
+
+static int rw_select(struct ua_req *req, unsigned issue_flags)
+{
+	int ret = 0;
+
+	if (req->file_kind == UA_FILE_UNKNOWN)
+		ret = ua_req_classify_file(req);
+	if (ret)
+		return finish(req, ret);	/* a bad descriptor takes no buffer */
+	if (req->file_kind == UA_FILE_STREAM && (issue_flags & UA_ISSUE_NONBLOCK))
+		return read_selected_stream(req);
+	ret = select_for_file(req);
+	if (ret)
+		return finish(req, ret);
+	return issue_flags & UA_ISSUE_NONBLOCK ? issue_inline(req)
+					       : issue_blocking(req);
+}
+
 static int rw_issue(struct ua_req *req, unsigned issue_flags)
 {
 	/* Polled I/O needs an IOPOLL ring, which this engine does not offer. */
@@ -337,6 +437,8 @@ static int rw_issue(struct ua_req *req, unsigned issue_flags)
 		if (ret)
 			return finish(req, ret);
 	}
+	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !req->rw.selected)
+		return rw_select(req, issue_flags);
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		return issue_inline(req);
 	return issue_blocking(req);
