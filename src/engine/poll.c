@@ -32,7 +32,7 @@
  * By default a poller thread, started when the first request parks, runs
  * the events while no application thread waits; it stands aside while one
  * does (app_waiting), and takes over again when the application has not
- * come back for STANDBY_NS. wake_fd brings a thread blocked in epoll_wait
+ * come back for a while (1 to 8 ms). wake_fd brings a thread blocked in epoll_wait
  * the completions posted by others, and tells the poller to stand aside.
  */
 #include <errno.h>
@@ -52,8 +52,10 @@
 /* Reported whether asked for or not, as the kernel's IO_POLL_UNMASK. */
 #define UA_POLL_ALWAYS		(EPOLLERR | EPOLLHUP | EPOLLRDHUP)
 #define UA_MAX_EVENTS		64
-/* How long the poller stays aside after the application last waited. */
-#define STANDBY_NS		1000000
+/* How long the poller stays aside after the application last waited: at
+ * first 1 ms, growing to 8 ms while the application keeps coming back. */
+#define STANDBY_MIN_NS		1000000
+#define STANDBY_MAX_NS		8000000
 
 struct ua_pollfd {
 	int		fd;
@@ -432,16 +434,20 @@ static unsigned wait_gen(struct ua_poller *p)
 /*
  * An application thread runs the events: stay aside while it waits, and
  * while it keeps coming back to wait (a busy event loop is out of the
- * engine only briefly); take over when it has been away for STANDBY_NS.
+ * engine only briefly); take over when it has been away for a nap. Each
+ * look costs a context switch on the application's CPU, so the naps grow
+ * while the event loop keeps returning.
  */
 static void standby(struct ua_poller *p)
 {
-	const struct timespec nap = { 0, STANDBY_NS };
+	struct timespec nap = { 0, STANDBY_MIN_NS };
 	unsigned gen;
 
 	do {
 		gen = wait_gen(p);
 		nanosleep(&nap, NULL);
+		if (nap.tv_nsec < STANDBY_MAX_NS)
+			nap.tv_nsec *= 2;
 	} while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) &&
 		 (app_waits(p) || gen != wait_gen(p)));
 }
