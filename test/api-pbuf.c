@@ -281,6 +281,12 @@ static void test_readv(void **state)
 		assert_int_equal(c.res, -EINVAL);
 		assert_int_equal(bid_of(&c), -1);
 	}
+	sqe = must_get_sqe(ring);
+	io_uring_prep_readv(sqe, fd, NULL, 1, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 2;
+	run(ring, &c);
+	assert_int_equal(c.res, -EFAULT);
 	assert_int_equal(ring_head(ring, 2), 1);
 	io_uring_unregister_buf_ring(ring, 2);
 	munmap(br, 4096);

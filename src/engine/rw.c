@@ -51,9 +51,9 @@ static int select_prep(struct ua_req *req)
 
 		if (rw->len != 1)
 			return -EINVAL;
-		if (uiov->iov_len > 0xffffffffu)
-			return -EINVAL;
-		rw->len = (__u32) uiov->iov_len;
+		if (!uiov)
+			return -EFAULT;
+		rw->len = (__u32) uiov->iov_len;	/* truncated, as the kernel's */
 		rw->vectored = false;
 	}
 	rw->want = 0;
