@@ -581,8 +581,9 @@ static void test_inc_file(void **state)
 #ifndef TEST_KERNEL
 /* io_uring_setup_buf_ring with IOU_PBUF_RING_MMAP (liburing 2.6), and a
  * documented difference: engine-allocated rings share one file, so a
- * ring larger than 4096 entries overlaps the next group's and is refused
- * when that group has one. */
+ * ring larger than 4096 entries overlaps the next group's, and group
+ * n + 32768's ring group n's; such a ring is refused when the other group
+ * has one. */
 static void test_setup_mmap_ring(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
@@ -605,6 +606,10 @@ static void test_setup_mmap_ring(void **state)
 	assert_int_equal(io_uring_free_buf_ring(ring, br, NR_BUFS, 10), 0);
 	assert_int_equal(register_ring(ring, NULL, 8192, 9, PBUF_RING_MMAP), 0);
 	assert_int_equal(io_uring_unregister_buf_ring(ring, 9), 0);
+	/* Groups n and n + 32768 would map the same pages. */
+	assert_int_equal(register_ring(ring, NULL, 8, 1, PBUF_RING_MMAP), 0);
+	assert_int_equal(register_ring(ring, NULL, 8, 32769, PBUF_RING_MMAP), -EINVAL);
+	assert_int_equal(io_uring_unregister_buf_ring(ring, 1), 0);
 	close(sv[0]);
 	close(sv[1]);
 }

@@ -485,6 +485,7 @@ struct ua_ctx {
 /* ring.c: shared memory, and the table from descriptor to ring */
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
 void ua_ring_destroy(struct ua_ctx *ctx);
+off_t ua_ring_pbuf_offset(__u16 bgid);
 void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);

@@ -224,16 +224,20 @@ static bool is_mapped(__u64 addr, size_t size)
 	return !mincore((void *) (uintptr_t) addr, size, vec) || errno != ENOMEM;
 }
 
-/* An engine-allocated ring must not share memfd pages with another. */
+/*
+ * An engine-allocated ring must not share memfd pages with another: rings
+ * sit 64 KiB apart, and the group number's top bit lands on the offset's
+ * own (group n + 32768 maps where group n does, as on the kernel).
+ */
 static bool map_overlaps(struct ua_ctx *ctx, __u16 bgid, size_t size)
 {
-	__u64 lo = (__u64) bgid << IORING_OFF_PBUF_SHIFT, hi = lo + size;
+	__u64 lo = (__u64) ua_ring_pbuf_offset(bgid), hi = lo + size;
 	struct ua_buf_group *g;
 	unsigned i;
 
 	for (i = 0; i < UA_BUF_HASH; i++)
 		for (g = ctx->buf_groups[i]; g; g = g->next) {
-			__u64 glo = (__u64) g->bgid << IORING_OFF_PBUF_SHIFT;
+			__u64 glo = (__u64) ua_ring_pbuf_offset(g->bgid);
 
 			if (g->map_size && glo < hi && lo < glo + g->map_size)
 				return true;

@@ -128,7 +128,7 @@ fail:
  * The file grows to hold it (tmpfs keeps it sparse); the pages start
  * zeroed because unmapping punches them out again.
  */
-static off_t pbuf_offset(__u16 bgid)
+off_t ua_ring_pbuf_offset(__u16 bgid)
 {
 	return (off_t) (IORING_OFF_PBUF_RING |
 			((__u64) bgid << IORING_OFF_PBUF_SHIFT));
@@ -136,19 +136,19 @@ static off_t pbuf_offset(__u16 bgid)
 
 void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
 {
-	off_t end = pbuf_offset(bgid) + (off_t) size;
+	off_t end = ua_ring_pbuf_offset(bgid) + (off_t) size;
 	struct stat st;
 
 	if (fstat(ctx->fd, &st) || (st.st_size < end && ftruncate(ctx->fd, end)))
 		return NULL;
-	return map_region(ctx->fd, size, pbuf_offset(bgid));
+	return map_region(ctx->fd, size, ua_ring_pbuf_offset(bgid));
 }
 
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
 {
 	munmap(p, size);
 	fallocate(ctx->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		  pbuf_offset(bgid), (off_t) size);
+		  ua_ring_pbuf_offset(bgid), (off_t) size);
 }
 
 void ua_ring_destroy(struct ua_ctx *ctx)
