@@ -2,7 +2,7 @@
 /*
  * Provided buffers beyond receives: READ and READV with IOSQE_BUFFER_SELECT
  * on files, pipes and sockets (when a buffer is used, and when it goes back
- * to its group), IORING_REGISTER_PBUF_STATUS, rings the engine allocates
+ * to its group), SEND from a provided buffer, IORING_REGISTER_PBUF_STATUS, rings the engine allocates
  * (IOU_PBUF_RING_MMAP) and rings consumed incrementally (IOU_PBUF_RING_INC).
  * Every expected value is what Linux 6.18 does.
  *
@@ -578,6 +578,109 @@ static void test_inc_file(void **state)
 	remove_tmpdir(dir);
 }
 
+static void prep_send_select(struct io_uring *ring, int fd, unsigned len,
+			     int bgid)
+{
+	struct io_uring_sqe *sqe = must_get_sqe(ring);
+
+	io_uring_prep_send(sqe, fd, NULL, len, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = (__u16) bgid;
+}
+
+/*
+ * SEND sends from a provided buffer (at most len bytes of it). The buffer
+ * is taken before the send and named whatever the result; a descriptor
+ * that is no socket fails first and takes none; a missing group is
+ * -ENOENT here, not -ENOBUFS. SENDMSG does not select.
+ */
+static void test_send_select(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct io_uring_buf_ring *br;
+	struct io_uring_sqe *sqe;
+	struct msghdr msg;
+	struct test_cqe c;
+	char got[BUF_LEN];
+	int sv[2], p[2];
+
+	br = app_ring(ring, 11, 0);
+	memset(bufs[0], 'a', BUF_LEN);
+	memset(bufs[1], 'b', BUF_LEN);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	prep_send_select(ring, sv[0], 0, 11);
+	run(ring, &c);
+	assert_int_equal(c.res, BUF_LEN);
+	assert_int_equal(bid_of(&c), 0);
+	assert_int_equal(read(sv[1], got, sizeof(got)), BUF_LEN);
+	assert_memory_equal(got, bufs[0], BUF_LEN);
+	prep_send_select(ring, sv[0], 5, 11);
+	run(ring, &c);
+	assert_int_equal(c.res, 5);
+	assert_int_equal(bid_of(&c), 1);
+	assert_int_equal(read(sv[1], got, sizeof(got)), 5);
+	assert_memory_equal(got, "bbbbb", 5);
+
+	prep_send_select(ring, sv[0], 0, 12);
+	run(ring, &c);
+	assert_int_equal(c.res, -ENOENT);
+	assert_int_equal(pipe(p), 0);
+	prep_send_select(ring, p[1], 0, 11);
+	run(ring, &c);
+	assert_int_equal(c.res, -ENOTSOCK);
+	assert_int_equal(bid_of(&c), -1);
+	memset(&msg, 0, sizeof(msg));
+	sqe = must_get_sqe(ring);
+	io_uring_prep_sendmsg(sqe, sv[0], &msg, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 11;
+	run(ring, &c);
+	assert_int_equal(c.res, -EOPNOTSUPP);
+	assert_int_equal(ring_head(ring, 11), 2);
+
+	close(sv[1]);
+	prep_send_select(ring, sv[0], 0, 11);
+	run(ring, &c);
+	assert_int_equal(c.res, -EPIPE);
+	assert_int_equal(bid_of(&c), 2);
+	assert_int_equal(ring_head(ring, 11), 3);
+	io_uring_unregister_buf_ring(ring, 11);
+	munmap(br, 4096);
+	close(sv[0]);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A send that waits for room has already taken its buffer. */
+static void test_send_select_waits(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct io_uring_buf_ring *br = app_ring(ring, 13, 0);
+	static char drain[1 << 16];
+	struct test_cqe c;
+	int sv[2];
+
+	memset(bufs[0], 'q', BUF_LEN);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	while (write(sv[0], drain, sizeof(drain)) > 0)
+		;
+	prep_send_select(ring, sv[0], 0, 13);
+	assert_int_equal(io_uring_submit(ring), 1);
+	sleep_ms(20);
+	assert_true(cq_is_empty(ring));
+	assert_int_equal(ring_head(ring, 13), 1);
+	while (read(sv[1], drain, sizeof(drain)) == (ssize_t) sizeof(drain))
+		;
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.res, BUF_LEN);
+	assert_int_equal(bid_of(&c), 0);
+	io_uring_unregister_buf_ring(ring, 13);
+	munmap(br, 4096);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 #ifndef TEST_KERNEL
 /* io_uring_setup_buf_ring with IOU_PBUF_RING_MMAP (liburing 2.6), and a
  * documented difference: engine-allocated rings share one file, so a
@@ -629,6 +732,8 @@ int main(void)
 		T(test_inc_recv),
 		T(test_inc_multishot),
 		T(test_inc_file),
+		T(test_send_select),
+		T(test_send_select_waits),
 #ifndef TEST_KERNEL
 		T(test_setup_mmap_ring),
 #endif

@@ -161,6 +161,7 @@ struct ua_sr {
 	__u32			msg_flags;
 	__u16			flags;		/* IORING_RECVSEND_* */
 	bool			polled;		/* POLL_FIRST: first look done */
+	bool			selected;	/* SEND: owns a provided buffer */
 	socklen_t		dest_len;	/* sendto: dest holds the address */
 	size_t			done;		/* MSG_WAITALL progress */
 	int			sock_type;	/* SO_TYPE, 0 until asked */

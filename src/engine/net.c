@@ -76,6 +76,7 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	sr->msg_flags = sqe->msg_flags;
 	sr->done = 0;
 	sr->polled = false;
+	sr->selected = false;
 	sr->msg = NULL;
 	sr->dest_len = 0;
 	if (sr->flags & ~(send ? SEND_FLAGS : RECV_FLAGS))
@@ -396,8 +397,41 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	}
 }
 
+/*
+ * SEND with IOSQE_BUFFER_SELECT sends (at most len bytes of) a provided
+ * buffer. As the kernel does, the descriptor must be a socket before a
+ * buffer is chosen, and the buffer is then taken for good: the CQE names
+ * it whatever the result, and a send that waits for room keeps it.
+ */
+static int send_select(struct ua_req *req)
+{
+	struct ua_sr *sr = &req->sr;
+	struct ua_kbuf_sel sel = { .group = NULL };
+	size_t len = sr->len;
+	socklen_t optlen = sizeof(int);
+	int type;
+	void *buf;
+
+	if (getsockopt(req->fd, SOL_SOCKET, SO_TYPE, &type, &optlen))
+		return -errno;
+	buf = ua_kbuf_get(req, &len, &sel);
+	if (!buf)
+		return sel.group ? -ENOBUFS : -ENOENT;
+	req->cflags = ua_kbuf_consume(req, &sel, len);
+	sr->addr = (__u64) (uintptr_t) buf;
+	sr->len = (__u32) len;
+	sr->selected = true;
+	return 0;
+}
+
 int ua_send(struct ua_req *req, unsigned issue_flags)
 {
+	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !req->sr.selected) {
+		int ret = send_select(req);
+
+		if (ret)
+			return done(req, ret, true);
+	}
 	return sr_issue(req, issue_flags);
 }
 
