@@ -166,7 +166,8 @@ struct ua_sr {
 	bool			polled;		/* POLL_FIRST: first look done */
 	socklen_t		dest_len;	/* sendto: dest holds the address */
 	size_t			done;		/* MSG_WAITALL progress */
-	int			sock_type;	/* SO_TYPE, 0 until asked */
+	__u8			sock_kind;	/* net.c's, 0 until asked */
+	__u8			nr_retries;	/* multishot: see MSHOT_MAX_RETRY */
 	struct ua_msg		*msg;		/* private msghdr once async */
 	struct sockaddr_storage	dest;
 };
@@ -178,6 +179,7 @@ struct ua_accept {
 	__u32			file_slot;
 	bool			polled;
 	bool			nonblock_known, listen_nonblock;
+	bool			tcp_known, listen_tcp;
 };
 
 struct ua_connect {
