@@ -33,11 +33,13 @@ static int setup_ring(void **state)
 	return fixture_setup_ring(state, 64, 0);
 }
 
-/* The submitter alone runs readiness: the order of runs is the test's. */
+/* The submitter alone runs readiness: the order of runs is the test's.
+ * The CQ holds every CQE of a test (the kernel ends a multishot receive
+ * whose CQE overflows, and may run one whenever the test enters). */
 static int setup_defer_ring(void **state)
 {
-	return fixture_setup_ring(state, 64, IORING_SETUP_SINGLE_ISSUER |
-					     IORING_SETUP_DEFER_TASKRUN);
+	return fixture_setup_ring(state, 128, IORING_SETUP_SINGLE_ISSUER |
+					      IORING_SETUP_DEFER_TASKRUN);
 }
 
 static struct io_uring_sqe *sqe_ud(struct io_uring *ring, __u64 ud)
@@ -179,7 +181,7 @@ static void wait_backlog(int lfd, unsigned want)
 
 /* ---- provided buffers ---- */
 
-#define NR_BUFS		128
+#define NR_BUFS		256
 #define BUF_LEN		64
 #define BGID		3
 
@@ -655,20 +657,21 @@ static void test_accept_unix(void **state)
 
 /* ---- the multishot retry cap ---- */
 
-#define CAP_MSGS	40	/* 33 in a first run, then 7 */
+#define CAP_MSGS	70	/* 33 in each of two runs, then 4 */
 
 /*
- * Two connections with 40 buffers' worth queued each, two multishot
+ * Two connections with 70 buffers' worth queued each, two multishot
  * receives in one submission: each posts 33 CQEs, then lets the other
- * have its turn, then posts the 7 left. The last of each has nothing
- * behind it. Without the cap, all of one connection comes first.
+ * have its turn, twice (first at submission, then where readiness is
+ * run), then posts the 4 left. The last of each has nothing behind it.
+ * Without the cap, all of one connection comes first.
  */
 static void test_retry_cap(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
 	struct io_uring_buf_ring *br = buf_ring(ring);
 	static const struct { __u64 ud; int n; } runs[] = {
-		{ 1, 33 }, { 2, 33 }, { 1, 7 }, { 2, 7 },
+		{ 1, 33 }, { 2, 33 }, { 1, 33 }, { 2, 33 }, { 1, 4 }, { 2, 4 },
 	};
 	char msg[BUF_LEN];
 	int a[2], b[2], i, r, left[3] = { 0, CAP_MSGS, CAP_MSGS };
@@ -690,12 +693,12 @@ static void test_retry_cap(void **state)
 	io_uring_prep_recv_multishot(sqe, b[1], NULL, 0, 0);
 	select_buf(sqe);
 	assert_int_equal(io_uring_submit(ring), 2);
-	for (r = 0; r < 4; r++) {
+	for (r = 0; r < 6; r++) {
 		for (i = 0; i < runs[r].n; i++) {
 			__u64 ud = runs[r].ud;
 			int nth = CAP_MSGS - left[ud];
 
-			assert_int_equal(reap_in_engine(ring, &c), 0);
+			reap_guarded(ring, &c);
 			assert_true(c.user_data == ud);
 			expect(&c, BUF_LEN, BUFFER | MORE |
 			       (left[ud] > 1 ? NONEMPTY : 0));
@@ -711,6 +714,62 @@ static void test_retry_cap(void **state)
 	cancel_and_reap(ring, 2);
 	close_pair(a);
 	close_pair(b);
+	free_buf_ring(ring, br);
+}
+
+/*
+ * The same cap when the receive first runs while being parked beside a
+ * poll on its socket (the engine's arming path): after 33 the rest still
+ * comes, with no new data to wake it.
+ */
+static void test_retry_cap_beside_poll(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct io_uring_buf_ring *br = buf_ring(ring);
+	static char msgs[CAP_MSGS * BUF_LEN];
+	struct io_uring_sqe *sqe;
+	struct test_cqe c;
+	int sv[2], got = 0, finals = 0, cancels = 0;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	io_uring_prep_poll_multishot(sqe_ud(ring, 1), sv[1], POLLIN);
+	assert_int_equal(io_uring_submit(ring), 1);
+	for (int i = 0; i < CAP_MSGS; i++)
+		memset(msgs + i * BUF_LEN, 'a' + i % 26, BUF_LEN);
+	assert_int_equal(write(sv[0], msgs, sizeof(msgs)), sizeof(msgs));
+	reap_guarded(ring, &c);
+	assert_true(c.user_data == 1 && (c.flags & MORE));
+	/* Waits for readiness first, so it is parked beside the poll. */
+	sqe = sqe_ud(ring, 2);
+	io_uring_prep_recv_multishot(sqe, sv[1], NULL, 0, 0);
+	sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+	select_buf(sqe);
+	assert_int_equal(io_uring_submit(ring), 1);
+	while (got < CAP_MSGS) {
+		reap_guarded(ring, &c);
+		if (c.user_data == 1)
+			continue;
+		assert_true(c.user_data == 2);
+		expect(&c, BUF_LEN, BUFFER | MORE |
+		       (got < CAP_MSGS - 1 ? NONEMPTY : 0));
+		assert_memory_equal(bufs[c.flags >> IORING_CQE_BUFFER_SHIFT],
+				    msgs + got * BUF_LEN, BUF_LEN);
+		got++;
+	}
+	io_uring_prep_cancel64(sqe_ud(ring, 99), 1, 0);
+	io_uring_prep_cancel64(sqe_ud(ring, 99), 2, 0);
+	assert_int_equal(io_uring_submit(ring), 2);
+	while (finals < 2 || cancels < 2) {
+		reap_guarded(ring, &c);
+		if (c.user_data == 99) {
+			assert_int_equal(c.res, 0);
+			cancels++;
+		} else if (!(c.flags & MORE)) {
+			assert_int_equal(c.res, -ECANCELED);
+			finals++;
+		}
+	}
+	close_pair(sv);
 	free_buf_ring(ring, br);
 }
 
@@ -735,6 +794,7 @@ int main(void)
 		D(test_end_behind_data_tcp),
 		D(test_end_behind_data_unix),
 		D(test_retry_cap),
+		D(test_retry_cap_beside_poll),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

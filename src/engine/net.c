@@ -9,7 +9,9 @@
  * on a stream socket asks for all of it; sends never raise SIGPIPE
  * (MSG_NOSIGNAL); MSG_DONTWAIT from the application means -EAGAIN is its
  * answer. What the kernel copies at submission (addresses, msghdr and
- * iovecs) is copied before a request leaves the submitter.
+ * iovecs) is copied before a request leaves the submitter. Receives and
+ * accepts say, as the kernel's do, whether the socket has more for the next
+ * one (IORING_CQE_F_SOCK_NONEMPTY), where the kernel knows.
  *
  * accept4() and connect() have no per-call non-blocking flag: a listening
  * socket in blocking mode is asked with poll() first, under a ring lock so
