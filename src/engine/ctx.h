@@ -37,10 +37,14 @@ enum ua_issue_result {
 	UA_PUNT,	/* would block: hand the request to a worker */
 	UA_PARKED,	/* armed elsewhere (the timer, poll): it completes itself */
 	UA_AGAIN,	/* not ready: park it on readiness if the file polls */
+	UA_REQUEUE,	/* still ready, but others' turn: run it again after them */
 };
 
 /* Issue flags. */
 #define UA_ISSUE_NONBLOCK	(1u << 0)	/* inline: never block */
+/* Run for a readiness event that showed no hang-up: the peer had not shut
+ * down when the event was reported (without it, nothing is known). */
+#define UA_ISSUE_PEER_OPEN	(1u << 1)
 
 /* How a file behaves, learnt only when a request leaves the fast path. */
 enum ua_file_kind {
@@ -164,7 +168,8 @@ struct ua_sr {
 	bool			selected;	/* SEND: owns a provided buffer */
 	socklen_t		dest_len;	/* sendto: dest holds the address */
 	size_t			done;		/* MSG_WAITALL progress */
-	int			sock_type;	/* SO_TYPE, 0 until asked */
+	__u8			sock_kind;	/* net.c's, 0 until asked */
+	__u8			nr_retries;	/* multishot: see MSHOT_MAX_RETRY */
 	struct ua_msg		*msg;		/* private msghdr once async */
 	struct sockaddr_storage	dest;
 };
@@ -176,6 +181,7 @@ struct ua_accept {
 	__u32			file_slot;
 	bool			polled;
 	bool			nonblock_known, listen_nonblock;
+	bool			tcp_known, listen_tcp;
 };
 
 struct ua_connect {
@@ -611,6 +617,7 @@ void ua_poller_free(struct ua_ctx *ctx);
 void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_OP	(1u << 0)	/* a POLL_ADD: report, do not issue */
 #define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */
+#define UA_POLL_READY	(1u << 2)	/* ready now: have epoll report it */
 bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags);
 int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
 bool ua_poll_waits_here(struct ua_ctx *ctx);

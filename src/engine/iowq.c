@@ -123,11 +123,12 @@ static void run_work(struct ua_req *req)
 
 	if (def->poll_events && req->file_kind == UA_FILE_STREAM) {
 		ret = def->issue(req, UA_ISSUE_NONBLOCK);
-		if (ret == UA_AGAIN &&
-		    ua_poll_arm(req, (__u16) def->poll_events, 0))
+		if ((ret == UA_AGAIN || ret == UA_REQUEUE) &&
+		    ua_poll_arm(req, (__u16) def->poll_events,
+				ret == UA_REQUEUE ? UA_POLL_READY : 0))
 			return;
 	}
-	if (ret == UA_AGAIN || ret == UA_PUNT)
+	if (ret == UA_AGAIN || ret == UA_REQUEUE || ret == UA_PUNT)
 		ret = def->issue(req, 0);
 	if (ret == UA_PARKED)
 		return;			/* the timer or the poller completes it */

@@ -9,7 +9,9 @@
  * on a stream socket asks for all of it; sends never raise SIGPIPE
  * (MSG_NOSIGNAL); MSG_DONTWAIT from the application means -EAGAIN is its
  * answer. What the kernel copies at submission (addresses, msghdr and
- * iovecs) is copied before a request leaves the submitter.
+ * iovecs) is copied before a request leaves the submitter. Receives and
+ * accepts say, as the kernel's do, whether the socket has more for the next
+ * one (IORING_CQE_F_SOCK_NONEMPTY), where the kernel knows.
  *
  * accept4() and connect() have no per-call non-blocking flag: a listening
  * socket in blocking mode is asked with poll() first, under a ring lock so
@@ -19,9 +21,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "engine/ctx.h"
@@ -31,6 +35,9 @@
 #define RECV_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECV_MULTISHOT)
 #define ACCEPT_FLAGS	(IORING_ACCEPT_MULTISHOT | IORING_ACCEPT_DONTWAIT | \
 			 IORING_ACCEPT_POLL_FIRST)
+/* The kernel's MULTISHOT_MAX_RETRY: receives in a row that leave data
+ * behind before a multishot receive lets other ready work run. */
+#define MSHOT_MAX_RETRY	32
 
 static bool is_send(const struct ua_req *req)
 {
@@ -61,6 +68,115 @@ static int done(struct ua_req *req, int res, bool failed)
 	req->res = res;
 	req->failed = failed || res < 0;
 	return UA_DONE;
+}
+
+/* ---- what a receive leaves on the socket ---- */
+
+/* What the kernel tells about a socket's receive queue (msg_inq): TCP
+ * and AF_UNIX streams say how much is left, other streams and datagram
+ * sockets nothing. TCP also counts an end of stream still to be read. */
+enum sock_kind {
+	SOCK_UNKNOWN,
+	SOCK_TCP,
+	SOCK_UNIX_STREAM,
+	SOCK_OTHER_STREAM,
+	SOCK_NOT_STREAM,
+};
+
+static int sockopt_int(int fd, int name)
+{
+	int val;
+	socklen_t len = sizeof(val);
+
+	return getsockopt(fd, SOL_SOCKET, name, &val, &len) ? -1 : val;
+}
+
+/* Asked once per request, and only when a receive needs to know. */
+static enum sock_kind sock_kind(struct ua_req *req)
+{
+	struct ua_sr *sr = &req->sr;
+	int proto;
+
+	if (sr->sock_kind != SOCK_UNKNOWN)
+		return sr->sock_kind;
+	if (sockopt_int(req->fd, SO_TYPE) != SOCK_STREAM) {
+		sr->sock_kind = SOCK_NOT_STREAM;
+		return sr->sock_kind;
+	}
+	/* IPPROTO_TCP names TCP only in AF_INET and AF_INET6 streams. */
+	proto = sockopt_int(req->fd, SO_PROTOCOL);
+	if (proto == IPPROTO_TCP)
+		sr->sock_kind = SOCK_TCP;
+	else if (proto == 0 && sockopt_int(req->fd, SO_DOMAIN) == AF_UNIX)
+		sr->sock_kind = SOCK_UNIX_STREAM;
+	else
+		sr->sock_kind = SOCK_OTHER_STREAM;
+	return sr->sock_kind;
+}
+
+static bool reports_queue(enum sock_kind kind)
+{
+	return kind == SOCK_TCP || kind == SOCK_UNIX_STREAM;
+}
+
+static bool data_queued(int fd)
+{
+	int inq;
+
+	return !ioctl(fd, FIONREAD, &inq) && inq > 0;
+}
+
+/* A stream whose peer shut down holds its end, to be read: a receive that
+ * emptied it is not "drained", and no later wakeup will say so. */
+static bool peer_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) > 0 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/*
+ * A one-shot receive's IORING_CQE_F_SOCK_NONEMPTY. A stream receive that
+ * came back short emptied the queue (TCP and unix streams stop only there),
+ * so only a full one, or a peek, asks; TCP's end of stream counts, as its
+ * hint does in the kernel. (A short TCP receive with the end of stream
+ * behind it is not flagged: asking would cost every short receive.)
+ */
+static __u32 nonempty_flag(struct ua_req *req, size_t got, size_t room)
+{
+	bool peek = req->sr.msg_flags & MSG_PEEK;
+
+	if (got < room && !peek)
+		return !got && sock_kind(req) == SOCK_TCP ?
+		       IORING_CQE_F_SOCK_NONEMPTY : 0;
+	if (reports_queue(sock_kind(req)) && data_queued(req->fd))
+		return IORING_CQE_F_SOCK_NONEMPTY;
+	return 0;
+}
+
+/* What a multishot receive does after one receive. */
+enum sock_left {
+	LEFT_NOTHING,	/* park: the next arrival brings a wakeup */
+	LEFT_DATA,	/* read on, and say so (IORING_CQE_F_SOCK_NONEMPTY) */
+	LEFT_UNKNOWN,	/* read on until -EAGAIN */
+};
+
+static enum sock_left sock_left(struct ua_req *req, size_t got, size_t room,
+				unsigned issue_flags)
+{
+	enum sock_kind kind = sock_kind(req);
+	bool full = got >= room || (req->sr.msg_flags & MSG_PEEK);
+
+	if (kind == SOCK_NOT_STREAM || (full && kind == SOCK_OTHER_STREAM))
+		return LEFT_UNKNOWN;
+	if (full && data_queued(req->fd))
+		return LEFT_DATA;
+	/* Empty, unless the peer shut down; the event that woke this run
+	 * tells, when there was one, and a later hang-up brings another. */
+	if ((issue_flags & UA_ISSUE_PEER_OPEN) || !peer_gone(req->fd))
+		return LEFT_NOTHING;
+	return kind == SOCK_TCP ? LEFT_DATA : LEFT_UNKNOWN;
 }
 
 /* ---- SEND, RECV, SENDMSG, RECVMSG ---- */
@@ -106,7 +222,8 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EINVAL;
 	if (sqe->optlen)
 		return -EINVAL;
-	sr->sock_type = 0;
+	sr->sock_kind = SOCK_UNKNOWN;
+	sr->nr_retries = 0;
 	return 0;
 }
 
@@ -196,6 +313,21 @@ static ssize_t sys_sr(struct ua_req *req, int flags)
 	return n < 0 ? -errno : n;
 }
 
+/* The bytes a RECV or RECVMSG into the application's memory asks for. */
+static size_t recv_room(const struct ua_req *req)
+{
+	const struct msghdr *m;
+	size_t room = 0, i;
+
+	if (!is_msg(req))
+		return req->sr.len;
+	m = req->sr.msg ? &req->sr.msg->hdr
+			: (const struct msghdr *) (uintptr_t) req->sr.addr;
+	for (i = 0; i < m->msg_iovlen; i++)
+		room += m->msg_iov[i].iov_len;
+	return room;
+}
+
 static int sr_issue(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_sr *sr = &req->sr;
@@ -221,10 +353,12 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 		sr->done += (size_t) n;
 		if (!(sr->msg_flags & MSG_WAITALL) || is_msg(req) || !n ||
 		    sr->done >= sr->len || !socket_retries(req->fd))
-			return done(req, (int) sr->done,
-				    (sr->msg_flags & MSG_WAITALL) &&
-				    sr->done < sr->len);
+			break;
 	}
+	if (!is_send(req))
+		req->cflags = nonempty_flag(req, sr->done, recv_room(req));
+	return done(req, (int) sr->done,
+		    (sr->msg_flags & MSG_WAITALL) && sr->done < sr->len);
 }
 
 /* ---- receives into provided buffers ---- */
@@ -323,29 +457,14 @@ static size_t select_len(const struct ua_req *req)
 	return m->msg_iovlen ? m->msg_iov[0].iov_len : 0;
 }
 
-/* A stream socket is empty after a short read: any later data brings a
- * new wakeup. A datagram socket is read until -EAGAIN. */
-static bool drained(struct ua_req *req, ssize_t payload, size_t room)
-{
-	struct ua_sr *sr = &req->sr;
-
-	if ((size_t) payload >= room)
-		return false;
-	if (!sr->sock_type) {
-		socklen_t len = sizeof(sr->sock_type);
-
-		if (getsockopt(req->fd, SOL_SOCKET, SO_TYPE, &sr->sock_type, &len))
-			sr->sock_type = -1;
-	}
-	return sr->sock_type == SOCK_STREAM;
-}
-
 /*
  * RECV and RECVMSG with IOSQE_BUFFER_SELECT. A buffer is taken for each
  * receive and given back if nothing came. Multishot posts one CQE with
  * IORING_CQE_F_MORE per receive and stays armed; it ends, with a CQE
  * without F_MORE, at the end of the stream, on an error, or when the
- * group has no buffer left (-ENOBUFS).
+ * group has no buffer left (-ENOBUFS). It receives until the socket is
+ * empty, but, as the kernel, after MSHOT_MAX_RETRY + 1 receives that left
+ * data behind it lets the others ready run first (UA_REQUEUE).
  */
 static int recv_selected(struct ua_req *req, unsigned issue_flags)
 {
@@ -353,8 +472,9 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	bool multishot = sr->flags & IORING_RECV_MULTISHOT;
 	int flags = (int) sr->msg_flags;
 	struct ua_kbuf_sel sel;
+	enum sock_left left;
 	ssize_t n, payload = 0;
-	size_t len;
+	size_t len, room;
 	char *buf;
 	__u32 cflags;
 
@@ -381,18 +501,33 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 		 * uses the buffer: it holds the header). */
 		if (n <= 0) {
 			ua_kbuf_recycle(req, &sel);
+			if (!n)
+				req->cflags = nonempty_flag(req, 0, len);
 			return done(req, (int) n, n < 0);
 		}
+		room = len - (size_t) (n - payload);	/* for the payload */
 		cflags = ua_kbuf_consume(req, &sel, (size_t) n);
 		if (!multishot || !payload) {
-			req->cflags = cflags;
+			req->cflags = cflags | nonempty_flag(req, (size_t) payload,
+							     room);
 			return done(req, (int) n, false);
 		}
+		left = sock_left(req, (size_t) payload, room, issue_flags);
+		if (left == LEFT_DATA)
+			cflags |= IORING_CQE_F_SOCK_NONEMPTY;
 		ua_post_cqe(req->ctx, req->user_data, (__s32) n,
 			    cflags | IORING_CQE_F_MORE);
-		if (drained(req, payload, len - (size_t) (n - payload))) {
+		if (left == LEFT_NOTHING) {
 			req->file_kind = UA_FILE_STREAM;
 			return UA_AGAIN;
+		}
+		/* Counted across runs, as the kernel's nr_multishot_loops. */
+		if (sr->nr_retries++ < MSHOT_MAX_RETRY)
+			continue;
+		sr->nr_retries = 0;
+		if (issue_flags & UA_ISSUE_NONBLOCK) {
+			req->file_kind = UA_FILE_STREAM;
+			return UA_REQUEUE;
 		}
 	}
 }
@@ -457,6 +592,7 @@ int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	a->file_slot = sqe->file_index;
 	a->polled = false;
 	a->nonblock_known = false;
+	a->tcp_known = false;
 	if (a->iou_flags & ~ACCEPT_FLAGS)
 		return -EINVAL;
 	if (a->file_slot) {
@@ -520,11 +656,29 @@ static int accept_now(struct ua_req *req, bool nonblock)
 	return fd;
 }
 
+/*
+ * Whether more connections wait, for IORING_CQE_F_SOCK_NONEMPTY: the
+ * kernel knows only of a TCP listener's queue, so only those are asked,
+ * with one poll(). (Only TCP's listeners have the protocol IPPROTO_TCP.)
+ */
+static bool more_pending(struct ua_req *req)
+{
+	struct ua_accept *a = &req->accept;
+	struct pollfd pfd = { .fd = req->fd, .events = POLLIN };
+
+	if (!a->tcp_known) {
+		a->listen_tcp = sockopt_int(req->fd, SO_PROTOCOL) == IPPROTO_TCP;
+		a->tcp_known = true;
+	}
+	return a->listen_tcp && poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
 int ua_accept(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_accept *a = &req->accept;
 	bool nonblock = issue_flags & UA_ISSUE_NONBLOCK;
 	bool app_nowait = a->iou_flags & IORING_ACCEPT_DONTWAIT;
+	__u32 cflags;
 	int fd;
 
 	if ((a->iou_flags & IORING_ACCEPT_POLL_FIRST) && !a->polled) {
@@ -535,15 +689,23 @@ int ua_accept(struct ua_req *req, unsigned issue_flags)
 		fd = accept_now(req, nonblock);
 		if (fd == -EAGAIN && nonblock)
 			return would_block(req, app_nowait);
+		cflags = fd >= 0 && more_pending(req) ?
+			 IORING_CQE_F_SOCK_NONEMPTY : 0;
 		/* Direct: the result is 0 or the allocated slot, as the kernel
 		 * reports it (-ENXIO without a file table). */
 		if (fd >= 0 && a->file_slot)
 			fd = ua_files_install(req->ctx, fd, a->file_slot);
-		if (fd < 0 || !(a->iou_flags & IORING_ACCEPT_MULTISHOT))
+		if (fd < 0 || !(a->iou_flags & IORING_ACCEPT_MULTISHOT)) {
+			req->cflags = cflags;
 			return done(req, fd, false);
+		}
 		/* Multishot: one CQE per connection, until the queue is empty
-		 * (then the next wakeup brings more). */
-		ua_post_cqe(req->ctx, req->user_data, fd, IORING_CQE_F_MORE);
+		 * (then the next wakeup brings more). A TCP listener has just
+		 * said whether it is: no accept4() to meet -EAGAIN. */
+		ua_post_cqe(req->ctx, req->user_data, fd,
+			    cflags | IORING_CQE_F_MORE);
+		if (a->listen_tcp && !cflags && nonblock)
+			return would_block(req, app_nowait);
 	}
 }
 

@@ -24,6 +24,13 @@
  * sets UA_POLL_CANCEL and then tries to take ownership, and whoever owns
  * the request when the flag is seen completes it with -ECANCELED.
  *
+ * An operation may stop while its file is still ready, to let others run
+ * (UA_REQUEUE: a multishot receive at the kernel's retry cap). No new edge
+ * would come for what is already there, so it is never simply let go: it
+ * stays owned and goes to the end of the run list (wakeups meanwhile only
+ * add to its count), or, where there is no run list, epoll is asked to
+ * report the file again before it is let go.
+ *
  * Who runs the events. A thread of the application that waits for
  * completions in io_uring_enter while requests are parked waits in
  * epoll_wait instead of on the futex and runs the events itself: the data
@@ -257,29 +264,46 @@ void ua_poll_complete_owned(struct ua_req *req, int res)
 	ua_complete_remote(req);
 }
 
+enum poll_outcome {
+	POLL_WAITING,	/* parked still: the next wakeup runs it */
+	POLL_FINISHED,	/* result set, no longer parked */
+	POLL_REQUEUE,	/* ready still: run it again after the others */
+};
+
+/* The issue flags for a run: the event's mask, when known, says whether
+ * the peer had hung up (net.c then need not ask the socket). */
+static unsigned issue_flags_for(__u32 mask)
+{
+	if (mask && !(mask & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		return UA_ISSUE_NONBLOCK | UA_ISSUE_PEER_OPEN;
+	return UA_ISSUE_NONBLOCK;
+}
+
 /*
  * One look at the request. A POLL_ADD reports the mask (mask 0: the events
  * are unknown, ask the file); an armed operation is issued again, without
- * blocking. Returns true when the request is finished, its result set.
+ * blocking.
  */
-static bool poll_action(struct ua_req *req, __u32 mask)
+static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
 	int err = 0;
 
 	if (!req->poll.is_poll_op) {
-		switch (def->issue(req, UA_ISSUE_NONBLOCK)) {
+		switch (def->issue(req, issue_flags_for(mask))) {
 		case UA_AGAIN:
-			return false;
+			return POLL_WAITING;
+		case UA_REQUEUE:
+			return POLL_REQUEUE;
 		case UA_PUNT:
 			/* The file wants a blocking call after all. */
 			poll_unlink(req);
 			ua_iowq_enqueue(req->ctx, req);
-			return true;
+			return POLL_FINISHED;
 		default:
 			poll_unlink(req);
 			ua_complete_remote(req);
-			return true;
+			return POLL_FINISHED;
 		}
 	}
 	if (!mask)
@@ -288,16 +312,21 @@ static bool poll_action(struct ua_req *req, __u32 mask)
 	if (err || (mask && !req->poll.multishot)) {
 		poll_unlink(req);
 		ua_poll_complete_owned(req, err ? err : (int) mask);
-		return true;
+		return POLL_FINISHED;
 	}
 	if (mask)
 		ua_post_cqe(req->ctx, req->user_data, (__s32) mask,
 			    IORING_CQE_F_MORE);
-	return false;
+	return POLL_WAITING;
 }
 
-/* The owner's loop: runs until every wakeup counted in refs is seen. */
-static void poll_task(struct ua_req *req, __u32 mask)
+/*
+ * The owner's loop: runs until every wakeup counted in refs is seen.
+ * Returns true when the request asked to run again later: it stays owned
+ * (refs is left as it is, so wakeups meanwhile only add to it), and the
+ * caller must run it again.
+ */
+static bool poll_task(struct ua_req *req, __u32 mask)
 {
 	unsigned v;
 
@@ -306,16 +335,53 @@ static void poll_task(struct ua_req *req, __u32 mask)
 		if (v & UA_POLL_CANCEL) {
 			poll_unlink(req);
 			ua_poll_complete_owned(req, -ECANCELED);
-			return;
+			return false;
 		}
 		/* Several wakeups were merged: only the file knows the mask. */
 		if ((v & UA_POLL_REF_MASK) != 1)
 			mask = 0;
-		if (poll_action(req, mask))
-			return;
+		switch (poll_action(req, mask)) {
+		case POLL_FINISHED:
+			return false;
+		case POLL_REQUEUE:
+			return true;
+		case POLL_WAITING:
+			break;
+		}
 		mask = 0;
 	} while (__atomic_sub_fetch(&req->poll.refs, v & UA_POLL_REF_MASK,
 				    __ATOMIC_ACQ_REL) & UA_POLL_REF_MASK);
+	return false;
+}
+
+/*
+ * A request that asked to run later, where there is no run list to put it
+ * on (arming): epoll is asked to report its file again (a MOD re-reports
+ * what is ready), then it is let go. False when wakeups came meanwhile:
+ * the caller still owns it and runs it again.
+ */
+static bool requeue_by_epoll(struct ua_req *req)
+{
+	struct ua_poller *p = &req->ctx->poller;
+	unsigned v = __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE);
+	int err;
+
+	/* Seen before the MOD: a wakeup after it is not subtracted below. */
+	v &= UA_POLL_REF_MASK;
+	pthread_mutex_lock(&p->lock);
+	err = pollfd_register(p, req->poll.pfd, req->poll.pfd->armed);
+	pthread_mutex_unlock(&p->lock);
+	if (err)
+		return false;	/* run it now rather than lose it */
+	return !(__atomic_sub_fetch(&req->poll.refs, v, __ATOMIC_ACQ_REL) &
+		 UA_POLL_REF_MASK);
+}
+
+/* The armer's run of a request it owns. */
+static void poll_task_armed(struct ua_req *req)
+{
+	while (poll_task(req, 0) && !requeue_by_epoll(req))
+		;
 }
 
 static void *poller_main(void *arg);
@@ -362,7 +428,8 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	 * does a waiter for new events; epoll then reports what is already
 	 * ready. Otherwise, the file may have become ready before we linked:
 	 * look once more, below, as the owner. */
-	if (!pfd->waiters || (req->poll.events & ~pfd->armed)) {
+	if (!pfd->waiters || (req->poll.events & ~pfd->armed) ||
+	    (flags & UA_POLL_READY)) {
 		if (pollfd_register(p, pfd, waiters_events(pfd) | req->poll.events))
 			goto fail;
 		registered = true;
@@ -371,12 +438,10 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	start_poller_thread(req->ctx);
 	pthread_mutex_unlock(&p->lock);
 
-	if (!registered)
-		poll_task(req, 0);
-	else if (!__atomic_compare_exchange_n(&req->poll.refs, &one, 0, false,
-					      __ATOMIC_ACQ_REL,
-					      __ATOMIC_ACQUIRE))
-		poll_task(req, 0);
+	if (!registered ||
+	    !__atomic_compare_exchange_n(&req->poll.refs, &one, 0, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		poll_task_armed(req);
 	return true;
 fail:
 	pthread_mutex_unlock(&p->lock);
@@ -388,7 +453,7 @@ fail:
 static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 {
 	struct ua_poller *p = &ctx->poller;
-	struct ua_req *run = NULL, **tail = &run, *req, *next;
+	struct ua_req *run = NULL, **tail = &run, *req;
 	bool woken = false;
 	int i;
 
@@ -413,10 +478,18 @@ static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
-	/* The owned requests cannot go away under us: run them unlocked. */
-	for (req = run; req; req = next) {
-		next = req->next;
-		poll_task(req, req->poll.mask);
+	/* The owned requests cannot go away under us: run them unlocked. One
+	 * that asks to run again goes to the end, still owned. */
+	while ((req = run) != NULL) {
+		run = req->next;
+		if (!run)
+			tail = &run;
+		if (poll_task(req, req->poll.mask)) {
+			req->poll.mask = 0;
+			req->next = NULL;
+			*tail = req;
+			tail = &req->next;
+		}
 	}
 	return woken;
 }

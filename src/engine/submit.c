@@ -90,9 +90,10 @@ void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
 
 /*
  * Not ready: a file that polls (pipe, socket, tty...) parks the request on
- * readiness instead of holding a worker (IORING_FEAT_FAST_POLL).
+ * readiness instead of holding a worker (IORING_FEAT_FAST_POLL). One that
+ * yielded (UA_REQUEUE) is ready: epoll reports it once it is registered.
  */
-static bool park(struct ua_req *req)
+static bool park(struct ua_req *req, int ret)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
 
@@ -102,15 +103,16 @@ static bool park(struct ua_req *req)
 		return false;
 	if (def->prepare_async && def->prepare_async(req))
 		return false;
-	return ua_poll_arm(req, (__u16) def->poll_events, 0);
+	return ua_poll_arm(req, (__u16) def->poll_events,
+			   ret == UA_REQUEUE ? UA_POLL_READY : 0);
 }
 
-/* An issue that did not finish: wait for readiness (UA_AGAIN on a file
- * that polls) or for a worker. */
+/* An issue that did not finish: wait for readiness (UA_AGAIN or UA_REQUEUE
+ * on a file that polls) or for a worker. */
 void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
 		  struct ua_completion_batch *batch)
 {
-	if (ret == UA_AGAIN && park(req))
+	if (ret != UA_PUNT && park(req, ret))
 		return;
 	ua_req_punt(ctx, req, batch);
 }
@@ -161,7 +163,7 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 		ua_batch_add(ctx, batch, req);
 		return;
 	}
-	if (ret == UA_PUNT || ret == UA_AGAIN)
+	if (ret != UA_PARKED)
 		ua_req_block(ctx, req, ret, batch);
 	ua_link_timeout_arm(req, lt);
 	if (ua_req_put(req))	/* it completed meanwhile: ours is the last ref */
@@ -192,7 +194,7 @@ void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
 	ret = issue_op(req);
 	if (ret == UA_DONE)
 		ua_batch_add(ctx, batch, req);
-	else if (ret == UA_PUNT || ret == UA_AGAIN)
+	else if (ret != UA_PARKED)
 		ua_req_block(ctx, req, ret, batch);
 }
 
