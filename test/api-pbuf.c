@@ -681,6 +681,82 @@ static void test_send_select_waits(void **state)
 	close(sv[1]);
 }
 
+/* The SQE's optlen field (the union liburing 2.3 calls splice_fd_in). */
+static void sqe_set_optlen(struct io_uring_sqe *sqe, __u32 optlen)
+{
+	memcpy((char *) sqe + 44, &optlen, sizeof(optlen));
+}
+
+/*
+ * A multishot RECV given a total in optlen ends, with a CQE without
+ * IORING_CQE_F_MORE, once it has received at least that much; len still
+ * caps each receive. RECVMSG and one-shot receives refuse the total.
+ */
+static void test_multishot_total(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct io_uring_buf_ring *br = app_ring(ring, 14, 0);
+	struct io_uring_sqe *sqe;
+	struct msghdr msg;
+	struct test_cqe c;
+	char data[100];
+	int sv[2], i;
+
+	memset(data, 'm', sizeof(data));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[0], data, sizeof(data)), (ssize_t) sizeof(data));
+	sqe = must_get_sqe(ring);
+	io_uring_prep_recv_multishot(sqe, sv[1], NULL, 10, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 14;
+	sqe_set_optlen(sqe, 25);
+	assert_int_equal(io_uring_submit(ring), 1);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+		assert_int_equal(c.res, 10);
+		assert_int_equal(bid_of(&c), i);
+		assert_int_equal(!!(c.flags & IORING_CQE_F_MORE), i < 2);
+	}
+
+	/* Less than the total now: the request stays until it is reached. */
+	sqe = must_get_sqe(ring);
+	io_uring_prep_recv_multishot(sqe, sv[1], NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 14;
+	sqe_set_optlen(sqe, 100);
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.res, BUF_LEN);
+	assert_true(c.flags & IORING_CQE_F_MORE);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.res, 70 - BUF_LEN);
+	assert_true(c.flags & IORING_CQE_F_MORE);
+	assert_int_equal(write(sv[0], data, 40), 40);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.res, 40);
+	assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
+
+	sqe = must_get_sqe(ring);
+	io_uring_prep_recv(sqe, sv[1], NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 14;
+	sqe_set_optlen(sqe, 25);
+	run(ring, &c);
+	assert_int_equal(c.res, -EINVAL);
+	memset(&msg, 0, sizeof(msg));
+	sqe = must_get_sqe(ring);
+	io_uring_prep_recvmsg_multishot(sqe, sv[1], &msg, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 14;
+	sqe_set_optlen(sqe, 25);
+	run(ring, &c);
+	assert_int_equal(c.res, -EINVAL);
+	io_uring_unregister_buf_ring(ring, 14);
+	munmap(br, 4096);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 #ifndef TEST_KERNEL
 /* io_uring_setup_buf_ring with IOU_PBUF_RING_MMAP (liburing 2.6), and a
  * documented difference: engine-allocated rings share one file, so a
@@ -734,6 +810,7 @@ int main(void)
 		T(test_inc_file),
 		T(test_send_select),
 		T(test_send_select_waits),
+		T(test_multishot_total),
 #ifndef TEST_KERNEL
 		T(test_setup_mmap_ring),
 #endif

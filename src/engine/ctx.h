@@ -170,6 +170,7 @@ struct ua_sr {
 	size_t			done;		/* MSG_WAITALL progress */
 	__u8			sock_kind;	/* net.c's, 0 until asked */
 	__u8			nr_retries;	/* multishot: see MSHOT_MAX_RETRY */
+	__u32			mshot_left;	/* multishot RECV: optlen to go */
 	struct ua_msg		*msg;		/* private msghdr once async */
 	struct sockaddr_storage	dest;
 };

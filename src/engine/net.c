@@ -214,13 +214,15 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	}
 	if (sqe->addr2)
 		return -EINVAL;
-	/* Multishot receives take provided buffers, as the kernel's; a
-	 * limit on their total length (optlen) is not implemented. */
+	/* Multishot receives take provided buffers, as the kernel's. */
 	if ((sr->flags & IORING_RECV_MULTISHOT) &&
 	    (!(req->sqe_flags & IOSQE_BUFFER_SELECT) ||
 	     (sr->msg_flags & MSG_WAITALL)))
 		return -EINVAL;
-	if (sqe->optlen)
+	/* optlen: the total after which a multishot RECV ends. */
+	sr->mshot_left = sqe->optlen;
+	if (sr->mshot_left && (req->opcode != IORING_OP_RECV ||
+			       !(sr->flags & IORING_RECV_MULTISHOT)))
 		return -EINVAL;
 	sr->sock_kind = SOCK_UNKNOWN;
 	sr->nr_retries = 0;
@@ -457,12 +459,23 @@ static size_t select_len(const struct ua_req *req)
 	return m->msg_iovlen ? m->msg_iov[0].iov_len : 0;
 }
 
+/* Whether a multishot RECV given a total (optlen) has now received it:
+ * the CQE of the receive that reaches it is the last, as the kernel's. */
+static bool total_reached(struct ua_sr *sr, size_t n)
+{
+	if (!sr->mshot_left)
+		return false;
+	sr->mshot_left -= n < sr->mshot_left ? (__u32) n : sr->mshot_left;
+	return !sr->mshot_left;
+}
+
 /*
  * RECV and RECVMSG with IOSQE_BUFFER_SELECT. A buffer is taken for each
  * receive and given back if nothing came. Multishot posts one CQE with
  * IORING_CQE_F_MORE per receive and stays armed; it ends, with a CQE
- * without F_MORE, at the end of the stream, on an error, or when the
- * group has no buffer left (-ENOBUFS). It receives until the socket is
+ * without F_MORE, at the end of the stream, on an error, when the
+ * group has no buffer left (-ENOBUFS), or once a RECV has received the
+ * total it was given in optlen. It receives until the socket is
  * empty, but, as the kernel, after MSHOT_MAX_RETRY + 1 receives that left
  * data behind it lets the others ready run first (UA_REQUEUE).
  */
@@ -507,7 +520,7 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 		}
 		room = len - (size_t) (n - payload);	/* for the payload */
 		cflags = ua_kbuf_consume(req, &sel, (size_t) n);
-		if (!multishot || !payload) {
+		if (!multishot || !payload || total_reached(sr, (size_t) n)) {
 			req->cflags = cflags | nonempty_flag(req, (size_t) payload,
 							     room);
 			return done(req, (int) n, false);
