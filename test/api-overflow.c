@@ -6,14 +6,25 @@
  * submission keeps working, and reaping -- io_uring_wait_cqe(),
  * io_uring_peek_batch_cqe(), or io_uring_get_events() -- flushes the list
  * into the CQ. Every completion arrives exactly once, in submission order.
+ * A multishot request, though, ends when its next CQE finds the CQ full:
+ * that CQE, without IORING_CQE_F_MORE, is its last (it overflows).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include "helpers.h"
+
+#ifndef IORING_TIMEOUT_MULTISHOT
+#define IORING_TIMEOUT_MULTISHOT	(1U << 6)
+#endif
 
 #define NR_NOPS	40
 
@@ -302,6 +313,132 @@ static void test_large_overflow_backlog_kept_in_order(void **state)
 	check_drained(f);
 }
 
+/* Waits (bounded) until a CQE waits in overflow, without reaping. */
+static void wait_for_overflow(struct io_uring *ring)
+{
+	int i;
+
+	for (i = 0; i < 500 && !io_uring_cq_has_overflow(ring); i++)
+		sleep_ms(10);
+	assert_true(io_uring_cq_has_overflow(ring));
+}
+
+/* The CQ's 8 CQEs with IORING_CQE_F_MORE, then the last one without. */
+static void check_stream_cut(struct fixture *f, __u64 ud)
+{
+	struct test_cqe c;
+	int i;
+
+	for (i = 0; i < 9; i++) {
+		assert_int_equal(reap_in_engine(&f->ring, &c), 0);
+		assert_int_equal(c.user_data, ud);
+		assert_int_equal(!!(c.flags & IORING_CQE_F_MORE), i < 8);
+	}
+	sleep_ms(20);
+	check_drained(f);
+}
+
+static void test_multishot_recv_ends_at_full_cq(void **state)
+{
+	struct fixture *f = *state;
+	static char bufs[64][8];
+	struct io_uring_buf_ring *br;
+	struct io_uring_buf_reg reg;
+	struct io_uring_sqe *sqe;
+	char data[100];
+	int sv[2], i;
+
+	br = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	assert_true(br != MAP_FAILED);
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long) br;
+	reg.ring_entries = 64;
+	reg.bgid = 1;
+	assert_int_equal(io_uring_register_buf_ring(&f->ring, &reg, 0), 0);
+	io_uring_buf_ring_init(br);
+	for (i = 0; i < 64; i++)
+		io_uring_buf_ring_add(br, bufs[i], 8, (unsigned short) i,
+				      io_uring_buf_ring_mask(64), i);
+	io_uring_buf_ring_advance(br, 64);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	memset(data, 'r', sizeof(data));
+	assert_int_equal(write(sv[0], data, sizeof(data)), (ssize_t) sizeof(data));
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_recv_multishot(sqe, sv[1], NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 1;
+	sqe->user_data = 7;
+	assert_int_equal(io_uring_submit(&f->ring), 1);
+	wait_for_overflow(&f->ring);
+	check_stream_cut(f, 7);
+	io_uring_unregister_buf_ring(&f->ring, 1);
+	munmap(br, 4096);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_multishot_accept_ends_at_full_cq(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int lfd, conns[10], i;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *) &sa, &len), 0);
+	for (i = 0; i < 10; i++) {
+		conns[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(conns[i], (struct sockaddr *) &sa,
+					 sizeof(sa)), 0);
+	}
+	io_uring_prep_multishot_accept(must_get_sqe(&f->ring), lfd, NULL, NULL,
+				       SOCK_CLOEXEC);
+	assert_int_equal(io_uring_submit(&f->ring), 1);
+	wait_for_overflow(&f->ring);
+	check_stream_cut(f, 0);
+	for (i = 0; i < 10; i++)
+		close(conns[i]);
+	close(lfd);
+}
+
+static void test_multishot_poll_ends_at_full_cq(void **state)
+{
+	struct fixture *f = *state;
+	int p[2], i;
+
+	assert_int_equal(pipe(p), 0);
+	io_uring_prep_poll_multishot(must_get_sqe(&f->ring), p[0], POLLIN);
+	assert_int_equal(io_uring_submit(&f->ring), 1);
+	/* One wakeup per write, spaced so that none merge. */
+	for (i = 0; i < 12; i++) {
+		assert_int_equal(write(p[1], "x", 1), 1);
+		sleep_ms(10);
+	}
+	wait_for_overflow(&f->ring);
+	check_stream_cut(f, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_multishot_timeout_ends_at_full_cq(void **state)
+{
+	struct fixture *f = *state;
+	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
+	struct io_uring_sqe *sqe = must_get_sqe(&f->ring);
+
+	io_uring_prep_timeout(sqe, &ts, 0, IORING_TIMEOUT_MULTISHOT);
+	assert_int_equal(io_uring_submit(&f->ring), 1);
+	wait_for_overflow(&f->ring);
+	check_stream_cut(f, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, small_setup, fixture_teardown)
 
 int main(void)
@@ -316,6 +453,10 @@ int main(void)
 		T(test_ring_usable_after_overflow_drained),
 		T(test_late_completion_into_full_cq_is_kept),
 		T(test_large_overflow_backlog_kept_in_order),
+		T(test_multishot_recv_ends_at_full_cq),
+		T(test_multishot_accept_ends_at_full_cq),
+		T(test_multishot_poll_ends_at_full_cq),
+		T(test_multishot_timeout_ends_at_full_cq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

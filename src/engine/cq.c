@@ -216,7 +216,7 @@ void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
 	ua_batch_run(ctx, &b);
 }
 
-/* One CQE of a request that goes on (IORING_CQE_F_MORE). */
+/* A CQE of no request (a resource tag): posted, into overflow if need be. */
 void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 {
 	struct io_uring_cqe cqe = {
@@ -230,6 +230,37 @@ void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 	pthread_mutex_unlock(&ctx->completion_lock);
 	ua_eventfd_end(ctx, ev, true, false);
 	ua_cq_wake(ctx);
+}
+
+/*
+ * A CQE of a multishot request that stays armed (IORING_CQE_F_MORE is
+ * added here). As on the kernel it only goes into free room: with the CQ
+ * full (or CQEs already waiting in overflow), nothing is posted and false
+ * returned, and the caller ends the request with this result as its last
+ * CQE, which may overflow. A full CQ thus stops a stream of CQEs instead
+ * of growing the overflow list without bound.
+ */
+bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
+		      __u32 flags)
+{
+	struct io_uring_cqe cqe = {
+		.user_data = user_data, .res = res,
+		.flags = flags | IORING_CQE_F_MORE,
+	};
+	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
+	bool posted;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	posted = !ctx->overflow_head && cq_has_room(ctx);
+	if (posted) {
+		post_locked(ctx, &cqe);
+		publish_tail(ctx);
+	}
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_eventfd_end(ctx, ev, posted, false);
+	if (posted)
+		ua_cq_wake(ctx);
+	return posted;
 }
 
 bool ua_overflow_pending(struct ua_ctx *ctx)

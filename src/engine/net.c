@@ -528,8 +528,11 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 		left = sock_left(req, (size_t) payload, room, issue_flags);
 		if (left == LEFT_DATA)
 			cflags |= IORING_CQE_F_SOCK_NONEMPTY;
-		ua_post_cqe(req->ctx, req->user_data, (__s32) n,
-			    cflags | IORING_CQE_F_MORE);
+		if (!ua_post_cqe_more(req->ctx, req->user_data, (__s32) n,
+				      cflags)) {
+			req->cflags = cflags;	/* the CQ is full: the last */
+			return done(req, (int) n, false);
+		}
 		if (left == LEFT_NOTHING) {
 			req->file_kind = UA_FILE_STREAM;
 			return UA_AGAIN;
@@ -715,8 +718,10 @@ int ua_accept(struct ua_req *req, unsigned issue_flags)
 		/* Multishot: one CQE per connection, until the queue is empty
 		 * (then the next wakeup brings more). A TCP listener has just
 		 * said whether it is: no accept4() to meet -EAGAIN. */
-		ua_post_cqe(req->ctx, req->user_data, fd,
-			    cflags | IORING_CQE_F_MORE);
+		if (!ua_post_cqe_more(req->ctx, req->user_data, fd, cflags)) {
+			req->cflags = cflags;	/* the CQ is full: the last */
+			return done(req, fd, false);
+		}
 		if (a->listen_tcp && !cflags && nonblock)
 			return would_block(req, app_nowait);
 	}

@@ -314,9 +314,12 @@ static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 		ua_poll_complete_owned(req, err ? err : (int) mask);
 		return POLL_FINISHED;
 	}
-	if (mask)
-		ua_post_cqe(req->ctx, req->user_data, (__s32) mask,
-			    IORING_CQE_F_MORE);
+	if (mask &&
+	    !ua_post_cqe_more(req->ctx, req->user_data, (__s32) mask, 0)) {
+		poll_unlink(req);	/* the CQ is full: this CQE is the last */
+		ua_poll_complete_owned(req, (int) mask);
+		return POLL_FINISHED;
+	}
 	return POLL_WAITING;
 }
 

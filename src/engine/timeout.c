@@ -279,10 +279,10 @@ static void fire(struct ua_ctx *ctx, struct ua_req *req)
 	}
 	/* An expired timeout's CQE does not count for count timeouts. */
 	t->cq_timeouts++;
-	if (multishot_goes_on(req)) {
-		/* Posted under timer.lock, so a removal racing with it can only
-		 * post its final CQE after this one. */
-		ua_post_cqe(ctx, req->user_data, -ETIME, IORING_CQE_F_MORE);
+	/* Posted under timer.lock, so a removal racing with it can only post
+	 * its final CQE after this one; a full CQ makes this one the last. */
+	if (multishot_goes_on(req) &&
+	    ua_post_cqe_more(ctx, req->user_data, -ETIME, 0)) {
 		arm_locked(ctx, req, clock_ns(CLOCK_MONOTONIC) +
 				     ts_ns(&req->timeout.ts));
 		return;
