@@ -143,7 +143,8 @@ static struct io_uring_sqe *prep_read_select(struct io_uring *ring, int fd,
 	return sqe;
 }
 
-static void recv_select(struct io_uring *ring, int fd, int bgid, bool multishot)
+static struct io_uring_sqe *recv_select(struct io_uring *ring, int fd,
+					int bgid, bool multishot)
 {
 	struct io_uring_sqe *sqe = must_get_sqe(ring);
 
@@ -153,6 +154,7 @@ static void recv_select(struct io_uring *ring, int fd, int bgid, bool multishot)
 		io_uring_prep_recv(sqe, fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = (__u16) bgid;
+	return sqe;
 }
 
 static void run(struct io_uring *ring, struct test_cqe *c)
@@ -757,6 +759,36 @@ static void test_multishot_total(void **state)
 	close(sv[1]);
 }
 
+/* A multishot receive sent to a worker (IOSQE_ASYNC) still waits for more
+ * data once the socket is empty, rather than ending. */
+static void test_multishot_async(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct io_uring_buf_ring *br = app_ring(ring, 15, 0);
+	struct test_cqe c;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[0], "one", 3), 3);
+	recv_select(ring, sv[1], 15, true)->flags |= IOSQE_ASYNC;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.res, 3);
+	assert_true(c.flags & IORING_CQE_F_MORE);
+	assert_int_equal(write(sv[0], "two!", 4), 4);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.res, 4);
+	assert_true(c.flags & IORING_CQE_F_MORE);
+	assert_memory_equal(bufs[1], "two!", 4);
+	close(sv[0]);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.res, 0);
+	assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
+	io_uring_unregister_buf_ring(ring, 15);
+	munmap(br, 4096);
+	close(sv[1]);
+}
+
 #ifndef TEST_KERNEL
 /* io_uring_setup_buf_ring with IOU_PBUF_RING_MMAP (liburing 2.6), and a
  * documented difference: engine-allocated rings share one file, so a
@@ -811,6 +843,7 @@ int main(void)
 		T(test_send_select),
 		T(test_send_select_waits),
 		T(test_multishot_total),
+		T(test_multishot_async),
 #ifndef TEST_KERNEL
 		T(test_setup_mmap_ring),
 #endif
