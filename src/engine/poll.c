@@ -26,10 +26,10 @@
  *
  * An operation may stop while its file is still ready, to let others run
  * (UA_REQUEUE: a multishot receive at the kernel's retry cap). No new edge
- * would come for what is already there, so it is never simply let go: it
- * stays owned and goes to the end of the run list (wakeups meanwhile only
- * add to its count), or, where there is no run list, epoll is asked to
- * report the file again before it is let go.
+ * would come for what is already there, so it is never simply let go:
+ * epoll is asked to report the file again (EPOLL_CTL_MOD) before it is, and
+ * it runs again after the next epoll_wait, behind what that reports and
+ * after a waiting thread has looked at its wait's condition.
  *
  * Who runs the events. A thread of the application that waits for
  * completions in io_uring_enter while requests are parked waits in
@@ -358,10 +358,11 @@ static bool poll_task(struct ua_req *req, __u32 mask)
 }
 
 /*
- * A request that asked to run later, where there is no run list to put it
- * on (arming): epoll is asked to report its file again (a MOD re-reports
- * what is ready), then it is let go. False when wakeups came meanwhile:
- * the caller still owns it and runs it again.
+ * A request that asked to run later: epoll is asked to report its file
+ * again (a MOD re-reports what is ready), then it is let go, so that the
+ * thread running events gets back to epoll_wait (other files' events) and
+ * to its wait's condition before it runs again. False when wakeups or a
+ * cancellation came meanwhile: the caller still owns it and runs it again.
  */
 static bool requeue_by_epoll(struct ua_req *req)
 {
@@ -369,6 +370,8 @@ static bool requeue_by_epoll(struct ua_req *req)
 	unsigned v = __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE);
 	int err;
 
+	if (v & UA_POLL_CANCEL)
+		return false;	/* poll_task completes it */
 	/* Seen before the MOD: a wakeup after it is not subtracted below. */
 	v &= UA_POLL_REF_MASK;
 	pthread_mutex_lock(&p->lock);
@@ -380,11 +383,11 @@ static bool requeue_by_epoll(struct ua_req *req)
 		 UA_POLL_REF_MASK);
 }
 
-/* The armer's run of a request it owns. */
-static void poll_task_armed(struct ua_req *req)
+/* Runs a request its caller owns until it is let go. */
+static void poll_task_yielding(struct ua_req *req, __u32 mask)
 {
-	while (poll_task(req, 0) && !requeue_by_epoll(req))
-		;
+	while (poll_task(req, mask) && !requeue_by_epoll(req))
+		mask = 0;
 }
 
 static void *poller_main(void *arg);
@@ -444,7 +447,7 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	if (!registered ||
 	    !__atomic_compare_exchange_n(&req->poll.refs, &one, 0, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		poll_task_armed(req);
+		poll_task_yielding(req, 0);
 	return true;
 fail:
 	pthread_mutex_unlock(&p->lock);
@@ -456,7 +459,7 @@ fail:
 static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 {
 	struct ua_poller *p = &ctx->poller;
-	struct ua_req *run = NULL, **tail = &run, *req;
+	struct ua_req *run = NULL, **tail = &run, *req, *next;
 	bool woken = false;
 	int i;
 
@@ -481,18 +484,10 @@ static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
-	/* The owned requests cannot go away under us: run them unlocked. One
-	 * that asks to run again goes to the end, still owned. */
-	while ((req = run) != NULL) {
-		run = req->next;
-		if (!run)
-			tail = &run;
-		if (poll_task(req, req->poll.mask)) {
-			req->poll.mask = 0;
-			req->next = NULL;
-			*tail = req;
-			tail = &req->next;
-		}
+	/* The owned requests cannot go away under us: run them unlocked. */
+	for (req = run; req; req = next) {
+		next = req->next;
+		poll_task_yielding(req, req->poll.mask);
 	}
 	return woken;
 }
