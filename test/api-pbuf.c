@@ -677,6 +677,31 @@ static void test_send_select_waits(void **state)
 	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_int_equal(c.res, BUF_LEN);
 	assert_int_equal(bid_of(&c), 0);
+
+	/* With IORING_RECVSEND_POLL_FIRST it waits before choosing one. */
+	while (write(sv[0], drain, sizeof(drain)) > 0)
+		;
+	{
+		struct io_uring_sqe *sqe = must_get_sqe(ring);
+
+		io_uring_prep_send(sqe, sv[0], NULL, 0, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = 13;
+		sqe->ioprio = IORING_RECVSEND_POLL_FIRST;
+		sqe->user_data = 5;
+	}
+	assert_int_equal(io_uring_submit(ring), 1);
+	sleep_ms(20);
+	assert_int_equal(ring_head(ring, 13), 1);
+	io_uring_prep_cancel64(must_get_sqe(ring), 5, 0);
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	if (c.user_data != 5)
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_int_equal(c.user_data, 5);
+	assert_int_equal(c.res, -ECANCELED);
+	assert_int_equal(bid_of(&c), -1);
+	assert_int_equal(ring_head(ring, 13), 1);
 	io_uring_unregister_buf_ring(ring, 13);
 	munmap(br, 4096);
 	close(sv[0]);

@@ -577,7 +577,14 @@ static int send_select(struct ua_req *req)
 
 int ua_send(struct ua_req *req, unsigned issue_flags)
 {
-	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !req->sr.selected) {
+	struct ua_sr *sr = &req->sr;
+
+	/* POLL_FIRST waits before a buffer is chosen, as on the kernel. */
+	if ((sr->flags & IORING_RECVSEND_POLL_FIRST) && !sr->polled) {
+		sr->polled = true;
+		return UA_AGAIN;
+	}
+	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !sr->selected) {
 		int ret = send_select(req);
 
 		if (ret)
