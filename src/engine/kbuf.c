@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Provided buffers: groups of buffers the application hands over, from
- * which a request with IOSQE_BUFFER_SELECT takes one when data arrives
- * (so an idle connection pins no buffer). A group is either a list filled
- * by PROVIDE_BUFFERS, taken in the order provided, or a ring mapped in the
- * application's memory (io_uring_register_buf_ring): the application
- * publishes entries by storing the tail with release semantics, the engine
- * reads it with acquire semantics and keeps the head to itself, as the
- * kernel does.
+ * which a request with IOSQE_BUFFER_SELECT takes one. A receive (or a read
+ * of a pipe or socket) takes one when data arrives, so an idle connection
+ * pins no buffer; a read of a file and a SEND take theirs up front, as the
+ * kernel does. A group is either a list filled by PROVIDE_BUFFERS, taken
+ * in the order provided, or a ring (io_uring_register_buf_ring) in the
+ * application's memory or in the ring's memfd (IOU_PBUF_RING_MMAP): the
+ * application publishes entries by storing the tail with release
+ * semantics, the engine reads it with acquire semantics and keeps the head
+ * to itself, as the kernel does. An incremental ring (IOU_PBUF_RING_INC)
+ * gives up a buffer a transfer at a time.
  *
- * buf_lock guards the groups. A transfer holds it from taking a buffer to
- * consuming or returning it, so a buffer that meets -EAGAIN goes back where
- * it was (the ring's head moves only when a buffer is used) and two threads
- * never take the same ring entry.
+ * buf_lock guards the groups. A non-blocking transfer holds it from taking
+ * a buffer to consuming or returning it, so a buffer that meets -EAGAIN
+ * goes back where it was (the ring's head moves only when a buffer is
+ * used) and two threads never take the same ring entry; one that may block
+ * consumes its buffer first and transfers without the lock.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -139,9 +139,10 @@ static bool peer_gone(int fd)
 /*
  * A one-shot receive's IORING_CQE_F_SOCK_NONEMPTY. A stream receive that
  * came back short emptied the queue (TCP and unix streams stop only there),
- * so only a full one, or a peek, asks; TCP's end of stream counts, as its
- * hint does in the kernel. (A short TCP receive with the end of stream
- * behind it is not flagged: asking would cost every short receive.)
+ * so only a full one, or a peek, asks. A zero-length TCP receive is
+ * flagged, as the kernel's hint counts the end of stream; a short or full
+ * one with the end of stream behind it is not (asking would cost every
+ * such receive a system call).
  */
 static __u32 nonempty_flag(struct ua_req *req, size_t got, size_t room)
 {
@@ -483,7 +484,11 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_sr *sr = &req->sr;
 	bool multishot = sr->flags & IORING_RECV_MULTISHOT;
-	int flags = (int) sr->msg_flags;
+	bool blocking = !(issue_flags & UA_ISSUE_NONBLOCK);
+	bool app_nowait = sr->msg_flags & MSG_DONTWAIT;
+	/* Never blocked in recv with buf_lock held: a worker waits for
+	 * readiness first, then receives without blocking. */
+	int flags = (int) sr->msg_flags | MSG_DONTWAIT;
 	struct ua_kbuf_sel sel;
 	enum sock_left left;
 	ssize_t n, payload = 0;
@@ -495,20 +500,26 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 		sr->polled = true;
 		return UA_AGAIN;
 	}
-	if (issue_flags & UA_ISSUE_NONBLOCK)
-		flags |= MSG_DONTWAIT;
 	if (req->opcode == IORING_OP_RECVMSG && !multishot &&
 	    app_msg(req)->msg_iovlen > 1)
 		return done(req, -EINVAL, true);
 	for (;;) {
+		if (blocking && !app_nowait) {
+			int err = ua_iowq_wait_ready(req->ctx, req->fd, POLLIN);
+
+			if (err)
+				return done(req, err, true);
+		}
 		len = select_len(req);
 		buf = ua_kbuf_get(req, &len, &sel);
 		if (!buf)
 			return done(req, -ENOBUFS, true);
 		n = recv_into(req, buf, len, flags, &payload);
-		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK)) {
+		if (n == -EAGAIN) {
 			ua_kbuf_recycle(req, &sel);
-			return would_block(req, sr->msg_flags & MSG_DONTWAIT);
+			if (blocking && !app_nowait)
+				continue;
+			return would_block(req, app_nowait);
 		}
 		/* An error, or the end of a stream (a multishot RECVMSG still
 		 * uses the buffer: it holds the header). */
@@ -534,6 +545,8 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 			return done(req, (int) n, false);
 		}
 		if (left == LEFT_NOTHING) {
+			if (blocking)
+				continue;
 			req->file_kind = UA_FILE_STREAM;
 			return UA_AGAIN;
 		}
