@@ -232,6 +232,17 @@ void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 	ua_cq_wake(ctx);
 }
 
+/* Whether a CQE posted now would go into the ring, not into overflow. */
+bool ua_cq_room_now(struct ua_ctx *ctx)
+{
+	bool room;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	room = !ctx->overflow_head && cq_has_room(ctx);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	return room;
+}
+
 /*
  * A CQE of a multishot request that stays armed (IORING_CQE_F_MORE is
  * added here). As on the kernel it only goes into free room: with the CQ

@@ -544,6 +544,7 @@ void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
 void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags);
 bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		      __u32 flags);
+bool ua_cq_room_now(struct ua_ctx *ctx);
 void ua_overflow_flush(struct ua_ctx *ctx);
 void ua_overflow_free(struct ua_ctx *ctx);
 bool ua_overflow_pending(struct ua_ctx *ctx);

@@ -161,6 +161,7 @@ enum sock_left {
 	LEFT_NOTHING,	/* park: the next arrival brings a wakeup */
 	LEFT_DATA,	/* read on, and say so (IORING_CQE_F_SOCK_NONEMPTY) */
 	LEFT_UNKNOWN,	/* read on until -EAGAIN */
+	LEFT_ASK_NEXT,	/* read on; the next receive tells (struct held_cqe) */
 };
 
 static enum sock_left sock_left(struct ua_req *req, size_t got, size_t room,
@@ -171,8 +172,8 @@ static enum sock_left sock_left(struct ua_req *req, size_t got, size_t room,
 
 	if (kind == SOCK_NOT_STREAM || (full && kind == SOCK_OTHER_STREAM))
 		return LEFT_UNKNOWN;
-	if (full && data_queued(req->fd))
-		return LEFT_DATA;
+	if (full)
+		return LEFT_ASK_NEXT;
 	/* Empty, unless the peer shut down; the event that woke this run
 	 * tells, when there was one, and a later hang-up brings another. */
 	if ((issue_flags & UA_ISSUE_PEER_OPEN) || !peer_gone(req->fd))
@@ -471,6 +472,48 @@ static bool total_reached(struct ua_sr *sr, size_t n)
 }
 
 /*
+ * A multishot CQE held back until the next receive, which is made anyway,
+ * says whether data was left behind it (IORING_CQE_F_SOCK_NONEMPTY): a
+ * flood of full buffers then costs no FIONREAD per receive.
+ */
+struct held_cqe {
+	bool	on;
+	__s32	res;
+	__u32	cflags;
+};
+
+/* Posts the held CQE, if any; false when the CQ had no room for it. */
+static bool post_held(struct ua_req *req, struct held_cqe *h, bool nonempty)
+{
+	if (!h->on)
+		return true;
+	h->on = false;
+	if (nonempty)
+		h->cflags |= IORING_CQE_F_SOCK_NONEMPTY;
+	return ua_post_cqe_more(req->ctx, req->user_data, h->res, h->cflags);
+}
+
+/* Something came after the held CQE (data, the end of the stream, an
+ * error), so it goes first, into overflow if the CQ is full: what came is
+ * then the request's last CQE. Returns false in that case. */
+static bool flush_held(struct ua_req *req, struct held_cqe *h, bool nonempty)
+{
+	if (post_held(req, h, nonempty))
+		return true;
+	ua_post_cqe(req->ctx, req->user_data, h->res,
+		    h->cflags | IORING_CQE_F_MORE);
+	return false;
+}
+
+/* The held CQE is the request's last: the CQ is full (it would be, as on
+ * the kernel, before another receive), or nothing came after it. */
+static int done_held(struct ua_req *req, const struct held_cqe *h)
+{
+	req->cflags = h->cflags;
+	return done(req, h->res, false);
+}
+
+/*
  * RECV and RECVMSG with IOSQE_BUFFER_SELECT. A buffer is taken for each
  * receive and given back if nothing came. Multishot posts one CQE with
  * IORING_CQE_F_MORE per receive and stays armed; it ends, with a CQE
@@ -489,6 +532,7 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	/* Never blocked in recv with buf_lock held: a worker waits for
 	 * readiness first, then receives without blocking. */
 	int flags = (int) sr->msg_flags | MSG_DONTWAIT;
+	struct held_cqe held = { .on = false };
 	struct ua_kbuf_sel sel;
 	enum sock_left left;
 	ssize_t n, payload = 0;
@@ -504,45 +548,61 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	    app_msg(req)->msg_iovlen > 1)
 		return done(req, -EINVAL, true);
 	for (;;) {
-		if (blocking && !app_nowait) {
-			int err = ua_iowq_wait_ready(req->ctx, req->fd, POLLIN);
-
-			if (err)
-				return done(req, err, true);
+		if (held.on && !ua_cq_room_now(req->ctx)) {
+			if (data_queued(req->fd))
+				held.cflags |= IORING_CQE_F_SOCK_NONEMPTY;
+			return done_held(req, &held);
 		}
 		len = select_len(req);
 		buf = ua_kbuf_get(req, &len, &sel);
-		if (!buf)
+		if (!buf) {
+			if (!post_held(req, &held, held.on && data_queued(req->fd)))
+				return done_held(req, &held);
 			return done(req, -ENOBUFS, true);
+		}
 		n = recv_into(req, buf, len, flags, &payload);
 		if (n == -EAGAIN) {
 			ua_kbuf_recycle(req, &sel);
-			if (blocking && !app_nowait)
+			if (!post_held(req, &held, false))
+				return done_held(req, &held);
+			if (blocking && !app_nowait) {
+				int err = ua_iowq_wait_ready(req->ctx, req->fd,
+							     POLLIN);
+
+				if (err)
+					return done(req, err, true);
 				continue;
+			}
 			return would_block(req, app_nowait);
 		}
 		/* An error, or the end of a stream (a multishot RECVMSG still
 		 * uses the buffer: it holds the header). */
 		if (n <= 0) {
 			ua_kbuf_recycle(req, &sel);
+			flush_held(req, &held, !n && sock_kind(req) == SOCK_TCP);
 			if (!n)
 				req->cflags = nonempty_flag(req, 0, len);
 			return done(req, (int) n, n < 0);
 		}
 		room = len - (size_t) (n - payload);	/* for the payload */
 		cflags = ua_kbuf_consume(req, &sel, (size_t) n);
-		if (!multishot || !payload || total_reached(sr, (size_t) n)) {
+		if (!flush_held(req, &held, true) || !multishot || !payload ||
+		    total_reached(sr, (size_t) n)) {
 			req->cflags = cflags | nonempty_flag(req, (size_t) payload,
 							     room);
 			return done(req, (int) n, false);
 		}
 		left = sock_left(req, (size_t) payload, room, issue_flags);
-		if (left == LEFT_DATA)
-			cflags |= IORING_CQE_F_SOCK_NONEMPTY;
-		if (!ua_post_cqe_more(req->ctx, req->user_data, (__s32) n,
-				      cflags)) {
-			req->cflags = cflags;	/* the CQ is full: the last */
-			return done(req, (int) n, false);
+		if (left == LEFT_ASK_NEXT) {
+			held = (struct held_cqe) { true, (__s32) n, cflags };
+		} else {
+			if (left == LEFT_DATA)
+				cflags |= IORING_CQE_F_SOCK_NONEMPTY;
+			if (!ua_post_cqe_more(req->ctx, req->user_data,
+					      (__s32) n, cflags)) {
+				req->cflags = cflags;	/* CQ full: the last */
+				return done(req, (int) n, false);
+			}
 		}
 		if (left == LEFT_NOTHING) {
 			if (blocking)
@@ -554,6 +614,8 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 		if (sr->nr_retries++ < MSHOT_MAX_RETRY)
 			continue;
 		sr->nr_retries = 0;
+		if (!post_held(req, &held, held.on && data_queued(req->fd)))
+			return done_held(req, &held);
 		if (issue_flags & UA_ISSUE_NONBLOCK) {
 			req->file_kind = UA_FILE_STREAM;
 			return UA_REQUEUE;
