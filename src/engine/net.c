@@ -151,7 +151,9 @@ static __u32 nonempty_flag(struct ua_req *req, size_t got, size_t room)
 	if (got < room && !peek)
 		return !got && sock_kind(req) == SOCK_TCP ?
 		       IORING_CQE_F_SOCK_NONEMPTY : 0;
-	if (reports_queue(sock_kind(req)) && data_queued(req->fd))
+	/* The queue first: when it is empty (most often), the socket's kind
+	 * need not be learnt. */
+	if (data_queued(req->fd) && reports_queue(sock_kind(req)))
 		return IORING_CQE_F_SOCK_NONEMPTY;
 	return 0;
 }
