@@ -414,7 +414,9 @@ static void test_remove_races_wakeups(void **state)
 				assert_true(c.res & POLLIN);
 				continue;
 			}
-			assert_int_equal(c.res, -ECANCELED);
+			/* Removed, or (as on the kernel) ended by a CQE that
+			 * found the CQ full while the writer floods. */
+			assert_true(c.res == -ECANCELED || (c.res & POLLIN));
 			ended = true;
 		}
 	}

@@ -683,7 +683,7 @@ int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 	bool all = ua_cancel_all(cd);
 	struct ua_req *req, *next;
 	unsigned i, hi;
-	int found = 0;
+	int found = 0, running = 0;
 
 	pthread_mutex_lock(&p->lock);
 	for (cancel_range(cd, &i, &hi); i < hi; i++) {
@@ -692,12 +692,18 @@ int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 			if ((__atomic_load_n(&req->poll.refs, __ATOMIC_RELAXED) &
 			     UA_POLL_CANCEL) || !ua_cancel_match(req, cd))
 				continue;
-			found++;
 			__atomic_fetch_or(&req->poll.refs, UA_POLL_CANCEL,
 					  __ATOMIC_RELEASE);
 			if (poll_get_ownership(req)) {
 				unlink_req(p, req);
 				ua_list_add(out, req);
+				found++;
+			} else {
+				/* Being run right now: its owner sees the mark
+				 * if it goes on waiting, but may as well
+				 * finish. The kernel runs both under one lock;
+				 * here it is a running request (-EALREADY). */
+				running++;
 			}
 			if (!all)
 				goto out;
@@ -705,7 +711,9 @@ int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 	}
 out:
 	pthread_mutex_unlock(&p->lock);
-	return found;
+	if (all || found)
+		return found + running;
+	return running ? -EALREADY : 0;
 }
 
 /*
