@@ -56,27 +56,6 @@ static unsigned bid_of(const struct test_cqe *c)
 	return c->flags >> IORING_CQE_BUFFER_SHIFT;
 }
 
-/* A ring of nentries buffers for group bgid, in page-aligned memory, as
- * liburing 2.3 (no io_uring_setup_buf_ring) makes one by hand. */
-static struct io_uring_buf_ring *buf_ring(struct io_uring *ring,
-					  unsigned nentries, int bgid)
-{
-	size_t size = nentries * sizeof(struct io_uring_buf);
-	struct io_uring_buf_reg reg;
-	struct io_uring_buf_ring *br;
-
-	br = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	assert_true(br != MAP_FAILED);
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (unsigned long) br;
-	reg.ring_entries = nentries;
-	reg.bgid = (__u16) bgid;
-	assert_int_equal(io_uring_register_buf_ring(ring, &reg, 0), 0);
-	io_uring_buf_ring_init(br);
-	return br;
-}
-
 static void fill_ring(struct io_uring_buf_ring *br, char (*bufs)[64],
 		      unsigned first, unsigned n, unsigned nentries)
 {
@@ -192,7 +171,7 @@ static void test_buf_ring_recv(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
 	static char bufs[4][64];
-	struct io_uring_buf_ring *br = buf_ring(ring, 4, 5);
+	struct io_uring_buf_ring *br = test_buf_ring(ring, 4, 5);
 	struct test_cqe c;
 	int sv[2], i;
 
@@ -224,7 +203,7 @@ static void test_multishot_recv_stream(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
 	static char bufs[8][64];
-	struct io_uring_buf_ring *br = buf_ring(ring, 8, 1);
+	struct io_uring_buf_ring *br = test_buf_ring(ring, 8, 1);
 	const char *msgs[] = { "one", "two!", "three" };
 	struct test_cqe c;
 	int sv[2], i;
@@ -270,7 +249,7 @@ static void test_multishot_recv_defer(void **state)
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	assert_int_equal(io_uring_queue_init_params(8, &ring, &p), 0);
-	br = buf_ring(&ring, 4, 1);
+	br = test_buf_ring(&ring, 4, 1);
 	fill_ring(br, bufs, 0, 4, 4);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	recv_select(&ring, sv[1], 1, 9, true);
@@ -299,7 +278,7 @@ static void test_multishot_recv_enobufs(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
 	static char bufs[2][64];
-	struct io_uring_buf_ring *br = buf_ring(ring, 2, 2);
+	struct io_uring_buf_ring *br = test_buf_ring(ring, 2, 2);
 	struct test_cqe c;
 	int sv[2], i;
 
@@ -329,7 +308,7 @@ static void test_multishot_recv_datagrams(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
 	static char bufs[8][64];
-	struct io_uring_buf_ring *br = buf_ring(ring, 8, 6);
+	struct io_uring_buf_ring *br = test_buf_ring(ring, 8, 6);
 	struct test_cqe c;
 	int sv[2], i;
 
@@ -475,7 +454,7 @@ static void test_multishot_recv_stress(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
 	static char bufs[16][64];
-	struct io_uring_buf_ring *br = buf_ring(ring, 16, 9);
+	struct io_uring_buf_ring *br = test_buf_ring(ring, 16, 9);
 	struct streamer s = { .total = 200000 };
 	unsigned got = 0, i;
 	struct test_cqe c;

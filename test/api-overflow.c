@@ -342,21 +342,11 @@ static void test_multishot_recv_ends_at_full_cq(void **state)
 {
 	struct fixture *f = *state;
 	static char bufs[64][8];
-	struct io_uring_buf_ring *br;
-	struct io_uring_buf_reg reg;
+	struct io_uring_buf_ring *br = test_buf_ring(&f->ring, 64, 1);
 	struct io_uring_sqe *sqe;
 	char data[100];
 	int sv[2], i;
 
-	br = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	assert_true(br != MAP_FAILED);
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (unsigned long) br;
-	reg.ring_entries = 64;
-	reg.bgid = 1;
-	assert_int_equal(io_uring_register_buf_ring(&f->ring, &reg, 0), 0);
-	io_uring_buf_ring_init(br);
 	for (i = 0; i < 64; i++)
 		io_uring_buf_ring_add(br, bufs[i], 8, (unsigned short) i,
 				      io_uring_buf_ring_mask(64), i);

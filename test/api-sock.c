@@ -187,23 +187,11 @@ static void wait_backlog(int lfd, unsigned want)
 
 static char bufs[NR_BUFS][BUF_LEN];
 
-/* A ring of NR_BUFS 64-byte buffers (by hand, as liburing 2.3 has no
- * io_uring_setup_buf_ring). */
+/* A ring of NR_BUFS 64-byte buffers, filled. */
 static struct io_uring_buf_ring *buf_ring(struct io_uring *ring)
 {
-	size_t size = NR_BUFS * sizeof(struct io_uring_buf);
-	struct io_uring_buf_reg reg;
-	struct io_uring_buf_ring *br;
+	struct io_uring_buf_ring *br = test_buf_ring(ring, NR_BUFS, BGID);
 
-	br = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	assert_true(br != MAP_FAILED);
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (unsigned long) br;
-	reg.ring_entries = NR_BUFS;
-	reg.bgid = BGID;
-	assert_int_equal(io_uring_register_buf_ring(ring, &reg, 0), 0);
-	io_uring_buf_ring_init(br);
 	for (int i = 0; i < NR_BUFS; i++)
 		io_uring_buf_ring_add(br, bufs[i], BUF_LEN, (unsigned short) i,
 				      io_uring_buf_ring_mask(NR_BUFS), i);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -369,6 +370,31 @@ static inline int fixture_teardown(void **state)
 	remove_tmpdir(f->dir);
 	free(f);
 	return 0;
+}
+
+/*
+ * A ring of nentries provided buffers for group bgid, registered in fresh
+ * page-aligned memory and left empty: made by hand, as liburing 2.3 (no
+ * io_uring_setup_buf_ring) must.
+ */
+static inline struct io_uring_buf_ring *test_buf_ring(struct io_uring *ring,
+						      unsigned nentries,
+						      int bgid)
+{
+	size_t size = nentries * sizeof(struct io_uring_buf);
+	struct io_uring_buf_reg reg;
+	struct io_uring_buf_ring *br;
+
+	br = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	assert_true(br != MAP_FAILED);
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (unsigned long) br;
+	reg.ring_entries = nentries;
+	reg.bgid = (__u16) bgid;
+	assert_int_equal(io_uring_register_buf_ring(ring, &reg, 0), 0);
+	io_uring_buf_ring_init(br);
+	return br;
 }
 
 #endif /* UA_TEST_HELPERS_H */
