@@ -56,11 +56,17 @@ static void overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe)
 	__atomic_fetch_or(ctx->sq_flags, IORING_SQ_CQ_OVERFLOW, __ATOMIC_RELAXED);
 }
 
+/* Whether a CQE posted now goes into the ring, behind any in overflow. */
+static bool ring_has_room(struct ua_ctx *ctx)
+{
+	return !ctx->overflow_head && cq_has_room(ctx);
+}
+
 static void post_locked(struct ua_ctx *ctx, const struct io_uring_cqe *cqe)
 {
 	/* Read by the timer under its own lock: a relaxed atomic, no RMW. */
 	__atomic_store_n(&ctx->cq_events, ctx->cq_events + 1, __ATOMIC_RELAXED);
-	if (!ctx->overflow_head && cq_has_room(ctx))
+	if (ring_has_room(ctx))
 		cq_fill(ctx, cqe);
 	else
 		overflow_add(ctx, cqe);
@@ -216,20 +222,34 @@ void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
 	ua_batch_run(ctx, &b);
 }
 
+/* One CQE of no batch; into_room_only: not into overflow. */
+static bool post_one(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+		     bool into_room_only)
+{
+	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
+	bool posted;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	posted = !into_room_only || ring_has_room(ctx);
+	if (posted) {
+		post_locked(ctx, cqe);
+		publish_tail(ctx);
+	}
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_eventfd_end(ctx, ev, posted, false);
+	if (posted)
+		ua_cq_wake(ctx);
+	return posted;
+}
+
 /* A CQE of no request (a resource tag): posted, into overflow if need be. */
 void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 {
 	struct io_uring_cqe cqe = {
 		.user_data = user_data, .res = res, .flags = flags,
 	};
-	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
 
-	pthread_mutex_lock(&ctx->completion_lock);
-	post_locked(ctx, &cqe);
-	publish_tail(ctx);
-	pthread_mutex_unlock(&ctx->completion_lock);
-	ua_eventfd_end(ctx, ev, true, false);
-	ua_cq_wake(ctx);
+	post_one(ctx, &cqe, false);
 }
 
 /* Whether a CQE posted now would go into the ring, not into overflow. */
@@ -238,7 +258,7 @@ bool ua_cq_room_now(struct ua_ctx *ctx)
 	bool room;
 
 	pthread_mutex_lock(&ctx->completion_lock);
-	room = !ctx->overflow_head && cq_has_room(ctx);
+	room = ring_has_room(ctx);
 	pthread_mutex_unlock(&ctx->completion_lock);
 	return room;
 }
@@ -258,20 +278,8 @@ bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		.user_data = user_data, .res = res,
 		.flags = flags | IORING_CQE_F_MORE,
 	};
-	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
-	bool posted;
 
-	pthread_mutex_lock(&ctx->completion_lock);
-	posted = !ctx->overflow_head && cq_has_room(ctx);
-	if (posted) {
-		post_locked(ctx, &cqe);
-		publish_tail(ctx);
-	}
-	pthread_mutex_unlock(&ctx->completion_lock);
-	ua_eventfd_end(ctx, ev, posted, false);
-	if (posted)
-		ua_cq_wake(ctx);
-	return posted;
+	return post_one(ctx, &cqe, true);
 }
 
 bool ua_overflow_pending(struct ua_ctx *ctx)

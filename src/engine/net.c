@@ -341,10 +341,6 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 	int flags = (int) sr->msg_flags;
 	ssize_t n;
 
-	if ((sr->flags & IORING_RECVSEND_POLL_FIRST) && !sr->polled) {
-		sr->polled = true;
-		return UA_AGAIN;
-	}
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		flags |= MSG_DONTWAIT;
 	for (;;) {
@@ -542,10 +538,6 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	char *buf;
 	__u32 cflags;
 
-	if ((sr->flags & IORING_RECVSEND_POLL_FIRST) && !sr->polled) {
-		sr->polled = true;
-		return UA_AGAIN;
-	}
 	if (req->opcode == IORING_OP_RECVMSG && !multishot &&
 	    app_msg(req)->msg_iovlen > 1)
 		return done(req, -EINVAL, true);
@@ -625,6 +617,16 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	}
 }
 
+/* IORING_RECVSEND_POLL_FIRST: the first issue only waits for readiness,
+ * before anything is tried or a provided buffer chosen (as the kernel). */
+static bool waits_first(struct ua_sr *sr)
+{
+	if (!(sr->flags & IORING_RECVSEND_POLL_FIRST) || sr->polled)
+		return false;
+	sr->polled = true;
+	return true;
+}
+
 /*
  * SEND with IOSQE_BUFFER_SELECT sends (at most len bytes of) a provided
  * buffer. As the kernel does, the descriptor must be a socket before a
@@ -636,12 +638,10 @@ static int send_select(struct ua_req *req)
 	struct ua_sr *sr = &req->sr;
 	struct ua_kbuf_sel sel = { .group = NULL };
 	size_t len = sr->len;
-	socklen_t optlen = sizeof(int);
-	int type;
 	void *buf;
 
-	if (getsockopt(req->fd, SOL_SOCKET, SO_TYPE, &type, &optlen))
-		return -errno;
+	if (sockopt_int(req->fd, SO_TYPE) < 0)
+		return -errno;		/* -ENOTSOCK, -EBADF */
 	buf = ua_kbuf_get(req, &len, &sel);
 	if (!buf)
 		return sel.group ? -ENOBUFS : -ENOENT;
@@ -656,11 +656,8 @@ int ua_send(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_sr *sr = &req->sr;
 
-	/* POLL_FIRST waits before a buffer is chosen, as on the kernel. */
-	if ((sr->flags & IORING_RECVSEND_POLL_FIRST) && !sr->polled) {
-		sr->polled = true;
+	if (waits_first(sr))
 		return UA_AGAIN;
-	}
 	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !sr->selected) {
 		int ret = send_select(req);
 
@@ -672,6 +669,8 @@ int ua_send(struct ua_req *req, unsigned issue_flags)
 
 int ua_recv(struct ua_req *req, unsigned issue_flags)
 {
+	if (waits_first(&req->sr))
+		return UA_AGAIN;
 	if (req->sqe_flags & IOSQE_BUFFER_SELECT)
 		return recv_selected(req, issue_flags);
 	return sr_issue(req, issue_flags);
