@@ -523,26 +523,26 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 }
 
 /*
- * Joins w, signalling it while it runs a request: a worker blocked in a
+ * Joins w, signalling it whenever it runs a request: a worker blocked in a
  * system call that may never return (a write nobody reads) is interrupted,
- * one doing bounded work too, as io-wq's are when their ring goes away.
+ * one doing bounded work too, as io-wq's are when their ring goes away. An
+ * idle worker may yet take work queued by a completion meanwhile (the next
+ * request of a chain), so it is watched until it has exited.
  */
 static void join_interrupting(struct ua_iowq *wq, struct ua_worker *w)
 {
 	long pause = FIRST_PAUSE_NS;
 	struct timespec deadline;
-	bool running;
 
+	if (!interrupt_sig) {
+		pthread_join(w->thread, NULL);
+		return;
+	}
 	for (;;) {
 		pthread_mutex_lock(&wq->lock);
-		running = w->cur && interrupt_sig_ours();
-		if (running)
+		if (w->cur && interrupt_sig_ours())
 			pthread_kill(w->thread, interrupt_sig);
 		pthread_mutex_unlock(&wq->lock);
-		if (!running) {
-			pthread_join(w->thread, NULL);
-			return;
-		}
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_nsec += pause;
 		if (deadline.tv_nsec >= 1000000000L) {
