@@ -7,9 +7,9 @@
  * detaches what matches under its own lock; the detached requests complete
  * with -ECANCELED once every lock is dropped. A worker blocked in poll() for
  * a stream is interrupted (its request completes with -ECANCELED, as a
- * request parked on poll does in the kernel); one blocked in a system call
- * cannot be, and is reported -EALREADY, as the kernel reports a running
- * io-wq request. Requests waiting in a chain or behind a drain are not
+ * request parked on poll does in the kernel); one blocked in another system
+ * call is signalled, and reported -EALREADY, as the kernel reports the
+ * io-wq request it signals. Requests waiting in a chain or behind a drain are not
  * cancellable, as in the kernel: cancel their head instead.
  */
 #include <errno.h>

@@ -18,12 +18,25 @@
  * while some worker has not yet noticed that it was interrupted (the others
  * meanwhile yield and poll again). The descriptor is made at setup: the
  * engine never opens one while requests are in flight.
+ *
+ * A worker inside any other system call (a write to a full pipe or socket,
+ * the open of a FIFO without a peer) is interrupted as io-wq interrupts
+ * its workers with a notify signal: by a signal reserved for the engine
+ * (interrupt_sig), the only one workers leave unblocked, whose handler does
+ * nothing and is installed without SA_RESTART, so the call fails with
+ * EINTR (or returns what it moved) and the request completes. A canceller
+ * marks the worker (stop) under wq->lock, so a worker that has moved on to
+ * other work is never marked; the signal may land just before the worker
+ * enters its call, so it is sent again, with a growing pause, until the
+ * worker has left the request.
  */
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -32,6 +45,13 @@
 #include "engine/opdef.h"
 
 #define IDLE_SECONDS	5
+/* Re-sends of the interrupt: the first after about one wakeup's cost. */
+#define FIRST_PAUSE_NS	10000L
+#define MAX_PAUSE_NS	10000000L
+/* How long a cancellation keeps interrupting before it leaves the work to
+ * finish on its own (a worker always leaves an interrupted request unless
+ * the call is one no signal ends, such as a disk read). */
+#define CANCEL_PATIENCE_NS 100000000L
 
 struct ua_worker {
 	struct ua_worker	*next;
@@ -42,6 +62,7 @@ struct ua_worker {
 	struct ua_req		*cur;		/* the work in hand */
 	bool			in_wait;	/* in poll(): interruptible */
 	bool			interrupt;	/* a token for it is in cancel_fd */
+	bool			stop;		/* cur is cancelled: interrupt it */
 	bool			exited;		/* ready to be joined */
 };
 
@@ -54,6 +75,84 @@ static unsigned nproc_limit(void)
 	if (getrlimit(RLIMIT_NPROC, &rl) || rl.rlim_cur > UINT32_MAX)
 		return UINT32_MAX;
 	return (unsigned) rl.rlim_cur;
+}
+
+/* The signal that interrupts a worker's system call; 0: none. */
+static int interrupt_sig;
+static pthread_once_t interrupt_sig_chosen = PTHREAD_ONCE_INIT;
+static bool interrupt_sig_lost;
+
+static void on_interrupt(int sig)
+{
+	(void) sig;	/* the interrupted call fails with EINTR: that is all */
+}
+
+static bool install_interrupt(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;	/* no SA_RESTART: the call must end */
+	sigfillset(&sa.sa_mask);
+	return !sigaction(sig, &sa, NULL);
+}
+
+/*
+ * The first realtime signal from SIGRTMAX down that nobody handles (glibc
+ * keeps its own below SIGRTMIN; programs tend to count up from SIGRTMIN),
+ * or the one URING_ALIKE_SIGNAL names; anything there that is not a
+ * realtime signal number (0, say) asks for none.
+ */
+static void choose_interrupt_sig(void)
+{
+	const char *env = secure_getenv("URING_ALIKE_SIGNAL");
+	struct sigaction old;
+	char *end;
+	long n;
+	int sig;
+
+	if (env) {
+		n = strtol(env, &end, 10);
+		if (*env && !*end && n >= SIGRTMIN && n <= SIGRTMAX &&
+		    install_interrupt((int) n))
+			interrupt_sig = (int) n;
+		return;
+	}
+	for (sig = SIGRTMAX; sig >= SIGRTMIN; sig--) {
+		if (sigaction(sig, NULL, &old) || old.sa_handler != SIG_DFL ||
+		    (old.sa_flags & SA_SIGINFO))
+			continue;
+		if (install_interrupt(sig)) {
+			interrupt_sig = sig;
+			return;
+		}
+	}
+}
+
+/*
+ * Whether the signal is still the engine's. A program that installed its
+ * own handler on it since would see that handler run on workers: the
+ * signal is no longer sent, such work runs to its end again, and the
+ * program is told once.
+ */
+static bool interrupt_sig_ours(void)
+{
+	struct sigaction cur;
+
+	if (!interrupt_sig || sigaction(interrupt_sig, NULL, &cur))
+		return false;
+	if (cur.sa_handler == on_interrupt)
+		return true;
+	if (!__atomic_exchange_n(&interrupt_sig_lost, true, __ATOMIC_RELAXED))
+		fprintf(stderr, "uring-alike: the program handles signal %d, "
+			"which interrupts blocked work; such work now runs "
+			"to its end (see uring-alike(7))\n", interrupt_sig);
+	return false;
+}
+
+static long pause_after(long pause_ns)
+{
+	return pause_ns < MAX_PAUSE_NS / 2 ? pause_ns * 2 : MAX_PAUSE_NS;
 }
 
 int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
@@ -171,6 +270,7 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&wq->lock);
 			w->running_hash = 0;
 			w->cur = NULL;
+			w->stop = false;	/* interrupts target cur only */
 			continue;
 		}
 		if (wq->exiting)
@@ -211,8 +311,12 @@ static bool spawn_worker(struct ua_ctx *ctx, unsigned cls)
 		return false;
 	w->ctx = ctx;
 	w->cls = cls;
-	/* The new thread inherits this mask: signals stay the app's. */
+	pthread_once(&interrupt_sig_chosen, choose_interrupt_sig);
+	/* The new thread inherits this mask: signals stay the app's, but for
+	 * the engine's own. */
 	sigfillset(&all);
+	if (interrupt_sig)
+		sigdelset(&all, interrupt_sig);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	ret = pthread_create(&w->thread, NULL, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -270,13 +374,15 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
 	ua_complete_list(ctx, &lost, -ECANCELED);
 }
 
-/* Takes back the token a canceller left for this worker; wq->lock held. */
+/* Whether this worker's request is cancelled: takes back the token a
+ * canceller left for it, or sees the mark of one that signalled it outside
+ * poll(); wq->lock held. */
 static bool interrupted(struct ua_iowq *wq, struct ua_worker *w)
 {
 	__u64 token;
 
 	if (!w->interrupt)
-		return false;
+		return w->stop;
 	w->interrupt = false;
 	/* Written under wq->lock before interrupt was set: one is there. */
 	if (read(wq->cancel_fd, &token, sizeof(token)) < 0)
@@ -320,16 +426,54 @@ int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
 	}
 }
 
+/* Marks w's request cancelled and signals w, unless w is the caller (its
+ * own request runs on); wq->lock held, so w is not joined meanwhile. */
+static bool stop_worker(struct ua_worker *w)
+{
+	if (w == this_worker || !interrupt_sig_ours())
+		return false;
+	w->stop = true;
+	pthread_kill(w->thread, interrupt_sig);
+	return true;
+}
+
+/*
+ * Signals the marked workers again until each has left its request, in
+ * case a signal came just before the call it was to interrupt; gives up
+ * after CANCEL_PATIENCE_NS, leaving such a request to finish on its own.
+ */
+static void stop_marked_workers(struct ua_iowq *wq)
+{
+	long pause = FIRST_PAUSE_NS, waited = 0;
+	bool marked = true;
+	struct ua_worker *w;
+
+	while (marked && waited < CANCEL_PATIENCE_NS) {
+		struct timespec ts = { .tv_nsec = pause };
+
+		nanosleep(&ts, NULL);
+		waited += pause;
+		pause = pause_after(pause);
+		marked = false;
+		pthread_mutex_lock(&wq->lock);
+		for (w = wq->workers; w; w = w->next)
+			if (w->stop && stop_worker(w))
+				marked = true;
+		pthread_mutex_unlock(&wq->lock);
+	}
+}
+
 /*
  * Cancellation of worker requests: queued ones are detached; a running one
- * waiting in poll() is interrupted; one in a blocking system call runs on
- * (-EALREADY, or counted with ALL).
+ * waiting in poll() is interrupted; one in another system call is
+ * signalled, and reported -EALREADY (or counted with ALL) as io-wq reports
+ * the work it signals: its completion carries what the call returned.
  */
 int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 		   struct ua_req_list *out)
 {
 	struct ua_iowq *wq = &ctx->wq;
-	bool all = ua_cancel_all(cd), running = false;
+	bool all = ua_cancel_all(cd), running = false, stopping = false;
 	struct ua_worker *w;
 	__u64 one = 1;
 	int nr = 0, i;
@@ -363,17 +507,56 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 				abort();	/* an eventfd write of 1 */
 			w->interrupt = true;
 			nr++;
-		} else if (all) {
-			nr++;
-		} else {
-			running = true;
+			continue;
 		}
+		if (!w->interrupt && stop_worker(w))
+			stopping = true;
+		if (all)
+			nr++;
+		else
+			running = true;
 	}
 	pthread_mutex_unlock(&wq->lock);
+	if (stopping)
+		stop_marked_workers(wq);
 	return nr || !running ? nr : -EALREADY;
 }
 
-/* Teardown: cancel what waits, interrupt what polls, join every thread. */
+/*
+ * Joins w, signalling it whenever it runs a request: a worker blocked in a
+ * system call that may never return (a write nobody reads) is interrupted,
+ * one doing bounded work too, as io-wq's are when their ring goes away. An
+ * idle worker may yet take work queued by a completion meanwhile (the next
+ * request of a chain), so it is watched until it has exited.
+ */
+static void join_interrupting(struct ua_iowq *wq, struct ua_worker *w)
+{
+	long pause = FIRST_PAUSE_NS;
+	struct timespec deadline;
+
+	if (!interrupt_sig) {
+		pthread_join(w->thread, NULL);
+		return;
+	}
+	for (;;) {
+		pthread_mutex_lock(&wq->lock);
+		if (w->cur && interrupt_sig_ours())
+			pthread_kill(w->thread, interrupt_sig);
+		pthread_mutex_unlock(&wq->lock);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += pause;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(w->thread, NULL, &deadline) != ETIMEDOUT)
+			return;
+		pause = pause_after(pause);
+	}
+}
+
+/* Teardown: cancel what waits, interrupt what polls or blocks, join every
+ * thread. */
 void ua_iowq_shutdown(struct ua_ctx *ctx)
 {
 	struct ua_iowq *wq = &ctx->wq;
@@ -400,7 +583,7 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 
 		wq->workers = w->next;
 		pthread_mutex_unlock(&wq->lock);
-		pthread_join(w->thread, NULL);
+		join_interrupting(wq, w);
 		free(w);
 		pthread_mutex_lock(&wq->lock);
 	}
