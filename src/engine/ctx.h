@@ -307,8 +307,6 @@ struct ua_completion_batch {
  * with one io_submit() (aio.c). Submitter-only, under uring_lock.
  */
 struct ua_aio_batch {
-	unsigned long		aio_ctx;	/* aio_context_t; 0: none yet */
-	bool			unavailable;	/* io_setup failed: never batch */
 	bool			high_fds_async;	/* an fd >= UA_AIO_FD_BITS went async */
 	unsigned		nr;
 	struct ua_req		*reqs[UA_AIO_BATCH];
@@ -512,7 +510,9 @@ void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
 bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 		struct ua_completion_batch *batch);
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
-void ua_aio_destroy(struct ua_ctx *ctx);
+void ua_aio_set_refused(bool refused);
+unsigned ua_aio_nr_contexts(void);
+void ua_aio_forget_contexts(void);
 void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
 	      struct ua_completion_batch *batch);
 

@@ -89,7 +89,6 @@ static void ctx_free(struct ua_ctx *ctx)
 {
 	ua_files_destroy(ctx);	/* may post tags: before the ring goes */
 	ua_poller_free(ctx);	/* tags wake epoll waiters: after them */
-	ua_aio_destroy(ctx);
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
 	ua_timer_destroy(&ctx->timer);
