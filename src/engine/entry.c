@@ -91,7 +91,6 @@ static void ctx_free(struct ua_ctx *ctx)
 	ua_poller_free(ctx);	/* tags wake epoll waiters: after them */
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
-	ua_timer_destroy(&ctx->timer);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);
 	ua_kbuf_destroy(ctx);
@@ -104,16 +103,16 @@ static void ctx_free(struct ua_ctx *ctx)
 
 /*
  * Teardown: no new submissions; what completes from now on starts nothing
- * new (ua_batch_run cancels it). Timeouts are cancelled and the timer thread
- * joined, the poller thread stopped, worker requests cancelled and the
- * workers joined (a worker may still park a request), then the parked and
- * the drained requests cancelled: afterwards no thread of the ring runs,
- * and none touches the application's memory.
+ * new (ua_batch_run cancels it). Timeouts are cancelled once the process's
+ * timer is done with the ring, the poller thread stopped, worker requests
+ * cancelled and the workers joined (a worker may still park a request),
+ * then the parked and the drained requests cancelled: afterwards no thread
+ * runs for the ring, and none touches the application's memory.
  */
 static void ctx_shutdown(struct ua_ctx *ctx)
 {
 	__atomic_store_n(&ctx->exiting, true, __ATOMIC_RELEASE);
-	ua_timer_stop(ctx);
+	ua_timeout_stop(ctx);
 	ua_poller_shutdown(ctx);
 	ua_iowq_shutdown(ctx);
 	ua_poller_cancel_all(ctx);
@@ -151,7 +150,6 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	ua_files_init(ctx);
 	ua_list_init(&ctx->defer);
-	ua_timer_init(&ctx->timer);
 	return ctx;
 }
 
