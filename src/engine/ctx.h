@@ -480,6 +480,9 @@ struct ua_ctx {
 
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
+
+	unsigned		fork_gen;	/* ring.c: made before a fork()? */
+	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */
 };
 
 /*
@@ -504,6 +507,12 @@ struct ua_ctx *ua_ctx_lookup(int fd);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
 int ua_lookup_error(int fd);
+bool ua_ctx_inherited(const struct ua_ctx *ctx);
+void ua_ctx_keep_relic(struct ua_ctx *ctx);
+void ua_ring_table_atfork_child(void);
+
+/* fork.c: what a fork() child starts afresh */
+int ua_fork_watch(void);
 
 /* submit.c */
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);

@@ -119,8 +119,28 @@ static void ctx_shutdown(struct ua_ctx *ctx)
 	ua_drain_cancel(ctx);
 }
 
+/*
+ * A ring made before fork() (fork.c): the parent's. Its threads are the
+ * parent's and its memory is shared with it, so nothing is cancelled,
+ * posted or joined: the child unmaps its copies of the ring and closes its
+ * copies of the engine's descriptors, and writes nothing into the ring.
+ */
+static void ctx_forget_inherited(struct ua_ctx *ctx)
+{
+	ua_ctx_uninstall(ctx);
+	ua_ring_destroy(ctx);
+	close(ctx->poller.epfd);
+	close(ctx->poller.wake_fd);
+	close(ctx->wq.cancel_fd);
+	ua_ctx_keep_relic(ctx);
+}
+
 static void ctx_release(struct ua_ctx *ctx)
 {
+	if (ua_ctx_inherited(ctx)) {
+		ctx_forget_inherited(ctx);
+		return;
+	}
 	ua_ctx_uninstall(ctx);
 	pthread_mutex_lock(&ctx->uring_lock);
 	ctx_shutdown(ctx);
@@ -161,7 +181,9 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 
 	if (!p)
 		return -EFAULT;
-	ret = check_params(p);
+	ret = ua_fork_watch();
+	if (!ret)
+		ret = check_params(p);
 	if (!ret)
 		ret = size_rings(entries, p, &sq, &cq);
 	if (ret)
@@ -299,6 +321,8 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 
 	if (!ctx)
 		return ua_lookup_error((int) fd);
+	if (ua_ctx_inherited(ctx))
+		return -EEXIST;
 	if (flags & ~ENTER_FLAGS)
 		return -EINVAL;
 	if (__atomic_load_n(&ctx->disabled, __ATOMIC_ACQUIRE))
@@ -351,7 +375,8 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 		ctx_release(ctx);
 		return 0;
 	}
-	if (foreign_thread(ctx))
+	/* A ring made before fork() is driven by the parent only (fork.c). */
+	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
 	return ua_register(ctx, opcode, arg, nr_args);
 }
