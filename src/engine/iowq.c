@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/percpu_ref.h"
 #include "engine/opdef.h"
 
 #define IDLE_SECONDS	5
@@ -58,8 +59,7 @@ static unsigned nproc_limit(void)
 
 int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned bound = (unsigned) (cpus > 0 ? cpus : 1) * 4;
+	unsigned bound = ua_nr_cpus() * 4;
 	int i;
 
 	/* Made now, never later: a descriptor the engine opened while requests
