@@ -220,6 +220,43 @@ static void test_fork_while_parent_release_pending(void **state)
 	close(efd[1]);
 }
 
+/* A child that closes every descriptor it does not need (as daemons do)
+ * makes a ring, which may take the numbers the inherited ring's engine
+ * used, then exits the inherited ring: its new ring still parks and
+ * completes a RECV. */
+static void test_child_closes_descriptors_before_exit(void **state)
+{
+	struct io_uring ring;
+	pid_t pid;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	pid = fork_child();
+	if (!pid) {
+		struct io_uring mine;
+		struct test_cqe c;
+		char buf[8] = { 0 };
+		int sv[2];
+
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != ring.ring_fd)
+				close(fd);
+		CHILD_CHECK(io_uring_queue_init(4, &mine, 0) == 0);
+		CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+		io_uring_queue_exit(&ring);
+		io_uring_prep_recv(sqe_with_data(&mine, 1), sv[0], buf,
+				   sizeof(buf), 0);
+		CHILD_CHECK(io_uring_submit(&mine) == 1);
+		CHILD_CHECK(write(sv[1], "abc", 3) == 3);
+		CHILD_CHECK(child_reap(&mine, &c) == 0);
+		CHILD_CHECK(c.user_data == 1 && c.res == 3);
+		io_uring_queue_exit(&mine);
+		_exit(0);
+	}
+	assert_child_ok(pid);
+	io_uring_queue_exit(&ring);
+}
+
 /* A child's echo of one connection, on a ring of its own. */
 static void child_echo(int conn)
 {
@@ -362,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_child_exit_leaves_parent_requests_alone),
 		cmocka_unit_test(test_child_replaces_ring_after_timeout),
 		cmocka_unit_test(test_fork_while_parent_release_pending),
+		cmocka_unit_test(test_child_closes_descriptors_before_exit),
 		cmocka_unit_test(test_process_per_connection),
 #ifndef TEST_KERNEL
 		cmocka_unit_test(test_child_cannot_drive_inherited_ring),

@@ -122,16 +122,16 @@ static void ctx_shutdown(struct ua_ctx *ctx)
 /*
  * A ring made before fork() (fork.c): the parent's. Its threads are the
  * parent's and its memory is shared with it, so nothing is cancelled,
- * posted or joined: the child unmaps its copies of the ring and closes its
- * copies of the engine's descriptors, and writes nothing into the ring.
+ * posted or joined: the child unmaps its mapping of the ring and writes
+ * nothing into it. The child's copies of the engine's descriptors stay
+ * open (close-on-exec): a child may well have closed every descriptor
+ * after the fork and reused the numbers, so closing them by number could
+ * close files of its own, even the new ring's.
  */
 static void ctx_forget_inherited(struct ua_ctx *ctx)
 {
 	ua_ctx_uninstall(ctx);
 	ua_ring_destroy(ctx);
-	close(ctx->poller.epfd);
-	close(ctx->poller.wake_fd);
-	close(ctx->wq.cancel_fd);
 	ua_ctx_keep_relic(ctx);
 }
 

@@ -11,8 +11,8 @@
  * every ring it inherited as the parent's: io_uring_enter() and
  * io_uring_register() on it fail with -EEXIST, as they do on the kernel
  * for a task that is not a SINGLE_ISSUER ring's submitter, and releasing it
- * only unmaps and closes the child's copies, writing nothing into the ring
- * (ring.c, entry.c). Rings the child makes are its own and work as usual.
+ * only unmaps the child's mapping, writing nothing into the ring (ring.c,
+ * entry.c). Rings the child makes are its own and work as usual.
  */
 #include <pthread.h>
 #include "engine/ctx.h"
