@@ -81,7 +81,7 @@ measure() {
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of 19 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of 23 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -95,6 +95,10 @@ while [ "$round" -le "$runs" ]; do
 	measure nop32ev kernel "$kernel" --mode nop --batch 32 --eventfd
 	measure evchurn ours "$ours" --mode evchurn --batch 32
 	measure evchurn kernel "$kernel" --mode evchurn --batch 32
+	measure cycle ours "$ours" --mode cycle
+	measure cycle kernel "$kernel" --mode cycle
+	measure cycleread ours "$ours" --mode cycle --file "$data"
+	measure cycleread kernel "$kernel" --mode cycle --file "$data"
 	measure timeout ours "$ours" --mode timeout --usec 1000
 	measure timeout kernel "$kernel" --mode timeout --usec 1000
 	# Registered-file updates while fixed-file reads wait on empty pipes,
@@ -140,13 +144,15 @@ END {
 	printf "median of %d runs of %ss; random reads of a 256 MiB page-cached file\n\n", runs, seconds
 	fmt = "%-18s %14s %14s %12s %12s %12s\n"
 	printf fmt, "workload", "uring-alike/s", "kernel/s", "ours/kernel", "ours/pread", "kernel/pread"
-	split("nop32 nop1 read nop32ev evchurn", rows, " ")
+	split("nop32 nop1 read nop32ev evchurn cycle cycleread", rows, " ")
 	names["nop32"] = "nop batch 32"
 	names["nop1"] = "nop batch 1"
 	names["read"] = "read 4K qd 32"
 	names["nop32ev"] = "nop 32 + eventfd"
 	names["evchurn"] = "eventfd churn"
-	for (i = 1; i <= 5; i++) {
+	names["cycle"] = "ring + NOP + exit"
+	names["cycleread"] = "ring + read + exit"
+	for (i = 1; i <= 7; i++) {
 		w = rows[i]
 		o = median(w " ours")
 		k = median(w " kernel")
@@ -156,6 +162,7 @@ END {
 	}
 	printf fmt, "pread 4K loop", rate(pread), "-", "-", ratio(pread, pread), "-"
 	printf "\neventfd churn: rounds of register + 32 NOP completions + unregister\n"
+	printf "ring + NOP/read + exit: rings set up, used once and exited\n"
 	o = median("timeout ours")
 	k = median("timeout kernel")
 	printf "\n%-18s %14s %14s %12s\n", "timer accuracy", "uring-alike", "kernel", "ours/kernel"

@@ -16,6 +16,9 @@
  *                 to go idle for each update would
  *   --mode timeout  one relative TIMEOUT of --usec at a time: how late its
  *                 CQE is seen (timer accuracy; median and 99th percentile)
+ *   --mode cycle  set up a ring, complete one NOP (with --file: one 4 KiB
+ *                 read of the file), exit it: what a program that makes
+ *                 short-lived rings pays per ring
  *
  * Runs for a fixed time and prints one machine-readable line, so that the
  * same source built against uring-alike and against the kernel's io_uring
@@ -49,7 +52,7 @@
 
 enum mode {
 	MODE_NONE, MODE_NOP, MODE_READ, MODE_PREAD, MODE_EVCHURN, MODE_TIMEOUT,
-	MODE_FUPDATE
+	MODE_FUPDATE, MODE_CYCLE
 };
 
 struct options {
@@ -86,6 +89,7 @@ static void usage(FILE *out, const char *prog)
 		"       %s --mode evchurn [--batch N] [--seconds S]\n"
 		"       %s --mode fupdate [--inflight N] [--quiesce] [--seconds S]\n"
 		"       %s --mode timeout [--usec N] [--seconds S]\n"
+		"       %s --mode cycle [--file F] [--seconds S]\n"
 		"\n"
 		"  --mode nop     submit N NOPs per call, reap them, repeat\n"
 		"  --mode read    random aligned reads of F, N kept in flight\n"
@@ -100,6 +104,8 @@ static void usage(FILE *out, const char *prog)
 		"  --eventfd      (nop) keep an eventfd registered while running\n"
 		"  --mode timeout one N-microsecond TIMEOUT at a time (default\n"
 		"                 1000): median and p99 submit-to-CQE time\n"
+		"  --mode cycle   set up a ring, complete one NOP (or with F one\n"
+		"                 read of F), exit it; counts rings\n"
 		"  --batch N      NOPs per submission (1-%d, default 32)\n"
 		"  --qd N         reads in flight (1-%d, default 32)\n"
 		"  --bs BYTES     read size and alignment (default 4096)\n"
@@ -109,7 +115,7 @@ static void usage(FILE *out, const char *prog)
 		"\n"
 		"Prints one line: mode=... ops=N secs=S ops_per_sec=R\n"
 		"(timeout mode adds median_us=M p99_us=P)\n",
-		prog, prog, prog, prog, prog, prog, MAX_INFLIGHT, MAX_BATCH,
+		prog, prog, prog, prog, prog, prog, prog, MAX_INFLIGHT, MAX_BATCH,
 		MAX_QD);
 }
 
@@ -258,6 +264,35 @@ static struct result bench_evchurn(const struct options *o)
 	r.secs = now() - start;
 	io_uring_queue_exit(&ring);
 	close(efd);
+	return r;
+}
+
+/* Each round: a fresh ring, one NOP or read through it, then its exit. */
+static struct result bench_cycle(const struct options *o, int fd)
+{
+	static char buf[4096];
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	struct result r = { 0 };
+	double start, deadline;
+
+	start = now();
+	deadline = start + o->seconds;
+	do {
+		init_ring(&ring, 4);
+		if (fd >= 0)
+			io_uring_prep_read(get_sqe(&ring), fd, buf, sizeof(buf), 0);
+		else
+			io_uring_prep_nop(get_sqe(&ring));
+		if (io_uring_submit_and_wait(&ring, 1) != 1 ||
+		    io_uring_peek_cqe(&ring, &cqe))
+			die("io_uring_submit_and_wait", -EIO);
+		if (cqe->res < 0)
+			die(fd >= 0 ? "read" : "nop", cqe->res);
+		io_uring_queue_exit(&ring);
+		r.ops++;
+	} while ((r.ops & CLOCK_CHECK_MASK) || now() < deadline);
+	r.secs = now() - start;
 	return r;
 }
 
@@ -659,8 +694,11 @@ static enum mode parse_mode(const char *text)
 		return MODE_FUPDATE;
 	if (strcmp(text, "timeout") == 0)
 		return MODE_TIMEOUT;
+	if (strcmp(text, "cycle") == 0)
+		return MODE_CYCLE;
 	fprintf(stderr, "uring-bench: bad mode '%s' "
-		"(want nop, read, pread, evchurn, fupdate or timeout)\n", text);
+		"(want nop, read, pread, evchurn, fupdate, timeout or cycle)\n",
+		text);
 	exit(2);
 }
 
@@ -767,6 +805,13 @@ int main(int argc, char **argv)
 		r = bench_timeout(&o);
 		printf("mode=timeout usec=%u median_us=%.1f p99_us=%.1f", o.usec,
 		       r.median_us, r.p99_us);
+		break;
+	case MODE_CYCLE:
+		t.fd = o.file ? open(o.file, O_RDONLY) : -1;
+		if (o.file && t.fd < 0)
+			die(o.file, -errno);
+		r = bench_cycle(&o, t.fd);
+		printf("mode=cycle%s", o.file ? " read=1" : "");
 		break;
 	case MODE_READ:
 		open_target(&o, &t);

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/resource.h>
 #include "helpers.h"
 
 /* Newer than liburing 2.3's headers; the kernel knows them. */
@@ -477,6 +478,50 @@ static void test_link_timeout_without_a_request_is_refused(void **state)
 	assert_int_equal(submit_one_and_wait(&f->ring, 1), -EINVAL);
 }
 
+#define IDLE_RINGS	1000
+
+/* Room for the rings' descriptors (ours take a few each), or false. */
+static bool room_for_rings(unsigned n)
+{
+	rlim_t want = 8 * (rlim_t) n + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return false;
+	if (rl.rlim_cur >= want)
+		return true;
+	if (rl.rlim_max < want)
+		return false;
+	rl.rlim_cur = want;
+	return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+/* Many idle rings, each with a timeout pending: the deadlines share one
+ * timer, not a thread per ring (the kernel: none at all). */
+static void test_idle_rings_share_one_timer_thread(void **state)
+{
+	static struct io_uring rings[IDLE_RINGS];
+	struct __kernel_timespec ts = ms(60000);
+	int before, after;
+
+	(void) state;
+	if (!room_for_rings(IDLE_RINGS))
+		skip();
+	for (unsigned i = 0; i < IDLE_RINGS; i++)
+		assert_int_equal(io_uring_queue_init(2, &rings[i], 0), 0);
+	before = count_threads();
+	for (unsigned i = 0; i < IDLE_RINGS; i++) {
+		struct io_uring_sqe *sqe = must_get_sqe(&rings[i]);
+
+		io_uring_prep_timeout(sqe, &ts, 0, 0);
+		assert_int_equal(io_uring_submit(&rings[i]), 1);
+	}
+	after = count_threads();
+	for (unsigned i = 0; i < IDLE_RINGS; i++)
+		io_uring_queue_exit(&rings[i]);
+	assert_in_range(after - before, 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +544,7 @@ int main(void)
 		T(test_blocked_read_completing_first_cancels_link_timeout),
 		T(test_link_timeout_update),
 		T(test_link_timeout_without_a_request_is_refused),
+		cmocka_unit_test(test_idle_rings_share_one_timer_thread),
 #undef T
 	};
 

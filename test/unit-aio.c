@@ -89,7 +89,7 @@ static void test_refused_iocb_fails_alone(void **state)
 		assert_int_equal(res[i], BS);
 		assert_block(f, i);
 	}
-	assert_true(ua_ctx_lookup(f->ring.ring_fd)->aio.aio_ctx != 0);
+	assert_true(ua_aio_nr_contexts() != 0);
 }
 
 /* O_DIRECT transfers complete outside io_submit(): they are waited for,
@@ -121,18 +121,45 @@ static void test_direct_io_completes(void **state)
 static void test_without_aio_reads_still_work(void **state)
 {
 	struct aio_fixture *f = *state;
-	struct ua_ctx *ctx = ua_ctx_lookup(f->ring.ring_fd);
+	unsigned contexts = ua_aio_nr_contexts();
 	int fds[NR], res[NR], i;
 
-	ctx->aio.unavailable = true;
+	ua_aio_set_refused(true);
 	for (i = 0; i < NR; i++)
 		fds[i] = f->fd;
 	read_batch(f, fds, res);
+	ua_aio_set_refused(false);
 	for (i = 0; i < NR; i++) {
 		assert_int_equal(res[i], BS);
 		assert_block(f, i);
 	}
-	assert_int_equal(ctx->aio.aio_ctx, 0);
+	assert_int_equal(ua_aio_nr_contexts(), contexts);
+}
+
+/* Rings come and go; the AIO context outlives them, so no ring's exit
+ * waits for io_destroy(): the second ring's batch reuses the first's. */
+static void test_context_outlives_rings(void **state)
+{
+	struct aio_fixture *f = *state;
+	int fds[NR], res[NR], i, round;
+	unsigned contexts;
+
+	for (i = 0; i < NR; i++)
+		fds[i] = f->fd;
+	read_batch(f, fds, res);
+	contexts = ua_aio_nr_contexts();
+	assert_true(contexts != 0);
+	for (round = 0; round < 3; round++) {
+		io_uring_queue_exit(&f->ring);
+		assert_int_equal(io_uring_queue_init(NR, &f->ring, 0), 0);
+		memset(f->bufs, 0, NR * BS);
+		read_batch(f, fds, res);
+		for (i = 0; i < NR; i++) {
+			assert_int_equal(res[i], BS);
+			assert_block(f, i);
+		}
+	}
+	assert_int_equal(ua_aio_nr_contexts(), contexts);
 }
 
 /* A pipe in a batch: data there is read, the offset ignored; an empty
@@ -169,6 +196,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_direct_io_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_aio_reads_still_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipe_in_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_context_outlives_rings, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,9 +15,23 @@
  * preadv2/pwritev2 result (ua_rw_batched_done): a short transfer continues,
  * -EAGAIN punts to a worker, an error completes the request. An iocb that
  * io_submit() refuses takes the ordinary path, which gives the error the
- * kernel would. Where io_setup() fails (seccomp, aio-max-nr), nothing is
- * batched. A transfer that does not complete inside io_submit() (O_DIRECT)
- * is waited for once, and its descriptor is not batched again.
+ * kernel would. Where io_setup() is refused (seccomp, no AIO in the
+ * kernel), nothing is batched; where it fails for want of room (aio-max-nr,
+ * memory), that batch is not. A transfer that does not complete inside
+ * io_submit() (O_DIRECT) is waited for once, and its descriptor is not
+ * batched again.
+ *
+ * The AIO contexts belong to the process, not to the rings. A flush submits
+ * and reaps every iocb it makes before it returns, so a context holds no
+ * work between flushes: a flush borrows an idle one and gives it back, and
+ * no ring has anything to wait for, or to destroy, when it exits. That
+ * matters because io_destroy() waits for an RCU grace period of the kernel,
+ * about 33 ms: a ring that destroyed its own context made every exit cost
+ * that. Sharing one context between flushes running at once would make each
+ * reap find the others' events; lending each flush its own keeps the
+ * context's events the flush's, and the number of contexts at the number of
+ * flushes that ever ran at once. After fork() the child has none of them
+ * (the kernel does not copy AIO contexts): it forgets them and makes its own.
  */
 #include <errno.h>
 #include <linux/aio_abi.h>
@@ -44,21 +58,76 @@ static void mark_fd_async(struct ua_aio_batch *a, int fd)
 		a->async_fds[fd / FD_WORD_BITS] |= 1ul << (fd % FD_WORD_BITS);
 }
 
-/* io_setup() creates no file descriptor, so doing it mid-flight is safe. */
-static bool aio_ready(struct ua_aio_batch *a)
-{
-	aio_context_t ctx = 0;
+/* Idle contexts, each lent to one flush at a time. */
+#define IDLE_CONTEXTS	64
 
-	if (a->aio_ctx)
-		return true;
-	if (a->unavailable)
-		return false;
-	if (syscall(SYS_io_setup, 2 * UA_AIO_BATCH, &ctx) < 0) {
-		a->unavailable = true;
-		return false;
+static aio_context_t idle_contexts[IDLE_CONTEXTS];	/* atomic; 0: empty */
+static bool aio_refused;	/* atomic: io_setup() is not allowed here */
+static unsigned nr_contexts;	/* atomic: made by io_setup() so far */
+
+/* io_setup() creates no file descriptor, so doing it mid-flight is safe. */
+static aio_context_t new_context(void)
+{
+	aio_context_t actx = 0;
+
+	if (syscall(SYS_io_setup, 2 * UA_AIO_BATCH, &actx) < 0) {
+		/* Out of room is for now; refused or missing is for good. */
+		if (errno != EAGAIN && errno != ENOMEM)
+			__atomic_store_n(&aio_refused, true, __ATOMIC_RELAXED);
+		return 0;
 	}
-	a->aio_ctx = ctx;
-	return true;
+	__atomic_add_fetch(&nr_contexts, 1, __ATOMIC_RELAXED);
+	return actx;
+}
+
+/* Acquire: what the last borrower did to the context happens before. */
+static aio_context_t borrow_context(void)
+{
+	aio_context_t actx;
+	unsigned i;
+
+	for (i = 0; i < IDLE_CONTEXTS; i++) {
+		if (!__atomic_load_n(&idle_contexts[i], __ATOMIC_RELAXED))
+			continue;
+		actx = __atomic_exchange_n(&idle_contexts[i], 0, __ATOMIC_ACQUIRE);
+		if (actx)
+			return actx;
+	}
+	return new_context();
+}
+
+static void give_back_context(aio_context_t actx)
+{
+	unsigned i;
+
+	for (i = 0; i < IDLE_CONTEXTS; i++) {
+		aio_context_t empty = 0;
+
+		if (__atomic_compare_exchange_n(&idle_contexts[i], &empty, actx,
+						false, __ATOMIC_RELEASE,
+						__ATOMIC_RELAXED))
+			return;
+	}
+	/* More flushes ran at once than contexts are kept. */
+	syscall(SYS_io_destroy, actx);
+}
+
+/* Test hook: behave as if io_setup() were refused, or no longer. */
+void ua_aio_set_refused(bool refused)
+{
+	__atomic_store_n(&aio_refused, refused, __ATOMIC_RELAXED);
+}
+
+unsigned ua_aio_nr_contexts(void)
+{
+	return __atomic_load_n(&nr_contexts, __ATOMIC_RELAXED);
+}
+
+/* fork() child: the kernel gave it none of the parent's contexts. */
+void ua_aio_forget_contexts(void)
+{
+	memset(idle_contexts, 0, sizeof(idle_contexts));
+	nr_contexts = 0;
 }
 
 /* Takes the request into the batch, or returns false: issue it now. */
@@ -67,7 +136,8 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 {
 	struct ua_aio_batch *a = &ctx->aio;
 
-	if (a->unavailable || fd_went_async(a, req->fd) || !ua_rw_batchable(req))
+	if (__atomic_load_n(&aio_refused, __ATOMIC_RELAXED) ||
+	    fd_went_async(a, req->fd) || !ua_rw_batchable(req))
 		return false;
 	a->reqs[a->nr++] = req;
 	if (a->nr == UA_AIO_BATCH)
@@ -145,7 +215,7 @@ static long reap_user_ring(aio_context_t aio_ctx, struct io_event *ev,
 
 /* Collects the results of `nr` submitted iocbs. Buffered I/O has completed
  * inside io_submit(); anything else is waited for, once per descriptor. */
-static void reap(struct ua_ctx *ctx, unsigned nr,
+static void reap(struct ua_ctx *ctx, aio_context_t actx, unsigned nr,
 		 struct ua_completion_batch *batch)
 {
 	static const struct timespec no_wait = { 0, 0 };
@@ -155,9 +225,9 @@ static void reap(struct ua_ctx *ctx, unsigned nr,
 	long got, i;
 
 	while (nr) {
-		got = timeout ? reap_user_ring(a->aio_ctx, ev, nr) : -1;
+		got = timeout ? reap_user_ring(actx, ev, nr) : -1;
 		if (got <= 0)
-			got = syscall(SYS_io_getevents, a->aio_ctx, 1, nr, ev,
+			got = syscall(SYS_io_getevents, actx, 1, nr, ev,
 				      timeout);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -176,27 +246,32 @@ static void reap(struct ua_ctx *ctx, unsigned nr,
 	}
 }
 
-void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+/* Without a context: each request on its own. */
+static void flush_alone(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+{
+	struct ua_aio_batch *a = &ctx->aio;
+	unsigned i;
+
+	for (i = 0; i < a->nr; i++)
+		issue_alone(ctx, a->reqs[i], batch);
+	a->nr = 0;
+}
+
+/* Submits the batch on actx and takes every result: actx is left idle. */
+static void submit_and_reap(struct ua_ctx *ctx, aio_context_t actx,
+			    struct ua_completion_batch *batch)
 {
 	struct ua_aio_batch *a = &ctx->aio;
 	struct iocb cbs[UA_AIO_BATCH], *cbp[UA_AIO_BATCH];
 	unsigned i, done = 0, submitted = 0;
 	long ret;
 
-	if (!a->nr)
-		return;
-	if (!aio_ready(a)) {
-		for (i = 0; i < a->nr; i++)
-			issue_alone(ctx, a->reqs[i], batch);
-		a->nr = 0;
-		return;
-	}
 	for (i = 0; i < a->nr; i++) {
 		ua_rw_fill_iocb(a->reqs[i], &cbs[i]);
 		cbp[i] = &cbs[i];
 	}
 	while (done < a->nr) {
-		ret = syscall(SYS_io_submit, a->aio_ctx, (long) (a->nr - done),
+		ret = syscall(SYS_io_submit, actx, (long) (a->nr - done),
 			      &cbp[done]);
 		if (ret > 0) {
 			done += (unsigned) ret;
@@ -205,7 +280,7 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 		}
 		if (ret < 0 && errno == EAGAIN && submitted) {
 			/* The context is full: take results, then go on. */
-			reap(ctx, submitted, batch);
+			reap(ctx, actx, submitted, batch);
 			submitted = 0;
 			continue;
 		}
@@ -213,13 +288,21 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 		 * reports the error the kernel's io_uring would. */
 		issue_alone(ctx, a->reqs[done++], batch);
 	}
-	reap(ctx, submitted, batch);
+	reap(ctx, actx, submitted, batch);
 	a->nr = 0;
 }
 
-void ua_aio_destroy(struct ua_ctx *ctx)
+void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 {
-	if (ctx->aio.aio_ctx)
-		syscall(SYS_io_destroy, ctx->aio.aio_ctx);
-	ctx->aio.aio_ctx = 0;
+	aio_context_t actx;
+
+	if (!ctx->aio.nr)
+		return;
+	actx = borrow_context();
+	if (!actx) {
+		flush_alone(ctx, batch);
+		return;
+	}
+	submit_and_reap(ctx, actx, batch);
+	give_back_context(actx);
 }

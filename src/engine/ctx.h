@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include "liburing/io_uring.h"
 #include "liburing/barrier.h"
 #include "engine/rcu.h"
@@ -100,18 +101,26 @@ struct ua_files_update {
 	__u32		offset;
 };
 
-/* TIMEOUT and LINK_TIMEOUT, while armed owned by the ring's timer. */
-struct ua_timeout {
-	struct ua_req		*prev, *next;	/* timer.armed list */
-	struct ua_req		*head;		/* LINK_TIMEOUT: the request it guards */
-	struct __kernel_timespec ts;
+/* A deadline in the process's timer (timer.c), under its lock. */
+struct ua_timer_node {
+	struct ua_timer_node	*prev, *next;	/* the ring's armed list */
+	struct ua_ctx		*ctx;
+	/* Runs on the timer's thread, the lock held; may drop it. */
+	void			(*expire)(struct ua_timer_node *node);
 	__u64			deadline;	/* CLOCK_MONOTONIC ns, while armed */
 	unsigned		heap_idx;
+	bool			armed;
+};
+
+/* TIMEOUT and LINK_TIMEOUT, while armed owned by the timer. */
+struct ua_timeout {
+	struct ua_timer_node	node;
+	struct ua_req		*head;		/* LINK_TIMEOUT: the request it guards */
+	struct __kernel_timespec ts;
 	__u32			flags;		/* IORING_TIMEOUT_* */
 	__u32			off;		/* completions to wait for; 0: none */
 	__u32			target_seq;
 	__u32			repeats;	/* multishot: expiries left, 0: forever */
-	bool			armed;
 };
 
 /* TIMEOUT_REMOVE, and its update forms. */
@@ -307,8 +316,6 @@ struct ua_completion_batch {
  * with one io_submit() (aio.c). Submitter-only, under uring_lock.
  */
 struct ua_aio_batch {
-	unsigned long		aio_ctx;	/* aio_context_t; 0: none yet */
-	bool			unavailable;	/* io_setup failed: never batch */
 	bool			high_fds_async;	/* an fd >= UA_AIO_FD_BITS went async */
 	unsigned		nr;
 	struct ua_req		*reqs[UA_AIO_BATCH];
@@ -337,20 +344,16 @@ struct ua_iowq {
 };
 
 /*
- * One timer per ring: a thread started on the first armed timeout sleeps on
- * cond until the earliest CLOCK_MONOTONIC deadline of a min-heap. Nothing
- * of it runs, and nothing is checked on the hot path, until then.
+ * A ring's part of the process's timer (timer.c), under the timer's lock.
+ * Nothing of it runs, and nothing is checked on the hot path, until the
+ * ring arms a deadline.
  */
-struct ua_timer {
-	pthread_mutex_t		lock;
-	pthread_cond_t		cond;
-	pthread_t		thread;
-	bool			started, stopping;
-	struct ua_req		**heap;
-	unsigned		nr, cap;
-	struct ua_req		*armed;		/* every armed timeout, any order */
+struct ua_ring_timer {
+	struct ua_timer_node	*armed;		/* every armed node, any order */
 	unsigned		nr_seq;		/* armed TIMEOUTs with a count */
 	unsigned		cq_timeouts;	/* CQEs of expired timeouts */
+	bool			attached;	/* counted among the thread's users */
+	bool			stopping;	/* teardown: arm nothing more */
 };
 
 /* Requests are allocated this many at a time and never freed singly. */
@@ -466,7 +469,7 @@ struct ua_ctx {
 	struct ua_files		files;
 
 	struct ua_iowq		wq;
-	struct ua_timer		timer;
+	struct ua_ring_timer	timer;
 	bool			exiting;	/* teardown: issue nothing more */
 	struct ua_poller	poller;
 
@@ -477,17 +480,21 @@ struct ua_ctx {
 
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
+
+	unsigned		fork_gen;	/* ring.c: made before a fork()? */
+	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */
 };
 
 /*
  * Lock order (a lock is only taken while holding those before it):
  *   uring_lock -> wq.lock
- *   uring_lock -> timer.lock -> completion_lock
+ *   uring_lock -> the timer's lock (timer.c, one per process) -> completion_lock
  * wq.lock and completion_lock are leaves: nothing is issued, completed or
  * enqueued while holding them. Workers, the timer thread and cancellation
  * never take uring_lock, so the submitter may wait for any of them (teardown
- * joins them while holding it). Requests that a lock's holder detaches are
- * completed after it is released, through a ua_completion_batch.
+ * joins them, or waits until the process's timer is done with the ring,
+ * while holding it). Requests that a lock's holder detaches are completed
+ * after it is released, through a ua_completion_batch.
  */
 
 /* ring.c: shared memory, and the table from descriptor to ring */
@@ -500,6 +507,12 @@ struct ua_ctx *ua_ctx_lookup(int fd);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
 int ua_lookup_error(int fd);
+bool ua_ctx_inherited(const struct ua_ctx *ctx);
+void ua_ctx_keep_relic(struct ua_ctx *ctx);
+void ua_ring_table_atfork_child(void);
+
+/* fork.c: what a fork() child starts afresh */
+int ua_fork_watch(void);
 
 /* submit.c */
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
@@ -512,7 +525,9 @@ void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
 bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 		struct ua_completion_batch *batch);
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
-void ua_aio_destroy(struct ua_ctx *ctx);
+void ua_aio_set_refused(bool refused);
+unsigned ua_aio_nr_contexts(void);
+void ua_aio_forget_contexts(void);
 void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
 	      struct ua_completion_batch *batch);
 
@@ -600,10 +615,18 @@ int ua_timeout_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 int ua_poll_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 		   struct ua_req_list *out);
 
-/* timeout.c: the ring's timer, TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT */
-void ua_timer_init(struct ua_timer *t);
-void ua_timer_stop(struct ua_ctx *ctx);
-void ua_timer_destroy(struct ua_timer *t);
+/* timer.c: the process's timer, one thread for every ring's deadlines */
+void ua_timer_lock(void);
+void ua_timer_unlock(void);
+__u64 ua_clock_ns(clockid_t clock);
+int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
+			__u64 deadline);
+void ua_timer_disarm_locked(struct ua_timer_node *node);
+void ua_timer_stop_locked(struct ua_ctx *ctx);
+void ua_timer_atfork_child(void);
+
+/* timeout.c: TIMEOUT, TIMEOUT_REMOVE, LINK_TIMEOUT */
+void ua_timeout_stop(struct ua_ctx *ctx);
 int ua_timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_link_timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_timeout(struct ua_req *req, unsigned issue_flags);

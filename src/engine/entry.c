@@ -89,10 +89,8 @@ static void ctx_free(struct ua_ctx *ctx)
 {
 	ua_files_destroy(ctx);	/* may post tags: before the ring goes */
 	ua_poller_free(ctx);	/* tags wake epoll waiters: after them */
-	ua_aio_destroy(ctx);
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
-	ua_timer_destroy(&ctx->timer);
 	ua_req_cache_destroy(ctx);
 	free(ctx->bufs);
 	ua_kbuf_destroy(ctx);
@@ -105,24 +103,44 @@ static void ctx_free(struct ua_ctx *ctx)
 
 /*
  * Teardown: no new submissions; what completes from now on starts nothing
- * new (ua_batch_run cancels it). Timeouts are cancelled and the timer thread
- * joined, the poller thread stopped, worker requests cancelled and the
- * workers joined (a worker may still park a request), then the parked and
- * the drained requests cancelled: afterwards no thread of the ring runs,
- * and none touches the application's memory.
+ * new (ua_batch_run cancels it). Timeouts are cancelled once the process's
+ * timer is done with the ring, the poller thread stopped, worker requests
+ * cancelled and the workers joined (a worker may still park a request),
+ * then the parked and the drained requests cancelled: afterwards no thread
+ * runs for the ring, and none touches the application's memory.
  */
 static void ctx_shutdown(struct ua_ctx *ctx)
 {
 	__atomic_store_n(&ctx->exiting, true, __ATOMIC_RELEASE);
-	ua_timer_stop(ctx);
+	ua_timeout_stop(ctx);
 	ua_poller_shutdown(ctx);
 	ua_iowq_shutdown(ctx);
 	ua_poller_cancel_all(ctx);
 	ua_drain_cancel(ctx);
 }
 
+/*
+ * A ring made before fork() (fork.c): the parent's. Its threads are the
+ * parent's and its memory is shared with it, so nothing is cancelled,
+ * posted or joined: the child unmaps its mapping of the ring and writes
+ * nothing into it. The child's copies of the engine's descriptors stay
+ * open (close-on-exec): a child may well have closed every descriptor
+ * after the fork and reused the numbers, so closing them by number could
+ * close files of its own, even the new ring's.
+ */
+static void ctx_forget_inherited(struct ua_ctx *ctx)
+{
+	ua_ctx_uninstall(ctx);
+	ua_ring_destroy(ctx);
+	ua_ctx_keep_relic(ctx);
+}
+
 static void ctx_release(struct ua_ctx *ctx)
 {
+	if (ua_ctx_inherited(ctx)) {
+		ctx_forget_inherited(ctx);
+		return;
+	}
 	ua_ctx_uninstall(ctx);
 	pthread_mutex_lock(&ctx->uring_lock);
 	ctx_shutdown(ctx);
@@ -152,7 +170,6 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	ua_files_init(ctx);
 	ua_list_init(&ctx->defer);
-	ua_timer_init(&ctx->timer);
 	return ctx;
 }
 
@@ -164,7 +181,9 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 
 	if (!p)
 		return -EFAULT;
-	ret = check_params(p);
+	ret = ua_fork_watch();
+	if (!ret)
+		ret = check_params(p);
 	if (!ret)
 		ret = size_rings(entries, p, &sq, &cq);
 	if (ret)
@@ -302,6 +321,8 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 
 	if (!ctx)
 		return ua_lookup_error((int) fd);
+	if (ua_ctx_inherited(ctx))
+		return -EEXIST;
 	if (flags & ~ENTER_FLAGS)
 		return -EINVAL;
 	if (__atomic_load_n(&ctx->disabled, __ATOMIC_ACQUIRE))
@@ -354,7 +375,8 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 		ctx_release(ctx);
 		return 0;
 	}
-	if (foreign_thread(ctx))
+	/* A ring made before fork() is driven by the parent only (fork.c). */
+	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
 	return ua_register(ctx, opcode, arg, nr_args);
 }

@@ -848,13 +848,11 @@ int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 
 void ua_files_init(struct ua_ctx *ctx)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = ua_nr_cpus();
 
 	pthread_mutex_init(&ctx->files.lock, NULL);
 	set_dup_base(&ctx->files);
-	ctx->files.nr_shards = cpus < 1 ? 1 :
-			       cpus > MAX_NODE_SHARDS ? MAX_NODE_SHARDS :
-			       (unsigned) cpus;
+	ctx->files.nr_shards = cpus > MAX_NODE_SHARDS ? MAX_NODE_SHARDS : cpus;
 }
 
 static unsigned free_list(struct ua_file_node *node)

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/percpu_ref.h"
 #include "engine/opdef.h"
 
 #define IDLE_SECONDS	5
@@ -157,8 +158,7 @@ static long pause_after(long pause_ns)
 
 int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned bound = (unsigned) (cpus > 0 ? cpus : 1) * 4;
+	unsigned bound = ua_nr_cpus() * 4;
 	int i;
 
 	/* Made now, never later: a descriptor the engine opened while requests

@@ -36,6 +36,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdalign.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -52,15 +53,30 @@ unsigned ua_percpu_ref_assign_slot(void)
 	return ua_percpu_ref_slot;
 }
 
+/*
+ * sysconf() reads a sysfs file on every call, which cost each ring's setup
+ * two file opens, more than the rest of its engine state: read it once.
+ * Online CPUs only change under hotplug, and the count only sizes things.
+ */
+unsigned ua_nr_cpus(void)
+{
+	static unsigned nr;	/* atomic; 0: not read yet */
+	unsigned n = __atomic_load_n(&nr, __ATOMIC_RELAXED);
+	long cpus;
+
+	if (n)
+		return n;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	n = cpus < 1 ? 1 : cpus > UINT32_MAX ? UINT32_MAX : (unsigned) cpus;
+	__atomic_store_n(&nr, n, __ATOMIC_RELAXED);
+	return n;
+}
+
 static unsigned default_nr_shards(void)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = ua_nr_cpus();
 
-	if (cpus < 1)
-		return 1;
-	if (cpus > UA_PERCPU_REF_MAX_SHARDS)
-		return UA_PERCPU_REF_MAX_SHARDS;
-	return (unsigned) cpus;
+	return cpus > UA_PERCPU_REF_MAX_SHARDS ? UA_PERCPU_REF_MAX_SHARDS : cpus;
 }
 
 static unsigned round_up_pow2(unsigned n)

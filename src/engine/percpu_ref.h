@@ -83,6 +83,9 @@ unsigned ua_percpu_ref_assign_slot(void);
  */
 int ua_percpu_ref_init(struct ua_percpu_ref *ref, ua_percpu_release_fn release,
 		       unsigned nr_shards);
+
+/* Online CPUs, as sysconf() says, read once per process. */
+unsigned ua_nr_cpus(void);
 /* Frees the shards; the ref must no longer be in use. */
 void ua_percpu_ref_exit(struct ua_percpu_ref *ref);
 /* Live -> dead, then drops the initial reference. Waits a grace period. */

@@ -338,3 +338,28 @@ void ua_rcu_barrier(void)
 		cbs.working = start_callback_worker();
 	pthread_mutex_unlock(&cbs.lock);
 }
+
+/*
+ * Threads that are gone would hold these locks, and grace periods, forever:
+ * only the forking thread is left, and it is not inside a section (fork()
+ * is the application's call, never made from one). The membarrier
+ * registration is the process's and the child inherits it.
+ */
+void ua_rcu_atfork_child(void)
+{
+	struct ua_rcu_reader *self = &ua_rcu_self;
+
+	pthread_mutex_init(&gp_lock, NULL);
+	pthread_mutex_init(&registry_lock, NULL);
+	registry.next = registry.prev = &registry;
+	if (self->registered) {
+		self->next = self->prev = &registry;
+		registry.next = registry.prev = self;
+	}
+	pthread_mutex_init(&cbs.lock, NULL);
+	pthread_cond_init(&cbs.progress, NULL);
+	cbs.head = NULL;
+	cbs.tail = &cbs.head;
+	cbs.done = cbs.queued;
+	cbs.working = false;
+}

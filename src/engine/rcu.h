@@ -143,6 +143,13 @@ void ua_rcu_call(struct ua_rcu_head *head, void (*fn)(struct ua_rcu_head *));
 void ua_rcu_barrier(void);
 
 /*
+ * fork() child: starts afresh with the forking thread as the only reader
+ * and no callback queued. Callbacks the parent had queued are dropped: they
+ * free the parent's objects, whose copies the child never frees either.
+ */
+void ua_rcu_atfork_child(void);
+
+/*
  * Test hook: behave as if the kernel had refused membarrier (readers fence,
  * writers do not call membarrier). Takes effect only if called before any
  * other ua_rcu function in the process; returns whether fence mode is on.

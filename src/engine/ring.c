@@ -174,6 +174,16 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 static struct ua_ctx **ring_table[NR_CHUNKS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * fork(): the child shares the rings' memory with its parent (MAP_SHARED)
+ * but none of the threads that drive them. A ring installed before the
+ * last fork() of this process is its parent's: inherited. The child never
+ * drives nor tears down such a ring (entry.c); it only lets go of it, and
+ * what it lets go of stays reachable here, in the state the fork left it.
+ */
+static unsigned fork_gen;		/* bumped in each fork() child */
+static struct ua_ctx *relics;		/* inherited rings let go of */
+
 static struct ua_ctx **slot_of(int fd, bool create)
 {
 	unsigned chunk_nr = (unsigned) fd >> CHUNK_SHIFT;
@@ -208,8 +218,31 @@ int ua_ctx_install(struct ua_ctx *ctx)
 
 	if (!slot)
 		return -EMFILE;
+	ctx->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 	__atomic_store_n(slot, ctx, __ATOMIC_RELEASE);
 	return 0;
+}
+
+bool ua_ctx_inherited(const struct ua_ctx *ctx)
+{
+	return ctx->fork_gen != __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+}
+
+/* An inherited ring, uninstalled: kept, never freed (see fork_gen). */
+void ua_ctx_keep_relic(struct ua_ctx *ctx)
+{
+	pthread_mutex_lock(&table_lock);
+	ctx->relic_next = relics;
+	relics = ctx;
+	pthread_mutex_unlock(&table_lock);
+}
+
+/* fork() child: every installed ring is now inherited; the lock may have
+ * been held by a thread the child does not have. */
+void ua_ring_table_atfork_child(void)
+{
+	pthread_mutex_init(&table_lock, NULL);
+	fork_gen++;
 }
 
 void ua_ctx_uninstall(struct ua_ctx *ctx)

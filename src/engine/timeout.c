@@ -1,13 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ring's timer, and TIMEOUT, TIMEOUT_REMOVE (with its update forms) and
- * LINK_TIMEOUT.
- *
- * One thread per ring, started by the first armed timeout, sleeps on a
- * condition variable (CLOCK_MONOTONIC) until the earliest deadline of a
- * min-heap; arming an earlier deadline wakes it. It opens no descriptor, and
- * a ring that never arms a timeout never starts it: the hot path pays one
- * relaxed load (timer.nr_seq, for completion-count timeouts) per batch.
+ * TIMEOUT, TIMEOUT_REMOVE (with its update forms) and LINK_TIMEOUT, on the
+ * process's timer (timer.c), which keeps their deadlines and expires them.
  *
  * Every deadline is kept in CLOCK_MONOTONIC nanoseconds. A relative timeout
  * on any clock runs from now; an absolute BOOTTIME or REALTIME one is
@@ -16,17 +10,16 @@
  * A TIMEOUT with a count (sqe->off) also completes, with 0, once that many
  * CQEs were posted after it was armed, not counting expired timeouts' own
  * CQEs (the kernel's cached_cq_tail - cq_timeouts): every poster checks
- * after a batch while such a timeout is armed.
+ * after a batch while such a timeout is armed. The hot path pays one
+ * relaxed load (timer.nr_seq) per batch for it.
  *
- * Ownership: an armed timeout is in the heap and in timer.armed, both under
- * timer.lock; whoever takes it out under the lock (expiry, count, removal,
+ * Ownership: an armed timeout is in the timer, under the timer's lock;
+ * whoever takes it out under the lock (expiry, count, removal,
  * cancellation, teardown) completes it, after dropping the lock.
  */
 #include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include "engine/ctx.h"
 #include "engine/opdef.h"
@@ -34,12 +27,10 @@
 #define NSEC_PER_SEC	1000000000ull
 #define HEAP_NONE	(~0u)
 
-static __u64 clock_ns(clockid_t clock)
+static struct ua_req *req_of(struct ua_timer_node *node)
 {
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (__u64) ts.tv_sec * NSEC_PER_SEC + (__u64) ts.tv_nsec;
+	return (struct ua_req *) ((char *) node -
+				  offsetof(struct ua_req, timeout.node));
 }
 
 static __u64 ts_ns(const struct __kernel_timespec *ts)
@@ -60,112 +51,15 @@ static clockid_t timeout_clock(__u32 flags)
 static __u64 deadline_of(const struct __kernel_timespec *ts, __u32 flags,
 			 bool abs)
 {
-	__u64 now = clock_ns(CLOCK_MONOTONIC), t = ts_ns(ts), then;
+	__u64 now = ua_clock_ns(CLOCK_MONOTONIC), t = ts_ns(ts), then;
 	clockid_t clock = timeout_clock(flags);
 
 	if (!abs)
 		return now + t;
 	if (clock == CLOCK_MONOTONIC)
 		return t;
-	then = clock_ns(clock);
+	then = ua_clock_ns(clock);
 	return t > then ? now + (t - then) : now;
-}
-
-/* The min-heap of armed deadlines. Called with timer.lock held. */
-
-static void heap_set(struct ua_timer *t, unsigned i, struct ua_req *req)
-{
-	t->heap[i] = req;
-	req->timeout.heap_idx = i;
-}
-
-static void sift_up(struct ua_timer *t, unsigned i)
-{
-	struct ua_req *req = t->heap[i];
-
-	while (i) {
-		unsigned parent = (i - 1) / 2;
-
-		if (t->heap[parent]->timeout.deadline <= req->timeout.deadline)
-			break;
-		heap_set(t, i, t->heap[parent]);
-		i = parent;
-	}
-	heap_set(t, i, req);
-}
-
-static void sift_down(struct ua_timer *t, unsigned i)
-{
-	struct ua_req *req = t->heap[i];
-
-	for (;;) {
-		unsigned c = 2 * i + 1;
-
-		if (c >= t->nr)
-			break;
-		if (c + 1 < t->nr &&
-		    t->heap[c + 1]->timeout.deadline < t->heap[c]->timeout.deadline)
-			c++;
-		if (req->timeout.deadline <= t->heap[c]->timeout.deadline)
-			break;
-		heap_set(t, i, t->heap[c]);
-		i = c;
-	}
-	heap_set(t, i, req);
-}
-
-static int heap_push(struct ua_timer *t, struct ua_req *req)
-{
-	if (t->nr == t->cap) {
-		unsigned cap = t->cap ? 2 * t->cap : 16;
-		struct ua_req **heap = realloc(t->heap, cap * sizeof(*heap));
-
-		if (!heap)
-			return -ENOMEM;
-		t->heap = heap;
-		t->cap = cap;
-	}
-	heap_set(t, t->nr++, req);
-	sift_up(t, t->nr - 1);
-	return 0;
-}
-
-static void heap_remove(struct ua_timer *t, struct ua_req *req)
-{
-	unsigned i = req->timeout.heap_idx;
-	struct ua_req *moved;
-
-	req->timeout.heap_idx = HEAP_NONE;
-	if (--t->nr == i)
-		return;
-	/* The last entry fills the hole and moves whichever way it must. */
-	moved = t->heap[t->nr];
-	heap_set(t, i, moved);
-	sift_down(t, i);
-	sift_up(t, moved->timeout.heap_idx);
-}
-
-/* timer.armed, a doubly linked list. */
-
-static void armed_add(struct ua_timer *t, struct ua_req *req)
-{
-	req->timeout.prev = NULL;
-	req->timeout.next = t->armed;
-	if (t->armed)
-		t->armed->timeout.prev = req;
-	t->armed = req;
-	req->timeout.armed = true;
-}
-
-static void armed_del(struct ua_timer *t, struct ua_req *req)
-{
-	if (req->timeout.prev)
-		req->timeout.prev->timeout.next = req->timeout.next;
-	else
-		t->armed = req->timeout.next;
-	if (req->timeout.next)
-		req->timeout.next->timeout.prev = req->timeout.prev;
-	req->timeout.armed = false;
 }
 
 static bool has_count(const struct ua_req *req)
@@ -174,56 +68,36 @@ static bool has_count(const struct ua_req *req)
 	       !(req->timeout.flags & IORING_TIMEOUT_MULTISHOT);
 }
 
-/* Takes an armed timeout out of the heap and the list; timer.lock held. */
-static void disarm_locked(struct ua_timer *t, struct ua_req *req)
+/* An armed count timeout left the timer; its lock is held. */
+static void count_gone(struct ua_ctx *ctx, const struct ua_req *req)
 {
-	heap_remove(t, req);
-	armed_del(t, req);
 	if (has_count(req))
-		__atomic_store_n(&t->nr_seq, t->nr_seq - 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&ctx->timer.nr_seq, ctx->timer.nr_seq - 1,
+				 __ATOMIC_RELAXED);
 }
 
-static void *timer_main(void *arg);
-
-/* Starts the thread on first use; timer.lock held. */
-static int timer_start(struct ua_ctx *ctx)
+/* Takes an armed timeout out of the timer; its lock is held. */
+static void disarm_locked(struct ua_req *req)
 {
-	sigset_t all, saved;
-	int ret;
-
-	if (ctx->timer.started)
-		return 0;
-	/* The thread inherits this mask: signals stay the application's. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	ret = pthread_create(&ctx->timer.thread, NULL, timer_main, ctx);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	if (ret)
-		return -ret;
-	ctx->timer.started = true;
-	return 0;
+	ua_timer_disarm_locked(&req->timeout.node);
+	count_gone(req->ctx, req);
 }
 
-/* Puts req in the heap with deadline; timer.lock held. */
-static int arm_locked(struct ua_ctx *ctx, struct ua_req *req, __u64 deadline)
+static void expire(struct ua_timer_node *node);
+
+/* Gives req to the timer with deadline; its lock is held. */
+static int arm_locked(struct ua_req *req, __u64 deadline)
 {
-	struct ua_timer *t = &ctx->timer;
+	struct ua_ctx *ctx = req->ctx;
 	int ret;
 
-	if (t->stopping)
-		return -ECANCELED;
-	req->timeout.deadline = deadline;
-	ret = timer_start(ctx);
-	if (!ret)
-		ret = heap_push(t, req);
+	req->timeout.node.expire = expire;
+	ret = ua_timer_arm_locked(ctx, &req->timeout.node, deadline);
 	if (ret)
 		return ret;
-	armed_add(t, req);
 	if (has_count(req))
-		__atomic_store_n(&t->nr_seq, t->nr_seq + 1, __ATOMIC_RELAXED);
-	/* A new earliest deadline: the sleeping thread must wait less. */
-	if (t->heap[0] == req)
-		pthread_cond_signal(&t->cond);
+		__atomic_store_n(&ctx->timer.nr_seq, ctx->timer.nr_seq + 1,
+				 __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -253,7 +127,7 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 		lt->link = NULL;
 		__atomic_add_fetch(&req->refs, 1, __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&ctx->timer.lock);
+	ua_timer_unlock();
 	if (req) {
 		ret = ua_cancel(ctx, &cd);
 		if (!ret)
@@ -264,98 +138,55 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 	lt->res = ret;
 	lt->failed = false;
 	ua_complete_remote(lt);
-	pthread_mutex_lock(&ctx->timer.lock);
+	ua_timer_lock();
 }
 
-/* The earliest timeout expired; timer.lock held (dropped and retaken). */
-static void fire(struct ua_ctx *ctx, struct ua_req *req)
+/* The timer took an expired timeout out; its lock is held (and dropped
+ * and retaken to complete the request). */
+static void expire(struct ua_timer_node *node)
 {
-	struct ua_timer *t = &ctx->timer;
+	struct ua_req *req = req_of(node);
+	struct ua_ctx *ctx = req->ctx;
 
-	disarm_locked(t, req);
+	count_gone(ctx, req);
 	if (req->opcode == IORING_OP_LINK_TIMEOUT) {
 		link_timeout_fire(ctx, req);
 		return;
 	}
 	/* An expired timeout's CQE does not count for count timeouts. */
-	t->cq_timeouts++;
-	/* Posted under timer.lock, so a removal racing with it can only post
-	 * its final CQE after this one; a full CQ makes this one the last. */
+	ctx->timer.cq_timeouts++;
+	/* Posted under the timer's lock, so a removal racing with it can only
+	 * post its final CQE after this one; a full CQ makes this one the last. */
 	if (multishot_goes_on(req) &&
 	    ua_post_cqe_more(ctx, req->user_data, -ETIME, 0)) {
-		arm_locked(ctx, req, clock_ns(CLOCK_MONOTONIC) +
-				     ts_ns(&req->timeout.ts));
+		arm_locked(req, ua_clock_ns(CLOCK_MONOTONIC) +
+				ts_ns(&req->timeout.ts));
 		return;
 	}
 	req->res = -ETIME;
 	req->failed = !(req->timeout.flags & IORING_TIMEOUT_ETIME_SUCCESS);
-	pthread_mutex_unlock(&t->lock);
+	ua_timer_unlock();
 	ua_complete_remote(req);
-	pthread_mutex_lock(&t->lock);
-}
-
-static void timespec_of(__u64 ns, struct timespec *ts)
-{
-	ts->tv_sec = (time_t) (ns / NSEC_PER_SEC);
-	ts->tv_nsec = (long) (ns % NSEC_PER_SEC);
-}
-
-static void *timer_main(void *arg)
-{
-	struct ua_ctx *ctx = arg;
-	struct ua_timer *t = &ctx->timer;
-	struct timespec until;
-
-	/* The default 50 µs slack would eat a quarter of the accuracy goal. */
-	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	pthread_mutex_lock(&t->lock);
-	while (!t->stopping) {
-		struct ua_req *first = t->nr ? t->heap[0] : NULL;
-
-		if (!first) {
-			pthread_cond_wait(&t->cond, &t->lock);
-		} else if (first->timeout.deadline <= clock_ns(CLOCK_MONOTONIC)) {
-			fire(ctx, first);
-		} else {
-			timespec_of(first->timeout.deadline, &until);
-			pthread_cond_timedwait(&t->cond, &t->lock, &until);
-		}
-	}
-	pthread_mutex_unlock(&t->lock);
-	return NULL;
-}
-
-void ua_timer_init(struct ua_timer *t)
-{
-	pthread_condattr_t attr;
-
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->cond, &attr);
-	pthread_condattr_destroy(&attr);
+	ua_timer_lock();
 }
 
 /*
- * Teardown: no timeout can be armed any more; those armed are cancelled
- * and the thread is joined, so it touches nothing of the ring afterwards.
+ * Teardown: no timeout can be armed any more, the timer is done with the
+ * ring, and those armed are cancelled, so the timer touches nothing of the
+ * ring afterwards.
  */
-void ua_timer_stop(struct ua_ctx *ctx)
+void ua_timeout_stop(struct ua_ctx *ctx)
 {
-	struct ua_timer *t = &ctx->timer;
+	struct ua_timer_node *node;
 	struct ua_req_list l;
 	struct ua_req *req;
 
 	ua_list_init(&l);
-	pthread_mutex_lock(&t->lock);
-	t->stopping = true;
-	pthread_cond_signal(&t->cond);
-	pthread_mutex_unlock(&t->lock);
-	if (t->started)
-		pthread_join(t->thread, NULL);
-	pthread_mutex_lock(&t->lock);
-	while ((req = t->armed)) {
-		disarm_locked(t, req);
+	ua_timer_lock();
+	ua_timer_stop_locked(ctx);
+	while ((node = ctx->timer.armed)) {
+		req = req_of(node);
+		disarm_locked(req);
 		if (req->opcode == IORING_OP_LINK_TIMEOUT) {
 			/* Its request completes on its own and cancels it. */
 			req->timeout.head->link = req->link;
@@ -364,15 +195,8 @@ void ua_timer_stop(struct ua_ctx *ctx)
 		}
 		ua_list_add(&l, req);
 	}
-	pthread_mutex_unlock(&t->lock);
+	ua_timer_unlock();
 	ua_complete_list(ctx, &l, -ECANCELED);
-}
-
-void ua_timer_destroy(struct ua_timer *t)
-{
-	free(t->heap);
-	pthread_cond_destroy(&t->cond);
-	pthread_mutex_destroy(&t->lock);
 }
 
 /* TIMEOUT and LINK_TIMEOUT */
@@ -404,8 +228,8 @@ static int timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe,
 	to->flags = flags;
 	to->off = off;
 	to->repeats = (flags & IORING_TIMEOUT_MULTISHOT) ? off : 0;
-	to->heap_idx = HEAP_NONE;
-	to->armed = false;
+	to->node.heap_idx = HEAP_NONE;
+	to->node.armed = false;
 	to->head = NULL;
 	if (link) {
 		struct ua_ctx *ctx = req->ctx;
@@ -433,17 +257,16 @@ int ua_timeout(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_ctx *ctx = req->ctx;
 	struct ua_timeout *to = &req->timeout;
-	struct ua_timer *t = &ctx->timer;
 	int ret;
 
 	(void) issue_flags;
-	pthread_mutex_lock(&t->lock);
+	ua_timer_lock();
 	if (has_count(req))
 		to->target_seq = __atomic_load_n(&ctx->cq_events, __ATOMIC_RELAXED) -
-				 t->cq_timeouts + to->off;
-	ret = arm_locked(ctx, req, deadline_of(&to->ts, to->flags,
-					       to->flags & IORING_TIMEOUT_ABS));
-	pthread_mutex_unlock(&t->lock);
+				 ctx->timer.cq_timeouts + to->off;
+	ret = arm_locked(req, deadline_of(&to->ts, to->flags,
+					  to->flags & IORING_TIMEOUT_ABS));
+	ua_timer_unlock();
 	if (!ret)
 		return UA_PARKED;
 	req->res = ret;
@@ -471,16 +294,15 @@ int ua_link_timeout(struct ua_req *req, unsigned issue_flags)
  */
 void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt)
 {
-	struct ua_ctx *ctx = req->ctx;
 	const struct ua_timeout *to = &lt->timeout;
 
 	/* Not armed (teardown, no memory): the request completes unguarded,
 	 * and its completion cancels lt. */
-	pthread_mutex_lock(&ctx->timer.lock);
+	ua_timer_lock();
 	if (req->link == lt)
-		arm_locked(ctx, lt, deadline_of(&to->ts, to->flags,
-						to->flags & IORING_TIMEOUT_ABS));
-	pthread_mutex_unlock(&ctx->timer.lock);
+		arm_locked(lt, deadline_of(&to->ts, to->flags,
+					   to->flags & IORING_TIMEOUT_ABS));
+	ua_timer_unlock();
 }
 
 /*
@@ -490,18 +312,18 @@ void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt)
  */
 struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
 {
-	struct ua_ctx *ctx = req->ctx;
-	/* Only a guarded request's link can change under it (timer.lock). */
+	/* Only a guarded request's link can change under it (the timer's
+	 * lock). */
 	bool armed = req->state & UA_REQ_REFCOUNTED;
 	struct ua_req *lt;
 
 	if (armed)
-		pthread_mutex_lock(&ctx->timer.lock);
+		ua_timer_lock();
 	lt = req->link;
 	if (lt && lt->opcode == IORING_OP_LINK_TIMEOUT &&
 	    !(lt->state & UA_REQ_COMPLETE_NOW)) {
-		if (lt->timeout.armed)
-			disarm_locked(&ctx->timer, lt);
+		if (lt->timeout.node.armed)
+			disarm_locked(lt);
 		lt->timeout.head = NULL;
 		req->link = lt->link;
 		lt->link = NULL;
@@ -509,30 +331,32 @@ struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
 		lt = NULL;
 	}
 	if (armed)
-		pthread_mutex_unlock(&ctx->timer.lock);
+		ua_timer_unlock();
 	return lt;
 }
 
 /* Completion-count timeouts whose count was reached complete with 0. */
 void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b)
 {
-	struct ua_timer *t = &ctx->timer;
-	struct ua_req *req, *next;
+	struct ua_timer_node *node, *next;
+	struct ua_req *req;
 	struct ua_req_list l;
 	__u32 seq;
 
 	ua_list_init(&l);
-	pthread_mutex_lock(&t->lock);
-	seq = __atomic_load_n(&ctx->cq_events, __ATOMIC_RELAXED) - t->cq_timeouts;
-	for (req = t->armed; req; req = next) {
-		next = req->timeout.next;
+	ua_timer_lock();
+	seq = __atomic_load_n(&ctx->cq_events, __ATOMIC_RELAXED) -
+	      ctx->timer.cq_timeouts;
+	for (node = ctx->timer.armed; node; node = next) {
+		next = node->next;
+		req = req_of(node);
 		if (!has_count(req) || (__s32) (seq - req->timeout.target_seq) < 0)
 			continue;
-		disarm_locked(t, req);
-		t->cq_timeouts++;
+		disarm_locked(req);
+		ctx->timer.cq_timeouts++;
 		ua_list_add(&l, req);
 	}
-	pthread_mutex_unlock(&t->lock);
+	ua_timer_unlock();
 	while ((req = ua_list_pop(&l))) {
 		req->res = 0;
 		req->failed = false;
@@ -544,24 +368,25 @@ void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b)
 int ua_timeout_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 		      struct ua_req_list *out)
 {
-	struct ua_timer *t = &ctx->timer;
-	struct ua_req *req, *next;
+	struct ua_timer_node *node, *next;
+	struct ua_req *req;
 	int nr = 0;
 
 	if (cd->flags & IORING_ASYNC_CANCEL_FD)
 		return 0;
-	pthread_mutex_lock(&t->lock);
-	for (req = t->armed; req; req = next) {
-		next = req->timeout.next;
+	ua_timer_lock();
+	for (node = ctx->timer.armed; node; node = next) {
+		next = node->next;
+		req = req_of(node);
 		if (req->opcode != IORING_OP_TIMEOUT || !ua_cancel_match(req, cd))
 			continue;
-		disarm_locked(t, req);
+		disarm_locked(req);
 		ua_list_add(out, req);
 		nr++;
 		if (!ua_cancel_all(cd))
 			break;
 	}
-	pthread_mutex_unlock(&t->lock);
+	ua_timer_unlock();
 	return nr;
 }
 
@@ -591,13 +416,16 @@ int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	return 0;
 }
 
-static struct ua_req *find_armed(struct ua_timer *t, __u8 opcode, __u64 data)
+static struct ua_req *find_armed(struct ua_ctx *ctx, __u8 opcode, __u64 data)
 {
-	struct ua_req *req;
+	struct ua_timer_node *node;
 
-	for (req = t->armed; req; req = req->timeout.next)
+	for (node = ctx->timer.armed; node; node = node->next) {
+		struct ua_req *req = req_of(node);
+
 		if (req->opcode == opcode && req->user_data == data)
 			return req;
+	}
 	return NULL;
 }
 
@@ -606,24 +434,23 @@ static int timeout_update(struct ua_ctx *ctx, const struct ua_timeout_rem *tr)
 {
 	__u8 opcode = (tr->flags & IORING_LINK_TIMEOUT_UPDATE) ?
 		      IORING_OP_LINK_TIMEOUT : IORING_OP_TIMEOUT;
-	struct ua_timer *t = &ctx->timer;
 	struct ua_req *req;
 	int ret;
 
-	pthread_mutex_lock(&t->lock);
-	req = find_armed(t, opcode, tr->addr);
+	ua_timer_lock();
+	req = find_armed(ctx, opcode, tr->addr);
 	if (!req) {
-		pthread_mutex_unlock(&t->lock);
+		ua_timer_unlock();
 		return -ENOENT;
 	}
-	disarm_locked(t, req);
+	disarm_locked(req);
 	req->timeout.ts = tr->ts;
 	if (opcode == IORING_OP_TIMEOUT)
 		req->timeout.off = 0;
 	/* The timeout keeps its clock; ABS comes with the update. */
-	ret = arm_locked(ctx, req, deadline_of(&tr->ts, req->timeout.flags,
-					       tr->flags & IORING_TIMEOUT_ABS));
-	pthread_mutex_unlock(&t->lock);
+	ret = arm_locked(req, deadline_of(&tr->ts, req->timeout.flags,
+					  tr->flags & IORING_TIMEOUT_ABS));
+	ua_timer_unlock();
 	return ret;
 }
 
