@@ -105,7 +105,7 @@ static void ctx_free(struct ua_ctx *ctx)
 
 /*
  * Teardown: no new submissions; what completes from now on starts nothing
- * new (ua_batch_run cancels it). Timeouts are cancelled and the timer thread
+ * new (ua_run_end cancels it). Timeouts are cancelled and the timer thread
  * joined, the poller thread stopped, worker requests cancelled and the
  * workers joined (a worker may still park a request), then the parked and
  * the drained requests cancelled: afterwards no thread of the ring runs,

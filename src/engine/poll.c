@@ -52,7 +52,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
-#include "engine/opdef.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)
@@ -248,7 +247,7 @@ static void unlink_req(struct ua_poller *p, struct ua_req *req)
 
 /* ---- running events: only the owner of a request gets here ---- */
 
-static void poll_unlink(struct ua_req *req)
+void ua_poll_unlink(struct ua_req *req)
 {
 	struct ua_poller *p = &req->ctx->poller;
 
@@ -275,8 +274,8 @@ enum poll_outcome {
 static unsigned issue_flags_for(__u32 mask)
 {
 	if (mask && !(mask & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		return UA_ISSUE_NONBLOCK | UA_ISSUE_PEER_OPEN;
-	return UA_ISSUE_NONBLOCK;
+		return UA_ISSUE_PEER_OPEN;
+	return 0;
 }
 
 /*
@@ -286,23 +285,15 @@ static unsigned issue_flags_for(__u32 mask)
  */
 static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 {
-	const struct ua_opdef *def = ua_opdef(req->opcode);
 	int err = 0;
 
 	if (!req->poll.is_poll_op) {
-		switch (def->issue(req, issue_flags_for(mask))) {
+		switch (ua_issue_polled(req, issue_flags_for(mask))) {
 		case UA_AGAIN:
 			return POLL_WAITING;
 		case UA_REQUEUE:
 			return POLL_REQUEUE;
-		case UA_PUNT:
-			/* The file wants a blocking call after all. */
-			poll_unlink(req);
-			ua_iowq_enqueue(req->ctx, req);
-			return POLL_FINISHED;
 		default:
-			poll_unlink(req);
-			ua_complete_remote(req);
 			return POLL_FINISHED;
 		}
 	}
@@ -310,13 +301,13 @@ static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 		mask = ua_poll_events_now(req->fd, req->poll.events, &err);
 	mask &= req->poll.events;
 	if (err || (mask && !req->poll.multishot)) {
-		poll_unlink(req);
+		ua_poll_unlink(req);
 		ua_poll_complete_owned(req, err ? err : (int) mask);
 		return POLL_FINISHED;
 	}
 	if (mask &&
 	    !ua_post_cqe_more(req->ctx, req->user_data, (__s32) mask, 0)) {
-		poll_unlink(req);	/* the CQ is full: this CQE is the last */
+		ua_poll_unlink(req);	/* the CQ is full: this CQE is the last */
 		ua_poll_complete_owned(req, (int) mask);
 		return POLL_FINISHED;
 	}
@@ -336,7 +327,7 @@ static bool poll_task(struct ua_req *req, __u32 mask)
 	do {
 		v = __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE);
 		if (v & UA_POLL_CANCEL) {
-			poll_unlink(req);
+			ua_poll_unlink(req);
 			ua_poll_complete_owned(req, -ECANCELED);
 			return false;
 		}
@@ -460,6 +451,7 @@ static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 {
 	struct ua_poller *p = &ctx->poller;
 	struct ua_req *run = NULL, **tail = &run, *req, *next;
+	struct ua_completion_batch done;
 	bool woken = false;
 	int i;
 
@@ -484,11 +476,14 @@ static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
-	/* The owned requests cannot go away under us: run them unlocked. */
+	/* The owned requests cannot go away under us: run them unlocked, their
+	 * CQEs posted together, what they release issued after them. */
+	ua_run_begin(ctx, &done);
 	for (req = run; req; req = next) {
 		next = req->next;
 		poll_task_yielding(req, req->poll.mask);
 	}
+	ua_run_end(ctx, &done);
 	return woken;
 }
 
