@@ -638,7 +638,9 @@ void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_READY	(1u << 2)	/* ready now: have epoll report it */
 bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags);
 void ua_poll_unlink(struct ua_req *req);
-int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+void ua_poll_wait_begin(struct ua_ctx *ctx);
+void ua_poll_wait_end(struct ua_ctx *ctx);
+bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n);
 bool ua_poll_waits_here(struct ua_ctx *ctx);
 int ua_poll_run_ready(struct ua_ctx *ctx);
 void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);

@@ -273,13 +273,6 @@ static int get_events(struct ua_ctx *ctx, unsigned min_complete,
 	if (min_complete > ctx->cq_entries)
 		min_complete = ctx->cq_entries;
 	w->min_complete = min_complete;
-	if (ua_poll_waits_here(ctx))
-		return ua_poll_wait(ctx, w);
-	if (!min_complete) {
-		if (ua_overflow_pending(ctx))
-			ua_overflow_flush(ctx);
-		return 0;
-	}
 	return ua_cq_wait(ctx, w);
 }
 

@@ -33,7 +33,7 @@
  *
  * Who runs the events. A thread of the application that waits for
  * completions in io_uring_enter while requests are parked waits in
- * epoll_wait instead of on the futex and runs the events itself: the data
+ * epoll_wait instead of on the futex (wait.c) and runs the events itself: the data
  * it waits for is received in its own thread, with no handoff. With
  * IORING_SETUP_DEFER_TASKRUN that is the only way (no thread is started).
  * By default a poller thread, started when the first request parks, runs
@@ -447,7 +447,7 @@ fail:
 
 /* Hands the events of one epoll_wait to the owners of the requests;
  * returns whether wake_fd was among them. */
-static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
+bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 {
 	struct ua_poller *p = &ctx->poller;
 	struct ua_req *run = NULL, **tail = &run, *req, *next;
@@ -537,7 +537,7 @@ static void *poller_main(void *arg)
 			seen = wait_gen(p);
 			continue;
 		}
-		/* Dekker with ua_poll_wait: it counts itself in, then looks
+		/* Dekker with ua_poll_wait_begin: it counts itself in, then looks
 		 * for us in epoll_wait to ask us aside; we say we are there,
 		 * then look for it. One of the two sees the other. */
 		__atomic_store_n(&p->poller_in_wait, true, __ATOMIC_SEQ_CST);
@@ -545,7 +545,7 @@ static void *poller_main(void *arg)
 		__atomic_store_n(&p->poller_in_wait, false, __ATOMIC_RELAXED);
 		/* A wake meant for an application thread that now waits here
 		 * too: hand it on, since we step aside at once. */
-		if (n > 0 && dispatch(ctx, ev, n) && app_waits(p))
+		if (n > 0 && ua_poll_dispatch(ctx, ev, n) && app_waits(p))
 			wake_epoll_waiters(p);
 	}
 	return NULL;
@@ -561,83 +561,29 @@ int ua_poll_run_ready(struct ua_ctx *ctx)
 		return 0;
 	n = epoll_wait(ctx->poller.epfd, ev, UA_MAX_EVENTS, 0);
 	if (n > 0)
-		dispatch(ctx, ev, n);
+		ua_poll_dispatch(ctx, ev, n);
 	return n;
 }
 
-static unsigned cq_ready(struct ua_ctx *ctx)
-{
-	return io_uring_smp_load_acquire(ctx->cq_tail) -
-	       io_uring_smp_load_acquire(ctx->cq_head);
-}
-
-/* Milliseconds-free: epoll_pwait2 takes the rest of the deadline. */
-static int remaining(const struct timespec *deadline, struct timespec *left)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left->tv_sec = deadline->tv_sec - now.tv_sec;
-	left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
-	if (left->tv_nsec < 0) {
-		left->tv_sec--;
-		left->tv_nsec += 1000000000;
-	}
-	return left->tv_sec < 0 ? -ETIME : 0;
-}
-
 /*
- * Waiting for completions while requests are parked: the waiter runs the
- * readiness events itself, blocked in epoll_wait. Completions posted by
- * other threads reach it through wake_fd: a poster publishes the CQ tail,
- * fences, and writes wake_fd only if epoll_waiters says somebody sleeps
- * here (ua_cq_wake); the waiter counts itself in, fences, and re-checks the
- * CQ before sleeping. Either the waiter sees the tail or the poster sees
- * the waiter. min_complete 0 only runs what is ready.
+ * An application thread begins to wait for completions while requests are
+ * parked: it runs the readiness events itself (wait.c sleeps in epoll_wait
+ * for it), so the poller thread steps aside until it is done.
  */
-int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
+void ua_poll_wait_begin(struct ua_ctx *ctx)
 {
 	struct ua_poller *p = &ctx->poller;
-	struct epoll_event ev[UA_MAX_EVENTS];
-	struct timespec left;
-	int n, ret = 0;
 
-	if (!args->min_complete) {
-		ua_poll_run_ready(ctx);
-		if (ua_overflow_pending(ctx))
-			ua_overflow_flush(ctx);
-		return 0;
-	}
 	__atomic_fetch_add(&p->app_wait_gen, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&p->app_waiting, 1, __ATOMIC_SEQ_CST);
 	/* The poller may sit in epoll_wait: ask it to step aside. */
 	if (__atomic_load_n(&p->poller_in_wait, __ATOMIC_SEQ_CST))
 		wake_epoll_waiters(p);
-	for (;;) {
-		if (ua_overflow_pending(ctx))
-			ua_overflow_flush(ctx);
-		if (cq_ready(ctx) >= args->min_complete)
-			break;
-		if (args->deadline && remaining(args->deadline, &left)) {
-			ret = -ETIME;
-			break;
-		}
-		__atomic_fetch_add(&p->epoll_waiters, 1, __ATOMIC_SEQ_CST);
-		n = 0;
-		if (cq_ready(ctx) < args->min_complete && !ua_overflow_pending(ctx))
-			n = epoll_pwait2(p->epfd, ev, UA_MAX_EVENTS,
-					 args->deadline ? &left : NULL,
-					 args->sigmask);
-		__atomic_fetch_sub(&p->epoll_waiters, 1, __ATOMIC_RELAXED);
-		if (n < 0 && errno == EINTR) {
-			ret = -EINTR;
-			break;
-		}
-		if (n > 0)
-			dispatch(ctx, ev, n);
-	}
-	__atomic_fetch_sub(&p->app_waiting, 1, __ATOMIC_RELEASE);
-	return ret;
+}
+
+void ua_poll_wait_end(struct ua_ctx *ctx)
+{
+	__atomic_fetch_sub(&ctx->poller.app_waiting, 1, __ATOMIC_RELEASE);
 }
 
 /* Where a wait for completions goes: to epoll_wait while requests are
