@@ -1,10 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Consuming the submission ring. Each SQE is copied exactly once into a
- * private copy and never read again; the SQ head is released after the last
- * copy of the batch (<liburing/barrier.h>). Every request is then issued
- * inline, non-blocking, and only what would block is handed to a worker.
+ * The issue layer: consuming the submission ring, and issuing requests.
+ * Each SQE is copied exactly once into a private copy and never read again;
+ * the SQ head is released after the last copy of the batch
+ * (<liburing/barrier.h>). Every request is then issued inline,
+ * non-blocking, and only what would block is handed to a worker.
  * Completions found inline are posted in batches under one lock.
+ *
+ * The engine's layers, each calling only those below it:
+ *   entry.c (io_uring_enter/register/setup)
+ *   -> submit.c: submission, issue, and the result of every issue
+ *   -> the op files (rw.c, net.c, openclose.c, timeout.c's ops...)
+ *   -> the services: poll.c (readiness), iowq.c (workers), timeout.c
+ *      (the timer), aio.c (io_submit batches)
+ *   -> cq.c: posting CQEs, which collects what a completion releases
+ *      (link.c: the next link, drained requests) but issues nothing
+ *   -> resources (filetable.c, rsrc.c, kbuf.c, req.c)
+ *   -> rcu.c, percpu_ref.c.
+ * Threads of the services come back up only through the issue layer's
+ * entries, as the kernel's io-wq and task_work call back into io_uring.c:
+ * a worker through ua_issue_work(), the owner of a parked request through
+ * ua_issue_polled(), and whatever finishes a request through
+ * ua_complete_remote() or ua_complete_list(). Each runs inside a run
+ * (below), so what a completion releases is issued by the run's loop on
+ * that thread, never from inside posting and never nested.
  */
 #include <errno.h>
 #include "engine/ctx.h"
@@ -78,7 +97,8 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
  * from inside posting and never nested. One run per thread at a time, as
  * the kernel runs one task_work list at a time.
  */
-static __thread struct ua_completion_batch *this_run;
+static __thread struct ua_completion_batch *this_run
+	__attribute__((tls_model("initial-exec")));
 
 
 static void run_open(struct ua_ctx *ctx, struct ua_completion_batch *b,
