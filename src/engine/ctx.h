@@ -518,8 +518,6 @@ int ua_lookup_error(int fd);
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
 void ua_issue_result(struct ua_ctx *ctx, struct ua_req *req, int ret,
 		     unsigned issue_flags, struct ua_completion_batch *batch);
-void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
-	      struct ua_completion_batch *batch);
 void ua_issue_work(struct ua_req *req);
 int ua_issue_polled(struct ua_req *req, unsigned issue_flags);
 void ua_run_begin(struct ua_ctx *ctx, struct ua_completion_batch *b);

@@ -97,6 +97,9 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
  * from inside posting and never nested. One run per thread at a time, as
  * the kernel runs one task_work list at a time.
  */
+static void issue(struct ua_ctx *ctx, struct ua_req *req,
+		  struct ua_completion_batch *batch);
+
 static __thread struct ua_completion_batch *this_run
 	__attribute__((tls_model("initial-exec")));
 
@@ -140,7 +143,7 @@ void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b)
 				req->failed = true;
 				ua_batch_add(ctx, b, req);
 			} else {
-				ua_issue(ctx, req, b);
+				issue(ctx, req, b);
 			}
 		}
 	}
@@ -385,8 +388,8 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
  * submitter's, or the one that released it (the next link of a chain, a
  * drained request).
  */
-void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
-	      struct ua_completion_batch *batch)
+static void issue(struct ua_ctx *ctx, struct ua_req *req,
+		  struct ua_completion_batch *batch)
 {
 	if (__builtin_expect(req->state & UA_REQ_COMPLETE_NOW, 0)) {
 		ua_batch_add(ctx, batch, req);
@@ -426,7 +429,7 @@ static void queue_head(struct ua_ctx *ctx, struct ua_req *head,
 	}
 	/* Batched transfers go first: inline work keeps submission order. */
 	ua_aio_flush(ctx, batch);
-	ua_issue(ctx, head, batch);
+	issue(ctx, head, batch);
 }
 
 /*
