@@ -323,9 +323,9 @@ static void test_expired_link_timeout_comes_before_the_chain(void **state)
 /*
  * An ASYNC_CANCEL's CQE comes before the CQE of the request it cancels and
  * of that request's chain, whether the request waits on readiness or on
- * the timer.
+ * the timer, and whether the cancel runs inline or on a worker.
  */
-static void cancel_head_of_chain(struct io_uring *ring)
+static void cancel_head_of_chain(struct io_uring *ring, unsigned flags)
 {
 	struct io_uring_sqe *sqe;
 	struct test_cqe c[3];
@@ -336,6 +336,7 @@ static void cancel_head_of_chain(struct io_uring *ring)
 	sqe = must_get_sqe(ring);
 	io_uring_prep_cancel64(sqe, 1, 0);
 	sqe->user_data = 2;
+	sqe->flags = (__u8) flags;
 	assert_int_equal(io_uring_submit(ring), 1);
 	reap_by_ud(ring, c, order, 3);
 	assert_int_equal(order[0], 2);
@@ -356,12 +357,14 @@ static void test_cancel_comes_before_the_cancelled_chain(void **state)
 
 	assert_int_equal(pipe(p), 0);
 	parked_read(&f->ring, p[0], buf, 1, IOSQE_IO_LINK);
-	cancel_head_of_chain(&f->ring);
+	cancel_head_of_chain(&f->ring, 0);
+	parked_read(&f->ring, p[0], buf, 1, IOSQE_IO_LINK);
+	cancel_head_of_chain(&f->ring, IOSQE_ASYNC);
 	sqe = must_get_sqe(&f->ring);
 	io_uring_prep_timeout(sqe, &ts, 0, 0);
 	sqe->user_data = 1;
 	sqe->flags = IOSQE_IO_LINK;
-	cancel_head_of_chain(&f->ring);
+	cancel_head_of_chain(&f->ring, 0);
 	close(p[0]);
 	close(p[1]);
 }
