@@ -91,18 +91,17 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 
 /* ---- runs: a thread's stretch of work in the issue layer ---- */
 
+static void issue(struct ua_ctx *ctx, struct ua_req *req,
+		  struct ua_completion_batch *batch);
+
 /*
  * The run open on this thread: completions found while it is open join its
  * batch, and what they release is issued by its loop (ua_run_end), never
  * from inside posting and never nested. One run per thread at a time, as
  * the kernel runs one task_work list at a time.
  */
-static void issue(struct ua_ctx *ctx, struct ua_req *req,
-		  struct ua_completion_batch *batch);
-
 static __thread struct ua_completion_batch *this_run
 	__attribute__((tls_model("initial-exec")));
-
 
 static void run_open(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		     bool local)
