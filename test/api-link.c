@@ -275,6 +275,100 @@ static void test_drain_refused_after_cqe_skip(void **state)
 	assert_int_equal(c.res, -EOPNOTSUPP);
 }
 
+/* A read parked on an empty pipe, linked to what follows it. */
+static void parked_read(struct io_uring *ring, int fd, char *buf, __u64 ud,
+			unsigned flags)
+{
+	struct io_uring_sqe *sqe = must_get_sqe(ring);
+
+	io_uring_prep_read(sqe, fd, buf, 1, 0);
+	sqe->user_data = ud;
+	sqe->flags = (__u8) flags;
+}
+
+/*
+ * The kernel completes a request that a LINK_TIMEOUT cancels after the
+ * timeout's own CQE, and the rest of the chain after that request: the
+ * timeout's CQE comes first even though its expiry runs on another thread.
+ */
+static void test_expired_link_timeout_comes_before_the_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct __kernel_timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+	struct io_uring_sqe *sqe;
+	struct test_cqe c[3];
+	unsigned order[3];
+	int p[2];
+	char buf[1];
+
+	assert_int_equal(pipe(p), 0);
+	parked_read(&f->ring, p[0], buf, 1, IOSQE_IO_LINK);
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_link_timeout(sqe, &ts, 0);
+	sqe->user_data = 2;
+	sqe->flags = IOSQE_IO_LINK;
+	nop(&f->ring, 3, 0);
+	assert_int_equal(io_uring_submit(&f->ring), 3);
+	reap_by_ud(&f->ring, c, order, 3);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(order[2], 3);
+	assert_int_equal(c[1].res, -ETIME);
+	assert_int_equal(c[0].res, -ECANCELED);
+	assert_int_equal(c[2].res, -ECANCELED);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * An ASYNC_CANCEL's CQE comes before the CQE of the request it cancels and
+ * of that request's chain, whether the request waits on readiness or on
+ * the timer, and whether the cancel runs inline or on a worker.
+ */
+static void cancel_head_of_chain(struct io_uring *ring, unsigned flags)
+{
+	struct io_uring_sqe *sqe;
+	struct test_cqe c[3];
+	unsigned order[3];
+
+	nop(ring, 3, 0);
+	assert_int_equal(io_uring_submit(ring), 2);
+	sqe = must_get_sqe(ring);
+	io_uring_prep_cancel64(sqe, 1, 0);
+	sqe->user_data = 2;
+	sqe->flags = (__u8) flags;
+	assert_int_equal(io_uring_submit(ring), 1);
+	reap_by_ud(ring, c, order, 3);
+	assert_int_equal(order[0], 2);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(order[2], 3);
+	assert_int_equal(c[1].res, 0);
+	assert_int_equal(c[0].res, -ECANCELED);
+	assert_int_equal(c[2].res, -ECANCELED);
+}
+
+static void test_cancel_comes_before_the_cancelled_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct io_uring_sqe *sqe;
+	int p[2];
+	char buf[1];
+
+	assert_int_equal(pipe(p), 0);
+	parked_read(&f->ring, p[0], buf, 1, IOSQE_IO_LINK);
+	cancel_head_of_chain(&f->ring, 0);
+	parked_read(&f->ring, p[0], buf, 1, IOSQE_IO_LINK);
+	cancel_head_of_chain(&f->ring, IOSQE_ASYNC);
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_timeout(sqe, &ts, 0, 0);
+	sqe->user_data = 1;
+	sqe->flags = IOSQE_IO_LINK;
+	cancel_head_of_chain(&f->ring, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +383,8 @@ int main(void)
 		T(test_drain_waits_for_earlier_requests),
 		T(test_drain_after_a_link),
 		T(test_drain_refused_after_cqe_skip),
+		T(test_expired_link_timeout_comes_before_the_chain),
+		T(test_cancel_comes_before_the_cancelled_chain),
 #undef T
 	};
 

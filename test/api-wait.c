@@ -353,6 +353,112 @@ static void test_submit_and_wait_blocks_until_completion(void **state)
 	close(r.p[1]);
 }
 
+/*
+ * The modes a wait runs in: asleep on the CQ alone, or, while a request is
+ * parked on readiness or with DEFER_TASKRUN, running readiness as well.
+ * The kernel's answers do not depend on it.
+ */
+static void in_each_wait_mode(void (*check)(struct io_uring *ring))
+{
+	static const unsigned setups[] = {
+		0, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	};
+
+	for (unsigned i = 0; i < 2; i++) {
+		for (int park = 0; park < 2; park++) {
+			struct io_uring ring;
+			struct pending_read r;
+
+			assert_int_equal(io_uring_queue_init(8, &ring, setups[i]), 0);
+			if (park) {
+				queue_pipe_read(&ring, &r, 99);
+				assert_int_equal(io_uring_submit(&ring), 1);
+			}
+			check(&ring);
+			if (park)
+				finish_pipe_read(&ring, &r, 99);
+			io_uring_queue_exit(&ring);
+		}
+	}
+}
+
+static int enter_ext_arg(struct io_uring *ring, unsigned min_complete,
+			 struct __kernel_timespec *ts)
+{
+	struct io_uring_getevents_arg arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.sigmask_sz = _NSIG / 8;
+	arg.ts = (__u64) (uintptr_t) ts;
+	return io_uring_enter2(ring->ring_fd, 0, min_complete,
+			       IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			       (sigset_t *) &arg, sizeof(arg));
+}
+
+/* A deadline that passes with fewer CQEs than asked for, but some: 0. */
+static void deadline_with_a_cqe_ready(struct io_uring *ring)
+{
+	struct __kernel_timespec ts = ms_ts(10);
+
+	queue_nops(ring, 1);
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(enter_ext_arg(ring, 2, &ts), 0);
+	assert_int_equal(io_uring_cq_ready(ring), 1);
+	io_uring_cq_advance(ring, 1);
+	assert_int_equal(enter_ext_arg(ring, 1, &ts), -ETIME);
+}
+
+static void test_deadline_with_cqes_ready_succeeds_in_each_mode(void **state)
+{
+	(void) state;
+	in_each_wait_mode(deadline_with_a_cqe_ready);
+}
+
+static void on_sigusr1(int sig)
+{
+	(void) sig;
+}
+
+/* Waits under a mask that lets a pending SIGUSR1 through at once. */
+static int wait_with_signal_pending(struct io_uring *ring, unsigned min_complete)
+{
+	sigset_t block, wait_mask;
+	int ret;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &block, &wait_mask), 0);
+	sigdelset(&wait_mask, SIGUSR1);
+	assert_int_equal(pthread_kill(pthread_self(), SIGUSR1), 0);
+	ret = io_uring_enter(ring->ring_fd, 0, min_complete,
+			     IORING_ENTER_GETEVENTS, &wait_mask);
+	assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &block, NULL), 0);
+	return ret;
+}
+
+/* A signal that ends a wait with fewer CQEs than asked for, but some: 0. */
+static void signal_with_a_cqe_ready(struct io_uring *ring)
+{
+	queue_nops(ring, 1);
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(wait_with_signal_pending(ring, 2), 0);
+	assert_int_equal(io_uring_cq_ready(ring), 1);
+	io_uring_cq_advance(ring, 1);
+	assert_int_equal(wait_with_signal_pending(ring, 1), -EINTR);
+}
+
+static void test_signal_with_cqes_ready_succeeds_in_each_mode(void **state)
+{
+	struct sigaction sa, old;
+
+	(void) state;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	in_each_wait_mode(signal_with_a_cqe_ready);
+	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -375,6 +481,8 @@ int main(void)
 		T(test_get_events_with_nothing_returns_zero),
 		T(test_wait_timeout_returns_cqe_posted_later),
 		T(test_submit_and_wait_blocks_until_completion),
+		cmocka_unit_test(test_deadline_with_cqes_ready_succeeds_in_each_mode),
+		cmocka_unit_test(test_signal_with_cqes_ready_succeeds_in_each_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

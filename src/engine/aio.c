@@ -148,24 +148,17 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 static void settle(struct ua_ctx *ctx, struct ua_req *req, long res,
 		   struct ua_completion_batch *batch)
 {
-	int ret = ua_rw_batched_done(req, res);
-
-	if (ret == UA_PUNT || ret == UA_AGAIN)
-		ua_req_block(ctx, req, ret, batch);
-	else
-		ua_batch_add(ctx, batch, req);
+	ua_issue_result(ctx, req, ua_rw_batched_done(req, res),
+			UA_ISSUE_NONBLOCK, batch);
 }
 
 /* The path a request takes when it is not batched. */
 static void issue_alone(struct ua_ctx *ctx, struct ua_req *req,
 			struct ua_completion_batch *batch)
 {
-	int ret = ua_opdef(req->opcode)->issue(req, UA_ISSUE_NONBLOCK);
-
-	if (ret == UA_PUNT || ret == UA_AGAIN)
-		ua_req_block(ctx, req, ret, batch);
-	else
-		ua_batch_add(ctx, batch, req);
+	ua_issue_result(ctx, req,
+			ua_opdef(req->opcode)->issue(req, UA_ISSUE_NONBLOCK),
+			UA_ISSUE_NONBLOCK, batch);
 }
 
 /*

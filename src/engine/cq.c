@@ -10,6 +10,10 @@
  * moves them into the ring in order as room appears (IORING_FEAT_NODROP).
  * While the list is non-empty every new CQE queues behind it, so the
  * application sees completions in the order they were posted.
+ *
+ * Posting issues nothing: what a completion releases (the next link, a
+ * drained request) is collected in the batch's ready list and handed back
+ * to the issue layer that owns the batch (submit.c's runs).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -127,9 +131,10 @@ static void finish_slow(struct ua_ctx *ctx, struct ua_completion_batch *b,
 }
 
 /*
- * Posts the batch's CQEs under one lock, then frees the requests. Any
- * thread may flush a batch; only one holding uring_lock (b->local) frees
- * into the submitter's cache directly.
+ * Posts the batch's CQEs under one lock, then frees the requests, and
+ * collects in b->ready what they release. Any thread may flush a batch;
+ * only one holding uring_lock (b->local) frees into the submitter's cache
+ * directly.
  */
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 {
@@ -162,64 +167,6 @@ void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 	if (__builtin_expect(__atomic_load_n(&ctx->timer.nr_seq,
 					     __ATOMIC_RELAXED) != 0, 0))
 		ua_timeout_flush_seq(ctx, b);
-}
-
-/*
- * Flushes, then issues what the completions released (next links, drained
- * requests), until nothing is left. During teardown they are cancelled
- * instead: nothing new may start.
- */
-void ua_batch_run(struct ua_ctx *ctx, struct ua_completion_batch *b)
-{
-	struct ua_req *req;
-
-	for (;;) {
-		ua_batch_flush(ctx, b);
-		if (!b->nr && !b->ready.head)
-			return;
-		while ((req = ua_list_pop(&b->ready))) {
-			if (__atomic_load_n(&ctx->exiting, __ATOMIC_ACQUIRE) &&
-			    !(req->state & UA_REQ_COMPLETE_NOW)) {
-				req->res = -ECANCELED;
-				req->failed = true;
-				ua_batch_add(ctx, b, req);
-			} else {
-				ua_issue(ctx, req, b);
-			}
-		}
-	}
-}
-
-static void batch_init_remote(struct ua_completion_batch *b)
-{
-	b->nr = 0;
-	b->local = false;
-	ua_list_init(&b->ready);
-}
-
-/* Called by any thread that is not holding uring_lock (workers). */
-void ua_complete_remote(struct ua_req *req)
-{
-	struct ua_completion_batch b;
-
-	batch_init_remote(&b);
-	b.reqs[b.nr++] = req;
-	ua_batch_run(req->ctx, &b);
-}
-
-/* Completes detached requests with res, from any thread holding no lock. */
-void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
-{
-	struct ua_completion_batch b;
-	struct ua_req *req;
-
-	batch_init_remote(&b);
-	while ((req = ua_list_pop(l))) {
-		req->res = res;
-		req->failed = true;
-		ua_batch_add(ctx, &b, req);
-	}
-	ua_batch_run(ctx, &b);
 }
 
 /* One CQE of no batch; into_room_only: not into overflow. */

@@ -32,7 +32,10 @@ struct ua_ev_fd;
 struct ua_file_node;
 struct ua_file_table;
 
-/* What an issue function tells its caller. */
+/*
+ * What an issue function tells its caller. One function of the issue layer
+ * acts on it for every caller (submit.c: ua_issue_result).
+ */
 enum ua_issue_result {
 	UA_DONE,	/* req->res holds the result; post it */
 	UA_PUNT,	/* would block: hand the request to a worker */
@@ -41,11 +44,18 @@ enum ua_issue_result {
 	UA_REQUEUE,	/* still ready, but others' turn: run it again after them */
 };
 
-/* Issue flags. */
-#define UA_ISSUE_NONBLOCK	(1u << 0)	/* inline: never block */
+/* Issue flags. An issue without UA_ISSUE_NONBLOCK may block, and is only
+ * ever made on a worker (with UA_ISSUE_WORKER). */
+#define UA_ISSUE_NONBLOCK	(1u << 0)	/* never block */
 /* Run for a readiness event that showed no hang-up: the peer had not shut
  * down when the event was reported (without it, nothing is known). */
 #define UA_ISSUE_PEER_OPEN	(1u << 1)
+/* On an io-wq worker: what would block runs here, blocking, and waits
+ * for readiness with ua_iowq_wait_ready(). */
+#define UA_ISSUE_WORKER		(1u << 2)
+/* Run by the owner of a parked request (poll.c): UA_AGAIN and UA_REQUEUE
+ * leave it parked. */
+#define UA_ISSUE_POLLED		(1u << 3)
 
 /* How a file behaves, learnt only when a request leaves the fast path. */
 enum ua_file_kind {
@@ -301,12 +311,15 @@ struct ua_overflow_cqe {
 /*
  * Completions collected by one thread, posted under one lock. What follows
  * a completed request (the next link, released drained requests) collects
- * in ready and is issued by ua_batch_run() once the CQEs are out, so CQEs
- * keep the kernel's order: a link's head before what it links to.
+ * in ready; posting (cq.c) never issues it. The issue layer (submit.c)
+ * owns the batch as a thread's run: it issues what collects in ready once
+ * the CQEs before it are out, so CQEs keep the kernel's order: a link's
+ * head before what it links to, a canceller before what it cancelled.
  */
 struct ua_completion_batch {
 	unsigned	nr;
 	bool		local;		/* the owner holds uring_lock */
+	struct ua_ctx	*ctx;
 	struct ua_req_list ready;
 	struct ua_req	*reqs[UA_COMPLETION_BATCH];
 };
@@ -514,12 +527,16 @@ void ua_ring_table_atfork_child(void);
 /* fork.c: what a fork() child starts afresh */
 int ua_fork_watch(void);
 
-/* submit.c */
+/* submit.c: the issue layer */
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
-void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
-		 struct ua_completion_batch *batch);
-void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
-		  struct ua_completion_batch *batch);
+void ua_issue_result(struct ua_ctx *ctx, struct ua_req *req, int ret,
+		     unsigned issue_flags, struct ua_completion_batch *batch);
+void ua_issue_work(struct ua_req *req);
+int ua_issue_polled(struct ua_req *req, unsigned issue_flags);
+void ua_run_begin(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_complete_remote(struct ua_req *req);
+void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
 
 /* aio.c: batching positional transfers into one io_submit() */
 bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
@@ -528,8 +545,6 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
 void ua_aio_set_refused(bool refused);
 unsigned ua_aio_nr_contexts(void);
 void ua_aio_forget_contexts(void);
-void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
-	      struct ua_completion_batch *batch);
 
 /* link.c: chains, link timeouts' references, drain */
 void ua_list_init(struct ua_req_list *l);
@@ -553,9 +568,6 @@ void ua_req_cleanup(struct ua_req *req);
 void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		  struct ua_req *req);
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
-void ua_batch_run(struct ua_ctx *ctx, struct ua_completion_batch *b);
-void ua_complete_remote(struct ua_req *req);
-void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
 void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags);
 bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		      __u32 flags);
@@ -646,7 +658,10 @@ void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */
 #define UA_POLL_READY	(1u << 2)	/* ready now: have epoll report it */
 bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags);
-int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+void ua_poll_unlink(struct ua_req *req);
+void ua_poll_wait_begin(struct ua_ctx *ctx);
+void ua_poll_wait_end(struct ua_ctx *ctx);
+bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n);
 bool ua_poll_waits_here(struct ua_ctx *ctx);
 int ua_poll_run_ready(struct ua_ctx *ctx);
 void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);

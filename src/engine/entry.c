@@ -103,7 +103,7 @@ static void ctx_free(struct ua_ctx *ctx)
 
 /*
  * Teardown: no new submissions; what completes from now on starts nothing
- * new (ua_batch_run cancels it). Timeouts are cancelled once the process's
+ * new (ua_run_end cancels it). Timeouts are cancelled once the process's
  * timer is done with the ring, the poller thread stopped, worker requests
  * cancelled and the workers joined (a worker may still park a request),
  * then the parked and the drained requests cancelled: afterwards no thread
@@ -292,13 +292,6 @@ static int get_events(struct ua_ctx *ctx, unsigned min_complete,
 	if (min_complete > ctx->cq_entries)
 		min_complete = ctx->cq_entries;
 	w->min_complete = min_complete;
-	if (ua_poll_waits_here(ctx))
-		return ua_poll_wait(ctx, w);
-	if (!min_complete) {
-		if (ua_overflow_pending(ctx))
-			ua_overflow_flush(ctx);
-		return 0;
-	}
 	return ua_cq_wait(ctx, w);
 }
 

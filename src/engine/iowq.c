@@ -43,7 +43,6 @@
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/percpu_ref.h"
-#include "engine/opdef.h"
 
 #define IDLE_SECONDS	5
 /* Re-sends of the interrupt: the first after about one wakeup's cost. */
@@ -210,34 +209,6 @@ static struct ua_req *take_work(struct ua_iowq *wq, struct ua_wq_class *c)
 	return NULL;
 }
 
-/*
- * An operation on a file that polls is tried without blocking and parked
- * on readiness if not ready, as the kernel's io-wq does with IOSQE_ASYNC:
- * no worker is held by an idle pipe or socket.
- */
-static void run_work(struct ua_req *req)
-{
-	const struct ua_opdef *def = ua_opdef(req->opcode);
-	int ret = UA_AGAIN;
-
-	if (def->poll_events && req->file_kind == UA_FILE_STREAM) {
-		ret = def->issue(req, UA_ISSUE_NONBLOCK);
-		if ((ret == UA_AGAIN || ret == UA_REQUEUE) &&
-		    ua_poll_arm(req, (__u16) def->poll_events,
-				ret == UA_REQUEUE ? UA_POLL_READY : 0))
-			return;
-	}
-	if (ret == UA_AGAIN || ret == UA_REQUEUE || ret == UA_PUNT)
-		ret = def->issue(req, 0);
-	if (ret == UA_PARKED)
-		return;			/* the timer or the poller completes it */
-	if (ret != UA_DONE) {
-		req->res = -EAGAIN;	/* a blocking issue has nowhere to go */
-		req->failed = true;
-	}
-	ua_complete_remote(req);
-}
-
 static bool idle_wait(struct ua_wq_class *c, pthread_mutex_t *lock)
 {
 	struct timespec deadline;
@@ -266,7 +237,7 @@ static void *worker_main(void *arg)
 			w->running_hash = req->hash_key;
 			w->cur = req;
 			pthread_mutex_unlock(&wq->lock);
-			run_work(req);
+			ua_issue_work(req);
 			pthread_mutex_lock(&wq->lock);
 			w->running_hash = 0;
 			w->cur = NULL;

@@ -11,7 +11,8 @@
 struct ua_opdef {
 	const char	*name;
 	int		(*prep)(struct ua_req *req, const struct io_uring_sqe *sqe);
-	/* Returns UA_DONE with req->res set, or UA_PUNT to go to a worker. */
+	/* Returns an enum ua_issue_result (UA_DONE: req->res is set), which
+	 * ua_issue_result() acts on whoever issued the request. */
 	int		(*issue)(struct ua_req *req, unsigned issue_flags);
 	/* Called before the request leaves the submitter: copy what the
 	 * application may reuse once io_uring_enter returns (SUBMIT_STABLE). */

@@ -33,7 +33,7 @@
  *
  * Who runs the events. A thread of the application that waits for
  * completions in io_uring_enter while requests are parked waits in
- * epoll_wait instead of on the futex and runs the events itself: the data
+ * epoll_wait instead of on the futex (wait.c) and runs the events itself: the data
  * it waits for is received in its own thread, with no handoff. With
  * IORING_SETUP_DEFER_TASKRUN that is the only way (no thread is started).
  * By default a poller thread, started when the first request parks, runs
@@ -52,7 +52,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
-#include "engine/opdef.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)
@@ -248,7 +247,7 @@ static void unlink_req(struct ua_poller *p, struct ua_req *req)
 
 /* ---- running events: only the owner of a request gets here ---- */
 
-static void poll_unlink(struct ua_req *req)
+void ua_poll_unlink(struct ua_req *req)
 {
 	struct ua_poller *p = &req->ctx->poller;
 
@@ -275,8 +274,8 @@ enum poll_outcome {
 static unsigned issue_flags_for(__u32 mask)
 {
 	if (mask && !(mask & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		return UA_ISSUE_NONBLOCK | UA_ISSUE_PEER_OPEN;
-	return UA_ISSUE_NONBLOCK;
+		return UA_ISSUE_PEER_OPEN;
+	return 0;
 }
 
 /*
@@ -286,23 +285,15 @@ static unsigned issue_flags_for(__u32 mask)
  */
 static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 {
-	const struct ua_opdef *def = ua_opdef(req->opcode);
 	int err = 0;
 
 	if (!req->poll.is_poll_op) {
-		switch (def->issue(req, issue_flags_for(mask))) {
+		switch (ua_issue_polled(req, issue_flags_for(mask))) {
 		case UA_AGAIN:
 			return POLL_WAITING;
 		case UA_REQUEUE:
 			return POLL_REQUEUE;
-		case UA_PUNT:
-			/* The file wants a blocking call after all. */
-			poll_unlink(req);
-			ua_iowq_enqueue(req->ctx, req);
-			return POLL_FINISHED;
 		default:
-			poll_unlink(req);
-			ua_complete_remote(req);
 			return POLL_FINISHED;
 		}
 	}
@@ -310,13 +301,13 @@ static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 		mask = ua_poll_events_now(req->fd, req->poll.events, &err);
 	mask &= req->poll.events;
 	if (err || (mask && !req->poll.multishot)) {
-		poll_unlink(req);
+		ua_poll_unlink(req);
 		ua_poll_complete_owned(req, err ? err : (int) mask);
 		return POLL_FINISHED;
 	}
 	if (mask &&
 	    !ua_post_cqe_more(req->ctx, req->user_data, (__s32) mask, 0)) {
-		poll_unlink(req);	/* the CQ is full: this CQE is the last */
+		ua_poll_unlink(req);	/* the CQ is full: this CQE is the last */
 		ua_poll_complete_owned(req, (int) mask);
 		return POLL_FINISHED;
 	}
@@ -336,7 +327,7 @@ static bool poll_task(struct ua_req *req, __u32 mask)
 	do {
 		v = __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE);
 		if (v & UA_POLL_CANCEL) {
-			poll_unlink(req);
+			ua_poll_unlink(req);
 			ua_poll_complete_owned(req, -ECANCELED);
 			return false;
 		}
@@ -456,10 +447,11 @@ fail:
 
 /* Hands the events of one epoll_wait to the owners of the requests;
  * returns whether wake_fd was among them. */
-static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
+bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 {
 	struct ua_poller *p = &ctx->poller;
 	struct ua_req *run = NULL, **tail = &run, *req, *next;
+	struct ua_completion_batch done;
 	bool woken = false;
 	int i;
 
@@ -484,11 +476,14 @@ static bool dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
-	/* The owned requests cannot go away under us: run them unlocked. */
+	/* The owned requests cannot go away under us: run them unlocked, their
+	 * CQEs posted together, what they release issued after them. */
+	ua_run_begin(ctx, &done);
 	for (req = run; req; req = next) {
 		next = req->next;
 		poll_task_yielding(req, req->poll.mask);
 	}
+	ua_run_end(ctx, &done);
 	return woken;
 }
 
@@ -542,7 +537,7 @@ static void *poller_main(void *arg)
 			seen = wait_gen(p);
 			continue;
 		}
-		/* Dekker with ua_poll_wait: it counts itself in, then looks
+		/* Dekker with ua_poll_wait_begin: it counts itself in, then looks
 		 * for us in epoll_wait to ask us aside; we say we are there,
 		 * then look for it. One of the two sees the other. */
 		__atomic_store_n(&p->poller_in_wait, true, __ATOMIC_SEQ_CST);
@@ -550,7 +545,7 @@ static void *poller_main(void *arg)
 		__atomic_store_n(&p->poller_in_wait, false, __ATOMIC_RELAXED);
 		/* A wake meant for an application thread that now waits here
 		 * too: hand it on, since we step aside at once. */
-		if (n > 0 && dispatch(ctx, ev, n) && app_waits(p))
+		if (n > 0 && ua_poll_dispatch(ctx, ev, n) && app_waits(p))
 			wake_epoll_waiters(p);
 	}
 	return NULL;
@@ -566,83 +561,29 @@ int ua_poll_run_ready(struct ua_ctx *ctx)
 		return 0;
 	n = epoll_wait(ctx->poller.epfd, ev, UA_MAX_EVENTS, 0);
 	if (n > 0)
-		dispatch(ctx, ev, n);
+		ua_poll_dispatch(ctx, ev, n);
 	return n;
 }
 
-static unsigned cq_ready(struct ua_ctx *ctx)
-{
-	return io_uring_smp_load_acquire(ctx->cq_tail) -
-	       io_uring_smp_load_acquire(ctx->cq_head);
-}
-
-/* Milliseconds-free: epoll_pwait2 takes the rest of the deadline. */
-static int remaining(const struct timespec *deadline, struct timespec *left)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left->tv_sec = deadline->tv_sec - now.tv_sec;
-	left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
-	if (left->tv_nsec < 0) {
-		left->tv_sec--;
-		left->tv_nsec += 1000000000;
-	}
-	return left->tv_sec < 0 ? -ETIME : 0;
-}
-
 /*
- * Waiting for completions while requests are parked: the waiter runs the
- * readiness events itself, blocked in epoll_wait. Completions posted by
- * other threads reach it through wake_fd: a poster publishes the CQ tail,
- * fences, and writes wake_fd only if epoll_waiters says somebody sleeps
- * here (ua_cq_wake); the waiter counts itself in, fences, and re-checks the
- * CQ before sleeping. Either the waiter sees the tail or the poster sees
- * the waiter. min_complete 0 only runs what is ready.
+ * An application thread begins to wait for completions while requests are
+ * parked: it runs the readiness events itself (wait.c sleeps in epoll_wait
+ * for it), so the poller thread steps aside until it is done.
  */
-int ua_poll_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
+void ua_poll_wait_begin(struct ua_ctx *ctx)
 {
 	struct ua_poller *p = &ctx->poller;
-	struct epoll_event ev[UA_MAX_EVENTS];
-	struct timespec left;
-	int n, ret = 0;
 
-	if (!args->min_complete) {
-		ua_poll_run_ready(ctx);
-		if (ua_overflow_pending(ctx))
-			ua_overflow_flush(ctx);
-		return 0;
-	}
 	__atomic_fetch_add(&p->app_wait_gen, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&p->app_waiting, 1, __ATOMIC_SEQ_CST);
 	/* The poller may sit in epoll_wait: ask it to step aside. */
 	if (__atomic_load_n(&p->poller_in_wait, __ATOMIC_SEQ_CST))
 		wake_epoll_waiters(p);
-	for (;;) {
-		if (ua_overflow_pending(ctx))
-			ua_overflow_flush(ctx);
-		if (cq_ready(ctx) >= args->min_complete)
-			break;
-		if (args->deadline && remaining(args->deadline, &left)) {
-			ret = -ETIME;
-			break;
-		}
-		__atomic_fetch_add(&p->epoll_waiters, 1, __ATOMIC_SEQ_CST);
-		n = 0;
-		if (cq_ready(ctx) < args->min_complete && !ua_overflow_pending(ctx))
-			n = epoll_pwait2(p->epfd, ev, UA_MAX_EVENTS,
-					 args->deadline ? &left : NULL,
-					 args->sigmask);
-		__atomic_fetch_sub(&p->epoll_waiters, 1, __ATOMIC_RELAXED);
-		if (n < 0 && errno == EINTR) {
-			ret = -EINTR;
-			break;
-		}
-		if (n > 0)
-			dispatch(ctx, ev, n);
-	}
-	__atomic_fetch_sub(&p->app_waiting, 1, __ATOMIC_RELEASE);
-	return ret;
+}
+
+void ua_poll_wait_end(struct ua_ctx *ctx)
+{
+	__atomic_fetch_sub(&ctx->poller.app_waiting, 1, __ATOMIC_RELEASE);
 }
 
 /* Where a wait for completions goes: to epoll_wait while requests are

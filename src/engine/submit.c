@@ -1,10 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Consuming the submission ring. Each SQE is copied exactly once into a
- * private copy and never read again; the SQ head is released after the last
- * copy of the batch (<liburing/barrier.h>). Every request is then issued
- * inline, non-blocking, and only what would block is handed to a worker.
+ * The issue layer: consuming the submission ring, and issuing requests.
+ * Each SQE is copied exactly once into a private copy and never read again;
+ * the SQ head is released after the last copy of the batch
+ * (<liburing/barrier.h>). Every request is then issued inline,
+ * non-blocking, and only what would block is handed to a worker.
  * Completions found inline are posted in batches under one lock.
+ *
+ * The engine's layers, each calling only those below it:
+ *   entry.c (io_uring_enter/register/setup)
+ *   -> submit.c: submission, issue, and the result of every issue
+ *   -> the op files (rw.c, net.c, openclose.c, timeout.c's ops...)
+ *   -> the services: poll.c (readiness), iowq.c (workers), timeout.c
+ *      (the timer), aio.c (io_submit batches)
+ *   -> cq.c: posting CQEs, which collects what a completion releases
+ *      (link.c: the next link, drained requests) but issues nothing
+ *   -> resources (filetable.c, rsrc.c, kbuf.c, req.c)
+ *   -> rcu.c, percpu_ref.c.
+ * Threads of the services come back up only through the issue layer's
+ * entries, as the kernel's io-wq and task_work call back into io_uring.c:
+ * a worker through ua_issue_work(), the owner of a parked request through
+ * ua_issue_polled(), and whatever finishes a request through
+ * ua_complete_remote() or ua_complete_list(). Each runs inside a run
+ * (below), so what a completion releases is issued by the run's loop on
+ * that thread, never from inside posting and never nested.
  */
 #include <errno.h>
 #include "engine/ctx.h"
@@ -70,8 +89,121 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	return def->prep(req, sqe);
 }
 
+/* ---- runs: a thread's stretch of work in the issue layer ---- */
+
+static void issue(struct ua_ctx *ctx, struct ua_req *req,
+		  struct ua_completion_batch *batch);
+
+/*
+ * The run open on this thread: completions found while it is open join its
+ * batch, and what they release is issued by its loop (ua_run_end), never
+ * from inside posting and never nested. One run per thread at a time, as
+ * the kernel runs one task_work list at a time.
+ */
+static __thread struct ua_completion_batch *this_run
+	__attribute__((tls_model("initial-exec")));
+
+static void run_open(struct ua_ctx *ctx, struct ua_completion_batch *b,
+		     bool local)
+{
+	b->nr = 0;
+	b->local = local;
+	b->ctx = ctx;
+	ua_list_init(&b->ready);
+	if (!this_run)
+		this_run = b;
+}
+
+/* Opens b as this thread's run (a worker, the timer, the poller...). */
+void ua_run_begin(struct ua_ctx *ctx, struct ua_completion_batch *b)
+{
+	run_open(ctx, b, false);
+}
+
+/*
+ * Posts the run's CQEs, then issues what they released (next links, drained
+ * requests) and completes what was cancelled meanwhile, until nothing is
+ * left. During teardown released requests are cancelled instead: nothing
+ * new may start.
+ */
+void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b)
+{
+	struct ua_req *req;
+
+	for (;;) {
+		ua_batch_flush(ctx, b);
+		/* Count timeouts met by the flush join the batch anew. */
+		if (!b->nr && !b->ready.head)
+			break;
+		while ((req = ua_list_pop(&b->ready))) {
+			if (__atomic_load_n(&ctx->exiting, __ATOMIC_ACQUIRE) &&
+			    !(req->state & UA_REQ_COMPLETE_NOW)) {
+				req->res = -ECANCELED;
+				req->failed = true;
+				ua_batch_add(ctx, b, req);
+			} else {
+				issue(ctx, req, b);
+			}
+		}
+	}
+	if (this_run == b)
+		this_run = NULL;
+}
+
+/* The run to join: this thread's for ctx, or own, opened here. */
+static struct ua_completion_batch *run_join(struct ua_ctx *ctx,
+					    struct ua_completion_batch *own)
+{
+	if (this_run && this_run->ctx == ctx)
+		return this_run;
+	ua_run_begin(ctx, own);
+	return own;
+}
+
+static void run_leave(struct ua_ctx *ctx, struct ua_completion_batch *run,
+		      struct ua_completion_batch *own)
+{
+	if (run == own)
+		ua_run_end(ctx, own);
+}
+
+/*
+ * A request finished by a thread below the issue layer (a worker's wait,
+ * the timer, the poller), res set: posted with the run's other CQEs, in
+ * the order they finish.
+ */
+void ua_complete_remote(struct ua_req *req)
+{
+	struct ua_completion_batch own, *run = run_join(req->ctx, &own);
+
+	ua_batch_add(req->ctx, run, req);
+	run_leave(req->ctx, run, &own);
+}
+
+/*
+ * Requests detached by a cancellation (or with nowhere to run), completed
+ * with res. Within a run they complete after the CQEs already collected,
+ * as the kernel completes them by task_work: an ASYNC_CANCEL's CQE, or an
+ * expired LINK_TIMEOUT's, comes before those of the requests it cancelled.
+ */
+void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
+{
+	struct ua_completion_batch own, *run = run_join(ctx, &own);
+	struct ua_req *req;
+
+	while ((req = ua_list_pop(l))) {
+		req->res = res;
+		req->failed = true;
+		req->state |= UA_REQ_COMPLETE_NOW;
+		ua_list_add(&run->ready, req);
+	}
+	run_leave(ctx, run, &own);
+}
+
+/* ---- issuing ---- */
+
 /* Hands a request that would block to the worker pool. */
-void ua_req_punt(struct ua_ctx *ctx, struct ua_req *req,
+static void punt(struct ua_ctx *ctx, struct ua_req *req,
 		 struct ua_completion_batch *batch)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
@@ -107,14 +239,94 @@ static bool park(struct ua_req *req, int ret)
 			   ret == UA_REQUEUE ? UA_POLL_READY : 0);
 }
 
-/* An issue that did not finish: wait for readiness (UA_AGAIN or UA_REQUEUE
- * on a file that polls) or for a worker. */
-void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
-		  struct ua_completion_batch *batch)
+/*
+ * The one place the result of an op's issue is acted on, whoever issued
+ * it: the submitter inline, a batched io_submit(), a worker, the owner of
+ * a parked request, the release of a link or a drain.
+ *   UA_DONE	posted with the batch.
+ *   UA_PARKED	nothing: the timer or the poller completes it.
+ *   UA_AGAIN,
+ *   UA_REQUEUE	parked on readiness if the file polls and the issue did not
+ *		block; else as UA_PUNT.
+ *   UA_PUNT	off a worker: to a worker. On one: issued again there,
+ *		blocking; a blocking issue that still cannot finish has
+ *		nowhere to go and fails with -EAGAIN.
+ * Parked requests (UA_ISSUE_POLLED) leave the poller here unless their
+ * owner keeps them (ua_issue_polled).
+ */
+void ua_issue_result(struct ua_ctx *ctx, struct ua_req *req, int ret,
+		     unsigned issue_flags, struct ua_completion_batch *batch)
 {
-	if (ret != UA_PUNT && park(req, ret))
-		return;
-	ua_req_punt(ctx, req, batch);
+	for (;;) {
+		switch (ret) {
+		case UA_DONE:
+			ua_batch_add(ctx, batch, req);
+			return;
+		case UA_PARKED:
+			return;
+		case UA_AGAIN:
+		case UA_REQUEUE:
+			if ((issue_flags & UA_ISSUE_NONBLOCK) && park(req, ret))
+				return;
+			break;
+		default:
+			break;
+		}
+		if (!(issue_flags & UA_ISSUE_WORKER)) {
+			punt(ctx, req, batch);
+			return;
+		}
+		if (!(issue_flags & UA_ISSUE_NONBLOCK)) {
+			req->res = -EAGAIN;
+			req->failed = true;
+			ua_batch_add(ctx, batch, req);
+			return;
+		}
+		issue_flags &= ~(UA_ISSUE_NONBLOCK | UA_ISSUE_PEER_OPEN);
+		ret = ua_opdef(req->opcode)->issue(req, issue_flags);
+	}
+}
+
+/*
+ * A worker's turn for a request (the kernel's io_wq_submit_work). An
+ * operation on a file that polls is tried without blocking first and parked
+ * on readiness if not ready, as the kernel's io-wq does with IOSQE_ASYNC:
+ * no worker is held by an idle pipe or socket.
+ */
+void ua_issue_work(struct ua_req *req)
+{
+	const struct ua_opdef *def = ua_opdef(req->opcode);
+	struct ua_ctx *ctx = req->ctx;
+	unsigned flags = UA_ISSUE_WORKER;
+	struct ua_completion_batch run;
+
+	if (def->poll_events && req->file_kind == UA_FILE_STREAM)
+		flags |= UA_ISSUE_NONBLOCK;
+	ua_run_begin(ctx, &run);
+	ua_issue_result(ctx, req, def->issue(req, flags), flags, &run);
+	ua_run_end(ctx, &run);
+}
+
+/*
+ * The owner of a parked request runs it again for a readiness event.
+ * UA_AGAIN and UA_REQUEUE: it stays parked, for the owner to wait for the
+ * next event or to requeue it. Anything else: it has left the poller.
+ */
+int ua_issue_polled(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct ua_completion_batch own, *run;
+	int ret;
+
+	issue_flags |= UA_ISSUE_NONBLOCK | UA_ISSUE_POLLED;
+	ret = ua_opdef(req->opcode)->issue(req, issue_flags);
+	if (ret == UA_AGAIN || ret == UA_REQUEUE)
+		return ret;
+	ua_poll_unlink(req);
+	run = run_join(ctx, &own);
+	ua_issue_result(ctx, req, ret, issue_flags & ~UA_ISSUE_POLLED, run);
+	run_leave(ctx, run, &own);
+	return ret;
 }
 
 /*
@@ -136,7 +348,9 @@ static bool assign_file(struct ua_ctx *ctx, struct ua_req *req,
 	return false;
 }
 
-static int issue_op(struct ua_req *req)
+/* The first issue of a request, never blocking; IOSQE_ASYNC goes straight
+ * to a worker. */
+static int issue_first(struct ua_req *req)
 {
 	if (req->sqe_flags & IOSQE_ASYNC)
 		return UA_PUNT;
@@ -157,29 +371,25 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 
 	req->state |= UA_REQ_REFCOUNTED;
 	req->refs = 2;
-	ret = issue_op(req);
-	if (ret == UA_DONE) {
+	ret = issue_first(req);
+	if (ret == UA_DONE)
 		req->refs = 1;
-		ua_batch_add(ctx, batch, req);
+	ua_issue_result(ctx, req, ret, UA_ISSUE_NONBLOCK, batch);
+	if (ret == UA_DONE)
 		return;
-	}
-	if (ret != UA_PARKED)
-		ua_req_block(ctx, req, ret, batch);
 	ua_link_timeout_arm(req, lt);
 	if (ua_req_put(req))	/* it completed meanwhile: ours is the last ref */
 		ua_req_free_remote(ctx, req);
 }
 
 /*
- * Issues a request, non-blocking first, from any thread: inline results join
- * the caller's batch, what waits for readiness or the timer is parked there,
- * what would block goes to a worker.
+ * Issues a request, non-blocking first, from the run of any thread: the
+ * submitter's, or the one that released it (the next link of a chain, a
+ * drained request).
  */
-void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
-	      struct ua_completion_batch *batch)
+static void issue(struct ua_ctx *ctx, struct ua_req *req,
+		  struct ua_completion_batch *batch)
 {
-	int ret;
-
 	if (__builtin_expect(req->state & UA_REQ_COMPLETE_NOW, 0)) {
 		ua_batch_add(ctx, batch, req);
 		return;
@@ -191,11 +401,7 @@ void ua_issue(struct ua_ctx *ctx, struct ua_req *req,
 		issue_guarded(ctx, req, batch);
 		return;
 	}
-	ret = issue_op(req);
-	if (ret == UA_DONE)
-		ua_batch_add(ctx, batch, req);
-	else if (ret != UA_PARKED)
-		ua_req_block(ctx, req, ret, batch);
+	ua_issue_result(ctx, req, issue_first(req), UA_ISSUE_NONBLOCK, batch);
 }
 
 /* A plain request (no chain, drain or IOSQE_ASYNC) may join the submitter's
@@ -222,7 +428,7 @@ static void queue_head(struct ua_ctx *ctx, struct ua_req *head,
 	}
 	/* Batched transfers go first: inline work keeps submission order. */
 	ua_aio_flush(ctx, batch);
-	ua_issue(ctx, head, batch);
+	issue(ctx, head, batch);
 }
 
 /*
@@ -311,7 +517,7 @@ static long next_sqe_index(struct ua_ctx *ctx)
  */
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 {
-	struct ua_completion_batch batch = { .nr = 0, .local = true };
+	struct ua_completion_batch batch;
 	unsigned tail = io_uring_smp_load_acquire(ctx->sq_tail);
 	unsigned avail = tail - ctx->cached_sq_head;
 	unsigned nr = to_submit, submitted = 0;
@@ -325,7 +531,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 		nr = avail;
 	if (nr > ctx->sq_entries)
 		nr = ctx->sq_entries;
-	ua_list_init(&batch.ready);
+	run_open(ctx, &batch, true);
 	while (submitted < nr) {
 		req = ua_req_alloc(ctx);
 		if (!req) {
@@ -353,6 +559,6 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	/* Release: every copy above happens before the app reuses the slots. */
 	io_uring_smp_store_release(ctx->sq_head, ctx->cached_sq_head);
 	ua_aio_flush(ctx, &batch);
-	ua_batch_run(ctx, &batch);
+	ua_run_end(ctx, &batch);
 	return submitted ? (int) submitted : ret;
 }

@@ -119,6 +119,7 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 {
 	struct ua_req *req = lt->timeout.head;
 	struct ua_cancel_data cd = { .req = req };
+	struct ua_completion_batch run;
 	int ret = -ETIME;
 
 	lt->timeout.head = NULL;
@@ -128,6 +129,8 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 		__atomic_add_fetch(&req->refs, 1, __ATOMIC_RELAXED);
 	}
 	ua_timer_unlock();
+	/* One run: the timeout's CQE comes before the cancelled request's. */
+	ua_run_begin(ctx, &run);
 	if (req) {
 		ret = ua_cancel(ctx, &cd);
 		if (!ret)
@@ -138,6 +141,7 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 	lt->res = ret;
 	lt->failed = false;
 	ua_complete_remote(lt);
+	ua_run_end(ctx, &run);
 	ua_timer_lock();
 }
 

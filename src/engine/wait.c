@@ -1,19 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Waiting for completions: spin briefly, then sleep on a futex.
+ * Waiting for completions: one loop for every wait, with the kernel's
+ * rules (io_cqring_wait). Overflowed CQEs are flushed first; the wait spins
+ * briefly, then announces itself, fences, re-checks the CQ and sleeps on
+ * whichever primitive the ring needs:
+ *   - the futex on cq_seq, by default;
+ *   - epoll_wait on the ring's epoll instance while requests are parked
+ *     (always with DEFER_TASKRUN): the waiter runs the readiness events
+ *     itself (poll.c), and completions posted by others reach it through
+ *     the poller's wake_fd.
+ * A wait that the deadline or a signal ends still succeeds when any CQE is
+ * there to be reaped: -ETIME and -EINTR only with an empty CQ.
  *
- * cq_seq is the futex word. A waiter announces itself in cq_waiters, reads
- * cq_seq, re-checks the CQ, and sleeps only if cq_seq is unchanged. A poster
- * publishes the CQ tail, then (full fence) reads cq_waiters and bumps cq_seq
- * and wakes only if somebody waits. The two full fences are the handshake
- * of <liburing/barrier.h>: either the waiter sees the new tail, or the poster
- * sees the waiter; so no wakeup is lost, and a ring nobody sleeps on never
- * pays for a futex call.
+ * The announce is the handshake of <liburing/barrier.h>: a waiter counts
+ * itself in (cq_waiters or epoll_waiters, full fence) and re-checks the CQ
+ * before sleeping; a poster publishes the tail, fences, and wakes only if
+ * it sees a waiter (ua_cq_wake). Either the waiter sees the tail or the
+ * poster sees the waiter, so no wakeup is lost, and a ring nobody sleeps on
+ * never pays for a wakeup.
  */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +31,7 @@
 
 /* About 10-20 µs on these machines: less than one cross-CPU wakeup. */
 #define SPIN_ITERATIONS	2000
+#define WAIT_EVENTS	64	/* readiness events taken per epoll_wait */
 
 static unsigned cq_ready(struct ua_ctx *ctx)
 {
@@ -104,7 +115,78 @@ static int sleep_masked(unsigned *word, unsigned seq,
 	return ret;
 }
 
-static int sleep_once(struct ua_ctx *ctx, const struct ua_wait_args *args)
+/* The time left until deadline, or -ETIME when it has passed. */
+static int time_left(const struct timespec *deadline, struct timespec *left)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left->tv_sec = deadline->tv_sec - now.tv_sec;
+	left->tv_nsec = deadline->tv_nsec - now.tv_nsec;
+	if (left->tv_nsec < 0) {
+		left->tv_sec--;
+		left->tv_nsec += 1000000000;
+	}
+	return left->tv_sec < 0 ? -ETIME : 0;
+}
+
+/* epoll_pwait's milliseconds, rounded up: a wait never ends before its
+ * deadline, and never turns into a busy loop of zero timeouts. */
+static int timeout_ms(const struct timespec *left)
+{
+	long long ms;
+
+	if (!left)
+		return -1;
+	ms = (long long) left->tv_sec * 1000 + (left->tv_nsec + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : (int) ms;
+}
+
+/* Set once epoll_pwait2 turned out missing (older kernels) or denied
+ * (seccomp): epoll_pwait, with the timeout in whole milliseconds, does. */
+static bool no_epoll_pwait2;
+
+static int epoll_sleep(int epfd, struct epoll_event *ev, int max,
+		       const struct timespec *left, const sigset_t *sigmask)
+{
+	int n;
+
+	if (!__atomic_load_n(&no_epoll_pwait2, __ATOMIC_RELAXED)) {
+		n = epoll_pwait2(epfd, ev, max, left, sigmask);
+		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
+			return n;
+		__atomic_store_n(&no_epoll_pwait2, true, __ATOMIC_RELAXED);
+	}
+	return epoll_pwait(epfd, ev, max, timeout_ms(left), sigmask);
+}
+
+/*
+ * Sleeps in epoll_wait until a readiness event, a wake from a poster, the
+ * deadline or a signal the mask lets through; then runs the events, once
+ * no longer counted among the waiters (its own CQEs need not wake it).
+ */
+static int sleep_in_poller(struct ua_ctx *ctx, const struct ua_wait_args *args)
+{
+	struct ua_poller *p = &ctx->poller;
+	struct epoll_event ev[WAIT_EVENTS];
+	struct timespec left;
+	int n = 0;
+
+	if (args->deadline && time_left(args->deadline, &left))
+		return -ETIME;
+	__atomic_fetch_add(&p->epoll_waiters, 1, __ATOMIC_SEQ_CST);
+	if (!enough(ctx, args->min_complete) && !ua_overflow_pending(ctx))
+		n = epoll_sleep(p->epfd, ev, WAIT_EVENTS,
+				args->deadline ? &left : NULL, args->sigmask);
+	__atomic_fetch_sub(&p->epoll_waiters, 1, __ATOMIC_RELAXED);
+	if (n < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	if (n > 0)
+		ua_poll_dispatch(ctx, ev, n);
+	return 0;
+}
+
+static int sleep_on_futex(struct ua_ctx *ctx, const struct ua_wait_args *args)
 {
 	unsigned seq;
 	int ret = 0;
@@ -121,9 +203,15 @@ static int sleep_once(struct ua_ctx *ctx, const struct ua_wait_args *args)
 	return ret;
 }
 
-int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
+/*
+ * Spinning only pays where other threads post: a waiter that runs the
+ * readiness events itself would only delay them, so it sleeps in epoll at
+ * once (epoll_wait returns at once for what is ready).
+ */
+static int wait_loop(struct ua_ctx *ctx, const struct ua_wait_args *args,
+		     bool in_poller)
 {
-	bool spun = false;
+	bool spun = in_poller;
 	int ret;
 
 	for (;;) {
@@ -137,12 +225,34 @@ int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 				return 0;
 			continue;
 		}
-		ret = sleep_once(ctx, args);
+		ret = in_poller ? sleep_in_poller(ctx, args)
+				: sleep_on_futex(ctx, args);
 		/* Like the kernel: a wait cut short by the deadline or a
 		 * signal still succeeds if any CQE is there to be reaped. */
 		if (ret)
 			return cq_ready(ctx) ? 0 : ret;
 	}
+}
+
+/* io_uring_enter's GETEVENTS; min_complete 0 only runs what is ready. */
+int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
+{
+	bool in_poller = ua_poll_waits_here(ctx);
+	int ret;
+
+	if (!args->min_complete) {
+		if (in_poller)
+			ua_poll_run_ready(ctx);
+		if (ua_overflow_pending(ctx))
+			ua_overflow_flush(ctx);
+		return 0;
+	}
+	if (!in_poller)
+		return wait_loop(ctx, args, false);
+	ua_poll_wait_begin(ctx);
+	ret = wait_loop(ctx, args, true);
+	ua_poll_wait_end(ctx);
+	return ret;
 }
 
 /*
