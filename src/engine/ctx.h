@@ -183,6 +183,7 @@ struct ua_accept {
 	bool			polled;
 	bool			nonblock_known, listen_nonblock;
 	bool			tcp_known, listen_tcp;
+	bool			in_worker;	/* a blocking listener's: stays */
 };
 
 struct ua_connect {
@@ -371,7 +372,6 @@ struct ua_req_slab {
  */
 struct ua_poller {
 	pthread_mutex_t		lock;
-	pthread_mutex_t		accept_lock;	/* accepts on blocking sockets */
 	int			epfd;
 	int			wake_fd;	/* eventfd: wakes epoll waiters */
 	struct ua_pollfd	**by_fd;

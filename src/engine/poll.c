@@ -96,7 +96,6 @@ int ua_poller_init(struct ua_ctx *ctx)
 		return err;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_mutex_init(&p->accept_lock, NULL);
 	p->ready = true;
 	return 0;
 }
@@ -296,9 +295,15 @@ static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 		case UA_REQUEUE:
 			return POLL_REQUEUE;
 		case UA_PUNT:
-			/* The file wants a blocking call after all. */
+			/* The file wants a blocking call after all. A
+			 * cancellation that found it here, running, is seen
+			 * once it is unlinked: it must not go on. */
 			poll_unlink(req);
-			ua_iowq_enqueue(req->ctx, req);
+			if (__atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE) &
+			    UA_POLL_CANCEL)
+				ua_poll_complete_owned(req, -ECANCELED);
+			else
+				ua_iowq_enqueue(req->ctx, req);
 			return POLL_FINISHED;
 		default:
 			poll_unlink(req);
@@ -793,5 +798,4 @@ void ua_poller_free(struct ua_ctx *ctx)
 	close(p->wake_fd);
 	close(p->epfd);
 	pthread_mutex_destroy(&p->lock);
-	pthread_mutex_destroy(&p->accept_lock);
 }
