@@ -202,6 +202,7 @@ struct ua_accept {
 	bool			polled;
 	bool			nonblock_known, listen_nonblock;
 	bool			tcp_known, listen_tcp;
+	bool			in_worker;	/* a blocking listener's: stays */
 };
 
 struct ua_connect {
@@ -387,7 +388,6 @@ struct ua_req_slab {
  */
 struct ua_poller {
 	pthread_mutex_t		lock;
-	pthread_mutex_t		accept_lock;	/* accepts on blocking sockets */
 	int			epfd;
 	int			wake_fd;	/* eventfd: wakes epoll waiters */
 	struct ua_pollfd	**by_fd;
@@ -667,6 +667,7 @@ int ua_poll_run_ready(struct ua_ctx *ctx);
 void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);
 bool ua_ctx_polls_inline(const struct ua_ctx *ctx);
 int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out);
+bool ua_poll_cancel_requested(const struct ua_req *req);
 void ua_poll_complete_owned(struct ua_req *req, int res);
 
 /* poll_op.c: POLL_ADD, POLL_REMOVE */

@@ -13,11 +13,11 @@
  * accepts say, as the kernel's do, whether the socket has more for the next
  * one (IORING_CQE_F_SOCK_NONEMPTY), where the kernel knows.
  *
- * accept4() and connect() have no per-call non-blocking flag: a listening
- * socket in blocking mode is asked with poll() first, under a ring lock so
- * that two of the ring's accepts never race for one connection; a blocking
- * socket is switched to non-blocking for the one connect() call that starts
- * the connection (nothing else may use a socket while it connects).
+ * accept4() and connect() have no per-call non-blocking flag: an accept on a
+ * listening socket in blocking mode waits for readiness, then goes to a
+ * worker (accept_in_worker()); a blocking socket is switched to
+ * non-blocking for the one connect() call that starts the connection
+ * (nothing else may use a socket while it connects).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -690,6 +690,7 @@ int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	a->iou_flags = sqe->ioprio;
 	a->file_slot = sqe->file_index;
 	a->polled = false;
+	a->in_worker = false;
 	a->nonblock_known = false;
 	a->tcp_known = false;
 	if (a->iou_flags & ~ACCEPT_FLAGS)
@@ -719,40 +720,72 @@ static bool fd_nonblocking(int fd)
 	return fl >= 0 && (fl & O_NONBLOCK);
 }
 
-/* One accept that never blocks, or -EAGAIN. */
-static int accept_now(struct ua_req *req, bool nonblock)
+static bool listener_nonblocking(struct ua_req *req)
 {
 	struct ua_accept *a = &req->accept;
-	struct ua_poller *p = &req->ctx->poller;
-	struct sockaddr *addr = (struct sockaddr *) (uintptr_t) a->addr;
-	socklen_t *addrlen = (socklen_t *) (uintptr_t) a->addrlen;
-	int fd;
 
 	if (!a->nonblock_known) {
 		a->listen_nonblock = fd_nonblocking(req->fd);
 		a->nonblock_known = true;
 	}
-	if (a->listen_nonblock || !nonblock) {
-		fd = accept4(req->fd, addr, addrlen, a->flags);
-		return fd < 0 ? -errno : fd;
-	}
-	pthread_mutex_lock(&p->accept_lock);
-	fd = -EAGAIN;
-	{
-		struct pollfd pfd = { .fd = req->fd, .events = POLLIN };
+	return a->listen_nonblock;
+}
 
-		if (poll(&pfd, 1, 0) < 0)
-			fd = -errno;
-		else if (pfd.revents & POLLNVAL)
-			fd = -EBADF;
-		else if (pfd.revents) {
-			fd = accept4(req->fd, addr, addrlen, a->flags);
-			if (fd < 0)
-				fd = -errno;
-		}
-	}
-	pthread_mutex_unlock(&p->accept_lock);
-	return fd;
+/* Whether accept4() has something to return now: 1, 0 or -errno. */
+static int connection_waits(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, 0) < 0)
+		return -errno;
+	if (pfd.revents & POLLNVAL)
+		return -EBADF;
+	return pfd.revents != 0;
+}
+
+/*
+ * An accept on a blocking listener, outside a worker. accept4() has no
+ * per-call O_NONBLOCK, and a connection poll() saw may be taken by another
+ * thread or process before accept4() gets to it, which then waits for the
+ * next: only a worker may call it, where a wait holds up nothing but that
+ * worker and cancellation interrupts it. The listener's flags stay the
+ * application's. Once there, the request stays there (wait_connection()).
+ */
+static int accept_in_worker(struct ua_req *req, bool app_nowait)
+{
+	struct ua_accept *a = &req->accept;
+	int ready;
+
+	if (a->in_worker)
+		return UA_PUNT;
+	ready = connection_waits(req->fd);
+	if (ready < 0)
+		return done(req, ready, true);
+	if (!ready)
+		return would_block(req, app_nowait);
+	a->in_worker = true;
+	req->file_kind = UA_FILE_STREAM;	/* the unbounded class */
+	return UA_PUNT;
+}
+
+/*
+ * A worker's accept on a blocking listener: it waits for a connection in
+ * poll() with the worker's cancel descriptor (a cancellation then ends it
+ * with -ECANCELED, as a request waiting for readiness), then accepts. A
+ * multishot accept waits here for the next one rather than parking again:
+ * a cancellation that comes while the worker holds the request reports
+ * -EALREADY, which promises that the request ends, not that it waits on.
+ */
+static int wait_connection(struct ua_req *req, bool app_nowait)
+{
+	int ready;
+
+	if (!app_nowait)
+		return ua_iowq_wait_ready(req->ctx, req->fd, POLLIN);
+	ready = connection_waits(req->fd);
+	if (ready < 0)
+		return ready;
+	return ready ? 0 : -EAGAIN;
 }
 
 /*
@@ -777,15 +810,29 @@ int ua_accept(struct ua_req *req, unsigned issue_flags)
 	struct ua_accept *a = &req->accept;
 	bool nonblock = issue_flags & UA_ISSUE_NONBLOCK;
 	bool app_nowait = a->iou_flags & IORING_ACCEPT_DONTWAIT;
+	bool blocking = false;
 	__u32 cflags;
-	int fd;
+	int fd, ret;
 
 	if ((a->iou_flags & IORING_ACCEPT_POLL_FIRST) && !a->polled) {
 		a->polled = true;
 		return UA_AGAIN;
 	}
+	if (!listener_nonblocking(req)) {
+		if (nonblock)
+			return accept_in_worker(req, app_nowait);
+		blocking = true;
+	}
 	for (;;) {
-		fd = accept_now(req, nonblock);
+		if (blocking) {
+			ret = wait_connection(req, app_nowait);
+			if (ret)
+				return done(req, ret, true);
+		}
+		fd = accept4(req->fd, (struct sockaddr *) (uintptr_t) a->addr,
+			     (socklen_t *) (uintptr_t) a->addrlen, a->flags);
+		if (fd < 0)
+			fd = -errno;
 		if (fd == -EAGAIN && nonblock)
 			return would_block(req, app_nowait);
 		cflags = fd >= 0 && more_pending(req) ?

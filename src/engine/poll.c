@@ -95,7 +95,6 @@ int ua_poller_init(struct ua_ctx *ctx)
 		return err;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_mutex_init(&p->accept_lock, NULL);
 	p->ready = true;
 	return 0;
 }
@@ -254,6 +253,13 @@ void ua_poll_unlink(struct ua_req *req)
 	pthread_mutex_lock(&p->lock);
 	unlink_req(p, req);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Whether a cancellation marked the request while its owner ran it. */
+bool ua_poll_cancel_requested(const struct ua_req *req)
+{
+	return __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE) &
+	       UA_POLL_CANCEL;
 }
 
 void ua_poll_complete_owned(struct ua_req *req, int res)
@@ -734,5 +740,4 @@ void ua_poller_free(struct ua_ctx *ctx)
 	close(p->wake_fd);
 	close(p->epfd);
 	pthread_mutex_destroy(&p->lock);
-	pthread_mutex_destroy(&p->accept_lock);
 }

@@ -323,6 +323,13 @@ int ua_issue_polled(struct ua_req *req, unsigned issue_flags)
 	if (ret == UA_AGAIN || ret == UA_REQUEUE)
 		return ret;
 	ua_poll_unlink(req);
+	/* A cancellation that found it running here is seen once it is
+	 * unlinked: bound for a worker, it must not go on. */
+	if (ret == UA_PUNT && ua_poll_cancel_requested(req)) {
+		req->res = -ECANCELED;
+		req->failed = true;
+		ret = UA_DONE;
+	}
 	run = run_join(ctx, &own);
 	ua_issue_result(ctx, req, ret, issue_flags & ~UA_ISSUE_POLLED, run);
 	run_leave(ctx, run, &own);
