@@ -3,6 +3,7 @@
  * The opcode table. Adding an operation is one entry here plus its prep and
  * issue functions; the probe and the submit path read nothing else.
  */
+#include <errno.h>
 #include <poll.h>
 #include "engine/opdef.h"
 
@@ -11,7 +12,7 @@
 	.cleanup = ua_sr_cleanup
 
 #define RW_COMMON \
-	.needs_file = 1, .aio_batch = 1, \
+	.needs_file = 1, .aio_batch = 1, .ring_fd_res = -EINVAL, \
 	.prepare_async = ua_rw_prepare_async, .cleanup = ua_rw_cleanup
 
 const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
@@ -29,6 +30,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_FSYNC] = {
 		.name = "FSYNC", .prep = ua_fsync_prep, .issue = ua_fsync,
 		.needs_file = 1,
+		.ring_fd_res = -EINVAL,
 	},
 	[IORING_OP_READ_FIXED] = {
 		.name = "READ_FIXED", .prep = ua_rw_fixed_prep,
@@ -50,10 +52,12 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_SYNC_FILE_RANGE] = {
 		.name = "SYNC_FILE_RANGE", .prep = ua_sfr_prep,
 		.issue = ua_sync_file_range, .needs_file = 1,
+		.ring_fd_res = -ESPIPE,
 	},
 	[IORING_OP_FALLOCATE] = {
 		.name = "FALLOCATE", .prep = ua_fallocate_prep,
 		.issue = ua_fallocate, .needs_file = 1, .hash_reg_file = 1,
+		.ring_fd_res = -ENODEV,
 	},
 	[IORING_OP_OPENAT] = {
 		.name = "OPENAT", .prep = ua_openat_prep, .issue = ua_openat,
@@ -126,10 +130,12 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_SPLICE] = {
 		.name = "SPLICE", .prep = ua_splice_prep, .issue = ua_splice,
 		.needs_file = 1,
+		.ring_fd_res = -EINVAL,
 	},
 	[IORING_OP_TEE] = {
 		.name = "TEE", .prep = ua_splice_prep, .issue = ua_splice,
 		.needs_file = 1,
+		.ring_fd_res = -EINVAL,
 	},
 	[IORING_OP_PROVIDE_BUFFERS] = {
 		.name = "PROVIDE_BUFFERS", .prep = ua_provide_buffers_prep,

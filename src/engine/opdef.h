@@ -23,6 +23,9 @@ struct ua_opdef {
 	unsigned	aio_batch : 1;		/* may go in an io_submit batch */
 	unsigned	buffer_select : 1;	/* takes IOSQE_BUFFER_SELECT */
 	short		poll_events;		/* readiness a stream fd waits for */
+	/* What the kernel's io_uring file answers this op (-errno): our
+	 * ring descriptors are memfds, which would take the transfer. */
+	short		ring_fd_res;
 };
 
 extern const struct ua_opdef ua_opdefs[IORING_OP_LAST];

@@ -118,19 +118,43 @@ void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
 }
 
 /*
+ * The kernel's lookup of a plain descriptor: a negative number names no
+ * file, and a ring's own descriptor (a memfd here, which would take the
+ * transfer) answers what the kernel's io_uring file does.
+ */
+static int plain_file_error(const struct ua_req *req)
+{
+	const struct ua_opdef *def = ua_opdef(req->opcode);
+
+	if (!def->needs_file)
+		return 0;
+	if (req->fd < 0)
+		return -EBADF;
+	if (def->ring_fd_res && ua_is_ring_fd(req->fd))
+		return def->ring_fd_res;
+	return 0;
+}
+
+/*
  * Like the kernel, a fixed file is looked up when the request is issued
  * (a linked request's only when its turn comes), and held until the
  * request is freed. False: there is none, and the request completes with
- * -EBADF.
+ * -EBADF (or the plain descriptor's error).
  */
 static bool assign_file(struct ua_ctx *ctx, struct ua_req *req,
 			struct ua_completion_batch *batch)
 {
-	if (__builtin_expect(!(req->sqe_flags & IOSQE_FIXED_FILE), 1) ||
-	    req->file_node || !ua_opdef(req->opcode)->needs_file ||
-	    !ua_req_assign_fixed_file(req))
+	int ret;
+
+	if (__builtin_expect(!(req->sqe_flags & IOSQE_FIXED_FILE), 1))
+		ret = plain_file_error(req);
+	else if (req->file_node || !ua_opdef(req->opcode)->needs_file)
+		ret = 0;
+	else
+		ret = ua_req_assign_fixed_file(req);
+	if (__builtin_expect(!ret, 1))
 		return true;
-	req->res = -EBADF;
+	req->res = ret;
 	req->failed = true;
 	ua_batch_add(ctx, batch, req);
 	return false;
