@@ -34,6 +34,22 @@ static int init_drain(struct ua_ctx *ctx, struct ua_req *req)
 	return 0;
 }
 
+/* Whether any of the fields in mask (UA_SQE_*) is set. */
+static bool fields_set(const struct io_uring_sqe *sqe, unsigned mask)
+{
+	unsigned set = (sqe->ioprio ? UA_SQE_IOPRIO : 0) |
+		       (sqe->off ? UA_SQE_OFF : 0) |
+		       (sqe->addr ? UA_SQE_ADDR : 0) |
+		       (sqe->len ? UA_SQE_LEN : 0) |
+		       (sqe->rw_flags ? UA_SQE_OP_FLAGS : 0) |
+		       (sqe->buf_index ? UA_SQE_BUF_INDEX : 0) |
+		       (sqe->splice_fd_in ? UA_SQE_FILE_INDEX : 0) |
+		       (sqe->addr3 ? UA_SQE_ADDR3 : 0) |
+		       (sqe->__pad2[0] ? UA_SQE_PAD2 : 0);
+
+	return set & mask;
+}
+
 /* Validates the SQE copy and fills the request; -errno fails it. */
 static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 		    const struct io_uring_sqe *sqe)
@@ -66,6 +82,8 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	}
 	if (sqe->personality)
 		return -EINVAL;		/* no personality is registered */
+	if (def->zero_fields && fields_set(sqe, def->zero_fields))
+		return -EINVAL;
 	req->opcode = sqe->opcode;
 	return def->prep(req, sqe);
 }
