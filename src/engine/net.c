@@ -498,8 +498,7 @@ static bool flush_held(struct ua_req *req, struct held_cqe *h, bool nonempty)
 {
 	if (post_held(req, h, nonempty))
 		return true;
-	ua_post_cqe(req->ctx, req->user_data, h->res,
-		    h->cflags | IORING_CQE_F_MORE);
+	ua_post_req_cqe(req, h->res, h->cflags | IORING_CQE_F_MORE);
 	return false;
 }
 

@@ -374,7 +374,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	struct ua_completion_batch batch = { .nr = 0, .local = true };
 	unsigned tail = io_uring_smp_load_acquire(ctx->sq_tail);
 	unsigned avail = tail - ctx->cached_sq_head;
-	unsigned nr = to_submit, submitted = 0;
+	unsigned nr = to_submit, submitted = 0, reserved;
 	struct io_uring_sqe sqe;
 	struct ua_req *req;
 	int ret = 0;
@@ -385,6 +385,12 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 		nr = avail;
 	if (nr > ctx->sq_entries)
 		nr = ctx->sq_entries;
+	/* Accept no request whose CQE could not be posted. */
+	reserved = ua_overflow_reserve(ctx, nr);
+	if (__builtin_expect(reserved < nr, 0)) {
+		nr = reserved;
+		ret = -EAGAIN;
+	}
 	ua_list_init(&batch.ready);
 	while (submitted < nr) {
 		req = ua_req_alloc(ctx);
@@ -403,6 +409,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 		if (!submit_one(ctx, req, &sqe, &batch))
 			break;
 	}
+	ctx->overflow_credit -= submitted;
 	/* A chain still open at the end is queued as it is, like the kernel. */
 	if (ctx->link_head) {
 		struct ua_req *head = ctx->link_head;
