@@ -111,8 +111,6 @@ int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	struct ua_pbuf *p = &req->pbuf;
 	__u64 size;
 
-	if (sqe->rw_flags || sqe->splice_fd_in)
-		return -EINVAL;
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
 		return -E2BIG;
 	p->nbufs = (unsigned) sqe->fd;
@@ -136,9 +134,6 @@ int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_pbuf *p = &req->pbuf;
 
-	if (sqe->rw_flags || sqe->addr || sqe->len || sqe->off ||
-	    sqe->splice_fd_in)
-		return -EINVAL;
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
 		return -EINVAL;
 	p->nbufs = (unsigned) sqe->fd;

@@ -23,8 +23,6 @@ int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 			  SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
 		return -EINVAL;
 	if (req->opcode == IORING_OP_TEE) {
-		if (sqe->splice_off_in || sqe->off)
-			return -EINVAL;
 		sp->off_in = sp->off_out = -1;
 	} else {
 		sp->off_in = (__s64) sqe->splice_off_in;
