@@ -86,20 +86,21 @@ static unsigned recount_credit(struct ua_ctx *ctx, struct ua_overflow_cqe *add)
 }
 
 /*
- * Submitter, under uring_lock, before it accepts up to nr requests:
- * returns how many it may accept (fewer only when memory ran out), each
- * with the overflow entries its CQEs may need set aside.
+ * Submitter, under uring_lock, before it accepts up to nr requests, when
+ * its credit is short: returns how many it may accept (fewer only when
+ * memory ran out), each with the overflow entries its CQEs may need set
+ * aside, and renews the credit.
  */
 unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr)
 {
 	struct ua_overflow_cqe *add = NULL, *o;
 	unsigned want, i;
 
-	if (__builtin_expect(ctx->overflow_credit >= nr, 1))
-		return nr;
 	ctx->overflow_credit = recount_credit(ctx, NULL);
 	if (ctx->overflow_credit < nr) {
-		want = nr - ctx->overflow_credit;
+		/* Room for two such submissions: the next one need not
+		 * take the lock again. */
+		want = 2 * nr - ctx->overflow_credit;
 		if (want < OVERFLOW_GROW)
 			want = OVERFLOW_GROW;
 		for (i = 0; i < want * OVERFLOW_PER_REQ; i++) {

@@ -9,7 +9,7 @@
 
 /* The fields each op requires to be zero, as the kernel's prep functions
  * check them (Linux 6.18, each checked against it by test/api-sqe-fields.c). */
-#define Z(x)		UA_SQE_##x
+#define Z(x)		(1u << UA_SQE_##x)
 #define SYNC_ZERO	(Z(IOPRIO) | Z(ADDR) | Z(BUF_INDEX) | Z(FILE_INDEX))
 #define TIMEOUT_ZERO	(Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX) | \
 			 Z(ADDR3) | Z(PAD2))

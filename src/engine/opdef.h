@@ -8,16 +8,19 @@
  * One entry per opcode. An op without a prep function is not implemented:
  * the probe says so and a request for it fails with -EOPNOTSUPP.
  */
-/* SQE fields, for the ones an op requires to be zero (zero_fields). */
-#define UA_SQE_IOPRIO		(1u << 0)
-#define UA_SQE_OFF		(1u << 1)	/* off, addr2 */
-#define UA_SQE_ADDR		(1u << 2)	/* addr, splice_off_in */
-#define UA_SQE_LEN		(1u << 3)
-#define UA_SQE_OP_FLAGS		(1u << 4)	/* rw_flags and its union */
-#define UA_SQE_BUF_INDEX	(1u << 5)
-#define UA_SQE_FILE_INDEX	(1u << 6)	/* splice_fd_in, file_index */
-#define UA_SQE_ADDR3		(1u << 7)
-#define UA_SQE_PAD2		(1u << 8)
+/* SQE fields, for the ones an op requires to be zero: zero_fields has bit
+ * 1 << UA_SQE_x for each. */
+enum ua_sqe_field {
+	UA_SQE_IOPRIO,
+	UA_SQE_OFF,		/* off, addr2 */
+	UA_SQE_ADDR,		/* addr, splice_off_in */
+	UA_SQE_LEN,
+	UA_SQE_OP_FLAGS,	/* rw_flags and its union */
+	UA_SQE_BUF_INDEX,
+	UA_SQE_FILE_INDEX,	/* splice_fd_in, file_index */
+	UA_SQE_ADDR3,
+	UA_SQE_PAD2,
+};
 
 struct ua_opdef {
 	const char	*name;
@@ -37,8 +40,8 @@ struct ua_opdef {
 	/* What the kernel's io_uring file answers this op (-errno): our
 	 * ring descriptors are memfds, which would take the transfer. */
 	short		ring_fd_res;
-	/* UA_SQE_* fields the kernel fails with -EINVAL when set (its prep
-	 * checks, and ioprio on an op that takes none). */
+	/* The fields (1 << UA_SQE_*) the kernel fails with -EINVAL when set
+	 * (its prep checks, and ioprio on an op that takes none). */
 	unsigned short	zero_fields;
 };
 

@@ -34,20 +34,32 @@ static int init_drain(struct ua_ctx *ctx, struct ua_req *req)
 	return 0;
 }
 
-/* Whether any of the fields in mask (UA_SQE_*) is set. */
+#define ZERO_IOPRIO	(1u << UA_SQE_IOPRIO)
+
+static bool field_set(const struct io_uring_sqe *sqe, enum ua_sqe_field f)
+{
+	switch (f) {
+	case UA_SQE_IOPRIO:	return sqe->ioprio;
+	case UA_SQE_OFF:	return sqe->off;
+	case UA_SQE_ADDR:	return sqe->addr;
+	case UA_SQE_LEN:	return sqe->len;
+	case UA_SQE_OP_FLAGS:	return sqe->rw_flags;
+	case UA_SQE_BUF_INDEX:	return sqe->buf_index;
+	case UA_SQE_FILE_INDEX:	return sqe->splice_fd_in;
+	case UA_SQE_ADDR3:	return sqe->addr3;
+	case UA_SQE_PAD2:	return sqe->__pad2[0];
+	}
+	return false;
+}
+
+/* Whether any of the fields in mask (1 << UA_SQE_*) is set: only those
+ * are looked at. */
 static bool fields_set(const struct io_uring_sqe *sqe, unsigned mask)
 {
-	unsigned set = (sqe->ioprio ? UA_SQE_IOPRIO : 0) |
-		       (sqe->off ? UA_SQE_OFF : 0) |
-		       (sqe->addr ? UA_SQE_ADDR : 0) |
-		       (sqe->len ? UA_SQE_LEN : 0) |
-		       (sqe->rw_flags ? UA_SQE_OP_FLAGS : 0) |
-		       (sqe->buf_index ? UA_SQE_BUF_INDEX : 0) |
-		       (sqe->splice_fd_in ? UA_SQE_FILE_INDEX : 0) |
-		       (sqe->addr3 ? UA_SQE_ADDR3 : 0) |
-		       (sqe->__pad2[0] ? UA_SQE_PAD2 : 0);
-
-	return set & mask;
+	for (; mask; mask &= mask - 1)
+		if (field_set(sqe, (enum ua_sqe_field) __builtin_ctz(mask)))
+			return true;
+	return false;
 }
 
 /* Validates the SQE copy and fills the request; -errno fails it. */
@@ -82,7 +94,11 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	}
 	if (sqe->personality)
 		return -EINVAL;		/* no personality is registered */
-	if (def->zero_fields && fields_set(sqe, def->zero_fields))
+	/* ioprio first, with no loop: the check every NOP makes. */
+	if (sqe->ioprio && (def->zero_fields & ZERO_IOPRIO))
+		return -EINVAL;
+	if ((def->zero_fields & ~ZERO_IOPRIO) &&
+	    fields_set(sqe, def->zero_fields & ~ZERO_IOPRIO))
 		return -EINVAL;
 	req->opcode = sqe->opcode;
 	return def->prep(req, sqe);
@@ -136,16 +152,21 @@ void ua_req_block(struct ua_ctx *ctx, struct ua_req *req, int ret,
 }
 
 /*
- * The kernel's lookup of a plain descriptor: a negative number names no
- * file, and a ring's own descriptor (a memfd here, which would take the
- * transfer) answers what the kernel's io_uring file does.
+ * The kernel's file lookup. A fixed file is looked up when the request is
+ * issued (a linked request's only when its turn comes), and held until the
+ * request is freed. A plain descriptor is checked as the kernel's lookup
+ * would: a negative number names no file, and a ring's own descriptor (a
+ * memfd here, which would take the transfer) answers what the kernel's
+ * io_uring file does.
  */
-static int plain_file_error(const struct ua_req *req)
+static inline int file_error(struct ua_req *req)
 {
 	const struct ua_opdef *def = ua_opdef(req->opcode);
 
 	if (!def->needs_file)
 		return 0;
+	if (__builtin_expect(req->sqe_flags & IOSQE_FIXED_FILE, 0))
+		return req->file_node ? 0 : ua_req_assign_fixed_file(req);
 	if (req->fd < 0)
 		return -EBADF;
 	if (def->ring_fd_res && ua_is_ring_fd(req->fd))
@@ -153,23 +174,12 @@ static int plain_file_error(const struct ua_req *req)
 	return 0;
 }
 
-/*
- * Like the kernel, a fixed file is looked up when the request is issued
- * (a linked request's only when its turn comes), and held until the
- * request is freed. False: there is none, and the request completes with
- * -EBADF (or the plain descriptor's error).
- */
+/* False: the request has no file, and completes with the error. */
 static bool assign_file(struct ua_ctx *ctx, struct ua_req *req,
 			struct ua_completion_batch *batch)
 {
-	int ret;
+	int ret = file_error(req);
 
-	if (__builtin_expect(!(req->sqe_flags & IOSQE_FIXED_FILE), 1))
-		ret = plain_file_error(req);
-	else if (req->file_node || !ua_opdef(req->opcode)->needs_file)
-		ret = 0;
-	else
-		ret = ua_req_assign_fixed_file(req);
 	if (__builtin_expect(!ret, 1))
 		return true;
 	req->res = ret;
@@ -386,10 +396,12 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	if (nr > ctx->sq_entries)
 		nr = ctx->sq_entries;
 	/* Accept no request whose CQE could not be posted. */
-	reserved = ua_overflow_reserve(ctx, nr);
-	if (__builtin_expect(reserved < nr, 0)) {
-		nr = reserved;
-		ret = -EAGAIN;
+	if (__builtin_expect(ctx->overflow_credit < nr, 0)) {
+		reserved = ua_overflow_reserve(ctx, nr);
+		if (reserved < nr) {
+			nr = reserved;
+			ret = -EAGAIN;
+		}
 	}
 	ua_list_init(&batch.ready);
 	while (submitted < nr) {
