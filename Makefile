@@ -93,7 +93,10 @@ $(O)/test-kernel/api-%: test/api-%.c test/helpers.h
 # Unit tests reach into the engine: they link the static library.
 $(O)/test/unit-%: test/unit-%.c test/helpers.h test/rcu-modes.h $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) -Iinclude -Isrc $< -o $@ $(STLIB) -lcmocka -pthread $(SANFLAGS)
+	$(CC) $(APP_CFLAGS) -Iinclude -Isrc $< -o $@ $(STLIB) -lcmocka -pthread $(SANFLAGS) \
+		$(UNIT_LDFLAGS)
+# The engine's allocations fail on demand there.
+$(O)/test/unit-overflow: UNIT_LDFLAGS := -Wl,--wrap=malloc
 
 # `make test` installs what it needs first (root), so it works on a fresh
 # machine; the binaries are built in a sub-make, after the check.

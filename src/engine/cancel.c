@@ -123,8 +123,6 @@ int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_cancel *c = &req->cancel;
 
-	if (sqe->off || sqe->splice_fd_in)
-		return -EINVAL;
 	c->addr = sqe->addr;
 	c->flags = sqe->cancel_flags;
 	if (c->flags & ~CANCEL_FLAGS)

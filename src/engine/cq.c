@@ -14,6 +14,11 @@
  * Posting issues nothing: what a completion releases (the next link, a
  * drained request) is collected in the batch's ready list and handed back
  * to the issue layer that owns the batch (submit.c's runs).
+ *
+ * A CQE of a request never needs memory when it is posted: the entries its
+ * CQEs may need in overflow are reserved before the request is accepted
+ * (ua_overflow_reserve), and go back to the spare list once flushed into
+ * the ring. So no CQE of an accepted request is ever dropped.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,12 +45,95 @@ static void cq_fill(struct ua_ctx *ctx, const struct io_uring_cqe *src)
 	ctx->cached_cq_tail++;
 }
 
-static void overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe)
-{
-	struct ua_overflow_cqe *o = malloc(sizeof(*o));
+/*
+ * Spare entries per request in flight (submitted, not yet done): its last
+ * CQE's, and one for a multishot CQE that must be posted with it (a held
+ * receive's, net.c). Others of a multishot request go into room only.
+ */
+#define OVERFLOW_PER_REQ	2
+/* Requests' worth of entries allocated at least at a time. */
+#define OVERFLOW_GROW		32
 
+/* Requests that may still be accepted with their entries reserved. Only
+ * the submitter lowers it (by accepting requests): completions and
+ * flushes only raise it, so a count taken here holds until used. */
+static unsigned reservable_locked(const struct ua_ctx *ctx)
+{
+	unsigned in_flight = ctx->nr_submitted - ctx->nr_done;
+	unsigned need = in_flight * OVERFLOW_PER_REQ;
+
+	if (ctx->nr_overflow_spare <= need)
+		return 0;
+	return (ctx->nr_overflow_spare - need) / OVERFLOW_PER_REQ;
+}
+
+static void spare_put_locked(struct ua_ctx *ctx, struct ua_overflow_cqe *o)
+{
+	o->next = ctx->overflow_spare;
+	ctx->overflow_spare = o;
+	ctx->nr_overflow_spare++;
+}
+
+static unsigned recount_credit(struct ua_ctx *ctx, struct ua_overflow_cqe *add)
+{
+	struct ua_overflow_cqe *next;
+	unsigned credit;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	for (; add; add = next) {
+		next = add->next;
+		spare_put_locked(ctx, add);
+	}
+	credit = reservable_locked(ctx);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	return credit;
+}
+
+/*
+ * Submitter, under uring_lock, before it accepts up to nr requests, when
+ * its credit is short: returns how many it may accept (fewer only when
+ * memory ran out), each with the overflow entries its CQEs may need set
+ * aside, and renews the credit.
+ */
+unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr)
+{
+	struct ua_overflow_cqe *add = NULL, *o;
+	unsigned want, i;
+
+	ctx->overflow_credit = recount_credit(ctx, NULL);
+	if (ctx->overflow_credit < nr) {
+		/* Room for two such submissions: the next one need not
+		 * take the lock again. */
+		want = 2 * nr - ctx->overflow_credit;
+		if (want < OVERFLOW_GROW)
+			want = OVERFLOW_GROW;
+		for (i = 0; i < want * OVERFLOW_PER_REQ; i++) {
+			o = malloc(sizeof(*o));
+			if (!o)
+				break;
+			o->next = add;
+			add = o;
+		}
+		ctx->overflow_credit = recount_credit(ctx, add);
+	}
+	return ctx->overflow_credit < nr ? ctx->overflow_credit : nr;
+}
+
+/* reserved: a request's CQE, whose entry is waiting among the spares. */
+static void overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+			 bool reserved)
+{
+	struct ua_overflow_cqe *o = ctx->overflow_spare;
+
+	if (reserved && o) {
+		ctx->overflow_spare = o->next;
+		ctx->nr_overflow_spare--;
+	} else {
+		o = malloc(sizeof(*o));
+	}
 	if (!o) {
-		/* Truly lost: the kernel counts these in cq.overflow too. */
+		/* A CQE of no request (a resource tag), truly lost: the
+		 * kernel counts these in cq.overflow too. */
 		IO_URING_WRITE_ONCE(*ctx->cq_overflow,
 				    IO_URING_READ_ONCE(*ctx->cq_overflow) + 1);
 		return;
@@ -66,14 +154,15 @@ static bool ring_has_room(struct ua_ctx *ctx)
 	return !ctx->overflow_head && cq_has_room(ctx);
 }
 
-static void post_locked(struct ua_ctx *ctx, const struct io_uring_cqe *cqe)
+static void post_locked(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+			bool reserved)
 {
 	/* Read by the timer under its own lock: a relaxed atomic, no RMW. */
 	__atomic_store_n(&ctx->cq_events, ctx->cq_events + 1, __ATOMIC_RELAXED);
 	if (ring_has_room(ctx))
 		cq_fill(ctx, cqe);
 	else
-		overflow_add(ctx, cqe);
+		overflow_add(ctx, cqe, reserved);
 }
 
 static void publish_tail(struct ua_ctx *ctx)
@@ -98,7 +187,7 @@ static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 
 	if (!wants_cqe(req))
 		return false;
-	post_locked(ctx, &cqe);
+	post_locked(ctx, &cqe, true);
 	return true;
 }
 
@@ -169,9 +258,10 @@ void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 		ua_timeout_flush_seq(ctx, b);
 }
 
-/* One CQE of no batch; into_room_only: not into overflow. */
+/* One CQE of no batch; into_room_only: not into overflow; reserved: a
+ * request's, with its overflow entry set aside. */
 static bool post_one(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
-		     bool into_room_only)
+		     bool into_room_only, bool reserved)
 {
 	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
 	bool posted;
@@ -179,7 +269,7 @@ static bool post_one(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 	pthread_mutex_lock(&ctx->completion_lock);
 	posted = !into_room_only || ring_has_room(ctx);
 	if (posted) {
-		post_locked(ctx, cqe);
+		post_locked(ctx, cqe, reserved);
 		publish_tail(ctx);
 	}
 	pthread_mutex_unlock(&ctx->completion_lock);
@@ -196,7 +286,18 @@ void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 		.user_data = user_data, .res = res, .flags = flags,
 	};
 
-	post_one(ctx, &cqe, false);
+	post_one(ctx, &cqe, false, false);
+}
+
+/* A CQE of a request before its last one, into overflow if need be (a
+ * held multishot CQE that must go before what came after it). */
+void ua_post_req_cqe(struct ua_req *req, __s32 res, __u32 flags)
+{
+	struct io_uring_cqe cqe = {
+		.user_data = req->user_data, .res = res, .flags = flags,
+	};
+
+	post_one(req->ctx, &cqe, false, true);
 }
 
 /* Whether a CQE posted now would go into the ring, not into overflow. */
@@ -226,7 +327,7 @@ bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		.flags = flags | IORING_CQE_F_MORE,
 	};
 
-	return post_one(ctx, &cqe, true);
+	return post_one(ctx, &cqe, true, false);
 }
 
 bool ua_overflow_pending(struct ua_ctx *ctx)
@@ -242,7 +343,7 @@ void ua_overflow_flush(struct ua_ctx *ctx)
 	while ((o = ctx->overflow_head) && cq_has_room(ctx)) {
 		cq_fill(ctx, &o->cqe);
 		ctx->overflow_head = o->next;
-		free(o);
+		spare_put_locked(ctx, o);
 	}
 	if (!ctx->overflow_head) {
 		ctx->overflow_tail = NULL;
@@ -262,4 +363,10 @@ void ua_overflow_free(struct ua_ctx *ctx)
 		free(o);
 	}
 	ctx->overflow_head = ctx->overflow_tail = NULL;
+	for (o = ctx->overflow_spare; o; o = next) {
+		next = o->next;
+		free(o);
+	}
+	ctx->overflow_spare = NULL;
+	ctx->nr_overflow_spare = 0;
 }

@@ -446,6 +446,7 @@ struct ua_ctx {
 	/* Submission side, under uring_lock. */
 	pthread_mutex_t		uring_lock;
 	unsigned		cached_sq_head;
+	unsigned		overflow_credit;	/* requests it may accept (cq.c) */
 	struct ua_req		*free_reqs;
 	struct ua_req_slab	*slabs;
 	struct iovec		*bufs;		/* registered buffers */
@@ -466,6 +467,8 @@ struct ua_ctx {
 	pthread_mutex_t		completion_lock;
 	unsigned		cached_cq_tail;
 	struct ua_overflow_cqe	*overflow_head, *overflow_tail;
+	struct ua_overflow_cqe	*overflow_spare;	/* reserved entries */
+	unsigned		nr_overflow_spare;
 	unsigned		nr_done;	/* requests completed for good */
 	unsigned		cq_events;	/* CQEs posted, for count timeouts */
 	struct ua_req_list	defer;		/* drained chains waiting */
@@ -517,6 +520,7 @@ off_t ua_ring_pbuf_offset(__u16 bgid);
 void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);
+bool ua_is_ring_fd(int fd);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
 int ua_lookup_error(int fd);
@@ -569,6 +573,8 @@ void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		  struct ua_req *req);
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags);
+void ua_post_req_cqe(struct ua_req *req, __s32 res, __u32 flags);
+unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr);
 bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		      __u32 flags);
 bool ua_cq_room_now(struct ua_ctx *ctx);

@@ -794,8 +794,6 @@ void ua_req_put_fixed_file(struct ua_req *req)
 
 int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->rw_flags || sqe->splice_fd_in)
-		return -EINVAL;
 	req->files_update.offset = (__u32) sqe->off;
 	req->files_update.nr = sqe->len;
 	req->files_update.arg = sqe->addr;

@@ -111,8 +111,6 @@ int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	struct ua_pbuf *p = &req->pbuf;
 	__u64 size;
 
-	if (sqe->rw_flags || sqe->splice_fd_in)
-		return -EINVAL;
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
 		return -E2BIG;
 	p->nbufs = (unsigned) sqe->fd;
@@ -136,9 +134,6 @@ int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_pbuf *p = &req->pbuf;
 
-	if (sqe->rw_flags || sqe->addr || sqe->len || sqe->off ||
-	    sqe->splice_fd_in)
-		return -EINVAL;
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
 		return -EINVAL;
 	p->nbufs = (unsigned) sqe->fd;
@@ -381,7 +376,9 @@ int ua_register_pbuf_status(struct ua_ctx *ctx, void *arg, unsigned nr)
 /*
  * Takes a buffer of the request's group for a transfer of at most *len
  * bytes (0: the whole buffer), and returns its address with buf_lock held,
- * or NULL (no group, or none left: -ENOBUFS) with the lock released.
+ * or NULL (no group, or none left: -ENOBUFS) with the lock released. As on
+ * the kernel, a buffer at address 0 is taken (req->cflags name it) and is
+ * no buffer either.
  */
 void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel)
 {
@@ -412,6 +409,10 @@ void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel)
 	}
 	if (!*len || *len > sel->len)
 		*len = sel->len;
+	if (__builtin_expect(!sel->addr, 0)) {
+		req->cflags = ua_kbuf_consume(req, sel, *len);
+		return NULL;
+	}
 	return (void *) (uintptr_t) sel->addr;
 empty:
 	pthread_mutex_unlock(&ctx->buf_lock);

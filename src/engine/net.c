@@ -498,8 +498,7 @@ static bool flush_held(struct ua_req *req, struct held_cqe *h, bool nonempty)
 {
 	if (post_held(req, h, nonempty))
 		return true;
-	ua_post_cqe(req->ctx, req->user_data, h->res,
-		    h->cflags | IORING_CQE_F_MORE);
+	ua_post_req_cqe(req, h->res, h->cflags | IORING_CQE_F_MORE);
 	return false;
 }
 
@@ -682,8 +681,6 @@ int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_accept *a = &req->accept;
 
-	if (sqe->len || sqe->buf_index)
-		return -EINVAL;
 	a->addr = sqe->addr;
 	a->addrlen = sqe->addr2;
 	a->flags = (int) sqe->accept_flags;
@@ -863,8 +860,6 @@ int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_connect *c = &req->connect;
 
-	if (sqe->len || sqe->buf_index || sqe->rw_flags || sqe->splice_fd_in)
-		return -EINVAL;
 	if (sqe->off > sizeof(c->addr))
 		return -EINVAL;
 	c->addr_len = (socklen_t) sqe->off;
@@ -927,9 +922,6 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 
 int ua_shutdown_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->off || sqe->addr || sqe->rw_flags || sqe->buf_index ||
-	    sqe->splice_fd_in || sqe->addr3)
-		return -EINVAL;
 	req->sock.arg = (int) sqe->len;
 	return 0;
 }
@@ -945,8 +937,6 @@ int ua_socket_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	struct ua_sock *s = &req->sock;
 	int flags;
 
-	if (sqe->addr || sqe->rw_flags || sqe->buf_index)
-		return -EINVAL;
 	s->domain = sqe->fd;
 	s->type = (int) sqe->off;
 	s->arg = (int) sqe->len;		/* protocol */
@@ -980,8 +970,6 @@ int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_sock *s = &req->sock;
 
-	if (sqe->len || sqe->buf_index || sqe->rw_flags || sqe->splice_fd_in)
-		return -EINVAL;
 	if (sqe->addr2 > sizeof(s->addr))
 		return -EINVAL;
 	s->addr_len = (socklen_t) sqe->addr2;
@@ -1001,9 +989,6 @@ int ua_bind(struct ua_req *req, unsigned issue_flags)
 
 int ua_listen_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->addr || sqe->buf_index || sqe->rw_flags ||
-	    sqe->splice_fd_in || sqe->addr2)
-		return -EINVAL;
 	req->sock.arg = (int) sqe->len;		/* backlog */
 	return 0;
 }

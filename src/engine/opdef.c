@@ -3,20 +3,30 @@
  * The opcode table. Adding an operation is one entry here plus its prep and
  * issue functions; the probe and the submit path read nothing else.
  */
+#include <errno.h>
 #include <poll.h>
 #include "engine/opdef.h"
+
+/* The fields each op requires to be zero, as the kernel's prep functions
+ * check them (Linux 6.18, each checked against it by test/api-sqe-fields.c). */
+#define Z(x)		(1u << UA_SQE_##x)
+#define SYNC_ZERO	(Z(IOPRIO) | Z(ADDR) | Z(BUF_INDEX) | Z(FILE_INDEX))
+#define TIMEOUT_ZERO	(Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX) | \
+			 Z(ADDR3) | Z(PAD2))
+#define OPEN_ZERO	(Z(IOPRIO) | Z(BUF_INDEX))
 
 #define NET_COMMON \
 	.needs_file = 1, .prepare_async = ua_sr_prepare_async, \
 	.cleanup = ua_sr_cleanup
 
 #define RW_COMMON \
-	.needs_file = 1, .aio_batch = 1, \
+	.needs_file = 1, .aio_batch = 1, .ring_fd_res = -EINVAL, \
 	.prepare_async = ua_rw_prepare_async, .cleanup = ua_rw_cleanup
 
 const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_NOP] = {
 		.name = "NOP", .prep = ua_nop_prep, .issue = ua_nop,
+		.zero_fields = Z(IOPRIO),
 	},
 	[IORING_OP_READV] = {
 		.name = "READV", .prep = ua_rw_prep, .issue = ua_read,
@@ -29,6 +39,8 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_FSYNC] = {
 		.name = "FSYNC", .prep = ua_fsync_prep, .issue = ua_fsync,
 		.needs_file = 1,
+		.ring_fd_res = -EINVAL,
+		.zero_fields = SYNC_ZERO,
 	},
 	[IORING_OP_READ_FIXED] = {
 		.name = "READ_FIXED", .prep = ua_rw_fixed_prep,
@@ -42,30 +54,41 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_POLL_ADD] = {
 		.name = "POLL_ADD", .prep = ua_poll_add_prep,
 		.issue = ua_poll_add, .needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(BUF_INDEX),
 	},
 	[IORING_OP_POLL_REMOVE] = {
 		.name = "POLL_REMOVE", .prep = ua_poll_remove_prep,
 		.issue = ua_poll_remove,
+		.zero_fields = Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX),
 	},
 	[IORING_OP_SYNC_FILE_RANGE] = {
 		.name = "SYNC_FILE_RANGE", .prep = ua_sfr_prep,
 		.issue = ua_sync_file_range, .needs_file = 1,
+		.ring_fd_res = -ESPIPE,
+		.zero_fields = SYNC_ZERO,
 	},
 	[IORING_OP_FALLOCATE] = {
 		.name = "FALLOCATE", .prep = ua_fallocate_prep,
 		.issue = ua_fallocate, .needs_file = 1, .hash_reg_file = 1,
+		.ring_fd_res = -ENODEV,
+		.zero_fields = Z(IOPRIO) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX),
 	},
 	[IORING_OP_OPENAT] = {
 		.name = "OPENAT", .prep = ua_openat_prep, .issue = ua_openat,
 		.prepare_async = ua_open_prepare_async,
 		.cleanup = ua_open_cleanup,
+		.zero_fields = OPEN_ZERO,
 	},
 	[IORING_OP_CLOSE] = {
 		.name = "CLOSE", .prep = ua_close_prep, .issue = ua_close,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(LEN) |
+			Z(OP_FLAGS) | Z(BUF_INDEX),
 	},
 	[IORING_OP_FILES_UPDATE] = {
 		.name = "FILES_UPDATE", .prep = ua_files_update_prep,
 		.issue = ua_files_update_op,
+		.zero_fields = Z(IOPRIO) | Z(OP_FLAGS) | Z(FILE_INDEX),
 	},
 	[IORING_OP_READ] = {
 		.name = "READ", .prep = ua_rw_prep, .issue = ua_read,
@@ -77,38 +100,48 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	},
 	[IORING_OP_TIMEOUT] = {
 		.name = "TIMEOUT", .prep = ua_timeout_prep, .issue = ua_timeout,
+		.zero_fields = TIMEOUT_ZERO,
 	},
 	[IORING_OP_TIMEOUT_REMOVE] = {
 		.name = "TIMEOUT_REMOVE", .prep = ua_timeout_remove_prep,
 		.issue = ua_timeout_remove,
+		.zero_fields = TIMEOUT_ZERO | Z(LEN),
 	},
 	[IORING_OP_ASYNC_CANCEL] = {
 		.name = "ASYNC_CANCEL", .prep = ua_async_cancel_prep,
 		.issue = ua_async_cancel,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(FILE_INDEX),
 	},
 	[IORING_OP_LINK_TIMEOUT] = {
 		.name = "LINK_TIMEOUT", .prep = ua_link_timeout_prep,
 		.issue = ua_link_timeout,
+		.zero_fields = TIMEOUT_ZERO | Z(OFF),
 	},
 	[IORING_OP_SENDMSG] = {
 		.name = "SENDMSG", .prep = ua_sr_prep, .issue = ua_send,
 		.poll_events = POLLOUT, NET_COMMON,
+		.zero_fields = Z(OFF) | Z(FILE_INDEX),
 	},
 	[IORING_OP_RECVMSG] = {
 		.name = "RECVMSG", .prep = ua_sr_prep, .issue = ua_recv,
 		.poll_events = POLLIN, .buffer_select = 1, NET_COMMON,
+		.zero_fields = Z(OFF) | Z(FILE_INDEX),
 	},
 	[IORING_OP_ACCEPT] = {
 		.name = "ACCEPT", .prep = ua_accept_prep, .issue = ua_accept,
 		.poll_events = POLLIN, .needs_file = 1,
+		.zero_fields = Z(LEN) | Z(BUF_INDEX),
 	},
 	[IORING_OP_CONNECT] = {
 		.name = "CONNECT", .prep = ua_connect_prep,
 		.issue = ua_connect, .poll_events = POLLOUT, .needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(LEN) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX),
 	},
 	[IORING_OP_FADVISE] = {
 		.name = "FADVISE", .prep = ua_fadvise_prep,
 		.issue = ua_fadvise, .needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX),
 	},
 	[IORING_OP_SEND] = {
 		.name = "SEND", .prep = ua_sr_prep, .issue = ua_send,
@@ -118,49 +151,69 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_RECV] = {
 		.name = "RECV", .prep = ua_sr_prep, .issue = ua_recv,
 		.poll_events = POLLIN, .needs_file = 1, .buffer_select = 1,
+		/* optlen (FILE_INDEX) is a multishot RECV's total. */
+		.zero_fields = Z(OFF),
 	},
 	[IORING_OP_EPOLL_CTL] = {
 		.name = "EPOLL_CTL", .prep = ua_epoll_ctl_prep,
 		.issue = ua_epoll_ctl,
+		.zero_fields = Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX),
 	},
 	[IORING_OP_SPLICE] = {
 		.name = "SPLICE", .prep = ua_splice_prep, .issue = ua_splice,
 		.needs_file = 1,
+		.ring_fd_res = -EINVAL,
+		.zero_fields = Z(IOPRIO),
 	},
 	[IORING_OP_TEE] = {
 		.name = "TEE", .prep = ua_splice_prep, .issue = ua_splice,
 		.needs_file = 1,
+		.ring_fd_res = -EINVAL,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR),
 	},
 	[IORING_OP_PROVIDE_BUFFERS] = {
 		.name = "PROVIDE_BUFFERS", .prep = ua_provide_buffers_prep,
 		.issue = ua_provide_buffers,
+		.zero_fields = Z(IOPRIO) | Z(OP_FLAGS) | Z(FILE_INDEX),
 	},
 	[IORING_OP_REMOVE_BUFFERS] = {
 		.name = "REMOVE_BUFFERS", .prep = ua_remove_buffers_prep,
 		.issue = ua_provide_buffers,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(LEN) |
+			Z(OP_FLAGS) | Z(FILE_INDEX),
 	},
 	[IORING_OP_SHUTDOWN] = {
 		.name = "SHUTDOWN", .prep = ua_shutdown_prep,
 		.issue = ua_shutdown, .needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(OP_FLAGS) |
+			Z(BUF_INDEX) | Z(FILE_INDEX),
 	},
 	[IORING_OP_SOCKET] = {
 		.name = "SOCKET", .prep = ua_socket_prep, .issue = ua_socket,
+		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(OP_FLAGS) | Z(BUF_INDEX),
 	},
 	[IORING_OP_BIND] = {
 		.name = "BIND", .prep = ua_bind_prep, .issue = ua_bind,
 		.needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(LEN) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX),
 	},
 	[IORING_OP_LISTEN] = {
 		.name = "LISTEN", .prep = ua_listen_prep, .issue = ua_listen,
 		.needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(OP_FLAGS) |
+			Z(BUF_INDEX) | Z(FILE_INDEX),
 	},
 	[IORING_OP_OPENAT2] = {
 		.name = "OPENAT2", .prep = ua_openat2_prep, .issue = ua_openat,
 		.prepare_async = ua_open_prepare_async,
 		.cleanup = ua_open_cleanup,
+		.zero_fields = OPEN_ZERO,
 	},
 	[IORING_OP_FIXED_FD_INSTALL] = {
 		.name = "FIXED_FD_INSTALL", .prep = ua_fixed_fd_install_prep,
 		.issue = ua_fixed_fd_install, .needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(LEN) |
+			Z(BUF_INDEX) | Z(FILE_INDEX) | Z(ADDR3),
 	},
 };

@@ -8,6 +8,20 @@
  * One entry per opcode. An op without a prep function is not implemented:
  * the probe says so and a request for it fails with -EOPNOTSUPP.
  */
+/* SQE fields, for the ones an op requires to be zero: zero_fields has bit
+ * 1 << UA_SQE_x for each. */
+enum ua_sqe_field {
+	UA_SQE_IOPRIO,
+	UA_SQE_OFF,		/* off, addr2 */
+	UA_SQE_ADDR,		/* addr, splice_off_in */
+	UA_SQE_LEN,
+	UA_SQE_OP_FLAGS,	/* rw_flags and its union */
+	UA_SQE_BUF_INDEX,
+	UA_SQE_FILE_INDEX,	/* splice_fd_in, file_index */
+	UA_SQE_ADDR3,
+	UA_SQE_PAD2,
+};
+
 struct ua_opdef {
 	const char	*name;
 	int		(*prep)(struct ua_req *req, const struct io_uring_sqe *sqe);
@@ -24,6 +38,12 @@ struct ua_opdef {
 	unsigned	aio_batch : 1;		/* may go in an io_submit batch */
 	unsigned	buffer_select : 1;	/* takes IOSQE_BUFFER_SELECT */
 	short		poll_events;		/* readiness a stream fd waits for */
+	/* What the kernel's io_uring file answers this op (-errno): our
+	 * ring descriptors are memfds, which would take the transfer. */
+	short		ring_fd_res;
+	/* The fields (1 << UA_SQE_*) the kernel fails with -EINVAL when set
+	 * (its prep checks, and ioprio on an op that takes none). */
+	unsigned short	zero_fields;
 };
 
 extern const struct ua_opdef ua_opdefs[IORING_OP_LAST];

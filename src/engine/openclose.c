@@ -44,8 +44,6 @@ static int open_prep_common(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_open *o = &req->open;
 
-	if (sqe->buf_index)
-		return -EINVAL;
 	if (req->sqe_flags & IOSQE_FIXED_FILE)
 		return -EBADF;
 	o->dfd = sqe->fd;
@@ -256,8 +254,6 @@ void ua_open_cleanup(struct ua_req *req)
 
 int ua_close_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->off || sqe->addr || sqe->len || sqe->rw_flags || sqe->buf_index)
-		return -EINVAL;
 	if (req->sqe_flags & IOSQE_FIXED_FILE)
 		return -EBADF;
 	req->close.fd = sqe->fd;
@@ -288,9 +284,6 @@ int ua_close(struct ua_req *req, unsigned issue_flags)
 
 int ua_fixed_fd_install_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->off || sqe->addr || sqe->len || sqe->buf_index ||
-	    sqe->splice_fd_in || sqe->addr3)
-		return -EINVAL;
 	if (!(req->sqe_flags & IOSQE_FIXED_FILE))
 		return -EBADF;
 	if (sqe->install_fd_flags & ~IORING_FIXED_FD_NO_CLOEXEC)

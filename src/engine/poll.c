@@ -43,6 +43,7 @@
  * the completions posted by others, and tells the poller to stand aside.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -129,6 +130,11 @@ static bool poll_get_ownership(struct ua_req *req)
 
 /* ---- descriptor table, under p->lock ---- */
 
+/*
+ * The table grows to the descriptor's number: only for a descriptor that
+ * is open, so that a bad number (negative, or far beyond any open one)
+ * fails here instead of sizing the table by it.
+ */
 static struct ua_pollfd *pollfd_get(struct ua_poller *p, int fd)
 {
 	struct ua_pollfd *pfd;
@@ -137,6 +143,8 @@ static struct ua_pollfd *pollfd_get(struct ua_poller *p, int fd)
 		unsigned nr = p->nr_by_fd ? p->nr_by_fd : 64;
 		struct ua_pollfd **t;
 
+		if (fcntl(fd, F_GETFD) < 0)
+			return NULL;
 		while (nr <= (unsigned) fd)
 			nr *= 2;
 		t = realloc(p->by_fd, nr * sizeof(*t));

@@ -34,8 +34,6 @@ int ua_poll_add_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	__u32 flags = sqe->len;
 
-	if (sqe->buf_index || sqe->off || sqe->addr)
-		return -EINVAL;
 	/* IORING_POLL_ADD_LEVEL included: the kernel refuses it here. */
 	if (flags & ~IORING_POLL_ADD_MULTI)
 		return -EINVAL;
@@ -79,8 +77,6 @@ int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	struct ua_poll_update *upd = &req->poll_update;
 	__u32 flags = sqe->len;
 
-	if (sqe->buf_index || sqe->splice_fd_in)
-		return -EINVAL;
 	if (flags & ~(IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA |
 		      IORING_POLL_ADD_MULTI))
 		return -EINVAL;
@@ -131,8 +127,6 @@ int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_epoll_ctl *e = &req->epoll_ctl;
 
-	if (sqe->buf_index || sqe->splice_fd_in)
-		return -EINVAL;
 	e->epfd = sqe->fd;
 	e->op = (int) sqe->len;
 	e->fd = (int) sqe->off;

@@ -212,6 +212,13 @@ struct ua_ctx *ua_ctx_lookup(int fd)
 	return slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
 }
 
+/* Whether fd is the descriptor of one of the process's rings: two loads,
+ * cheap enough for every request that names a file. */
+bool ua_is_ring_fd(int fd)
+{
+	return ua_ctx_lookup(fd) != NULL;
+}
+
 int ua_ctx_install(struct ua_ctx *ctx)
 {
 	struct ua_ctx **slot = slot_of(ctx->fd, true);

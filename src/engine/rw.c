@@ -376,8 +376,10 @@ static int select_for_file(struct ua_req *req)
 
 /*
  * A stream (pipe, socket, tty) tried without blocking: the buffer is used
- * only if data (or the end of the stream) came; on -EAGAIN it goes back to
- * its group while the request waits for readiness, and on an error too.
+ * if data (or the end of the stream) came; on -EAGAIN it goes back to its
+ * group while the request waits for readiness, and on an error the kernel
+ * finds before it selects (a descriptor not open for reading...). A fault
+ * in the buffer takes it, as the kernel's: the CQE names it.
  */
 static int read_selected_stream(struct ua_req *req)
 {
@@ -393,6 +395,10 @@ static int read_selected_stream(struct ua_req *req)
 		return finish(req, -ENOBUFS);
 	iov.iov_len = len;
 	n = sys_rw(req, &iov, 1, -1, rw->rw_flags | RWF_NOWAIT);
+	if (n == -EFAULT) {
+		req->cflags = ua_kbuf_consume(req, &sel, 0);
+		return finish(req, n);
+	}
 	if (n < 0) {
 		ua_kbuf_recycle(req, &sel);
 		if (n == -EAGAIN && !app_nowait)

@@ -4,6 +4,8 @@
  * worker calls splice()/tee() with SPLICE_F_NONBLOCK and, while that says
  * -EAGAIN, waits in poll() for both ends to be ready, where cancellation and
  * teardown can interrupt it. The result is one call's count, as the kernel's.
+ * As the kernel's splice, it never waits for an end whose file is
+ * O_NONBLOCK: that end's -EAGAIN is the result.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +23,6 @@ int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 			  SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT))
 		return -EINVAL;
 	if (req->opcode == IORING_OP_TEE) {
-		if (sqe->splice_off_in || sqe->off)
-			return -EINVAL;
 		sp->off_in = sp->off_out = -1;
 	} else {
 		sp->off_in = (__s64) sqe->splice_off_in;
@@ -46,6 +46,22 @@ static ssize_t splice_once(struct ua_req *req)
 	return n < 0 ? -errno : n;
 }
 
+/* Waits until one end is ready, unless it is O_NONBLOCK (-EAGAIN). */
+static int wait_end(struct ua_req *req, int fd, short events)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int fl;
+
+	if (poll(&pfd, 1, 0) > 0)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (fl & O_NONBLOCK)
+		return -EAGAIN;
+	return ua_iowq_wait_ready(req->ctx, fd, events);
+}
+
 int ua_splice(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_splice *sp = &req->splice;
@@ -57,15 +73,16 @@ int ua_splice(struct ua_req *req, unsigned issue_flags)
 	/* A fixed input file needs a file table (the fixed-file issue). */
 	if (sp->flags & SPLICE_F_FD_IN_FIXED)
 		n = -EBADF;
+	else if (ua_is_ring_fd(sp->fd_in))
+		n = -EINVAL;	/* the kernel's io_uring file has no splice */
 	else if (sp->len)
 		for (;;) {
 			n = splice_once(req);
 			if (n != -EAGAIN || (sp->flags & SPLICE_F_NONBLOCK))
 				break;
-			ret = ua_iowq_wait_ready(req->ctx, sp->fd_in, POLLIN);
+			ret = wait_end(req, sp->fd_in, POLLIN);
 			if (!ret)
-				ret = ua_iowq_wait_ready(req->ctx, req->fd,
-							 POLLOUT);
+				ret = wait_end(req, req->fd, POLLOUT);
 			if (ret) {
 				n = ret;
 				break;

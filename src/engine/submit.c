@@ -53,6 +53,34 @@ static int init_drain(struct ua_ctx *ctx, struct ua_req *req)
 	return 0;
 }
 
+#define ZERO_IOPRIO	(1u << UA_SQE_IOPRIO)
+
+static bool field_set(const struct io_uring_sqe *sqe, enum ua_sqe_field f)
+{
+	switch (f) {
+	case UA_SQE_IOPRIO:	return sqe->ioprio;
+	case UA_SQE_OFF:	return sqe->off;
+	case UA_SQE_ADDR:	return sqe->addr;
+	case UA_SQE_LEN:	return sqe->len;
+	case UA_SQE_OP_FLAGS:	return sqe->rw_flags;
+	case UA_SQE_BUF_INDEX:	return sqe->buf_index;
+	case UA_SQE_FILE_INDEX:	return sqe->splice_fd_in;
+	case UA_SQE_ADDR3:	return sqe->addr3;
+	case UA_SQE_PAD2:	return sqe->__pad2[0];
+	}
+	return false;
+}
+
+/* Whether any of the fields in mask (1 << UA_SQE_*) is set: only those
+ * are looked at. */
+static bool fields_set(const struct io_uring_sqe *sqe, unsigned mask)
+{
+	for (; mask; mask &= mask - 1)
+		if (field_set(sqe, (enum ua_sqe_field) __builtin_ctz(mask)))
+			return true;
+	return false;
+}
+
 /* Validates the SQE copy and fills the request; -errno fails it. */
 static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 		    const struct io_uring_sqe *sqe)
@@ -85,6 +113,12 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	}
 	if (sqe->personality)
 		return -EINVAL;		/* no personality is registered */
+	/* ioprio first, with no loop: the check every NOP makes. */
+	if (sqe->ioprio && (def->zero_fields & ZERO_IOPRIO))
+		return -EINVAL;
+	if ((def->zero_fields & ~ZERO_IOPRIO) &&
+	    fields_set(sqe, def->zero_fields & ~ZERO_IOPRIO))
+		return -EINVAL;
 	req->opcode = sqe->opcode;
 	return def->prep(req, sqe);
 }
@@ -337,19 +371,37 @@ int ua_issue_polled(struct ua_req *req, unsigned issue_flags)
 }
 
 /*
- * Like the kernel, a fixed file is looked up when the request is issued
- * (a linked request's only when its turn comes), and held until the
- * request is freed. False: there is none, and the request completes with
- * -EBADF.
+ * The kernel's file lookup. A fixed file is looked up when the request is
+ * issued (a linked request's only when its turn comes), and held until the
+ * request is freed. A plain descriptor is checked as the kernel's lookup
+ * would: a negative number names no file, and a ring's own descriptor (a
+ * memfd here, which would take the transfer) answers what the kernel's
+ * io_uring file does.
  */
+static inline int file_error(struct ua_req *req)
+{
+	const struct ua_opdef *def = ua_opdef(req->opcode);
+
+	if (!def->needs_file)
+		return 0;
+	if (__builtin_expect(req->sqe_flags & IOSQE_FIXED_FILE, 0))
+		return req->file_node ? 0 : ua_req_assign_fixed_file(req);
+	if (req->fd < 0)
+		return -EBADF;
+	if (def->ring_fd_res && ua_is_ring_fd(req->fd))
+		return def->ring_fd_res;
+	return 0;
+}
+
+/* False: the request has no file, and completes with the error. */
 static bool assign_file(struct ua_ctx *ctx, struct ua_req *req,
 			struct ua_completion_batch *batch)
 {
-	if (__builtin_expect(!(req->sqe_flags & IOSQE_FIXED_FILE), 1) ||
-	    req->file_node || !ua_opdef(req->opcode)->needs_file ||
-	    !ua_req_assign_fixed_file(req))
+	int ret = file_error(req);
+
+	if (__builtin_expect(!ret, 1))
 		return true;
-	req->res = -EBADF;
+	req->res = ret;
 	req->failed = true;
 	ua_batch_add(ctx, batch, req);
 	return false;
@@ -455,6 +507,22 @@ static void fail_init(struct ua_ctx *ctx, struct ua_req *req, int ret)
 	}
 }
 
+/*
+ * A lone request that failed its checks completes at once, ahead of any
+ * drained chain still waiting, as the kernel's does. It takes no place in
+ * the drain's count: neither among the requests submitted (a later drain
+ * does not wait for it) nor among those done (its completion does not
+ * count for one submitted before a waiting drain). nr_done is moved back
+ * before its CQE moves it on, so the count never passes a drain's mark.
+ */
+static void uncount_for_drain(struct ua_ctx *ctx)
+{
+	ctx->nr_submitted--;
+	pthread_mutex_lock(&ctx->completion_lock);
+	ctx->nr_done--;
+	pthread_mutex_unlock(&ctx->completion_lock);
+}
+
 /* Adds req to the chain being built, or queues it. False: stop submitting. */
 static bool submit_one(struct ua_ctx *ctx, struct ua_req *req,
 		       const struct io_uring_sqe *sqe,
@@ -472,6 +540,8 @@ static bool submit_one(struct ua_ctx *ctx, struct ua_req *req,
 	if (__builtin_expect(ret != 0, 0)) {
 		fail_init(ctx, req, ret);
 		if (!head && !links) {
+			if (ctx->drain_active)
+				uncount_for_drain(ctx);
 			ua_batch_add(ctx, batch, req);
 			/* The kernel stops at a failed SQE unless SUBMIT_ALL. */
 			return ctx->setup_flags & IORING_SETUP_SUBMIT_ALL;
@@ -527,7 +597,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	struct ua_completion_batch batch;
 	unsigned tail = io_uring_smp_load_acquire(ctx->sq_tail);
 	unsigned avail = tail - ctx->cached_sq_head;
-	unsigned nr = to_submit, submitted = 0;
+	unsigned nr = to_submit, submitted = 0, reserved;
 	struct io_uring_sqe sqe;
 	struct ua_req *req;
 	int ret = 0;
@@ -538,6 +608,14 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 		nr = avail;
 	if (nr > ctx->sq_entries)
 		nr = ctx->sq_entries;
+	/* Accept no request whose CQE could not be posted. */
+	if (__builtin_expect(ctx->overflow_credit < nr, 0)) {
+		reserved = ua_overflow_reserve(ctx, nr);
+		if (reserved < nr) {
+			nr = reserved;
+			ret = -EAGAIN;
+		}
+	}
 	run_open(ctx, &batch, true);
 	while (submitted < nr) {
 		req = ua_req_alloc(ctx);
@@ -556,6 +634,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 		if (!submit_one(ctx, req, &sqe, &batch))
 			break;
 	}
+	ctx->overflow_credit -= submitted;
 	/* A chain still open at the end is queued as it is, like the kernel. */
 	if (ctx->link_head) {
 		struct ua_req *head = ctx->link_head;

@@ -19,8 +19,6 @@ static int done(struct ua_req *req, int ret)
 
 int ua_fsync_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->addr || sqe->buf_index || sqe->splice_fd_in)
-		return -EINVAL;
 	if (sqe->fsync_flags & ~IORING_FSYNC_DATASYNC)
 		return -EINVAL;
 	req->sync.flags = sqe->fsync_flags;
@@ -41,8 +39,6 @@ int ua_fsync(struct ua_req *req, unsigned issue_flags)
 
 int ua_sfr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->addr || sqe->buf_index || sqe->splice_fd_in)
-		return -EINVAL;
 	req->sync.off = sqe->off;
 	req->sync.len = sqe->len;
 	req->sync.flags = sqe->sync_range_flags;
@@ -60,8 +56,6 @@ int ua_sync_file_range(struct ua_req *req, unsigned issue_flags)
 
 int ua_fallocate_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->buf_index || sqe->rw_flags || sqe->splice_fd_in)
-		return -EINVAL;
 	req->sync.off = sqe->off;
 	req->sync.len = sqe->addr;
 	req->sync.flags = sqe->len;	/* the mode */
@@ -79,8 +73,6 @@ int ua_fallocate(struct ua_req *req, unsigned issue_flags)
 
 int ua_fadvise_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	if (sqe->buf_index || sqe->splice_fd_in)
-		return -EINVAL;
 	req->sync.off = sqe->off;
 	/* A 64-bit length travels in addr (io_uring_prep_fadvise64). */
 	req->sync.len = sqe->addr ? sqe->addr : sqe->len;

@@ -212,9 +212,7 @@ static int timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe,
 	__u32 flags = sqe->timeout_flags;
 	__u32 off = (__u32) sqe->off;
 
-	if (sqe->buf_index || sqe->len != 1 || sqe->splice_fd_in)
-		return -EINVAL;
-	if (off && link)
+	if (sqe->len != 1)
 		return -EINVAL;
 	if (flags & ~(IORING_TIMEOUT_ABS | IORING_TIMEOUT_CLOCK_MASK |
 		      IORING_TIMEOUT_ETIME_SUCCESS | IORING_TIMEOUT_MULTISHOT))
@@ -401,8 +399,6 @@ int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	struct ua_timeout_rem *tr = &req->timeout_rem;
 
 	if (req->sqe_flags & IOSQE_FIXED_FILE)
-		return -EINVAL;
-	if (sqe->buf_index || sqe->len || sqe->splice_fd_in)
 		return -EINVAL;
 	tr->addr = sqe->addr;
 	tr->flags = sqe->timeout_flags;
