@@ -39,6 +39,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/percpu_ref.h"
 #include "engine/rcu.h"
 
@@ -503,16 +504,32 @@ static void table_free_rcu(struct ua_rcu_head *head)
 	table_free(container_of(head, struct ua_file_table, rcu));
 }
 
+/* Entry i of the application's fds and tags (0: none), read as the kernel
+ * reads them, one at a time: -EFAULT at the first that cannot be read. */
+static int get_entry(__u64 fds, __u64 tags, unsigned i, int *fd, __u64 *tag)
+{
+	*tag = 0;
+	if (tags && ua_copy_from_user(tag, tags + (__u64) i * sizeof(*tag),
+				      sizeof(*tag)))
+		return -EFAULT;
+	if (fds && ua_copy_from_user(fd, fds + (__u64) i * sizeof(*fd),
+				     sizeof(*fd)))
+		return -EFAULT;
+	return 0;
+}
+
 static int fill_table(struct ua_ctx *ctx, struct ua_file_table *table,
-		      const __s32 *fds, const __u64 *tags)
+		      __u64 fds, __u64 tags)
 {
 	struct ua_file_node *node;
 	int ret;
 
 	for (unsigned i = 0; i < table->nr; i++) {
-		__u64 tag = tags ? tags[i] : 0;
-		int fd = fds ? fds[i] : -1;
+		__u64 tag;
+		int fd = -1;
 
+		if (get_entry(fds, tags, i, &fd, &tag))
+			return -EFAULT;
 		if (fd == -1) {
 			if (tag)
 				return -EINVAL;	/* a tag needs a file */
@@ -534,8 +551,8 @@ static int nofile_limit_allows(unsigned nr)
 	return getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= nr;
 }
 
-static int register_locked(struct ua_ctx *ctx, const __s32 *fds,
-			   const __u64 *tags, unsigned nr)
+static int register_locked(struct ua_ctx *ctx, __u64 fds, __u64 tags,
+			   unsigned nr)
 {
 	struct ua_files *files = &ctx->files;
 	struct ua_file_table *table;
@@ -564,8 +581,7 @@ static int register_locked(struct ua_ctx *ctx, const __s32 *fds,
 }
 
 /* fds NULL: a sparse table. Tags, when given, post on release. */
-int ua_files_register(struct ua_ctx *ctx, const __s32 *fds, const __u64 *tags,
-		      unsigned nr)
+int ua_files_register(struct ua_ctx *ctx, __u64 fds, __u64 tags, unsigned nr)
 {
 	int ret;
 
@@ -607,8 +623,8 @@ int ua_files_unregister(struct ua_ctx *ctx)
  * and ends the update. Returns how many entries were processed, or the
  * error if none was.
  */
-static int update_locked(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
-			 const __u64 *tags, unsigned nr)
+static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
+			 __u64 tags, unsigned nr)
 {
 	struct ua_files *files = &ctx->files;
 	struct ua_file_table *table = files->table;
@@ -621,9 +637,13 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
 	if (offset + nr > table->nr)
 		return -EINVAL;
 	for (done = 0; done < nr; done++) {
-		__u64 tag = tags ? tags[done] : 0;
-		int fd = fds[done];
+		__u64 tag;
+		int fd;
 
+		if (!fds || get_entry(fds, tags, done, &fd, &tag)) {
+			ret = -EFAULT;
+			break;
+		}
 		if ((fd == IORING_REGISTER_FILES_SKIP || fd == -1) && tag) {
 			ret = -EINVAL;
 			break;
@@ -641,8 +661,8 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
 	return done ? (int) done : ret;
 }
 
-int ua_files_update(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
-		    const __u64 *tags, unsigned nr)
+int ua_files_update(struct ua_ctx *ctx, unsigned offset, __u64 fds,
+		    __u64 tags, unsigned nr)
 {
 	int ret;
 
@@ -802,17 +822,25 @@ int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	return sqe->len ? 0 : -EINVAL;
 }
 
-/* Each descriptor goes to a free slot, whose index replaces it in fds. */
-static int update_with_alloc_locked(struct ua_ctx *ctx, __s32 *fds,
+/* Each descriptor goes to a free slot, whose index replaces it in fds; a
+ * slot whose index cannot be written back is emptied again, as the
+ * kernel's is. */
+static int update_with_alloc_locked(struct ua_ctx *ctx, __u64 fds,
 				    unsigned nr)
 {
 	unsigned done;
-	int ret = 0, dup;
+	int ret = 0, dup, fd;
 
 	if (!ctx->files.table)
 		return -ENXIO;
 	for (done = 0; done < nr; done++) {
-		ret = dup = dup_for_table(&ctx->files, fds[done]);
+		__u64 uaddr = fds + (__u64) done * sizeof(fd);
+
+		if (ua_copy_from_user(&fd, uaddr, sizeof(fd))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = dup = dup_for_table(&ctx->files, fd);
 		if (dup >= 0) {
 			ret = install_locked(ctx, dup, IORING_FILE_INDEX_ALLOC);
 			if (ret < 0)
@@ -820,7 +848,12 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __s32 *fds,
 		}
 		if (ret < 0)
 			break;
-		fds[done] = ret;
+		if (ua_copy_to_user(uaddr, &ret, sizeof(ret))) {
+			slot_replace(&ctx->files, ctx->files.table,
+				     (unsigned) ret, NULL);
+			ret = -EFAULT;
+			break;
+		}
 	}
 	return done ? (int) done : ret;
 }
@@ -828,7 +861,7 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __s32 *fds,
 int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_files_update *up = &req->files_update;
-	__s32 *fds = (__s32 *) (uintptr_t) up->arg;
+	__u64 fds = up->arg;
 	int ret;
 
 	(void) issue_flags;
@@ -837,7 +870,7 @@ int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 		ret = update_with_alloc_locked(req->ctx, fds, up->nr);
 		pthread_mutex_unlock(&req->ctx->files.lock);
 	} else {
-		ret = ua_files_update(req->ctx, up->offset, fds, NULL, up->nr);
+		ret = ua_files_update(req->ctx, up->offset, fds, 0, up->nr);
 	}
 	req->res = ret;
 	req->failed = ret < 0;
