@@ -174,6 +174,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 	case IORING_REGISTER_PBUF_STATUS:
 		return ua_register_pbuf_status(ctx, (void *) arg, nr_args);
 	case IORING_REGISTER_PROBE:
+		if (!arg || nr_args > 256)
+			return -EINVAL;
 		return register_probe(arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:
 		return register_max_workers(ctx, arg, nr_args);
