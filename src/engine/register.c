@@ -1,28 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* io_uring_register(): the registration opcodes this engine implements. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "engine/ctx.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 
-/* Filled in a copy of ours, then written back whole, as the kernel does. */
-static int register_probe(const void *arg, unsigned nr)
+/* The kernel wants a zeroed buffer, for forward compatibility. */
+static int fill_probe(struct io_uring_probe *p, __u64 uarg, size_t size,
+		      unsigned nr)
 {
-	struct {
-		struct io_uring_probe		hdr;
-		struct io_uring_probe_op	ops[IORING_OP_LAST];
-	} buf;
-	struct io_uring_probe *p = &buf.hdr;
-	size_t size;
 	unsigned i;
 
-	if (nr > IORING_OP_LAST)
-		nr = IORING_OP_LAST;
-	size = sizeof(*p) + nr * sizeof(p->ops[0]);
-	if (ua_copy_from_user(p, (__u64) (uintptr_t) arg, size))
+	if (ua_copy_from_user(p, uarg, size))
 		return -EFAULT;
-	/* The kernel wants a zeroed buffer, for forward compatibility. */
 	for (i = 0; i < size; i++)
 		if (((const unsigned char *) p)[i])
 			return -EINVAL;
@@ -33,7 +25,27 @@ static int register_probe(const void *arg, unsigned nr)
 			p->ops[i].flags = IO_URING_OP_SUPPORTED;
 	}
 	p->ops_len = (__u8) nr;
-	return ua_copy_to_user((__u64) (uintptr_t) arg, p, size);
+	return 0;
+}
+
+/* Filled in a copy of ours, then written back whole, as the kernel does. */
+static int register_probe(const void *arg, unsigned nr)
+{
+	struct io_uring_probe *p;
+	size_t size;
+	int ret;
+
+	if (nr > IORING_OP_LAST)
+		nr = IORING_OP_LAST;
+	size = sizeof(*p) + nr * sizeof(p->ops[0]);
+	p = malloc(size);
+	if (!p)
+		return -ENOMEM;
+	ret = fill_probe(p, (__u64) (uintptr_t) arg, size, nr);
+	if (!ret)
+		ret = ua_copy_to_user((__u64) (uintptr_t) arg, p, size);
+	free(p);
+	return ret;
 }
 
 static int register_max_workers(struct ua_ctx *ctx, const void *arg,
