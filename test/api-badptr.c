@@ -69,7 +69,7 @@ static int submit_and_reap(struct io_uring *ring, unsigned nr,
 {
 	assert_int_equal(io_uring_submit(ring), (int) nr);
 	for (unsigned i = 0; i < nr; i++)
-		assert_int_equal(reap_one(ring, &out[i]), 0);
+		assert_int_equal(reap_in_engine(ring, &out[i]), 0);
 	return 0;
 }
 
@@ -77,7 +77,7 @@ static int submit_and_reap(struct io_uring *ring, unsigned nr,
 static int one(struct io_uring *ring, struct io_uring_sqe *sqe)
 {
 	sqe->user_data = 1;
-	return submit_one_and_wait(ring, 1);
+	return submit_wait_in_engine(ring, 1);
 }
 
 /* ---- SQE fields ---- */
@@ -407,7 +407,7 @@ static void test_recvmsg_multishot_header_unwritable(void **state)
 	sqe->user_data = 1;
 	assert_int_equal(io_uring_submit(ring), 1);
 	assert_int_equal(write(sv[1], "hello", 5), 5);
-	assert_int_equal(reap_one(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_int_equal(c.res, -EFAULT);
 	assert_false(c.flags & IORING_CQE_F_MORE);
 	close(sv[0]);
