@@ -4,7 +4,8 @@
  * (src/engine/uaccess.c): whole or -EFAULT, never a fault, for ranges that
  * start, end or cross into unreadable or unwritable pages; copies larger
  * than a pipe holds; several threads copying at once; a forked child
- * copying while its parent does. The group runs once in a child where
+ * copying while its parent does; no descriptor is left once no ring holds
+ * the copies' resources. The group runs once in a child where
  * process_vm_readv/writev fail with EPERM (the pipe fallback), then in the
  * parent (process_vm_readv/writev).
  */
@@ -34,9 +35,11 @@ static __u64 uptr(const void *p)
 	return (__u64) (uintptr_t) p;
 }
 
-static int map_pages(void **state)
+/* The group runs as if a ring existed. */
+static int group_setup(void **state)
 {
 	(void) state;
+	ua_uaccess_get();
 	pages = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pages == MAP_FAILED)
@@ -44,6 +47,13 @@ static int map_pages(void **state)
 	memset(pages, 'a', PAGE);
 	return mprotect(pages + PAGE, PAGE, PROT_NONE) ||
 	       mprotect(pages + 2 * PAGE, PAGE, PROT_READ);
+}
+
+static int group_teardown(void **state)
+{
+	(void) state;
+	ua_uaccess_put();
+	return 0;
 }
 
 static void test_reads_whole_or_efault(void **state)
@@ -195,6 +205,21 @@ static void test_fork(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static void test_no_ring_keeps_no_descriptor(void **state)
+{
+	char buf[16];
+	int fds;
+
+	(void) state;
+	assert_int_equal(ua_copy_from_user(buf, uptr(pages), sizeof(buf)), 0);
+	ua_uaccess_put();
+	fds = count_open_fds();
+	assert_int_equal(ua_copy_from_user(buf, uptr(pages), sizeof(buf)), 0);
+	assert_int_equal(ua_copy_to_user(uptr(pages), buf, sizeof(buf)), 0);
+	assert_int_equal(count_open_fds(), fds);
+	ua_uaccess_get();
+}
+
 static void deny_process_vm(void)
 {
 	struct sock_filter filter[] = {
@@ -227,9 +252,10 @@ static int run_group(void)
 		cmocka_unit_test(test_big_copies),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_no_ring_keeps_no_descriptor),
 	};
 
-	return cmocka_run_group_tests(tests, map_pages, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
 
 int main(void)

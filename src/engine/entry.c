@@ -102,6 +102,7 @@ static void ctx_free(struct ua_ctx *ctx)
 	pthread_mutex_destroy(&ctx->completion_lock);
 	pthread_mutex_destroy(&ctx->buf_lock);
 	free(ctx);
+	ua_uaccess_put();
 }
 
 /*
@@ -137,6 +138,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 
 	if (!ctx)
 		return NULL;
+	ua_uaccess_get();
 	ctx->setup_flags = flags;
 	ctx->sq_entries = sq;
 	ctx->cq_entries = cq;

@@ -45,9 +45,36 @@ static int mode;		/* enum uaccess_mode, set once probed */
 static pid_t self;		/* our pid, for process_vm_*; redone on fork */
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 
-/* The pipe copies one buffer at a time: its contents belong to one copy. */
+/* The pipe copies one buffer at a time: its contents belong to one copy.
+ * It stays open while a ring exists (nr_rings), and is made again on the
+ * first copy that needs it. */
 static pthread_mutex_t pipe_lock = PTHREAD_MUTEX_INITIALIZER;
 static int pipe_fds[2] = { -1, -1 };
+static unsigned nr_rings;
+
+static void close_pipe_locked(void)
+{
+	if (pipe_fds[0] >= 0) {
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
+		pipe_fds[0] = pipe_fds[1] = -1;
+	}
+}
+
+void ua_uaccess_get(void)
+{
+	pthread_mutex_lock(&pipe_lock);
+	nr_rings++;
+	pthread_mutex_unlock(&pipe_lock);
+}
+
+void ua_uaccess_put(void)
+{
+	pthread_mutex_lock(&pipe_lock);
+	if (!--nr_rings)
+		close_pipe_locked();
+	pthread_mutex_unlock(&pipe_lock);
+}
 
 /* A forked child has its own pid, and must not share the parent's pipe:
  * both would write into it at once. No other thread of the child holds
@@ -65,11 +92,7 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	self = getpid();
-	if (pipe_fds[0] >= 0) {
-		close(pipe_fds[0]);
-		close(pipe_fds[1]);
-		pipe_fds[0] = pipe_fds[1] = -1;
-	}
+	close_pipe_locked();
 	pthread_mutex_unlock(&pipe_lock);
 }
 
@@ -167,6 +190,8 @@ static int copy_pipe(void *dst, const void *src, size_t len)
 
 	pthread_mutex_lock(&pipe_lock);
 	ret = copy_pipe_locked(dst, src, len);
+	if (!nr_rings)
+		close_pipe_locked();
 	pthread_mutex_unlock(&pipe_lock);
 	return ret;
 }

@@ -36,4 +36,11 @@ long ua_strncpy_from_user(char *dst, __u64 uaddr, size_t size);
  */
 int ua_strndup_from_user(char **out, __u64 uaddr);
 
+/*
+ * Each ring holds the copies' resources while it exists: where the copies
+ * need a pipe, a process without rings keeps no descriptor of the engine's.
+ */
+void ua_uaccess_get(void);
+void ua_uaccess_put(void);
+
 #endif
