@@ -552,6 +552,30 @@ static void test_register_file_arrays(void **state)
 	}
 }
 
+/* Arrays that run into an unreadable page: an update uses the entries
+ * before it, a registration fails whole. */
+static void test_register_file_arrays_in_part(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	int *end = bad[2], fds[200];
+	struct io_uring_rsrc_update2 up;
+	__u64 tags[200];
+
+	for (int i = 0; i < 200; i++) {
+		fds[i] = i % 3 ? -1 : 0;
+		tags[i] = i % 3 ? 0 : (__u64) i + 1;
+	}
+	assert_int_equal(io_uring_register_files_tags(ring, fds, tags, 200), 0);
+	memcpy(end - 100, fds, 100 * sizeof(int));
+	memset(&up, 0, sizeof(up));
+	up.nr = 101;
+	up.data = (unsigned long) (end - 100);
+	assert_int_equal(reg(ring, IORING_REGISTER_FILES_UPDATE2, &up,
+			     sizeof(up)), 100);
+	assert_int_equal(io_uring_unregister_files(ring), 0);
+	assert_int_equal(io_uring_register_files(ring, end - 100, 200), -EFAULT);
+}
+
 /* ---- io_uring_setup ---- */
 
 static void test_setup_params(void **state)
@@ -616,6 +640,7 @@ static int run_group(void)
 		T(test_register_args),
 		T(test_register_write_back),
 		T(test_register_file_arrays),
+		T(test_register_file_arrays_in_part),
 		cmocka_unit_test(test_setup_params),
 	};
 

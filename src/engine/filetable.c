@@ -504,31 +504,71 @@ static void table_free_rcu(struct ua_rcu_head *head)
 	table_free(container_of(head, struct ua_file_table, rcu));
 }
 
-/* Entry i of the application's fds and tags (0: none), read as the kernel
- * reads them, one at a time: -EFAULT at the first that cannot be read. */
-static int get_entry(__u64 fds, __u64 tags, unsigned i, int *fd, __u64 *tag)
+/*
+ * The application's fds and tags arrays (0: none), nr entries. The kernel
+ * reads them an entry at a time and stops at the first it cannot read,
+ * having used those before it; here they are copied a chunk at a time,
+ * and only a chunk that cannot be read whole is read again entry by
+ * entry, to find where to stop.
+ */
+#define ENTRY_CHUNK	64
+
+struct user_entries {
+	__u64		fds, tags;
+	unsigned	nr;
+	unsigned	base, count;	/* the entries held below */
+	__s32		fd[ENTRY_CHUNK];
+	__u64		tag[ENTRY_CHUNK];
+};
+
+static void entries_init(struct user_entries *e, __u64 fds, __u64 tags,
+			 unsigned nr)
 {
-	*tag = 0;
-	if (tags && ua_copy_from_user(tag, tags + (__u64) i * sizeof(*tag),
-				      sizeof(*tag)))
+	e->fds = fds;
+	e->tags = tags;
+	e->nr = nr;
+	e->base = e->count = 0;
+}
+
+static int entries_load(struct user_entries *e, unsigned i, unsigned n)
+{
+	if (e->tags && ua_copy_from_user(e->tag, e->tags + i * sizeof(e->tag[0]),
+					 n * sizeof(e->tag[0])))
 		return -EFAULT;
-	if (fds && ua_copy_from_user(fd, fds + (__u64) i * sizeof(*fd),
-				     sizeof(*fd)))
+	if (e->fds && ua_copy_from_user(e->fd, e->fds + i * sizeof(e->fd[0]),
+					n * sizeof(e->fd[0])))
 		return -EFAULT;
+	e->base = i;
+	e->count = n;
+	return 0;
+}
+
+/* Entry i (-1 and 0 for an absent array), or -EFAULT. */
+static int get_entry(struct user_entries *e, unsigned i, int *fd, __u64 *tag)
+{
+	unsigned n = e->nr - i < ENTRY_CHUNK ? e->nr - i : ENTRY_CHUNK;
+
+	if (i - e->base >= e->count && entries_load(e, i, n) &&
+	    (n == 1 || entries_load(e, i, 1)))
+		return -EFAULT;
+	*fd = e->fds ? e->fd[i - e->base] : -1;
+	*tag = e->tags ? e->tag[i - e->base] : 0;
 	return 0;
 }
 
 static int fill_table(struct ua_ctx *ctx, struct ua_file_table *table,
 		      __u64 fds, __u64 tags)
 {
+	struct user_entries e;
 	struct ua_file_node *node;
 	int ret;
 
+	entries_init(&e, fds, tags, table->nr);
 	for (unsigned i = 0; i < table->nr; i++) {
 		__u64 tag;
-		int fd = -1;
+		int fd;
 
-		if (get_entry(fds, tags, i, &fd, &tag))
+		if (get_entry(&e, i, &fd, &tag))
 			return -EFAULT;
 		if (fd == -1) {
 			if (tag)
@@ -628,6 +668,7 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
 {
 	struct ua_files *files = &ctx->files;
 	struct ua_file_table *table = files->table;
+	struct user_entries e;
 	struct ua_file_node *node;
 	unsigned done;
 	int ret = 0;
@@ -636,11 +677,12 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
 		return -ENXIO;
 	if (offset + nr > table->nr)
 		return -EINVAL;
+	entries_init(&e, fds, tags, nr);
 	for (done = 0; done < nr; done++) {
 		__u64 tag;
 		int fd;
 
-		if (!fds || get_entry(fds, tags, done, &fd, &tag)) {
+		if (!fds || get_entry(&e, done, &fd, &tag)) {
 			ret = -EFAULT;
 			break;
 		}
