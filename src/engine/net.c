@@ -401,10 +401,11 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 
 /* ---- receives into provided buffers ---- */
 
+/* A RECVMSG that selects its buffer copied the application's msghdr when
+ * it was submitted (ua_sr_prep). */
 static const struct msghdr *app_msg(const struct ua_req *req)
 {
-	return req->sr.msg ? &req->sr.msg->hdr
-			   : (const struct msghdr *) (uintptr_t) req->sr.addr;
+	return &req->sr.msg->hdr;
 }
 
 /*
