@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/opdef.h"
 
 #define CANCEL_FLAGS	(IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD | \
@@ -204,7 +205,8 @@ int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args)
 
 	if (!arg || nr_args != 1)
 		return -EINVAL;
-	memcpy(&sc, arg, sizeof(sc));
+	if (ua_copy_from_user(&sc, (__u64) (uintptr_t) arg, sizeof(sc)))
+		return -EFAULT;
 	if (sc.flags & ~CANCEL_FLAGS)
 		return -EINVAL;
 	for (i = 0; i < sizeof(sc.pad); i++)

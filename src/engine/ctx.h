@@ -759,11 +759,11 @@ struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot);
 void ua_file_node_put(struct ua_file_node *node);
 int ua_req_assign_fixed_file(struct ua_req *req);
 void ua_req_put_fixed_file(struct ua_req *req);
-int ua_files_register(struct ua_ctx *ctx, const __s32 *fds, const __u64 *tags,
-		      unsigned nr);
+/* fds and tags: arrays in the application's memory, 0 for none. */
+int ua_files_register(struct ua_ctx *ctx, __u64 fds, __u64 tags, unsigned nr);
 int ua_files_unregister(struct ua_ctx *ctx);
-int ua_files_update(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
-		    const __u64 *tags, unsigned nr);
+int ua_files_update(struct ua_ctx *ctx, unsigned offset, __u64 fds,
+		    __u64 tags, unsigned nr);
 int ua_files_set_alloc_range(struct ua_ctx *ctx, unsigned off, unsigned len);
 int ua_files_install(struct ua_ctx *ctx, int fd, __u32 file_slot);
 int ua_files_remove(struct ua_ctx *ctx, unsigned slot);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "ua_private.h"
 
 #define SETUP_FLAGS	(IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | \
@@ -99,6 +100,7 @@ static void ctx_free(struct ua_ctx *ctx)
 	pthread_mutex_destroy(&ctx->completion_lock);
 	pthread_mutex_destroy(&ctx->buf_lock);
 	free(ctx);
+	ua_uaccess_put();
 }
 
 /*
@@ -154,6 +156,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 
 	if (!ctx)
 		return NULL;
+	ua_uaccess_get();
 	ctx->setup_flags = flags;
 	ctx->sq_entries = sq;
 	ctx->cq_entries = cq;
@@ -173,13 +176,16 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	return ctx;
 }
 
-UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
+/* The parameters are read into a copy and written back whole once the
+ * ring exists, as the kernel does: -EFAULT, and no ring, if either fails. */
+UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 {
+	struct io_uring_params params, *p = &params;
 	struct ua_ctx *ctx, *stale;
 	unsigned sq, cq;
 	int ret;
 
-	if (!p)
+	if (ua_copy_from_user(p, (__u64) (uintptr_t) up, sizeof(*p)))
 		return -EFAULT;
 	ret = ua_fork_watch();
 	if (!ret)
@@ -200,6 +206,12 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 	ret = ua_poller_init(ctx);
 	if (ret)
 		goto stop_workers;
+	p->sq_entries = sq;
+	p->cq_entries = cq;
+	p->features = ctx->features;
+	ret = ua_copy_to_user((__u64) (uintptr_t) up, p, sizeof(*p));
+	if (ret)
+		goto shut_down;
 	/* A ring still filed under this number lost its descriptor to close()
 	 * without a release: nobody can reach it any more. */
 	stale = ua_ctx_lookup(ctx->fd);
@@ -208,9 +220,6 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 	ret = ua_ctx_install(ctx);
 	if (ret)
 		goto shut_down;
-	p->sq_entries = sq;
-	p->cq_entries = cq;
-	p->features = ctx->features;
 	return ctx->fd;
 
 	/* Each step undoes what succeeded before it; ctx_shutdown() also
@@ -227,9 +236,12 @@ free_ctx:
 	return ret;
 }
 
-static int timespec_arg(const struct __kernel_timespec *ts, bool absolute,
-			struct timespec *deadline)
+static int timespec_arg(__u64 uts, bool absolute, struct timespec *deadline)
 {
+	struct __kernel_timespec copy, *ts = &copy;
+
+	if (ua_copy_from_user(ts, uts, sizeof(*ts)))
+		return -EFAULT;
 	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
 		return -EINVAL;
 	if (absolute) {
@@ -247,50 +259,68 @@ static int timespec_arg(const struct __kernel_timespec *ts, bool absolute,
 	return 0;
 }
 
+/* What the decoded wait arguments point at. */
+struct wait_copy {
+	struct timespec	deadline;
+	sigset_t	mask;
+	int		mask_err;	/* the mask could not be taken */
+};
+
+/* The kernel reads the signal mask only when it is about to sleep: its
+ * errors count only for a wait that needs completions (get_events). */
+static void sigmask_arg(__u64 umask, size_t size, struct ua_wait_args *w,
+			struct wait_copy *c)
+{
+	if (!umask)
+		return;
+	c->mask_err = -EINVAL;
+	if (size != SIGSET_SIZE)
+		return;
+	sigemptyset(&c->mask);
+	c->mask_err = ua_copy_from_user(&c->mask, umask, SIGSET_SIZE);
+	if (!c->mask_err)
+		w->sigmask = &c->mask;
+}
+
 /* Decodes the wait arguments: a sigset, or io_uring_getevents_arg. */
 static int wait_args(unsigned flags, const void *argp, size_t argsz,
-		     struct ua_wait_args *w, struct timespec *deadline)
+		     struct ua_wait_args *w, struct wait_copy *c)
 {
 	struct io_uring_getevents_arg arg;
 
 	w->deadline = NULL;
 	w->sigmask = NULL;
+	c->mask_err = 0;
 	if (!(flags & IORING_ENTER_EXT_ARG)) {
 		if (flags & IORING_ENTER_ABS_TIMER)
 			return -EINVAL;
-		if (argp && argsz != SIGSET_SIZE)
-			return -EINVAL;
-		w->sigmask = argp;
+		sigmask_arg((__u64) (uintptr_t) argp, argsz, w, c);
 		return 0;
 	}
-	if (!argp)
-		return 0;
 	if (argsz != sizeof(arg))
 		return -EINVAL;
-	memcpy(&arg, argp, sizeof(arg));
+	if (ua_copy_from_user(&arg, (__u64) (uintptr_t) argp, sizeof(arg)))
+		return -EFAULT;
 	if (arg.min_wait_usec)
 		return -EINVAL;		/* IORING_FEAT_MIN_TIMEOUT: not yet */
-	if (arg.sigmask) {
-		if (arg.sigmask_sz != SIGSET_SIZE)
-			return -EINVAL;
-		w->sigmask = (const sigset_t *) (uintptr_t) arg.sigmask;
-	}
+	sigmask_arg(arg.sigmask, arg.sigmask_sz, w, c);
 	if (arg.ts) {
-		int ret = timespec_arg((const struct __kernel_timespec *)
-				       (uintptr_t) arg.ts,
-				       flags & IORING_ENTER_ABS_TIMER, deadline);
+		int ret = timespec_arg(arg.ts, flags & IORING_ENTER_ABS_TIMER,
+				       &c->deadline);
 		if (ret)
 			return ret;
-		w->deadline = deadline;
+		w->deadline = &c->deadline;
 	}
 	return 0;
 }
 
 static int get_events(struct ua_ctx *ctx, unsigned min_complete,
-		      struct ua_wait_args *w)
+		      struct ua_wait_args *w, int mask_err)
 {
 	if (min_complete > ctx->cq_entries)
 		min_complete = ctx->cq_entries;
+	if (mask_err && min_complete)
+		return mask_err;
 	w->min_complete = min_complete;
 	return ua_cq_wait(ctx, w);
 }
@@ -308,7 +338,7 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 		 unsigned flags, const void *argp, size_t argsz)
 {
 	struct ua_ctx *ctx = ua_ctx_lookup((int) fd);
-	struct timespec deadline;
+	struct wait_copy copy;
 	struct ua_wait_args w;
 	int submitted = 0, ret = 0;
 
@@ -324,7 +354,7 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 			   ua_ctx_polls_inline(ctx))) && foreign_thread(ctx))
 		return -EEXIST;
 	if (flags & IORING_ENTER_GETEVENTS) {
-		ret = wait_args(flags, argp, argsz, &w, &deadline);
+		ret = wait_args(flags, argp, argsz, &w, &copy);
 		if (ret)
 			return ret;
 	}
@@ -339,7 +369,7 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 			return submitted;
 	}
 	if (flags & IORING_ENTER_GETEVENTS)
-		ret = get_events(ctx, min_complete, &w);
+		ret = get_events(ctx, min_complete, &w, copy.mask_err);
 	return submitted ? submitted : ret;
 }
 

@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/rcu.h"
 
 struct ua_ev_fd {
@@ -88,14 +89,14 @@ int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 
 	if (nr != 1)
 		return -EINVAL;
-	if (!arg)
-		return -EFAULT;
-	memcpy(&fd, arg, sizeof(fd));
+	ret = ua_copy_from_user(&fd, (__u64) (uintptr_t) arg, sizeof(fd));
 	pthread_mutex_lock(&ctx->ev_fd_lock);
-	if (ctx->ev_fd) {
+	if (ctx->ev_fd || ret) {
 		/* The kernel says -EBUSY before it looks at the new fd. */
+		if (ctx->ev_fd)
+			ret = -EBUSY;
 		pthread_mutex_unlock(&ctx->ev_fd_lock);
-		return -EBUSY;
+		return ret;
 	}
 	ev = ctx->ev_parked;
 	if (ev && same_file(ev, fd)) {

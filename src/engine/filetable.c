@@ -39,6 +39,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/percpu_ref.h"
 #include "engine/rcu.h"
 
@@ -503,16 +504,72 @@ static void table_free_rcu(struct ua_rcu_head *head)
 	table_free(container_of(head, struct ua_file_table, rcu));
 }
 
-static int fill_table(struct ua_ctx *ctx, struct ua_file_table *table,
-		      const __s32 *fds, const __u64 *tags)
+/*
+ * The application's fds and tags arrays (0: none), nr entries. The kernel
+ * reads them an entry at a time and stops at the first it cannot read,
+ * having used those before it; here they are copied a chunk at a time,
+ * and only a chunk that cannot be read whole is read again entry by
+ * entry, to find where to stop.
+ */
+#define ENTRY_CHUNK	64
+
+struct user_entries {
+	__u64		fds, tags;
+	unsigned	nr;
+	unsigned	base, count;	/* the entries held below */
+	__s32		fd[ENTRY_CHUNK];
+	__u64		tag[ENTRY_CHUNK];
+};
+
+static void entries_init(struct user_entries *e, __u64 fds, __u64 tags,
+			 unsigned nr)
 {
+	e->fds = fds;
+	e->tags = tags;
+	e->nr = nr;
+	e->base = e->count = 0;
+}
+
+static int entries_load(struct user_entries *e, unsigned i, unsigned n)
+{
+	if (e->tags && ua_copy_from_user(e->tag, e->tags + i * sizeof(e->tag[0]),
+					 n * sizeof(e->tag[0])))
+		return -EFAULT;
+	if (e->fds && ua_copy_from_user(e->fd, e->fds + i * sizeof(e->fd[0]),
+					n * sizeof(e->fd[0])))
+		return -EFAULT;
+	e->base = i;
+	e->count = n;
+	return 0;
+}
+
+/* Entry i (-1 and 0 for an absent array), or -EFAULT. */
+static int get_entry(struct user_entries *e, unsigned i, int *fd, __u64 *tag)
+{
+	unsigned n = e->nr - i < ENTRY_CHUNK ? e->nr - i : ENTRY_CHUNK;
+
+	if (i - e->base >= e->count && entries_load(e, i, n) &&
+	    (n == 1 || entries_load(e, i, 1)))
+		return -EFAULT;
+	*fd = e->fds ? e->fd[i - e->base] : -1;
+	*tag = e->tags ? e->tag[i - e->base] : 0;
+	return 0;
+}
+
+static int fill_table(struct ua_ctx *ctx, struct ua_file_table *table,
+		      __u64 fds, __u64 tags)
+{
+	struct user_entries e;
 	struct ua_file_node *node;
 	int ret;
 
+	entries_init(&e, fds, tags, table->nr);
 	for (unsigned i = 0; i < table->nr; i++) {
-		__u64 tag = tags ? tags[i] : 0;
-		int fd = fds ? fds[i] : -1;
+		__u64 tag;
+		int fd;
 
+		if (get_entry(&e, i, &fd, &tag))
+			return -EFAULT;
 		if (fd == -1) {
 			if (tag)
 				return -EINVAL;	/* a tag needs a file */
@@ -534,8 +591,8 @@ static int nofile_limit_allows(unsigned nr)
 	return getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= nr;
 }
 
-static int register_locked(struct ua_ctx *ctx, const __s32 *fds,
-			   const __u64 *tags, unsigned nr)
+static int register_locked(struct ua_ctx *ctx, __u64 fds, __u64 tags,
+			   unsigned nr)
 {
 	struct ua_files *files = &ctx->files;
 	struct ua_file_table *table;
@@ -564,8 +621,7 @@ static int register_locked(struct ua_ctx *ctx, const __s32 *fds,
 }
 
 /* fds NULL: a sparse table. Tags, when given, post on release. */
-int ua_files_register(struct ua_ctx *ctx, const __s32 *fds, const __u64 *tags,
-		      unsigned nr)
+int ua_files_register(struct ua_ctx *ctx, __u64 fds, __u64 tags, unsigned nr)
 {
 	int ret;
 
@@ -607,11 +663,12 @@ int ua_files_unregister(struct ua_ctx *ctx)
  * and ends the update. Returns how many entries were processed, or the
  * error if none was.
  */
-static int update_locked(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
-			 const __u64 *tags, unsigned nr)
+static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
+			 __u64 tags, unsigned nr)
 {
 	struct ua_files *files = &ctx->files;
 	struct ua_file_table *table = files->table;
+	struct user_entries e;
 	struct ua_file_node *node;
 	unsigned done;
 	int ret = 0;
@@ -620,10 +677,15 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
 		return -ENXIO;
 	if (offset + nr > table->nr)
 		return -EINVAL;
+	entries_init(&e, fds, tags, nr);
 	for (done = 0; done < nr; done++) {
-		__u64 tag = tags ? tags[done] : 0;
-		int fd = fds[done];
+		__u64 tag;
+		int fd;
 
+		if (!fds || get_entry(&e, done, &fd, &tag)) {
+			ret = -EFAULT;
+			break;
+		}
 		if ((fd == IORING_REGISTER_FILES_SKIP || fd == -1) && tag) {
 			ret = -EINVAL;
 			break;
@@ -641,8 +703,8 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
 	return done ? (int) done : ret;
 }
 
-int ua_files_update(struct ua_ctx *ctx, unsigned offset, const __s32 *fds,
-		    const __u64 *tags, unsigned nr)
+int ua_files_update(struct ua_ctx *ctx, unsigned offset, __u64 fds,
+		    __u64 tags, unsigned nr)
 {
 	int ret;
 
@@ -800,17 +862,25 @@ int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	return sqe->len ? 0 : -EINVAL;
 }
 
-/* Each descriptor goes to a free slot, whose index replaces it in fds. */
-static int update_with_alloc_locked(struct ua_ctx *ctx, __s32 *fds,
+/* Each descriptor goes to a free slot, whose index replaces it in fds; a
+ * slot whose index cannot be written back is emptied again, as the
+ * kernel's is. */
+static int update_with_alloc_locked(struct ua_ctx *ctx, __u64 fds,
 				    unsigned nr)
 {
 	unsigned done;
-	int ret = 0, dup;
+	int ret = 0, dup, fd;
 
 	if (!ctx->files.table)
 		return -ENXIO;
 	for (done = 0; done < nr; done++) {
-		ret = dup = dup_for_table(&ctx->files, fds[done]);
+		__u64 uaddr = fds + (__u64) done * sizeof(fd);
+
+		if (ua_copy_from_user(&fd, uaddr, sizeof(fd))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = dup = dup_for_table(&ctx->files, fd);
 		if (dup >= 0) {
 			ret = install_locked(ctx, dup, IORING_FILE_INDEX_ALLOC);
 			if (ret < 0)
@@ -818,7 +888,12 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __s32 *fds,
 		}
 		if (ret < 0)
 			break;
-		fds[done] = ret;
+		if (ua_copy_to_user(uaddr, &ret, sizeof(ret))) {
+			slot_replace(&ctx->files, ctx->files.table,
+				     (unsigned) ret, NULL);
+			ret = -EFAULT;
+			break;
+		}
 	}
 	return done ? (int) done : ret;
 }
@@ -826,7 +901,7 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __s32 *fds,
 int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_files_update *up = &req->files_update;
-	__s32 *fds = (__s32 *) (uintptr_t) up->arg;
+	__u64 fds = up->arg;
 	int ret;
 
 	(void) issue_flags;
@@ -835,7 +910,7 @@ int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 		ret = update_with_alloc_locked(req->ctx, fds, up->nr);
 		pthread_mutex_unlock(&req->ctx->files.lock);
 	} else {
-		ret = ua_files_update(req->ctx, up->offset, fds, NULL, up->nr);
+		ret = ua_files_update(req->ctx, up->offset, fds, 0, up->nr);
 	}
 	req->res = ret;
 	req->failed = ret < 0;

@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/opdef.h"
 
 #define MAX_BIDS	(1u << 16)
@@ -283,13 +284,15 @@ static void group_free(struct ua_ctx *ctx, struct ua_buf_group *g)
 
 int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
 {
-	const struct io_uring_buf_reg *reg = arg;
+	struct io_uring_buf_reg copy, *reg = &copy;
 	struct ua_buf_group *g;
 	bool created = false;
 	int ret;
 
-	if (!reg || nr != 1)
+	if (!arg || nr != 1)
 		return -EINVAL;
+	if (ua_copy_from_user(reg, (__u64) (uintptr_t) arg, sizeof(*reg)))
+		return -EFAULT;
 	if (reg->resv[0] || reg->resv[1] || reg->resv[2])
 		return -EINVAL;
 	if (reg->flags & ~PBUF_RING_FLAGS)
@@ -323,12 +326,14 @@ out:
 
 int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
 {
-	const struct io_uring_buf_reg *reg = arg;
+	struct io_uring_buf_reg copy, *reg = &copy;
 	struct ua_buf_group *g;
 	int ret = 0;
 
-	if (!reg || nr != 1)
+	if (!arg || nr != 1)
 		return -EINVAL;
+	if (ua_copy_from_user(reg, (__u64) (uintptr_t) arg, sizeof(*reg)))
+		return -EFAULT;
 	if (reg->resv[0] || reg->resv[1] || reg->resv[2] || reg->flags)
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->buf_lock);
@@ -349,13 +354,15 @@ int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
  * the application knows which entries it may refill. */
 int ua_register_pbuf_status(struct ua_ctx *ctx, void *arg, unsigned nr)
 {
-	struct io_uring_buf_status *st = arg;
+	struct io_uring_buf_status copy, *st = &copy;
 	struct ua_buf_group *g;
 	unsigned i;
 	int ret = 0;
 
-	if (!st || nr != 1)
+	if (!arg || nr != 1)
 		return -EINVAL;
+	if (ua_copy_from_user(st, (__u64) (uintptr_t) arg, sizeof(*st)))
+		return -EFAULT;
 	for (i = 0; i < sizeof(st->resv) / sizeof(st->resv[0]); i++)
 		if (st->resv[i])
 			return -EINVAL;
@@ -368,6 +375,8 @@ int ua_register_pbuf_status(struct ua_ctx *ctx, void *arg, unsigned nr)
 	else
 		st->head = g->ring_head;
 	pthread_mutex_unlock(&ctx->buf_lock);
+	if (!ret && ua_copy_to_user((__u64) (uintptr_t) arg, st, sizeof(*st)))
+		return -EFAULT;
 	return ret;
 }
 

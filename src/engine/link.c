@@ -110,17 +110,24 @@ static bool drain_ready(struct ua_ctx *ctx, const struct ua_req *head)
 }
 
 /* The members of a chain copy what the application may reuse, as a punted
- * request does: they are issued after io_uring_enter returns. */
+ * request does: they are issued after io_uring_enter returns. A member
+ * whose copy fails completes with its error as if its SQE had been
+ * refused; nonzero tells the caller to fail the chain. */
 int ua_link_prepare(struct ua_req *first)
 {
 	struct ua_req *req;
+	int ret;
 
 	for (req = first; req; req = req->link) {
 		const struct ua_opdef *def = ua_opdef(req->opcode);
 
-		if (!(req->state & UA_REQ_COMPLETE_NOW) && def->prepare_async &&
-		    def->prepare_async(req))
-			return -ENOMEM;
+		if ((req->state & UA_REQ_COMPLETE_NOW) || !def->prepare_async)
+			continue;
+		ret = def->prepare_async(req);
+		if (ret) {
+			complete_now(req, ret, true);
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -141,7 +148,8 @@ bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
 	if (now)
 		return false;
 	if (ua_link_prepare(head)) {
-		complete_now(head, -ENOMEM, true);
+		if (!(head->state & UA_REQ_COMPLETE_NOW))
+			complete_now(head, -ECANCELED, true);
 		head->sqe_flags &= (__u8) ~IOSQE_IO_HARDLINK;
 		return false;
 	}

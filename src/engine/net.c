@@ -23,12 +23,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/opdef.h"
 
 #define SEND_FLAGS	IORING_RECVSEND_POLL_FIRST
@@ -211,8 +213,9 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 			if (sqe->addr_len > sizeof(sr->dest))
 				return -EINVAL;
 			sr->dest_len = sqe->addr_len;
-			memcpy(&sr->dest, (const void *) (uintptr_t) sqe->addr2,
-			       sr->dest_len);
+			if (ua_copy_from_user(&sr->dest, sqe->addr2,
+					      sr->dest_len))
+				return -EFAULT;
 		}
 		return 0;
 	}
@@ -230,6 +233,11 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EINVAL;
 	sr->sock_kind = SOCK_UNKNOWN;
 	sr->nr_retries = 0;
+	/* Its msghdr is read by the engine, not by recvmsg(): copy it now,
+	 * as the kernel does at submission. */
+	if (req->opcode == IORING_OP_RECVMSG &&
+	    (req->sqe_flags & IOSQE_BUFFER_SELECT))
+		return ua_sr_prepare_async(req);
 	return 0;
 }
 
@@ -241,33 +249,66 @@ struct ua_msg {
 	struct iovec		iov[];
 };
 
-int ua_sr_prepare_async(struct ua_req *req)
+/* The kernel's checks and errors, in its order: the msghdr, the
+ * destination address, the iovec count, the iovecs. */
+static int copy_msg(struct ua_req *req, struct ua_msg **out)
 {
-	struct ua_sr *sr = &req->sr;
-	const struct msghdr *umsg = (const struct msghdr *) (uintptr_t) sr->addr;
+	struct msghdr umsg;
 	struct ua_msg *m;
+	size_t iov_size;
 
-	if (!is_msg(req) || sr->msg)
-		return 0;
-	m = malloc(sizeof(*m) + umsg->msg_iovlen * sizeof(struct iovec));
+	if (ua_copy_from_user(&umsg, req->sr.addr, sizeof(umsg)))
+		return -EFAULT;
+	if (req->opcode == IORING_OP_SENDMSG && umsg.msg_name &&
+	    umsg.msg_namelen > sizeof(m->name))
+		return -EINVAL;
+	if (umsg.msg_iovlen > UA_UIO_MAXIOV)
+		return -EMSGSIZE;
+	iov_size = umsg.msg_iovlen * sizeof(struct iovec);
+	m = malloc(sizeof(*m) + iov_size);
 	if (!m)
 		return -ENOMEM;
-	m->hdr = *umsg;
-	if (umsg->msg_iovlen)
-		memcpy(m->iov, umsg->msg_iov,
-		       umsg->msg_iovlen * sizeof(struct iovec));
+	m->hdr = umsg;
 	m->hdr.msg_iov = m->iov;
 	/* A destination address is read now, as the kernel does; a source
 	 * address buffer is written on completion, so it stays the app's. */
-	if (req->opcode == IORING_OP_SENDMSG && umsg->msg_name) {
-		if (umsg->msg_namelen > sizeof(m->name)) {
-			free(m);
-			return -EINVAL;
-		}
-		memcpy(&m->name, umsg->msg_name, umsg->msg_namelen);
+	if (req->opcode == IORING_OP_SENDMSG && umsg.msg_name) {
 		m->hdr.msg_name = &m->name;
+		if (ua_copy_from_user(&m->name, (__u64) (uintptr_t) umsg.msg_name,
+				      umsg.msg_namelen))
+			goto fault;
 	}
-	sr->msg = m;
+	if (ua_copy_from_user(m->iov, (__u64) (uintptr_t) umsg.msg_iov,
+			      iov_size))
+		goto fault;
+	*out = m;
+	return 0;
+fault:
+	free(m);
+	return -EFAULT;
+}
+
+int ua_sr_prepare_async(struct ua_req *req)
+{
+	struct ua_sr *sr = &req->sr;
+
+	if (!is_msg(req) || sr->msg)
+		return 0;
+	return copy_msg(req, &sr->msg);
+}
+
+/* What recvmsg() reports in a msghdr, into the application's. */
+static int report_msg(const struct ua_req *req, const struct msghdr *m)
+{
+	__u64 umsg = req->sr.addr;
+
+	if (ua_copy_to_user(umsg + offsetof(struct msghdr, msg_namelen),
+			    &m->msg_namelen, sizeof(m->msg_namelen)) ||
+	    ua_copy_to_user(umsg + offsetof(struct msghdr, msg_controllen),
+			    &m->msg_controllen, sizeof(m->msg_controllen)) ||
+	    ua_copy_to_user(umsg + offsetof(struct msghdr, msg_flags),
+			    &m->msg_flags, sizeof(m->msg_flags)))
+		return -EFAULT;
 	return 0;
 }
 
@@ -300,13 +341,8 @@ static ssize_t sys_sr(struct ua_req *req, int flags)
 		n = is_send(req) ? sendmsg(req->fd, msg, flags)
 				 : recvmsg(req->fd, msg, flags);
 		/* RECVMSG reports into the application's msghdr. */
-		if (n >= 0 && sr->msg && !is_send(req)) {
-			struct msghdr *umsg = (struct msghdr *) (uintptr_t) sr->addr;
-
-			umsg->msg_namelen = msg->msg_namelen;
-			umsg->msg_controllen = msg->msg_controllen;
-			umsg->msg_flags = msg->msg_flags;
-		}
+		if (n >= 0 && sr->msg && !is_send(req) && report_msg(req, msg))
+			return -EFAULT;
 	} else if (is_send(req)) {
 		n = sendto(req->fd, (const char *) (uintptr_t) sr->addr + sr->done,
 			   sr->len - sr->done, flags,
@@ -365,10 +401,11 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 
 /* ---- receives into provided buffers ---- */
 
+/* A RECVMSG that selects its buffer copied the application's msghdr when
+ * it was submitted (ua_sr_prep). */
 static const struct msghdr *app_msg(const struct ua_req *req)
 {
-	return req->sr.msg ? &req->sr.msg->hdr
-			   : (const struct msghdr *) (uintptr_t) req->sr.addr;
+	return &req->sr.msg->hdr;
 }
 
 /*
@@ -408,7 +445,8 @@ static ssize_t recvmsg_out(struct ua_req *req, char *buf, size_t len,
 	out.controllen = (__u32) m.msg_controllen;
 	out.payloadlen = (__u32) n;
 	out.flags = (__u32) m.msg_flags;
-	memcpy(buf, &out, sizeof(out));
+	if (ua_copy_to_user((__u64) (uintptr_t) buf, &out, sizeof(out)))
+		return -EFAULT;
 	if ((size_t) n > iov.iov_len)
 		n = (ssize_t) iov.iov_len;
 	return (ssize_t) head + n;
@@ -429,13 +467,8 @@ static ssize_t recv_into(struct ua_req *req, char *buf, size_t len, int flags,
 		m.msg_iov = &iov;
 		m.msg_iovlen = 1;
 		n = recvmsg(req->fd, &m, flags);
-		if (n >= 0) {
-			struct msghdr *umsg = (struct msghdr *) (uintptr_t) req->sr.addr;
-
-			umsg->msg_namelen = m.msg_namelen;
-			umsg->msg_controllen = m.msg_controllen;
-			umsg->msg_flags = m.msg_flags;
-		}
+		if (n >= 0 && report_msg(req, &m))
+			return -EFAULT;
 	} else {
 		n = recv(req->fd, buf, len, flags);
 	}
@@ -863,9 +896,8 @@ int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	if (sqe->off > sizeof(c->addr))
 		return -EINVAL;
 	c->addr_len = (socklen_t) sqe->off;
-	memcpy(&c->addr, (const void *) (uintptr_t) sqe->addr, c->addr_len);
 	c->in_progress = false;
-	return 0;
+	return ua_copy_from_user(&c->addr, sqe->addr, c->addr_len);
 }
 
 /* The first connect() of a blocking socket runs non-blocking, once. */
@@ -973,8 +1005,7 @@ int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	if (sqe->addr2 > sizeof(s->addr))
 		return -EINVAL;
 	s->addr_len = (socklen_t) sqe->addr2;
-	memcpy(&s->addr, (const void *) (uintptr_t) sqe->addr, s->addr_len);
-	return 0;
+	return ua_copy_from_user(&s->addr, sqe->addr, s->addr_len);
 }
 
 int ua_bind(struct ua_req *req, unsigned issue_flags)

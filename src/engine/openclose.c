@@ -24,6 +24,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 
 /* The kernel's __O_TMPFILE, without the O_DIRECTORY glibc folds into it. */
 #define TMPFILE_BIT		(O_TMPFILE & ~O_DIRECTORY)
@@ -75,21 +76,27 @@ int ua_openat_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 }
 
 /* struct open_how at sqe->addr2, sqe->len bytes of it; a larger struct
- * than ours is accepted only with zeroes in what we do not know. */
+ * than ours is accepted only with zeroes in what we do not know (the
+ * kernel's copy_struct_from_user(), its errors in its order). */
 int ua_openat2_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	const unsigned char *uhow = (const void *) (uintptr_t) sqe->addr2;
 	struct ua_open *o = &req->open;
 	struct open_how how;
+	int ret;
 
 	o->path_copy = NULL;
 	if (sqe->len < OPEN_HOW_SIZE_VER0)
 		return -EINVAL;
-	for (size_t i = sizeof(how); i < sqe->len; i++)
-		if (uhow[i])
-			return -E2BIG;
+	if (sqe->len > sizeof(how)) {
+		ret = ua_check_zeroed_user(sqe->addr2 + sizeof(how),
+					   sqe->len - sizeof(how));
+		if (ret <= 0)
+			return ret ? ret : -E2BIG;
+	}
 	memset(&how, 0, sizeof(how));
-	memcpy(&how, uhow, sqe->len < sizeof(how) ? sqe->len : sizeof(how));
+	if (ua_copy_from_user(&how, sqe->addr2,
+			      sqe->len < sizeof(how) ? sqe->len : sizeof(how)))
+		return -EFAULT;
 	o->flags = how.flags;
 	o->mode = how.mode;
 	o->resolve = how.resolve;
@@ -200,50 +207,15 @@ int ua_openat(struct ua_req *req, unsigned issue_flags)
 	return UA_DONE;
 }
 
-/*
- * Copies the application's path as the kernel's getname() does: -EFAULT
- * for an address that cannot be read, -ENAMETOOLONG without a NUL in
- * PATH_MAX bytes. process_vm_readv() reads our own memory without
- * faulting; split at the page boundary, it stops at the first unreadable
- * page instead of failing whole. Where it is not allowed (seccomp), the
- * pointer is trusted, as any library trusts its caller's.
- */
-static int copy_path(const char *upath, char **out)
-{
-	char buf[PATH_MAX];
-	size_t page = (size_t) sysconf(_SC_PAGESIZE);
-	size_t first = page - ((uintptr_t) upath & (page - 1));
-	struct iovec local = { buf, sizeof(buf) };
-	struct iovec remote[2] = {
-		{ (void *) upath, first < sizeof(buf) ? first : sizeof(buf) },
-		{ (void *) (upath + first), first < sizeof(buf) ? sizeof(buf) - first : 0 },
-	};
-	ssize_t n = process_vm_readv(getpid(), &local, 1, remote, 2, 0);
-	size_t len;
-
-	if (n < 0 && errno == EFAULT)
-		return -EFAULT;
-	if (n < 0) {
-		n = (ssize_t) strnlen(upath, sizeof(buf));
-		memcpy(buf, upath, (size_t) n < sizeof(buf) ? (size_t) n + 1 : sizeof(buf));
-	}
-	len = strnlen(buf, (size_t) n);
-	if (len == (size_t) n)
-		return n == (ssize_t) sizeof(buf) ? -ENAMETOOLONG : -EFAULT;
-	*out = malloc(len + 1);
-	if (!*out)
-		return -ENOMEM;
-	memcpy(*out, buf, len + 1);
-	return 0;
-}
-
+/* The path is copied as the kernel's getname() copies it, with its
+ * errors (-EFAULT, -ENAMETOOLONG, -ENOENT for an empty one). */
 int ua_open_prepare_async(struct ua_req *req)
 {
 	struct ua_open *o = &req->open;
 
 	if (o->path_copy)
 		return 0;
-	return copy_path((const char *) (uintptr_t) o->path, &o->path_copy);
+	return ua_strndup_from_user(&o->path_copy, o->path);
 }
 
 void ua_open_cleanup(struct ua_req *req)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 
 /* The file's readiness now, for events; -EBADF in *err for no file. */
 __u32 ua_poll_events_now(int fd, __u32 events, int *err)
@@ -130,9 +131,9 @@ int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	e->epfd = sqe->fd;
 	e->op = (int) sqe->len;
 	e->fd = (int) sqe->off;
-	if (e->op != EPOLL_CTL_DEL)
-		memcpy(&e->ev, (const void *) (uintptr_t) sqe->addr,
-		       sizeof(e->ev));
+	if (e->op != EPOLL_CTL_DEL &&
+	    ua_copy_from_user(&e->ev, sqe->addr, sizeof(e->ev)))
+		return -EFAULT;
 	return 0;
 }
 

@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* io_uring_register(): the registration opcodes this engine implements. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/opdef.h"
 
-static int register_probe(struct io_uring_probe *p, unsigned nr)
+/* The kernel wants a zeroed buffer, for forward compatibility. */
+static int fill_probe(struct io_uring_probe *p, __u64 uarg, size_t size,
+		      unsigned nr)
 {
-	size_t size;
 	unsigned i;
 
-	if (!p)
+	if (ua_copy_from_user(p, uarg, size))
 		return -EFAULT;
-	if (nr > IORING_OP_LAST)
-		nr = IORING_OP_LAST;
-	size = sizeof(*p) + nr * sizeof(p->ops[0]);
-	/* The kernel wants a zeroed buffer, for forward compatibility. */
 	for (i = 0; i < size; i++)
 		if (((const unsigned char *) p)[i])
 			return -EINVAL;
@@ -29,16 +28,40 @@ static int register_probe(struct io_uring_probe *p, unsigned nr)
 	return 0;
 }
 
-static int register_max_workers(struct ua_ctx *ctx, void *arg, unsigned nr)
+/* Filled in a copy of ours, then written back whole, as the kernel does. */
+static int register_probe(const void *arg, unsigned nr)
+{
+	struct io_uring_probe *p;
+	size_t size;
+	int ret;
+
+	if (nr > IORING_OP_LAST)
+		nr = IORING_OP_LAST;
+	size = sizeof(*p) + nr * sizeof(p->ops[0]);
+	p = malloc(size);
+	if (!p)
+		return -ENOMEM;
+	ret = fill_probe(p, (__u64) (uintptr_t) arg, size, nr);
+	if (!ret)
+		ret = ua_copy_to_user((__u64) (uintptr_t) arg, p, size);
+	free(p);
+	return ret;
+}
+
+static int register_max_workers(struct ua_ctx *ctx, const void *arg,
+				unsigned nr)
 {
 	unsigned counts[2];
 	int ret;
 
 	if (!arg || nr != 2)
 		return -EINVAL;
-	memcpy(counts, arg, sizeof(counts));
+	if (ua_copy_from_user(counts, (__u64) (uintptr_t) arg, sizeof(counts)))
+		return -EFAULT;
 	ret = ua_iowq_max_workers(&ctx->wq, counts);
-	memcpy(arg, counts, sizeof(counts));
+	if (!ret)
+		ret = ua_copy_to_user((__u64) (uintptr_t) arg, counts,
+				      sizeof(counts));
 	return ret;
 }
 
@@ -49,15 +72,13 @@ static int register_files2(struct ua_ctx *ctx, const void *arg, unsigned size)
 
 	if (size != sizeof(rr))
 		return -EINVAL;
-	if (!arg)
+	if (ua_copy_from_user(&rr, (__u64) (uintptr_t) arg, sizeof(rr)))
 		return -EFAULT;
-	memcpy(&rr, arg, sizeof(rr));
 	if (!rr.nr || rr.resv2 || (rr.flags & ~IORING_RSRC_REGISTER_SPARSE))
 		return -EINVAL;
 	if ((rr.flags & IORING_RSRC_REGISTER_SPARSE) && rr.data)
 		return -EINVAL;
-	return ua_files_register(ctx, (const __s32 *) (uintptr_t) rr.data,
-				 (const __u64 *) (uintptr_t) rr.tags, rr.nr);
+	return ua_files_register(ctx, rr.data, rr.tags, rr.nr);
 }
 
 /* IORING_REGISTER_FILES_UPDATE: struct io_uring_files_update, nr fds. */
@@ -67,13 +88,11 @@ static int update_files(struct ua_ctx *ctx, const void *arg, unsigned nr)
 
 	if (!nr)
 		return -EINVAL;
-	if (!arg)
+	if (ua_copy_from_user(&up, (__u64) (uintptr_t) arg, sizeof(up)))
 		return -EFAULT;
-	memcpy(&up, arg, sizeof(up));
 	if (up.resv)
 		return -EINVAL;
-	return ua_files_update(ctx, up.offset,
-			       (const __s32 *) (uintptr_t) up.fds, NULL, nr);
+	return ua_files_update(ctx, up.offset, up.fds, 0, nr);
 }
 
 /* IORING_REGISTER_FILES_UPDATE2: struct io_uring_rsrc_update2, size bytes. */
@@ -83,21 +102,19 @@ static int update_files2(struct ua_ctx *ctx, const void *arg, unsigned size)
 
 	if (size != sizeof(up))
 		return -EINVAL;
-	if (!arg)
+	if (ua_copy_from_user(&up, (__u64) (uintptr_t) arg, sizeof(up)))
 		return -EFAULT;
-	memcpy(&up, arg, sizeof(up));
 	if (!up.nr || up.resv || up.resv2)
 		return -EINVAL;
-	return ua_files_update(ctx, up.offset,
-			       (const __s32 *) (uintptr_t) up.data,
-			       (const __u64 *) (uintptr_t) up.tags, up.nr);
+	return ua_files_update(ctx, up.offset, up.data, up.tags, up.nr);
 }
 
 static int file_alloc_range(struct ua_ctx *ctx, const void *arg)
 {
 	struct io_uring_file_index_range range;
 
-	memcpy(&range, arg, sizeof(range));
+	if (ua_copy_from_user(&range, (__u64) (uintptr_t) arg, sizeof(range)))
+		return -EFAULT;
 	if (range.off + range.len < range.off)
 		return -EOVERFLOW;
 	if (range.resv)
@@ -138,7 +155,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 	case IORING_REGISTER_FILES:
 		if (!arg)
 			return -EFAULT;
-		return ua_files_register(ctx, arg, NULL, nr_args);
+		return ua_files_register(ctx, (__u64) (uintptr_t) arg, 0,
+					 nr_args);
 	case IORING_UNREGISTER_FILES:
 		if (arg || nr_args)
 			return -EINVAL;
@@ -168,9 +186,11 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 	case IORING_REGISTER_PBUF_STATUS:
 		return ua_register_pbuf_status(ctx, (void *) arg, nr_args);
 	case IORING_REGISTER_PROBE:
-		return register_probe((struct io_uring_probe *) arg, nr_args);
+		if (!arg || nr_args > 256)
+			return -EINVAL;
+		return register_probe(arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:
-		return register_max_workers(ctx, (void *) arg, nr_args);
+		return register_max_workers(ctx, arg, nr_args);
 	case IORING_REGISTER_SYNC_CANCEL:
 		return ua_sync_cancel(ctx, arg, nr_args);
 	case IORING_REGISTER_ENABLE_RINGS:

@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <linux/aio_abi.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/opdef.h"
 
 static bool is_write(const struct ua_req *req)
@@ -47,13 +48,13 @@ static int select_prep(struct ua_req *req)
 	struct ua_rw *rw = &req->rw;
 
 	if (rw->vectored) {
-		const struct iovec *uiov = (const struct iovec *) (uintptr_t) rw->addr;
+		struct iovec iov;
 
 		if (rw->len != 1)
 			return -EINVAL;
-		if (!uiov)
+		if (ua_copy_from_user(&iov, rw->addr, sizeof(iov)))
 			return -EFAULT;
-		rw->len = (__u32) uiov->iov_len;	/* truncated, as the kernel's */
+		rw->len = (__u32) iov.iov_len;	/* truncated, as the kernel's */
 		rw->vectored = false;
 	}
 	rw->want = 0;
@@ -123,26 +124,32 @@ static void advance_private_iov(struct ua_rw *rw, size_t n)
 /*
  * Before a vectored request leaves the submitter: copy the application's
  * iovecs, which it may reuse as soon as io_uring_enter returns
- * (IORING_FEAT_SUBMIT_STABLE). Only called after a transfer attempt has
- * succeeded or returned -EAGAIN, so the kernel has already checked that the
- * array is readable.
+ * (IORING_FEAT_SUBMIT_STABLE). A chain member, a drained request or an
+ * IOSQE_ASYNC one gets here before any transfer has tried the array, so
+ * the copy checks it as the kernel's import does.
  */
 int ua_rw_prepare_async(struct ua_req *req)
 {
 	struct ua_rw *rw = &req->rw;
-	const struct iovec *uiov = (const struct iovec *) (uintptr_t) rw->addr;
+	struct iovec *iov = rw->fast_iov;
+	size_t size = rw->len * sizeof(*iov);
 
 	if (!rw->vectored || rw->iov)
 		return 0;
+	if (rw->len > UA_UIO_MAXIOV)
+		return -EINVAL;
 	if (rw->len > UA_FAST_IOV) {
-		rw->iov_alloc = malloc(rw->len * sizeof(*uiov));
-		if (!rw->iov_alloc)
+		iov = malloc(size);
+		if (!iov)
 			return -ENOMEM;
-		rw->iov = rw->iov_alloc;
-	} else {
-		rw->iov = rw->fast_iov;
 	}
-	memcpy(rw->iov, uiov, rw->len * sizeof(*uiov));
+	if (ua_copy_from_user(iov, rw->addr, size)) {
+		if (iov != rw->fast_iov)
+			free(iov);
+		return -EFAULT;
+	}
+	rw->iov = iov;
+	rw->iov_alloc = iov != rw->fast_iov ? iov : NULL;
 	rw->nr_iov = rw->len;
 	advance_private_iov(rw, rw->done);
 	return 0;

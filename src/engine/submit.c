@@ -560,10 +560,10 @@ static bool submit_one(struct ua_ctx *ctx, struct ua_req *req,
 	if (links)
 		return true;
 	ctx->link_head = ctx->link_last = NULL;
+	if (!head->failed && ua_link_prepare(head->link))
+		fail_init(ctx, head, -ECANCELED);
 	if (head->failed)	/* never issued: fail it all, hard links too */
 		head->sqe_flags &= (__u8) ~IOSQE_IO_HARDLINK;
-	else if (ua_link_prepare(head->link))
-		fail_init(ctx, head, -ENOMEM);
 	queue_head(ctx, head, batch);
 	return ret == 0 || (ctx->setup_flags & IORING_SETUP_SUBMIT_ALL);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include "engine/ctx.h"
+#include "engine/uaccess.h"
 #include "engine/opdef.h"
 
 #define NSEC_PER_SEC	1000000000ull
@@ -222,9 +223,8 @@ static int timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe,
 	/* A multishot timeout repeats a relative interval only. */
 	if ((flags & IORING_TIMEOUT_MULTISHOT) && (flags & IORING_TIMEOUT_ABS))
 		return -EINVAL;
-	if (!sqe->addr)
+	if (ua_copy_from_user(&to->ts, sqe->addr, sizeof(to->ts)))
 		return -EFAULT;
-	memcpy(&to->ts, (const void *) (uintptr_t) sqe->addr, sizeof(to->ts));
 	if (to->ts.tv_sec < 0 || to->ts.tv_nsec < 0)
 		return -EINVAL;
 	to->flags = flags;
@@ -408,9 +408,8 @@ int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EINVAL;
 	if (tr->flags & ~(IORING_TIMEOUT_UPDATE_MASK | IORING_TIMEOUT_ABS))
 		return -EINVAL;
-	if (!sqe->addr2)
+	if (ua_copy_from_user(&tr->ts, sqe->addr2, sizeof(tr->ts)))
 		return -EFAULT;
-	memcpy(&tr->ts, (const void *) (uintptr_t) sqe->addr2, sizeof(tr->ts));
 	if (tr->ts.tv_sec < 0 || tr->ts.tv_nsec < 0)
 		return -EINVAL;
 	return 0;

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_UACCESS_H
+#define UA_ENGINE_UACCESS_H
+
+/*
+ * The engine's copy_from_user() and copy_to_user(): every application
+ * pointer the engine itself reads or writes (SQE addresses, io_uring_enter,
+ * io_uring_register and io_uring_setup arguments) goes through these, so
+ * that bad memory gives the kernel's -EFAULT and never a SIGSEGV. Pointers
+ * handed unchanged to a system call need none: the kernel checks them.
+ */
+
+#include <stddef.h>
+#include <linux/types.h>
+
+/* The kernel's limit on an iovec array (UIO_MAXIOV). */
+#define UA_UIO_MAXIOV		1024
+
+/* len bytes at uaddr into dst: 0, or -EFAULT if any of them is unreadable. */
+int ua_copy_from_user(void *dst, __u64 uaddr, size_t len);
+/* len bytes of src to uaddr: 0, or -EFAULT if any of them is unwritable. */
+int ua_copy_to_user(__u64 uaddr, const void *src, size_t len);
+/* The kernel's check_zeroed_user(): 1 if the len bytes at uaddr are all
+ * zero, 0 if not, -EFAULT. */
+int ua_check_zeroed_user(__u64 uaddr, size_t len);
+/*
+ * The kernel's strncpy_from_user(): copies up to size bytes of the string
+ * at uaddr, its NUL included if found. Returns the string's length, size
+ * when there is no NUL in size bytes, or -EFAULT.
+ */
+long ua_strncpy_from_user(char *dst, __u64 uaddr, size_t size);
+/*
+ * The kernel's getname() for a path: a malloc'd copy in *out, or -EFAULT,
+ * -ENAMETOOLONG without a NUL in PATH_MAX bytes, -ENOENT for an empty
+ * path, -ENOMEM.
+ */
+int ua_strndup_from_user(char **out, __u64 uaddr);
+
+/*
+ * Each ring holds the copies' resources while it exists: where the copies
+ * need a pipe, a process without rings keeps no descriptor of the engine's.
+ */
+void ua_uaccess_get(void);
+void ua_uaccess_put(void);
+
+#endif
