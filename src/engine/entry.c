@@ -88,13 +88,13 @@ static int check_params(const struct io_uring_params *p)
 static void ctx_free(struct ua_ctx *ctx)
 {
 	ua_files_destroy(ctx);	/* may post tags: before the ring goes */
+	ua_bufs_destroy(ctx);
 	ua_poller_free(ctx);	/* tags wake epoll waiters: after them */
 	ua_aio_destroy(ctx);
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
 	ua_timer_destroy(&ctx->timer);
 	ua_req_cache_destroy(ctx);
-	free(ctx->bufs);
 	ua_kbuf_destroy(ctx);
 	ua_ring_destroy(ctx);
 	pthread_mutex_destroy(&ctx->uring_lock);
@@ -151,6 +151,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	pthread_mutex_init(&ctx->buf_lock, NULL);
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	ua_files_init(ctx);
+	ua_bufs_init(ctx);
 	ua_list_init(&ctx->defer);
 	ua_timer_init(&ctx->timer);
 	return ctx;
