@@ -436,6 +436,7 @@ struct ua_bufs {
 
 struct ua_ctx {
 	int			fd;
+	struct ua_rcu_head	rcu;		/* frees it (ring.c) */
 	unsigned		setup_flags;
 	unsigned		features;
 	unsigned		sq_entries, cq_entries;
@@ -499,6 +500,14 @@ struct ua_ctx {
 
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
+
+	/* Who holds the ring (ring.c). Written by every call, from any
+	 * thread: a cache line of their own. */
+	char			pad_refs[64];
+	unsigned		refs;		/* atomic: table's + counted calls */
+	unsigned		owner_in;	/* atomic: the owner's call */
+	const char		*owner;		/* the thread that set it up */
+	char			pad_refs2[64];
 };
 
 /*
@@ -519,8 +528,13 @@ off_t ua_ring_pbuf_offset(__u16 bgid);
 void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);
+struct ua_ctx *ua_ctx_get(int fd, int *err, bool *owner);
+void ua_ctx_put(struct ua_ctx *ctx, bool owner);
+void ua_ctx_release(struct ua_ctx *ctx, bool owner);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
+void ua_ctx_free_rcu(struct ua_ctx *ctx);
+void ua_ctx_destroy(struct ua_ctx *ctx);	/* entry.c: the last put */
 int ua_lookup_error(int fd);
 
 /* submit.c */

@@ -100,7 +100,7 @@ static void ctx_free(struct ua_ctx *ctx)
 	pthread_mutex_destroy(&ctx->uring_lock);
 	pthread_mutex_destroy(&ctx->completion_lock);
 	pthread_mutex_destroy(&ctx->buf_lock);
-	free(ctx);
+	ua_ctx_free_rcu(ctx);
 }
 
 /*
@@ -121,7 +121,8 @@ static void ctx_shutdown(struct ua_ctx *ctx)
 	ua_drain_cancel(ctx);
 }
 
-static void ctx_release(struct ua_ctx *ctx)
+/* The last reference is gone (ring.c): no call is inside, none can enter. */
+void ua_ctx_destroy(struct ua_ctx *ctx)
 {
 	ua_ctx_uninstall(ctx);
 	pthread_mutex_lock(&ctx->uring_lock);
@@ -157,9 +158,24 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	return ctx;
 }
 
+/* A ring still filed under this number lost its descriptor to close()
+ * without a release: nobody can reach it any more. */
+static void release_stale_ring(int fd)
+{
+	struct ua_ctx *stale;
+	bool owner;
+	int err;
+
+	stale = ua_ctx_get(fd, &err, &owner);
+	if (stale) {
+		ua_ctx_release(stale, owner);
+		ua_ctx_put(stale, owner);
+	}
+}
+
 UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 {
-	struct ua_ctx *ctx, *stale;
+	struct ua_ctx *ctx;
 	unsigned sq, cq;
 	int ret;
 
@@ -182,11 +198,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 	ret = ua_poller_init(ctx);
 	if (ret)
 		goto stop_workers;
-	/* A ring still filed under this number lost its descriptor to close()
-	 * without a release: nobody can reach it any more. */
-	stale = ua_ctx_lookup(ctx->fd);
-	if (stale)
-		ctx_release(stale);
+	release_stale_ring(ctx->fd);
 	ret = ua_ctx_install(ctx);
 	if (ret)
 		goto shut_down;
@@ -293,16 +305,14 @@ static bool foreign_thread(const struct ua_ctx *ctx)
 	       !pthread_equal(ctx->submitter, pthread_self());
 }
 
-static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
-		 unsigned flags, const void *argp, size_t argsz)
+static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
+		      unsigned min_complete, unsigned flags, const void *argp,
+		      size_t argsz)
 {
-	struct ua_ctx *ctx = ua_ctx_lookup((int) fd);
 	struct timespec deadline;
 	struct ua_wait_args w;
 	int submitted = 0, ret = 0;
 
-	if (!ctx)
-		return ua_lookup_error((int) fd);
 	if (flags & ~ENTER_FLAGS)
 		return -EINVAL;
 	if (__atomic_load_n(&ctx->disabled, __ATOMIC_ACQUIRE))
@@ -330,6 +340,21 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 	return submitted ? submitted : ret;
 }
 
+/* The call holds the ring: a teardown racing it waits for its return. */
+static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
+		 unsigned flags, const void *argp, size_t argsz)
+{
+	bool owner;
+	int ret;
+	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+
+	if (!ctx)
+		return ret;
+	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
+	ua_ctx_put(ctx, owner);
+	return ret;
+}
+
 UA_PUBLIC int io_uring_enter2(unsigned int fd, unsigned int to_submit,
 			      unsigned int min_complete, unsigned int flags,
 			      sigset_t *sig, size_t sz)
@@ -344,18 +369,29 @@ UA_PUBLIC int io_uring_enter(unsigned int fd, unsigned int to_submit,
 	return enter(fd, to_submit, min_complete, flags, sig, SIGSET_SIZE);
 }
 
-UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
-				const void *arg, unsigned int nr_args)
+static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
+			 const void *arg, unsigned int nr_args)
 {
-	struct ua_ctx *ctx = ua_ctx_lookup((int) fd);
-
-	if (!ctx)
-		return ua_lookup_error((int) fd);
 	if (opcode == UA_REGISTER_RELEASE_RING) {
-		ctx_release(ctx);
+		ua_ctx_release(ctx, owner);
 		return 0;
 	}
 	if (foreign_thread(ctx))
 		return -EEXIST;
 	return ua_register(ctx, opcode, arg, nr_args);
+}
+
+/* Holds the ring for the call; a release tears it down at the last put. */
+UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
+				const void *arg, unsigned int nr_args)
+{
+	bool owner;
+	int ret;
+	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+
+	if (!ctx)
+		return ret;
+	ret = register_ring(ctx, owner, opcode, arg, nr_args);
+	ua_ctx_put(ctx, owner);
+	return ret;
 }
