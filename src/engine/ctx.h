@@ -436,7 +436,6 @@ struct ua_bufs {
 
 struct ua_ctx {
 	int			fd;
-	struct ua_rcu_head	rcu;		/* frees it (ring.c) */
 	unsigned		setup_flags;
 	unsigned		features;
 	unsigned		sq_entries, cq_entries;
@@ -508,6 +507,7 @@ struct ua_ctx {
 	unsigned		owner_in;	/* atomic: the owner's call */
 	const char		*owner;		/* the thread that set it up */
 	char			pad_refs2[64];
+	struct ua_rcu_head	rcu;		/* frees it (ring.c) */
 };
 
 /*
@@ -528,8 +528,6 @@ off_t ua_ring_pbuf_offset(__u16 bgid);
 void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);
-struct ua_ctx *ua_ctx_get(int fd, int *err, bool *owner);
-void ua_ctx_put(struct ua_ctx *ctx, bool owner);
 void ua_ctx_release(struct ua_ctx *ctx, bool owner);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);

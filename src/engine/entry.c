@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/ringref.h"
 #include "ua_private.h"
 
 #define SETUP_FLAGS	(IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | \

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/rcu.h"
+#include "engine/ringref.h"
 
 #define CACHELINE	64
 #define OFF_HEAD	0
@@ -166,74 +167,64 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 
 /*
  * Descriptor -> ring. Two levels of fixed-size chunks that are never moved
- * or freed, so a lookup is two loads with no lock; only installing a ring
- * into a chunk that does not exist yet takes table_lock.
+ * or freed (ringref.h), so a lookup is two loads with no lock; only
+ * installing a ring into a chunk that does not exist yet takes table_lock.
  *
  * A ring's lifetime. Every entry call (io_uring_enter, io_uring_register)
  * holds the ring until it returns, as the kernel's holds the ring's file.
  * Releasing the ring (UA_REGISTER_RELEASE_RING, from io_uring_queue_exit)
- * marks it dead, after which no call can take it; whoever lets go of it
+ * sets UA_CTX_DEAD, after which no call can take it; whoever lets go of it
  * last tears it down (ua_ctx_destroy): the releasing call itself when
  * nothing else is inside, else the last call to return. A released ring
  * stays in the table until then, so that a call on its number meanwhile
  * fails with -EBADF, as it will once the descriptor is closed.
  *
  * Two kinds of hold, so that the common case costs no atomic
- * read-modify-write (the NOP round trip is about 60 ns):
+ * read-modify-write:
  *  - The thread that set the ring up (its owner) marks itself inside with
- *    a plain store to owner_in, and checks CTX_DEAD, within an RCU
+ *    a plain store to owner_in, and checks UA_CTX_DEAD, within an RCU
  *    read-side section; leaving, it clears the mark within another.
  *  - Any other thread, or a nested call of the owner, counts itself in
  *    refs, beside the table's reference, which the release drops.
- * A release from another thread than the owner sets CTX_DEAD and waits a
- * grace period: a section that began before it has ended, so its mark is
- * visible; one that began after sees CTX_DEAD and backs off. If the owner
- * is inside, the releaser counts a reference for it and flags the mark
- * OWNER_COUNTED, and the owner drops that reference when it leaves. A
- * release by the owner counts the owner's own hold the same way.
+ * A release from another thread than the owner sets UA_CTX_DEAD and waits
+ * a grace period: a section that began before it has ended, so its mark
+ * is visible; one that began after sees UA_CTX_DEAD and backs off. If the
+ * owner is inside, the releaser counts a reference for it and flags the
+ * mark UA_OWNER_COUNTED, and the owner drops that reference when it
+ * leaves. A release by the owner counts the owner's own hold the same way.
  *
  * The ring's memory is freed a grace period after it left the table
  * (ua_ctx_free_rcu), so a lookup racing the teardown still reads a ring
- * whose CTX_DEAD makes it fail.
+ * whose UA_CTX_DEAD makes it fail.
  */
-#define CHUNK_SHIFT	10
-#define CHUNK_SIZE	(1u << CHUNK_SHIFT)
-#define NR_CHUNKS	1024u		/* descriptors up to 2^20 */
-#define CTX_DEAD	(1u << 31)
-#define OWNER_INSIDE	1u
-#define OWNER_COUNTED	2u
-
 /* Its address tells threads apart: the owner's is in ctx->owner. */
-static _Thread_local char thread_tag UA_TLS_IE;
+_Thread_local char ua_ring_thread_tag UA_TLS_IE;
 
-static struct ua_ctx **ring_table[NR_CHUNKS];
+struct ua_ctx **ua_ring_table[UA_RING_NR_CHUNKS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct ua_ctx **slot_of(int fd, bool create)
+static struct ua_ctx **slot_create(int fd)
 {
-	unsigned chunk_nr = (unsigned) fd >> CHUNK_SHIFT;
+	unsigned chunk_nr = (unsigned) fd >> UA_RING_CHUNK_SHIFT;
 	struct ua_ctx **chunk;
 
-	if (fd < 0 || chunk_nr >= NR_CHUNKS)
+	if (fd < 0 || chunk_nr >= UA_RING_NR_CHUNKS)
 		return NULL;
-	chunk = __atomic_load_n(&ring_table[chunk_nr], __ATOMIC_ACQUIRE);
-	if (!chunk && create) {
-		pthread_mutex_lock(&table_lock);
-		chunk = ring_table[chunk_nr];
-		if (!chunk) {
-			chunk = calloc(CHUNK_SIZE, sizeof(*chunk));
-			__atomic_store_n(&ring_table[chunk_nr], chunk,
-					 __ATOMIC_RELEASE);
-		}
-		pthread_mutex_unlock(&table_lock);
+	pthread_mutex_lock(&table_lock);
+	chunk = ua_ring_table[chunk_nr];
+	if (!chunk) {
+		chunk = calloc(UA_RING_CHUNK_SIZE, sizeof(*chunk));
+		__atomic_store_n(&ua_ring_table[chunk_nr], chunk,
+				 __ATOMIC_RELEASE);
 	}
-	return chunk ? &chunk[(unsigned) fd & (CHUNK_SIZE - 1)] : NULL;
+	pthread_mutex_unlock(&table_lock);
+	return ua_ring_slot(fd);
 }
 
 /* Which ring fd names, for identification only: no reference is taken. */
 struct ua_ctx *ua_ctx_lookup(int fd)
 {
-	struct ua_ctx **slot = slot_of(fd, false);
+	struct ua_ctx **slot = ua_ring_slot(fd);
 
 	return slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
 }
@@ -245,7 +236,7 @@ static bool ctx_tryget(struct ua_ctx *ctx)
 	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
 
 	do {
-		if (refs & CTX_DEAD)
+		if (refs & UA_CTX_DEAD)
 			return false;
 	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs, refs + 1,
 					      true, __ATOMIC_ACQUIRE,
@@ -253,15 +244,29 @@ static bool ctx_tryget(struct ua_ctx *ctx)
 	return true;
 }
 
-static bool ctx_dead(struct ua_ctx *ctx)
+/* ua_ctx_get() for any thread but the owner outside a call of its own. */
+struct ua_ctx *ua_ctx_get_counted(int fd, int *err)
 {
-	return __atomic_load_n(&ctx->refs, __ATOMIC_ACQUIRE) & CTX_DEAD;
+	struct ua_ctx **slot = ua_ring_slot(fd);
+	struct ua_ctx *ctx = NULL;
+	bool held = false;
+
+	ua_rcu_read_lock();
+	if (slot)
+		ctx = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (ctx)
+		held = ctx_tryget(ctx);
+	ua_rcu_read_unlock();
+	if (held)
+		return ctx;
+	*err = ctx ? -EBADF : ua_lookup_error(fd);
+	return NULL;
 }
 
 /* Acq_rel: every holder's work happens before the teardown. */
-static void ctx_put_ref(struct ua_ctx *ctx)
+void ua_ctx_put_ref(struct ua_ctx *ctx)
 {
-	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) == CTX_DEAD)
+	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) == UA_CTX_DEAD)
 		ua_ctx_destroy(ctx);
 }
 
@@ -270,84 +275,22 @@ static void ctx_put_ref(struct ua_ctx *ctx)
  * releaser counted a reference for it, which it must then drop (after the
  * section: the drop may tear the ring down).
  */
-static bool owner_leave_dead(struct ua_ctx *ctx)
+bool ua_ctx_owner_leave_dead(struct ua_ctx *ctx)
 {
 	return __atomic_exchange_n(&ctx->owner_in, 0, __ATOMIC_ACQ_REL) &
-	       OWNER_COUNTED;
+	       UA_OWNER_COUNTED;
 }
 
-/* Within the lookup's section; false if the ring is dead. */
-static bool owner_enter(struct ua_ctx *ctx, bool *put)
-{
-	__atomic_store_n(&ctx->owner_in, OWNER_INSIDE, __ATOMIC_RELAXED);
-	if (!ctx_dead(ctx))
-		return true;
-	*put = owner_leave_dead(ctx);
-	return false;
-}
-
-static bool is_owner(const struct ua_ctx *ctx)
-{
-	return ctx->owner == &thread_tag &&
-	       !__atomic_load_n(&ctx->owner_in, __ATOMIC_RELAXED);
-}
-
-/*
- * The ring fd names, held for the caller (*owner says how), or NULL with
- * the kernel's error in *err: -EBADF for a closed descriptor or a
- * released ring, -EOPNOTSUPP for a descriptor that is not a ring.
- */
-struct ua_ctx *ua_ctx_get(int fd, int *err, bool *owner)
-{
-	struct ua_ctx **slot = slot_of(fd, false);
-	struct ua_ctx *ctx = NULL;
-	bool held = false, put = false;
-
-	ua_rcu_read_lock();
-	if (slot)
-		ctx = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (ctx) {
-		*owner = is_owner(ctx);
-		held = *owner ? owner_enter(ctx, &put) : ctx_tryget(ctx);
-	}
-	ua_rcu_read_unlock();
-	if (put)
-		ctx_put_ref(ctx);
-	if (held)
-		return ctx;
-	*err = ctx ? -EBADF : ua_lookup_error(fd);
-	return NULL;
-}
-
-void ua_ctx_put(struct ua_ctx *ctx, bool owner)
-{
-	bool put;
-
-	if (!owner) {
-		ctx_put_ref(ctx);
-		return;
-	}
-	ua_rcu_read_lock();
-	put = ctx_dead(ctx);
-	if (put)
-		put = owner_leave_dead(ctx);
-	else
-		__atomic_store_n(&ctx->owner_in, 0, __ATOMIC_RELEASE);
-	ua_rcu_read_unlock();
-	if (put)
-		ctx_put_ref(ctx);
-}
-
-/* Sets CTX_DEAD and drops the table's reference, once. */
+/* Sets UA_CTX_DEAD and drops the table's reference, once. */
 static bool ctx_kill(struct ua_ctx *ctx)
 {
 	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
 
 	do {
-		if (refs & CTX_DEAD)
+		if (refs & UA_CTX_DEAD)
 			return false;
 	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs,
-					      (refs - 1) | CTX_DEAD, true,
+					      (refs - 1) | UA_CTX_DEAD, true,
 					      __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
 	return true;
@@ -357,13 +300,13 @@ static bool ctx_kill(struct ua_ctx *ctx)
  * own, so the count cannot reach zero meanwhile. */
 static void count_owner(struct ua_ctx *ctx)
 {
-	unsigned in = OWNER_INSIDE;
+	unsigned in = UA_OWNER_INSIDE;
 
 	__atomic_add_fetch(&ctx->refs, 1, __ATOMIC_RELAXED);
 	if (!__atomic_compare_exchange_n(&ctx->owner_in, &in,
-					 OWNER_INSIDE | OWNER_COUNTED, false,
+					 UA_OWNER_INSIDE | UA_OWNER_COUNTED, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		ctx_put_ref(ctx);
+		ua_ctx_put_ref(ctx);
 }
 
 /*
@@ -380,7 +323,7 @@ void ua_ctx_release(struct ua_ctx *ctx, bool owner)
 	}
 	if (!ctx_kill(ctx))
 		return;
-	/* The owner's sections that missed CTX_DEAD are over. */
+	/* The owner's sections that missed UA_CTX_DEAD are over. */
 	ua_rcu_synchronize();
 	count_owner(ctx);
 }
@@ -388,19 +331,19 @@ void ua_ctx_release(struct ua_ctx *ctx, bool owner)
 /* The ring starts with the table's reference. */
 int ua_ctx_install(struct ua_ctx *ctx)
 {
-	struct ua_ctx **slot = slot_of(ctx->fd, true);
+	struct ua_ctx **slot = slot_create(ctx->fd);
 
 	if (!slot)
 		return -EMFILE;
 	ctx->refs = 1;
-	ctx->owner = &thread_tag;
+	ctx->owner = &ua_ring_thread_tag;
 	__atomic_store_n(slot, ctx, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void ua_ctx_uninstall(struct ua_ctx *ctx)
 {
-	struct ua_ctx **slot = slot_of(ctx->fd, false);
+	struct ua_ctx **slot = ua_ring_slot(ctx->fd);
 
 	if (slot)
 		__atomic_compare_exchange_n(slot, &ctx, NULL, false,
