@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The fixed-file table (IORING_REGISTER_FILES and friends, FILES_UPDATE,
- * direct descriptors), updated without ever waiting for requests in flight
- * (seed 001).
+ * direct descriptors), updated without ever waiting for requests in flight.
  *
  * Each occupied slot holds a node (rsrc.h, shared with the registered
  * buffers) whose resource is the table's own descriptor for the file (a
