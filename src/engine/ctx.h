@@ -506,6 +506,7 @@ struct ua_ctx {
 	unsigned		refs;		/* atomic: table's + counted calls */
 	unsigned		owner_in;	/* atomic: the owner's call */
 	const char		*owner;		/* the thread that set it up */
+	unsigned long		ring_ino;	/* its memfd's, for the mark */
 	char			pad_refs2[64];
 	struct ua_rcu_head	rcu;		/* frees it (ring.c) */
 };
@@ -533,7 +534,6 @@ int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
 void ua_ctx_free_rcu(struct ua_ctx *ctx);
 void ua_ctx_destroy(struct ua_ctx *ctx);	/* entry.c: the last put */
-int ua_lookup_error(int fd);
 
 /* submit.c */
 int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/rcu.h"
@@ -176,8 +177,9 @@ void ua_ring_destroy(struct ua_ctx *ctx)
  * sets UA_CTX_DEAD, after which no call can take it; whoever lets go of it
  * last tears it down (ua_ctx_destroy): the releasing call itself when
  * nothing else is inside, else the last call to return. A released ring
- * stays in the table until then, so that a call on its number meanwhile
- * fails with -EBADF, as it will once the descriptor is closed.
+ * stays in the table until then, and leaves a mark there after, so that a
+ * call on its number until the application closes the descriptor fails
+ * with -EBADF, as it will once the descriptor is closed.
  *
  * Two kinds of hold, so that the common case costs no atomic
  * read-modify-write:
@@ -225,8 +227,61 @@ static struct ua_ctx **slot_create(int fd)
 struct ua_ctx *ua_ctx_lookup(int fd)
 {
 	struct ua_ctx **slot = ua_ring_slot(fd);
+	struct ua_ctx *ctx = slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE)
+				  : NULL;
 
-	return slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
+	return ua_ring_slot_holds_ctx(ctx) ? ctx : NULL;
+}
+
+/*
+ * A torn-down ring leaves in its slot, until a new ring takes the number,
+ * a mark made of its memfd's inode number: the application closes the
+ * descriptor only after the release, and a call in between must fail as
+ * one after the close does, with -EBADF, not as on some other file.
+ */
+static dev_t memfd_dev;	/* every ring's memfd is on the same mount */
+
+static struct ua_ctx *ring_mark(unsigned long ino)
+{
+	return (struct ua_ctx *) (uintptr_t) ((ino << 1) | 1);
+}
+
+/*
+ * The inode number of what fd names. statx() first: ThreadSanitizer
+ * treats fstat() on a descriptor another thread may be closing as a data
+ * race, and a call racing the close of its ring does exactly that, as the
+ * kernel allows. fstat() where statx() is missing or denied.
+ */
+static int inode_of(int fd, unsigned long *ino, dev_t *dev)
+{
+	struct statx stx;
+	struct stat st;
+
+	if (!statx(fd, "", AT_EMPTY_PATH, STATX_INO, &stx)) {
+		*ino = stx.stx_ino;
+		*dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+		return 0;
+	}
+	if (errno == EBADF || fstat(fd, &st) < 0)
+		return -1;
+	*ino = st.st_ino;
+	*dev = st.st_dev;
+	return 0;
+}
+
+/* Why a descriptor is not a ring: not open at all, the descriptor of a
+ * ring torn down (left is its mark), or some other file. */
+static int lookup_error(int fd, struct ua_ctx *left)
+{
+	unsigned long ino;
+	dev_t dev;
+
+	if (fd < 0 || inode_of(fd, &ino, &dev) < 0)
+		return -EBADF;
+	if (left && left == ring_mark(ino) &&
+	    dev == __atomic_load_n(&memfd_dev, __ATOMIC_RELAXED))
+		return -EBADF;
+	return -EOPNOTSUPP;
 }
 
 /* Acquire: pairs with the release of the put that came before the kill,
@@ -254,12 +309,12 @@ struct ua_ctx *ua_ctx_get_counted(int fd, int *err)
 	ua_rcu_read_lock();
 	if (slot)
 		ctx = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (ctx)
+	if (ua_ring_slot_holds_ctx(ctx))
 		held = ctx_tryget(ctx);
 	ua_rcu_read_unlock();
 	if (held)
 		return ctx;
-	*err = ctx ? -EBADF : ua_lookup_error(fd);
+	*err = ua_ring_slot_holds_ctx(ctx) ? -EBADF : lookup_error(fd, ctx);
 	return NULL;
 }
 
@@ -332,22 +387,28 @@ void ua_ctx_release(struct ua_ctx *ctx, bool owner)
 int ua_ctx_install(struct ua_ctx *ctx)
 {
 	struct ua_ctx **slot = slot_create(ctx->fd);
+	dev_t dev;
 
 	if (!slot)
 		return -EMFILE;
+	if (inode_of(ctx->fd, &ctx->ring_ino, &dev) < 0)
+		return -errno;
+	__atomic_store_n(&memfd_dev, dev, __ATOMIC_RELAXED);
 	ctx->refs = 1;
 	ctx->owner = &ua_ring_thread_tag;
 	__atomic_store_n(slot, ctx, __ATOMIC_RELEASE);
 	return 0;
 }
 
+/* Leaves the mark, unless a new ring took the number already. */
 void ua_ctx_uninstall(struct ua_ctx *ctx)
 {
 	struct ua_ctx **slot = ua_ring_slot(ctx->fd);
 
 	if (slot)
-		__atomic_compare_exchange_n(slot, &ctx, NULL, false,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		__atomic_compare_exchange_n(slot, &ctx, ring_mark(ctx->ring_ino),
+					    false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
 }
 
 static void ctx_free_rcu(struct ua_rcu_head *head)
@@ -359,12 +420,4 @@ static void ctx_free_rcu(struct ua_rcu_head *head)
 void ua_ctx_free_rcu(struct ua_ctx *ctx)
 {
 	ua_rcu_call(&ctx->rcu, ctx_free_rcu);
-}
-
-/* Why a descriptor is not a ring: not open at all, or some other file. */
-int ua_lookup_error(int fd)
-{
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
-		return -EBADF;
-	return -EOPNOTSUPP;
 }

@@ -17,7 +17,10 @@
 #define UA_OWNER_INSIDE		1u		/* in owner_in */
 #define UA_OWNER_COUNTED	2u
 
-/* Descriptor -> ring, in chunks that are never moved or freed. */
+/*
+ * Descriptor -> ring, in chunks that are never moved or freed. A slot
+ * with the low bit set is a mark a torn-down ring left (ring.c).
+ */
 extern struct ua_ctx **ua_ring_table[UA_RING_NR_CHUNKS];
 /* Its address tells threads apart: the owner's is in ctx->owner. */
 extern _Thread_local char ua_ring_thread_tag UA_TLS_IE;
@@ -35,6 +38,11 @@ static inline struct ua_ctx **ua_ring_slot(int fd)
 		return NULL;
 	chunk = __atomic_load_n(&ua_ring_table[chunk_nr], __ATOMIC_ACQUIRE);
 	return chunk ? &chunk[(unsigned) fd & (UA_RING_CHUNK_SIZE - 1)] : NULL;
+}
+
+static inline bool ua_ring_slot_holds_ctx(const struct ua_ctx *p)
+{
+	return p && !((uintptr_t) p & 1);
 }
 
 static inline bool ua_ctx_dead(struct ua_ctx *ctx)
@@ -62,7 +70,7 @@ static inline struct ua_ctx *ua_ctx_get(int fd, int *err, bool *owner)
 
 	ua_rcu_read_lock();
 	ctx = slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
-	if (!ctx || !ua_ctx_owned_here(ctx)) {
+	if (!ua_ring_slot_holds_ctx(ctx) || !ua_ctx_owned_here(ctx)) {
 		ua_rcu_read_unlock();
 		*owner = false;
 		return ua_ctx_get_counted(fd, err);
