@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include "helpers.h"
 
@@ -363,6 +364,136 @@ static void test_many_fixed_reads_in_one_batch(void **state)
 	close(fd);
 }
 
+/*
+ * Unregister while a READ_FIXED waits for a pipe: it returns at once, the
+ * waiting read keeps the buffer it was issued with and completes into it,
+ * and a READ_FIXED submitted afterwards finds no buffer. Parked, the read
+ * took its buffer when it was first tried, at submission. async: it waits
+ * on a worker, which looks the buffer up when it starts the read, and
+ * that may be after the unregister, in the kernel as here: then it fails.
+ */
+static void unregister_with_read_pending(struct bufs *b, bool async)
+{
+	struct io_uring *ring = ring_of(b);
+	struct io_uring_sqe *sqe;
+	struct test_cqe c;
+	int p[2], pending_res = INT_MIN, late_res = INT_MIN;
+
+	assert_int_equal(pipe(p), 0);
+	register_both(b);
+	sqe = must_get_sqe(ring);
+	io_uring_prep_read_fixed(sqe, p[0], b->buf[1] + 10, 100, 0, 1);
+	sqe->user_data = 30;
+	if (async)
+		sqe->flags |= IOSQE_ASYNC;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(io_uring_unregister_buffers(ring), 0);
+	if (!async)
+		assert_true(cq_is_empty(ring));
+
+	sqe = must_get_sqe(ring);
+	io_uring_prep_read_fixed(sqe, p[0], b->buf[1], 100, 0, 1);
+	sqe->user_data = 31;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(write(p[1], "pending", 7), 7);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(reap_one(ring, &c), 0);
+		assert_true(c.user_data == 30 || c.user_data == 31);
+		*(c.user_data == 30 ? &pending_res : &late_res) = c.res;
+	}
+	assert_int_equal(late_res, -EFAULT);
+	if (!async || pending_res != -EFAULT) {
+		assert_int_equal(pending_res, 7);
+		assert_memory_equal(b->buf[1] + 10, "pending", 7);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_unregister_with_parked_read_fixed(void **state)
+{
+	unregister_with_read_pending(*state, false);
+}
+
+static void test_unregister_with_async_read_fixed(void **state)
+{
+	unregister_with_read_pending(*state, true);
+}
+
+static int register_one(struct io_uring *ring, void *base, size_t len)
+{
+	struct iovec iov = { base, len };
+
+	return io_uring_register_buffers(ring, &iov, 1);
+}
+
+/* The kernel pins the pages for writing: memory it cannot write is -EFAULT. */
+static void test_register_memory_not_writable_is_efault(void **state)
+{
+	struct bufs *b = *state;
+	struct io_uring *ring = ring_of(b);
+	long page = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, (size_t) (4 * page), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(munmap(m + 3 * page, (size_t) page), 0);
+	assert_int_equal(mprotect(m + page, (size_t) page, PROT_NONE), 0);
+	assert_int_equal(mprotect(m + 2 * page, (size_t) page, PROT_READ), 0);
+
+	assert_int_equal(register_one(ring, m + page, 10), -EFAULT);
+	assert_int_equal(register_one(ring, m + 2 * page, 10), -EFAULT);
+	assert_int_equal(register_one(ring, m + 3 * page, 10), -EFAULT);
+	/* Writable at the start, not further on. */
+	assert_int_equal(register_one(ring, m, (size_t) (2 * page)), -EFAULT);
+	assert_int_equal(register_one(ring, (void *) (uintptr_t) page, 10),
+			 -EFAULT);
+	assert_int_equal(io_uring_unregister_buffers(ring), -ENXIO);
+	/* The writable page alone is fine. */
+	assert_int_equal(register_one(ring, m, (size_t) page), 0);
+	assert_int_equal(io_uring_unregister_buffers(ring), 0);
+	munmap(m, (size_t) (3 * page));
+}
+
+/* The kernel's limits: 1 GiB a buffer, 16384 buffers; a wrapping range. */
+static void test_register_limits(void **state)
+{
+	struct bufs *b = *state;
+	struct io_uring *ring = ring_of(b);
+	struct iovec *many = calloc(16385, sizeof(*many));
+
+	assert_non_null(many);
+	assert_int_equal(register_one(ring, b->buf[0], (1ul << 30) + 1),
+			 -EFAULT);
+	assert_int_equal(register_one(ring, (void *) -4096L, 8192), -EOVERFLOW);
+	for (unsigned i = 0; i < 16385; i++)
+		many[i] = b->iov[i & 1];
+	assert_int_equal(io_uring_register_buffers(ring, many, 16385), -EINVAL);
+	assert_int_equal(io_uring_register_buffers(ring, many, 16384), 0);
+	assert_int_equal(io_uring_unregister_buffers(ring), 0);
+	free(many);
+}
+
+/* A NULL base of length 0 leaves its slot empty. */
+static void test_empty_slot_is_efault(void **state)
+{
+	struct bufs *b = *state;
+	struct io_uring *ring = ring_of(b);
+	struct iovec iov[2] = { { NULL, 0 }, b->iov[1] };
+	int fd = make_pattern_file(b->f->dir, "f", 4096, 4, O_RDONLY);
+	struct io_uring_sqe *sqe;
+
+	assert_true(fd >= 0);
+	assert_int_equal(io_uring_register_buffers(ring, iov, 2), 0);
+	sqe = must_get_sqe(ring);
+	io_uring_prep_read_fixed(sqe, fd, b->buf[0], 100, 0, 0);
+	assert_int_equal(run(ring, sqe, 40), -EFAULT);
+	sqe = must_get_sqe(ring);
+	io_uring_prep_read_fixed(sqe, fd, b->buf[1], 100, 0, 1);
+	assert_int_equal(run(ring, sqe, 41), 100);
+	close(fd);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, bufs_setup, bufs_teardown)
 
 int main(void)
@@ -384,6 +515,11 @@ int main(void)
 		T(test_register_zero_buffers_is_einval),
 		T(test_register_bad_iovec_is_efault),
 		T(test_many_fixed_reads_in_one_batch),
+		T(test_unregister_with_parked_read_fixed),
+		T(test_unregister_with_async_read_fixed),
+		T(test_register_memory_not_writable_is_efault),
+		T(test_register_limits),
+		T(test_empty_slot_is_efault),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

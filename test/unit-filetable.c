@@ -183,7 +183,7 @@ static void wait_retired(struct ua_ctx *ctx)
 	do {
 		ua_rcu_barrier();
 		pthread_mutex_lock(&ctx->files.lock);
-		pending = ctx->files.gp_pending;
+		pending = ctx->files.nodes.gp_pending;
 		pthread_mutex_unlock(&ctx->files.lock);
 	} while (pending);
 }
@@ -206,9 +206,9 @@ static void test_updates_recycle_nodes(void **state)
 					&s.ring, u % 2, &s.files[u % NR_FILES], 1), 1);
 		wait_retired(s.ctx);	/* the retired nodes come back */
 		if (round == 1)
-			warm = s.ctx->files.nr_nodes;
+			warm = s.ctx->files.nodes.nr_nodes;
 	}
-	assert_int_equal(s.ctx->files.nr_nodes, warm);
+	assert_int_equal(s.ctx->files.nodes.nr_nodes, warm);
 	assert_true(warm <= 2 + 100);
 	teardown_stress(&s);
 }

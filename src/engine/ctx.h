@@ -31,6 +31,10 @@ struct ua_req;
 struct ua_ev_fd;
 struct ua_file_node;
 struct ua_file_table;
+struct ua_buf_node;
+struct ua_buf_table;
+struct ua_rsrc_node;
+struct ua_rsrc_type;
 
 /*
  * What an issue function tells its caller. One function of the issue layer
@@ -76,6 +80,7 @@ struct ua_rw {
 	bool		selected;	/* owns a provided buffer (addr, len) */
 	size_t		done;		/* bytes moved by earlier attempts */
 	size_t		want;		/* bytes asked for; 0 until known */
+	struct ua_buf_node *buf_node;	/* READ/WRITE_FIXED, once imported */
 	struct iovec	*iov;		/* private copy, advanced past done */
 	struct iovec	*iov_alloc;	/* heap copy to free, if not fast_iov */
 	unsigned	nr_iov;
@@ -405,26 +410,44 @@ struct ua_poller {
 };
 
 /*
- * The fixed-file table and what it recycles (filetable.c). lock serialises
- * writers; lookups read the RCU-published table without it.
+ * The nodes of one table of registered resources, and what recycles them
+ * (rsrc.c, rsrc.h). Writers hold *lock, the table's own.
+ */
+struct ua_rsrc_cache {
+	const struct ua_rsrc_type *type;
+	struct ua_ctx		*ctx;
+	pthread_mutex_t		*lock;
+	struct ua_rsrc_node	*pool;		/* ready for reuse; under lock */
+	unsigned		nr_nodes;	/* ever allocated */
+	unsigned		nr_shards;	/* per node's refcount */
+	/* Retired nodes, waiting for a grace period, under lock: */
+	struct ua_rsrc_node	*retiring;	/* for the next one */
+	struct ua_rsrc_node	*waiting;	/* for the pending one */
+	bool			gp_pending;
+	struct ua_rcu_head	gp;
+	/* Written by releases on other threads: a cache line of its own. */
+	char			pad[64];
+	struct ua_rsrc_node	*released;	/* atomic stack */
+	char			pad2[64];
+};
+
+/*
+ * The fixed-file table (filetable.c). lock serialises writers; lookups
+ * read the RCU-published table without it.
  */
 struct ua_files {
 	struct ua_file_table	*table;		/* NULL: none registered */
 	pthread_mutex_t		lock;
 	unsigned		alloc_start, alloc_end, alloc_hint;
-	struct ua_file_node	*pool;		/* ready for reuse; under lock */
-	unsigned		nr_nodes;	/* ever allocated */
-	unsigned		nr_shards;	/* per node's refcount */
 	int			dup_base;	/* lowest number for our fds */
-	/* Retired nodes, waiting for a grace period, under lock: */
-	struct ua_file_node	*retiring;	/* for the next one */
-	struct ua_file_node	*waiting;	/* for the pending one */
-	bool			gp_pending;
-	struct ua_rcu_head	gp;
-	/* Written by releases on other threads: a cache line of its own. */
-	char			pad[64];
-	struct ua_file_node	*released;	/* atomic stack */
-	char			pad2[64];
+	struct ua_rsrc_cache	nodes;
+};
+
+/* Registered buffers (rsrc.c), published and retired as the files are. */
+struct ua_bufs {
+	struct ua_buf_table	*table;		/* NULL: none registered */
+	pthread_mutex_t		lock;
+	struct ua_rsrc_cache	nodes;
 };
 
 struct ua_ctx {
@@ -449,8 +472,6 @@ struct ua_ctx {
 	unsigned		overflow_credit;	/* requests it may accept (cq.c) */
 	struct ua_req		*free_reqs;
 	struct ua_req_slab	*slabs;
-	struct iovec		*bufs;		/* registered buffers */
-	unsigned		nr_bufs;
 	struct ua_aio_batch	aio;
 
 	/* Links and drain, under uring_lock. */
@@ -483,6 +504,7 @@ struct ua_ctx {
 	unsigned		cq_waiters;
 
 	struct ua_files		files;
+	struct ua_bufs		bufs;
 
 	struct ua_iowq		wq;
 	struct ua_ring_timer	timer;
@@ -499,6 +521,15 @@ struct ua_ctx {
 
 	unsigned		fork_gen;	/* ring.c: made before a fork()? */
 	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */
+	/* Who holds the ring (ring.c). Written by every call, from any
+	 * thread: a cache line of their own. */
+	char			pad_refs[64];
+	unsigned		refs;		/* atomic: table's + counted calls */
+	unsigned		owner_in;	/* atomic: the owner's call */
+	const char		*owner;		/* the thread that set it up */
+	unsigned long		ring_ino;	/* its memfd's, for the mark */
+	char			pad_refs2[64];
+	struct ua_rcu_head	rcu;		/* frees it (ring.c) */
 };
 
 /*
@@ -521,9 +552,11 @@ void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);
 bool ua_is_ring_fd(int fd);
+void ua_ctx_release(struct ua_ctx *ctx, bool owner);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
-int ua_lookup_error(int fd);
+void ua_ctx_free_rcu(struct ua_ctx *ctx);
+void ua_ctx_destroy(struct ua_ctx *ctx);	/* entry.c: the last put */
 bool ua_ctx_inherited(const struct ua_ctx *ctx);
 void ua_ctx_keep_relic(struct ua_ctx *ctx);
 void ua_ring_table_atfork_child(void);
@@ -748,9 +781,15 @@ int ua_nop(struct ua_req *req, unsigned issue_flags);
 int ua_req_classify_file(struct ua_req *req);
 
 /* rsrc.c: registered buffers */
+void ua_bufs_init(struct ua_ctx *ctx);
+void ua_bufs_destroy(struct ua_ctx *ctx);
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
 			unsigned nr);
 int ua_unregister_buffers(struct ua_ctx *ctx);
+const struct iovec *ua_bufs_get(struct ua_ctx *ctx, unsigned index,
+				struct ua_buf_node **node);
+const struct iovec *ua_buf_node_iov(const struct ua_buf_node *node);
+void ua_buf_node_put(struct ua_buf_node *node);
 
 /* filetable.c: registered files and direct descriptors */
 void ua_files_init(struct ua_ctx *ctx);

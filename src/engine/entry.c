@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/ringref.h"
 #include "engine/uaccess.h"
 #include "ua_private.h"
 
@@ -89,18 +90,18 @@ static int check_params(const struct io_uring_params *p)
 static void ctx_free(struct ua_ctx *ctx)
 {
 	ua_files_destroy(ctx);	/* may post tags: before the ring goes */
+	ua_bufs_destroy(ctx);
 	ua_poller_free(ctx);	/* tags wake epoll waiters: after them */
 	ua_eventfd_free(ctx);
 	ua_overflow_free(ctx);
 	ua_req_cache_destroy(ctx);
-	free(ctx->bufs);
 	ua_kbuf_destroy(ctx);
 	ua_ring_destroy(ctx);
 	pthread_mutex_destroy(&ctx->uring_lock);
 	pthread_mutex_destroy(&ctx->completion_lock);
 	pthread_mutex_destroy(&ctx->buf_lock);
-	free(ctx);
 	ua_uaccess_put();
+	ua_ctx_free_rcu(ctx);
 }
 
 /*
@@ -137,7 +138,8 @@ static void ctx_forget_inherited(struct ua_ctx *ctx)
 	ua_ctx_keep_relic(ctx);
 }
 
-static void ctx_release(struct ua_ctx *ctx)
+/* The last reference is gone (ring.c): no call is inside, none can enter. */
+void ua_ctx_destroy(struct ua_ctx *ctx)
 {
 	if (ua_ctx_inherited(ctx)) {
 		ctx_forget_inherited(ctx);
@@ -172,8 +174,24 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	pthread_mutex_init(&ctx->buf_lock, NULL);
 	pthread_mutex_init(&ctx->ev_fd_lock, NULL);
 	ua_files_init(ctx);
+	ua_bufs_init(ctx);
 	ua_list_init(&ctx->defer);
 	return ctx;
+}
+
+/* A ring still filed under this number lost its descriptor to close()
+ * without a release: nobody can reach it any more. */
+static void release_stale_ring(int fd)
+{
+	struct ua_ctx *stale;
+	bool owner;
+	int err;
+
+	stale = ua_ctx_get(fd, &err, &owner);
+	if (stale) {
+		ua_ctx_release(stale, owner);
+		ua_ctx_put(stale, owner);
+	}
 }
 
 /* The parameters are read into a copy and written back whole once the
@@ -181,7 +199,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 {
 	struct io_uring_params params, *p = &params;
-	struct ua_ctx *ctx, *stale;
+	struct ua_ctx *ctx;
 	unsigned sq, cq;
 	int ret;
 
@@ -212,11 +230,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	ret = ua_copy_to_user((__u64) (uintptr_t) up, p, sizeof(*p));
 	if (ret)
 		goto shut_down;
-	/* A ring still filed under this number lost its descriptor to close()
-	 * without a release: nobody can reach it any more. */
-	stale = ua_ctx_lookup(ctx->fd);
-	if (stale)
-		ctx_release(stale);
+	release_stale_ring(ctx->fd);
 	ret = ua_ctx_install(ctx);
 	if (ret)
 		goto shut_down;
@@ -334,16 +348,15 @@ static bool foreign_thread(const struct ua_ctx *ctx)
 	       !pthread_equal(ctx->submitter, pthread_self());
 }
 
-static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
-		 unsigned flags, const void *argp, size_t argsz)
+static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
+		      unsigned min_complete, unsigned flags, const void *argp,
+		      size_t argsz)
 {
-	struct ua_ctx *ctx = ua_ctx_lookup((int) fd);
 	struct wait_copy copy;
 	struct ua_wait_args w;
 	int submitted = 0, ret = 0;
 
-	if (!ctx)
-		return ua_lookup_error((int) fd);
+	/* A ring made before fork() is driven by the parent only (fork.c). */
 	if (ua_ctx_inherited(ctx))
 		return -EEXIST;
 	if (flags & ~ENTER_FLAGS)
@@ -373,6 +386,21 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 	return submitted ? submitted : ret;
 }
 
+/* The call holds the ring: a teardown racing it waits for its return. */
+static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
+		 unsigned flags, const void *argp, size_t argsz)
+{
+	bool owner;
+	int ret;
+	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+
+	if (!ctx)
+		return ret;
+	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
+	ua_ctx_put(ctx, owner);
+	return ret;
+}
+
 UA_PUBLIC int io_uring_enter2(unsigned int fd, unsigned int to_submit,
 			      unsigned int min_complete, unsigned int flags,
 			      sigset_t *sig, size_t sz)
@@ -387,19 +415,30 @@ UA_PUBLIC int io_uring_enter(unsigned int fd, unsigned int to_submit,
 	return enter(fd, to_submit, min_complete, flags, sig, SIGSET_SIZE);
 }
 
-UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
-				const void *arg, unsigned int nr_args)
+static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
+			 const void *arg, unsigned int nr_args)
 {
-	struct ua_ctx *ctx = ua_ctx_lookup((int) fd);
-
-	if (!ctx)
-		return ua_lookup_error((int) fd);
 	if (opcode == UA_REGISTER_RELEASE_RING) {
-		ctx_release(ctx);
+		ua_ctx_release(ctx, owner);
 		return 0;
 	}
 	/* A ring made before fork() is driven by the parent only (fork.c). */
 	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
 	return ua_register(ctx, opcode, arg, nr_args);
+}
+
+/* Holds the ring for the call; a release tears it down at the last put. */
+UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
+				const void *arg, unsigned int nr_args)
+{
+	bool owner;
+	int ret;
+	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+
+	if (!ctx)
+		return ret;
+	ret = register_ring(ctx, owner, opcode, arg, nr_args);
+	ua_ctx_put(ctx, owner);
+	return ret;
 }

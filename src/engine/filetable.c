@@ -1,36 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The fixed-file table (IORING_REGISTER_FILES and friends, FILES_UPDATE,
- * direct descriptors), updated without ever waiting for requests in flight
- * (seed 001).
+ * direct descriptors), updated without ever waiting for requests in flight.
  *
- * Each occupied slot holds a node: the table's own descriptor for the file
- * (a close-on-exec duplicate made when the file enters the table, so the
- * application may close its own), an optional resource tag, and a sharded
- * reference count (percpu_ref.h). The table holds the node's initial
- * reference; a request using the slot takes another at issue and drops it
- * when it is freed, on whatever thread completes it. Both are an RCU
- * read-side section and an add to the caller's own shard: no syscall, no
- * shared cache line.
+ * Each occupied slot holds a node (rsrc.h, shared with the registered
+ * buffers) whose resource is the table's own descriptor for the file (a
+ * close-on-exec duplicate made when the file enters the table, so the
+ * application may close its own). A request using the slot holds the
+ * node from issue until it is freed; replacing or removing a slot retires
+ * the node, and its release closes the descriptor, exactly once, when the
+ * last request using it is done.
  *
- * Replacing or removing a slot unpublishes the node, switches its count to
- * dead mode and queues the rest of the kill behind one grace period with
- * ua_rcu_call(), shared by every node retired meanwhile. When the last
- * request using the node has dropped its reference, the release closes the
- * descriptor, exactly once, posts the tag's CQE, and returns the node, with
- * its shards, to a pool the next update takes from: in steady state an
- * update allocates nothing.
- *
- * Lookups take no lock: the table and its slots are read inside an RCU
- * read-side section, and a node is only taken if still live. A node is
- * recycled only after a grace period that began after it was unpublished,
- * so a lookup can never get a recycled node through a stale pointer.
  * Writers (registration calls, FILES_UPDATE, direct opens and closes, in
  * any thread) serialise on files->lock, never on uring_lock, so a worker
  * installing a direct descriptor cannot deadlock with teardown, which joins
  * workers while holding uring_lock.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -40,23 +25,14 @@
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/uaccess.h"
-#include "engine/percpu_ref.h"
 #include "engine/rcu.h"
+#include "engine/rsrc.h"
 
 #define MAX_FIXED_FILES		(1u << 20)	/* IORING_MAX_FIXED_FILES */
-/* Threads touching one node: the submitter and the completers. More
- * shards than that only cost memory (a cache line each, per file). */
-#define MAX_NODE_SHARDS		8u
 #define LONG_BITS		(8 * sizeof(unsigned long))
 
-#define container_of(ptr, type, member) \
-	((type *) ((char *) (ptr) - offsetof(type, member)))
-
 struct ua_file_node {
-	struct ua_percpu_ref	ref;	/* the table's + one per request */
-	struct ua_ctx		*ctx;
-	struct ua_file_node	*next;	/* pool, retiring, released */
-	__u64			tag;	/* CQE user_data on release; 0: none */
+	struct ua_rsrc_node	rsrc;
 	int			fd;	/* the table's own descriptor */
 };
 
@@ -68,26 +44,17 @@ struct ua_file_table {
 };
 
 /*
- * Releasing. A node's last reference may go on any thread: that of a
- * request's completion closes the descriptor at once. Most releases,
- * though, are those of nodes nobody was using, at the end of their grace
- * period, hundreds at a time on the RCU callback thread: those are
- * gathered (release_batch) and their descriptors, which were allocated in
- * ascending order and so mostly sit next to each other, closed a run at a
- * time with close_range(). Either way the descriptor is closed before the
- * tag is posted, so an application that sees the tag finds the file
- * released; and the node is live again when it reaches the pool.
+ * Releasing: descriptors released together (at the end of a grace period,
+ * hundreds at a time) were allocated in ascending order and so mostly sit
+ * next to each other: they are closed a run at a time with close_range().
  */
 #define CLOSE_BATCH	256
 
-struct release_batch {
-	struct ua_files		*files;
-	struct ua_file_node	*head, **tail;	/* in retirement order */
+struct close_batch {
 	unsigned		nr_fds;
 	int			fds[CLOSE_BATCH];
 };
 
-static _Thread_local struct release_batch *current_batch;
 static bool no_close_range;
 
 static void close_run(int first, int last)
@@ -106,7 +73,7 @@ static void close_run(int first, int last)
 
 /* Every number in a run is one of ours: close_range() takes nothing else.
  * Insertion sort: the numbers come almost sorted. */
-static void close_batched_fds(struct release_batch *b)
+static void close_batched_fds(struct close_batch *b)
 {
 	unsigned i, j;
 
@@ -125,182 +92,37 @@ static void close_batched_fds(struct release_batch *b)
 	b->nr_fds = 0;
 }
 
-/* Hands the chain first..last back for reuse, with one atomic operation.
- * Release: the nodes' last writes happen before their reuse. */
-static void nodes_recycle(struct ua_files *files, struct ua_file_node *first,
-			  struct ua_file_node *last)
+static struct ua_file_node *file_node_of(struct ua_rsrc_node *node)
 {
-	struct ua_file_node *head = __atomic_load_n(&files->released,
-						    __ATOMIC_RELAXED);
-
-	do {
-		last->next = head;
-	} while (!__atomic_compare_exchange_n(&files->released, &head, first,
-					      true, __ATOMIC_RELEASE,
-					      __ATOMIC_RELAXED));
+	return ua_container_of(node, struct ua_file_node, rsrc);
 }
 
-/* The descriptor is closed: post the tag; the node is live again. */
-static void node_released(struct ua_file_node *node)
+static void release_files(struct ua_rsrc_node *chain)
 {
-	node->fd = -1;
-	if (node->tag)
-		ua_post_cqe(node->ctx, node->tag, 0, 0);
-	node->tag = 0;
-	ua_percpu_ref_reinit(&node->ref);
-}
+	struct close_batch b = { .nr_fds = 0 };
 
-static void node_release(struct ua_percpu_ref *ref)
-{
-	struct ua_file_node *node = container_of(ref, struct ua_file_node, ref);
-	struct release_batch *b = current_batch;
+	for (; chain; chain = chain->next) {
+		struct ua_file_node *node = file_node_of(chain);
 
-	if (!b || b->files != &node->ctx->files) {
-		close(node->fd);
-		node_released(node);
-		nodes_recycle(&node->ctx->files, node, node);
-		return;
+		b.fds[b.nr_fds++] = node->fd;
+		node->fd = -1;
+		if (b.nr_fds == CLOSE_BATCH)
+			close_batched_fds(&b);
 	}
-	node->next = NULL;
-	*b->tail = node;
-	b->tail = &node->next;
-	b->fds[b->nr_fds++] = node->fd;
-	if (b->nr_fds == CLOSE_BATCH)
-		close_batched_fds(b);
-}
-
-/*
- * A grace period has passed since each node of the list was retired: drop
- * the table's references. Unused nodes are released here, in one batch.
- * The list is newest first; kill in retirement order, so that tags post
- * in the order their files left the table.
- */
-static void finish_kills(struct ua_files *files, struct ua_file_node *list)
-{
-	struct release_batch b = { .files = files, .tail = &b.head };
-	struct ua_file_node *node, *next, *oldest = NULL;
-
-	for (node = list; node; node = next) {
-		next = node->next;
-		node->next = oldest;
-		oldest = node;
-	}
-	current_batch = &b;
-	for (node = oldest; node; node = next) {
-		next = node->next;
-		ua_percpu_ref_kill_finish(&node->ref);
-	}
-	current_batch = NULL;
 	close_batched_fds(&b);
-	if (!b.head)
-		return;
-	for (node = b.head; node; node = node->next)
-		node_released(node);
-	nodes_recycle(files, b.head,
-		      container_of(b.tail, struct ua_file_node, next));
 }
 
-static struct ua_file_node *node_alloc(struct ua_ctx *ctx)
-{
-	struct ua_file_node *node = malloc(sizeof(*node));
+static const struct ua_rsrc_type file_type = {
+	.node_size = sizeof(struct ua_file_node),
+	.release = release_files,
+};
 
-	if (!node)
-		return NULL;
-	if (ua_percpu_ref_init(&node->ref, node_release, ctx->files.nr_shards)) {
-		free(node);
-		return NULL;
-	}
-	node->ctx = ctx;
-	node->tag = 0;
-	node->fd = -1;
-	ctx->files.nr_nodes++;
-	return node;
-}
-
-/* A live node, holding only the table's reference. Growth allocates; the
- * released stack is taken whole, so no pop races a push (no ABA). */
+/* A live node, holding only the table's reference. */
 static struct ua_file_node *node_take(struct ua_ctx *ctx)
 {
-	struct ua_files *files = &ctx->files;
-	struct ua_file_node *node = files->pool;
+	struct ua_rsrc_node *node = ua_rsrc_node_take(&ctx->files.nodes);
 
-	if (!node)
-		node = __atomic_exchange_n(&files->released, NULL,
-					   __ATOMIC_ACQUIRE);
-	if (!node)
-		return node_alloc(ctx);
-	files->pool = node->next;
-	return node;
-}
-
-/* A node that was never published goes straight back. */
-static void node_give_back(struct ua_files *files, struct ua_file_node *node)
-{
-	close(node->fd);
-	node->fd = -1;
-	node->tag = 0;
-	node->next = files->pool;
-	files->pool = node;
-}
-
-/*
- * Retiring, under files->lock. Nodes retired while no grace period is
- * pending start one (ua_rcu_call); those retired meanwhile wait in
- * `retiring` for the next, which the end of the current one starts: a node
- * is finished only after a full grace period that began after its
- * kill_begin, and one grace period serves every node retired before it.
- */
-static void grace_period_done(struct ua_rcu_head *head);
-
-static void start_grace_period(struct ua_files *files)
-{
-	if (files->gp_pending || !files->retiring)
-		return;
-	files->waiting = files->retiring;
-	files->retiring = NULL;
-	files->gp_pending = true;
-	ua_rcu_call(&files->gp, grace_period_done);
-}
-
-/* On the RCU callback thread. `waiting` is ours until gp_pending clears:
- * ua_rcu_call() handed it over. */
-static void grace_period_done(struct ua_rcu_head *head)
-{
-	struct ua_files *files = container_of(head, struct ua_files, gp);
-
-	finish_kills(files, files->waiting);
-	files->waiting = NULL;
-	pthread_mutex_lock(&files->lock);
-	files->gp_pending = false;
-	start_grace_period(files);
-	pthread_mutex_unlock(&files->lock);
-}
-
-/* Unpublished already: drop the table's reference after a grace period. */
-static void node_retire(struct ua_files *files, struct ua_file_node *node)
-{
-	ua_percpu_ref_kill_begin(&node->ref);
-	node->next = files->retiring;
-	files->retiring = node;
-	start_grace_period(files);
-}
-
-/*
- * Out of descriptors: finish, after a grace period of our own, the nodes
- * still waiting for one to start. (Those of the pending grace period stay
- * with it.) Safe under files->lock: a grace period waits for readers,
- * which never take it.
- */
-static bool finish_retiring_now(struct ua_files *files)
-{
-	struct ua_file_node *list = files->retiring;
-
-	if (!list)
-		return false;
-	files->retiring = NULL;
-	ua_rcu_synchronize();
-	finish_kills(files, list);
-	return true;
+	return node ? file_node_of(node) : NULL;
 }
 
 /*
@@ -348,7 +170,8 @@ static int dup_for_table(struct ua_files *files, int fd)
 	if (ua_ctx_lookup(fd))
 		return -EBADF;
 	dup = dup_high(files, fd);
-	if (dup < 0 && errno == EMFILE && finish_retiring_now(files))
+	if (dup < 0 && errno == EMFILE &&
+	    ua_rsrc_finish_retiring_now(&files->nodes))
 		dup = dup_high(files, fd);
 	return dup < 0 ? -errno : dup;
 }
@@ -438,7 +261,7 @@ static void slot_replace(struct ua_files *files, struct ua_file_table *table,
 	if (old) {
 		bit_flip(table->bitmap, i);
 		files->alloc_hint = i;
-		node_retire(files, old);
+		ua_rsrc_node_retire(&old->rsrc);
 	}
 	if (node) {
 		bit_flip(table->bitmap, i);
@@ -461,7 +284,7 @@ static int node_for_fd(struct ua_ctx *ctx, int fd, __u64 tag,
 		return -ENOMEM;
 	}
 	node->fd = dup;
-	node->tag = tag;
+	node->rsrc.tag = tag;
 	*out = node;
 	return 0;
 }
@@ -490,18 +313,18 @@ static void table_free(struct ua_file_table *table)
 }
 
 /* Never published: no lookup or tag can have seen its nodes. */
-static void table_discard(struct ua_files *files, struct ua_file_table *table)
+static void table_discard(struct ua_file_table *table)
 {
 	for (unsigned i = 0; i < table->nr; i++)
 		if (slot_node(table, i))
-			node_give_back(files, slot_node(table, i));
+			ua_rsrc_node_give_back(&slot_node(table, i)->rsrc);
 	table_free(table);
 }
 
 /* A grace period after unregister: no lookup still reads the table. */
 static void table_free_rcu(struct ua_rcu_head *head)
 {
-	table_free(container_of(head, struct ua_file_table, rcu));
+	table_free(ua_container_of(head, struct ua_file_table, rcu));
 }
 
 /*
@@ -610,7 +433,7 @@ static int register_locked(struct ua_ctx *ctx, __u64 fds, __u64 tags,
 		return -ENOMEM;
 	ret = fill_table(ctx, table, fds, tags);
 	if (ret) {
-		table_discard(files, table);
+		table_discard(table);
 		return ret;
 	}
 	/* Release: the slots are filled before a lookup finds the table. */
@@ -640,7 +463,7 @@ static int unregister_locked(struct ua_files *files)
 	__atomic_store_n(&files->table, NULL, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < table->nr; i++)
 		if (slot_node(table, i))
-			node_retire(files, slot_node(table, i));
+			ua_rsrc_node_retire(&slot_node(table, i)->rsrc);
 	ua_rcu_call(&table->rcu, table_free_rcu);
 	files->alloc_start = files->alloc_end = files->alloc_hint = 0;
 	return 0;
@@ -817,7 +640,7 @@ struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot)
 		if (!table || slot >= table->nr)
 			break;
 		node = __atomic_load_n(&table->slots[slot], __ATOMIC_ACQUIRE);
-	} while (node && !ua_percpu_ref_tryget_live(&node->ref));
+	} while (node && !ua_rsrc_node_tryget(&node->rsrc));
 	ua_rcu_read_unlock();
 	return node;
 }
@@ -825,7 +648,7 @@ struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot)
 /* Maybe the file's last user: then it is released. */
 void ua_file_node_put(struct ua_file_node *node)
 {
-	ua_percpu_ref_put(&node->ref);
+	ua_rsrc_node_put(&node->rsrc);
 }
 
 /*
@@ -921,52 +744,24 @@ int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 
 void ua_files_init(struct ua_ctx *ctx)
 {
-	unsigned cpus = ua_nr_cpus();
-
 	pthread_mutex_init(&ctx->files.lock, NULL);
 	set_dup_base(&ctx->files);
-	ctx->files.nr_shards = cpus > MAX_NODE_SHARDS ? MAX_NODE_SHARDS : cpus;
-}
-
-static unsigned free_list(struct ua_file_node *node)
-{
-	struct ua_file_node *next;
-	unsigned n = 0;
-
-	for (; node; node = next, n++) {
-		next = node->next;
-		ua_percpu_ref_exit(&node->ref);
-		free(node);
-	}
-	return n;
+	ua_rsrc_cache_init(&ctx->files.nodes, ctx, &ctx->files.lock,
+			   &file_type);
 }
 
 /*
  * Teardown, after every request has been freed: retire what the table
- * still holds, let the grace periods of every retirement run (which
- * releases all nodes and posts their tags), then free the pool.
+ * still holds, then let every retirement's grace period run (which
+ * releases all nodes and posts their tags) and free the nodes.
  */
 void ua_files_destroy(struct ua_ctx *ctx)
 {
 	struct ua_files *files = &ctx->files;
-	bool pending;
-	unsigned freed;
 
 	pthread_mutex_lock(&files->lock);
 	unregister_locked(files);
 	pthread_mutex_unlock(&files->lock);
-	/* A grace period's end may start the next one: wait for them all. */
-	do {
-		ua_rcu_barrier();
-		pthread_mutex_lock(&files->lock);
-		pending = files->gp_pending;
-		pthread_mutex_unlock(&files->lock);
-	} while (pending);
-	freed = free_list(files->pool);
-	freed += free_list(files->released);
-	files->pool = files->released = NULL;
-	/* Every request is freed, so every node is back. */
-	assert(freed == files->nr_nodes);
-	(void) freed;
+	ua_rsrc_cache_destroy(&files->nodes);
 	pthread_mutex_destroy(&files->lock);
 }

@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 struct ua_rcu_gp ua_rcu_gp = { .ctr = UA_RCU_NEST_ONE };
-_Thread_local struct ua_rcu_reader ua_rcu_self;
+_Thread_local struct ua_rcu_reader ua_rcu_self UA_TLS_IE;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t reader_key;

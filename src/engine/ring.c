@@ -15,12 +15,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/rcu.h"
+#include "engine/ringref.h"
 
 #define CACHELINE	64
 #define OFF_HEAD	0
@@ -164,14 +168,41 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 
 /*
  * Descriptor -> ring. Two levels of fixed-size chunks that are never moved
- * or freed, so a lookup is two loads with no lock; only installing a ring
- * into a chunk that does not exist yet takes table_lock.
+ * or freed (ringref.h), so a lookup is two loads with no lock; only
+ * installing a ring into a chunk that does not exist yet takes table_lock.
+ *
+ * A ring's lifetime. Every entry call (io_uring_enter, io_uring_register)
+ * holds the ring until it returns, as the kernel's holds the ring's file.
+ * Releasing the ring (UA_REGISTER_RELEASE_RING, from io_uring_queue_exit)
+ * sets UA_CTX_DEAD, after which no call can take it; whoever lets go of it
+ * last tears it down (ua_ctx_destroy): the releasing call itself when
+ * nothing else is inside, else the last call to return. A released ring
+ * stays in the table until then, and leaves a mark there after, so that a
+ * call on its number until the application closes the descriptor fails
+ * with -EBADF, as it will once the descriptor is closed.
+ *
+ * Two kinds of hold, so that the common case costs no atomic
+ * read-modify-write:
+ *  - The thread that set the ring up (its owner) marks itself inside with
+ *    a plain store to owner_in, and checks UA_CTX_DEAD, within an RCU
+ *    read-side section; leaving, it clears the mark within another.
+ *  - Any other thread, or a nested call of the owner, counts itself in
+ *    refs, beside the table's reference, which the release drops.
+ * A release from another thread than the owner sets UA_CTX_DEAD and waits
+ * a grace period: a section that began before it has ended, so its mark
+ * is visible; one that began after sees UA_CTX_DEAD and backs off. If the
+ * owner is inside, the releaser counts a reference for it and flags the
+ * mark UA_OWNER_COUNTED, and the owner drops that reference when it
+ * leaves. A release by the owner counts the owner's own hold the same way.
+ *
+ * The ring's memory is freed a grace period after it left the table
+ * (ua_ctx_free_rcu), so a lookup racing the teardown still reads a ring
+ * whose UA_CTX_DEAD makes it fail.
  */
-#define CHUNK_SHIFT	10
-#define CHUNK_SIZE	(1u << CHUNK_SHIFT)
-#define NR_CHUNKS	1024u		/* descriptors up to 2^20 */
+/* Its address tells threads apart: the owner's is in ctx->owner. */
+_Thread_local char ua_ring_thread_tag UA_TLS_IE;
 
-static struct ua_ctx **ring_table[NR_CHUNKS];
+struct ua_ctx **ua_ring_table[UA_RING_NR_CHUNKS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
@@ -184,32 +215,32 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned fork_gen;		/* bumped in each fork() child */
 static struct ua_ctx *relics;		/* inherited rings let go of */
 
-static struct ua_ctx **slot_of(int fd, bool create)
+static struct ua_ctx **slot_create(int fd)
 {
-	unsigned chunk_nr = (unsigned) fd >> CHUNK_SHIFT;
+	unsigned chunk_nr = (unsigned) fd >> UA_RING_CHUNK_SHIFT;
 	struct ua_ctx **chunk;
 
-	if (fd < 0 || chunk_nr >= NR_CHUNKS)
+	if (fd < 0 || chunk_nr >= UA_RING_NR_CHUNKS)
 		return NULL;
-	chunk = __atomic_load_n(&ring_table[chunk_nr], __ATOMIC_ACQUIRE);
-	if (!chunk && create) {
-		pthread_mutex_lock(&table_lock);
-		chunk = ring_table[chunk_nr];
-		if (!chunk) {
-			chunk = calloc(CHUNK_SIZE, sizeof(*chunk));
-			__atomic_store_n(&ring_table[chunk_nr], chunk,
-					 __ATOMIC_RELEASE);
-		}
-		pthread_mutex_unlock(&table_lock);
+	pthread_mutex_lock(&table_lock);
+	chunk = ua_ring_table[chunk_nr];
+	if (!chunk) {
+		chunk = calloc(UA_RING_CHUNK_SIZE, sizeof(*chunk));
+		__atomic_store_n(&ua_ring_table[chunk_nr], chunk,
+				 __ATOMIC_RELEASE);
 	}
-	return chunk ? &chunk[(unsigned) fd & (CHUNK_SIZE - 1)] : NULL;
+	pthread_mutex_unlock(&table_lock);
+	return ua_ring_slot(fd);
 }
 
+/* Which ring fd names, for identification only: no reference is taken. */
 struct ua_ctx *ua_ctx_lookup(int fd)
 {
-	struct ua_ctx **slot = slot_of(fd, false);
+	struct ua_ctx **slot = ua_ring_slot(fd);
+	struct ua_ctx *ctx = slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE)
+				  : NULL;
 
-	return slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
+	return ua_ring_slot_holds_ctx(ctx) ? ctx : NULL;
 }
 
 /* Whether fd is the descriptor of one of the process's rings: two loads,
@@ -219,13 +250,170 @@ bool ua_is_ring_fd(int fd)
 	return ua_ctx_lookup(fd) != NULL;
 }
 
+/*
+ * A torn-down ring leaves in its slot, until a new ring takes the number,
+ * a mark made of its memfd's inode number: the application closes the
+ * descriptor only after the release, and a call in between must fail as
+ * one after the close does, with -EBADF, not as on some other file.
+ */
+static dev_t memfd_dev;	/* every ring's memfd is on the same mount */
+
+static struct ua_ctx *ring_mark(unsigned long ino)
+{
+	return (struct ua_ctx *) (uintptr_t) ((ino << 1) | 1);
+}
+
+/*
+ * The inode number of what fd names. statx() first: ThreadSanitizer
+ * treats fstat() on a descriptor another thread may be closing as a data
+ * race, and a call racing the close of its ring does exactly that, as the
+ * kernel allows. fstat() where statx() is missing or denied.
+ */
+static int inode_of(int fd, unsigned long *ino, dev_t *dev)
+{
+	struct statx stx;
+	struct stat st;
+
+	if (!statx(fd, "", AT_EMPTY_PATH, STATX_INO, &stx)) {
+		*ino = stx.stx_ino;
+		*dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+		return 0;
+	}
+	if (errno == EBADF || fstat(fd, &st) < 0)
+		return -1;
+	*ino = st.st_ino;
+	*dev = st.st_dev;
+	return 0;
+}
+
+/* Why a descriptor is not a ring: not open at all, the descriptor of a
+ * ring torn down (left is its mark), or some other file. */
+static int lookup_error(int fd, struct ua_ctx *left)
+{
+	unsigned long ino;
+	dev_t dev;
+
+	if (fd < 0 || inode_of(fd, &ino, &dev) < 0)
+		return -EBADF;
+	if (left && left == ring_mark(ino) &&
+	    dev == __atomic_load_n(&memfd_dev, __ATOMIC_RELAXED))
+		return -EBADF;
+	return -EOPNOTSUPP;
+}
+
+/* Acquire: pairs with the release of the put that came before the kill,
+ * so a holder sees the ring as the last one left it. */
+static bool ctx_tryget(struct ua_ctx *ctx)
+{
+	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
+
+	do {
+		if (refs & UA_CTX_DEAD)
+			return false;
+	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs, refs + 1,
+					      true, __ATOMIC_ACQUIRE,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+/* ua_ctx_get() for any thread but the owner outside a call of its own. */
+struct ua_ctx *ua_ctx_get_counted(int fd, int *err)
+{
+	struct ua_ctx **slot = ua_ring_slot(fd);
+	struct ua_ctx *ctx = NULL;
+	bool held = false;
+
+	ua_rcu_read_lock();
+	if (slot)
+		ctx = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (ua_ring_slot_holds_ctx(ctx))
+		held = ctx_tryget(ctx);
+	ua_rcu_read_unlock();
+	if (held)
+		return ctx;
+	*err = ua_ring_slot_holds_ctx(ctx) ? -EBADF : lookup_error(fd, ctx);
+	return NULL;
+}
+
+/* Acq_rel: every holder's work happens before the teardown. */
+void ua_ctx_put_ref(struct ua_ctx *ctx)
+{
+	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) == UA_CTX_DEAD)
+		ua_ctx_destroy(ctx);
+}
+
+/*
+ * The owner leaves a dead ring, inside a read-side section: whether a
+ * releaser counted a reference for it, which it must then drop (after the
+ * section: the drop may tear the ring down).
+ */
+bool ua_ctx_owner_leave_dead(struct ua_ctx *ctx)
+{
+	return __atomic_exchange_n(&ctx->owner_in, 0, __ATOMIC_ACQ_REL) &
+	       UA_OWNER_COUNTED;
+}
+
+/* Sets UA_CTX_DEAD and drops the table's reference, once. */
+static bool ctx_kill(struct ua_ctx *ctx)
+{
+	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
+
+	do {
+		if (refs & UA_CTX_DEAD)
+			return false;
+	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs,
+					      (refs - 1) | UA_CTX_DEAD, true,
+					      __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+/* Counts a reference for the owner if it is inside. The caller holds its
+ * own, so the count cannot reach zero meanwhile. */
+static void count_owner(struct ua_ctx *ctx)
+{
+	unsigned in = UA_OWNER_INSIDE;
+
+	__atomic_add_fetch(&ctx->refs, 1, __ATOMIC_RELAXED);
+	if (!__atomic_compare_exchange_n(&ctx->owner_in, &in,
+					 UA_OWNER_INSIDE | UA_OWNER_COUNTED, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		ua_ctx_put_ref(ctx);
+}
+
+/*
+ * UA_REGISTER_RELEASE_RING, by a caller holding the ring as ua_ctx_get()
+ * said: from now on no call takes it, and the teardown happens when the
+ * last holder lets go (never here: the caller still holds it).
+ */
+void ua_ctx_release(struct ua_ctx *ctx, bool owner)
+{
+	if (owner) {
+		count_owner(ctx);
+		ctx_kill(ctx);
+		return;
+	}
+	if (!ctx_kill(ctx))
+		return;
+	/* The owner's sections that missed UA_CTX_DEAD are over. */
+	ua_rcu_synchronize();
+	count_owner(ctx);
+}
+
+/* The ring starts with the table's reference. */
 int ua_ctx_install(struct ua_ctx *ctx)
 {
-	struct ua_ctx **slot = slot_of(ctx->fd, true);
+	struct ua_ctx **slot = slot_create(ctx->fd);
+	dev_t dev;
 
 	if (!slot)
 		return -EMFILE;
 	ctx->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	if (inode_of(ctx->fd, &ctx->ring_ino, &dev) < 0)
+		return -errno;
+	__atomic_store_n(&memfd_dev, dev, __ATOMIC_RELAXED);
+	ctx->refs = 1;
+	ctx->owner = &ua_ring_thread_tag;
 	__atomic_store_n(slot, ctx, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -252,19 +440,24 @@ void ua_ring_table_atfork_child(void)
 	fork_gen++;
 }
 
+/* Leaves the mark, unless a new ring took the number already. */
 void ua_ctx_uninstall(struct ua_ctx *ctx)
 {
-	struct ua_ctx **slot = slot_of(ctx->fd, false);
+	struct ua_ctx **slot = ua_ring_slot(ctx->fd);
 
 	if (slot)
-		__atomic_compare_exchange_n(slot, &ctx, NULL, false,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		__atomic_compare_exchange_n(slot, &ctx, ring_mark(ctx->ring_ino),
+					    false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
 }
 
-/* Why a descriptor is not a ring: not open at all, or some other file. */
-int ua_lookup_error(int fd)
+static void ctx_free_rcu(struct ua_rcu_head *head)
 {
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
-		return -EBADF;
-	return -EOPNOTSUPP;
+	free((char *) head - offsetof(struct ua_ctx, rcu));
+}
+
+/* Out of the table: a lookup may still read it until a grace period. */
+void ua_ctx_free_rcu(struct ua_ctx *ctx)
+{
+	ua_rcu_call(&ctx->rcu, ctx_free_rcu);
 }

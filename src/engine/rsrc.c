@@ -1,18 +1,297 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Registered buffers (IORING_REGISTER_BUFFERS). The table lives under
- * uring_lock: the submitter checks a READ_FIXED/WRITE_FIXED range against it
- * at issue. Unlike the kernel, the pages are not pinned; see uring-alike(7).
+ * Registered resources: the node lifetime that fixed files and registered
+ * buffers share (see rsrc.h), and the registered-buffer table
+ * (IORING_REGISTER_BUFFERS) built on it.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/rsrc.h"
+#include "engine/percpu_ref.h"
+#include "engine/rcu.h"
 
+/* Threads touching one node: the submitter and the completers. More
+ * shards than that only cost memory (a cache line each, per node). */
+#define MAX_NODE_SHARDS		8u
+
+/*
+ * Releasing. A node's last reference may go on any thread: that of a
+ * request's completion releases it at once. Most releases, though, are
+ * those of nodes nobody was using, at the end of their grace period,
+ * hundreds at a time on the RCU callback thread: those are gathered in a
+ * batch and handed to the type's release as one chain (the file table
+ * closes their descriptors a run at a time). Either way the resource is
+ * released before the tag is posted, so an application that sees the tag
+ * finds it gone; and the node is live again when it reaches the pool.
+ */
+struct release_batch {
+	struct ua_rsrc_cache	*cache;
+	struct ua_rsrc_node	*head, **tail;	/* in retirement order */
+};
+
+static _Thread_local struct release_batch *current_batch;
+
+/* Hands the chain first..last back for reuse, with one atomic operation.
+ * Release: the nodes' last writes happen before their reuse. */
+static void nodes_recycle(struct ua_rsrc_cache *cache,
+			  struct ua_rsrc_node *first, struct ua_rsrc_node *last)
+{
+	struct ua_rsrc_node *head = __atomic_load_n(&cache->released,
+						    __ATOMIC_RELAXED);
+
+	do {
+		last->next = head;
+	} while (!__atomic_compare_exchange_n(&cache->released, &head, first,
+					      true, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
+static void release_chain(struct ua_rsrc_cache *cache,
+			  struct ua_rsrc_node *chain)
+{
+	if (cache->type->release)
+		cache->type->release(chain);
+}
+
+/* The resource is released: post the tag; the node is live again. */
+static void node_released(struct ua_rsrc_node *node)
+{
+	if (node->tag)
+		ua_post_cqe(node->cache->ctx, node->tag, 0, 0);
+	node->tag = 0;
+	ua_percpu_ref_reinit(&node->ref);
+}
+
+static void node_release(struct ua_percpu_ref *ref)
+{
+	struct ua_rsrc_node *node = ua_container_of(ref, struct ua_rsrc_node,
+						    ref);
+	struct release_batch *b = current_batch;
+
+	node->next = NULL;
+	if (!b || b->cache != node->cache) {
+		release_chain(node->cache, node);
+		node_released(node);
+		nodes_recycle(node->cache, node, node);
+		return;
+	}
+	*b->tail = node;
+	b->tail = &node->next;
+}
+
+/*
+ * A grace period has passed since each node of the list was retired: drop
+ * the table's references. Unused nodes are released here, in one batch.
+ * The list is newest first; kill in retirement order, so that tags post
+ * in the order their resources left the table.
+ */
+static void finish_kills(struct ua_rsrc_cache *cache, struct ua_rsrc_node *list)
+{
+	struct release_batch b = { .cache = cache, .tail = &b.head };
+	struct ua_rsrc_node *node, *next, *oldest = NULL;
+
+	for (node = list; node; node = next) {
+		next = node->next;
+		node->next = oldest;
+		oldest = node;
+	}
+	current_batch = &b;
+	for (node = oldest; node; node = next) {
+		next = node->next;
+		ua_percpu_ref_kill_finish(&node->ref);
+	}
+	current_batch = NULL;
+	if (!b.head)
+		return;
+	*b.tail = NULL;
+	release_chain(cache, b.head);
+	for (node = b.head; node; node = node->next)
+		node_released(node);
+	nodes_recycle(cache, b.head,
+		      ua_container_of(b.tail, struct ua_rsrc_node, next));
+}
+
+static struct ua_rsrc_node *node_alloc(struct ua_rsrc_cache *cache)
+{
+	struct ua_rsrc_node *node = malloc(cache->type->node_size);
+
+	if (!node)
+		return NULL;
+	if (ua_percpu_ref_init(&node->ref, node_release, cache->nr_shards)) {
+		free(node);
+		return NULL;
+	}
+	node->cache = cache;
+	node->tag = 0;
+	cache->nr_nodes++;
+	return node;
+}
+
+/* Growth allocates; the released stack is taken whole, so no pop races a
+ * push (no ABA). */
+struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache)
+{
+	struct ua_rsrc_node *node = cache->pool;
+
+	if (!node)
+		node = __atomic_exchange_n(&cache->released, NULL,
+					   __ATOMIC_ACQUIRE);
+	if (!node)
+		return node_alloc(cache);
+	cache->pool = node->next;
+	return node;
+}
+
+void ua_rsrc_node_give_back(struct ua_rsrc_node *node)
+{
+	struct ua_rsrc_cache *cache = node->cache;
+
+	node->next = NULL;
+	release_chain(cache, node);
+	node->tag = 0;
+	node->next = cache->pool;
+	cache->pool = node;
+}
+
+/*
+ * Retiring, under the lock. Nodes retired while no grace period is
+ * pending start one (ua_rcu_call); those retired meanwhile wait in
+ * `retiring` for the next, which the end of the current one starts: a node
+ * is finished only after a full grace period that began after its
+ * kill_begin, and one grace period serves every node retired before it.
+ */
+static void grace_period_done(struct ua_rcu_head *head);
+
+static void start_grace_period(struct ua_rsrc_cache *cache)
+{
+	if (cache->gp_pending || !cache->retiring)
+		return;
+	cache->waiting = cache->retiring;
+	cache->retiring = NULL;
+	cache->gp_pending = true;
+	ua_rcu_call(&cache->gp, grace_period_done);
+}
+
+/* On the RCU callback thread. `waiting` is ours until gp_pending clears:
+ * ua_rcu_call() handed it over. */
+static void grace_period_done(struct ua_rcu_head *head)
+{
+	struct ua_rsrc_cache *cache = ua_container_of(head,
+						      struct ua_rsrc_cache, gp);
+
+	finish_kills(cache, cache->waiting);
+	cache->waiting = NULL;
+	pthread_mutex_lock(cache->lock);
+	cache->gp_pending = false;
+	start_grace_period(cache);
+	pthread_mutex_unlock(cache->lock);
+}
+
+void ua_rsrc_node_retire(struct ua_rsrc_node *node)
+{
+	struct ua_rsrc_cache *cache = node->cache;
+
+	ua_percpu_ref_kill_begin(&node->ref);
+	node->next = cache->retiring;
+	cache->retiring = node;
+	start_grace_period(cache);
+}
+
+/* (Those of the pending grace period stay with it.) Safe under the lock:
+ * a grace period waits for readers, which never take it. */
+bool ua_rsrc_finish_retiring_now(struct ua_rsrc_cache *cache)
+{
+	struct ua_rsrc_node *list = cache->retiring;
+
+	if (!list)
+		return false;
+	cache->retiring = NULL;
+	ua_rcu_synchronize();
+	finish_kills(cache, list);
+	return true;
+}
+
+void ua_rsrc_cache_init(struct ua_rsrc_cache *cache, struct ua_ctx *ctx,
+			pthread_mutex_t *lock, const struct ua_rsrc_type *type)
+{
+	unsigned cpus = ua_nr_cpus();
+
+	cache->type = type;
+	cache->ctx = ctx;
+	cache->lock = lock;
+	cache->nr_shards = cpus > MAX_NODE_SHARDS ? MAX_NODE_SHARDS : cpus;
+}
+
+static unsigned free_list(struct ua_rsrc_node *node)
+{
+	struct ua_rsrc_node *next;
+	unsigned n = 0;
+
+	for (; node; node = next, n++) {
+		next = node->next;
+		ua_percpu_ref_exit(&node->ref);
+		free(node);
+	}
+	return n;
+}
+
+void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache)
+{
+	bool pending;
+	unsigned freed;
+
+	/* A grace period's end may start the next one: wait for them all. */
+	do {
+		ua_rcu_barrier();
+		pthread_mutex_lock(cache->lock);
+		pending = cache->gp_pending;
+		pthread_mutex_unlock(cache->lock);
+	} while (pending);
+	freed = free_list(cache->pool);
+	freed += free_list(cache->released);
+	cache->pool = cache->released = NULL;
+	/* Every request is freed, so every node is back. */
+	assert(freed == cache->nr_nodes);
+	(void) freed;
+}
+
+/*
+ * Registered buffers. A node holds the buffer's range; unlike the kernel,
+ * which pins the pages, the memory stays the application's (see
+ * uring-alike(7)). READ_FIXED and WRITE_FIXED take the node of their slot
+ * at their first issue and check their range against it from then on, on
+ * whatever thread retries them.
+ */
 #define MAX_REG_BUFFERS	(1u << 14)
 #define MAX_BUFFER_LEN	(1ul << 30)
 
-/* The kernel's checks: a NULL base is a sparse slot only with length 0. */
+struct ua_buf_node {
+	struct ua_rsrc_node	rsrc;
+	struct iovec		iov;
+};
+
+struct ua_buf_table {
+	struct ua_rcu_head	rcu;
+	unsigned		nr;
+	struct ua_buf_node	*slots[];	/* __atomic access */
+};
+
+/* The memory is the application's: a node holds nothing to free. */
+static const struct ua_rsrc_type buf_type = {
+	.node_size = sizeof(struct ua_buf_node),
+};
+
+static struct ua_buf_node *buf_node_of(struct ua_rsrc_node *node)
+{
+	return ua_container_of(node, struct ua_buf_node, rsrc);
+}
+
+/* The kernel's checks: a NULL base is an empty slot only with length 0. */
 static int validate(const struct iovec *iov)
 {
 	uintptr_t base = (uintptr_t) iov->iov_base;
@@ -26,41 +305,246 @@ static int validate(const struct iovec *iov)
 	return 0;
 }
 
-int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
-			unsigned nr)
+/* Whether every page of [start, end) is mapped, without touching it. */
+static bool range_mapped(uintptr_t start, uintptr_t end, size_t page)
+{
+	unsigned char vec[4096];
+	size_t chunk = sizeof(vec) * page;
+
+	for (; start < end; start += chunk) {
+		size_t len = end - start < chunk ? end - start : chunk;
+
+		if (mincore((void *) start, len, vec) && errno == ENOMEM)
+			return false;
+	}
+	return true;
+}
+
+/* Whether this kernel knows MADV_POPULATE_WRITE: advice is checked before
+ * the length, and an empty range succeeds. */
+static bool populate_write_known(void)
+{
+	return !madvise((void *) (uintptr_t) sysconf(_SC_PAGESIZE), 0,
+			MADV_POPULATE_WRITE);
+}
+
+/*
+ * The kernel pins the pages for writing, and fails with -EFAULT where that
+ * faults: a range not wholly mapped, PROT_NONE or read-only memory.
+ * MADV_POPULATE_WRITE faults the pages in writable as the pin does,
+ * without changing their contents, and fails on the same ranges (-ENOMEM
+ * where unmapped, -EINVAL where not writable, -EFAULT where a fault
+ * fails). Where it is unknown (before Linux 5.14) or refused, mincore()
+ * still catches what is not mapped; see uring-alike(7).
+ */
+static int check_writable(const struct iovec *iov)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t) iov->iov_base & ~(page - 1);
+	uintptr_t end = ((uintptr_t) iov->iov_base + iov->iov_len + page - 1) &
+			~(page - 1);
+
+	if (!madvise((void *) start, end - start, MADV_POPULATE_WRITE))
+		return 0;
+	if (errno == ENOMEM || errno == EFAULT || errno == EHWPOISON ||
+	    (errno == EINVAL && populate_write_known()))
+		return -EFAULT;
+	return range_mapped(start, end, page) ? 0 : -EFAULT;
+}
+
+static int check_buffer(const struct iovec *iov)
+{
+	int ret = validate(iov);
+
+	if (ret || !iov->iov_base)
+		return ret;
+	return check_writable(iov);
+}
+
+/*
+ * The application's iovec array, read once: everything after works on the
+ * copy. The single place where reading it must turn bad memory into
+ * -EFAULT.
+ */
+static struct iovec *read_iovecs(const struct iovec *iovs, unsigned nr,
+				 int *err)
 {
 	struct iovec *copy;
-	unsigned i;
+
+	if (!iovs) {
+		*err = -EFAULT;
+		return NULL;
+	}
+	copy = malloc(nr * sizeof(*copy));
+	if (!copy) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, iovs, nr * sizeof(*copy));
+	return copy;
+}
+
+static struct ua_buf_table *buf_table_alloc(unsigned nr)
+{
+	struct ua_buf_table *table;
+
+	table = calloc(1, sizeof(*table) + nr * sizeof(table->slots[0]));
+	if (table)
+		table->nr = nr;
+	return table;
+}
+
+static struct ua_buf_node *buf_slot(struct ua_buf_table *table, unsigned i)
+{
+	return __atomic_load_n(&table->slots[i], __ATOMIC_RELAXED);
+}
+
+/* Never published: no lookup can have seen its nodes. */
+static void buf_table_discard(struct ua_buf_table *table)
+{
+	for (unsigned i = 0; i < table->nr; i++)
+		if (buf_slot(table, i))
+			ua_rsrc_node_give_back(&buf_slot(table, i)->rsrc);
+	free(table);
+}
+
+/* A grace period after unregister: no lookup still reads the table. */
+static void buf_table_free_rcu(struct ua_rcu_head *head)
+{
+	free(ua_container_of(head, struct ua_buf_table, rcu));
+}
+
+static int fill_buf_table(struct ua_ctx *ctx, struct ua_buf_table *table,
+			  const struct iovec *iovs)
+{
+	struct ua_rsrc_node *node;
 	int ret;
 
-	if (ctx->bufs)
-		return -EBUSY;
-	if (!nr || nr > MAX_REG_BUFFERS)
-		return -EINVAL;
-	if (!iovs)
-		return -EFAULT;
-	copy = malloc(nr * sizeof(*copy));
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, iovs, nr * sizeof(*copy));
-	for (i = 0; i < nr; i++) {
-		ret = validate(&copy[i]);
-		if (ret) {
-			free(copy);
+	for (unsigned i = 0; i < table->nr; i++) {
+		ret = check_buffer(&iovs[i]);
+		if (ret)
 			return ret;
-		}
+		if (!iovs[i].iov_base)
+			continue;	/* an empty slot */
+		node = ua_rsrc_node_take(&ctx->bufs.nodes);
+		if (!node)
+			return -ENOMEM;
+		buf_node_of(node)->iov = iovs[i];
+		table->slots[i] = buf_node_of(node);
 	}
-	ctx->bufs = copy;
-	ctx->nr_bufs = nr;
 	return 0;
 }
 
+static int register_bufs_locked(struct ua_ctx *ctx, const struct iovec *iovs,
+				unsigned nr)
+{
+	struct ua_buf_table *table;
+	struct iovec *copy;
+	int ret;
+
+	if (ctx->bufs.table)
+		return -EBUSY;
+	if (!nr || nr > MAX_REG_BUFFERS)
+		return -EINVAL;
+	copy = read_iovecs(iovs, nr, &ret);
+	if (!copy)
+		return ret;
+	table = buf_table_alloc(nr);
+	ret = table ? fill_buf_table(ctx, table, copy) : -ENOMEM;
+	free(copy);
+	if (ret) {
+		if (table)
+			buf_table_discard(table);
+		return ret;
+	}
+	/* Release: the slots are filled before a lookup finds the table. */
+	__atomic_store_n(&ctx->bufs.table, table, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
+			unsigned nr)
+{
+	int ret;
+
+	pthread_mutex_lock(&ctx->bufs.lock);
+	ret = register_bufs_locked(ctx, iovs, nr);
+	pthread_mutex_unlock(&ctx->bufs.lock);
+	return ret;
+}
+
+static int unregister_bufs_locked(struct ua_bufs *bufs)
+{
+	struct ua_buf_table *table = bufs->table;
+
+	if (!table)
+		return -ENXIO;
+	__atomic_store_n(&bufs->table, NULL, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < table->nr; i++)
+		if (buf_slot(table, i))
+			ua_rsrc_node_retire(&buf_slot(table, i)->rsrc);
+	ua_rcu_call(&table->rcu, buf_table_free_rcu);
+	return 0;
+}
+
+/* Never waits: requests using a buffer keep its node until they are freed,
+ * as the kernel (since 6.13) keeps their pages pinned. */
 int ua_unregister_buffers(struct ua_ctx *ctx)
 {
-	if (!ctx->bufs)
-		return -ENXIO;
-	free(ctx->bufs);
-	ctx->bufs = NULL;
-	ctx->nr_bufs = 0;
-	return 0;
+	int ret;
+
+	pthread_mutex_lock(&ctx->bufs.lock);
+	ret = unregister_bufs_locked(&ctx->bufs);
+	pthread_mutex_unlock(&ctx->bufs.lock);
+	return ret;
+}
+
+/*
+ * The buffer in slot index, with its node held for the caller in *node,
+ * or NULL; from any thread, without a lock. A node found dead was just
+ * retired: look again, and find its successor or nothing.
+ */
+const struct iovec *ua_bufs_get(struct ua_ctx *ctx, unsigned index,
+				struct ua_buf_node **node)
+{
+	struct ua_buf_table *table;
+	struct ua_buf_node *n;
+
+	ua_rcu_read_lock();
+	do {
+		n = NULL;
+		table = __atomic_load_n(&ctx->bufs.table, __ATOMIC_ACQUIRE);
+		if (!table || index >= table->nr)
+			break;
+		n = __atomic_load_n(&table->slots[index], __ATOMIC_ACQUIRE);
+	} while (n && !ua_rsrc_node_tryget(&n->rsrc));
+	ua_rcu_read_unlock();
+	*node = n;
+	return n ? &n->iov : NULL;
+}
+
+const struct iovec *ua_buf_node_iov(const struct ua_buf_node *node)
+{
+	return &node->iov;
+}
+
+void ua_buf_node_put(struct ua_buf_node *node)
+{
+	ua_rsrc_node_put(&node->rsrc);
+}
+
+void ua_bufs_init(struct ua_ctx *ctx)
+{
+	pthread_mutex_init(&ctx->bufs.lock, NULL);
+	ua_rsrc_cache_init(&ctx->bufs.nodes, ctx, &ctx->bufs.lock, &buf_type);
+}
+
+/* Teardown, after every request has been freed. */
+void ua_bufs_destroy(struct ua_ctx *ctx)
+{
+	pthread_mutex_lock(&ctx->bufs.lock);
+	unregister_bufs_locked(&ctx->bufs);
+	pthread_mutex_unlock(&ctx->bufs.lock);
+	ua_rsrc_cache_destroy(&ctx->bufs.nodes);
+	pthread_mutex_destroy(&ctx->bufs.lock);
 }

@@ -76,6 +76,7 @@ int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	rw->no_nowait = false;
 	rw->done = 0;
 	rw->want = rw->vectored ? 0 : rw->len;
+	rw->buf_node = NULL;
 	rw->iov = rw->iov_alloc = NULL;
 	rw->nr_iov = 0;
 	rw->selected = false;
@@ -84,17 +85,24 @@ int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	return 0;
 }
 
-/* The registered buffer must contain [addr, addr + len), as in the kernel. */
+/*
+ * The registered buffer must contain [addr, addr + len), as in the kernel.
+ * The first issue takes the buffer's node, which the request holds until
+ * it is freed: a retry on a worker or the poller checks against the same
+ * buffer, even after the table was updated or unregistered.
+ */
 static int import_fixed(struct ua_req *req)
 {
-	struct ua_ctx *ctx = req->ctx;
 	struct ua_rw *rw = &req->rw;
+	const struct iovec *buf;
 	__u64 start, end;
 
-	if (rw->buf_index >= ctx->nr_bufs)
+	if (!rw->buf_node &&
+	    !ua_bufs_get(req->ctx, rw->buf_index, &rw->buf_node))
 		return -EFAULT;
-	start = (__u64) (uintptr_t) ctx->bufs[rw->buf_index].iov_base;
-	end = start + ctx->bufs[rw->buf_index].iov_len;
+	buf = ua_buf_node_iov(rw->buf_node);
+	start = (__u64) (uintptr_t) buf->iov_base;
+	end = start + buf->iov_len;
 	if (rw->addr < start || rw->addr + rw->len < rw->addr ||
 	    rw->addr + rw->len > end)
 		return -EFAULT;
@@ -159,6 +167,9 @@ void ua_rw_cleanup(struct ua_req *req)
 {
 	free(req->rw.iov_alloc);
 	req->rw.iov_alloc = NULL;
+	if (req->rw.buf_node)
+		ua_buf_node_put(req->rw.buf_node);
+	req->rw.buf_node = NULL;
 }
 
 /* The iovecs still to transfer. */

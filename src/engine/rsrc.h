@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_RSRC_H
+#define UA_ENGINE_RSRC_H
+
+/*
+ * Registered resources (fixed files, registered buffers) share one
+ * lifetime, after the kernel's rsrc nodes: each occupied slot of a table
+ * holds a node, and a request using the slot holds a reference to the node
+ * until it is freed, so replacing or unregistering the slot never waits for
+ * I/O in flight and never frees what a request still uses.
+ *
+ * A node's count is sharded (percpu_ref.h): the table holds the initial
+ * reference, a request adds one on its own thread's shard, inside an RCU
+ * read-side section, with no shared cache line written. Retiring a node
+ * unpublishes it, switches its count to dead mode and queues the rest of
+ * the kill behind one grace period, shared by every node retired
+ * meanwhile. When the last reference goes, the type's release frees what
+ * the node holds, the tag (if any) is posted, and the node, with its
+ * shards, returns to a pool that the next registration or update takes
+ * from: in steady state nothing is allocated.
+ *
+ * A table's writers serialise on a lock of the table's own (the cache's
+ * `lock`), never on uring_lock, and lookups take no lock: the table and
+ * its slots are read inside a read-side section, and a node found is taken
+ * only if still live. A node is recycled only after a grace period that
+ * began after it was unpublished, so a stale pointer never reaches a
+ * recycled node.
+ */
+
+#include <stddef.h>
+#include "engine/ctx.h"
+#include "engine/percpu_ref.h"
+
+#define ua_container_of(ptr, type, member) \
+	((type *) ((char *) (ptr) - offsetof(type, member)))
+
+/* Embedded first in each type's node (struct ua_file_node, ua_buf_node). */
+struct ua_rsrc_node {
+	struct ua_percpu_ref	ref;	/* the table's + one per request */
+	struct ua_rsrc_cache	*cache;
+	struct ua_rsrc_node	*next;	/* pool, retiring, released */
+	__u64			tag;	/* CQE user_data on release; 0: none */
+};
+
+struct ua_rsrc_type {
+	size_t	node_size;
+	/*
+	 * Frees what each node of a chain (linked by next, NULL-terminated)
+	 * holds, before its tag posts. Called with one node when a request
+	 * drops the last reference, with many at the end of a grace period;
+	 * NULL when a node holds nothing of its own.
+	 */
+	void	(*release)(struct ua_rsrc_node *chain);
+};
+
+/* Writers hold *cache->lock. */
+void ua_rsrc_cache_init(struct ua_rsrc_cache *cache, struct ua_ctx *ctx,
+			pthread_mutex_t *lock, const struct ua_rsrc_type *type);
+/* A live node holding only the table's reference, or NULL (-ENOMEM). */
+struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache);
+/* A node that was never published goes straight back to the pool. */
+void ua_rsrc_node_give_back(struct ua_rsrc_node *node);
+/* Unpublished already: drops the table's reference after a grace period. */
+void ua_rsrc_node_retire(struct ua_rsrc_node *node);
+/* Finishes, after a grace period of its own, the nodes still waiting for
+ * one to start; false if there were none. */
+bool ua_rsrc_finish_retiring_now(struct ua_rsrc_cache *cache);
+/* Teardown, with the table unregistered and every request freed: lets
+ * every pending grace period run, then frees the nodes. */
+void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache);
+
+/* A lookup found node in a slot, inside a read-side section: takes a
+ * reference unless the node was retired meanwhile. */
+static inline bool ua_rsrc_node_tryget(struct ua_rsrc_node *node)
+{
+	return ua_percpu_ref_tryget_live(&node->ref);
+}
+
+/* Maybe the node's last user: then it is released. */
+static inline void ua_rsrc_node_put(struct ua_rsrc_node *node)
+{
+	ua_percpu_ref_put(&node->ref);
+}
+
+#endif
