@@ -476,6 +476,7 @@ struct reg_case {
 
 static const struct reg_case reg_cases[] = {
 	{ IORING_REGISTER_FILES, 1, -EFAULT },
+	{ IORING_REGISTER_BUFFERS, 1, -EFAULT },
 	{ IORING_REGISTER_FILES_UPDATE, 1, -EFAULT },
 	{ IORING_REGISTER_FILES2, sizeof(struct io_uring_rsrc_register), -EFAULT },
 	{ IORING_REGISTER_FILES_UPDATE2, sizeof(struct io_uring_rsrc_update2), -EFAULT },

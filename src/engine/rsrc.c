@@ -14,6 +14,7 @@
 #include "engine/rsrc.h"
 #include "engine/percpu_ref.h"
 #include "engine/rcu.h"
+#include "engine/uaccess.h"
 
 /* Threads touching one node: the submitter and the completers. More
  * shards than that only cost memory (a cache line each, per node). */
@@ -369,18 +370,18 @@ static int check_buffer(const struct iovec *iov)
 static struct iovec *read_iovecs(const struct iovec *iovs, unsigned nr,
 				 int *err)
 {
-	struct iovec *copy;
+	struct iovec *copy = malloc(nr * sizeof(*copy));
 
-	if (!iovs) {
-		*err = -EFAULT;
-		return NULL;
-	}
-	copy = malloc(nr * sizeof(*copy));
 	if (!copy) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	memcpy(copy, iovs, nr * sizeof(*copy));
+	if (ua_copy_from_user(copy, (__u64) (uintptr_t) iovs,
+			      nr * sizeof(*copy))) {
+		free(copy);
+		*err = -EFAULT;
+		return NULL;
+	}
 	return copy;
 }
 
