@@ -255,7 +255,8 @@ static bool reap(struct ua_ctx *ctx, aio_context_t actx, const struct iocb *cbs,
  * the transfers still in flight, and each request it did not settle takes
  * the ordinary path: a batched transfer is positional, so made again it
  * moves the same bytes to the same place, and its result is the one the
- * kernel's io_uring gives.
+ * kernel's io_uring gives. (Only a write to an O_APPEND file, which goes
+ * to the end whatever its offset, may then be made twice.)
  */
 static void abandon_context(struct ua_ctx *ctx, aio_context_t actx,
 			    const bool *settled, struct ua_completion_batch *batch)
