@@ -97,6 +97,10 @@ $(O)/test/unit-%: test/unit-%.c test/helpers.h test/rcu-modes.h $(STLIB)
 		$(UNIT_LDFLAGS)
 # The engine's allocations fail on demand there.
 $(O)/test/unit-overflow: UNIT_LDFLAGS := -Wl,--wrap=malloc
+# And its system calls fail on demand there.
+$(O)/test/unit-aio: UNIT_LDFLAGS := -Wl,--wrap=syscall
+# The CQ fills up there while a receive selects a buffer.
+$(O)/test/unit-recv-held: UNIT_LDFLAGS := -Wl,--wrap=ua_kbuf_get
 
 # `make test` installs what it needs first (root), so it works on a fresh
 # machine; the binaries are built in a sub-make, after the check.

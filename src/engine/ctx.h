@@ -631,6 +631,7 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req);
 void ua_iowq_shutdown(struct ua_ctx *ctx);
 int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2]);
 int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events);
+bool ua_iowq_cancelled_in_hand(const struct ua_req *req);
 
 /* cancel.c: what a request names when it cancels others */
 struct ua_cancel_data {

@@ -63,6 +63,7 @@ struct ua_worker {
 	bool			in_wait;	/* in poll(): interruptible */
 	bool			interrupt;	/* a token for it is in cancel_fd */
 	bool			stop;		/* cur is cancelled: interrupt it */
+	bool			cancelled;	/* cur is cancelled: never park it */
 	bool			exited;		/* ready to be joined */
 };
 
@@ -242,6 +243,7 @@ static void *worker_main(void *arg)
 			w->running_hash = 0;
 			w->cur = NULL;
 			w->stop = false;	/* interrupts target cur only */
+			w->cancelled = false;
 			continue;
 		}
 		if (wq->exiting)
@@ -397,6 +399,27 @@ int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
 	}
 }
 
+/*
+ * Whether req is this worker's request and a cancellation met it in hand,
+ * outside poll(): called by the parking path once req is linked where
+ * cancellations look, so a cancellation that looked here first (reporting
+ * -EALREADY) and missed it among parked requests is honoured by the
+ * parker, and one that comes later finds it parked.
+ */
+bool ua_iowq_cancelled_in_hand(const struct ua_req *req)
+{
+	struct ua_worker *w = this_worker;
+	bool cancelled;
+
+	/* cur is written by this thread only. */
+	if (!w || w->cur != req)
+		return false;
+	pthread_mutex_lock(&req->ctx->wq.lock);
+	cancelled = w->cancelled;
+	pthread_mutex_unlock(&req->ctx->wq.lock);
+	return cancelled;
+}
+
 /* Marks w's request cancelled and signals w, unless w is the caller (its
  * own request runs on); wq->lock held, so w is not joined meanwhile. */
 static bool stop_worker(struct ua_worker *w)
@@ -480,6 +503,7 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 			nr++;
 			continue;
 		}
+		w->cancelled = true;
 		if (!w->interrupt && stop_worker(w))
 			stopping = true;
 		if (all)

@@ -449,6 +449,11 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	start_poller_thread(req->ctx);
 	pthread_mutex_unlock(&p->lock);
 
+	/* Linked, still owned: a worker's request cancelled before it could
+	 * be found here completes with -ECANCELED (poll_task). */
+	if (ua_iowq_cancelled_in_hand(req))
+		__atomic_fetch_or(&req->poll.refs, UA_POLL_CANCEL,
+				  __ATOMIC_RELAXED);
 	if (!registered ||
 	    !__atomic_compare_exchange_n(&req->poll.refs, &one, 0, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
