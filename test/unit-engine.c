@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/resource.h>
 #include "helpers.h"
 #include "engine/ctx.h"
 
@@ -156,6 +157,77 @@ static void test_closed_ring_number_is_reclaimed(void **state)
 	assert_null(ua_ctx_lookup(fd2));
 }
 
+/* Voluntary context switches of the calling thread: a sleep counts one. */
+static long thread_sleeps(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
+	return ru.ru_nvcsw;
+}
+
+/* Whether a thread waits for the (glibc) mutex. */
+static bool mutex_has_waiter(pthread_mutex_t *m)
+{
+	return __atomic_load_n(&m->__data.__lock, __ATOMIC_ACQUIRE) > 1;
+}
+
+/*
+ * A worker that a signal does not free (here: it waits for buf_lock, which
+ * this thread holds) is cancelled. The canceller returns at once, without
+ * sleeping: the interrupt is sent again from the timer, so no canceller,
+ * and no LINK_TIMEOUT expiring on the timer's thread, waits on a worker.
+ */
+static void test_cancel_of_stuck_worker_does_not_wait(void **state)
+{
+	struct ua_cancel_data cd = { .data = 1 };
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct ua_req_list out;
+	struct io_uring ring;
+	static char bufs[4][64];
+	struct ua_ctx *ctx;
+	int pfd[2], ret;
+	long before;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	ctx = ua_ctx_lookup(ring.ring_fd);
+	io_uring_prep_provide_buffers(io_uring_get_sqe(&ring), bufs, 64, 4, 7, 0);
+	assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	assert_int_equal(cqe->res, 0);
+	io_uring_cqe_seen(&ring, cqe);
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "x", 1), 1);
+
+	pthread_mutex_lock(&ctx->buf_lock);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, pfd[0], NULL, 64, 0);
+	sqe->flags |= IOSQE_ASYNC | IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 7;
+	sqe->user_data = 1;
+	assert_int_equal(io_uring_submit(&ring), 1);
+	while (!mutex_has_waiter(&ctx->buf_lock))
+		sched_yield();
+
+	ua_list_init(&out);
+	before = thread_sleeps();
+	ret = ua_iowq_cancel(ctx, &cd, &out);
+	assert_int_equal(thread_sleeps(), before);
+	assert_int_equal(ret, -EALREADY);
+	assert_null(ua_list_pop(&out));
+	pthread_mutex_unlock(&ctx->buf_lock);
+
+	assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
+	assert_int_equal(cqe->user_data, 1);
+	assert_int_equal(cqe->res, 1);
+	io_uring_cqe_seen(&ring, cqe);
+	close(pfd[0]);
+	close(pfd[1]);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_sq_tail_is_bounded),
 		cmocka_unit_test(test_corrupt_cq_head_is_treated_as_full),
 		cmocka_unit_test(test_closed_ring_number_is_reclaimed),
+		cmocka_unit_test(test_cancel_of_stuck_worker_does_not_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

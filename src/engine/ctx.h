@@ -120,6 +120,7 @@ struct ua_timer_node {
 	__u64			deadline;	/* CLOCK_MONOTONIC ns, while armed */
 	unsigned		heap_idx;
 	bool			armed;
+	bool			service;	/* a service's, not a request's */
 };
 
 /* TIMEOUT and LINK_TIMEOUT, while armed owned by the timer. */
@@ -354,6 +355,10 @@ struct ua_iowq {
 	struct ua_worker	*workers;	/* every thread not yet joined */
 	int			cancel_fd;	/* eventfd: wakes workers in poll() */
 	bool			exiting;
+	/* Re-sends of the interrupt to cancelled workers, from the timer;
+	 * the pauses are under the timer's lock. */
+	struct ua_timer_node	resend;
+	long			resend_pause, resend_waited;
 };
 
 /*
@@ -634,6 +639,8 @@ __u64 ua_clock_ns(clockid_t clock);
 int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 			__u64 deadline);
 void ua_timer_disarm_locked(struct ua_timer_node *node);
+int ua_timer_arm_service_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
+				__u64 deadline);
 void ua_timer_stop_locked(struct ua_ctx *ctx);
 void ua_timer_atfork_child(void);
 

@@ -28,7 +28,9 @@
  * marks the worker (stop) under wq->lock, so a worker that has moved on to
  * other work is never marked; the signal may land just before the worker
  * enters its call, so it is sent again, with a growing pause, until the
- * worker has left the request.
+ * worker has left the request: by the process's timer, so the canceller
+ * returns at once and waits for no worker (a LINK_TIMEOUT cancels on the
+ * timer's thread, which serves every ring).
  */
 #include <errno.h>
 #include <poll.h>
@@ -68,13 +70,24 @@ struct ua_worker {
 
 static __thread struct ua_worker *this_worker;
 
-static unsigned nproc_limit(void)
+/* RLIMIT_NPROC, read at the first ring's setup (a ring's setup should not
+ * pay a prlimit) and again by IORING_REGISTER_IOWQ_MAX_WORKERS, which
+ * follows a changed limit. -1: not read yet. */
+static long long process_nproc = -1;
+
+static unsigned nproc_limit(bool reread)
 {
+	long long limit = __atomic_load_n(&process_nproc, __ATOMIC_RELAXED);
 	struct rlimit rl;
 
+	if (limit >= 0 && !reread)
+		return (unsigned) limit;
 	if (getrlimit(RLIMIT_NPROC, &rl) || rl.rlim_cur > UINT32_MAX)
-		return UINT32_MAX;
-	return (unsigned) rl.rlim_cur;
+		limit = UINT32_MAX;
+	else
+		limit = (long long) rl.rlim_cur;
+	__atomic_store_n(&process_nproc, limit, __ATOMIC_RELAXED);
+	return (unsigned) limit;
 }
 
 /* The signal that interrupts a worker's system call; 0: none. */
@@ -176,7 +189,7 @@ int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 		pthread_condattr_destroy(&attr);
 	}
 	wq->cls[IO_WQ_BOUND].max_workers = bound < sq_entries ? bound : sq_entries;
-	wq->cls[IO_WQ_UNBOUND].max_workers = nproc_limit();
+	wq->cls[IO_WQ_UNBOUND].max_workers = nproc_limit(false);
 	return 0;
 }
 
@@ -409,29 +422,56 @@ static bool stop_worker(struct ua_worker *w)
 }
 
 /*
- * Signals the marked workers again until each has left its request, in
- * case a signal came just before the call it was to interrupt; gives up
- * after CANCEL_PATIENCE_NS, leaving such a request to finish on its own.
+ * The timer's re-send: signals the marked workers again, in case a signal
+ * came just before the call it was to interrupt, until each has left its
+ * request or CANCEL_PATIENCE_NS has passed (such a request then finishes
+ * on its own). Runs on the timer's thread, its lock held: nobody waits
+ * for the worker, neither the canceller nor the timer.
  */
-static void stop_marked_workers(struct ua_iowq *wq)
+static void resend_interrupts(struct ua_timer_node *node)
 {
-	long pause = FIRST_PAUSE_NS, waited = 0;
-	bool marked = true;
+	struct ua_iowq *wq = &node->ctx->wq;
+	bool marked = false;
 	struct ua_worker *w;
 
-	while (marked && waited < CANCEL_PATIENCE_NS) {
-		struct timespec ts = { .tv_nsec = pause };
+	pthread_mutex_lock(&wq->lock);
+	for (w = wq->workers; w; w = w->next)
+		if (w->stop && stop_worker(w))
+			marked = true;
+	pthread_mutex_unlock(&wq->lock);
+	wq->resend_waited += wq->resend_pause;
+	wq->resend_pause = pause_after(wq->resend_pause);
+	if (marked && wq->resend_waited < CANCEL_PATIENCE_NS)
+		ua_timer_arm_service_locked(node->ctx, node,
+				ua_clock_ns(CLOCK_MONOTONIC) + (__u64) wq->resend_pause);
+}
 
-		nanosleep(&ts, NULL);
-		waited += pause;
-		pause = pause_after(pause);
-		marked = false;
-		pthread_mutex_lock(&wq->lock);
-		for (w = wq->workers; w; w = w->next)
-			if (w->stop && stop_worker(w))
-				marked = true;
-		pthread_mutex_unlock(&wq->lock);
+/* A cancellation signalled workers: the timer signals them again, from
+ * the first pause on, and a new cancellation is patient anew. */
+static void schedule_resend(struct ua_ctx *ctx)
+{
+	struct ua_iowq *wq = &ctx->wq;
+
+	ua_timer_lock();
+	wq->resend_waited = 0;
+	if (!wq->resend.armed) {
+		wq->resend_pause = FIRST_PAUSE_NS;
+		wq->resend.expire = resend_interrupts;
+		ua_timer_arm_service_locked(ctx, &wq->resend,
+				ua_clock_ns(CLOCK_MONOTONIC) + FIRST_PAUSE_NS);
 	}
+	ua_timer_unlock();
+}
+
+/* Teardown: the timer re-sends nothing more (it cannot arm for the ring
+ * once stopped), and is not doing so now. */
+static void stop_resends(struct ua_ctx *ctx)
+{
+	ua_timer_lock();
+	ua_timer_stop_locked(ctx);
+	if (ctx->wq.resend.armed)
+		ua_timer_disarm_locked(&ctx->wq.resend);
+	ua_timer_unlock();
 }
 
 /*
@@ -489,7 +529,7 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 	}
 	pthread_mutex_unlock(&wq->lock);
 	if (stopping)
-		stop_marked_workers(wq);
+		schedule_resend(ctx);
 	return nr || !running ? nr : -EALREADY;
 }
 
@@ -535,6 +575,7 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 	__u64 one = 1;
 	int i;
 
+	stop_resends(ctx);
 	ua_list_init(&lost);
 	pthread_mutex_lock(&wq->lock);
 	wq->exiting = true;
@@ -569,7 +610,7 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 /* IORING_REGISTER_IOWQ_MAX_WORKERS: set the non-zero limits, return the old. */
 int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2])
 {
-	unsigned limit = nproc_limit();
+	unsigned limit = nproc_limit(true);
 	int i;
 
 	pthread_mutex_lock(&wq->lock);
