@@ -545,6 +545,28 @@ void ua_run_begin(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_complete_remote(struct ua_req *req);
 void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
+void ua_issue_register(void);
+
+/*
+ * The issue layer's entries for the services' threads (the workers, the
+ * poller), as io-wq is given do_work and io_uring's task_work its
+ * callbacks: submit.c registers them (ua_issue_register, at ring setup)
+ * and the services call up only through them, so no service depends on
+ * the issue layer it serves.
+ */
+struct ua_issue_ops {
+	void	(*issue_work)(struct ua_req *req);
+	int	(*issue_polled)(struct ua_req *req, unsigned issue_flags);
+	void	(*run_begin)(struct ua_ctx *ctx, struct ua_completion_batch *b);
+	void	(*run_end)(struct ua_ctx *ctx, struct ua_completion_batch *b);
+	void	(*complete_remote)(struct ua_req *req);
+	void	(*complete_list)(struct ua_ctx *ctx, struct ua_req_list *l,
+				 int res);
+};
+
+/* timer.c, the services' base: where the issue layer's entries are kept. */
+extern const struct ua_issue_ops *ua_issue_up;
+void ua_services_register(const struct ua_issue_ops *ops);
 
 /* aio.c: batching positional transfers into one io_submit() */
 bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,

@@ -181,6 +181,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *p)
 
 	if (!p)
 		return -EFAULT;
+	ua_issue_register();
 	ret = ua_fork_watch();
 	if (!ret)
 		ret = check_params(p);

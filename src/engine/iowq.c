@@ -250,7 +250,7 @@ static void *worker_main(void *arg)
 			w->running_hash = req->hash_key;
 			w->cur = req;
 			pthread_mutex_unlock(&wq->lock);
-			ua_issue_work(req);
+			ua_issue_up->issue_work(req);
 			pthread_mutex_lock(&wq->lock);
 			w->running_hash = 0;
 			w->cur = NULL;
@@ -355,7 +355,7 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
 	if (!c->nr_workers)
 		take_queued(c, &lost);
 	pthread_mutex_unlock(&wq->lock);
-	ua_complete_list(ctx, &lost, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &lost, -ECANCELED);
 }
 
 /* Whether this worker's request is cancelled: takes back the token a
@@ -587,7 +587,7 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 	if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
 		abort();	/* an eventfd write of 1 cannot fail */
 	pthread_mutex_unlock(&wq->lock);
-	ua_complete_list(ctx, &lost, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &lost, -ECANCELED);
 
 	pthread_mutex_lock(&wq->lock);
 	while (wq->workers) {

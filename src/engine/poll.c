@@ -332,7 +332,7 @@ void ua_poll_complete_owned(struct ua_req *req, int res)
 {
 	req->res = res;
 	req->failed = res < 0;
-	ua_complete_remote(req);
+	ua_issue_up->complete_remote(req);
 }
 
 enum poll_outcome {
@@ -360,7 +360,7 @@ static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 	int err = 0;
 
 	if (!req->poll.is_poll_op) {
-		switch (ua_issue_polled(req, issue_flags_for(mask))) {
+		switch (ua_issue_up->issue_polled(req, issue_flags_for(mask))) {
 		case UA_AGAIN:
 			return POLL_WAITING;
 		case UA_REQUEUE:
@@ -649,12 +649,12 @@ bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 	pthread_mutex_unlock(&p->lock);
 	/* The owned requests cannot go away under us: run them unlocked, their
 	 * CQEs posted together, what they release issued after them. */
-	ua_run_begin(ctx, &done);
+	ua_issue_up->run_begin(ctx, &done);
 	for (req = run; req; req = next) {
 		next = req->next;
 		poll_task_yielding(req, req->poll.mask);
 	}
-	ua_run_end(ctx, &done);
+	ua_issue_up->run_end(ctx, &done);
 	return woken;
 }
 
@@ -932,7 +932,7 @@ void ua_poller_cancel_all(struct ua_ctx *ctx)
 
 	ua_list_init(&out);
 	ua_poll_cancel(ctx, &any, &out);
-	ua_complete_list(ctx, &out, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &out, -ECANCELED);
 }
 
 /*

@@ -57,6 +57,14 @@ static struct {
 	.idle = PTHREAD_COND_INITIALIZER,
 };
 
+const struct ua_issue_ops *ua_issue_up;
+
+/* Set once, before the first ring's services run. */
+void ua_services_register(const struct ua_issue_ops *ops)
+{
+	ua_issue_up = ops;
+}
+
 void ua_timer_lock(void)
 {
 	pthread_mutex_lock(&timer.lock);
