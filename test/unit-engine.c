@@ -177,17 +177,19 @@ static bool mutex_has_waiter(pthread_mutex_t *m)
  * this thread holds) is cancelled. The canceller returns at once, without
  * sleeping: the interrupt is sent again from the timer, so no canceller,
  * and no LINK_TIMEOUT expiring on the timer's thread, waits on a worker.
+ * The read reaches the worker through a link from a read of gate[0], so
+ * that nothing is submitted while buf_lock is held here.
  */
 static void test_cancel_of_stuck_worker_does_not_wait(void **state)
 {
-	struct ua_cancel_data cd = { .data = 1 };
+	struct ua_cancel_data cd = { .data = 2 };
+	static char bufs[4][64], gate_buf[1];
+	int gate[2], data[2], ret;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 	struct ua_req_list out;
 	struct io_uring ring;
-	static char bufs[4][64];
 	struct ua_ctx *ctx;
-	int pfd[2], ret;
 	long before;
 
 	(void) state;
@@ -198,16 +200,22 @@ static void test_cancel_of_stuck_worker_does_not_wait(void **state)
 	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
 	assert_int_equal(cqe->res, 0);
 	io_uring_cqe_seen(&ring, cqe);
-	assert_int_equal(pipe(pfd), 0);
-	assert_int_equal(write(pfd[1], "x", 1), 1);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(write(data[1], "x", 1), 1);
 
-	pthread_mutex_lock(&ctx->buf_lock);
 	sqe = io_uring_get_sqe(&ring);
-	io_uring_prep_read(sqe, pfd[0], NULL, 64, 0);
+	io_uring_prep_read(sqe, gate[0], gate_buf, 1, 0);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = 1;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, data[0], NULL, 64, 0);
 	sqe->flags |= IOSQE_ASYNC | IOSQE_BUFFER_SELECT;
 	sqe->buf_group = 7;
-	sqe->user_data = 1;
-	assert_int_equal(io_uring_submit(&ring), 1);
+	sqe->user_data = 2;
+	assert_int_equal(io_uring_submit(&ring), 2);
+	pthread_mutex_lock(&ctx->buf_lock);
+	assert_int_equal(write(gate[1], "g", 1), 1);
 	while (!mutex_has_waiter(&ctx->buf_lock))
 		sched_yield();
 
@@ -219,12 +227,15 @@ static void test_cancel_of_stuck_worker_does_not_wait(void **state)
 	assert_null(ua_list_pop(&out));
 	pthread_mutex_unlock(&ctx->buf_lock);
 
-	assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
-	assert_int_equal(cqe->user_data, 1);
-	assert_int_equal(cqe->res, 1);
-	io_uring_cqe_seen(&ring, cqe);
-	close(pfd[0]);
-	close(pfd[1]);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
+		assert_int_equal(cqe->res, 1);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	close(gate[0]);
+	close(gate[1]);
+	close(data[0]);
+	close(data[1]);
 	io_uring_queue_exit(&ring);
 }
 

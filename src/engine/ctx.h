@@ -343,16 +343,16 @@ struct ua_worker;
 
 struct ua_wq_class {
 	struct ua_req	*head, *tail;
-	unsigned	nr_workers;
-	unsigned	nr_idle;
+	unsigned	nr_workers;	/* the process's workers serving it */
 	unsigned	max_workers;
-	pthread_cond_t	more_work;
 };
 
+/* A ring's part of the process's worker pool (iowq.c). */
 struct ua_iowq {
 	pthread_mutex_t		lock;
+	pthread_cond_t		left;		/* a worker left the ring */
 	struct ua_wq_class	cls[2];		/* IO_WQ_BOUND, IO_WQ_UNBOUND */
-	struct ua_worker	*workers;	/* every thread not yet joined */
+	struct ua_worker	*workers;	/* the workers serving the ring */
 	int			cancel_fd;	/* eventfd: wakes workers in poll() */
 	bool			exiting;
 	/* Re-sends of the interrupt to cancelled workers, from the timer;
@@ -686,6 +686,7 @@ int ua_poller_init(struct ua_ctx *ctx);
 void ua_poller_shutdown(struct ua_ctx *ctx);
 void ua_poller_free(struct ua_ctx *ctx);
 void ua_poller_atfork_child(void);
+void ua_iowq_atfork_child(void);
 void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_OP	(1u << 0)	/* a POLL_ADD: report, do not issue */
 #define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */

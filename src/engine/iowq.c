@@ -4,10 +4,19 @@
  *
  * Two classes, as in the kernel: bounded work (regular files and block
  * devices, where a blocked call always finishes) and unbounded work (pipes,
- * sockets, ttys, which may wait forever). Workers start lazily, up to each
- * class's limit; an idle worker exits after IDLE_SECONDS unless it is the
- * last of its class. Requests with equal hash_key (buffered writes to one
- * file) never run concurrently and keep their order, like io-wq hashing.
+ * sockets, ttys, which may wait forever). Requests with equal hash_key
+ * (buffered writes to one file) never run concurrently and keep their
+ * order, like io-wq hashing.
+ *
+ * The threads are the process's, as the kernel's io-wq is a task's and not
+ * a ring's; queues, limits and the accounting against them are the ring's.
+ * A ring with queued work and fewer workers of the class than its limit
+ * takes an idle worker from the process's pool, or starts one; the worker
+ * serves that ring's queue of that class while it has work, then goes back
+ * to the pool (so a ring's workers are those running or about to run its
+ * work, and its teardown waits for those only). A worker idle in the pool
+ * for IDLE_SECONDS exits unless it is the last, which stays while any ring
+ * exists; with the last ring, all exit.
  *
  * Workers run with every signal blocked, so the application's signals never
  * land on them; a worker waiting for a stream to become ready waits in
@@ -55,17 +64,30 @@
  * the call is one no signal ends, such as a disk read). */
 #define CANCEL_PATIENCE_NS 100000000L
 
+/* The ring's fields are under its wq->lock while ctx is set; pool_next and
+ * the wake-up under pool.lock. */
 struct ua_worker {
-	struct ua_worker	*next;
-	struct ua_ctx		*ctx;
+	struct ua_worker	*next;		/* the ring's workers */
+	struct ua_worker	*pool_next;	/* the idle ones */
+	struct ua_ctx		*ctx;		/* the ring served; NULL: idle */
 	pthread_t		thread;
+	pthread_cond_t		wake;		/* given a ring, or the end */
 	unsigned		cls;
 	__u64			running_hash;	/* hash of the work in hand */
 	struct ua_req		*cur;		/* the work in hand */
 	bool			in_wait;	/* in poll(): interruptible */
 	bool			interrupt;	/* a token for it is in cancel_fd */
 	bool			stop;		/* cur is cancelled: interrupt it */
-	bool			exited;		/* ready to be joined */
+};
+
+/* The process's idle workers, under pool.lock. */
+static struct {
+	pthread_mutex_t		lock;
+	struct ua_worker	*idle;
+	unsigned		nr_idle;
+	unsigned		rings;		/* rings set up */
+} pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static __thread struct ua_worker *this_worker;
@@ -168,10 +190,19 @@ static long pause_after(long pause_ns)
 	return pause_ns < MAX_PAUSE_NS / 2 ? pause_ns * 2 : MAX_PAUSE_NS;
 }
 
+static void init_monotonic_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 {
 	unsigned bound = ua_nr_cpus() * 4;
-	int i;
 
 	/* Made now, never later: a descriptor the engine opened while requests
 	 * are in flight could take a number the application just closed and
@@ -180,16 +211,12 @@ int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 	if (wq->cancel_fd < 0)
 		return -errno;
 	pthread_mutex_init(&wq->lock, NULL);
-	for (i = 0; i < 2; i++) {
-		pthread_condattr_t attr;
-
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&wq->cls[i].more_work, &attr);
-		pthread_condattr_destroy(&attr);
-	}
+	init_monotonic_cond(&wq->left);
 	wq->cls[IO_WQ_BOUND].max_workers = bound < sq_entries ? bound : sq_entries;
 	wq->cls[IO_WQ_UNBOUND].max_workers = nproc_limit(false);
+	pthread_mutex_lock(&pool.lock);
+	pool.rings++;
+	pthread_mutex_unlock(&pool.lock);
 	return 0;
 }
 
@@ -198,7 +225,7 @@ static bool hash_busy(struct ua_iowq *wq, __u64 key)
 	struct ua_worker *w;
 
 	for (w = wq->workers; w; w = w->next)
-		if (!w->exited && w->running_hash == key)
+		if (w->running_hash == key)
 			return true;
 	return false;
 }
@@ -222,72 +249,120 @@ static struct ua_req *take_work(struct ua_iowq *wq, struct ua_wq_class *c)
 	return NULL;
 }
 
-static bool idle_wait(struct ua_wq_class *c, pthread_mutex_t *lock)
+/* Runs the ring's queue of the worker's class while it has work, then
+ * leaves the ring, which it touches no more. */
+static void serve_ring(struct ua_worker *w)
+{
+	struct ua_iowq *wq = &w->ctx->wq;
+	struct ua_wq_class *c = &wq->cls[w->cls];
+	struct ua_worker **pp;
+	struct ua_req *req;
+
+	pthread_mutex_lock(&wq->lock);
+	while ((req = take_work(wq, c))) {
+		w->running_hash = req->hash_key;
+		w->cur = req;
+		pthread_mutex_unlock(&wq->lock);
+		ua_issue_up->issue_work(req);
+		pthread_mutex_lock(&wq->lock);
+		w->running_hash = 0;
+		w->cur = NULL;
+		w->stop = false;	/* interrupts target cur only */
+	}
+	for (pp = &wq->workers; *pp != w; pp = &(*pp)->next)
+		;
+	*pp = w->next;
+	c->nr_workers--;
+	pthread_cond_broadcast(&wq->left);
+	pthread_mutex_unlock(&wq->lock);
+}
+
+static void pool_remove_idle(struct ua_worker *w)
+{
+	struct ua_worker **pp;
+
+	for (pp = &pool.idle; *pp != w; pp = &(*pp)->pool_next)
+		;
+	*pp = w->pool_next;
+	pool.nr_idle--;
+}
+
+/*
+ * In the pool until a ring gives the worker work; false: it exits (idle
+ * for IDLE_SECONDS and not the last, or no ring left).
+ */
+static bool wait_for_ring(struct ua_worker *w)
 {
 	struct timespec deadline;
-	int ret;
+	bool served;
 
+	pthread_mutex_lock(&pool.lock);
+	w->ctx = NULL;
+	w->pool_next = pool.idle;
+	pool.idle = w;
+	pool.nr_idle++;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += IDLE_SECONDS;
-	c->nr_idle++;
-	ret = pthread_cond_timedwait(&c->more_work, lock, &deadline);
-	c->nr_idle--;
-	return ret != ETIMEDOUT;
+	while (!w->ctx && pool.rings) {
+		if (pthread_cond_timedwait(&w->wake, &pool.lock, &deadline) !=
+		    ETIMEDOUT || w->ctx)
+			continue;
+		if (pool.nr_idle > 1)
+			break;
+		deadline.tv_sec += IDLE_SECONDS;
+	}
+	served = w->ctx;
+	if (!served)
+		pool_remove_idle(w);
+	pthread_mutex_unlock(&pool.lock);
+	return served;
 }
 
 static void *worker_main(void *arg)
 {
 	struct ua_worker *w = arg;
-	struct ua_iowq *wq = &w->ctx->wq;
-	struct ua_wq_class *c = &wq->cls[w->cls];
-	struct ua_req *req;
 
 	this_worker = w;
-	pthread_mutex_lock(&wq->lock);
-	for (;;) {
-		req = take_work(wq, c);
-		if (req) {
-			w->running_hash = req->hash_key;
-			w->cur = req;
-			pthread_mutex_unlock(&wq->lock);
-			ua_issue_up->issue_work(req);
-			pthread_mutex_lock(&wq->lock);
-			w->running_hash = 0;
-			w->cur = NULL;
-			w->stop = false;	/* interrupts target cur only */
-			continue;
-		}
-		if (wq->exiting)
-			break;
-		if (!idle_wait(c, &wq->lock) && c->nr_workers > 1 && !c->head)
-			break;
-	}
-	c->nr_workers--;
-	w->exited = true;
-	pthread_mutex_unlock(&wq->lock);
+	do
+		serve_ring(w);
+	while (wait_for_ring(w));
+	pthread_cond_destroy(&w->wake);
+	free(w);
 	return NULL;
 }
 
-/* Joins workers that left on their own; called with wq->lock held. */
-static void reap_exited(struct ua_iowq *wq)
+/* w now serves ctx's queue of class cls; wq->lock held. */
+static void join_ring(struct ua_ctx *ctx, unsigned cls, struct ua_worker *w)
 {
-	struct ua_worker **pp = &wq->workers, *w;
-
-	while ((w = *pp)) {
-		if (w->exited) {
-			*pp = w->next;
-			pthread_join(w->thread, NULL);
-			free(w);
-		} else {
-			pp = &w->next;
-		}
-	}
+	w->next = ctx->wq.workers;
+	ctx->wq.workers = w;
+	ctx->wq.cls[cls].nr_workers++;
 }
 
+/* Gives the ring an idle worker of the pool; wq->lock held. */
+static bool take_idle_worker(struct ua_ctx *ctx, unsigned cls)
+{
+	struct ua_worker *w;
+
+	pthread_mutex_lock(&pool.lock);
+	w = pool.idle;
+	if (w) {
+		pool_remove_idle(w);
+		w->ctx = ctx;
+		w->cls = cls;
+		pthread_cond_signal(&w->wake);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (w)
+		join_ring(ctx, cls, w);
+	return w;
+}
+
+/* A new worker, for ctx's queue of class cls; wq->lock held. */
 static bool spawn_worker(struct ua_ctx *ctx, unsigned cls)
 {
-	struct ua_iowq *wq = &ctx->wq;
 	struct ua_worker *w = calloc(1, sizeof(*w));
+	pthread_attr_t attr;
 	sigset_t all, saved;
 	int ret;
 
@@ -295,22 +370,27 @@ static bool spawn_worker(struct ua_ctx *ctx, unsigned cls)
 		return false;
 	w->ctx = ctx;
 	w->cls = cls;
+	init_monotonic_cond(&w->wake);
 	pthread_once(&interrupt_sig_chosen, choose_interrupt_sig);
-	/* The new thread inherits this mask: signals stay the app's, but for
-	 * the engine's own. */
-	sigfillset(&all);
-	if (interrupt_sig)
-		sigdelset(&all, interrupt_sig);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	ret = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	ret = pthread_attr_init(&attr);
+	if (!ret) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* The new thread inherits this mask: signals stay the app's,
+		 * but for the engine's own. */
+		sigfillset(&all);
+		if (interrupt_sig)
+			sigdelset(&all, interrupt_sig);
+		pthread_sigmask(SIG_SETMASK, &all, &saved);
+		ret = pthread_create(&w->thread, &attr, worker_main, w);
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		pthread_attr_destroy(&attr);
+	}
 	if (ret) {
+		pthread_cond_destroy(&w->wake);
 		free(w);
 		return false;
 	}
-	w->next = wq->workers;
-	wq->workers = w;
-	wq->cls[cls].nr_workers++;
+	join_ring(ctx, cls, w);
 	return true;
 }
 
@@ -341,15 +421,13 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
 	ua_list_init(&lost);
 	req->next = NULL;
 	pthread_mutex_lock(&wq->lock);
-	reap_exited(wq);
 	if (c->tail)
 		c->tail->next = req;
 	else
 		c->head = req;
 	c->tail = req;
-	if (c->nr_idle)
-		pthread_cond_signal(&c->more_work);
-	else if (c->nr_workers < c->max_workers && !wq->exiting)
+	if (c->nr_workers < c->max_workers && !wq->exiting &&
+	    !take_idle_worker(ctx, cls))
 		spawn_worker(ctx, cls);
 	/* No thread can run the queue, now or later: fail it, lose nothing. */
 	if (!c->nr_workers)
@@ -534,40 +612,52 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 }
 
 /*
- * Joins w, signalling it whenever it runs a request: a worker blocked in a
- * system call that may never return (a write nobody reads) is interrupted,
- * one doing bounded work too, as io-wq's are when their ring goes away. An
- * idle worker may yet take work queued by a completion meanwhile (the next
- * request of a chain), so it is watched until it has exited.
+ * Waits until every worker has left the ring, signalling those that run a
+ * request: a worker blocked in a system call that may never return (a
+ * write nobody reads) is interrupted, one doing bounded work too, as
+ * io-wq's are when their ring goes away. A worker may yet take work queued
+ * by a completion meanwhile (the next request of a chain), so the ring is
+ * watched until none is left. wq->lock held.
  */
-static void join_interrupting(struct ua_iowq *wq, struct ua_worker *w)
+static void wait_workers_left(struct ua_iowq *wq)
 {
 	long pause = FIRST_PAUSE_NS;
 	struct timespec deadline;
+	struct ua_worker *w;
 
-	if (!interrupt_sig) {
-		pthread_join(w->thread, NULL);
-		return;
-	}
-	for (;;) {
-		pthread_mutex_lock(&wq->lock);
-		if (w->cur && interrupt_sig_ours())
-			pthread_kill(w->thread, interrupt_sig);
-		pthread_mutex_unlock(&wq->lock);
-		clock_gettime(CLOCK_REALTIME, &deadline);
+	while (wq->workers) {
+		if (!interrupt_sig) {
+			pthread_cond_wait(&wq->left, &wq->lock);
+			continue;
+		}
+		for (w = wq->workers; w; w = w->next)
+			if (w->cur && interrupt_sig_ours())
+				pthread_kill(w->thread, interrupt_sig);
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_nsec += pause;
 		if (deadline.tv_nsec >= 1000000000L) {
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000L;
 		}
-		if (pthread_timedjoin_np(w->thread, NULL, &deadline) != ETIMEDOUT)
-			return;
+		pthread_cond_timedwait(&wq->left, &wq->lock, &deadline);
 		pause = pause_after(pause);
 	}
 }
 
-/* Teardown: cancel what waits, interrupt what polls or blocks, join every
- * thread. */
+/* The last ring is gone: every idle worker exits. */
+static void release_ring_from_pool(void)
+{
+	struct ua_worker *w;
+
+	pthread_mutex_lock(&pool.lock);
+	if (!--pool.rings)
+		for (w = pool.idle; w; w = w->pool_next)
+			pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* Teardown: cancel what waits, interrupt what polls or blocks, and wait
+ * until no worker serves the ring. */
 void ua_iowq_shutdown(struct ua_ctx *ctx)
 {
 	struct ua_iowq *wq = &ctx->wq;
@@ -579,10 +669,8 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 	ua_list_init(&lost);
 	pthread_mutex_lock(&wq->lock);
 	wq->exiting = true;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2; i++)
 		take_queued(&wq->cls[i], &lost);
-		pthread_cond_broadcast(&wq->cls[i].more_work);
-	}
 	/* Every poller wakes and sees exiting; nobody takes this one back. */
 	if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
 		abort();	/* an eventfd write of 1 cannot fail */
@@ -590,21 +678,13 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 	ua_issue_up->complete_list(ctx, &lost, -ECANCELED);
 
 	pthread_mutex_lock(&wq->lock);
-	while (wq->workers) {
-		struct ua_worker *w = wq->workers;
-
-		wq->workers = w->next;
-		pthread_mutex_unlock(&wq->lock);
-		join_interrupting(wq, w);
-		free(w);
-		pthread_mutex_lock(&wq->lock);
-	}
+	wait_workers_left(wq);
 	pthread_mutex_unlock(&wq->lock);
 
 	close(wq->cancel_fd);
-	for (i = 0; i < 2; i++)
-		pthread_cond_destroy(&wq->cls[i].more_work);
+	pthread_cond_destroy(&wq->left);
 	pthread_mutex_destroy(&wq->lock);
+	release_ring_from_pool();
 }
 
 /* IORING_REGISTER_IOWQ_MAX_WORKERS: set the non-zero limits, return the old. */
@@ -623,4 +703,13 @@ int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2])
 	}
 	pthread_mutex_unlock(&wq->lock);
 	return 0;
+}
+
+/* fork() child: the pool's threads are the parent's; it starts empty. */
+void ua_iowq_atfork_child(void)
+{
+	pthread_mutex_init(&pool.lock, NULL);
+	pool.idle = NULL;
+	pool.nr_idle = 0;
+	pool.rings = 0;
 }
