@@ -353,7 +353,6 @@ struct ua_iowq {
 	pthread_cond_t		left;		/* a worker left the ring */
 	struct ua_wq_class	cls[2];		/* IO_WQ_BOUND, IO_WQ_UNBOUND */
 	struct ua_worker	*workers;	/* the workers serving the ring */
-	int			cancel_fd;	/* eventfd: wakes workers in poll() */
 	bool			exiting;
 	/* Re-sends of the interrupt to cancelled workers, from the timer;
 	 * the pauses are under the timer's lock. */

@@ -20,13 +20,14 @@
  *
  * Workers run with every signal blocked, so the application's signals never
  * land on them; a worker waiting for a stream to become ready waits in
- * poll() together with cancel_fd, which teardown signals to interrupt them
- * all. To interrupt one worker only, a canceller marks it (interrupt) and
- * adds one token to cancel_fd, a semaphore eventfd, both under wq->lock;
- * the marked worker takes the token back, so the eventfd is readable only
- * while some worker has not yet noticed that it was interrupted (the others
- * meanwhile yield and poll again). The descriptor is made at setup: the
- * engine never opens one while requests are in flight.
+ * poll() together with the process's cancel_fd. To interrupt a worker, a
+ * canceller (or teardown, for each worker of its ring) marks it
+ * (interrupt) and adds one token to cancel_fd, a semaphore eventfd, both
+ * under the ring's wq->lock; the marked worker takes the token back, so
+ * the eventfd is readable only while some worker has not yet noticed that
+ * it was interrupted (the others meanwhile yield and poll again). The
+ * descriptor is made at the first ring's setup and kept: the engine never
+ * opens one while requests are in flight.
  *
  * A worker inside any other system call (a write to a full pipe or socket,
  * the open of a FIFO without a peer) is interrupted as io-wq interrupts
@@ -86,8 +87,10 @@ static struct {
 	struct ua_worker	*idle;
 	unsigned		nr_idle;
 	unsigned		rings;		/* rings set up */
+	int			cancel_fd;	/* eventfd: wakes workers in poll() */
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cancel_fd = -1,
 };
 
 static __thread struct ua_worker *this_worker;
@@ -204,19 +207,23 @@ int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 {
 	unsigned bound = ua_nr_cpus() * 4;
 
-	/* Made now, never later: a descriptor the engine opened while requests
-	 * are in flight could take a number the application just closed and
-	 * that a queued request still names. */
-	wq->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
-	if (wq->cancel_fd < 0)
+	pthread_mutex_lock(&pool.lock);
+	/* Made with the first ring, never later: a descriptor the engine
+	 * opened while requests are in flight could take a number the
+	 * application just closed and that a queued request still names. */
+	if (pool.cancel_fd < 0)
+		pool.cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK |
+					    EFD_SEMAPHORE);
+	if (pool.cancel_fd < 0) {
+		pthread_mutex_unlock(&pool.lock);
 		return -errno;
+	}
+	pool.rings++;
+	pthread_mutex_unlock(&pool.lock);
 	pthread_mutex_init(&wq->lock, NULL);
 	init_monotonic_cond(&wq->left);
 	wq->cls[IO_WQ_BOUND].max_workers = bound < sq_entries ? bound : sq_entries;
 	wq->cls[IO_WQ_UNBOUND].max_workers = nproc_limit(false);
-	pthread_mutex_lock(&pool.lock);
-	pool.rings++;
-	pthread_mutex_unlock(&pool.lock);
 	return 0;
 }
 
@@ -439,7 +446,7 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
 /* Whether this worker's request is cancelled: takes back the token a
  * canceller left for it, or sees the mark of one that signalled it outside
  * poll(); wq->lock held. */
-static bool interrupted(struct ua_iowq *wq, struct ua_worker *w)
+static bool interrupted(struct ua_worker *w)
 {
 	__u64 token;
 
@@ -447,7 +454,7 @@ static bool interrupted(struct ua_iowq *wq, struct ua_worker *w)
 		return w->stop;
 	w->interrupt = false;
 	/* Written under wq->lock before interrupt was set: one is there. */
-	if (read(wq->cancel_fd, &token, sizeof(token)) < 0)
+	if (read(pool.cancel_fd, &token, sizeof(token)) < 0)
 		abort();
 	return true;
 }
@@ -462,13 +469,13 @@ int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
 	struct ua_worker *w = this_worker;
 	struct pollfd pfd[2] = {
 		{ .fd = fd, .events = events },
-		{ .fd = wq->cancel_fd, .events = POLLIN },
+		{ .fd = pool.cancel_fd, .events = POLLIN },
 	};
 	int ret = 0;
 
 	for (;;) {
 		pthread_mutex_lock(&wq->lock);
-		if (wq->exiting || interrupted(wq, w)) {
+		if (interrupted(w) || wq->exiting) {
 			pthread_mutex_unlock(&wq->lock);
 			return -ECANCELED;
 		}
@@ -478,7 +485,8 @@ int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
 			ret = -errno;
 		pthread_mutex_lock(&wq->lock);
 		w->in_wait = false;
-		if (wq->exiting || interrupted(wq, w))
+		/* A token left for it is taken back, teardown or not. */
+		if (interrupted(w) || wq->exiting)
 			ret = -ECANCELED;
 		pthread_mutex_unlock(&wq->lock);
 		if (ret || pfd[0].revents)
@@ -552,6 +560,16 @@ static void stop_resends(struct ua_ctx *ctx)
 	ua_timer_unlock();
 }
 
+/* Leaves w a token in cancel_fd: its poll() returns; wq->lock held. */
+static void wake_in_poll(struct ua_worker *w)
+{
+	__u64 one = 1;
+
+	if (write(pool.cancel_fd, &one, sizeof(one)) < 0)
+		abort();	/* an eventfd write of 1 */
+	w->interrupt = true;
+}
+
 /*
  * Cancellation of worker requests: queued ones are detached; a running one
  * waiting in poll() is interrupted; one in another system call is
@@ -564,7 +582,6 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 	struct ua_iowq *wq = &ctx->wq;
 	bool all = ua_cancel_all(cd), running = false, stopping = false;
 	struct ua_worker *w;
-	__u64 one = 1;
 	int nr = 0, i;
 
 	pthread_mutex_lock(&wq->lock);
@@ -592,9 +609,7 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 		if (!w->cur || !ua_cancel_match(w->cur, cd))
 			continue;
 		if (w->in_wait && !w->interrupt) {
-			if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
-				abort();	/* an eventfd write of 1 */
-			w->interrupt = true;
+			wake_in_poll(w);
 			nr++;
 			continue;
 		}
@@ -662,7 +677,7 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 {
 	struct ua_iowq *wq = &ctx->wq;
 	struct ua_req_list lost;
-	__u64 one = 1;
+	struct ua_worker *w;
 	int i;
 
 	stop_resends(ctx);
@@ -671,9 +686,10 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 	wq->exiting = true;
 	for (i = 0; i < 2; i++)
 		take_queued(&wq->cls[i], &lost);
-	/* Every poller wakes and sees exiting; nobody takes this one back. */
-	if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
-		abort();	/* an eventfd write of 1 cannot fail */
+	/* The ring's workers in poll() wake; the others see exiting first. */
+	for (w = wq->workers; w; w = w->next)
+		if (w->in_wait && !w->interrupt)
+			wake_in_poll(w);
 	pthread_mutex_unlock(&wq->lock);
 	ua_issue_up->complete_list(ctx, &lost, -ECANCELED);
 
@@ -681,7 +697,6 @@ void ua_iowq_shutdown(struct ua_ctx *ctx)
 	wait_workers_left(wq);
 	pthread_mutex_unlock(&wq->lock);
 
-	close(wq->cancel_fd);
 	pthread_cond_destroy(&wq->left);
 	pthread_mutex_destroy(&wq->lock);
 	release_ring_from_pool();
@@ -712,4 +727,8 @@ void ua_iowq_atfork_child(void)
 	pool.idle = NULL;
 	pool.nr_idle = 0;
 	pool.rings = 0;
+	/* The parent's eventfd (a copy names the same one): the child's
+	 * first ring makes its own; the copy stays open (close-on-exec), as
+	 * the child may have reused its number. */
+	pool.cancel_fd = -1;
 }
