@@ -380,8 +380,10 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 	if (ret == UA_DONE)
 		return;
 	ua_link_timeout_arm(req, lt);
-	if (ua_req_put(req))	/* it completed meanwhile: ours is the last ref */
-		ua_req_free_remote(ctx, req);
+	/* It may be completing on another thread, which writes its state:
+	 * only the count is ours to read (it is refcounted, set above). */
+	if (!__atomic_sub_fetch(&req->refs, 1, __ATOMIC_ACQ_REL))
+		ua_req_free_remote(ctx, req);	/* it completed meanwhile */
 }
 
 /*
