@@ -137,15 +137,24 @@ static struct ua_file_node *node_take(struct ua_ctx *ctx)
  */
 #define DUP_BASE_MAX	1024
 
-static void set_dup_base(struct ua_files *files)
+/* Read once per process (a ring's setup should not pay a prlimit) and
+ * again when a table is registered, which follows a raised limit. */
+static int process_dup_base = -1;
+
+static void set_dup_base(struct ua_files *files, bool reread)
 {
+	int base = __atomic_load_n(&process_dup_base, __ATOMIC_RELAXED);
 	struct rlimit rl;
 	rlim_t half;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		rl.rlim_cur = 0;
-	half = rl.rlim_cur / 2;
-	files->dup_base = half > DUP_BASE_MAX ? DUP_BASE_MAX : (int) half;
+	if (base < 0 || reread) {
+		if (getrlimit(RLIMIT_NOFILE, &rl))
+			rl.rlim_cur = 0;
+		half = rl.rlim_cur / 2;
+		base = half > DUP_BASE_MAX ? DUP_BASE_MAX : (int) half;
+		__atomic_store_n(&process_dup_base, base, __ATOMIC_RELAXED);
+	}
+	files->dup_base = base;
 }
 
 static int dup_high(const struct ua_files *files, int fd)
@@ -427,7 +436,7 @@ static int register_locked(struct ua_ctx *ctx, __u64 fds, __u64 tags,
 		return -EINVAL;
 	if (nr > MAX_FIXED_FILES || !nofile_limit_allows(nr))
 		return -EMFILE;
-	set_dup_base(files);
+	set_dup_base(files, true);
 	table = table_alloc(nr);
 	if (!table)
 		return -ENOMEM;
@@ -745,7 +754,7 @@ int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 void ua_files_init(struct ua_ctx *ctx)
 {
 	pthread_mutex_init(&ctx->files.lock, NULL);
-	set_dup_base(&ctx->files);
+	set_dup_base(&ctx->files, false);
 	ua_rsrc_cache_init(&ctx->files.nodes, ctx, &ctx->files.lock,
 			   &file_type);
 }
