@@ -118,11 +118,12 @@ $(SECCOMP_RUN): test/seccomp-run.c
 test-seccomp: deps
 	@$(MAKE) --no-print-directory run-seccomp-tests
 run-seccomp-tests: $(TEST_BINS) $(SECCOMP_RUN)
-	@for p in $(SECCOMP_PROFILES); do \
+	@failed=; for p in $(SECCOMP_PROFILES); do \
 		echo "##### seccomp profile $$p"; \
 		TEST_LAUNCHER="$(SECCOMP_RUN) --profile $$p --" \
-			sh test/run.sh $(TEST_BINS) || exit 1; \
-	done
+			sh test/run.sh $(TEST_BINS) || failed="$$failed $$p"; \
+	done; \
+	[ -z "$$failed" ] || { echo "seccomp profiles failed:$$failed"; exit 1; }
 
 test-kernel: deps
 	@$(MAKE) --no-print-directory run-kernel-tests
