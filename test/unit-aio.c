@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <cmocka.h>
 #include "helpers.h"
 #include "engine/ctx.h"
@@ -66,6 +67,12 @@ static void read_batch(struct aio_fixture *f, const int *fds, int *res)
 	}
 }
 
+/* Where the system refuses io_setup (a seccomp profile), nothing is batched. */
+static bool aio_allowed(void)
+{
+	return syscall(SYS_io_setup, 0U, NULL) < 0 && errno == EFAULT;
+}
+
 static void assert_block(struct aio_fixture *f, int i)
 {
 	assert_true(check_pattern(f->bufs + i * BS, BS, (unsigned long long) i * BS, 7));
@@ -89,7 +96,7 @@ static void test_refused_iocb_fails_alone(void **state)
 		assert_int_equal(res[i], BS);
 		assert_block(f, i);
 	}
-	assert_true(ua_aio_nr_contexts() != 0);
+	assert_true(ua_aio_nr_contexts() != 0 || !aio_allowed());
 }
 
 /* O_DIRECT transfers complete outside io_submit(): they are waited for,
