@@ -111,9 +111,11 @@ run-tests: $(TEST_BINS)
 # fails with -ENOSYS, as expected, and api-direct tests those flags.
 SECCOMP_PROFILES ?= docker no-epoll-pwait2 strict
 SECCOMP_RUN := $(O)/test/seccomp-run
-$(SECCOMP_RUN): test/seccomp-run.c
+$(SECCOMP_RUN): test/seccomp-run.c test/seccomp-filter.h
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $< -o $@
+
+$(O)/test/unit-sys: test/seccomp-filter.h
 
 test-seccomp: deps
 	@$(MAKE) --no-print-directory run-seccomp-tests

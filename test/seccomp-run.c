@@ -5,29 +5,15 @@
  * Runs COMMAND under a seccomp filter that makes some system calls fail the
  * way they fail where uring-alike is meant to run: in an unprivileged
  * container, on an older kernel, in a stricter sandbox. The filter is a
- * classic BPF program of our own (no libseccomp): it checks the
- * architecture, then answers each listed system call with its errno and
- * lets everything else through. It is inherited across fork and exec, so
- * every thread and child of COMMAND runs under it.
+ * classic BPF program of our own (seccomp-filter.h). It is inherited
+ * across fork and exec, so every thread and child of COMMAND runs under it.
  */
 #include <errno.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#if defined(__x86_64__)
-#define NATIVE_ARCH	AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_ARCH	AUDIT_ARCH_AARCH64
-#else
-#error "seccomp-run knows the system call numbers of x86_64 and aarch64 only"
-#endif
+#include "seccomp-filter.h"
 
 /* Numbers from 424 on are the same on every architecture; older headers
  * may lack the newest. */
@@ -49,18 +35,13 @@
 #define SYS_epoll_pwait2	441
 #endif
 
-struct denial {
-	long	nr;
-	int	err;
-};
-
 struct profile {
 	const char		*name;
 	const char		*what;
 	const struct denial	*deny;
 };
 
-#define END	{ -1, 0 }
+#define END	DENIAL_END
 
 /* Docker's default profile (moby 25 and later) for a container without
  * CAP_SYS_PTRACE or CAP_SYS_ADMIN. */
@@ -105,7 +86,6 @@ static const struct profile profiles[] = {
 };
 
 #define NPROFILES	(sizeof(profiles) / sizeof(profiles[0]))
-#define MAX_INSNS	64
 
 static void usage(FILE *out)
 {
@@ -120,50 +100,6 @@ static const struct profile *find_profile(const char *name)
 		if (!strcmp(profiles[i].name, name))
 			return &profiles[i];
 	return NULL;
-}
-
-/*
- * arch != native: kill (a foreign ABI would number calls differently);
- * then one compare and one return per denied call; else allow.
- */
-static unsigned build_filter(const struct denial *deny, struct sock_filter *f)
-{
-	unsigned n = 0;
-
-	f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-				offsetof(struct seccomp_data, arch));
-	f[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-					       NATIVE_ARCH, 1, 0);
-	f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K,
-					       SECCOMP_RET_KILL_PROCESS);
-	f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-				offsetof(struct seccomp_data, nr));
-	for (; deny->nr >= 0; deny++) {
-		f[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-						       (__u32) deny->nr, 0, 1);
-		f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K,
-				SECCOMP_RET_ERRNO | ((__u32) deny->err & SECCOMP_RET_DATA));
-	}
-	f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	return n;
-}
-
-static int install(const struct profile *p)
-{
-	struct sock_filter insns[MAX_INSNS];
-	struct sock_fprog prog = { .filter = insns };
-
-	prog.len = (unsigned short) build_filter(p->deny, insns);
-	/* Without it an unprivileged process may not install a filter. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		perror("seccomp-run: PR_SET_NO_NEW_PRIVS");
-		return -1;
-	}
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-		perror("seccomp-run: SECCOMP_SET_MODE_FILTER");
-		return -1;
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -184,8 +120,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (install(p) < 0)
+	if (seccomp_deny(p->deny) < 0) {
+		perror("seccomp-run: installing the filter");
 		return 1;
+	}
 	execvp(argv[4], argv + 4);
 	fprintf(stderr, "seccomp-run: %s: %s\n", argv[4], strerror(errno));
 	return 127;
