@@ -151,6 +151,8 @@ static void test_context_outlives_rings(void **state)
 	int fds[NR], res[NR], i, round;
 	unsigned contexts;
 
+	if (!aio_allowed())
+		skip();
 	for (i = 0; i < NR; i++)
 		fds[i] = f->fd;
 	read_batch(f, fds, res);
