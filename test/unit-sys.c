@@ -122,8 +122,6 @@ static int check_fallbacks(void)
 {
 	struct open_how how = { .flags = O_RDONLY, .resolve = RESOLVE_NO_SYMLINKS };
 	aio_context_t aio = 0;
-	char src[8] = "abc", dst[8];
-	struct iovec local = { dst, sizeof(dst) }, remote = { src, sizeof(src) };
 	int line;
 
 	errno = 1234;
@@ -131,7 +129,7 @@ static int check_fallbacks(void)
 	CHECK(!ua_sys_membarrier_ready());
 	CHECK(ua_sys_openat2(AT_FDCWD, "/dev/null", &how) < 0 && errno == ENOSYS);
 	CHECK(ua_sys_io_setup(1, &aio) < 0 && errno == ENOSYS && !aio);
-	CHECK(ua_sys_process_vm_readv(&local, 1, &remote, 1) < 0 && errno == ENOSYS);
+	CHECK(!ua_sys_process_vm_allowed());
 	line = check_epoll();
 	line = line ? line : check_close_range();
 	line = line ? line : check_memfd();
@@ -143,16 +141,13 @@ static int check_calls(void)
 {
 	struct open_how how = { .flags = O_RDONLY, .resolve = RESOLVE_NO_SYMLINKS };
 	aio_context_t aio = 0;
-	char src[8] = "abc", dst[8] = "";
-	struct iovec local = { dst, sizeof(dst) }, remote = { src, sizeof(src) };
 	int fd = dup(0), line;
 
 	CHECK(ua_sys_same_file(0, fd) && !ua_sys_same_file(0, -1));
 	CHECK(ua_sys_membarrier_ready() && ua_sys_membarrier() == 0);
 	CHECK(ua_sys_openat2(AT_FDCWD, "/dev/null", &how) >= 0);
 	CHECK(ua_sys_io_setup(1, &aio) == 0 && aio);
-	CHECK(ua_sys_process_vm_readv(&local, 1, &remote, 1) == sizeof(src));
-	CHECK(!strcmp(dst, "abc"));
+	CHECK(ua_sys_process_vm_allowed());
 	line = check_epoll();
 	line = line ? line : check_close_range();
 	line = line ? line : check_memfd();

@@ -200,10 +200,7 @@ int ua_sys_memfd_create(const char *name, unsigned flags)
 	return unnamed_shared_file(flags);
 }
 
-ssize_t ua_sys_process_vm_readv(const struct iovec *local, unsigned long nlocal,
-				const struct iovec *remote, unsigned long nremote)
+bool ua_sys_process_vm_allowed(void)
 {
-	if (!have(SYS_CALL_PROCESS_VM_READV))
-		return unavailable();
-	return process_vm_readv(getpid(), local, nlocal, remote, nremote, 0);
+	return have(SYS_CALL_PROCESS_VM_READV);
 }

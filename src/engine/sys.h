@@ -16,7 +16,6 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <linux/aio_abi.h>
 #include <linux/openat2.h>
@@ -63,9 +62,8 @@ int ua_sys_io_setup(unsigned nr_events, aio_context_t *ctx);
  * which counts against that file system's size. */
 int ua_sys_memfd_create(const char *name, unsigned flags);
 
-/* process_vm_readv(2) on our own memory; ENOSYS where it is refused, so
- * that the caller can take its own way. */
-ssize_t ua_sys_process_vm_readv(const struct iovec *local, unsigned long nlocal,
-				const struct iovec *remote, unsigned long nremote);
+/* Whether process_vm_readv(2) is there for us: uaccess.c copies
+ * application memory with it, or else through a pipe. */
+bool ua_sys_process_vm_allowed(void);
 
 #endif
