@@ -21,10 +21,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/uaccess.h"
+#include "engine/sys.h"
 #include "engine/rcu.h"
 #include "engine/rsrc.h"
 
@@ -55,20 +55,13 @@ struct close_batch {
 	int			fds[CLOSE_BATCH];
 };
 
-static bool no_close_range;
 
 static void close_run(int first, int last)
 {
-	if (first == last) {
+	if (first == last)
 		close(first);
-		return;
-	}
-	if (!__atomic_load_n(&no_close_range, __ATOMIC_RELAXED) &&
-	    syscall(SYS_close_range, first, last, 0) == 0)
-		return;
-	__atomic_store_n(&no_close_range, true, __ATOMIC_RELAXED);
-	for (int fd = first; fd <= last; fd++)
-		close(fd);
+	else
+		ua_sys_close_range((unsigned) first, (unsigned) last);
 }
 
 /* Every number in a run is one of ours: close_range() takes nothing else.
