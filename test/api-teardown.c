@@ -39,10 +39,11 @@ static void check_back_to(struct baseline b)
 	int threads;
 
 	assert_int_equal(wait_fd_count(b.fds), b.fds);
+	/* Fewer is fine: idle workers of the process leave on their own. */
 	threads = wait_thread_count(b.threads);
-	if (threads != b.threads)
+	if (threads > b.threads)
 		print_threads();
-	assert_int_equal(threads, b.threads);
+	assert_true(threads <= b.threads);
 }
 
 static void test_exit_idle_ring_leaves_nothing(void **state)
