@@ -356,6 +356,11 @@ static int pick_fixed_index(void)
 /* ------------------------------------------------------------------ */
 /* Addresses, lengths, offsets                                          */
 
+static uint64_t ptr64(const void *p)
+{
+	return (uint64_t) (uintptr_t) p;
+}
+
 static uint64_t valid_data_ptr(void)
 {
 	unsigned b = rnd(DATA_BUFS);
@@ -410,6 +415,23 @@ static uint64_t rand_off(void)
 	}
 }
 
+/*
+ * Bytes from a up to the end of the fuzzer's own mapping it lies in (the
+ * guard page included): the most a range operation such as MADVISE may
+ * cover, since it acts on the whole range, not up to the first fault.
+ */
+static uint32_t room_after(uint64_t a)
+{
+	uint64_t d = ptr64(data_region), b = ptr64(bad_pages);
+
+	if (a >= d && a < d + DATA_BUFS * (DATA_BUF_SIZE + PAGE))
+		return (uint32_t) (DATA_BUF_SIZE + PAGE -
+				   (a - d) % (DATA_BUF_SIZE + PAGE));
+	if (a >= b && a < b + 3 * PAGE)
+		return (uint32_t) (b + 3 * PAGE - a);
+	return a < 0x10000 ? (uint32_t) (0x10000 - a) : PAGE;
+}
+
 /* Per-SQE structs: bump-allocated, a guard page after the arena. */
 static void *arena_alloc(size_t size)
 {
@@ -420,7 +442,7 @@ static void *arena_alloc(size_t size)
 		fail("harness: argument arena exhausted");
 	p = arena + arena_used;
 	arena_used += size;
-	return p;
+	return memset(p, 0, size);
 }
 
 /* A pointer to a struct: the struct, or with bad pointers on, junk. */
@@ -663,19 +685,23 @@ static void on_cqe(const struct io_uring_cqe *cqe)
 	}
 }
 
-/* Requests whose final CQE is still due. */
+/*
+ * Requests whose final CQE is still due. A skipping request's last CQE
+ * is omitted when it succeeds, even after CQEs with F_MORE (a multishot
+ * TIMEOUT with IORING_TIMEOUT_ETIME_SUCCESS does that on the kernel).
+ */
+static int final_due(const struct rec *r)
+{
+	return r->consumed && r->kind != K_EXTRA && !r->finals &&
+	       !r->may_omit;
+}
+
 static unsigned outstanding(void)
 {
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < nr_recs; i++) {
-		struct rec *r = &recs[i];
-
-		if (!r->consumed || r->kind == K_EXTRA || r->finals)
-			continue;
-		if (!r->may_omit || r->mores)
-			n++;
-	}
+	for (unsigned i = 0; i < nr_recs; i++)
+		n += final_due(&recs[i]);
 	return n;
 }
 
@@ -741,11 +767,6 @@ static unsigned pick_op(void)
 	}
 	fail("no opcode allowed by --ops/--no-ops");
 	return 0;
-}
-
-static uint64_t ptr64(const void *p)
-{
-	return (uint64_t) (uintptr_t) p;
 }
 
 /* Fill the fields op reads, with values fit and unfit for it. */
@@ -946,7 +967,7 @@ static void fill_op_fields(struct io_uring_sqe *sqe, struct rec *r,
 						   20, 21, 22, 23, 999 };
 
 		sqe->addr = data_ptr(0);
-		sqe->len = rnd(DATA_BUF_SIZE);
+		sqe->len = rnd(room_after(sqe->addr) + 1);
 		sqe->fadvise_advice = advice[rnd(sizeof(advice) /
 						 sizeof(advice[0]))];
 		break;
@@ -1359,8 +1380,7 @@ static void report_outstanding(void)
 	for (unsigned i = 0; i < nr_recs && shown < 20; i++) {
 		struct rec *r = &recs[i];
 
-		if (!r->consumed || r->kind == K_EXTRA || r->finals ||
-		    (r->may_omit && !r->mores))
+		if (!final_due(r))
 			continue;
 		fprintf(stderr, "fuzz:   no final CQE: user_data 0x%llx %s "
 			"(SQE #%u of the ring, %u CQEs with F_MORE)\n",
@@ -1376,18 +1396,18 @@ static void report_outstanding(void)
  */
 static void flush_all(void)
 {
-	double start = now_s(), last_cqe = start, last_cancel = 0;
+	double start = now_s(), last_cancel = 0;
 
 	submit_prepared();
 	for (;;) {
 		double t;
 
-		if (reap(2))
-			last_cqe = now_s();
+		reap(2);
 		if (!outstanding())
 			break;
+		/* Multishot work may post forever: cancel on a clock. */
 		t = now_s();
-		if (t - last_cqe > 0.01 && t - last_cancel > 0.05) {
+		if (t - start > 0.01 && t - last_cancel > 0.05) {
 			if (!last_cancel)
 				cancel_everything();
 			else
@@ -1680,6 +1700,21 @@ static void clean_tmpdir(void)
 		remove_tree(fd);
 }
 
+/*
+ * Each iteration starts from the same buffer contents, so a replay with
+ * --skip-to sees what the original run saw. Bytes that are never '/' or
+ * '.', so never a path that leaves the private directory.
+ */
+static void fill_data_buffers(void)
+{
+	for (unsigned i = 0; i < DATA_BUFS; i++) {
+		unsigned char *b = data_region + i * (DATA_BUF_SIZE + PAGE);
+
+		for (size_t j = 0; j < DATA_BUF_SIZE; j++)
+			b[j] = (unsigned char) ('A' + (i * 7 + j * 13) % 26);
+	}
+}
+
 static void seed_iteration(uint64_t it)
 {
 	rng_state = opt.seed ^ (it * 0xd1b54a32d192ed03ULL);
@@ -1721,6 +1756,7 @@ static void run_iteration(uint64_t it)
 
 	cur_iteration = it;
 	seed_iteration(it);
+	fill_data_buffers();
 	alarm(opt.watchdog * 2 + 30);
 	clean_tmpdir();
 	make_targets(it);
@@ -1835,14 +1871,9 @@ static void setup_memory(void)
 	size_t stride = DATA_BUF_SIZE + PAGE;
 
 	data_region = map_or_die(DATA_BUFS * stride, PROT_READ | PROT_WRITE);
-	for (unsigned i = 0; i < DATA_BUFS; i++) {
-		unsigned char *b = data_region + i * stride;
-
-		/* Bytes that are never '/' or '.', so never a path escape. */
-		for (size_t j = 0; j < DATA_BUF_SIZE; j++)
-			b[j] = (unsigned char) ('A' + (i * 7 + j * 13) % 26);
-		mprotect(b + DATA_BUF_SIZE, PAGE, PROT_NONE);
-	}
+	for (unsigned i = 0; i < DATA_BUFS; i++)
+		mprotect(data_region + i * stride + DATA_BUF_SIZE, PAGE,
+			 PROT_NONE);
 	bad_pages = map_or_die(3 * PAGE, PROT_NONE);
 	mprotect(bad_pages + PAGE, PAGE, PROT_READ);
 	arena_size = (size_t) opt.sqes_per_ring * ARENA_SLOT + 64 * PAGE;
