@@ -205,6 +205,12 @@ enum {
 	T_TCP_LISTEN, T_TCP_CLI, T_TCP_SRV, T_UDP, T_UNIX_LISTEN,
 	T_EVENTFD, T_EVENTFD2, T_EPOLL, T_DEVZERO, NR_TARGETS
 };
+static const char *const target_names[NR_TARGETS] = {
+	"file", "file-append", "file-ro", "dir", "pipe-r", "pipe-w",
+	"pipe2-r", "pipe2-w", "unix0", "unix1", "dgram0", "dgram1",
+	"tcp-listen", "tcp-cli", "tcp-srv", "udp", "unix-listen", "eventfd",
+	"eventfd2", "epoll", "devzero",
+};
 #define NR_DISPOSABLE	8
 #define DISPOSABLE_BASE	700	/* CLOSE targets, far above the fuzzer's own */
 #define CLOSED_FD	900	/* a number nothing in the fuzzer ever opens */
@@ -304,6 +310,11 @@ static void make_targets(uint64_t iteration)
 	for (int i = 0; i < NR_DISPOSABLE; i++)
 		disposable[i] = must(fcntl(targets[i % T_DIR], F_DUPFD,
 					   DISPOSABLE_BASE + i), "dup");
+	if (opt.verbose)
+		for (int i = 0; i < NR_TARGETS; i++)
+			fprintf(stderr, "  target %s: fd %d%s\n", target_names[i],
+				targets[i], fcntl(targets[i], F_GETFL) &
+				O_NONBLOCK ? " (O_NONBLOCK)" : "");
 }
 
 static void close_targets(void)
