@@ -1867,6 +1867,18 @@ static void on_sanitizer_death(void)
 	print_repro();
 }
 
+/*
+ * SQEs name lengths longer than their buffers on purpose; the kernel
+ * answers with a short transfer or -EFAULT. ASan's send/sendto/sendmsg
+ * wrappers check the whole length before the call and would report the
+ * fuzzer's own SQE as the library's error.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "intercept_send=0";
+}
+
 static void *map_or_die(size_t len, int prot)
 {
 	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS |
