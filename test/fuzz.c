@@ -1196,6 +1196,12 @@ static void gen_sqe(struct io_uring_sqe *sqe, unsigned idx)
 	if (one_in(64) && !sqe->file_index && !sqe->splice_fd_in)
 		sqe->file_index = rnd64();	/* junk in an unused field */
 	sqe->user_data = ud_of(idx);
+	if ((op == OP_OPENAT || op == OP_OPENAT2 || op == OP_ACCEPT ||
+	     op == OP_SOCKET) && !sqe->file_index)
+		r->fd_result = 1;
+	/* A descriptor made with no CQE would be lost to the fuzzer. */
+	if (r->fd_result || r->pipe_result)
+		sqe->flags &= ~IOSQE_CQE_SKIP_SUCCESS;
 	/*
 	 * IOSQE_CQE_SKIP_SUCCESS: no CQE on success, and when such a request
 	 * fails the kernel omits the CQEs of the rest of its chain. Where a
@@ -1210,12 +1216,6 @@ static void gen_sqe(struct io_uring_sqe *sqe, unsigned idx)
 	} else {
 		chain_open = chain_skips = 0;
 	}
-	if ((op == OP_OPENAT || op == OP_OPENAT2 || op == OP_ACCEPT ||
-	     op == OP_SOCKET) && !sqe->file_index)
-		r->fd_result = 1;
-	/* A descriptor made with no CQE would be lost to the fuzzer. */
-	if (r->fd_result || r->pipe_result)
-		sqe->flags &= ~IOSQE_CQE_SKIP_SUCCESS;
 	if (opt.verbose)
 		fprintf(stderr, "  sqe #%u %s(%u) flags=0x%x fd=%d addr=0x%llx "
 			"len=%u off=0x%llx opflags=0x%x ioprio=0x%x bidx=%u "
@@ -1281,8 +1281,18 @@ static void submit_prepared(void)
 	unsigned stuck = 0;
 
 	while (prepared_head < nr_prepared) {
+		unsigned head = __atomic_load_n(ring.sq.khead, __ATOMIC_ACQUIRE);
 		int ret = io_uring_submit(&ring);
+		unsigned taken = __atomic_load_n(ring.sq.khead,
+						 __ATOMIC_ACQUIRE) - head;
 
+		/*
+		 * The SQ head says what was consumed; the return value must
+		 * agree: the count, or an error with nothing consumed.
+		 */
+		if ((ret >= 0 && taken != (unsigned) ret) || (ret < 0 && taken))
+			fail("io_uring_enter returned %d but consumed %u SQEs",
+			     ret, taken);
 		if (ret > 0) {
 			for (int i = 0; i < ret && prepared_head < nr_prepared;
 			     i++) {
@@ -1809,6 +1819,12 @@ static void run_iteration(uint64_t it)
 			flush_all();
 	}
 	flush_all();
+	if (opt.verbose)
+		for (unsigned i = 0; i < nr_recs; i++)
+			if (recs[i].kind == K_SQE && !recs[i].finals)
+				fprintf(stderr, "  no CQE: #%u %s (%s)\n", i,
+					op_name(recs[i].op), recs[i].consumed ?
+					"consumed, may omit" : "not consumed");
 	io_uring_queue_exit(&ring);
 	ring_fd = -1;
 	for (unsigned i = 0; i < MAX_BUF_RINGS; i++)
