@@ -16,7 +16,7 @@
  * liburing it checks the same invariants on the kernel's io_uring, so an
  * invariant the kernel breaks is a wrong invariant.
  *
- * All choices come from a PRNG seeded by --seed and the iteration number, so
+ * All choices come from a PRNG started from --seed N and the iteration, so
  * `--seed S --skip-to I` replays iteration I. Timing decides only when to
  * cancel and when to give up, never what is submitted.
  *
@@ -1481,7 +1481,7 @@ static unsigned rand_setup_flags(void)
 #ifdef TEST_KERNEL
 	/*
 	 * liburing 2.3 cannot drive a ring without the SQ array. The choice
-	 * is still drawn, so a seed makes the same SQEs on both builds.
+	 * is still drawn, so a run makes the same SQEs on both builds.
 	 */
 	f &= ~IORING_SETUP_NO_SQARRAY;
 #endif
@@ -1740,7 +1740,7 @@ static void fill_data_buffers(void)
 	}
 }
 
-static void seed_iteration(uint64_t it)
+static void prng_for_iteration(uint64_t it)
 {
 	rng_state = opt.seed ^ (it * 0xd1b54a32d192ed03ULL);
 	rnd64();
@@ -1780,7 +1780,7 @@ static void run_iteration(uint64_t it)
 	int ret;
 
 	cur_iteration = it;
-	seed_iteration(it);
+	prng_for_iteration(it);
 	fill_data_buffers();
 	alarm(opt.watchdog * 2 + 30);
 	clean_tmpdir();
