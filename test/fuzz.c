@@ -105,11 +105,11 @@ static const char *const op_names[NR_KNOWN_OPS] = {
 /* Classes of input that can be switched off (--no-NAME). */
 enum {
 	C_BAD_POINTERS, C_BAD_FDS, C_RING_FD, C_BLOCKING, C_DRAIN, C_KBUF,
-	C_GARBAGE_OPS, C_LINKS, C_ASYNC, NR_CLASSES
+	C_GARBAGE_OPS, C_LINKS, C_ASYNC, C_REREGISTER, NR_CLASSES
 };
 static const char *const class_names[NR_CLASSES] = {
 	"bad-pointers", "bad-fds", "ring-fd", "blocking", "drain", "kbuf",
-	"garbage-ops", "links", "async",
+	"garbage-ops", "links", "async", "reregister",
 };
 
 /* ------------------------------------------------------------------ */
@@ -1813,7 +1813,7 @@ static void run_iteration(uint64_t it)
 
 		run_batch(n);
 		left -= n;
-		if (one_in(10))
+		if (on(C_REREGISTER) && one_in(10))
 			reregister_random();
 		if (one_in(4))
 			flush_all();
