@@ -2062,7 +2062,7 @@ static void parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	double start;
+	double start, last_report;
 	uint64_t it;
 
 	parse_args(argc, argv);
@@ -2096,11 +2096,22 @@ int main(int argc, char **argv)
 	base_fds = count_dir("/proc/self/fd");
 	base_threads = count_dir("/proc/self/task");
 	start = now_s();
+	last_report = start;
 	for (it = opt.skip_to; ; it++) {
+		double t = now_s();
+
 		if (opt.iterations && it >= opt.skip_to + opt.iterations)
 			break;
-		if (opt.time_limit && now_s() - start >= opt.time_limit)
+		if (opt.time_limit && t - start >= opt.time_limit)
 			break;
+		/* Long runs say how far they got, in case they end badly. */
+		if (t - last_report >= 60) {
+			printf("fuzz: %llu SQEs, %llu rings so far (iteration "
+			       "%llu)\n", (unsigned long long) total_sqes,
+			       (unsigned long long) total_rings,
+			       (unsigned long long) it);
+			last_report = t;
+		}
 		run_iteration(it);
 	}
 	clean_tmpdir();
