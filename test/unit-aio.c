@@ -45,16 +45,18 @@ long __wrap_syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (getevents_refused && nr == SYS_io_getevents) {
+	if (__atomic_load_n(&getevents_refused, __ATOMIC_RELAXED) &&
+	    nr == SYS_io_getevents) {
 		if (++nr_refusals < MAX_REFUSALS) {
 			errno = EINVAL;
 			return -1;
 		}
-		getevents_refused = false;
+		__atomic_store_n(&getevents_refused, false, __ATOMIC_RELAXED);
 		set_ring_magic(a[0], AIO_RING_MAGIC);
 	}
 	ret = __real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (getevents_refused && nr == SYS_io_submit && ret > 0)
+	if (__atomic_load_n(&getevents_refused, __ATOMIC_RELAXED) &&
+	    nr == SYS_io_submit && ret > 0)
 		set_ring_magic(a[0], 0);
 	return ret;
 }
@@ -259,9 +261,9 @@ static void test_getevents_failure_falls_back(void **state)
 		fds[i] = f->fd;
 	memset(f->bufs, 0, NR * BS);
 	nr_refusals = 0;
-	getevents_refused = true;
+	__atomic_store_n(&getevents_refused, true, __ATOMIC_RELAXED);
 	read_batch(f, fds, res);
-	getevents_refused = false;
+	__atomic_store_n(&getevents_refused, false, __ATOMIC_RELAXED);
 	assert_int_equal(nr_refusals, 1);
 	for (i = 0; i < NR; i++) {
 		assert_int_equal(res[i], BS);
