@@ -38,7 +38,13 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/aio.h"
+#include "engine/cq.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/rw.h"
+#include "engine/submit.h"
 #include "engine/opdef.h"
 
 #define FD_WORD_BITS	(8 * sizeof(long))

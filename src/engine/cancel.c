@@ -16,7 +16,13 @@
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/filetable.h"
+#include "engine/list.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/wait.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 

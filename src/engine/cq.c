@@ -22,7 +22,14 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/cq.h"
+#include "engine/eventfd.h"
+#include "engine/link.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/timeout.h"
+#include "engine/wait.h"
 
 static bool cq_has_room(struct ua_ctx *ctx)
 {

@@ -32,7 +32,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/eventfd.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 #include "engine/rcu.h"
 

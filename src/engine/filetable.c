@@ -23,7 +23,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/filetable.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 #include "engine/rcu.h"
 #include "engine/rsrc.h"

@@ -41,7 +41,12 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/iowq.h"
+#include "engine/list.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
 #include "engine/percpu_ref.h"
 
 #define IDLE_SECONDS	5

@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/kbuf.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 

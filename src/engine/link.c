@@ -17,33 +17,13 @@
  * drained one is the one that releases it.
  */
 #include <errno.h>
-#include "engine/ctx.h"
+#include "engine/link.h"
+#include "engine/list.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/timeout.h"
 #include "engine/opdef.h"
-
-void ua_list_init(struct ua_req_list *l)
-{
-	l->head = NULL;
-	l->tail = &l->head;
-}
-
-void ua_list_add(struct ua_req_list *l, struct ua_req *req)
-{
-	req->next = NULL;
-	*l->tail = req;
-	l->tail = &req->next;
-}
-
-struct ua_req *ua_list_pop(struct ua_req_list *l)
-{
-	struct ua_req *req = l->head;
-
-	if (req) {
-		l->head = req->next;
-		if (!l->head)
-			l->tail = &l->head;
-	}
-	return req;
-}
 
 static void complete_now(struct ua_req *req, int res, bool failed)
 {

@@ -29,7 +29,12 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cq.h"
+#include "engine/filetable.h"
+#include "engine/iowq.h"
+#include "engine/kbuf.h"
+#include "engine/net.h"
+#include "engine/req.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 

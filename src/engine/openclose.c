@@ -23,7 +23,10 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/filetable.h"
+#include "engine/openclose.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 
 /* The kernel's __O_TMPFILE, without the O_DIRECTORY glibc folds into it. */

@@ -52,7 +52,14 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/cq.h"
+#include "engine/list.h"
+#include "engine/poll.h"
+#include "engine/poll_op.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)

@@ -11,7 +11,9 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include "engine/ctx.h"
+#include "engine/poll.h"
+#include "engine/poll_op.h"
+#include "engine/req.h"
 #include "engine/uaccess.h"
 
 /* The file's readiness now, for events; -EBADF in *err for no file. */

@@ -8,7 +8,9 @@
  * whole stack with one exchange means no ABA problem: nobody pops singly.
  */
 #include <stdlib.h>
-#include "engine/ctx.h"
+#include "engine/filetable.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/opdef.h"
 
 static bool refill_from_slab(struct ua_ctx *ctx)

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cq.h"
+#include "engine/ring.h"
 #include "engine/rsrc.h"
 #include "engine/percpu_ref.h"
 #include "engine/rcu.h"

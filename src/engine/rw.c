@@ -20,7 +20,12 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <linux/aio_abi.h>
-#include "engine/ctx.h"
+#include "engine/file.h"
+#include "engine/iowq.h"
+#include "engine/kbuf.h"
+#include "engine/req.h"
+#include "engine/rsrc.h"
+#include "engine/rw.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 

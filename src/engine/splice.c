@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include "engine/ctx.h"
+#include "engine/iowq.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/splice.h"
 
 int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {

@@ -26,7 +26,19 @@
  * that thread, never from inside posting and never nested.
  */
 #include <errno.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/aio.h"
+#include "engine/cq.h"
+#include "engine/file.h"
+#include "engine/filetable.h"
+#include "engine/iowq.h"
+#include "engine/link.h"
+#include "engine/list.h"
+#include "engine/poll.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/timeout.h"
 #include "engine/opdef.h"
 
 /* The kernel's SQE flags, all implemented; any other bit fails with -EINVAL. */

@@ -8,7 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/req.h"
+#include "engine/sync.h"
 
 static int done(struct ua_req *req, int ret)
 {

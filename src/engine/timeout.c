@@ -21,7 +21,15 @@
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/cq.h"
+#include "engine/link.h"
+#include "engine/list.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/timeout.h"
+#include "engine/timer.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 

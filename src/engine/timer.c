@@ -32,7 +32,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
-#include "engine/ctx.h"
+#include "engine/ring.h"
+#include "engine/timer.h"
 
 #define NSEC_PER_SEC	1000000000ull
 #define HEAP_NONE	(~0u)
