@@ -110,15 +110,57 @@ struct ua_ctx {
 };
 
 /*
- * Lock order (a lock is only taken while holding those before it):
- *   uring_lock -> wq.lock
- *   uring_lock -> the timer's lock (timer.c, one per process) -> completion_lock
- * wq.lock and completion_lock are leaves: nothing is issued, completed or
- * enqueued while holding them. Workers, the timer thread and cancellation
- * never take uring_lock, so the submitter may wait for any of them (teardown
- * joins them, or waits until the process's timer is done with the ring,
- * while holding it). Requests that a lock's holder detaches are completed
- * after it is released, through a ua_completion_batch.
+ * Every lock of the engine. A lock is only taken while holding those of
+ * the rows above it that list it (transitively); "-" marks a leaf, which
+ * takes no other lock of the engine.
+ *
+ * Per ring (struct ua_ctx):
+ *   uring_lock       the submission side: SQ head, request cache, aio batch,
+ *                    the chain being built and drain state; teardown.
+ *                    Holding it: every lock below (issuing a request takes
+ *                    its op's locks). Teardown also waits, holding it, for
+ *                    the process's timer to be done with the ring and joins
+ *                    the poller thread and the workers: workers, the timer
+ *                    thread, the poller thread, RCU callbacks and
+ *                    cancellation never take uring_lock.
+ *   files.lock       fixed-file table writers (table, allocation range, the
+ *                    node cache: files.nodes.lock points to it).
+ *                    Holding it: completion_lock (tags of released nodes),
+ *                    pipe_lock (the application's fd and tag arrays), gp_lock
+ *                    (ua_rcu_synchronize: readers take no lock), cbs.lock
+ *                    (ua_rcu_call). Never ua_rcu_barrier(): an RCU callback
+ *                    (rsrc.c: grace_period_done) takes this lock.
+ *   bufs.lock        registered-buffer table writers, as files.lock, and
+ *                    with the same locks below it.
+ *   buf_lock         provided-buffer groups and kbuf_cache. Held from
+ *                    ua_kbuf_get() to ua_kbuf_consume()/ua_kbuf_recycle(),
+ *                    across one transfer that never blocks.
+ *                    Holding it: pipe_lock (copies to the application).
+ *   timer lock       (timer.c, one per process) the deadline heap, every
+ *                    ring's ua_ring_timer and armed nodes, the timer thread.
+ *                    Holding it: completion_lock (a multishot timeout's CQE
+ *                    is posted under it). Expiry drops it to complete a
+ *                    request or to fire a link timeout.
+ *   wq.lock          io-wq queues, worker list and counts.            -
+ *   poller.lock      parked requests by descriptor and by user_data,
+ *                    epoll registrations, the poller thread's start.  -
+ *   ev_fd_lock       serialises eventfd (un)register; ev_fd is read
+ *                    under RCU.                                       -
+ *   completion_lock  CQ tail, overflow list and spares, nr_done,
+ *                    cq_events, the drained chains (defer).           -
+ * Process-wide:
+ *   table_lock       (ring.c) creating a chunk of the ring table.     -
+ *   pipe_lock        (uaccess.c) the copy helper's pipe; also held
+ *                    across fork().                                   -
+ *   gp_lock          (rcu.c) one grace period at a time.
+ *                    Holding it: registry_lock.
+ *   registry_lock    (rcu.c) the list of registered readers.          -
+ *   cbs.lock         (rcu.c) the queue of RCU callbacks; dropped around
+ *                    the grace period and the callbacks it runs.      -
+ *
+ * Requests that a lock's holder detaches are completed after it is
+ * released, through a ua_completion_batch: nothing is issued, completed or
+ * enqueued while holding any lock but uring_lock.
  */
 
 /* ring.c: shared memory, and the table from descriptor to ring */
