@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/filetable.h"
+#include "engine/lock.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/uaccess.h"
@@ -423,6 +424,7 @@ static int register_locked(struct ua_ctx *ctx, __u64 fds, __u64 tags,
 	struct ua_file_table *table;
 	int ret;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (files->table)
 		return -EBUSY;
 	if (!nr)
@@ -460,6 +462,7 @@ static int unregister_locked(struct ua_files *files)
 {
 	struct ua_file_table *table = files->table;
 
+	ua_lock_assert_held(&files->lock);
 	if (!table)
 		return -ENXIO;
 	__atomic_store_n(&files->table, NULL, __ATOMIC_RELEASE);
@@ -498,6 +501,7 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
 	unsigned done;
 	int ret = 0;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (!table)
 		return -ENXIO;
 	if (offset + nr > table->nr)
@@ -565,6 +569,7 @@ static int install_locked(struct ua_ctx *ctx, int fd, __u32 file_slot)
 	struct ua_file_node *node;
 	int slot;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (alloc) {
 		slot = alloc_slot(files, table);
 		if (slot < 0)
@@ -696,6 +701,7 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __u64 fds,
 	unsigned done;
 	int ret = 0, dup, fd;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (!ctx->files.table)
 		return -ENXIO;
 	for (done = 0; done < nr; done++) {

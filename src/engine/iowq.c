@@ -44,6 +44,7 @@
 #include "engine/cancel.h"
 #include "engine/iowq.h"
 #include "engine/list.h"
+#include "engine/lock.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/submit.h"
@@ -265,6 +266,7 @@ static void reap_exited(struct ua_iowq *wq)
 {
 	struct ua_worker **pp = &wq->workers, *w;
 
+	ua_lock_assert_held(&wq->lock);
 	while ((w = *pp)) {
 		if (w->exited) {
 			*pp = w->next;
@@ -357,6 +359,7 @@ static bool interrupted(struct ua_iowq *wq, struct ua_worker *w)
 {
 	__u64 token;
 
+	ua_lock_assert_held(&wq->lock);
 	if (!w->interrupt)
 		return w->stop;
 	w->interrupt = false;
@@ -406,6 +409,7 @@ int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
  * own request runs on); wq->lock held, so w is not joined meanwhile. */
 static bool stop_worker(struct ua_worker *w)
 {
+	ua_lock_assert_held(&w->ctx->wq.lock);
 	if (w == this_worker || !interrupt_sig_ours())
 		return false;
 	w->stop = true;

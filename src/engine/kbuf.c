@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "liburing/barrier.h"
 #include "engine/kbuf.h"
+#include "engine/lock.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/uaccess.h"
@@ -435,6 +436,7 @@ empty:
  * it was, first in line. Releases buf_lock. */
 void ua_kbuf_recycle(struct ua_req *req, struct ua_kbuf_sel *sel)
 {
+	ua_lock_assert_held(&req->ctx->buf_lock);
 	(void) sel;
 	pthread_mutex_unlock(&req->ctx->buf_lock);
 }
@@ -472,6 +474,7 @@ __u32 ua_kbuf_consume(struct ua_req *req, struct ua_kbuf_sel *sel, size_t len)
 	__u32 cflags = IORING_CQE_F_BUFFER |
 		       ((__u32) sel->bid << IORING_CQE_BUFFER_SHIFT);
 
+	ua_lock_assert_held(&ctx->buf_lock);
 	if (g->is_ring && g->inc) {
 		if (ring_commit_inc(g, len))
 			cflags |= IORING_CQE_F_BUF_MORE;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include "engine/link.h"
 #include "engine/list.h"
+#include "engine/lock.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/submit.h"
@@ -142,6 +143,7 @@ bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
 /* Called with completion_lock held, after nr_done moved. */
 void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out)
 {
+	ua_lock_assert_held(&ctx->completion_lock);
 	while (ctx->defer.head && drain_ready(ctx, ctx->defer.head))
 		ua_list_add(out, ua_list_pop(&ctx->defer));
 }

@@ -55,6 +55,7 @@
 #include "engine/cancel.h"
 #include "engine/cq.h"
 #include "engine/list.h"
+#include "engine/lock.h"
 #include "engine/poll.h"
 #include "engine/poll_op.h"
 #include "engine/req.h"
@@ -410,6 +411,7 @@ static void start_poller_thread(struct ua_ctx *ctx)
 	struct ua_poller *p = &ctx->poller;
 	sigset_t all, saved;
 
+	ua_lock_assert_held(&p->lock);
 	if (p->thread_started || ua_ctx_polls_inline(ctx) ||
 	    __atomic_load_n(&p->exiting, __ATOMIC_RELAXED))
 		return;

@@ -34,6 +34,7 @@
 #include "engine/iowq.h"
 #include "engine/link.h"
 #include "engine/list.h"
+#include "engine/lock.h"
 #include "engine/poll.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -615,6 +616,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	int ret = 0;
 	long idx;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	/* A tail the application corrupted never makes us run past the ring. */
 	if (nr > avail)
 		nr = avail;

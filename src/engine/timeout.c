@@ -88,6 +88,7 @@ static void count_gone(struct ua_ctx *ctx, const struct ua_req *req)
 /* Takes an armed timeout out of the timer; its lock is held. */
 static void disarm_locked(struct ua_req *req)
 {
+	ua_timer_assert_held();
 	ua_timer_disarm_locked(&req->timeout.node);
 	count_gone(req->ctx, req);
 }
@@ -100,6 +101,7 @@ static int arm_locked(struct ua_req *req, __u64 deadline)
 	struct ua_ctx *ctx = req->ctx;
 	int ret;
 
+	ua_timer_assert_held();
 	req->timeout.node.expire = expire;
 	ret = ua_timer_arm_locked(ctx, &req->timeout.node, deadline);
 	if (ret)
@@ -161,6 +163,7 @@ static void expire(struct ua_timer_node *node)
 	struct ua_req *req = req_of(node);
 	struct ua_ctx *ctx = req->ctx;
 
+	ua_timer_assert_held();
 	count_gone(ctx, req);
 	if (req->opcode == IORING_OP_LINK_TIMEOUT) {
 		link_timeout_fire(ctx, req);

@@ -35,6 +35,12 @@ struct ua_ring_timer {
 /* timer.c: the process's timer, one thread for every ring's deadlines */
 void ua_timer_lock(void);
 void ua_timer_unlock(void);
+/* The timer's lock is the calling thread's (ua_lock_assert_held()). */
+#ifdef UA_DEBUG_LOCKS
+void ua_timer_assert_held(void);
+#else
+#define ua_timer_assert_held()	((void) 0)
+#endif
 __u64 ua_clock_ns(clockid_t clock);
 int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 			__u64 deadline);
