@@ -26,6 +26,15 @@
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 
+/* ASYNC_CANCEL. */
+struct ua_cancel {
+	__u64			addr;
+	__u32			flags;
+	int			fd;
+	__u8			opcode;
+};
+#define cancel_of(req)	ua_cmd(req, struct ua_cancel)
+
 #define CANCEL_FLAGS	(IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD | \
 			 IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD_FIXED | \
 			 IORING_ASYNC_CANCEL_USERDATA | IORING_ASYNC_CANCEL_OP)
@@ -128,7 +137,7 @@ static void put_file(struct ua_cancel_data *cd)
 
 int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_cancel *c = &req->cancel;
+	struct ua_cancel *c = cancel_of(req);
 
 	c->addr = sqe->addr;
 	c->flags = sqe->cancel_flags;
@@ -149,7 +158,7 @@ int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_async_cancel(struct ua_req *req, unsigned issue_flags)
 {
-	const struct ua_cancel *c = &req->cancel;
+	const struct ua_cancel *c = cancel_of(req);
 	struct ua_cancel_data cd = {
 		.data = c->addr, .flags = c->flags, .fd = c->fd,
 		.opcode = c->opcode,

@@ -31,6 +31,14 @@
 #include "engine/rcu.h"
 #include "engine/rsrc.h"
 
+/* FILES_UPDATE: nr descriptors at arg go to slots from offset. */
+struct ua_files_update {
+	__u64		arg;
+	__u32		nr;
+	__u32		offset;
+};
+#define files_update_of(req)	ua_cmd(req, struct ua_files_update)
+
 #define MAX_FIXED_FILES		(1u << 20)	/* IORING_MAX_FIXED_FILES */
 #define LONG_BITS		(8 * sizeof(unsigned long))
 
@@ -686,9 +694,9 @@ void ua_req_put_fixed_file(struct ua_req *req)
 
 int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	req->files_update.offset = (__u32) sqe->off;
-	req->files_update.nr = sqe->len;
-	req->files_update.arg = sqe->addr;
+	files_update_of(req)->offset = (__u32) sqe->off;
+	files_update_of(req)->nr = sqe->len;
+	files_update_of(req)->arg = sqe->addr;
 	return sqe->len ? 0 : -EINVAL;
 }
 
@@ -731,7 +739,7 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __u64 fds,
 
 int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_files_update *up = &req->files_update;
+	struct ua_files_update *up = files_update_of(req);
 	__u64 fds = up->arg;
 	int ret;
 

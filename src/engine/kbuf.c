@@ -30,6 +30,16 @@
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 
+/* PROVIDE_BUFFERS, REMOVE_BUFFERS. */
+struct ua_pbuf {
+	__u64			addr;
+	__u32			len;
+	unsigned		nbufs;
+	unsigned		bid;
+	__u16			bgid;
+};
+#define pbuf_of(req)	ua_cmd(req, struct ua_pbuf)
+
 #define MAX_BIDS	(1u << 16)
 
 struct ua_kbuf {
@@ -113,7 +123,7 @@ static void node_free(struct ua_ctx *ctx, struct ua_kbuf *b)
 
 int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_pbuf *p = &req->pbuf;
+	struct ua_pbuf *p = pbuf_of(req);
 	__u64 size;
 
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
@@ -137,7 +147,7 @@ int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_pbuf *p = &req->pbuf;
+	struct ua_pbuf *p = pbuf_of(req);
 
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
 		return -EINVAL;
@@ -199,9 +209,9 @@ int ua_provide_buffers(struct ua_req *req, unsigned issue_flags)
 	(void) issue_flags;
 	pthread_mutex_lock(&ctx->buf_lock);
 	if (req->opcode == IORING_OP_PROVIDE_BUFFERS)
-		ret = provide(ctx, &req->pbuf);
+		ret = provide(ctx, pbuf_of(req));
 	else
-		ret = remove_bufs(ctx, &req->pbuf);
+		ret = remove_bufs(ctx, pbuf_of(req));
 	pthread_mutex_unlock(&ctx->buf_lock);
 	req->res = ret;
 	req->failed = ret < 0;

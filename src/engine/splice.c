@@ -15,9 +15,18 @@
 #include "engine/ring.h"
 #include "engine/splice.h"
 
+/* SPLICE and TEE. */
+struct ua_splice {
+	int			fd_in;
+	__s64			off_in, off_out;	/* -1: none */
+	__u32			len;
+	__u32			flags;
+};
+#define splice_of(req)	ua_cmd(req, struct ua_splice)
+
 int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_splice *sp = &req->splice;
+	struct ua_splice *sp = splice_of(req);
 
 	sp->len = sqe->len;
 	sp->flags = sqe->splice_flags;
@@ -36,7 +45,7 @@ int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 static ssize_t splice_once(struct ua_req *req)
 {
-	struct ua_splice *sp = &req->splice;
+	struct ua_splice *sp = splice_of(req);
 	loff_t off_in = sp->off_in, off_out = sp->off_out;
 	unsigned flags = (sp->flags & ~SPLICE_F_FD_IN_FIXED) | SPLICE_F_NONBLOCK;
 	ssize_t n;
@@ -67,7 +76,7 @@ static int wait_end(struct ua_req *req, int fd, short events)
 
 int ua_splice(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_splice *sp = &req->splice;
+	struct ua_splice *sp = splice_of(req);
 	ssize_t n = 0;
 	int ret;
 
