@@ -395,6 +395,73 @@ static void test_provided_buffer_at_null_pipe(void **state)
 	close(p[1]);
 }
 
+static int recv_selected(struct io_uring *ring, int fd, bool multishot,
+			 struct test_cqe *last)
+{
+	struct io_uring_sqe *sqe = must_get_sqe(ring);
+	int nr = 0;
+
+	io_uring_prep_recv(sqe, fd, NULL, multishot ? 0 : 16, 0);
+	if (multishot)
+		sqe->ioprio |= IORING_RECV_MULTISHOT;
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 7;
+	sqe->user_data = 1;
+	assert_int_equal(io_uring_submit(ring), 1);
+	do {
+		assert_int_equal(reap_bounded(ring, last), 0);
+		nr++;
+	} while (last->flags & IORING_CQE_F_MORE);
+	return nr;
+}
+
+/* How many buffers group 7 had left; it has none after. */
+static int remove_all(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = must_get_sqe(ring);
+	struct test_cqe c;
+
+	io_uring_prep_remove_buffers(sqe, 16, 7);
+	sqe->user_data = 9;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(reap_bounded(ring, &c), 0);
+	return c.res;
+}
+
+/*
+ * A RECV, unlike a READ or a RECVMSG, leaves a buffer at address 0 first
+ * in line: its -ENOBUFS names no buffer, as the kernel's (whose io_recv()
+ * puts back what it selected when nothing was received). A multishot one
+ * first fills the buffers before it.
+ */
+static void test_recv_leaves_buffer_at_null(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	unsigned char data[32];
+	char buf[16];
+	struct test_cqe c;
+	int sv[2];
+
+	fill_pattern(data, sizeof(data), 0, 1);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], data, sizeof(data)), (int) sizeof(data));
+	assert_int_equal(provide(ring, NULL, 1, 0), 0);
+	assert_int_equal(recv_selected(ring, sv[0], false, &c), 1);
+	assert_int_equal(c.res, -ENOBUFS);
+	assert_int_equal(c.flags, 0);
+	assert_int_equal(remove_all(ring), 1);
+
+	assert_int_equal(provide(ring, buf, 1, 1), 0);
+	assert_int_equal(provide(ring, NULL, 1, 2), 0);
+	assert_int_equal(recv_selected(ring, sv[0], true, &c), 2);
+	assert_int_equal(c.res, -ENOBUFS);
+	assert_int_equal(c.flags, 0);
+	assert_int_equal(remove_all(ring), 1);
+	assert_true(check_pattern(buf, 16, 0, 1));
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +476,7 @@ int main(void)
 						setup_submit_all, fixture_teardown),
 		T(test_provided_buffer_at_null_file),
 		T(test_provided_buffer_at_null_pipe),
+		T(test_recv_leaves_buffer_at_null),
 #undef T
 	};
 

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/socket.h>
 #include "helpers.h"
 
 /* Newer than liburing 2.3's headers; the kernel knows them. */
@@ -314,6 +315,94 @@ static void test_cancel_races_read_completion(void **state)
 	close(p[1]);
 }
 
+/* Waits for one CQE, at most long enough to tell a lost one. */
+static int reap_bounded(struct io_uring *ring, struct test_cqe *out)
+{
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	out->user_data = 0;
+	out->res = INT_MIN;
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret < 0)
+		return ret;
+	out->user_data = cqe->user_data;
+	out->res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return 0;
+}
+
+/* The RECV's result, after the cancellation said c_res. */
+static int async_recv_res(struct io_uring *ring, int sv[2], int c_res,
+			  bool recv_seen, int r_res)
+{
+	struct test_cqe c;
+	char byte;
+
+	if (recv_seen)
+		return r_res;
+#ifdef TEST_KERNEL
+	/* The kernel may leave armed a RECV it found running: data ends it. */
+	if (c_res == -EALREADY)
+		assert_int_equal(write(sv[1], "x", 1), 1);
+#else
+	(void) sv;
+	(void) c_res;
+#endif
+	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(c.user_data, 1);
+	if (c.res == -ECANCELED && c_res == -EALREADY)
+		while (recv(sv[0], &byte, 1, MSG_DONTWAIT) == 1)
+			;
+	return c.res;
+}
+
+/*
+ * An IOSQE_ASYNC RECV on an empty socket, cancelled right away: the
+ * cancellation meets it queued, in a worker's hands, or parked on
+ * readiness, and says 0 or -EALREADY. Here the RECV then always completes
+ * with -ECANCELED, never staying parked.
+ */
+static void test_cancel_async_recv_on_its_way_to_park(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	char buf[8];
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	for (unsigned i = 0; i < 20000; i++) {
+		struct io_uring_sqe *sqe = must_get_sqe(ring);
+		int r_res = INT_MIN, c_res = INT_MIN;
+		bool recv_seen = false;
+		struct test_cqe c;
+
+		io_uring_prep_recv(sqe, sv[0], buf, sizeof(buf), 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 1;
+		add_cancel(ring, 1, 0, 2);
+		assert_int_equal(io_uring_submit(ring), 2);
+		do {
+			assert_int_equal(reap_bounded(ring, &c), 0);
+			if (c.user_data == 1) {
+				r_res = c.res;
+				recv_seen = true;
+			} else {
+				c_res = c.res;
+			}
+		} while (c.user_data == 1);
+		assert_true(c_res == 0 || c_res == -EALREADY);
+		r_res = async_recv_res(ring, sv, c_res, recv_seen, r_res);
+#ifdef TEST_KERNEL
+		if (r_res == 1)
+			continue;
+#endif
+		assert_int_equal(r_res, -ECANCELED);
+	}
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* Exit with timeouts, a blocked read, a guarded chain and a drained
  * request pending: it returns, and every engine thread is gone. */
 static void test_exit_with_everything_pending(void **state)
@@ -347,7 +436,8 @@ static void test_exit_with_everything_pending(void **state)
 	assert_int_equal(io_uring_submit(&ring), 6);
 	sleep_ms(5);
 	io_uring_queue_exit(&ring);
-	assert_int_equal(wait_thread_count(before), before);
+	/* Idle workers of the process may have left meanwhile. */
+	assert_true(wait_thread_count(before) <= before);
 	close(p[0]);
 	close(p[1]);
 }
@@ -365,6 +455,7 @@ int main(void)
 		T(test_sync_cancel),
 		T(test_cancel_races_expiry),
 		T(test_cancel_races_read_completion),
+		T(test_cancel_async_recv_on_its_way_to_park),
 		cmocka_unit_test(test_exit_with_everything_pending),
 #undef T
 	};

@@ -466,6 +466,43 @@ static void test_splice_tee(void **state)
 	close(sv[1]);
 }
 
+/*
+ * A TCP socket whose next byte is urgent data (not inline) reports data,
+ * yet splices none: from an O_NONBLOCK socket, SPLICE ends with -EAGAIN,
+ * as the kernel's, and never spins on readiness that moves nothing. (A
+ * wait that timed out closes the socket, so that a spinning worker ends.)
+ */
+static void test_splice_from_socket_at_urgent_mark(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct __kernel_timespec ts = { .tv_sec = 10 };
+	struct io_uring_cqe *cqe;
+	struct pollfd pfd;
+	int sv[2], p[2], ret;
+
+	tcp_pair(sv);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(send(sv[0], "u", 1, MSG_OOB), 1);
+	assert_int_equal(send(sv[0], "data", 4, 0), 4);
+	pfd = (struct pollfd) { .fd = sv[1], .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+	io_uring_prep_splice(sqe_ud(ring, 1), sv[1], -1, p[1], -1, 64, 0);
+	submit_n(ring, 1);
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret) {
+		close(sv[1]);
+		assert_int_equal(io_uring_wait_cqe(ring, &cqe), 0);
+		fail_msg("SPLICE did not end: %d", ret);
+	}
+	assert_int_equal(cqe->res, -EAGAIN);
+	io_uring_cqe_seen(ring, cqe);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void test_epoll_ctl(void **state)
 {
 	struct io_uring *ring = fixture_ring(state);
@@ -532,6 +569,7 @@ int main(void)
 		T(test_poll_first),
 		T(test_multishot_accept),
 		T(test_splice_tee),
+		T(test_splice_from_socket_at_urgent_mark),
 		T(test_epoll_ctl),
 		T(test_idle_connections_hold_no_threads),
 #undef T

@@ -133,11 +133,22 @@ static void check_tags(struct stress *s, unsigned nr)
 	free(seen);
 }
 
+/* Descriptors open once a ring has existed: the process's own (the
+ * poller's) are made with its first ring and kept. */
+static int count_fds_after_a_ring(void)
+{
+	struct io_uring ring;
+
+	assert_int_equal(io_uring_queue_init(2, &ring, 0), 0);
+	io_uring_queue_exit(&ring);
+	return count_open_fds();
+}
+
 static void test_lookups_against_updates(void **state)
 {
 	struct stress s;
 	pthread_t threads[NR_LOOKERS];
-	int before = count_open_fds(), fds[NR_SLOTS];
+	int before = count_fds_after_a_ring(), fds[NR_SLOTS];
 	__u64 tags[NR_SLOTS];
 	unsigned nr_tags = 0;
 
@@ -189,13 +200,13 @@ static void wait_retired(struct ua_ctx *ctx)
 }
 
 /*
- * Once released nodes are back in the pool, updates allocate none: the
- * pool settles at the table's nodes plus those retired per grace period.
+ * Released nodes go back to the pool and are used again: over 400 updates
+ * the nodes ever allocated stay within the table's plus one round's (how
+ * many a round needs depends on how many grace periods end during it).
  */
 static void test_updates_recycle_nodes(void **state)
 {
 	struct stress s;
-	unsigned warm;
 
 	(void) state;
 	setup_stress(&s);
@@ -205,11 +216,8 @@ static void test_updates_recycle_nodes(void **state)
 			assert_int_equal(io_uring_register_files_update(
 					&s.ring, u % 2, &s.files[u % NR_FILES], 1), 1);
 		wait_retired(s.ctx);	/* the retired nodes come back */
-		if (round == 1)
-			warm = s.ctx->files.nodes.nr_nodes;
 	}
-	assert_int_equal(s.ctx->files.nodes.nr_nodes, warm);
-	assert_true(warm <= 2 + 100);
+	assert_true(s.ctx->files.nodes.nr_nodes <= 2 + 100);
 	teardown_stress(&s);
 }
 

@@ -47,6 +47,7 @@
 #include "engine/rw.h"
 #include "engine/submit.h"
 #include "engine/opdef.h"
+#include "engine/sys.h"
 
 #define FD_WORD_BITS	(8 * sizeof(long))
 
@@ -77,7 +78,7 @@ static aio_context_t new_context(void)
 {
 	aio_context_t actx = 0;
 
-	if (syscall(SYS_io_setup, 2 * UA_AIO_BATCH, &actx) < 0) {
+	if (ua_sys_io_setup(2 * UA_AIO_BATCH, &actx) < 0) {
 		/* Out of room is for now; refused or missing is for good. */
 		if (errno != EAGAIN && errno != ENOMEM)
 			__atomic_store_n(&aio_refused, true, __ATOMIC_RELAXED);
@@ -214,10 +215,14 @@ static long reap_user_ring(aio_context_t aio_ctx, struct io_event *ev,
 	return n;
 }
 
-/* Collects the results of `nr` submitted iocbs. Buffered I/O has completed
- * inside io_submit(); anything else is waited for, once per descriptor. */
-static void reap(struct ua_ctx *ctx, aio_context_t actx, unsigned nr,
-		 struct ua_completion_batch *batch)
+/*
+ * Collects the results of `nr` submitted iocbs of cbs, marking each in
+ * settled. Buffered I/O has completed inside io_submit(); anything else is
+ * waited for, once per descriptor. Returns false when io_getevents() fails
+ * for another reason than a signal: the context can then tell no more.
+ */
+static bool reap(struct ua_ctx *ctx, aio_context_t actx, const struct iocb *cbs,
+		 unsigned nr, bool *settled, struct ua_completion_batch *batch)
 {
 	static const struct timespec no_wait = { 0, 0 };
 	struct ua_aio_batch *a = &ctx->aio;
@@ -232,7 +237,9 @@ static void reap(struct ua_ctx *ctx, aio_context_t actx, unsigned nr,
 				      timeout);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got <= 0) {
+		if (got < 0)
+			return false;
+		if (!got) {
 			/* Still in flight: O_DIRECT or similar. Wait for it,
 			 * and keep the descriptors involved out of batches. */
 			for (i = 0; i < (long) a->nr; i++)
@@ -240,11 +247,37 @@ static void reap(struct ua_ctx *ctx, aio_context_t actx, unsigned nr,
 			timeout = NULL;
 			continue;
 		}
-		for (i = 0; i < got; i++)
+		for (i = 0; i < got; i++) {
+			const struct iocb *cb = (const void *) (uintptr_t) ev[i].obj;
+
+			settled[cb - cbs] = true;
 			settle(ctx, (struct ua_req *) (uintptr_t) ev[i].data,
 			       (long) ev[i].res, batch);
+		}
 		nr -= (unsigned) got;
 	}
+	return true;
+}
+
+/*
+ * A context whose results cannot be taken is destroyed, which waits for
+ * the transfers still in flight, and each request it did not settle takes
+ * the ordinary path: a batched transfer is positional, so made again it
+ * moves the same bytes to the same place, and its result is the one the
+ * kernel's io_uring gives. (Only a write to an O_APPEND file, which goes
+ * to the end whatever its offset, may then be made twice.)
+ */
+static void abandon_context(struct ua_ctx *ctx, aio_context_t actx,
+			    const bool *settled, struct ua_completion_batch *batch)
+{
+	struct ua_aio_batch *a = &ctx->aio;
+	unsigned i;
+
+	syscall(SYS_io_destroy, actx);
+	for (i = 0; i < a->nr; i++)
+		if (!settled[i])
+			issue_alone(ctx, a->reqs[i], batch);
+	a->nr = 0;
 }
 
 /* Without a context: each request on its own. */
@@ -258,12 +291,14 @@ static void flush_alone(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 	a->nr = 0;
 }
 
-/* Submits the batch on actx and takes every result: actx is left idle. */
-static void submit_and_reap(struct ua_ctx *ctx, aio_context_t actx,
+/* Submits the batch on actx and takes every result: actx is left idle.
+ * Returns false when actx is abandoned instead. */
+static bool submit_and_reap(struct ua_ctx *ctx, aio_context_t actx,
 			    struct ua_completion_batch *batch)
 {
 	struct ua_aio_batch *a = &ctx->aio;
 	struct iocb cbs[UA_AIO_BATCH], *cbp[UA_AIO_BATCH];
+	bool settled[UA_AIO_BATCH] = { false };
 	unsigned i, done = 0, submitted = 0;
 	long ret;
 
@@ -281,16 +316,23 @@ static void submit_and_reap(struct ua_ctx *ctx, aio_context_t actx,
 		}
 		if (ret < 0 && errno == EAGAIN && submitted) {
 			/* The context is full: take results, then go on. */
-			reap(ctx, actx, submitted, batch);
+			if (!reap(ctx, actx, cbs, submitted, settled, batch))
+				goto abandon;
 			submitted = 0;
 			continue;
 		}
 		/* io_submit refused the first iocb left: the ordinary path
 		 * reports the error the kernel's io_uring would. */
+		settled[done] = true;
 		issue_alone(ctx, a->reqs[done++], batch);
 	}
-	reap(ctx, actx, submitted, batch);
+	if (!reap(ctx, actx, cbs, submitted, settled, batch))
+		goto abandon;
 	a->nr = 0;
+	return true;
+abandon:
+	abandon_context(ctx, actx, settled, batch);
+	return false;
 }
 
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
@@ -305,6 +347,6 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 		flush_alone(ctx, batch);
 		return;
 	}
-	submit_and_reap(ctx, actx, batch);
-	give_back_context(actx);
+	if (submit_and_reap(ctx, actx, batch))
+		give_back_context(actx);
 }

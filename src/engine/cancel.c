@@ -39,10 +39,12 @@ struct ua_cancel {
 			 IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD_FIXED | \
 			 IORING_ASYNC_CANCEL_USERDATA | IORING_ASYNC_CANCEL_OP)
 
-/* Where requests wait, in the order the kernel looks. */
+/* Where requests wait, in the order the kernel looks. Workers first: a
+ * worker's request may park on readiness meanwhile, and is then found
+ * parked, or honours the mark the worker's look left (-EALREADY). */
 static const ua_cancel_fn cancel_kinds[] = {
-	ua_poll_cancel,
 	ua_iowq_cancel,
+	ua_poll_cancel,
 	ua_timeout_cancel,
 };
 

@@ -399,9 +399,10 @@ int ua_register_pbuf_status(struct ua_ctx *ctx, void *arg, unsigned nr)
 /*
  * Takes a buffer of the request's group for a transfer of at most *len
  * bytes (0: the whole buffer), and returns its address with buf_lock held,
- * or NULL (no group, or none left: -ENOBUFS) with the lock released. As on
- * the kernel, a buffer at address 0 is taken (req->cflags name it) and is
- * no buffer either.
+ * or NULL (no group, or none left: -ENOBUFS) with the lock released. A
+ * buffer at address 0 is no buffer either. As on the kernel, a RECV leaves
+ * it first in line (the kernel's io_recv() puts back what it selected when
+ * nothing was received); the others take it, and req->cflags name it.
  */
 void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel)
 {
@@ -433,7 +434,10 @@ void *ua_kbuf_get(struct ua_req *req, size_t *len, struct ua_kbuf_sel *sel)
 	if (!*len || *len > sel->len)
 		*len = sel->len;
 	if (__builtin_expect(!sel->addr, 0)) {
-		req->cflags = ua_kbuf_consume(req, sel, *len);
+		if (req->opcode == IORING_OP_RECV)
+			ua_kbuf_recycle(req, sel);
+		else
+			req->cflags = ua_kbuf_consume(req, sel, *len);
 		return NULL;
 	}
 	return (void *) (uintptr_t) sel->addr;

@@ -636,8 +636,10 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 		len = select_len(req);
 		buf = ua_kbuf_get(req, &len, &sel);
 		if (!buf) {
-			if (!post_held(req, &held, held.on && data_queued(req->fd)))
-				return done_held(req, &held);
+			/* The held CQE goes first, into overflow if need be:
+			 * the last is the -ENOBUFS, which names the buffer a
+			 * RECVMSG took at address 0 (req->cflags). */
+			flush_held(req, &held, held.on && data_queued(req->fd));
 			return done(req, -ENOBUFS, true);
 		}
 		n = recv_into(req, buf, len, flags, &payload);

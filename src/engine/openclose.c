@@ -20,7 +20,6 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "engine/filetable.h"
@@ -28,6 +27,7 @@
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/uaccess.h"
+#include "engine/sys.h"
 
 /* OPENAT, OPENAT2: struct open_how's fields, and where the file goes. */
 struct ua_open {
@@ -135,7 +135,7 @@ static const char *open_path(const struct ua_open *o)
 
 static long sys_openat2(int dfd, const char *path, struct open_how *how)
 {
-	return syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+	return ua_sys_openat2(dfd, path, how);
 }
 
 static __u64 open_flags(const struct ua_open *o)

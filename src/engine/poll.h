@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/epoll.h>
 #include "liburing/io_uring.h"
+#include "engine/timer.h"
 
 struct ua_ctx;
 struct ua_req;
@@ -29,9 +30,12 @@ struct ua_poller {
 	unsigned		epoll_waiters;	/* atomic: CQ waiters in epoll */
 	unsigned		app_waiting;	/* atomic: app threads waiting */
 	unsigned		app_wait_gen;	/* atomic: waits begun */
-	pthread_t		thread;
-	bool			thread_started;
-	bool			poller_in_wait;	/* atomic */
+	/* The process's poller thread (poll.c) serving this ring. */
+	__u64			hub_key;	/* its entry in the poller's epoll */
+	bool			attached;	/* under lock: served by it */
+	unsigned		seen_gen;	/* atomic: app_wait_gen it saw */
+	long			standby_nap;	/* atomic */
+	struct ua_timer_node	standby;	/* when to look again */
 	bool			exiting;	/* atomic */
 	bool			ready;		/* ua_poller_init succeeded */
 };
@@ -40,6 +44,7 @@ struct ua_poller {
 int ua_poller_init(struct ua_ctx *ctx);
 void ua_poller_shutdown(struct ua_ctx *ctx);
 void ua_poller_free(struct ua_ctx *ctx);
+void ua_poller_atfork_child(void);
 void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_OP	(1u << 0)	/* a POLL_ADD: report, do not issue */
 #define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */

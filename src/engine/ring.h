@@ -119,10 +119,11 @@ struct ua_ctx {
  *                    the chain being built and drain state; teardown.
  *                    Holding it: every lock below (issuing a request takes
  *                    its op's locks). Teardown also waits, holding it, for
- *                    the process's timer to be done with the ring and joins
- *                    the poller thread and the workers: workers, the timer
- *                    thread, the poller thread, RCU callbacks and
- *                    cancellation never take uring_lock.
+ *                    the process's timer to be done with the ring, for the
+ *                    poller thread to stop serving it and for every worker
+ *                    to leave it: workers, the timer thread, the poller
+ *                    thread, RCU callbacks and cancellation never take
+ *                    uring_lock.
  *   files.lock       fixed-file table writers (table, allocation range, the
  *                    node cache: files.nodes.lock points to it).
  *                    Holding it: completion_lock (tags of released nodes),
@@ -138,17 +139,30 @@ struct ua_ctx {
  *                    Holding it: pipe_lock (copies to the application).
  *   timer lock       (timer.c, one per process) the deadline heap, every
  *                    ring's ua_ring_timer and armed nodes, the timer thread.
+ *                    The services' deadlines (wq.resend and its pauses,
+ *                    poller.standby) are armed under it too.
  *                    Holding it: completion_lock (a multishot timeout's CQE
- *                    is posted under it). Expiry drops it to complete a
+ *                    is posted under it), wq.lock (iowq.c:
+ *                    resend_interrupts). Expiry drops it to complete a
  *                    request or to fire a link timeout.
- *   wq.lock          io-wq queues, worker list and counts.            -
+ *   wq.lock          io-wq queues, the workers serving the ring and their
+ *                    counts, each one's work in hand and cancel marks.
+ *                    Holding it: pool.lock (giving the ring an idle
+ *                    worker).
  *   poller.lock      parked requests by descriptor and by user_data,
- *                    epoll registrations, the poller thread's start.  -
+ *                    epoll registrations, attached (the poller thread
+ *                    serves the ring).
+ *                    Holding it: svc.lock (attaching the ring).
  *   ev_fd_lock       serialises eventfd (un)register; ev_fd is read
  *                    under RCU.                                       -
  *   completion_lock  CQ tail, overflow list and spares, nr_done,
  *                    cq_events, the drained chains (defer).           -
  * Process-wide:
+ *   pool.lock        (iowq.c) the idle workers, the count of rings
+ *                    set up, the workers' cancel eventfd's creation.  -
+ *   svc.lock         (poll.c) the poller thread and its hub: the slots
+ *                    naming rings, the rings served, the ring whose
+ *                    events run (busy_ctx).                           -
  *   table_lock       (ring.c) creating a chunk of the ring table.     -
  *   pipe_lock        (uaccess.c) the copy helper's pipe; also held
  *                    across fork().                                   -

@@ -6,6 +6,12 @@
  * teardown can interrupt it. The result is one call's count, as the kernel's.
  * As the kernel's splice, it never waits for an end whose file is
  * O_NONBLOCK: that end's -EAGAIN is the result.
+ *
+ * An -EAGAIN with both ends ready has nothing poll() can wait for (a TCP
+ * socket whose next byte is urgent data reports data it will not splice),
+ * so trying again would spin: the worker then makes the kernel's own call,
+ * without SPLICE_F_NONBLOCK, which gives an O_NONBLOCK end's -EAGAIN or
+ * blocks where the kernel's would, interruptibly (iowq.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,11 +49,11 @@ int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	return 0;
 }
 
-static ssize_t splice_once(struct ua_req *req)
+static ssize_t splice_once(struct ua_req *req, unsigned nonblock)
 {
 	struct ua_splice *sp = splice_of(req);
 	loff_t off_in = sp->off_in, off_out = sp->off_out;
-	unsigned flags = (sp->flags & ~SPLICE_F_FD_IN_FIXED) | SPLICE_F_NONBLOCK;
+	unsigned flags = (sp->flags & ~SPLICE_F_FD_IN_FIXED) | nonblock;
 	ssize_t n;
 
 	if (req->opcode == IORING_OP_TEE)
@@ -58,20 +64,35 @@ static ssize_t splice_once(struct ua_req *req)
 	return n < 0 ? -errno : n;
 }
 
-/* Waits until one end is ready, unless it is O_NONBLOCK (-EAGAIN). */
+/* Waits until one end is ready, unless it is O_NONBLOCK (-EAGAIN).
+ * Returns 1 if it was ready already, 0 once it became ready. */
 static int wait_end(struct ua_req *req, int fd, short events)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 	int fl;
 
 	if (poll(&pfd, 1, 0) > 0)
-		return 0;
+		return 1;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
 	if (fl & O_NONBLOCK)
 		return -EAGAIN;
 	return ua_iowq_wait_ready(req->ctx, fd, events);
+}
+
+/* Waits for both ends: 1 if both were ready already, 0 once they have
+ * been, or -errno. */
+static int wait_ends(struct ua_req *req)
+{
+	int in = wait_end(req, splice_of(req)->fd_in, POLLIN), out;
+
+	if (in < 0)
+		return in;
+	out = wait_end(req, req->fd, POLLOUT);
+	if (out < 0)
+		return out;
+	return in && out;
 }
 
 int ua_splice(struct ua_req *req, unsigned issue_flags)
@@ -89,14 +110,16 @@ int ua_splice(struct ua_req *req, unsigned issue_flags)
 		n = -EINVAL;	/* the kernel's io_uring file has no splice */
 	else if (sp->len)
 		for (;;) {
-			n = splice_once(req);
+			n = splice_once(req, SPLICE_F_NONBLOCK);
 			if (n != -EAGAIN || (sp->flags & SPLICE_F_NONBLOCK))
 				break;
-			ret = wait_end(req, sp->fd_in, POLLIN);
-			if (!ret)
-				ret = wait_end(req, req->fd, POLLOUT);
-			if (ret) {
+			ret = wait_ends(req);
+			if (ret < 0) {
 				n = ret;
+				break;
+			}
+			if (ret) {
+				n = splice_once(req, 0);
 				break;
 			}
 		}

@@ -331,9 +331,11 @@ void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt)
 	const struct ua_timeout *to = timeout_of(lt);
 
 	/* Not armed (teardown, no memory): the request completes unguarded,
-	 * and its completion cancels lt. */
+	 * and its completion cancels lt. One that failed its own checks
+	 * (UA_REQ_COMPLETE_NOW) only waits to fail with the chain: armed, it
+	 * would post a second CQE when it fired. */
 	ua_timer_lock();
-	if (req->link == lt)
+	if (req->link == lt && !(lt->state & UA_REQ_COMPLETE_NOW))
 		arm_locked(lt, deadline_of(&to->ts, to->flags,
 					   to->flags & IORING_TIMEOUT_ABS));
 	ua_timer_unlock();

@@ -7,6 +7,9 @@
 #include "liburing/io_uring.h"
 
 struct ua_ctx;
+struct ua_req;
+struct ua_req_list;
+struct ua_completion_batch;
 
 /* A deadline in the process's timer (timer.c), under its lock. */
 struct ua_timer_node {
@@ -17,6 +20,7 @@ struct ua_timer_node {
 	__u64			deadline;	/* CLOCK_MONOTONIC ns, while armed */
 	unsigned		heap_idx;
 	bool			armed;
+	bool			service;	/* a service's, not a request's */
 };
 
 /*
@@ -45,7 +49,30 @@ __u64 ua_clock_ns(clockid_t clock);
 int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 			__u64 deadline);
 void ua_timer_disarm_locked(struct ua_timer_node *node);
+int ua_timer_arm_service_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
+				__u64 deadline);
 void ua_timer_stop_locked(struct ua_ctx *ctx);
 void ua_timer_atfork_child(void);
+
+/*
+ * The issue layer's entries for the services' threads (the workers, the
+ * poller), as io-wq is given do_work and io_uring's task_work its
+ * callbacks: submit.c registers them (ua_issue_register, at ring setup)
+ * and the services call up only through them, so no service depends on
+ * the issue layer it serves.
+ */
+struct ua_issue_ops {
+	void	(*issue_work)(struct ua_req *req);
+	int	(*issue_polled)(struct ua_req *req, unsigned issue_flags);
+	void	(*run_begin)(struct ua_ctx *ctx, struct ua_completion_batch *b);
+	void	(*run_end)(struct ua_ctx *ctx, struct ua_completion_batch *b);
+	void	(*complete_remote)(struct ua_req *req);
+	void	(*complete_list)(struct ua_ctx *ctx, struct ua_req_list *l,
+				 int res);
+};
+
+/* timer.c, the services' base: where the issue layer's entries are kept. */
+extern const struct ua_issue_ops *ua_issue_up;
+void ua_services_register(const struct ua_issue_ops *ops);
 
 #endif
