@@ -38,7 +38,14 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/aio.h"
+#include "engine/cq.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/rw.h"
+#include "engine/submit.h"
 #include "engine/opdef.h"
 #include "engine/sys.h"
 
@@ -137,6 +144,7 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 {
 	struct ua_aio_batch *a = &ctx->aio;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	if (__atomic_load_n(&aio_refused, __ATOMIC_RELAXED) ||
 	    fd_went_async(a, req->fd) || !ua_rw_batchable(req))
 		return false;
@@ -331,6 +339,7 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 {
 	aio_context_t actx;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	if (!ctx->aio.nr)
 		return;
 	actx = borrow_context();

@@ -16,9 +16,24 @@
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/filetable.h"
+#include "engine/list.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/wait.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
+
+/* ASYNC_CANCEL. */
+struct ua_cancel {
+	__u64			addr;
+	__u32			flags;
+	int			fd;
+	__u8			opcode;
+};
+#define cancel_of(req)	ua_cmd(req, struct ua_cancel)
 
 #define CANCEL_FLAGS	(IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD | \
 			 IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD_FIXED | \
@@ -124,7 +139,7 @@ static void put_file(struct ua_cancel_data *cd)
 
 int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_cancel *c = &req->cancel;
+	struct ua_cancel *c = cancel_of(req);
 
 	c->addr = sqe->addr;
 	c->flags = sqe->cancel_flags;
@@ -145,7 +160,7 @@ int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_async_cancel(struct ua_req *req, unsigned issue_flags)
 {
-	const struct ua_cancel *c = &req->cancel;
+	const struct ua_cancel *c = cancel_of(req);
 	struct ua_cancel_data cd = {
 		.data = c->addr, .flags = c->flags, .fd = c->fd,
 		.opcode = c->opcode,

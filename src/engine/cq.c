@@ -22,7 +22,15 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/cq.h"
+#include "engine/eventfd.h"
+#include "engine/link.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/timeout.h"
+#include "engine/wait.h"
 
 static bool cq_has_room(struct ua_ctx *ctx)
 {
@@ -62,6 +70,7 @@ static unsigned reservable_locked(const struct ua_ctx *ctx)
 	unsigned in_flight = ctx->nr_submitted - ctx->nr_done;
 	unsigned need = in_flight * OVERFLOW_PER_REQ;
 
+	ua_lock_assert_held(&ctx->completion_lock);
 	if (ctx->nr_overflow_spare <= need)
 		return 0;
 	return (ctx->nr_overflow_spare - need) / OVERFLOW_PER_REQ;
@@ -69,6 +78,7 @@ static unsigned reservable_locked(const struct ua_ctx *ctx)
 
 static void spare_put_locked(struct ua_ctx *ctx, struct ua_overflow_cqe *o)
 {
+	ua_lock_assert_held(&ctx->completion_lock);
 	o->next = ctx->overflow_spare;
 	ctx->overflow_spare = o;
 	ctx->nr_overflow_spare++;
@@ -100,6 +110,7 @@ unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr)
 	struct ua_overflow_cqe *add = NULL, *o;
 	unsigned want, i;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	ctx->overflow_credit = recount_credit(ctx, NULL);
 	if (ctx->overflow_credit < nr) {
 		/* Room for two such submissions: the next one need not
@@ -157,6 +168,7 @@ static bool ring_has_room(struct ua_ctx *ctx)
 static void post_locked(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 			bool reserved)
 {
+	ua_lock_assert_held(&ctx->completion_lock);
 	/* Read by the timer under its own lock: a relaxed atomic, no RMW. */
 	__atomic_store_n(&ctx->cq_events, ctx->cq_events + 1, __ATOMIC_RELAXED);
 	if (ring_has_room(ctx))
@@ -185,6 +197,7 @@ static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 		.flags = req->cflags,
 	};
 
+	ua_lock_assert_held(&ctx->completion_lock);
 	if (!wants_cqe(req))
 		return false;
 	post_locked(ctx, &cqe, true);

@@ -32,7 +32,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/eventfd.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 #include "engine/rcu.h"
 #include "engine/sys.h"

@@ -6,7 +6,8 @@
  */
 #include <errno.h>
 #include <sys/stat.h>
-#include "engine/ctx.h"
+#include "engine/file.h"
+#include "engine/req.h"
 #include "engine/opdef.h"
 
 int ua_req_classify_file(struct ua_req *req)

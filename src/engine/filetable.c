@@ -22,11 +22,22 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/filetable.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 #include "engine/sys.h"
 #include "engine/rcu.h"
 #include "engine/rsrc.h"
+
+/* FILES_UPDATE: nr descriptors at arg go to slots from offset. */
+struct ua_files_update {
+	__u64		arg;
+	__u32		nr;
+	__u32		offset;
+};
+#define files_update_of(req)	ua_cmd(req, struct ua_files_update)
 
 #define MAX_FIXED_FILES		(1u << 20)	/* IORING_MAX_FIXED_FILES */
 #define LONG_BITS		(8 * sizeof(unsigned long))
@@ -423,6 +434,7 @@ static int register_locked(struct ua_ctx *ctx, __u64 fds, __u64 tags,
 	struct ua_file_table *table;
 	int ret;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (files->table)
 		return -EBUSY;
 	if (!nr)
@@ -460,6 +472,7 @@ static int unregister_locked(struct ua_files *files)
 {
 	struct ua_file_table *table = files->table;
 
+	ua_lock_assert_held(&files->lock);
 	if (!table)
 		return -ENXIO;
 	__atomic_store_n(&files->table, NULL, __ATOMIC_RELEASE);
@@ -498,6 +511,7 @@ static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
 	unsigned done;
 	int ret = 0;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (!table)
 		return -ENXIO;
 	if (offset + nr > table->nr)
@@ -565,6 +579,7 @@ static int install_locked(struct ua_ctx *ctx, int fd, __u32 file_slot)
 	struct ua_file_node *node;
 	int slot;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (alloc) {
 		slot = alloc_slot(files, table);
 		if (slot < 0)
@@ -681,9 +696,9 @@ void ua_req_put_fixed_file(struct ua_req *req)
 
 int ua_files_update_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	req->files_update.offset = (__u32) sqe->off;
-	req->files_update.nr = sqe->len;
-	req->files_update.arg = sqe->addr;
+	files_update_of(req)->offset = (__u32) sqe->off;
+	files_update_of(req)->nr = sqe->len;
+	files_update_of(req)->arg = sqe->addr;
 	return sqe->len ? 0 : -EINVAL;
 }
 
@@ -696,6 +711,7 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __u64 fds,
 	unsigned done;
 	int ret = 0, dup, fd;
 
+	ua_lock_assert_held(&ctx->files.lock);
 	if (!ctx->files.table)
 		return -ENXIO;
 	for (done = 0; done < nr; done++) {
@@ -725,7 +741,7 @@ static int update_with_alloc_locked(struct ua_ctx *ctx, __u64 fds,
 
 int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_files_update *up = &req->files_update;
+	struct ua_files_update *up = files_update_of(req);
 	__u64 fds = up->arg;
 	int ret;
 

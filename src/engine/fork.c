@@ -15,7 +15,10 @@
  * entry.c). Rings the child makes are its own and work as usual.
  */
 #include <pthread.h>
-#include "engine/ctx.h"
+#include "engine/aio.h"
+#include "engine/fork.h"
+#include "engine/ring.h"
+#include "engine/timer.h"
 
 static void atfork_child(void)
 {

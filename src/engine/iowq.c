@@ -53,7 +53,13 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/iowq.h"
+#include "engine/list.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
 #include "engine/percpu_ref.h"
 
 #define IDLE_SECONDS	5
@@ -343,6 +349,7 @@ static void *worker_main(void *arg)
 /* w now serves ctx's queue of class cls; wq->lock held. */
 static void join_ring(struct ua_ctx *ctx, unsigned cls, struct ua_worker *w)
 {
+	ua_lock_assert_held(&ctx->wq.lock);
 	w->next = ctx->wq.workers;
 	ctx->wq.workers = w;
 	ctx->wq.cls[cls].nr_workers++;
@@ -353,6 +360,7 @@ static bool take_idle_worker(struct ua_ctx *ctx, unsigned cls)
 {
 	struct ua_worker *w;
 
+	ua_lock_assert_held(&ctx->wq.lock);
 	pthread_mutex_lock(&pool.lock);
 	w = pool.idle;
 	if (w) {
@@ -375,6 +383,7 @@ static bool spawn_worker(struct ua_ctx *ctx, unsigned cls)
 	sigset_t all, saved;
 	int ret;
 
+	ua_lock_assert_held(&ctx->wq.lock);
 	if (!w)
 		return false;
 	w->ctx = ctx;
@@ -452,6 +461,7 @@ static bool interrupted(struct ua_worker *w)
 {
 	__u64 token;
 
+	ua_lock_assert_held(&w->ctx->wq.lock);
 	if (!w->interrupt)
 		return w->stop;
 	w->interrupt = false;
@@ -523,6 +533,7 @@ bool ua_iowq_cancelled_in_hand(const struct ua_req *req)
  * own request runs on); wq->lock held, so w is not joined meanwhile. */
 static bool stop_worker(struct ua_worker *w)
 {
+	ua_lock_assert_held(&w->ctx->wq.lock);
 	if (w == this_worker || !interrupt_sig_ours())
 		return false;
 	w->stop = true;
@@ -543,6 +554,7 @@ static void resend_interrupts(struct ua_timer_node *node)
 	bool marked = false;
 	struct ua_worker *w;
 
+	ua_timer_assert_held();
 	pthread_mutex_lock(&wq->lock);
 	for (w = wq->workers; w; w = w->next)
 		if (w->stop && stop_worker(w))
@@ -588,6 +600,7 @@ static void wake_in_poll(struct ua_worker *w)
 {
 	__u64 one = 1;
 
+	ua_lock_assert_held(&w->ctx->wq.lock);
 	if (write(pool.cancel_fd, &one, sizeof(one)) < 0)
 		abort();	/* an eventfd write of 1 */
 	w->interrupt = true;
@@ -664,6 +677,7 @@ static void wait_workers_left(struct ua_iowq *wq)
 	struct timespec deadline;
 	struct ua_worker *w;
 
+	ua_lock_assert_held(&wq->lock);
 	while (wq->workers) {
 		if (!interrupt_sig) {
 			pthread_cond_wait(&wq->left, &wq->lock);

@@ -22,9 +22,23 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/kbuf.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
+
+/* PROVIDE_BUFFERS, REMOVE_BUFFERS. */
+struct ua_pbuf {
+	__u64			addr;
+	__u32			len;
+	unsigned		nbufs;
+	unsigned		bid;
+	__u16			bgid;
+};
+#define pbuf_of(req)	ua_cmd(req, struct ua_pbuf)
 
 #define MAX_BIDS	(1u << 16)
 
@@ -109,7 +123,7 @@ static void node_free(struct ua_ctx *ctx, struct ua_kbuf *b)
 
 int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_pbuf *p = &req->pbuf;
+	struct ua_pbuf *p = pbuf_of(req);
 	__u64 size;
 
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
@@ -133,7 +147,7 @@ int ua_provide_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_remove_buffers_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_pbuf *p = &req->pbuf;
+	struct ua_pbuf *p = pbuf_of(req);
 
 	if (!sqe->fd || (unsigned) sqe->fd > MAX_BIDS)
 		return -EINVAL;
@@ -195,9 +209,9 @@ int ua_provide_buffers(struct ua_req *req, unsigned issue_flags)
 	(void) issue_flags;
 	pthread_mutex_lock(&ctx->buf_lock);
 	if (req->opcode == IORING_OP_PROVIDE_BUFFERS)
-		ret = provide(ctx, &req->pbuf);
+		ret = provide(ctx, pbuf_of(req));
 	else
-		ret = remove_bufs(ctx, &req->pbuf);
+		ret = remove_bufs(ctx, pbuf_of(req));
 	pthread_mutex_unlock(&ctx->buf_lock);
 	req->res = ret;
 	req->failed = ret < 0;
@@ -436,6 +450,7 @@ empty:
  * it was, first in line. Releases buf_lock. */
 void ua_kbuf_recycle(struct ua_req *req, struct ua_kbuf_sel *sel)
 {
+	ua_lock_assert_held(&req->ctx->buf_lock);
 	(void) sel;
 	pthread_mutex_unlock(&req->ctx->buf_lock);
 }
@@ -473,6 +488,7 @@ __u32 ua_kbuf_consume(struct ua_req *req, struct ua_kbuf_sel *sel, size_t len)
 	__u32 cflags = IORING_CQE_F_BUFFER |
 		       ((__u32) sel->bid << IORING_CQE_BUFFER_SHIFT);
 
+	ua_lock_assert_held(&ctx->buf_lock);
 	if (g->is_ring && g->inc) {
 		if (ring_commit_inc(g, len))
 			cflags |= IORING_CQE_F_BUF_MORE;

@@ -17,33 +17,14 @@
  * drained one is the one that releases it.
  */
 #include <errno.h>
-#include "engine/ctx.h"
+#include "engine/link.h"
+#include "engine/list.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/timeout.h"
 #include "engine/opdef.h"
-
-void ua_list_init(struct ua_req_list *l)
-{
-	l->head = NULL;
-	l->tail = &l->head;
-}
-
-void ua_list_add(struct ua_req_list *l, struct ua_req *req)
-{
-	req->next = NULL;
-	*l->tail = req;
-	l->tail = &req->next;
-}
-
-struct ua_req *ua_list_pop(struct ua_req_list *l)
-{
-	struct ua_req *req = l->head;
-
-	if (req) {
-		l->head = req->next;
-		if (!l->head)
-			l->tail = &l->head;
-	}
-	return req;
-}
 
 static void complete_now(struct ua_req *req, int res, bool failed)
 {
@@ -162,6 +143,7 @@ bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
 /* Called with completion_lock held, after nr_done moved. */
 void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out)
 {
+	ua_lock_assert_held(&ctx->completion_lock);
 	while (ctx->defer.head && drain_ready(ctx, ctx->defer.head))
 		ua_list_add(out, ua_list_pop(&ctx->defer));
 }

@@ -24,14 +24,68 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cq.h"
+#include "engine/filetable.h"
+#include "engine/iowq.h"
+#include "engine/kbuf.h"
+#include "engine/net.h"
+#include "engine/req.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
+
+/* SEND (sendto), RECV, SENDMSG, RECVMSG. */
+struct ua_msg;
+struct ua_sr {
+	__u64			addr;		/* buffer, or struct msghdr */
+	__u32			len;
+	__u32			msg_flags;
+	__u16			flags;		/* IORING_RECVSEND_* */
+	bool			polled;		/* POLL_FIRST: first look done */
+	bool			selected;	/* SEND: owns a provided buffer */
+	socklen_t		dest_len;	/* sendto: dest holds the address */
+	size_t			done;		/* MSG_WAITALL progress */
+	__u8			sock_kind;	/* net.c's, 0 until asked */
+	__u8			nr_retries;	/* multishot: see MSHOT_MAX_RETRY */
+	__u32			mshot_left;	/* multishot RECV: optlen to go */
+	struct ua_msg		*msg;		/* private msghdr once async */
+	struct sockaddr_storage	dest;
+};
+#define sr_of(req)	ua_cmd(req, struct ua_sr)
+
+struct ua_accept {
+	__u64			addr, addrlen;	/* the application's */
+	int			flags;		/* SOCK_CLOEXEC, SOCK_NONBLOCK */
+	__u16			iou_flags;	/* IORING_ACCEPT_* */
+	__u32			file_slot;
+	bool			polled;
+	bool			nonblock_known, listen_nonblock;
+	bool			tcp_known, listen_tcp;
+	bool			in_worker;	/* a blocking listener's: stays */
+};
+#define accept_of(req)	ua_cmd(req, struct ua_accept)
+
+struct ua_connect {
+	struct sockaddr_storage	addr;
+	socklen_t		addr_len;
+	bool			in_progress;
+};
+#define connect_of(req)	ua_cmd(req, struct ua_connect)
+
+/* SOCKET, BIND, LISTEN, SHUTDOWN. */
+struct ua_sock {
+	int			domain, type;
+	int			arg;		/* protocol, backlog or how */
+	__u32			file_slot;
+	socklen_t		addr_len;
+	struct sockaddr_storage	addr;
+};
+#define sock_of(req)	ua_cmd(req, struct ua_sock)
 
 #define SEND_FLAGS	IORING_RECVSEND_POLL_FIRST
 #define RECV_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECV_MULTISHOT)
@@ -96,7 +150,7 @@ static int sockopt_int(int fd, int name)
 /* Asked once per request, and only when a receive needs to know. */
 static enum sock_kind sock_kind(struct ua_req *req)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 	int proto;
 
 	if (sr->sock_kind != SOCK_UNKNOWN)
@@ -148,7 +202,7 @@ static bool peer_gone(int fd)
  */
 static __u32 nonempty_flag(struct ua_req *req, size_t got, size_t room)
 {
-	bool peek = req->sr.msg_flags & MSG_PEEK;
+	bool peek = sr_of(req)->msg_flags & MSG_PEEK;
 
 	if (got < room && !peek)
 		return !got && sock_kind(req) == SOCK_TCP ?
@@ -172,7 +226,7 @@ static enum sock_left sock_left(struct ua_req *req, size_t got, size_t room,
 				unsigned issue_flags)
 {
 	enum sock_kind kind = sock_kind(req);
-	bool full = got >= room || (req->sr.msg_flags & MSG_PEEK);
+	bool full = got >= room || (sr_of(req)->msg_flags & MSG_PEEK);
 
 	if (kind == SOCK_NOT_STREAM || (full && kind == SOCK_OTHER_STREAM))
 		return LEFT_UNKNOWN;
@@ -189,7 +243,7 @@ static enum sock_left sock_left(struct ua_req *req, size_t got, size_t room,
 
 int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 	bool send = is_send(req);
 
 	sr->addr = sqe->addr;
@@ -257,7 +311,7 @@ static int copy_msg(struct ua_req *req, struct ua_msg **out)
 	struct ua_msg *m;
 	size_t iov_size;
 
-	if (ua_copy_from_user(&umsg, req->sr.addr, sizeof(umsg)))
+	if (ua_copy_from_user(&umsg, sr_of(req)->addr, sizeof(umsg)))
 		return -EFAULT;
 	if (req->opcode == IORING_OP_SENDMSG && umsg.msg_name &&
 	    umsg.msg_namelen > sizeof(m->name))
@@ -290,7 +344,7 @@ fault:
 
 int ua_sr_prepare_async(struct ua_req *req)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 
 	if (!is_msg(req) || sr->msg)
 		return 0;
@@ -300,7 +354,7 @@ int ua_sr_prepare_async(struct ua_req *req)
 /* What recvmsg() reports in a msghdr, into the application's. */
 static int report_msg(const struct ua_req *req, const struct msghdr *m)
 {
-	__u64 umsg = req->sr.addr;
+	__u64 umsg = sr_of(req)->addr;
 
 	if (ua_copy_to_user(umsg + offsetof(struct msghdr, msg_namelen),
 			    &m->msg_namelen, sizeof(m->msg_namelen)) ||
@@ -314,8 +368,8 @@ static int report_msg(const struct ua_req *req, const struct msghdr *m)
 
 void ua_sr_cleanup(struct ua_req *req)
 {
-	free(req->sr.msg);
-	req->sr.msg = NULL;
+	free(sr_of(req)->msg);
+	sr_of(req)->msg = NULL;
 }
 
 /* The kernel goes on after a short transfer only on stream-like sockets. */
@@ -331,7 +385,7 @@ static bool socket_retries(int fd)
 
 static ssize_t sys_sr(struct ua_req *req, int flags)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 	ssize_t n;
 
 	if (is_msg(req)) {
@@ -362,9 +416,9 @@ static size_t recv_room(const struct ua_req *req)
 	size_t room = 0, i;
 
 	if (!is_msg(req))
-		return req->sr.len;
-	m = req->sr.msg ? &req->sr.msg->hdr
-			: (const struct msghdr *) (uintptr_t) req->sr.addr;
+		return sr_of(req)->len;
+	m = sr_of(req)->msg ? &sr_of(req)->msg->hdr
+			: (const struct msghdr *) (uintptr_t) sr_of(req)->addr;
 	for (i = 0; i < m->msg_iovlen; i++)
 		room += m->msg_iov[i].iov_len;
 	return room;
@@ -372,7 +426,7 @@ static size_t recv_room(const struct ua_req *req)
 
 static int sr_issue(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 	bool app_nowait = sr->msg_flags & MSG_DONTWAIT;
 	int flags = (int) sr->msg_flags;
 	ssize_t n;
@@ -405,7 +459,7 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
  * it was submitted (ua_sr_prep). */
 static const struct msghdr *app_msg(const struct ua_req *req)
 {
-	return &req->sr.msg->hdr;
+	return &sr_of(req)->msg->hdr;
 }
 
 /*
@@ -462,7 +516,7 @@ static ssize_t recv_into(struct ua_req *req, char *buf, size_t len, int flags,
 		struct msghdr m = *app_msg(req);
 		struct iovec iov = { buf, len };
 
-		if (req->sr.flags & IORING_RECV_MULTISHOT)
+		if (sr_of(req)->flags & IORING_RECV_MULTISHOT)
 			return recvmsg_out(req, buf, len, flags, payload);
 		m.msg_iov = &iov;
 		m.msg_iovlen = 1;
@@ -485,8 +539,8 @@ static size_t select_len(const struct ua_req *req)
 	const struct msghdr *m;
 
 	if (req->opcode != IORING_OP_RECVMSG)
-		return req->sr.len;
-	if (req->sr.flags & IORING_RECV_MULTISHOT)
+		return sr_of(req)->len;
+	if (sr_of(req)->flags & IORING_RECV_MULTISHOT)
 		return 0;
 	m = app_msg(req);
 	return m->msg_iovlen ? m->msg_iov[0].iov_len : 0;
@@ -555,7 +609,7 @@ static int done_held(struct ua_req *req, const struct held_cqe *h)
  */
 static int recv_selected(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 	bool multishot = sr->flags & IORING_RECV_MULTISHOT;
 	bool blocking = !(issue_flags & UA_ISSUE_NONBLOCK);
 	bool app_nowait = sr->msg_flags & MSG_DONTWAIT;
@@ -669,7 +723,7 @@ static bool waits_first(struct ua_sr *sr)
  */
 static int send_select(struct ua_req *req)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 	struct ua_kbuf_sel sel = { .group = NULL };
 	size_t len = sr->len;
 	void *buf;
@@ -688,7 +742,7 @@ static int send_select(struct ua_req *req)
 
 int ua_send(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_sr *sr = &req->sr;
+	struct ua_sr *sr = sr_of(req);
 
 	if (waits_first(sr))
 		return UA_AGAIN;
@@ -703,7 +757,7 @@ int ua_send(struct ua_req *req, unsigned issue_flags)
 
 int ua_recv(struct ua_req *req, unsigned issue_flags)
 {
-	if (waits_first(&req->sr))
+	if (waits_first(sr_of(req)))
 		return UA_AGAIN;
 	if (req->sqe_flags & IOSQE_BUFFER_SELECT)
 		return recv_selected(req, issue_flags);
@@ -714,7 +768,7 @@ int ua_recv(struct ua_req *req, unsigned issue_flags)
 
 int ua_accept_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_accept *a = &req->accept;
+	struct ua_accept *a = accept_of(req);
 
 	a->addr = sqe->addr;
 	a->addrlen = sqe->addr2;
@@ -754,7 +808,7 @@ static bool fd_nonblocking(int fd)
 
 static bool listener_nonblocking(struct ua_req *req)
 {
-	struct ua_accept *a = &req->accept;
+	struct ua_accept *a = accept_of(req);
 
 	if (!a->nonblock_known) {
 		a->listen_nonblock = fd_nonblocking(req->fd);
@@ -785,7 +839,7 @@ static int connection_waits(int fd)
  */
 static int accept_in_worker(struct ua_req *req, bool app_nowait)
 {
-	struct ua_accept *a = &req->accept;
+	struct ua_accept *a = accept_of(req);
 	int ready;
 
 	if (a->in_worker)
@@ -827,7 +881,7 @@ static int wait_connection(struct ua_req *req, bool app_nowait)
  */
 static bool more_pending(struct ua_req *req)
 {
-	struct ua_accept *a = &req->accept;
+	struct ua_accept *a = accept_of(req);
 	struct pollfd pfd = { .fd = req->fd, .events = POLLIN };
 
 	if (!a->tcp_known) {
@@ -839,7 +893,7 @@ static bool more_pending(struct ua_req *req)
 
 int ua_accept(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_accept *a = &req->accept;
+	struct ua_accept *a = accept_of(req);
 	bool nonblock = issue_flags & UA_ISSUE_NONBLOCK;
 	bool app_nowait = a->iou_flags & IORING_ACCEPT_DONTWAIT;
 	bool blocking = false;
@@ -893,7 +947,7 @@ int ua_accept(struct ua_req *req, unsigned issue_flags)
 
 int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_connect *c = &req->connect;
+	struct ua_connect *c = connect_of(req);
 
 	if (sqe->off > sizeof(c->addr))
 		return -EINVAL;
@@ -905,7 +959,7 @@ int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 /* The first connect() of a blocking socket runs non-blocking, once. */
 static int start_connect(struct ua_req *req)
 {
-	struct ua_connect *c = &req->connect;
+	struct ua_connect *c = connect_of(req);
 	int fl = fcntl(req->fd, F_GETFL);
 	int ret;
 
@@ -922,7 +976,7 @@ static int start_connect(struct ua_req *req)
 
 int ua_connect(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_connect *c = &req->connect;
+	struct ua_connect *c = connect_of(req);
 	int ret, err;
 	socklen_t len = sizeof(err);
 
@@ -956,19 +1010,20 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 
 int ua_shutdown_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	req->sock.arg = (int) sqe->len;
+	sock_of(req)->arg = (int) sqe->len;
 	return 0;
 }
 
 int ua_shutdown(struct ua_req *req, unsigned issue_flags)
 {
 	(void) issue_flags;
-	return done(req, shutdown(req->fd, req->sock.arg) ? -errno : 0, false);
+	return done(req, shutdown(req->fd, sock_of(req)->arg) ? -errno : 0,
+		    false);
 }
 
 int ua_socket_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_sock *s = &req->sock;
+	struct ua_sock *s = sock_of(req);
 	int flags;
 
 	s->domain = sqe->fd;
@@ -985,7 +1040,7 @@ int ua_socket_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_socket(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_sock *s = &req->sock;
+	struct ua_sock *s = sock_of(req);
 	int fd;
 
 	(void) issue_flags;
@@ -1002,7 +1057,7 @@ int ua_socket(struct ua_req *req, unsigned issue_flags)
 
 int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_sock *s = &req->sock;
+	struct ua_sock *s = sock_of(req);
 
 	if (sqe->addr2 > sizeof(s->addr))
 		return -EINVAL;
@@ -1012,7 +1067,7 @@ int ua_bind_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_bind(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_sock *s = &req->sock;
+	struct ua_sock *s = sock_of(req);
 	int ret;
 
 	(void) issue_flags;
@@ -1022,12 +1077,12 @@ int ua_bind(struct ua_req *req, unsigned issue_flags)
 
 int ua_listen_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	req->sock.arg = (int) sqe->len;		/* backlog */
+	sock_of(req)->arg = (int) sqe->len;		/* backlog */
 	return 0;
 }
 
 int ua_listen(struct ua_req *req, unsigned issue_flags)
 {
 	(void) issue_flags;
-	return done(req, listen(req->fd, req->sock.arg) ? -errno : 0, false);
+	return done(req, listen(req->fd, sock_of(req)->arg) ? -errno : 0, false);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include "engine/ctx.h"
+#include "engine/nop.h"
+#include "engine/req.h"
 
 /*
  * NOP. IORING_NOP_INJECT_RESULT posts sqe->len as the result; the kernel's

@@ -5,6 +5,18 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include "engine/cancel.h"
+#include "engine/filetable.h"
+#include "engine/kbuf.h"
+#include "engine/net.h"
+#include "engine/nop.h"
+#include "engine/openclose.h"
+#include "engine/poll_op.h"
+#include "engine/req.h"
+#include "engine/rw.h"
+#include "engine/splice.h"
+#include "engine/sync.h"
+#include "engine/timeout.h"
 #include "engine/opdef.h"
 
 /* The fields each op requires to be zero, as the kernel's prep functions

@@ -2,7 +2,7 @@
 #ifndef UA_ENGINE_OPDEF_H
 #define UA_ENGINE_OPDEF_H
 
-#include "engine/ctx.h"
+#include "engine/req.h"
 
 /*
  * One entry per opcode. An op without a prep function is not implemented:

@@ -22,9 +22,33 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/filetable.h"
+#include "engine/openclose.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/uaccess.h"
 #include "engine/sys.h"
+
+/* OPENAT, OPENAT2: struct open_how's fields, and where the file goes. */
+struct ua_open {
+	__u64		path;		/* the application's string */
+	char		*path_copy;	/* private copy, made before a punt */
+	__u64		flags, mode, resolve;
+	int		dfd;
+	__u32		file_slot;	/* 0: a descriptor, else sqe->file_index */
+	bool		openat2;
+};
+#define open_of(req)	ua_cmd(req, struct ua_open)
+
+/* CLOSE: a descriptor, or (file_slot != 0) the fixed slot file_slot - 1. */
+struct ua_close {
+	int		fd;
+	__u32		file_slot;
+};
+#define close_of(req)	ua_cmd(req, struct ua_close)
+
+/* FIXED_FD_INSTALL: its flags. */
+#define install_flags_of(req)	ua_cmd(req, __u32)
 
 /* The kernel's __O_TMPFILE, without the O_DIRECTORY glibc folds into it. */
 #define TMPFILE_BIT		(O_TMPFILE & ~O_DIRECTORY)
@@ -43,7 +67,7 @@ static bool no_openat2;
 
 static int open_prep_common(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_open *o = &req->open;
+	struct ua_open *o = open_of(req);
 
 	if (req->sqe_flags & IOSQE_FIXED_FILE)
 		return -EBADF;
@@ -59,7 +83,7 @@ static int open_prep_common(struct ua_req *req, const struct io_uring_sqe *sqe)
 /* What openat(2) makes of its flags and mode before it opens. */
 int ua_openat_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_open *o = &req->open;
+	struct ua_open *o = open_of(req);
 	__u64 flags = sqe->open_flags & VALID_OPEN_FLAGS;
 	__u64 mode = sqe->len & 07777;
 
@@ -80,7 +104,7 @@ int ua_openat_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
  * kernel's copy_struct_from_user(), its errors in its order). */
 int ua_openat2_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_open *o = &req->open;
+	struct ua_open *o = open_of(req);
 	struct open_how how;
 	int ret;
 
@@ -126,7 +150,7 @@ static __u64 open_flags(const struct ua_open *o)
  */
 static int open_cached(struct ua_req *req, bool *punt)
 {
-	struct ua_open *o = &req->open;
+	struct ua_open *o = open_of(req);
 	struct open_how how = {
 		.flags = open_flags(o),
 		.mode = o->mode,
@@ -162,7 +186,7 @@ static int open_cached(struct ua_req *req, bool *punt)
 
 static int open_blocking(struct ua_req *req)
 {
-	struct ua_open *o = &req->open;
+	struct ua_open *o = open_of(req);
 	struct open_how how = {
 		.flags = open_flags(o),
 		.mode = o->mode,
@@ -187,7 +211,7 @@ static bool must_block(const struct ua_open *o)
 
 int ua_openat(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_open *o = &req->open;
+	struct ua_open *o = open_of(req);
 	bool punt = false;
 	int ret;
 
@@ -211,7 +235,7 @@ int ua_openat(struct ua_req *req, unsigned issue_flags)
  * errors (-EFAULT, -ENAMETOOLONG, -ENOENT for an empty one). */
 int ua_open_prepare_async(struct ua_req *req)
 {
-	struct ua_open *o = &req->open;
+	struct ua_open *o = open_of(req);
 
 	if (o->path_copy)
 		return 0;
@@ -220,17 +244,17 @@ int ua_open_prepare_async(struct ua_req *req)
 
 void ua_open_cleanup(struct ua_req *req)
 {
-	free(req->open.path_copy);
-	req->open.path_copy = NULL;
+	free(open_of(req)->path_copy);
+	open_of(req)->path_copy = NULL;
 }
 
 int ua_close_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	if (req->sqe_flags & IOSQE_FIXED_FILE)
 		return -EBADF;
-	req->close.fd = sqe->fd;
-	req->close.file_slot = sqe->file_index;
-	if (req->close.file_slot && req->close.fd)
+	close_of(req)->fd = sqe->fd;
+	close_of(req)->file_slot = sqe->file_index;
+	if (close_of(req)->file_slot && close_of(req)->fd)
 		return -EINVAL;
 	return 0;
 }
@@ -239,7 +263,7 @@ int ua_close_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
  * for most files. A ring cannot be closed this way, as in the kernel. */
 int ua_close(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_close *c = &req->close;
+	struct ua_close *c = close_of(req);
 	int ret;
 
 	(void) issue_flags;
@@ -260,14 +284,14 @@ int ua_fixed_fd_install_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EBADF;
 	if (sqe->install_fd_flags & ~IORING_FIXED_FD_NO_CLOEXEC)
 		return -EINVAL;
-	req->install_flags = sqe->install_fd_flags;
+	*install_flags_of(req) = sqe->install_fd_flags;
 	return 0;
 }
 
 /* A regular descriptor for the slot's file; close-on-exec unless asked. */
 int ua_fixed_fd_install(struct ua_req *req, unsigned issue_flags)
 {
-	int cmd = req->install_flags & IORING_FIXED_FD_NO_CLOEXEC ?
+	int cmd = *install_flags_of(req) & IORING_FIXED_FD_NO_CLOEXEC ?
 		  F_DUPFD : F_DUPFD_CLOEXEC;
 	int fd = fcntl(req->fd, cmd, 0);
 

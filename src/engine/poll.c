@@ -64,7 +64,15 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/cq.h"
+#include "engine/list.h"
+#include "engine/lock.h"
+#include "engine/poll.h"
+#include "engine/poll_op.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)
@@ -120,6 +128,7 @@ static int hub_init_locked(void)
 				  .data.u64 = HUB_WAKE_KEY };
 	int err;
 
+	ua_lock_assert_held(&svc.lock);
 	if (svc.hub >= 0)
 		return 0;
 	svc.hub = epoll_create1(EPOLL_CLOEXEC);
@@ -504,6 +513,7 @@ static bool slot_alloc(struct ua_ctx *ctx, __u64 *key)
 	struct hub_slot *slot;
 	unsigned i = svc.free_slot;
 
+	ua_lock_assert_held(&svc.lock);
 	if (i == SLOT_NONE) {
 		unsigned nr = svc.nr_slots ? 2 * svc.nr_slots : 16;
 		struct hub_slot *t = realloc(svc.slots, nr * sizeof(*t));
@@ -530,6 +540,7 @@ static void slot_free(__u64 key)
 {
 	struct hub_slot *slot = &svc.slots[(unsigned) key];
 
+	ua_lock_assert_held(&svc.lock);
 	slot->ctx = NULL;
 	slot->gen++;
 	slot->next_free = svc.free_slot;
@@ -566,6 +577,7 @@ static void attach_to_poller(struct ua_ctx *ctx)
 	struct ua_poller *p = &ctx->poller;
 	__u64 key;
 
+	ua_lock_assert_held(&p->lock);
 	if (p->attached || ua_ctx_polls_inline(ctx) ||
 	    __atomic_load_n(&p->exiting, __ATOMIC_RELAXED))
 		return;
@@ -690,6 +702,7 @@ static void standby_expire(struct ua_timer_node *node)
 	unsigned gen = wait_gen(p);
 	long nap = __atomic_load_n(&p->standby_nap, __ATOMIC_RELAXED);
 
+	ua_timer_assert_held();
 	if (app_waits(p) || gen != __atomic_load_n(&p->seen_gen, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&p->seen_gen, gen, __ATOMIC_RELAXED);
 		if (nap < STANDBY_MAX_NS)

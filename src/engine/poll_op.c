@@ -11,8 +11,27 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include "engine/ctx.h"
+#include "engine/poll.h"
+#include "engine/poll_op.h"
+#include "engine/req.h"
 #include "engine/uaccess.h"
+
+/* POLL_REMOVE, with or without an update of the poll it finds. */
+struct ua_poll_update {
+	__u64	old_user_data;
+	__u64	new_user_data;
+	__u32	events;
+	bool	update_events;
+	bool	update_user_data;
+};
+#define poll_update_of(req)	ua_cmd(req, struct ua_poll_update)
+
+/* EPOLL_CTL: the event is copied at submission, as the kernel does. */
+struct ua_epoll_ctl {
+	int			epfd, op, fd;
+	struct epoll_event	ev;
+};
+#define epoll_ctl_of(req)	ua_cmd(req, struct ua_epoll_ctl)
 
 /* The file's readiness now, for events; -EBADF in *err for no file. */
 __u32 ua_poll_events_now(int fd, __u32 events, int *err)
@@ -75,7 +94,7 @@ int ua_poll_add(struct ua_req *req, unsigned issue_flags)
 
 int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_poll_update *upd = &req->poll_update;
+	struct ua_poll_update *upd = poll_update_of(req);
 	__u32 flags = sqe->len;
 
 	if (flags & ~(IORING_POLL_UPDATE_EVENTS | IORING_POLL_UPDATE_USER_DATA |
@@ -98,7 +117,7 @@ int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_poll_remove(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_poll_update *upd = &req->poll_update;
+	struct ua_poll_update *upd = poll_update_of(req);
 	struct ua_req *preq;
 	int ret;
 
@@ -126,7 +145,7 @@ int ua_poll_remove(struct ua_req *req, unsigned issue_flags)
 /* EPOLL_CTL on an epoll instance of the application's. */
 int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_epoll_ctl *e = &req->epoll_ctl;
+	struct ua_epoll_ctl *e = epoll_ctl_of(req);
 
 	e->epfd = sqe->fd;
 	e->op = (int) sqe->len;
@@ -139,7 +158,7 @@ int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 int ua_epoll_ctl(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_epoll_ctl *e = &req->epoll_ctl;
+	struct ua_epoll_ctl *e = epoll_ctl_of(req);
 	int ret = epoll_ctl(e->epfd, e->op, e->fd, &e->ev);
 
 	(void) issue_flags;

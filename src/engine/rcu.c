@@ -28,6 +28,7 @@
  * ua_rcu_barrier(), which runs the queue itself when no helper is working.
  */
 
+#include "engine/lock.h"
 #include "engine/rcu.h"
 #include "engine/sys.h"
 
@@ -170,6 +171,7 @@ static void back_off(unsigned attempt)
 /* Called and returns with registry_lock held. */
 static void wait_for_other_phase_readers(unsigned long phase)
 {
+	ua_lock_assert_held(&registry_lock);
 	for (unsigned attempt = 0; any_reader_in_other_phase(phase); attempt++) {
 		pthread_mutex_unlock(&registry_lock);
 		back_off(attempt);
@@ -231,6 +233,7 @@ static void run_queued_batch(void)
 	struct ua_rcu_head *batch = cbs.head;
 	unsigned long n;
 
+	ua_lock_assert_held(&cbs.lock);
 	cbs.head = NULL;
 	cbs.tail = &cbs.head;
 	pthread_mutex_unlock(&cbs.lock);

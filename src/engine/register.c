@@ -3,7 +3,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/eventfd.h"
+#include "engine/filetable.h"
+#include "engine/iowq.h"
+#include "engine/kbuf.h"
+#include "engine/register.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/rsrc.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 

@@ -8,7 +8,10 @@
  * whole stack with one exchange means no ABA problem: nobody pops singly.
  */
 #include <stdlib.h>
-#include "engine/ctx.h"
+#include "engine/filetable.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/opdef.h"
 
 static bool refill_from_slab(struct ua_ctx *ctx)
@@ -31,6 +34,7 @@ struct ua_req *ua_req_alloc(struct ua_ctx *ctx)
 {
 	struct ua_req *req = ctx->free_reqs;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	if (!req) {
 		req = __atomic_exchange_n(&ctx->remote_free, NULL,
 					  __ATOMIC_ACQUIRE);
@@ -63,6 +67,7 @@ void ua_req_cleanup(struct ua_req *req)
 
 void ua_req_free_local(struct ua_ctx *ctx, struct ua_req *req)
 {
+	ua_lock_assert_held(&ctx->uring_lock);
 	ua_req_cleanup(req);
 	req->next = ctx->free_reqs;
 	ctx->free_reqs = req;

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/ring.h"
 #include "engine/rcu.h"
 #include "engine/ringref.h"
 #include "engine/sys.h"

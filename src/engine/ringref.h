@@ -7,7 +7,8 @@
  * scheme. The ring owner's path is inline: every io_uring_enter takes it,
  * and a NOP round trip is about 60 ns.
  */
-#include "engine/ctx.h"
+#include <errno.h>
+#include "engine/ring.h"
 #include "engine/rcu.h"
 
 #define UA_RING_CHUNK_SHIFT	10

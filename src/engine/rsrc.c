@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/cq.h"
+#include "engine/lock.h"
+#include "engine/ring.h"
 #include "engine/rsrc.h"
 #include "engine/percpu_ref.h"
 #include "engine/rcu.h"
@@ -139,6 +141,7 @@ struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache)
 {
 	struct ua_rsrc_node *node = cache->pool;
 
+	ua_lock_assert_held(cache->lock);
 	if (!node)
 		node = __atomic_exchange_n(&cache->released, NULL,
 					   __ATOMIC_ACQUIRE);
@@ -152,6 +155,7 @@ void ua_rsrc_node_give_back(struct ua_rsrc_node *node)
 {
 	struct ua_rsrc_cache *cache = node->cache;
 
+	ua_lock_assert_held(cache->lock);
 	node->next = NULL;
 	release_chain(cache, node);
 	node->tag = 0;
@@ -170,6 +174,7 @@ static void grace_period_done(struct ua_rcu_head *head);
 
 static void start_grace_period(struct ua_rsrc_cache *cache)
 {
+	ua_lock_assert_held(cache->lock);
 	if (cache->gp_pending || !cache->retiring)
 		return;
 	cache->waiting = cache->retiring;
@@ -197,6 +202,7 @@ void ua_rsrc_node_retire(struct ua_rsrc_node *node)
 {
 	struct ua_rsrc_cache *cache = node->cache;
 
+	ua_lock_assert_held(cache->lock);
 	ua_percpu_ref_kill_begin(&node->ref);
 	node->next = cache->retiring;
 	cache->retiring = node;
@@ -209,6 +215,7 @@ bool ua_rsrc_finish_retiring_now(struct ua_rsrc_cache *cache)
 {
 	struct ua_rsrc_node *list = cache->retiring;
 
+	ua_lock_assert_held(cache->lock);
 	if (!list)
 		return false;
 	cache->retiring = NULL;
@@ -443,6 +450,7 @@ static int register_bufs_locked(struct ua_ctx *ctx, const struct iovec *iovs,
 	struct iovec *copy;
 	int ret;
 
+	ua_lock_assert_held(&ctx->bufs.lock);
 	if (ctx->bufs.table)
 		return -EBUSY;
 	if (!nr || nr > MAX_REG_BUFFERS)
@@ -478,6 +486,7 @@ static int unregister_bufs_locked(struct ua_bufs *bufs)
 {
 	struct ua_buf_table *table = bufs->table;
 
+	ua_lock_assert_held(&bufs->lock);
 	if (!table)
 		return -ENXIO;
 	__atomic_store_n(&bufs->table, NULL, __ATOMIC_RELEASE);

@@ -27,9 +27,18 @@
  * recycled node.
  */
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
-#include "engine/ctx.h"
+#include <sys/uio.h>
+#include "liburing/io_uring.h"
 #include "engine/percpu_ref.h"
+#include "engine/rcu.h"
+
+struct ua_ctx;
+struct ua_rsrc_cache;
+struct ua_buf_node;
+struct ua_buf_table;
 
 #define ua_container_of(ptr, type, member) \
 	((type *) ((char *) (ptr) - offsetof(type, member)))
@@ -52,6 +61,46 @@ struct ua_rsrc_type {
 	 */
 	void	(*release)(struct ua_rsrc_node *chain);
 };
+
+/*
+ * The nodes of one table of registered resources, and what recycles them
+ * (rsrc.c, rsrc.h). Writers hold *lock, the table's own.
+ */
+struct ua_rsrc_cache {
+	const struct ua_rsrc_type *type;
+	struct ua_ctx		*ctx;
+	pthread_mutex_t		*lock;
+	struct ua_rsrc_node	*pool;		/* ready for reuse; under lock */
+	unsigned		nr_nodes;	/* ever allocated */
+	unsigned		nr_shards;	/* per node's refcount */
+	/* Retired nodes, waiting for a grace period, under lock: */
+	struct ua_rsrc_node	*retiring;	/* for the next one */
+	struct ua_rsrc_node	*waiting;	/* for the pending one */
+	bool			gp_pending;
+	struct ua_rcu_head	gp;
+	/* Written by releases on other threads: a cache line of its own. */
+	char			pad[64];
+	struct ua_rsrc_node	*released;	/* atomic stack */
+	char			pad2[64];
+};
+
+/* Registered buffers (rsrc.c), published and retired as the files are. */
+struct ua_bufs {
+	struct ua_buf_table	*table;		/* NULL: none registered */
+	pthread_mutex_t		lock;
+	struct ua_rsrc_cache	nodes;
+};
+
+/* rsrc.c: registered buffers */
+void ua_bufs_init(struct ua_ctx *ctx);
+void ua_bufs_destroy(struct ua_ctx *ctx);
+int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
+			unsigned nr);
+int ua_unregister_buffers(struct ua_ctx *ctx);
+const struct iovec *ua_bufs_get(struct ua_ctx *ctx, unsigned index,
+				struct ua_buf_node **node);
+const struct iovec *ua_buf_node_iov(const struct ua_buf_node *node);
+void ua_buf_node_put(struct ua_buf_node *node);
 
 /* Writers hold *cache->lock. */
 void ua_rsrc_cache_init(struct ua_rsrc_cache *cache, struct ua_ctx *ctx,

@@ -16,13 +16,40 @@
  * FMODE_STREAM files; an offset of -1 means the file position.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <linux/aio_abi.h>
-#include "engine/ctx.h"
+#include "engine/file.h"
+#include "engine/iowq.h"
+#include "engine/kbuf.h"
+#include "engine/req.h"
+#include "engine/rsrc.h"
+#include "engine/rw.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
+
+#define UA_FAST_IOV		8
+struct ua_rw {
+	__u64		addr;
+	__u32		len;		/* bytes, or iovecs for the vectored ops */
+	__s64		off;		/* -1: use and advance the file position */
+	int		rw_flags;
+	__u16		buf_index;
+	bool		vectored;
+	bool		stream;		/* offset ignored, as the kernel does */
+	bool		no_nowait;	/* the file rejects RWF_NOWAIT */
+	bool		selected;	/* owns a provided buffer (addr, len) */
+	size_t		done;		/* bytes moved by earlier attempts */
+	size_t		want;		/* bytes asked for; 0 until known */
+	struct ua_buf_node *buf_node;	/* READ/WRITE_FIXED, once imported */
+	struct iovec	*iov;		/* private copy, advanced past done */
+	struct iovec	*iov_alloc;	/* heap copy to free, if not fast_iov */
+	unsigned	nr_iov;
+	struct iovec	fast_iov[UA_FAST_IOV];
+};
+#define rw_of(req)	ua_cmd(req, struct ua_rw)
 
 static bool is_write(const struct ua_req *req)
 {
@@ -45,7 +72,7 @@ static bool is_fixed(const struct ua_req *req)
  */
 static int select_prep(struct ua_req *req)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 
 	if (rw->vectored) {
 		struct iovec iov;
@@ -63,7 +90,7 @@ static int select_prep(struct ua_req *req)
 
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 
 	rw->addr = sqe->addr;
 	rw->len = sqe->len;
@@ -93,7 +120,7 @@ int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
  */
 static int import_fixed(struct ua_req *req)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 	const struct iovec *buf;
 	__u64 start, end;
 
@@ -138,7 +165,7 @@ static void advance_private_iov(struct ua_rw *rw, size_t n)
  */
 int ua_rw_prepare_async(struct ua_req *req)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 	struct iovec *iov = rw->fast_iov;
 	size_t size = rw->len * sizeof(*iov);
 
@@ -165,18 +192,18 @@ int ua_rw_prepare_async(struct ua_req *req)
 
 void ua_rw_cleanup(struct ua_req *req)
 {
-	free(req->rw.iov_alloc);
-	req->rw.iov_alloc = NULL;
-	if (req->rw.buf_node)
-		ua_buf_node_put(req->rw.buf_node);
-	req->rw.buf_node = NULL;
+	free(rw_of(req)->iov_alloc);
+	rw_of(req)->iov_alloc = NULL;
+	if (rw_of(req)->buf_node)
+		ua_buf_node_put(rw_of(req)->buf_node);
+	rw_of(req)->buf_node = NULL;
 }
 
 /* The iovecs still to transfer. */
 static int next_iov(struct ua_req *req, struct iovec *one,
 		    const struct iovec **iov)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 
 	if (rw->iov) {
 		*iov = rw->iov;
@@ -204,7 +231,7 @@ static ssize_t sys_rw(struct ua_req *req, const struct iovec *iov, int nr,
 /* One system call. Returns bytes moved or -errno. */
 static ssize_t transfer(struct ua_req *req, int flags)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 	const struct iovec *iov;
 	struct iovec one;
 	int nr = next_iov(req, &one, &iov);
@@ -228,7 +255,7 @@ static ssize_t transfer(struct ua_req *req, int flags)
 
 static int finish(struct ua_req *req, ssize_t err)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 
 	req->res = rw->done ? (__s32) rw->done : (__s32) err;
 	req->failed = req->res < 0 || rw->done < rw->want;
@@ -238,7 +265,7 @@ static int finish(struct ua_req *req, ssize_t err)
 /* Accounts a successful transfer; true when the request is complete. */
 static bool progress(struct ua_req *req, ssize_t n)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 
 	rw->done += (size_t) n;
 	if (rw->iov)
@@ -264,10 +291,10 @@ static int inline_step(struct ua_req *req, ssize_t n)
 			return finish(req, -ENOMEM);
 		return UA_CONTINUE;
 	}
-	if (req->rw.rw_flags & RWF_NOWAIT)
+	if (rw_of(req)->rw_flags & RWF_NOWAIT)
 		return finish(req, n);		/* the application asked */
 	if (n == -EOPNOTSUPP) {
-		req->rw.no_nowait = true;	/* the worker blocks */
+		rw_of(req)->no_nowait = true;	/* the worker blocks */
 		return UA_PUNT;
 	}
 	if (n != -EAGAIN)
@@ -280,7 +307,8 @@ static int issue_inline(struct ua_req *req)
 	int ret;
 
 	do {
-		ret = inline_step(req, transfer(req, req->rw.rw_flags | RWF_NOWAIT));
+		ret = inline_step(req, transfer(req, rw_of(req)->rw_flags |
+						     RWF_NOWAIT));
 	} while (ret == UA_CONTINUE);
 	return ret;
 }
@@ -291,13 +319,14 @@ int ua_rw_batched_done(struct ua_req *req, long res)
 {
 	int ret;
 
-	if (res >= 0 && req->rw.vectored && !req->rw.want) {
+	if (res >= 0 && rw_of(req)->vectored && !rw_of(req)->want) {
 		/* The kernel has read the iovecs, so they are readable. */
-		const struct iovec *iov = (const void *) (uintptr_t) req->rw.addr;
+		const struct iovec *iov =
+			(const void *) (uintptr_t) rw_of(req)->addr;
 		unsigned i;
 
-		for (i = 0; i < req->rw.len; i++)
-			req->rw.want += iov[i].iov_len;
+		for (i = 0; i < rw_of(req)->len; i++)
+			rw_of(req)->want += iov[i].iov_len;
 	}
 	ret = inline_step(req, res);
 	return ret == UA_CONTINUE ? issue_inline(req) : ret;
@@ -307,7 +336,7 @@ int ua_rw_batched_done(struct ua_req *req, long res)
  * positional transfer on a file not known to be a stream. */
 bool ua_rw_batchable(struct ua_req *req)
 {
-	const struct ua_rw *rw = &req->rw;
+	const struct ua_rw *rw = rw_of(req);
 
 	if (rw->off < 0 || rw->stream || req->file_kind == UA_FILE_STREAM ||
 	    (rw->rw_flags & RWF_HIPRI) || (req->sqe_flags & IOSQE_BUFFER_SELECT))
@@ -318,7 +347,7 @@ bool ua_rw_batchable(struct ua_req *req)
 /* The transfer as one iocb of the batch. */
 void ua_rw_fill_iocb(struct ua_req *req, struct iocb *cb)
 {
-	const struct ua_rw *rw = &req->rw;
+	const struct ua_rw *rw = rw_of(req);
 	bool vec = rw->vectored;
 
 	memset(cb, 0, sizeof(*cb));
@@ -350,14 +379,15 @@ static int issue_blocking(struct ua_req *req)
 	if (req->file_kind == UA_FILE_UNKNOWN)
 		ua_req_classify_file(req);
 	stream = req->file_kind == UA_FILE_STREAM;
-	nowait = stream && !req->rw.no_nowait;
+	nowait = stream && !rw_of(req)->no_nowait;
 	for (;;) {
 		if (stream && !nowait) {
 			ret = ua_iowq_wait_ready(req->ctx, req->fd, events);
 			if (ret)
 				return finish(req, ret);
 		}
-		n = transfer(req, req->rw.rw_flags | (nowait ? RWF_NOWAIT : 0));
+		n = transfer(req, rw_of(req)->rw_flags |
+				  (nowait ? RWF_NOWAIT : 0));
 		if (n == -EAGAIN && nowait) {
 			ret = ua_iowq_wait_ready(req->ctx, req->fd, events);
 			if (ret)
@@ -378,7 +408,7 @@ static int issue_blocking(struct ua_req *req)
  */
 static int select_for_file(struct ua_req *req)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 	struct ua_kbuf_sel sel;
 	size_t len = rw->len;
 	void *buf = ua_kbuf_get(req, &len, &sel);
@@ -401,7 +431,7 @@ static int select_for_file(struct ua_req *req)
  */
 static int read_selected_stream(struct ua_req *req)
 {
-	struct ua_rw *rw = &req->rw;
+	struct ua_rw *rw = rw_of(req);
 	bool app_nowait = rw->rw_flags & RWF_NOWAIT;
 	struct ua_kbuf_sel sel;
 	size_t len = rw->len;
@@ -453,7 +483,7 @@ static int rw_select(struct ua_req *req, unsigned issue_flags)
 static int rw_issue(struct ua_req *req, unsigned issue_flags)
 {
 	/* Polled I/O needs an IOPOLL ring, which this engine does not offer. */
-	if (req->rw.rw_flags & RWF_HIPRI)
+	if (rw_of(req)->rw_flags & RWF_HIPRI)
 		return finish(req, -EINVAL);
 	if (is_fixed(req)) {
 		int ret = import_fixed(req);
@@ -461,7 +491,7 @@ static int rw_issue(struct ua_req *req, unsigned issue_flags)
 		if (ret)
 			return finish(req, ret);
 	}
-	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !req->rw.selected)
+	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !rw_of(req)->selected)
 		return rw_select(req, issue_flags);
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		return issue_inline(req);

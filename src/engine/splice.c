@@ -16,11 +16,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include "engine/ctx.h"
+#include "engine/iowq.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/splice.h"
+
+/* SPLICE and TEE. */
+struct ua_splice {
+	int			fd_in;
+	__s64			off_in, off_out;	/* -1: none */
+	__u32			len;
+	__u32			flags;
+};
+#define splice_of(req)	ua_cmd(req, struct ua_splice)
 
 int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_splice *sp = &req->splice;
+	struct ua_splice *sp = splice_of(req);
 
 	sp->len = sqe->len;
 	sp->flags = sqe->splice_flags;
@@ -39,7 +51,7 @@ int ua_splice_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 static ssize_t splice_once(struct ua_req *req, unsigned nonblock)
 {
-	struct ua_splice *sp = &req->splice;
+	struct ua_splice *sp = splice_of(req);
 	loff_t off_in = sp->off_in, off_out = sp->off_out;
 	unsigned flags = (sp->flags & ~SPLICE_F_FD_IN_FIXED) | nonblock;
 	ssize_t n;
@@ -73,7 +85,7 @@ static int wait_end(struct ua_req *req, int fd, short events)
  * been, or -errno. */
 static int wait_ends(struct ua_req *req)
 {
-	int in = wait_end(req, req->splice.fd_in, POLLIN), out;
+	int in = wait_end(req, splice_of(req)->fd_in, POLLIN), out;
 
 	if (in < 0)
 		return in;
@@ -85,7 +97,7 @@ static int wait_ends(struct ua_req *req)
 
 int ua_splice(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_splice *sp = &req->splice;
+	struct ua_splice *sp = splice_of(req);
 	ssize_t n = 0;
 	int ret;
 

@@ -28,7 +28,20 @@
  * that thread, never from inside posting and never nested.
  */
 #include <errno.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/aio.h"
+#include "engine/cq.h"
+#include "engine/file.h"
+#include "engine/filetable.h"
+#include "engine/iowq.h"
+#include "engine/link.h"
+#include "engine/list.h"
+#include "engine/lock.h"
+#include "engine/poll.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/timeout.h"
 #include "engine/opdef.h"
 
 /* The kernel's SQE flags, all implemented; any other bit fails with -EINVAL. */
@@ -607,6 +620,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	int ret = 0;
 	long idx;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	/* A tail the application corrupted never makes us run past the ring. */
 	if (nr > avail)
 		nr = avail;

@@ -8,7 +8,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "engine/req.h"
+#include "engine/sync.h"
+
+struct ua_sync {
+	__u64	off;
+	__u64	len;
+	__u32	flags;		/* fsync, sync_file_range, fallocate mode, advice */
+};
+#define sync_of(req)	ua_cmd(req, struct ua_sync)
 
 static int done(struct ua_req *req, int ret)
 {
@@ -21,9 +29,9 @@ int ua_fsync_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	if (sqe->fsync_flags & ~IORING_FSYNC_DATASYNC)
 		return -EINVAL;
-	req->sync.flags = sqe->fsync_flags;
-	req->sync.off = sqe->off;
-	req->sync.len = sqe->len;
+	sync_of(req)->flags = sqe->fsync_flags;
+	sync_of(req)->off = sqe->off;
+	sync_of(req)->len = sqe->len;
 	return 0;
 }
 
@@ -32,16 +40,16 @@ int ua_fsync(struct ua_req *req, unsigned issue_flags)
 {
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		return UA_PUNT;
-	if (req->sync.flags & IORING_FSYNC_DATASYNC)
+	if (sync_of(req)->flags & IORING_FSYNC_DATASYNC)
 		return done(req, fdatasync(req->fd));
 	return done(req, fsync(req->fd));
 }
 
 int ua_sfr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	req->sync.off = sqe->off;
-	req->sync.len = sqe->len;
-	req->sync.flags = sqe->sync_range_flags;
+	sync_of(req)->off = sqe->off;
+	sync_of(req)->len = sqe->len;
+	sync_of(req)->flags = sqe->sync_range_flags;
 	return 0;
 }
 
@@ -49,16 +57,16 @@ int ua_sync_file_range(struct ua_req *req, unsigned issue_flags)
 {
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		return UA_PUNT;
-	return done(req, sync_file_range(req->fd, (off_t) req->sync.off,
-					 (off_t) req->sync.len,
-					 req->sync.flags));
+	return done(req, sync_file_range(req->fd, (off_t) sync_of(req)->off,
+					 (off_t) sync_of(req)->len,
+					 sync_of(req)->flags));
 }
 
 int ua_fallocate_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	req->sync.off = sqe->off;
-	req->sync.len = sqe->addr;
-	req->sync.flags = sqe->len;	/* the mode */
+	sync_of(req)->off = sqe->off;
+	sync_of(req)->len = sqe->addr;
+	sync_of(req)->flags = sqe->len;	/* the mode */
 	return 0;
 }
 
@@ -66,17 +74,17 @@ int ua_fallocate(struct ua_req *req, unsigned issue_flags)
 {
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		return UA_PUNT;
-	return done(req, fallocate(req->fd, (int) req->sync.flags,
-				   (off_t) req->sync.off,
-				   (off_t) req->sync.len));
+	return done(req, fallocate(req->fd, (int) sync_of(req)->flags,
+				   (off_t) sync_of(req)->off,
+				   (off_t) sync_of(req)->len));
 }
 
 int ua_fadvise_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	req->sync.off = sqe->off;
+	sync_of(req)->off = sqe->off;
 	/* A 64-bit length travels in addr (io_uring_prep_fadvise64). */
-	req->sync.len = sqe->addr ? sqe->addr : sqe->len;
-	req->sync.flags = sqe->fadvise_advice;
+	sync_of(req)->len = sqe->addr ? sqe->addr : sqe->len;
+	sync_of(req)->flags = sqe->fadvise_advice;
 	return 0;
 }
 
@@ -91,11 +99,12 @@ int ua_fadvise(struct ua_req *req, unsigned issue_flags)
 	int err;
 
 	if ((issue_flags & UA_ISSUE_NONBLOCK) &&
-	    !advice_never_blocks(req->sync.flags))
+	    !advice_never_blocks(sync_of(req)->flags))
 		return UA_PUNT;
 	/* posix_fadvise returns the error number instead of setting errno. */
-	err = posix_fadvise(req->fd, (off_t) req->sync.off,
-			    (off_t) req->sync.len, (int) req->sync.flags);
+	err = posix_fadvise(req->fd, (off_t) sync_of(req)->off,
+			    (off_t) sync_of(req)->len,
+			    (int) sync_of(req)->flags);
 	req->res = -err;
 	req->failed = err != 0;
 	return UA_DONE;

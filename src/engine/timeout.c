@@ -21,9 +21,37 @@
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
-#include "engine/ctx.h"
+#include "engine/cancel.h"
+#include "engine/cq.h"
+#include "engine/link.h"
+#include "engine/list.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/submit.h"
+#include "engine/timeout.h"
+#include "engine/timer.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
+
+/* TIMEOUT and LINK_TIMEOUT, while armed owned by the timer. */
+struct ua_timeout {
+	struct ua_timer_node	node;
+	struct ua_req		*head;		/* LINK_TIMEOUT: the request it guards */
+	struct __kernel_timespec ts;
+	__u32			flags;		/* IORING_TIMEOUT_* */
+	__u32			off;		/* completions to wait for; 0: none */
+	__u32			target_seq;
+	__u32			repeats;	/* multishot: expiries left, 0: forever */
+};
+#define timeout_of(req)	ua_cmd(req, struct ua_timeout)
+
+/* TIMEOUT_REMOVE, and its update forms. */
+struct ua_timeout_rem {
+	__u64			addr;
+	struct __kernel_timespec ts;
+	__u32			flags;
+};
+#define timeout_rem_of(req)	ua_cmd(req, struct ua_timeout_rem)
 
 #define NSEC_PER_SEC	1000000000ull
 #define HEAP_NONE	(~0u)
@@ -31,7 +59,8 @@
 static struct ua_req *req_of(struct ua_timer_node *node)
 {
 	return (struct ua_req *) ((char *) node -
-				  offsetof(struct ua_req, timeout.node));
+				  offsetof(struct ua_timeout, node) -
+				  offsetof(struct ua_req, cmd));
 }
 
 static __u64 ts_ns(const struct __kernel_timespec *ts)
@@ -65,8 +94,8 @@ static __u64 deadline_of(const struct __kernel_timespec *ts, __u32 flags,
 
 static bool has_count(const struct ua_req *req)
 {
-	return req->opcode == IORING_OP_TIMEOUT && req->timeout.off &&
-	       !(req->timeout.flags & IORING_TIMEOUT_MULTISHOT);
+	return req->opcode == IORING_OP_TIMEOUT && timeout_of(req)->off &&
+	       !(timeout_of(req)->flags & IORING_TIMEOUT_MULTISHOT);
 }
 
 /* An armed count timeout left the timer; its lock is held. */
@@ -80,7 +109,8 @@ static void count_gone(struct ua_ctx *ctx, const struct ua_req *req)
 /* Takes an armed timeout out of the timer; its lock is held. */
 static void disarm_locked(struct ua_req *req)
 {
-	ua_timer_disarm_locked(&req->timeout.node);
+	ua_timer_assert_held();
+	ua_timer_disarm_locked(&timeout_of(req)->node);
 	count_gone(req->ctx, req);
 }
 
@@ -92,8 +122,9 @@ static int arm_locked(struct ua_req *req, __u64 deadline)
 	struct ua_ctx *ctx = req->ctx;
 	int ret;
 
-	req->timeout.node.expire = expire;
-	ret = ua_timer_arm_locked(ctx, &req->timeout.node, deadline);
+	ua_timer_assert_held();
+	timeout_of(req)->node.expire = expire;
+	ret = ua_timer_arm_locked(ctx, &timeout_of(req)->node, deadline);
 	if (ret)
 		return ret;
 	if (has_count(req))
@@ -104,7 +135,7 @@ static int arm_locked(struct ua_req *req, __u64 deadline)
 
 static bool multishot_goes_on(struct ua_req *req)
 {
-	struct ua_timeout *to = &req->timeout;
+	struct ua_timeout *to = timeout_of(req);
 
 	if (!(to->flags & IORING_TIMEOUT_MULTISHOT))
 		return false;
@@ -118,12 +149,12 @@ static bool multishot_goes_on(struct ua_req *req)
  */
 static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 {
-	struct ua_req *req = lt->timeout.head;
+	struct ua_req *req = timeout_of(lt)->head;
 	struct ua_cancel_data cd = { .req = req };
 	struct ua_completion_batch run;
 	int ret = -ETIME;
 
-	lt->timeout.head = NULL;
+	timeout_of(lt)->head = NULL;
 	if (req) {
 		req->link = lt->link;
 		lt->link = NULL;
@@ -153,6 +184,7 @@ static void expire(struct ua_timer_node *node)
 	struct ua_req *req = req_of(node);
 	struct ua_ctx *ctx = req->ctx;
 
+	ua_timer_assert_held();
 	count_gone(ctx, req);
 	if (req->opcode == IORING_OP_LINK_TIMEOUT) {
 		link_timeout_fire(ctx, req);
@@ -165,11 +197,11 @@ static void expire(struct ua_timer_node *node)
 	if (multishot_goes_on(req) &&
 	    ua_post_cqe_more(ctx, req->user_data, -ETIME, 0)) {
 		arm_locked(req, ua_clock_ns(CLOCK_MONOTONIC) +
-				ts_ns(&req->timeout.ts));
+				ts_ns(&timeout_of(req)->ts));
 		return;
 	}
 	req->res = -ETIME;
-	req->failed = !(req->timeout.flags & IORING_TIMEOUT_ETIME_SUCCESS);
+	req->failed = !(timeout_of(req)->flags & IORING_TIMEOUT_ETIME_SUCCESS);
 	ua_timer_unlock();
 	ua_complete_remote(req);
 	ua_timer_lock();
@@ -194,9 +226,9 @@ void ua_timeout_stop(struct ua_ctx *ctx)
 		disarm_locked(req);
 		if (req->opcode == IORING_OP_LINK_TIMEOUT) {
 			/* Its request completes on its own and cancels it. */
-			req->timeout.head->link = req->link;
+			timeout_of(req)->head->link = req->link;
 			req->link = NULL;
-			req->timeout.head = NULL;
+			timeout_of(req)->head = NULL;
 		}
 		ua_list_add(&l, req);
 	}
@@ -209,7 +241,7 @@ void ua_timeout_stop(struct ua_ctx *ctx)
 static int timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe,
 			bool link)
 {
-	struct ua_timeout *to = &req->timeout;
+	struct ua_timeout *to = timeout_of(req);
 	__u32 flags = sqe->timeout_flags;
 	__u32 off = (__u32) sqe->off;
 
@@ -258,7 +290,7 @@ int ua_link_timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 int ua_timeout(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_ctx *ctx = req->ctx;
-	struct ua_timeout *to = &req->timeout;
+	struct ua_timeout *to = timeout_of(req);
 	int ret;
 
 	(void) issue_flags;
@@ -296,7 +328,7 @@ int ua_link_timeout(struct ua_req *req, unsigned issue_flags)
  */
 void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt)
 {
-	const struct ua_timeout *to = &lt->timeout;
+	const struct ua_timeout *to = timeout_of(lt);
 
 	/* Not armed (teardown, no memory): the request completes unguarded,
 	 * and its completion cancels lt. One that failed its own checks
@@ -326,9 +358,9 @@ struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
 	lt = req->link;
 	if (lt && lt->opcode == IORING_OP_LINK_TIMEOUT &&
 	    !(lt->state & UA_REQ_COMPLETE_NOW)) {
-		if (lt->timeout.node.armed)
+		if (timeout_of(lt)->node.armed)
 			disarm_locked(lt);
-		lt->timeout.head = NULL;
+		timeout_of(lt)->head = NULL;
 		req->link = lt->link;
 		lt->link = NULL;
 	} else {
@@ -354,7 +386,8 @@ void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b)
 	for (node = ctx->timer.armed; node; node = next) {
 		next = node->next;
 		req = req_of(node);
-		if (!has_count(req) || (__s32) (seq - req->timeout.target_seq) < 0)
+		if (!has_count(req) ||
+		    (__s32) (seq - timeout_of(req)->target_seq) < 0)
 			continue;
 		disarm_locked(req);
 		ctx->timer.cq_timeouts++;
@@ -398,7 +431,7 @@ int ua_timeout_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 
 int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
-	struct ua_timeout_rem *tr = &req->timeout_rem;
+	struct ua_timeout_rem *tr = timeout_rem_of(req);
 
 	if (req->sqe_flags & IOSQE_FIXED_FILE)
 		return -EINVAL;
@@ -445,11 +478,11 @@ static int timeout_update(struct ua_ctx *ctx, const struct ua_timeout_rem *tr)
 		return -ENOENT;
 	}
 	disarm_locked(req);
-	req->timeout.ts = tr->ts;
+	timeout_of(req)->ts = tr->ts;
 	if (opcode == IORING_OP_TIMEOUT)
-		req->timeout.off = 0;
+		timeout_of(req)->off = 0;
 	/* The timeout keeps its clock; ABS comes with the update. */
-	ret = arm_locked(req, deadline_of(&tr->ts, req->timeout.flags,
+	ret = arm_locked(req, deadline_of(&tr->ts, timeout_of(req)->flags,
 					  tr->flags & IORING_TIMEOUT_ABS));
 	ua_timer_unlock();
 	return ret;
@@ -457,7 +490,7 @@ static int timeout_update(struct ua_ctx *ctx, const struct ua_timeout_rem *tr)
 
 int ua_timeout_remove(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_timeout_rem *tr = &req->timeout_rem;
+	struct ua_timeout_rem *tr = timeout_rem_of(req);
 	struct ua_ctx *ctx = req->ctx;
 	int ret;
 

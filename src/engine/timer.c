@@ -37,7 +37,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
-#include "engine/ctx.h"
+#include "engine/lock.h"
+#include "engine/ring.h"
+#include "engine/timer.h"
 
 #define NSEC_PER_SEC	1000000000ull
 #define HEAP_NONE	(~0u)
@@ -74,6 +76,13 @@ void ua_timer_unlock(void)
 {
 	pthread_mutex_unlock(&timer.lock);
 }
+
+#ifdef UA_DEBUG_LOCKS
+void ua_timer_assert_held(void)
+{
+	ua_lock_assert_held(&timer.lock);
+}
+#endif
 
 __u64 ua_clock_ns(clockid_t clock)
 {
@@ -192,6 +201,7 @@ static void expire_first(void)
 {
 	struct ua_timer_node *node = timer.heap[0];
 
+	ua_lock_assert_held(&timer.lock);
 	ua_timer_disarm_locked(node);
 	timer.busy_ctx = node->ctx;
 	node->expire(node);
@@ -308,6 +318,7 @@ int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 	struct ua_ring_timer *rt = &ctx->timer;
 	int ret;
 
+	ua_lock_assert_held(&timer.lock);
 	if (rt->stopping)
 		return -ECANCELED;
 	ret = attach(rt);
@@ -334,6 +345,7 @@ int ua_timer_arm_service_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 {
 	int ret;
 
+	ua_lock_assert_held(&timer.lock);
 	if (ctx->timer.stopping)
 		return -ECANCELED;
 	ret = add_user();
@@ -354,6 +366,7 @@ int ua_timer_arm_service_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 
 void ua_timer_disarm_locked(struct ua_timer_node *node)
 {
+	ua_lock_assert_held(&timer.lock);
 	heap_remove(node);
 	if (!node->service) {
 		armed_del(&node->ctx->timer, node);
@@ -372,6 +385,7 @@ void ua_timer_stop_locked(struct ua_ctx *ctx)
 {
 	struct ua_ring_timer *rt = &ctx->timer;
 
+	ua_lock_assert_held(&timer.lock);
 	rt->stopping = true;
 	while (timer.busy_ctx == ctx)
 		pthread_cond_wait(&timer.idle, &timer.lock);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "engine/lock.h"
 #include "engine/sys.h"
 #include "engine/uaccess.h"
 
@@ -159,6 +160,7 @@ static int copy_pipe_locked(char *dst, const char *src, size_t len)
 {
 	ssize_t in, out;
 
+	ua_lock_assert_held(&pipe_lock);
 	if (pipe_fds[0] < 0 && pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK))
 		return -errno;
 	while (len) {

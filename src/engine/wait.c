@@ -27,8 +27,12 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "engine/ctx.h"
+#include "liburing/barrier.h"
+#include "engine/cq.h"
+#include "engine/poll.h"
+#include "engine/ring.h"
 #include "engine/sys.h"
+#include "engine/wait.h"
 
 /* About 10-20 µs on these machines: less than one cross-CPU wakeup. */
 #define SPIN_ITERATIONS	2000

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_AIO_H
+#define UA_ENGINE_AIO_H
+
+#include <stdbool.h>
+
+struct ua_ctx;
+struct ua_req;
+struct ua_completion_batch;
+
+#define UA_AIO_BATCH		32
+#define UA_AIO_FD_BITS		4096	/* fds tracked for "went async" */
+
+/*
+ * Positional reads and writes collected during one submission and issued
+ * with one io_submit() (aio.c). Submitter-only, under uring_lock.
+ */
+struct ua_aio_batch {
+	bool			high_fds_async;	/* an fd >= UA_AIO_FD_BITS went async */
+	unsigned		nr;
+	struct ua_req		*reqs[UA_AIO_BATCH];
+	/* Descriptors whose batched I/O did not complete in io_submit()
+	 * (O_DIRECT): they take the preadv2 path from then on. A stale bit
+	 * after the number is reused only costs speed, never correctness. */
+	unsigned long		async_fds[UA_AIO_FD_BITS / (8 * sizeof(long))];
+};
+
+/* aio.c: batching positional transfers into one io_submit() */
+bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
+		struct ua_completion_batch *batch);
+void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
+void ua_aio_set_refused(bool refused);
+unsigned ua_aio_nr_contexts(void);
+void ua_aio_forget_contexts(void);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_CQ_H
+#define UA_ENGINE_CQ_H
+
+#include <stdbool.h>
+#include "liburing/io_uring.h"
+#include "engine/list.h"
+
+struct ua_ctx;
+
+#define UA_COMPLETION_BATCH	32
+
+/* A CQE waiting in the overflow list for room in the CQ ring. */
+struct ua_overflow_cqe {
+	struct ua_overflow_cqe	*next;
+	struct io_uring_cqe	cqe;
+};
+
+/*
+ * Completions collected by one thread, posted under one lock. What follows
+ * a completed request (the next link, released drained requests) collects
+ * in ready; posting (cq.c) never issues it. The issue layer (submit.c)
+ * owns the batch as a thread's run: it issues what collects in ready once
+ * the CQEs before it are out, so CQEs keep the kernel's order: a link's
+ * head before what it links to, a canceller before what it cancelled.
+ */
+struct ua_completion_batch {
+	unsigned	nr;
+	bool		local;		/* the owner holds uring_lock */
+	struct ua_ctx	*ctx;
+	struct ua_req_list ready;
+	struct ua_req	*reqs[UA_COMPLETION_BATCH];
+};
+
+/* cq.c: posting completions, and the overflow list */
+void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
+		  struct ua_req *req);
+void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags);
+void ua_post_req_cqe(struct ua_req *req, __s32 res, __u32 flags);
+unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr);
+bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
+		      __u32 flags);
+bool ua_cq_room_now(struct ua_ctx *ctx);
+void ua_overflow_flush(struct ua_ctx *ctx);
+void ua_overflow_free(struct ua_ctx *ctx);
+bool ua_overflow_pending(struct ua_ctx *ctx);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_LINK_H
+#define UA_ENGINE_LINK_H
+
+#include <stdbool.h>
+
+struct ua_ctx;
+struct ua_req;
+struct ua_req_list;
+
+/* link.c: chains, link timeouts' references, drain */
+void ua_link_done(struct ua_req *req, struct ua_req_list *out);
+bool ua_req_put(struct ua_req *req);
+int ua_link_prepare(struct ua_req *first);
+bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head);
+void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out);
+void ua_drain_cancel(struct ua_ctx *ctx);
+
+#endif

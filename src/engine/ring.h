@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_RING_H
+#define UA_ENGINE_RING_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "liburing/io_uring.h"
+#include "engine/rcu.h"
+#include "engine/list.h"
+#include "engine/aio.h"
+#include "engine/filetable.h"
+#include "engine/rsrc.h"
+#include "engine/iowq.h"
+#include "engine/timer.h"
+#include "engine/poll.h"
+#include "engine/kbuf.h"
+
+struct ua_req;
+struct ua_req_slab;
+struct ua_overflow_cqe;
+struct ua_ev_fd;
+struct ua_buf_group;
+struct ua_kbuf;
+
+#define UA_MAX_SQ_ENTRIES	32768u
+#define UA_MAX_CQ_ENTRIES	(2 * UA_MAX_SQ_ENTRIES)
+
+struct ua_ctx {
+	int			fd;
+	unsigned		setup_flags;
+	unsigned		features;
+	unsigned		sq_entries, cq_entries;
+	bool			disabled;	/* IORING_SETUP_R_DISABLED */
+
+	/* Shared memory, as the engine maps it. */
+	void			*sq_map, *cq_map, *sqe_map;
+	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
+	unsigned		*sq_head, *sq_tail, *sq_flags, *sq_dropped;
+	unsigned		*sq_array;
+	struct io_uring_sqe	*sqes;
+	unsigned		*cq_head, *cq_tail, *cq_overflow, *cq_flags;
+	struct io_uring_cqe	*cqes;
+
+	/* Submission side, under uring_lock. */
+	pthread_mutex_t		uring_lock;
+	unsigned		cached_sq_head;
+	unsigned		overflow_credit;	/* requests it may accept (cq.c) */
+	struct ua_req		*free_reqs;
+	struct ua_req_slab	*slabs;
+	struct ua_aio_batch	aio;
+
+	/* Links and drain, under uring_lock. */
+	struct ua_req		*link_head, *link_last;	/* chain being built */
+	unsigned		nr_submitted;
+	bool			drain_next;	/* drain the chain after this one */
+	bool			drain_active;	/* chains may wait in defer */
+	bool			drain_disabled;	/* CQE_SKIP seen: drain refused */
+
+	/* Requests freed by other threads, spliced back by the submitter. */
+	struct ua_req		*remote_free;	/* atomic stack */
+
+	/* Completion side, under completion_lock. */
+	pthread_mutex_t		completion_lock;
+	unsigned		cached_cq_tail;
+	struct ua_overflow_cqe	*overflow_head, *overflow_tail;
+	struct ua_overflow_cqe	*overflow_spare;	/* reserved entries */
+	unsigned		nr_overflow_spare;
+	unsigned		nr_done;	/* requests completed for good */
+	unsigned		cq_events;	/* CQEs posted, for count timeouts */
+	struct ua_req_list	defer;		/* drained chains waiting */
+
+	/* The registered eventfd, RCU-published (eventfd.c). */
+	struct ua_ev_fd		*ev_fd;
+	struct ua_ev_fd		*ev_parked;	/* unregistered, reusable */
+	pthread_mutex_t		ev_fd_lock;	/* serialises (un)register */
+
+	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
+	unsigned		cq_seq;
+	unsigned		cq_waiters;
+
+	struct ua_files		files;
+	struct ua_bufs		bufs;
+
+	struct ua_iowq		wq;
+	struct ua_ring_timer	timer;
+	bool			exiting;	/* teardown: issue nothing more */
+	struct ua_poller	poller;
+
+	/* Provided buffers (kbuf.c), under buf_lock. */
+	pthread_mutex_t		buf_lock;
+	struct ua_buf_group	*buf_groups[UA_BUF_HASH];
+	struct ua_kbuf		*kbuf_cache;
+
+	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
+	bool			has_submitter;
+
+	unsigned		fork_gen;	/* ring.c: made before a fork()? */
+	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */
+	/* Who holds the ring (ring.c). Written by every call, from any
+	 * thread: a cache line of their own. */
+	char			pad_refs[64];
+	unsigned		refs;		/* atomic: table's + counted calls */
+	unsigned		owner_in;	/* atomic: the owner's call */
+	const char		*owner;		/* the thread that set it up */
+	unsigned long		ring_ino;	/* its memfd's, for the mark */
+	char			pad_refs2[64];
+	struct ua_rcu_head	rcu;		/* frees it (ring.c) */
+};
+
+/*
+ * Every lock of the engine. A lock is only taken while holding those of
+ * the rows above it that list it (transitively); "-" marks a leaf, which
+ * takes no other lock of the engine.
+ *
+ * Per ring (struct ua_ctx):
+ *   uring_lock       the submission side: SQ head, request cache, aio batch,
+ *                    the chain being built and drain state; teardown.
+ *                    Holding it: every lock below (issuing a request takes
+ *                    its op's locks). Teardown also waits, holding it, for
+ *                    the process's timer to be done with the ring, for the
+ *                    poller thread to stop serving it and for every worker
+ *                    to leave it: workers, the timer thread, the poller
+ *                    thread, RCU callbacks and cancellation never take
+ *                    uring_lock.
+ *   files.lock       fixed-file table writers (table, allocation range, the
+ *                    node cache: files.nodes.lock points to it).
+ *                    Holding it: completion_lock (tags of released nodes),
+ *                    pipe_lock (the application's fd and tag arrays), gp_lock
+ *                    (ua_rcu_synchronize: readers take no lock), cbs.lock
+ *                    (ua_rcu_call). Never ua_rcu_barrier(): an RCU callback
+ *                    (rsrc.c: grace_period_done) takes this lock.
+ *   bufs.lock        registered-buffer table writers, as files.lock, and
+ *                    with the same locks below it.
+ *   buf_lock         provided-buffer groups and kbuf_cache. Held from
+ *                    ua_kbuf_get() to ua_kbuf_consume()/ua_kbuf_recycle(),
+ *                    across one transfer that never blocks.
+ *                    Holding it: pipe_lock (copies to the application).
+ *   timer lock       (timer.c, one per process) the deadline heap, every
+ *                    ring's ua_ring_timer and armed nodes, the timer thread.
+ *                    The services' deadlines (wq.resend and its pauses,
+ *                    poller.standby) are armed under it too.
+ *                    Holding it: completion_lock (a multishot timeout's CQE
+ *                    is posted under it), wq.lock (iowq.c:
+ *                    resend_interrupts). Expiry drops it to complete a
+ *                    request or to fire a link timeout.
+ *   wq.lock          io-wq queues, the workers serving the ring and their
+ *                    counts, each one's work in hand and cancel marks.
+ *                    Holding it: pool.lock (giving the ring an idle
+ *                    worker).
+ *   poller.lock      parked requests by descriptor and by user_data,
+ *                    epoll registrations, attached (the poller thread
+ *                    serves the ring).
+ *                    Holding it: svc.lock (attaching the ring).
+ *   ev_fd_lock       serialises eventfd (un)register; ev_fd is read
+ *                    under RCU.                                       -
+ *   completion_lock  CQ tail, overflow list and spares, nr_done,
+ *                    cq_events, the drained chains (defer).           -
+ * Process-wide:
+ *   pool.lock        (iowq.c) the idle workers, the count of rings
+ *                    set up, the workers' cancel eventfd's creation.  -
+ *   svc.lock         (poll.c) the poller thread and its hub: the slots
+ *                    naming rings, the rings served, the ring whose
+ *                    events run (busy_ctx).                           -
+ *   table_lock       (ring.c) creating a chunk of the ring table.     -
+ *   pipe_lock        (uaccess.c) the copy helper's pipe; also held
+ *                    across fork().                                   -
+ *   gp_lock          (rcu.c) one grace period at a time.
+ *                    Holding it: registry_lock.
+ *   registry_lock    (rcu.c) the list of registered readers.          -
+ *   cbs.lock         (rcu.c) the queue of RCU callbacks; dropped around
+ *                    the grace period and the callbacks it runs.      -
+ *
+ * Requests that a lock's holder detaches are completed after it is
+ * released, through a ua_completion_batch: nothing is issued, completed or
+ * enqueued while holding any lock but uring_lock.
+ */
+
+/* ring.c: shared memory, and the table from descriptor to ring */
+int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
+void ua_ring_destroy(struct ua_ctx *ctx);
+off_t ua_ring_pbuf_offset(__u16 bgid);
+void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
+void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
+struct ua_ctx *ua_ctx_lookup(int fd);
+bool ua_is_ring_fd(int fd);
+void ua_ctx_release(struct ua_ctx *ctx, bool owner);
+int ua_ctx_install(struct ua_ctx *ctx);
+void ua_ctx_uninstall(struct ua_ctx *ctx);
+void ua_ctx_free_rcu(struct ua_ctx *ctx);
+void ua_ctx_destroy(struct ua_ctx *ctx);	/* entry.c: the last put */
+bool ua_ctx_inherited(const struct ua_ctx *ctx);
+void ua_ctx_keep_relic(struct ua_ctx *ctx);
+void ua_ring_table_atfork_child(void);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_SUBMIT_H
+#define UA_ENGINE_SUBMIT_H
+
+
+struct ua_ctx;
+struct ua_req;
+struct ua_completion_batch;
+struct ua_req_list;
+
+/* submit.c: the issue layer */
+int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit);
+void ua_issue_result(struct ua_ctx *ctx, struct ua_req *req, int ret,
+		     unsigned issue_flags, struct ua_completion_batch *batch);
+void ua_issue_work(struct ua_req *req);
+int ua_issue_polled(struct ua_req *req, unsigned issue_flags);
+void ua_run_begin(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b);
+void ua_complete_remote(struct ua_req *req);
+void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
+void ua_issue_register(void);
+
+#endif

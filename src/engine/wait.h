@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_WAIT_H
+#define UA_ENGINE_WAIT_H
+
+#include <signal.h>
+#include <time.h>
+
+struct ua_ctx;
+
+/* wait.c */
+struct ua_wait_args {
+	unsigned		min_complete;
+	const struct timespec	*deadline;	/* CLOCK_MONOTONIC, or NULL */
+	const sigset_t		*sigmask;
+};
+int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+void ua_cq_wake(struct ua_ctx *ctx);
+int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline);
+
+#endif
