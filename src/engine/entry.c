@@ -396,7 +396,11 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 
 	if (!ctx)
 		return ret;
+	/* One call of the application's: its copies ask about the fault
+	 * guard once. */
+	ua_uaccess_begin();
 	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
+	ua_uaccess_end();
 	ua_ctx_put(ctx, owner);
 	return ret;
 }
@@ -438,7 +442,9 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 
 	if (!ctx)
 		return ret;
+	ua_uaccess_begin();
 	ret = register_ring(ctx, owner, opcode, arg, nr_args);
+	ua_uaccess_end();
 	ua_ctx_put(ctx, owner);
 	return ret;
 }

@@ -14,15 +14,30 @@
  * works is found on first use and remembered; a denial that comes later
  * (a filter installed after the first copy) switches to the pipe for good.
  *
- * Catching SIGSEGV around a plain memcpy() would cost nothing per copy,
- * but the signal's disposition belongs to the application: a handler of
- * ours would fight its own (and a debugger's, a sanitizer's, a language
- * runtime's) for every fault in the process.
+ * Both cost one or two system calls per copy, several times a memcpy().
+ * So while a ring exists the engine's own SIGSEGV and SIGBUS handler
+ * guards a plain memcpy() instead: a thread marks the copy it is making,
+ * and a fault inside that copy's application range jumps back out of it
+ * with -EFAULT. Every other fault goes on to the disposition the
+ * application had before ours, as if ours were not there.
+ *
+ * The disposition belongs to the application, though, and it may install
+ * its own handler after ours (a language runtime, a crash reporter): a
+ * fault in our copy would then reach a handler that knows nothing of it.
+ * So a copy trusts the guard only after sigaction() has said that it is
+ * still ours: once per io_uring_enter or io_uring_register call of the
+ * application's (bracketed by ua_uaccess_begin/end), during which the
+ * calling thread cannot change it, and on every other copy (the engine's
+ * own threads, io_uring_setup).
+ * When it is not ours, the copies take the system calls above. Sanitizer
+ * builds leave the signals to the sanitizer and always take them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +67,182 @@ static pthread_mutex_t pipe_lock = PTHREAD_MUTEX_INITIALIZER;
 static int pipe_fds[2] = { -1, -1 };
 static unsigned nr_rings;
 
+/* Sanitizers own SIGSEGV and check every memcpy(): no guard there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GUARD_BUILT	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define GUARD_BUILT	0
+#endif
+#endif
+#ifndef GUARD_BUILT
+#define GUARD_BUILT	1
+#endif
+
+/* The guarded copy this thread is making, and where a fault in it goes. */
+struct guard {
+	sigjmp_buf		env;
+	uintptr_t		start, end;	/* its application range */
+	volatile sig_atomic_t	active;
+};
+
+/* Whether this thread may trust the guard: outside a call into the engine
+ * every copy asks; inside one, the first copy asks for the rest. */
+enum guard_trust {
+	TRUST_ASK_EACH,
+	TRUST_ASK_ONCE,
+	TRUST_OURS,
+	TRUST_NOT_OURS,
+};
+
+static __thread struct guard guard;
+static __thread unsigned char trust;	/* enum guard_trust */
+static __thread unsigned call_depth;
+
+static const int guarded_signals[2] = { SIGSEGV, SIGBUS };
+/* The application's dispositions from before ours, under pipe_lock. */
+static struct sigaction previous[2];
+static bool guard_installed;		/* __atomic access */
+
+/* The application's own disposition, applied as the kernel would have. */
+static void chain_fault(int sig, siginfo_t *si, void *uc)
+{
+	const struct sigaction *prev = &previous[sig == SIGBUS];
+	bool sent = si->si_code <= 0;	/* by kill() and the like */
+	sigset_t mask, old;
+
+	if (prev->sa_handler == SIG_IGN && sent)
+		return;
+	if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
+		/* A fault happens again on return, now with the default
+		 * action; a sent signal is sent again. */
+		signal(sig, SIG_DFL);
+		if (sent)
+			raise(sig);
+		return;
+	}
+	if (prev->sa_flags & SA_RESETHAND)
+		signal(sig, SIG_DFL);
+	mask = prev->sa_mask;
+	if (!(prev->sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (prev->sa_flags & SA_SIGINFO)
+		prev->sa_sigaction(sig, si, uc);
+	else
+		prev->sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* A fault of the kernel's inside this thread's guarded copy (at its
+ * application range, or SI_KERNEL for an address the CPU refuses outright)
+ * ends the copy with -EFAULT; anything else is the application's. */
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	struct guard *g = &guard;
+	uintptr_t addr = (uintptr_t) si->si_addr;
+
+	if (g->active && si->si_code > 0 &&
+	    ((addr >= g->start && addr < g->end) || si->si_code == SI_KERNEL)) {
+		g->active = 0;
+		siglongjmp(g->env, 1);
+	}
+	chain_fault(sig, si, uc);
+}
+
+static bool guard_is_ours(void)
+{
+	struct sigaction cur;
+	unsigned i;
+
+	for (i = 0; i < 2; i++)
+		if (sigaction(guarded_signals[i], NULL, &cur) ||
+		    !(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_fault)
+			return false;
+	return true;
+}
+
+static void install_guard_locked(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = on_fault,
+		/* NODEFER: a copy jumps out of the handler without a saved
+		 * mask; ONSTACK: runtimes that switch stacks need it. */
+		.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
+	};
+	unsigned i;
+
+	if (!GUARD_BUILT || __atomic_load_n(&guard_installed, __ATOMIC_RELAXED))
+		return;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < 2; i++)
+		sigaction(guarded_signals[i], &sa, &previous[i]);
+	__atomic_store_n(&guard_installed, true, __ATOMIC_RELEASE);
+}
+
+/* Without rings the process gets its dispositions back, unless the
+ * application has put its own over ours meanwhile: then ours stays, for
+ * its handler may chain to it. */
+static void remove_guard_locked(void)
+{
+	unsigned i;
+
+	if (!__atomic_load_n(&guard_installed, __ATOMIC_RELAXED) ||
+	    !guard_is_ours())
+		return;
+	__atomic_store_n(&guard_installed, false, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		sigaction(guarded_signals[i], &previous[i], NULL);
+}
+
+void ua_uaccess_begin(void)
+{
+	if (!call_depth++)
+		trust = TRUST_ASK_ONCE;
+}
+
+void ua_uaccess_end(void)
+{
+	if (!--call_depth)
+		trust = TRUST_ASK_EACH;
+}
+
+static bool guard_trusted(void)
+{
+	if (!__atomic_load_n(&guard_installed, __ATOMIC_ACQUIRE))
+		return false;
+	switch (trust) {
+	case TRUST_OURS:
+		return true;
+	case TRUST_NOT_OURS:
+		return false;
+	case TRUST_ASK_ONCE:
+		trust = guard_is_ours() ? TRUST_OURS : TRUST_NOT_OURS;
+		return trust == TRUST_OURS;
+	default:
+		return guard_is_ours();
+	}
+}
+
+/* memcpy() under the guard; uaddr is the application's side. */
+static __attribute__((noinline)) int copy_guarded(void *dst, const void *src,
+						  size_t len, __u64 uaddr)
+{
+	struct guard *g = &guard;
+
+	g->start = (uintptr_t) uaddr;
+	g->end = (uintptr_t) (uaddr + len);
+	if (sigsetjmp(g->env, 0))
+		return -EFAULT;
+	g->active = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	memcpy(dst, src, len);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	g->active = 0;
+	return 0;
+}
+
 static void close_pipe_locked(void)
 {
 	if (pipe_fds[0] >= 0) {
@@ -64,15 +255,18 @@ static void close_pipe_locked(void)
 void ua_uaccess_get(void)
 {
 	pthread_mutex_lock(&pipe_lock);
-	nr_rings++;
+	if (!nr_rings++)
+		install_guard_locked();
 	pthread_mutex_unlock(&pipe_lock);
 }
 
 void ua_uaccess_put(void)
 {
 	pthread_mutex_lock(&pipe_lock);
-	if (!--nr_rings)
+	if (!--nr_rings) {
 		close_pipe_locked();
+		remove_guard_locked();
+	}
 	pthread_mutex_unlock(&pipe_lock);
 }
 
@@ -202,6 +396,9 @@ int ua_copy_from_user(void *dst, __u64 uaddr, size_t len)
 		return 0;
 	if (bad_range(uaddr, len))
 		return -EFAULT;
+	if (guard_trusted())
+		return copy_guarded(dst, (const void *) (uintptr_t) uaddr, len,
+				    uaddr);
 	if (uaccess_mode() == MODE_VM) {
 		int ret = copy_vm(dst, uaddr, len, false);
 
@@ -217,6 +414,8 @@ int ua_copy_to_user(__u64 uaddr, const void *src, size_t len)
 		return 0;
 	if (bad_range(uaddr, len))
 		return -EFAULT;
+	if (guard_trusted())
+		return copy_guarded((void *) (uintptr_t) uaddr, src, len, uaddr);
 	if (uaccess_mode() == MODE_VM) {
 		int ret = copy_vm((void *) src, uaddr, len, true);
 
