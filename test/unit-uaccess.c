@@ -6,8 +6,10 @@
  * than a pipe holds; several threads copying at once; a forked child
  * copying while its parent does; no descriptor is left once no ring holds
  * the copies' resources. The group runs once in a child where
- * process_vm_readv/writev fail with EPERM (the pipe fallback), then in the
- * parent (process_vm_readv/writev).
+ * process_vm_readv/writev fail with EPERM and cmocka's SIGSEGV handler is
+ * in place (the pipe fallback), once in a child where pipe2 fails too and
+ * the engine's fault guard is in place (a plain memcpy, no system call),
+ * then in the parent under the guard.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,8 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,6 +33,21 @@
 #define NR_ROUNDS	2000
 
 static char *pages;	/* [rw][none][ro][rw] */
+
+/* The engine's SIGSEGV and SIGBUS handler, as a ring installs it. */
+static struct sigaction engine_segv, engine_bus;
+static bool with_guard;
+
+/* cmocka puts its own SIGSEGV handler in place around every test, and the
+ * copies do not trust the engine's guard then: the guarded runs put it
+ * back. */
+static void engine_guard(void)
+{
+	if (!with_guard)
+		return;
+	sigaction(SIGSEGV, &engine_segv, NULL);
+	sigaction(SIGBUS, &engine_bus, NULL);
+}
 
 static __u64 uptr(const void *p)
 {
@@ -61,6 +80,7 @@ static void test_reads_whole_or_efault(void **state)
 	char buf[64];
 
 	(void) state;
+	engine_guard();
 	memset(buf, 0, sizeof(buf));
 	assert_int_equal(ua_copy_from_user(buf, uptr(pages + PAGE - 64), 64), 0);
 	assert_memory_equal(buf, pages, 64);
@@ -79,6 +99,7 @@ static void test_writes_whole_or_efault(void **state)
 	char buf[64];
 
 	(void) state;
+	engine_guard();
 	memset(buf, 'z', sizeof(buf));
 	assert_int_equal(ua_copy_to_user(uptr(pages + 8), buf, 64), 0);
 	assert_memory_equal(pages + 8, buf, 64);
@@ -98,6 +119,7 @@ static void test_strings(void **state)
 	char *end = pages + PAGE;
 
 	(void) state;
+	engine_guard();
 	memcpy(end - 4, "abc", 4);
 	assert_int_equal(ua_strncpy_from_user(buf, uptr(end - 4), sizeof(buf)), 3);
 	assert_string_equal(buf, "abc");
@@ -122,6 +144,7 @@ static void test_path_too_long(void **state)
 	char *path = malloc(2 * PATH_MAX), *dup = NULL;
 
 	(void) state;
+	engine_guard();
 	assert_non_null(path);
 	memset(path, 'p', 2 * PATH_MAX - 1);
 	path[2 * PATH_MAX - 1] = '\0';
@@ -138,6 +161,7 @@ static void test_big_copies(void **state)
 	unsigned char *src = malloc(BIG), *dst = malloc(BIG);
 
 	(void) state;
+	engine_guard();
 	assert_true(src && dst);
 	for (size_t i = 0; i < BIG; i++)
 		src[i] = (unsigned char) (i * 7 + (i >> 12));
@@ -179,6 +203,7 @@ static void test_threads(void **state)
 	void *bad;
 
 	(void) state;
+	engine_guard();
 	for (uintptr_t i = 0; i < NR_THREADS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, copy_loop,
 						(void *) (i + 1)), 0);
@@ -195,6 +220,7 @@ static void test_fork(void **state)
 	int status;
 
 	(void) state;
+	engine_guard();
 	assert_null(copy_loop((void *) 1));	/* the pipe exists, if used */
 	pid = fork();
 	assert_true(pid >= 0);
@@ -211,6 +237,7 @@ static void test_no_ring_keeps_no_descriptor(void **state)
 	int fds;
 
 	(void) state;
+	engine_guard();
 	assert_int_equal(ua_copy_from_user(buf, uptr(pages), sizeof(buf)), 0);
 	ua_uaccess_put();
 	fds = count_open_fds();
@@ -220,21 +247,24 @@ static void test_no_ring_keeps_no_descriptor(void **state)
 	ua_uaccess_get();
 }
 
-static void deny_process_vm(void)
+/* Fails the given system calls with EPERM, as a container's profile does. */
+static void deny(const int *nrs, unsigned n)
 {
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_writev, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	};
-	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = filter,
-	};
+	struct sock_filter filter[8];
+	struct sock_fprog prog = { .len = 0, .filter = filter };
+	unsigned i;
 
+	filter[prog.len++] = (struct sock_filter)
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr));
+	for (i = 0; i < n; i++)
+		filter[prog.len++] = (struct sock_filter)
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned) nrs[i],
+				 (__u8) (n - i), 0);
+	filter[prog.len++] = (struct sock_filter)
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	filter[prog.len++] = (struct sock_filter)
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
 		perror("seccomp");
@@ -242,23 +272,43 @@ static void deny_process_vm(void)
 	}
 }
 
+static const int process_vm[] = {
+	__NR_process_vm_readv, __NR_process_vm_writev,
+};
+static const int process_vm_and_pipe[] = {
+	__NR_process_vm_readv, __NR_process_vm_writev, __NR_pipe2,
+};
+
+#define COPY_TESTS \
+	cmocka_unit_test(test_reads_whole_or_efault), \
+	cmocka_unit_test(test_writes_whole_or_efault), \
+	cmocka_unit_test(test_strings), \
+	cmocka_unit_test(test_path_too_long), \
+	cmocka_unit_test(test_big_copies), \
+	cmocka_unit_test(test_threads), \
+	cmocka_unit_test(test_fork)
+
 static int run_group(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reads_whole_or_efault),
-		cmocka_unit_test(test_writes_whole_or_efault),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_path_too_long),
-		cmocka_unit_test(test_big_copies),
-		cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_fork),
+		COPY_TESTS,
 		cmocka_unit_test(test_no_ring_keeps_no_descriptor),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
 
-int main(void)
+/* Under the guard, a copy is a memcpy(): no system call copies. */
+static int run_group_without_copy_syscalls(void)
+{
+	const struct CMUnitTest tests[] = { COPY_TESTS };
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
+
+/* Runs a group in a child where the given system calls fail. */
+static int in_child(int (*group)(void), const int *nrs, unsigned n,
+		    const char *what)
 {
 	pid_t pid = fork();
 	int status;
@@ -266,13 +316,29 @@ int main(void)
 	if (pid < 0)
 		return 1;
 	if (pid == 0) {
-		deny_process_vm();
-		exit(run_group() ? 1 : 0);
+		deny(nrs, n);
+		exit(group() ? 1 : 0);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
-		fprintf(stderr, "the run without process_vm_readv failed\n");
+		fprintf(stderr, "the run %s failed\n", what);
 		return 1;
 	}
+	return 0;
+}
+
+int main(void)
+{
+	ua_uaccess_get();
+	sigaction(SIGSEGV, NULL, &engine_segv);
+	sigaction(SIGBUS, NULL, &engine_bus);
+	ua_uaccess_put();
+	/* Under cmocka's handler: the pipe. */
+	if (in_child(run_group, process_vm, 2, "without process_vm_readv"))
+		return 1;
+	with_guard = true;
+	if (in_child(run_group_without_copy_syscalls, process_vm_and_pipe, 3,
+		     "under the guard, without process_vm_readv and pipe2"))
+		return 1;
 	return run_group();
 }
