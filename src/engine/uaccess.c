@@ -18,19 +18,21 @@
  * So while a ring exists the engine's own SIGSEGV and SIGBUS handler
  * guards a plain memcpy() instead: a thread marks the copy it is making,
  * and a fault inside that copy's application range jumps back out of it
- * with -EFAULT. Every other fault goes on to the disposition the
- * application had before ours, as if ours were not there.
+ * (siglongjmp) with -EFAULT. Every other fault goes on to the disposition
+ * the application had before ours, as the kernel would have applied it.
  *
- * The disposition belongs to the application, though, and it may install
- * its own handler after ours (a language runtime, a crash reporter): a
- * fault in our copy would then reach a handler that knows nothing of it.
- * So a copy trusts the guard only after sigaction() has said that it is
- * still ours: once per io_uring_enter or io_uring_register call of the
- * application's (bracketed by ua_uaccess_begin/end), during which the
- * calling thread cannot change it, and on every other copy (the engine's
- * own threads, io_uring_setup).
- * When it is not ours, the copies take the system calls above. Sanitizer
- * builds leave the signals to the sanitizer and always take them.
+ * The disposition belongs to the application, though, and it may put its
+ * own handler over ours (a language runtime, a crash reporter, or just
+ * SIG_DFL): a fault in our copy would then reach a handler that knows
+ * nothing of it. So a copy trusts the guard only after sigaction() has
+ * said that it is still ours: for SIGSEGV once per io_uring_enter or
+ * io_uring_register call of the application's (bracketed by
+ * ua_uaccess_begin/end; the calling thread cannot change it meanwhile),
+ * and for both signals on every other copy (the engine's own threads,
+ * io_uring_setup). When it is not ours, the copies take the system calls
+ * above. One system call per call that copies, against one or two per
+ * copy. Sanitizer builds leave the signals to the sanitizer and always
+ * take the system calls.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,20 +112,23 @@ static void chain_fault(int sig, siginfo_t *si, void *uc)
 {
 	const struct sigaction *prev = &previous[sig == SIGBUS];
 	bool sent = si->si_code <= 0;	/* by kill() and the like */
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t mask, old;
 
 	if (prev->sa_handler == SIG_IGN && sent)
 		return;
+	sigemptyset(&dfl.sa_mask);
 	if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
 		/* A fault happens again on return, now with the default
-		 * action; a sent signal is sent again. */
-		signal(sig, SIG_DFL);
+		 * action (the kernel does not let a fault be ignored); a
+		 * sent signal is sent again. */
+		sigaction(sig, &dfl, NULL);
 		if (sent)
 			raise(sig);
 		return;
 	}
 	if (prev->sa_flags & SA_RESETHAND)
-		signal(sig, SIG_DFL);
+		sigaction(sig, &dfl, NULL);
 	mask = prev->sa_mask;
 	if (!(prev->sa_flags & SA_NODEFER))
 		sigaddset(&mask, sig);
@@ -151,16 +156,17 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	chain_fault(sig, si, uc);
 }
 
-static bool guard_is_ours(void)
+static bool handler_is_ours(int sig)
 {
 	struct sigaction cur;
-	unsigned i;
 
-	for (i = 0; i < 2; i++)
-		if (sigaction(guarded_signals[i], NULL, &cur) ||
-		    !(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_fault)
-			return false;
-	return true;
+	return !sigaction(sig, NULL, &cur) && (cur.sa_flags & SA_SIGINFO) &&
+	       cur.sa_sigaction == on_fault;
+}
+
+static bool guard_is_ours(void)
+{
+	return handler_is_ours(SIGSEGV) && handler_is_ours(SIGBUS);
 }
 
 static void install_guard_locked(void)
@@ -171,13 +177,19 @@ static void install_guard_locked(void)
 		 * mask; ONSTACK: runtimes that switch stacks need it. */
 		.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
 	};
+	struct sigaction replaced;
 	unsigned i;
 
 	if (!GUARD_BUILT || __atomic_load_n(&guard_installed, __ATOMIC_RELAXED))
 		return;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < 2; i++)
-		sigaction(guarded_signals[i], &sa, &previous[i]);
+	/* previous[] is filled before ours can run, and again with what
+	 * ours replaced, should the application have changed it between. */
+	for (i = 0; i < 2; i++) {
+		sigaction(guarded_signals[i], NULL, &previous[i]);
+		sigaction(guarded_signals[i], &sa, &replaced);
+		previous[i] = replaced;
+	}
 	__atomic_store_n(&guard_installed, true, __ATOMIC_RELEASE);
 }
 
@@ -218,7 +230,12 @@ static bool guard_trusted(void)
 	case TRUST_NOT_OURS:
 		return false;
 	case TRUST_ASK_ONCE:
-		trust = guard_is_ours() ? TRUST_OURS : TRUST_NOT_OURS;
+		/* One system call, not two, per call of the application's: a
+		 * bad pointer faults with SIGSEGV. A SIGBUS takes a pointer
+		 * into a file mapping past the file's end, after the
+		 * application has put a handler over ours for it: that case
+		 * is left to uring-alike(7). */
+		trust = handler_is_ours(SIGSEGV) ? TRUST_OURS : TRUST_NOT_OURS;
 		return trust == TRUST_OURS;
 	default:
 		return guard_is_ours();
