@@ -3,7 +3,7 @@
  * The application's SIGSEGV and SIGBUS stay the application's while rings
  * exist: a handler it installs after setting up a ring does not see the
  * ring's bad pointers (those still give -EFAULT, with or without
- * process_vm_readv), a fault of its own reaches the handler it installed
+ * process_vm_readv, and in a thread that blocks SIGSEGV), a fault of its own reaches the handler it installed
  * before the ring, or the default action, and once the last ring is gone
  * the dispositions are the ones it set. Each case runs in a child process,
  * which owns its dispositions; the child's exit status tells the result.
@@ -134,6 +134,30 @@ static void test_own_handler_after_ring(void **state)
 	assert_exited(in_child(bad_pointers_after_own_handler), 0);
 }
 
+/* A thread that blocks SIGSEGV would not be sent it: the kernel would
+ * kill the process instead. */
+static void bad_pointers_with_faults_blocked(void)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	sigset_t all;
+
+	ring_or_exit(&ring);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_timeout(sqe, (struct __kernel_timespec *) none_page, 0, 0);
+	if (result_of_one(&ring) != -EFAULT)
+		exit(3);
+	io_uring_queue_exit(&ring);
+}
+
+static void test_faults_blocked(void **state)
+{
+	(void) state;
+	assert_exited(in_child(bad_pointers_with_faults_blocked), 0);
+}
+
 static void deny_process_vm(void)
 {
 	struct sock_filter filter[] = {
@@ -258,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_handler_after_ring),
 		cmocka_unit_test(test_own_handler_after_ring_no_process_vm),
+		cmocka_unit_test(test_faults_blocked),
 		cmocka_unit_test(test_own_fault_reaches_handler),
 		cmocka_unit_test(test_own_fault_reaches_plain_handler),
 		cmocka_unit_test(test_own_fault_default_action),

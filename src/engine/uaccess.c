@@ -24,15 +24,17 @@
  * The disposition belongs to the application, though, and it may put its
  * own handler over ours (a language runtime, a crash reporter, or just
  * SIG_DFL): a fault in our copy would then reach a handler that knows
- * nothing of it. So a copy trusts the guard only after sigaction() has
- * said that it is still ours: for SIGSEGV once per io_uring_enter or
- * io_uring_register call of the application's (bracketed by
- * ua_uaccess_begin/end; the calling thread cannot change it meanwhile),
- * and for both signals on every other copy (the engine's own threads,
- * io_uring_setup). When it is not ours, the copies take the system calls
- * above. One system call per call that copies, against one or two per
- * copy. Sanitizer builds leave the signals to the sanitizer and always
- * take the system calls.
+ * nothing of it. And a thread that blocks SIGSEGV is not sent it: the
+ * kernel kills the process instead. So a copy trusts the guard only
+ * inside an io_uring_enter or io_uring_register call of the application's
+ * (bracketed by ua_uaccess_begin/end), once sigaction() has said that the
+ * SIGSEGV handler is still ours and pthread_sigmask() that the thread does
+ * not block SIGSEGV or SIGBUS: the first copy of the call asks, for all
+ * of them, as the calling thread cannot change either meanwhile. Other
+ * copies (the engine's own threads, which block every signal, and
+ * io_uring_setup), and those of a call that found the guard not ours,
+ * take the system calls above. Sanitizer builds leave the signals to the
+ * sanitizer and always take them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,11 +91,11 @@ struct guard {
 	volatile sig_atomic_t	active;
 };
 
-/* Whether this thread may trust the guard: outside a call into the engine
- * every copy asks; inside one, the first copy asks for the rest. */
+/* Whether this thread may trust the guard: only inside a call of the
+ * application's into the engine, where the first copy asks for the rest. */
 enum guard_trust {
-	TRUST_ASK_EACH,
-	TRUST_ASK_ONCE,
+	TRUST_OUTSIDE_CALL,
+	TRUST_ASK,
 	TRUST_OURS,
 	TRUST_NOT_OURS,
 };
@@ -169,6 +171,16 @@ static bool guard_is_ours(void)
 	return handler_is_ours(SIGSEGV) && handler_is_ours(SIGBUS);
 }
 
+/* A fault in a thread that blocks its signal is not delivered: the kernel
+ * resets the disposition to SIG_DFL and the process dies. */
+static bool faults_unblocked(void)
+{
+	sigset_t blocked;
+
+	return !pthread_sigmask(SIG_BLOCK, NULL, &blocked) &&
+	       !sigismember(&blocked, SIGSEGV) && !sigismember(&blocked, SIGBUS);
+}
+
 static void install_guard_locked(void)
 {
 	struct sigaction sa = {
@@ -211,35 +223,30 @@ static void remove_guard_locked(void)
 void ua_uaccess_begin(void)
 {
 	if (!call_depth++)
-		trust = TRUST_ASK_ONCE;
+		trust = TRUST_ASK;
 }
 
 void ua_uaccess_end(void)
 {
 	if (!--call_depth)
-		trust = TRUST_ASK_EACH;
+		trust = TRUST_OUTSIDE_CALL;
 }
 
+/*
+ * Two system calls per call of the application's, however many copies it
+ * makes. Only SIGSEGV's handler is asked about: a bad pointer faults with
+ * it. A SIGBUS takes a pointer into a file mapping past the file's end,
+ * after the application has put a handler over ours for it: that case is
+ * left to uring-alike(7).
+ */
 static bool guard_trusted(void)
 {
 	if (!__atomic_load_n(&guard_installed, __ATOMIC_ACQUIRE))
 		return false;
-	switch (trust) {
-	case TRUST_OURS:
-		return true;
-	case TRUST_NOT_OURS:
-		return false;
-	case TRUST_ASK_ONCE:
-		/* One system call, not two, per call of the application's: a
-		 * bad pointer faults with SIGSEGV. A SIGBUS takes a pointer
-		 * into a file mapping past the file's end, after the
-		 * application has put a handler over ours for it: that case
-		 * is left to uring-alike(7). */
-		trust = handler_is_ours(SIGSEGV) ? TRUST_OURS : TRUST_NOT_OURS;
-		return trust == TRUST_OURS;
-	default:
-		return guard_is_ours();
-	}
+	if (trust == TRUST_ASK)
+		trust = handler_is_ours(SIGSEGV) && faults_unblocked() ?
+			TRUST_OURS : TRUST_NOT_OURS;
+	return trust == TRUST_OURS;
 }
 
 /* memcpy() under the guard; uaddr is the application's side. */
