@@ -381,8 +381,11 @@ static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
 		if ((unsigned) submitted != to_submit)
 			return submitted;
 	}
-	if (flags & IORING_ENTER_GETEVENTS)
+	if (flags & IORING_ENTER_GETEVENTS) {
+		/* Other threads may change the signals while this one waits. */
+		ua_uaccess_recheck();
 		ret = get_events(ctx, min_complete, &w, copy.mask_err);
+	}
 	return submitted ? submitted : ret;
 }
 

@@ -30,7 +30,8 @@
  * (bracketed by ua_uaccess_begin/end), once sigaction() has said that the
  * SIGSEGV handler is still ours and pthread_sigmask() that the thread does
  * not block SIGSEGV or SIGBUS: the first copy of the call asks, for all
- * of them, as the calling thread cannot change either meanwhile. Other
+ * of them, as the calling thread cannot change either meanwhile (and the
+ * first after it has waited for completions, as other threads may). Other
  * copies (the engine's own threads, which block every signal, and
  * io_uring_setup), and those of a call that found the guard not ours,
  * take the system calls above. Sanitizer builds leave the signals to the
@@ -232,6 +233,12 @@ void ua_uaccess_end(void)
 		trust = TRUST_OUTSIDE_CALL;
 }
 
+void ua_uaccess_recheck(void)
+{
+	if (call_depth)
+		trust = TRUST_ASK;
+}
+
 /*
  * Two system calls per call of the application's, however many copies it
  * makes. Only SIGSEGV's handler is asked about: a bad pointer faults with
@@ -249,7 +256,9 @@ static bool guard_trusted(void)
 	return trust == TRUST_OURS;
 }
 
-/* memcpy() under the guard; uaddr is the application's side. */
+/* memcpy() under the guard; uaddr is the application's side. A frame of
+ * its own, so that nothing the caller keeps in registers lives across the
+ * sigsetjmp(). */
 static __attribute__((noinline)) int copy_guarded(void *dst, const void *src,
 						  size_t len, __u64 uaddr)
 {

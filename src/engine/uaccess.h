@@ -42,6 +42,8 @@ int ua_strndup_from_user(char **out, __u64 uaddr);
  */
 void ua_uaccess_begin(void);
 void ua_uaccess_end(void);
+/* Inside such a call, the next copy asks again (after a wait). */
+void ua_uaccess_recheck(void);
 
 /*
  * Each ring holds the copies' resources while it exists: where the copies
