@@ -134,6 +134,34 @@ static void test_own_handler_after_ring(void **state)
 	assert_exited(in_child(bad_pointers_after_own_handler), 0);
 }
 
+/* Signals set up anew along with a new ring: the copies see them. */
+static void bad_pointer_after_own_handler_and_new_ring(void)
+{
+	struct __kernel_timespec ts = { 0, 1000 };
+	struct io_uring ring, other;
+	struct io_uring_sqe *sqe;
+
+	ring_or_exit(&ring);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_timeout(sqe, &ts, 0, 0);
+	if (result_of_one(&ring) != -ETIME)
+		exit(3);
+	install(SIGSEGV, exit_if_none_page);
+	ring_or_exit(&other);
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_timeout(sqe, (struct __kernel_timespec *) none_page, 0, 0);
+	if (result_of_one(&ring) != -EFAULT)
+		exit(4);
+	io_uring_queue_exit(&other);
+	io_uring_queue_exit(&ring);
+}
+
+static void test_own_handler_with_new_ring(void **state)
+{
+	(void) state;
+	assert_exited(in_child(bad_pointer_after_own_handler_and_new_ring), 0);
+}
+
 /* A thread that blocks SIGSEGV would not be sent it: the kernel would
  * kill the process instead. */
 static void bad_pointers_with_faults_blocked(void)
@@ -282,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_handler_after_ring),
 		cmocka_unit_test(test_own_handler_after_ring_no_process_vm),
+		cmocka_unit_test(test_own_handler_with_new_ring),
 		cmocka_unit_test(test_faults_blocked),
 		cmocka_unit_test(test_own_fault_reaches_handler),
 		cmocka_unit_test(test_own_fault_reaches_plain_handler),

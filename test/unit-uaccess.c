@@ -9,7 +9,8 @@
  * process_vm_readv/writev fail with EPERM and cmocka's SIGSEGV handler is
  * in place (the pipe fallback), once in a child where pipe2 fails too and
  * the engine's fault guard is in place (a plain memcpy, no system call),
- * then in the parent under the guard.
+ * then in the parent under the guard, where a handler put over the
+ * engine's that passes faults on still gives -EFAULT.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -251,6 +252,30 @@ static void test_no_ring_keeps_no_descriptor(void **state)
 	ua_uaccess_get();
 }
 
+/* A handler of the application's put over the engine's after the thread
+ * asked, which passes on the faults it does not own, as runtimes do. */
+static struct sigaction replaced;
+static int passed_on;
+
+static void pass_on(int sig, siginfo_t *si, void *uc)
+{
+	passed_on++;
+	replaced.sa_sigaction(sig, si, uc);
+}
+
+static void test_handler_over_guard_passes_fault_on(void **state)
+{
+	struct sigaction sa = { .sa_sigaction = pass_on, .sa_flags = SA_SIGINFO };
+	char buf[16];
+
+	(void) state;
+	assert_int_equal(ua_copy_from_user(buf, uptr(pages), sizeof(buf)), 0);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &replaced);
+	assert_int_equal(ua_copy_from_user(buf, uptr(pages + PAGE), 8), -EFAULT);
+	assert_int_equal(passed_on, 1);
+}
+
 /* Fails the given system calls with EPERM, as a container's profile does. */
 static void deny(const int *nrs, unsigned n)
 {
@@ -298,6 +323,7 @@ IN_CALL(test_big_copies)
 IN_CALL(test_threads)
 IN_CALL(test_fork)
 IN_CALL(test_no_ring_keeps_no_descriptor)
+IN_CALL(test_handler_over_guard_passes_fault_on)
 
 #define COPY_TESTS \
 	cmocka_unit_test(test_reads_whole_or_efault_in_call), \
@@ -313,6 +339,17 @@ static int run_group(void)
 	const struct CMUnitTest tests[] = {
 		COPY_TESTS,
 		cmocka_unit_test(test_no_ring_keeps_no_descriptor_in_call),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
+
+static int run_group_guarded(void)
+{
+	const struct CMUnitTest tests[] = {
+		COPY_TESTS,
+		cmocka_unit_test(test_no_ring_keeps_no_descriptor_in_call),
+		cmocka_unit_test(test_handler_over_guard_passes_fault_on_in_call),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
@@ -365,5 +402,5 @@ int main(void)
 	    in_child(run_group_without_copy_syscalls, process_vm_and_pipe, 3,
 		     "under the guard, without process_vm_readv and pipe2"))
 		return 1;
-	return run_group();
+	return with_guard ? run_group_guarded() : run_group();
 }

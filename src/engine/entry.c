@@ -381,11 +381,8 @@ static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
 		if ((unsigned) submitted != to_submit)
 			return submitted;
 	}
-	if (flags & IORING_ENTER_GETEVENTS) {
-		/* Other threads may change the signals while this one waits. */
-		ua_uaccess_recheck();
+	if (flags & IORING_ENTER_GETEVENTS)
 		ret = get_events(ctx, min_complete, &w, copy.mask_err);
-	}
 	return submitted ? submitted : ret;
 }
 
@@ -399,8 +396,7 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 
 	if (!ctx)
 		return ret;
-	/* One call of the application's: its copies ask about the fault
-	 * guard once. */
+	/* A call of the application's: its copies may use the fault guard. */
 	ua_uaccess_begin();
 	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
 	ua_uaccess_end();

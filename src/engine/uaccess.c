@@ -25,17 +25,19 @@
  * own handler over ours (a language runtime, a crash reporter, or just
  * SIG_DFL): a fault in our copy would then reach a handler that knows
  * nothing of it. And a thread that blocks SIGSEGV is not sent it: the
- * kernel kills the process instead. So a copy trusts the guard only
- * inside an io_uring_enter or io_uring_register call of the application's
- * (bracketed by ua_uaccess_begin/end), once sigaction() has said that the
- * SIGSEGV handler is still ours and pthread_sigmask() that the thread does
- * not block SIGSEGV or SIGBUS: the first copy of the call asks, for all
- * of them, as the calling thread cannot change either meanwhile (and the
- * first after it has waited for completions, as other threads may). Other
- * copies (the engine's own threads, which block every signal, and
- * io_uring_setup), and those of a call that found the guard not ours,
- * take the system calls above. Sanitizer builds leave the signals to the
- * sanitizer and always take them.
+ * kernel kills the process instead. So only copies made in an
+ * io_uring_enter or io_uring_register call of the application's
+ * (bracketed by ua_uaccess_begin/end) use the guard, and only after the
+ * thread has asked sigaction() whether the SIGSEGV handler is still ours
+ * and pthread_sigmask() whether it blocks SIGSEGV or SIGBUS. Asking on
+ * every call would cost those two system calls on every call that copies
+ * (a registered-file update 40% of its rate); a thread asks once, and
+ * again after any ring is made or gone, which is when applications set
+ * their signals up. Other copies (the engine's own threads, which block
+ * every signal, and io_uring_setup), and those of a thread that found the
+ * guard not ours, take the system calls above. What is left (signals
+ * changed after the thread asked) is in uring-alike(7). Sanitizer builds
+ * leave the signals to the sanitizer and always take the system calls.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,10 +94,11 @@ struct guard {
 	volatile sig_atomic_t	active;
 };
 
-/* Whether this thread may trust the guard: only inside a call of the
- * application's into the engine, where the first copy asks for the rest. */
+/*
+ * What this thread found when it last asked whether the guard is ours,
+ * and in which signal epoch: every ring made or gone starts a new one.
+ */
 enum guard_trust {
-	TRUST_OUTSIDE_CALL,
 	TRUST_ASK,
 	TRUST_OURS,
 	TRUST_NOT_OURS,
@@ -103,7 +106,9 @@ enum guard_trust {
 
 static __thread struct guard guard;
 static __thread unsigned char trust;	/* enum guard_trust */
+static __thread unsigned trust_epoch;
 static __thread unsigned call_depth;
+static unsigned signal_epoch;		/* __atomic access */
 
 static const int guarded_signals[2] = { SIGSEGV, SIGBUS };
 /* The application's dispositions from before ours, under pipe_lock. */
@@ -221,38 +226,40 @@ static void remove_guard_locked(void)
 		sigaction(guarded_signals[i], &previous[i], NULL);
 }
 
+/* A ring made or gone: every thread asks again before trusting the guard. */
+static void new_signal_epoch(void)
+{
+	__atomic_add_fetch(&signal_epoch, 1, __ATOMIC_RELEASE);
+}
+
 void ua_uaccess_begin(void)
 {
-	if (!call_depth++)
-		trust = TRUST_ASK;
+	call_depth++;
 }
 
 void ua_uaccess_end(void)
 {
-	if (!--call_depth)
-		trust = TRUST_OUTSIDE_CALL;
-}
-
-void ua_uaccess_recheck(void)
-{
-	if (call_depth)
-		trust = TRUST_ASK;
+	call_depth--;
 }
 
 /*
- * Two system calls per call of the application's, however many copies it
- * makes. Only SIGSEGV's handler is asked about: a bad pointer faults with
+ * Two system calls the first time a thread copies in a signal epoch, none
+ * after. Only SIGSEGV's handler is asked about: a bad pointer faults with
  * it. A SIGBUS takes a pointer into a file mapping past the file's end,
  * after the application has put a handler over ours for it: that case is
- * left to uring-alike(7).
+ * left to uring-alike(7), as are signals changed after the thread asked.
  */
 static bool guard_trusted(void)
 {
-	if (!__atomic_load_n(&guard_installed, __ATOMIC_ACQUIRE))
+	unsigned epoch = __atomic_load_n(&signal_epoch, __ATOMIC_ACQUIRE);
+
+	if (!call_depth || !__atomic_load_n(&guard_installed, __ATOMIC_ACQUIRE))
 		return false;
-	if (trust == TRUST_ASK)
+	if (trust == TRUST_ASK || trust_epoch != epoch) {
 		trust = handler_is_ours(SIGSEGV) && faults_unblocked() ?
 			TRUST_OURS : TRUST_NOT_OURS;
+		trust_epoch = epoch;
+	}
 	return trust == TRUST_OURS;
 }
 
@@ -290,6 +297,7 @@ void ua_uaccess_get(void)
 	pthread_mutex_lock(&pipe_lock);
 	if (!nr_rings++)
 		install_guard_locked();
+	new_signal_epoch();
 	pthread_mutex_unlock(&pipe_lock);
 }
 
@@ -300,6 +308,7 @@ void ua_uaccess_put(void)
 		close_pipe_locked();
 		remove_guard_locked();
 	}
+	new_signal_epoch();
 	pthread_mutex_unlock(&pipe_lock);
 }
 

@@ -37,13 +37,11 @@ long ua_strncpy_from_user(char *dst, __u64 uaddr, size_t size);
 int ua_strndup_from_user(char **out, __u64 uaddr);
 
 /*
- * A call from the application into the engine: its copies ask once
- * whether the fault guard is still the engine's, not each time.
+ * A call of the application's into the engine (io_uring_enter,
+ * io_uring_register): only its copies may use the fault guard.
  */
 void ua_uaccess_begin(void);
 void ua_uaccess_end(void);
-/* Inside such a call, the next copy asks again (after a wait). */
-void ua_uaccess_recheck(void);
 
 /*
  * Each ring holds the copies' resources while it exists: where the copies
