@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "engine/rcu.h"
 #include "engine/uaccess.h"
 
 /* No application object lives in the first page: NULL and small integers
@@ -87,11 +88,10 @@ static unsigned nr_rings;
 #define GUARD_BUILT	1
 #endif
 
-/* The guarded copy this thread is making, and where a fault in it goes. */
+/* A guarded copy in progress, and where a fault in it goes. */
 struct guard {
 	sigjmp_buf		env;
 	uintptr_t		start, end;	/* its application range */
-	volatile sig_atomic_t	active;
 };
 
 /*
@@ -104,10 +104,13 @@ enum guard_trust {
 	TRUST_NOT_OURS,
 };
 
-static __thread struct guard guard;
-static __thread unsigned char trust;	/* enum guard_trust */
-static __thread unsigned trust_epoch;
-static __thread unsigned call_depth;
+/* Initial-exec, as in rcu.h: a few bytes at a fixed offset from the
+ * thread pointer, not a __tls_get_addr() call per access. The guard
+ * itself lives in the copying frame. */
+static __thread struct guard *volatile copying UA_TLS_IE;
+static __thread unsigned char trust UA_TLS_IE;	/* enum guard_trust */
+static __thread unsigned trust_epoch UA_TLS_IE;
+static __thread unsigned call_depth UA_TLS_IE;
 static unsigned signal_epoch;		/* __atomic access */
 
 static const int guarded_signals[2] = { SIGSEGV, SIGBUS };
@@ -153,12 +156,12 @@ static void chain_fault(int sig, siginfo_t *si, void *uc)
  * ends the copy with -EFAULT; anything else is the application's. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	struct guard *g = &guard;
+	struct guard *g = copying;
 	uintptr_t addr = (uintptr_t) si->si_addr;
 
-	if (g->active && si->si_code > 0 &&
+	if (g && si->si_code > 0 &&
 	    ((addr >= g->start && addr < g->end) || si->si_code == SI_KERNEL)) {
-		g->active = 0;
+		copying = NULL;
 		siglongjmp(g->env, 1);
 	}
 	chain_fault(sig, si, uc);
@@ -249,17 +252,21 @@ void ua_uaccess_end(void)
  * after the application has put a handler over ours for it: that case is
  * left to uring-alike(7), as are signals changed after the thread asked.
  */
+static __attribute__((noinline)) void ask_about_guard(unsigned epoch)
+{
+	trust = handler_is_ours(SIGSEGV) && faults_unblocked() ?
+		TRUST_OURS : TRUST_NOT_OURS;
+	trust_epoch = epoch;
+}
+
 static bool guard_trusted(void)
 {
 	unsigned epoch = __atomic_load_n(&signal_epoch, __ATOMIC_ACQUIRE);
 
 	if (!call_depth || !__atomic_load_n(&guard_installed, __ATOMIC_ACQUIRE))
 		return false;
-	if (trust == TRUST_ASK || trust_epoch != epoch) {
-		trust = handler_is_ours(SIGSEGV) && faults_unblocked() ?
-			TRUST_OURS : TRUST_NOT_OURS;
-		trust_epoch = epoch;
-	}
+	if (__builtin_expect(trust == TRUST_ASK || trust_epoch != epoch, 0))
+		ask_about_guard(epoch);
 	return trust == TRUST_OURS;
 }
 
@@ -269,17 +276,17 @@ static bool guard_trusted(void)
 static __attribute__((noinline)) int copy_guarded(void *dst, const void *src,
 						  size_t len, __u64 uaddr)
 {
-	struct guard *g = &guard;
+	struct guard g;
 
-	g->start = (uintptr_t) uaddr;
-	g->end = (uintptr_t) (uaddr + len);
-	if (sigsetjmp(g->env, 0))
+	g.start = (uintptr_t) uaddr;
+	g.end = (uintptr_t) (uaddr + len);
+	if (sigsetjmp(g.env, 0))
 		return -EFAULT;
-	g->active = 1;
+	copying = &g;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	memcpy(dst, src, len);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	g->active = 0;
+	copying = NULL;
 	return 0;
 }
 
