@@ -47,7 +47,7 @@ EXAMPLES    := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 EXAMPLE_BINS:= $(EXAMPLES:%=$(O)/examples/%)
 
 .PHONY: all lib examples test test-kernel bench demo install uninstall clean deps \
-	run-tests run-kernel-tests run-bench
+	run-tests run-kernel-tests run-bench test-seccomp run-seccomp-tests fuzz fuzz-kernel
 all: lib examples
 
 # The test suite needs cmocka, the kernel comparison the system liburing.
@@ -102,12 +102,50 @@ $(O)/test/unit-aio: UNIT_LDFLAGS := -Wl,--wrap=syscall
 # The CQ fills up there while a receive selects a buffer.
 $(O)/test/unit-recv-held: UNIT_LDFLAGS := -Wl,--wrap=ua_kbuf_get
 
+# The fuzzer: random SQEs, built like the API tests (only <liburing.h>), so
+# its invariants are also checked on the kernel's io_uring (make fuzz-kernel).
+FUZZ_ARGS ?= --time 60
+$(O)/test/fuzz: test/fuzz.c $(SHLIB) $(O)/liburing-alike.so include/liburing.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Iinclude $< -o $@ $(LINK_OURS)
+$(O)/test-kernel/fuzz: test/fuzz.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -DTEST_KERNEL $< -o $@ -luring -pthread $(SANFLAGS)
+
+fuzz: $(O)/test/fuzz
+	$(O)/test/fuzz $(FUZZ_ARGS)
+fuzz-kernel: deps
+	@$(MAKE) --no-print-directory $(O)/test-kernel/fuzz
+	$(O)/test-kernel/fuzz $(FUZZ_ARGS)
+
 # `make test` installs what it needs first (root), so it works on a fresh
 # machine; the binaries are built in a sub-make, after the check.
 test: deps
 	@$(MAKE) --no-print-directory run-tests
 run-tests: $(TEST_BINS)
 	@sh test/run.sh $(TEST_BINS)
+
+# The suite again under seccomp profiles of test/seccomp-run.c: the system
+# calls a container or a sandbox refuses, or an older kernel lacks. Not
+# "old-kernel" by default: without openat2, OPENAT2 with resolve flags
+# fails with -ENOSYS, as expected, and api-direct tests those flags.
+SECCOMP_PROFILES ?= docker no-epoll-pwait2 strict
+SECCOMP_RUN := $(O)/test/seccomp-run
+$(SECCOMP_RUN): test/seccomp-run.c test/seccomp-filter.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $< -o $@
+
+$(O)/test/unit-sys: test/seccomp-filter.h
+
+test-seccomp: deps
+	@$(MAKE) --no-print-directory run-seccomp-tests
+run-seccomp-tests: $(TEST_BINS) $(SECCOMP_RUN)
+	@failed=; for p in $(SECCOMP_PROFILES); do \
+		echo "##### seccomp profile $$p"; \
+		TEST_LAUNCHER="$(SECCOMP_RUN) --profile $$p --" \
+			sh test/run.sh $(TEST_BINS) || failed="$$failed $$p"; \
+	done; \
+	[ -z "$$failed" ] || { echo "seccomp profiles failed:$$failed"; exit 1; }
 
 test-kernel: deps
 	@$(MAKE) --no-print-directory run-kernel-tests

@@ -436,7 +436,8 @@ static void test_exit_with_everything_pending(void **state)
 	assert_int_equal(io_uring_submit(&ring), 6);
 	sleep_ms(5);
 	io_uring_queue_exit(&ring);
-	assert_int_equal(wait_thread_count(before), before);
+	/* Idle workers of the process may have left meanwhile. */
+	assert_true(wait_thread_count(before) <= before);
 	close(p[0]);
 	close(p[1]);
 }

@@ -208,7 +208,8 @@ static void test_exit_with_splice_blocked(void **state)
 	assert_int_equal(io_uring_submit(&ring), 1);
 	sleep_ms(20);
 	io_uring_queue_exit(&ring);
-	assert_int_equal(wait_thread_count(before), before);
+	/* Idle workers of the process may have left meanwhile. */
+	assert_true(wait_thread_count(before) <= before);
 	close_full_socket(&b);
 }
 
@@ -225,7 +226,8 @@ static void test_exit_with_fifo_open_blocked(void **state)
 	assert_int_equal(io_uring_submit(&ring), 1);
 	sleep_ms(20);
 	io_uring_queue_exit(&ring);
-	assert_int_equal(wait_thread_count(before), before);
+	/* Idle workers of the process may have left meanwhile. */
+	assert_true(wait_thread_count(before) <= before);
 	remove_tmpdir(b.dir);
 }
 

@@ -147,7 +147,10 @@ static void race_one_exit(struct caller *callers, bool owner_calls)
 static void race_exits(bool owner_calls)
 {
 	struct caller callers[NR_CALLERS + 1];
-	int fds = count_open_fds();
+	int fds;
+
+	warm_up_ring();
+	fds = count_open_fds();
 
 	memset(callers, 0, sizeof(callers));
 	for (unsigned i = 0; i <= NR_CALLERS; i++) {

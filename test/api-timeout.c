@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include "helpers.h"
 
 /* Newer than liburing 2.3's headers; the kernel knows them. */
@@ -522,6 +523,69 @@ static void test_idle_rings_share_one_timer_thread(void **state)
 	assert_in_range(after - before, 0, 1);
 }
 
+/* A parked receive as well: the readiness engine's thread is shared too. */
+static void test_idle_rings_with_parked_recv_share_threads(void **state)
+{
+	static struct io_uring rings[IDLE_RINGS];
+	static int socks[IDLE_RINGS][2];
+	struct __kernel_timespec ts = ms(60000);
+	static char buf[IDLE_RINGS][16];
+	int before, after;
+
+	(void) state;
+	if (!room_for_rings(IDLE_RINGS))
+		skip();
+	for (unsigned i = 0; i < IDLE_RINGS; i++) {
+		assert_int_equal(io_uring_queue_init(4, &rings[i], 0), 0);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, socks[i]), 0);
+	}
+	before = count_threads();
+	for (unsigned i = 0; i < IDLE_RINGS; i++) {
+		struct io_uring_sqe *sqe = must_get_sqe(&rings[i]);
+
+		io_uring_prep_timeout(sqe, &ts, 0, 0);
+		sqe = must_get_sqe(&rings[i]);
+		io_uring_prep_recv(sqe, socks[i][0], buf[i], sizeof(buf[i]), 0);
+		assert_int_equal(io_uring_submit(&rings[i]), 2);
+	}
+	after = count_threads();
+	for (unsigned i = 0; i < IDLE_RINGS; i++) {
+		io_uring_queue_exit(&rings[i]);
+		close(socks[i][0]);
+		close(socks[i][1]);
+	}
+	assert_in_range(after - before, 0, 4);
+}
+
+#define WORKED_RINGS	64
+
+/* Rings that each ran work on a worker, one after the other, share the
+ * threads that did it: a ring keeps none once its work is done. */
+static void test_rings_share_workers(void **state)
+{
+	static struct io_uring rings[WORKED_RINGS];
+	int before, after;
+
+	(void) state;
+	for (unsigned i = 0; i < WORKED_RINGS; i++)
+		assert_int_equal(io_uring_queue_init(2, &rings[i], 0), 0);
+	before = count_threads();
+	for (unsigned i = 0; i < WORKED_RINGS; i++) {
+		struct io_uring_sqe *sqe = must_get_sqe(&rings[i]);
+		struct test_cqe c;
+
+		io_uring_prep_nop(sqe);
+		sqe->flags |= IOSQE_ASYNC;
+		assert_int_equal(io_uring_submit(&rings[i]), 1);
+		assert_int_equal(reap_in_engine(&rings[i], &c), 0);
+		assert_int_equal(c.res, 0);
+	}
+	after = count_threads();
+	for (unsigned i = 0; i < WORKED_RINGS; i++)
+		io_uring_queue_exit(&rings[i]);
+	assert_in_range(after - before, 0, WORKED_RINGS / 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +609,8 @@ int main(void)
 		T(test_link_timeout_update),
 		T(test_link_timeout_without_a_request_is_refused),
 		cmocka_unit_test(test_idle_rings_share_one_timer_thread),
+		cmocka_unit_test(test_idle_rings_with_parked_recv_share_threads),
+		cmocka_unit_test(test_rings_share_workers),
 #undef T
 	};
 

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <cmocka.h>
 #include <sys/syscall.h>
 #include "helpers.h"
@@ -113,6 +114,12 @@ static void read_batch(struct aio_fixture *f, const int *fds, int *res)
 	}
 }
 
+/* Where the system refuses io_setup (a seccomp profile), nothing is batched. */
+static bool aio_allowed(void)
+{
+	return syscall(SYS_io_setup, 0U, NULL) < 0 && errno == EFAULT;
+}
+
 static void assert_block(struct aio_fixture *f, int i)
 {
 	assert_true(check_pattern(f->bufs + i * BS, BS, (unsigned long long) i * BS, 7));
@@ -136,7 +143,7 @@ static void test_refused_iocb_fails_alone(void **state)
 		assert_int_equal(res[i], BS);
 		assert_block(f, i);
 	}
-	assert_true(ua_aio_nr_contexts() != 0);
+	assert_true(ua_aio_nr_contexts() != 0 || !aio_allowed());
 }
 
 /* O_DIRECT transfers complete outside io_submit(): they are waited for,
@@ -191,6 +198,8 @@ static void test_context_outlives_rings(void **state)
 	int fds[NR], res[NR], i, round;
 	unsigned contexts;
 
+	if (!aio_allowed())
+		skip();
 	for (i = 0; i < NR; i++)
 		fds[i] = f->fd;
 	read_batch(f, fds, res);
@@ -244,6 +253,8 @@ static void test_getevents_failure_falls_back(void **state)
 	struct aio_fixture *f = *state;
 	int fds[NR], res[NR], i;
 
+	if (!aio_allowed())
+		skip();
 	for (i = 0; i < NR; i++)
 		fds[i] = f->fd;
 	memset(f->bufs, 0, NR * BS);

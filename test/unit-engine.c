@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/resource.h>
 #include "helpers.h"
 #include "engine/ctx.h"
 
@@ -156,6 +157,107 @@ static void test_closed_ring_number_is_reclaimed(void **state)
 	assert_null(ua_ctx_lookup(fd2));
 }
 
+/* ThreadSanitizer's runtime makes threads wait on locks of its own. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+/* Voluntary context switches of the calling thread: a sleep counts one
+ * (not counted under ThreadSanitizer, whose own waits count too). */
+static long thread_sleeps(void)
+{
+#ifdef UNDER_TSAN
+	return 0;
+#else
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
+	return ru.ru_nvcsw;
+#endif
+}
+
+/* Whether a thread waits for the (glibc) mutex. */
+static bool mutex_has_waiter(pthread_mutex_t *m)
+{
+	return __atomic_load_n(&m->__data.__lock, __ATOMIC_ACQUIRE) > 1;
+}
+
+/*
+ * A worker that a signal does not free (here: it waits for buf_lock, which
+ * this thread holds) is cancelled. The canceller returns at once, without
+ * sleeping: the interrupt is sent again from the timer, so no canceller,
+ * and no LINK_TIMEOUT expiring on the timer's thread, waits on a worker.
+ * The read reaches the worker through a link from a read of gate[0], so
+ * that nothing is submitted while buf_lock is held here.
+ */
+static void test_cancel_of_stuck_worker_does_not_wait(void **state)
+{
+	struct ua_cancel_data cd = { .data = 2 };
+	static char bufs[4][64], gate_buf[1];
+	int gate[2], data[2], ret;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct ua_req_list out;
+	struct io_uring ring;
+	struct ua_ctx *ctx;
+	long before;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	ctx = ua_ctx_lookup(ring.ring_fd);
+	io_uring_prep_provide_buffers(io_uring_get_sqe(&ring), bufs, 64, 4, 7, 0);
+	assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	assert_int_equal(cqe->res, 0);
+	io_uring_cqe_seen(&ring, cqe);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(write(data[1], "x", 1), 1);
+
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, gate[0], gate_buf, 1, 0);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = 1;
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_read(sqe, data[0], NULL, 64, 0);
+	sqe->flags |= IOSQE_ASYNC | IOSQE_BUFFER_SELECT;
+	sqe->buf_group = 7;
+	sqe->user_data = 2;
+	assert_int_equal(io_uring_submit(&ring), 2);
+	pthread_mutex_lock(&ctx->buf_lock);
+	assert_int_equal(write(gate[1], "g", 1), 1);
+	while (!mutex_has_waiter(&ctx->buf_lock))
+		sched_yield();
+	/* The thread that handed the read to the worker has let go of the
+	 * pool's lock: only a sleep of the cancellation itself is counted. */
+	while (pthread_mutex_trylock(&ctx->wq.lock))
+		sched_yield();
+	pthread_mutex_unlock(&ctx->wq.lock);
+
+	ua_list_init(&out);
+	before = thread_sleeps();
+	ret = ua_iowq_cancel(ctx, &cd, &out);
+	assert_int_equal(thread_sleeps(), before);
+	assert_int_equal(ret, -EALREADY);
+	assert_null(ua_list_pop(&out));
+	pthread_mutex_unlock(&ctx->buf_lock);
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
+		assert_int_equal(cqe->res, 1);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	close(gate[0]);
+	close(gate[1]);
+	close(data[0]);
+	close(data[1]);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_sq_tail_is_bounded),
 		cmocka_unit_test(test_corrupt_cq_head_is_treated_as_full),
 		cmocka_unit_test(test_closed_ring_number_is_reclaimed),
+		cmocka_unit_test(test_cancel_of_stuck_worker_does_not_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

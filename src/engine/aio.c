@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/opdef.h"
+#include "engine/sys.h"
 
 #define FD_WORD_BITS	(8 * sizeof(long))
 
@@ -70,7 +71,7 @@ static aio_context_t new_context(void)
 {
 	aio_context_t actx = 0;
 
-	if (syscall(SYS_io_setup, 2 * UA_AIO_BATCH, &actx) < 0) {
+	if (ua_sys_io_setup(2 * UA_AIO_BATCH, &actx) < 0) {
 		/* Out of room is for now; refused or missing is for good. */
 		if (errno != EAGAIN && errno != ENOMEM)
 			__atomic_store_n(&aio_refused, true, __ATOMIC_RELAXED);

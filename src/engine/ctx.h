@@ -125,6 +125,7 @@ struct ua_timer_node {
 	__u64			deadline;	/* CLOCK_MONOTONIC ns, while armed */
 	unsigned		heap_idx;
 	bool			armed;
+	bool			service;	/* a service's, not a request's */
 };
 
 /* TIMEOUT and LINK_TIMEOUT, while armed owned by the timer. */
@@ -348,18 +349,21 @@ struct ua_worker;
 
 struct ua_wq_class {
 	struct ua_req	*head, *tail;
-	unsigned	nr_workers;
-	unsigned	nr_idle;
+	unsigned	nr_workers;	/* the process's workers serving it */
 	unsigned	max_workers;
-	pthread_cond_t	more_work;
 };
 
+/* A ring's part of the process's worker pool (iowq.c). */
 struct ua_iowq {
 	pthread_mutex_t		lock;
+	pthread_cond_t		left;		/* a worker left the ring */
 	struct ua_wq_class	cls[2];		/* IO_WQ_BOUND, IO_WQ_UNBOUND */
-	struct ua_worker	*workers;	/* every thread not yet joined */
-	int			cancel_fd;	/* eventfd: wakes workers in poll() */
+	struct ua_worker	*workers;	/* the workers serving the ring */
 	bool			exiting;
+	/* Re-sends of the interrupt to cancelled workers, from the timer;
+	 * the pauses are under the timer's lock. */
+	struct ua_timer_node	resend;
+	long			resend_pause, resend_waited;
 };
 
 /*
@@ -402,9 +406,12 @@ struct ua_poller {
 	unsigned		epoll_waiters;	/* atomic: CQ waiters in epoll */
 	unsigned		app_waiting;	/* atomic: app threads waiting */
 	unsigned		app_wait_gen;	/* atomic: waits begun */
-	pthread_t		thread;
-	bool			thread_started;
-	bool			poller_in_wait;	/* atomic */
+	/* The process's poller thread (poll.c) serving this ring. */
+	__u64			hub_key;	/* its entry in the poller's epoll */
+	bool			attached;	/* under lock: served by it */
+	unsigned		seen_gen;	/* atomic: app_wait_gen it saw */
+	long			standby_nap;	/* atomic */
+	struct ua_timer_node	standby;	/* when to look again */
 	bool			exiting;	/* atomic */
 	bool			ready;		/* ua_poller_init succeeded */
 };
@@ -574,6 +581,28 @@ void ua_run_begin(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_complete_remote(struct ua_req *req);
 void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
+void ua_issue_register(void);
+
+/*
+ * The issue layer's entries for the services' threads (the workers, the
+ * poller), as io-wq is given do_work and io_uring's task_work its
+ * callbacks: submit.c registers them (ua_issue_register, at ring setup)
+ * and the services call up only through them, so no service depends on
+ * the issue layer it serves.
+ */
+struct ua_issue_ops {
+	void	(*issue_work)(struct ua_req *req);
+	int	(*issue_polled)(struct ua_req *req, unsigned issue_flags);
+	void	(*run_begin)(struct ua_ctx *ctx, struct ua_completion_batch *b);
+	void	(*run_end)(struct ua_ctx *ctx, struct ua_completion_batch *b);
+	void	(*complete_remote)(struct ua_req *req);
+	void	(*complete_list)(struct ua_ctx *ctx, struct ua_req_list *l,
+				 int res);
+};
+
+/* timer.c, the services' base: where the issue layer's entries are kept. */
+extern const struct ua_issue_ops *ua_issue_up;
+void ua_services_register(const struct ua_issue_ops *ops);
 
 /* aio.c: batching positional transfers into one io_submit() */
 bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
@@ -674,6 +703,8 @@ __u64 ua_clock_ns(clockid_t clock);
 int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 			__u64 deadline);
 void ua_timer_disarm_locked(struct ua_timer_node *node);
+int ua_timer_arm_service_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
+				__u64 deadline);
 void ua_timer_stop_locked(struct ua_ctx *ctx);
 void ua_timer_atfork_child(void);
 
@@ -693,6 +724,8 @@ void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b);
 int ua_poller_init(struct ua_ctx *ctx);
 void ua_poller_shutdown(struct ua_ctx *ctx);
 void ua_poller_free(struct ua_ctx *ctx);
+void ua_poller_atfork_child(void);
+void ua_iowq_atfork_child(void);
 void ua_poller_cancel_all(struct ua_ctx *ctx);
 #define UA_POLL_OP	(1u << 0)	/* a POLL_ADD: report, do not issue */
 #define UA_POLL_MULTI	(1u << 1)	/* POLL_ADD_MULTI */

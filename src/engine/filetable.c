@@ -21,10 +21,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/uaccess.h"
+#include "engine/sys.h"
 #include "engine/rcu.h"
 #include "engine/rsrc.h"
 
@@ -55,20 +55,13 @@ struct close_batch {
 	int			fds[CLOSE_BATCH];
 };
 
-static bool no_close_range;
 
 static void close_run(int first, int last)
 {
-	if (first == last) {
+	if (first == last)
 		close(first);
-		return;
-	}
-	if (!__atomic_load_n(&no_close_range, __ATOMIC_RELAXED) &&
-	    syscall(SYS_close_range, first, last, 0) == 0)
-		return;
-	__atomic_store_n(&no_close_range, true, __ATOMIC_RELAXED);
-	for (int fd = first; fd <= last; fd++)
-		close(fd);
+	else
+		ua_sys_close_range((unsigned) first, (unsigned) last);
 }
 
 /* Every number in a run is one of ours: close_range() takes nothing else.
@@ -137,15 +130,24 @@ static struct ua_file_node *node_take(struct ua_ctx *ctx)
  */
 #define DUP_BASE_MAX	1024
 
-static void set_dup_base(struct ua_files *files)
+/* Read once per process (a ring's setup should not pay a prlimit) and
+ * again when a table is registered, which follows a raised limit. */
+static int process_dup_base = -1;
+
+static void set_dup_base(struct ua_files *files, bool reread)
 {
+	int base = __atomic_load_n(&process_dup_base, __ATOMIC_RELAXED);
 	struct rlimit rl;
 	rlim_t half;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		rl.rlim_cur = 0;
-	half = rl.rlim_cur / 2;
-	files->dup_base = half > DUP_BASE_MAX ? DUP_BASE_MAX : (int) half;
+	if (base < 0 || reread) {
+		if (getrlimit(RLIMIT_NOFILE, &rl))
+			rl.rlim_cur = 0;
+		half = rl.rlim_cur / 2;
+		base = half > DUP_BASE_MAX ? DUP_BASE_MAX : (int) half;
+		__atomic_store_n(&process_dup_base, base, __ATOMIC_RELAXED);
+	}
+	files->dup_base = base;
 }
 
 static int dup_high(const struct ua_files *files, int fd)
@@ -427,7 +429,7 @@ static int register_locked(struct ua_ctx *ctx, __u64 fds, __u64 tags,
 		return -EINVAL;
 	if (nr > MAX_FIXED_FILES || !nofile_limit_allows(nr))
 		return -EMFILE;
-	set_dup_base(files);
+	set_dup_base(files, true);
 	table = table_alloc(nr);
 	if (!table)
 		return -ENOMEM;
@@ -745,7 +747,7 @@ int ua_files_update_op(struct ua_req *req, unsigned issue_flags)
 void ua_files_init(struct ua_ctx *ctx)
 {
 	pthread_mutex_init(&ctx->files.lock, NULL);
-	set_dup_base(&ctx->files);
+	set_dup_base(&ctx->files, false);
 	ua_rsrc_cache_init(&ctx->files.nodes, ctx, &ctx->files.lock,
 			   &file_type);
 }

@@ -21,6 +21,8 @@ static void atfork_child(void)
 {
 	ua_ring_table_atfork_child();
 	ua_timer_atfork_child();
+	ua_poller_atfork_child();
+	ua_iowq_atfork_child();
 	ua_rcu_atfork_child();
 	ua_aio_forget_contexts();
 }

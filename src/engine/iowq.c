@@ -4,20 +4,30 @@
  *
  * Two classes, as in the kernel: bounded work (regular files and block
  * devices, where a blocked call always finishes) and unbounded work (pipes,
- * sockets, ttys, which may wait forever). Workers start lazily, up to each
- * class's limit; an idle worker exits after IDLE_SECONDS unless it is the
- * last of its class. Requests with equal hash_key (buffered writes to one
- * file) never run concurrently and keep their order, like io-wq hashing.
+ * sockets, ttys, which may wait forever). Requests with equal hash_key
+ * (buffered writes to one file) never run concurrently and keep their
+ * order, like io-wq hashing.
+ *
+ * The threads are the process's, as the kernel's io-wq is a task's and not
+ * a ring's; queues, limits and the accounting against them are the ring's.
+ * A ring with queued work and fewer workers of the class than its limit
+ * takes an idle worker from the process's pool, or starts one; the worker
+ * serves that ring's queue of that class while it has work, then goes back
+ * to the pool (so a ring's workers are those running or about to run its
+ * work, and its teardown waits for those only). A worker idle in the pool
+ * for IDLE_SECONDS exits unless it is the last, which stays while any ring
+ * exists; with the last ring, all exit.
  *
  * Workers run with every signal blocked, so the application's signals never
  * land on them; a worker waiting for a stream to become ready waits in
- * poll() together with cancel_fd, which teardown signals to interrupt them
- * all. To interrupt one worker only, a canceller marks it (interrupt) and
- * adds one token to cancel_fd, a semaphore eventfd, both under wq->lock;
- * the marked worker takes the token back, so the eventfd is readable only
- * while some worker has not yet noticed that it was interrupted (the others
- * meanwhile yield and poll again). The descriptor is made at setup: the
- * engine never opens one while requests are in flight.
+ * poll() together with the process's cancel_fd. To interrupt a worker, a
+ * canceller (or teardown, for each worker of its ring) marks it
+ * (interrupt) and adds one token to cancel_fd, a semaphore eventfd, both
+ * under the ring's wq->lock; the marked worker takes the token back, so
+ * the eventfd is readable only while some worker has not yet noticed that
+ * it was interrupted (the others meanwhile yield and poll again). The
+ * descriptor is made at the first ring's setup and kept: the engine never
+ * opens one while requests are in flight.
  *
  * A worker inside any other system call (a write to a full pipe or socket,
  * the open of a FIFO without a peer) is interrupted as io-wq interrupts
@@ -28,7 +38,9 @@
  * marks the worker (stop) under wq->lock, so a worker that has moved on to
  * other work is never marked; the signal may land just before the worker
  * enters its call, so it is sent again, with a growing pause, until the
- * worker has left the request.
+ * worker has left the request: by the process's timer, so the canceller
+ * returns at once and waits for no worker (a LINK_TIMEOUT cancels on the
+ * timer's thread, which serves every ring).
  */
 #include <errno.h>
 #include <poll.h>
@@ -53,10 +65,14 @@
  * the call is one no signal ends, such as a disk read). */
 #define CANCEL_PATIENCE_NS 100000000L
 
+/* The ring's fields are under its wq->lock while ctx is set; pool_next and
+ * the wake-up under pool.lock. */
 struct ua_worker {
-	struct ua_worker	*next;
-	struct ua_ctx		*ctx;
+	struct ua_worker	*next;		/* the ring's workers */
+	struct ua_worker	*pool_next;	/* the idle ones */
+	struct ua_ctx		*ctx;		/* the ring served; NULL: idle */
 	pthread_t		thread;
+	pthread_cond_t		wake;		/* given a ring, or the end */
 	unsigned		cls;
 	__u64			running_hash;	/* hash of the work in hand */
 	struct ua_req		*cur;		/* the work in hand */
@@ -64,18 +80,40 @@ struct ua_worker {
 	bool			interrupt;	/* a token for it is in cancel_fd */
 	bool			stop;		/* cur is cancelled: interrupt it */
 	bool			cancelled;	/* cur is cancelled: never park it */
-	bool			exited;		/* ready to be joined */
+};
+
+/* The process's idle workers, under pool.lock. */
+static struct {
+	pthread_mutex_t		lock;
+	struct ua_worker	*idle;
+	unsigned		nr_idle;
+	unsigned		rings;		/* rings set up */
+	int			cancel_fd;	/* eventfd: wakes workers in poll() */
+} pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cancel_fd = -1,
 };
 
 static __thread struct ua_worker *this_worker;
 
-static unsigned nproc_limit(void)
+/* RLIMIT_NPROC, read at the first ring's setup (a ring's setup should not
+ * pay a prlimit) and again by IORING_REGISTER_IOWQ_MAX_WORKERS, which
+ * follows a changed limit. -1: not read yet. */
+static long long process_nproc = -1;
+
+static unsigned nproc_limit(bool reread)
 {
+	long long limit = __atomic_load_n(&process_nproc, __ATOMIC_RELAXED);
 	struct rlimit rl;
 
+	if (limit >= 0 && !reread)
+		return (unsigned) limit;
 	if (getrlimit(RLIMIT_NPROC, &rl) || rl.rlim_cur > UINT32_MAX)
-		return UINT32_MAX;
-	return (unsigned) rl.rlim_cur;
+		limit = UINT32_MAX;
+	else
+		limit = (long long) rl.rlim_cur;
+	__atomic_store_n(&process_nproc, limit, __ATOMIC_RELAXED);
+	return (unsigned) limit;
 }
 
 /* The signal that interrupts a worker's system call; 0: none. */
@@ -156,28 +194,37 @@ static long pause_after(long pause_ns)
 	return pause_ns < MAX_PAUSE_NS / 2 ? pause_ns * 2 : MAX_PAUSE_NS;
 }
 
+static void init_monotonic_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries)
 {
 	unsigned bound = ua_nr_cpus() * 4;
-	int i;
 
-	/* Made now, never later: a descriptor the engine opened while requests
-	 * are in flight could take a number the application just closed and
-	 * that a queued request still names. */
-	wq->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
-	if (wq->cancel_fd < 0)
+	pthread_mutex_lock(&pool.lock);
+	/* Made with the first ring, never later: a descriptor the engine
+	 * opened while requests are in flight could take a number the
+	 * application just closed and that a queued request still names. */
+	if (pool.cancel_fd < 0)
+		pool.cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK |
+					    EFD_SEMAPHORE);
+	if (pool.cancel_fd < 0) {
+		pthread_mutex_unlock(&pool.lock);
 		return -errno;
-	pthread_mutex_init(&wq->lock, NULL);
-	for (i = 0; i < 2; i++) {
-		pthread_condattr_t attr;
-
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&wq->cls[i].more_work, &attr);
-		pthread_condattr_destroy(&attr);
 	}
+	pool.rings++;
+	pthread_mutex_unlock(&pool.lock);
+	pthread_mutex_init(&wq->lock, NULL);
+	init_monotonic_cond(&wq->left);
 	wq->cls[IO_WQ_BOUND].max_workers = bound < sq_entries ? bound : sq_entries;
-	wq->cls[IO_WQ_UNBOUND].max_workers = nproc_limit();
+	wq->cls[IO_WQ_UNBOUND].max_workers = nproc_limit(false);
 	return 0;
 }
 
@@ -186,7 +233,7 @@ static bool hash_busy(struct ua_iowq *wq, __u64 key)
 	struct ua_worker *w;
 
 	for (w = wq->workers; w; w = w->next)
-		if (!w->exited && w->running_hash == key)
+		if (w->running_hash == key)
 			return true;
 	return false;
 }
@@ -210,73 +257,121 @@ static struct ua_req *take_work(struct ua_iowq *wq, struct ua_wq_class *c)
 	return NULL;
 }
 
-static bool idle_wait(struct ua_wq_class *c, pthread_mutex_t *lock)
+/* Runs the ring's queue of the worker's class while it has work, then
+ * leaves the ring, which it touches no more. */
+static void serve_ring(struct ua_worker *w)
+{
+	struct ua_iowq *wq = &w->ctx->wq;
+	struct ua_wq_class *c = &wq->cls[w->cls];
+	struct ua_worker **pp;
+	struct ua_req *req;
+
+	pthread_mutex_lock(&wq->lock);
+	while ((req = take_work(wq, c))) {
+		w->running_hash = req->hash_key;
+		w->cur = req;
+		pthread_mutex_unlock(&wq->lock);
+		ua_issue_up->issue_work(req);
+		pthread_mutex_lock(&wq->lock);
+		w->running_hash = 0;
+		w->cur = NULL;
+		w->stop = false;	/* interrupts target cur only */
+		w->cancelled = false;
+	}
+	for (pp = &wq->workers; *pp != w; pp = &(*pp)->next)
+		;
+	*pp = w->next;
+	c->nr_workers--;
+	pthread_cond_broadcast(&wq->left);
+	pthread_mutex_unlock(&wq->lock);
+}
+
+static void pool_remove_idle(struct ua_worker *w)
+{
+	struct ua_worker **pp;
+
+	for (pp = &pool.idle; *pp != w; pp = &(*pp)->pool_next)
+		;
+	*pp = w->pool_next;
+	pool.nr_idle--;
+}
+
+/*
+ * In the pool until a ring gives the worker work; false: it exits (idle
+ * for IDLE_SECONDS and not the last, or no ring left).
+ */
+static bool wait_for_ring(struct ua_worker *w)
 {
 	struct timespec deadline;
-	int ret;
+	bool served;
 
+	pthread_mutex_lock(&pool.lock);
+	w->ctx = NULL;
+	w->pool_next = pool.idle;
+	pool.idle = w;
+	pool.nr_idle++;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += IDLE_SECONDS;
-	c->nr_idle++;
-	ret = pthread_cond_timedwait(&c->more_work, lock, &deadline);
-	c->nr_idle--;
-	return ret != ETIMEDOUT;
+	while (!w->ctx && pool.rings) {
+		if (pthread_cond_timedwait(&w->wake, &pool.lock, &deadline) !=
+		    ETIMEDOUT || w->ctx)
+			continue;
+		if (pool.nr_idle > 1)
+			break;
+		deadline.tv_sec += IDLE_SECONDS;
+	}
+	served = w->ctx;
+	if (!served)
+		pool_remove_idle(w);
+	pthread_mutex_unlock(&pool.lock);
+	return served;
 }
 
 static void *worker_main(void *arg)
 {
 	struct ua_worker *w = arg;
-	struct ua_iowq *wq = &w->ctx->wq;
-	struct ua_wq_class *c = &wq->cls[w->cls];
-	struct ua_req *req;
 
 	this_worker = w;
-	pthread_mutex_lock(&wq->lock);
-	for (;;) {
-		req = take_work(wq, c);
-		if (req) {
-			w->running_hash = req->hash_key;
-			w->cur = req;
-			pthread_mutex_unlock(&wq->lock);
-			ua_issue_work(req);
-			pthread_mutex_lock(&wq->lock);
-			w->running_hash = 0;
-			w->cur = NULL;
-			w->stop = false;	/* interrupts target cur only */
-			w->cancelled = false;
-			continue;
-		}
-		if (wq->exiting)
-			break;
-		if (!idle_wait(c, &wq->lock) && c->nr_workers > 1 && !c->head)
-			break;
-	}
-	c->nr_workers--;
-	w->exited = true;
-	pthread_mutex_unlock(&wq->lock);
+	do
+		serve_ring(w);
+	while (wait_for_ring(w));
+	pthread_cond_destroy(&w->wake);
+	free(w);
 	return NULL;
 }
 
-/* Joins workers that left on their own; called with wq->lock held. */
-static void reap_exited(struct ua_iowq *wq)
+/* w now serves ctx's queue of class cls; wq->lock held. */
+static void join_ring(struct ua_ctx *ctx, unsigned cls, struct ua_worker *w)
 {
-	struct ua_worker **pp = &wq->workers, *w;
-
-	while ((w = *pp)) {
-		if (w->exited) {
-			*pp = w->next;
-			pthread_join(w->thread, NULL);
-			free(w);
-		} else {
-			pp = &w->next;
-		}
-	}
+	w->next = ctx->wq.workers;
+	ctx->wq.workers = w;
+	ctx->wq.cls[cls].nr_workers++;
 }
 
+/* Gives the ring an idle worker of the pool; wq->lock held. */
+static bool take_idle_worker(struct ua_ctx *ctx, unsigned cls)
+{
+	struct ua_worker *w;
+
+	pthread_mutex_lock(&pool.lock);
+	w = pool.idle;
+	if (w) {
+		pool_remove_idle(w);
+		w->ctx = ctx;
+		w->cls = cls;
+		pthread_cond_signal(&w->wake);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (w)
+		join_ring(ctx, cls, w);
+	return w;
+}
+
+/* A new worker, for ctx's queue of class cls; wq->lock held. */
 static bool spawn_worker(struct ua_ctx *ctx, unsigned cls)
 {
-	struct ua_iowq *wq = &ctx->wq;
 	struct ua_worker *w = calloc(1, sizeof(*w));
+	pthread_attr_t attr;
 	sigset_t all, saved;
 	int ret;
 
@@ -284,22 +379,27 @@ static bool spawn_worker(struct ua_ctx *ctx, unsigned cls)
 		return false;
 	w->ctx = ctx;
 	w->cls = cls;
+	init_monotonic_cond(&w->wake);
 	pthread_once(&interrupt_sig_chosen, choose_interrupt_sig);
-	/* The new thread inherits this mask: signals stay the app's, but for
-	 * the engine's own. */
-	sigfillset(&all);
-	if (interrupt_sig)
-		sigdelset(&all, interrupt_sig);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	ret = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	ret = pthread_attr_init(&attr);
+	if (!ret) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* The new thread inherits this mask: signals stay the app's,
+		 * but for the engine's own. */
+		sigfillset(&all);
+		if (interrupt_sig)
+			sigdelset(&all, interrupt_sig);
+		pthread_sigmask(SIG_SETMASK, &all, &saved);
+		ret = pthread_create(&w->thread, &attr, worker_main, w);
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		pthread_attr_destroy(&attr);
+	}
 	if (ret) {
+		pthread_cond_destroy(&w->wake);
 		free(w);
 		return false;
 	}
-	w->next = wq->workers;
-	wq->workers = w;
-	wq->cls[cls].nr_workers++;
+	join_ring(ctx, cls, w);
 	return true;
 }
 
@@ -330,27 +430,25 @@ void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req)
 	ua_list_init(&lost);
 	req->next = NULL;
 	pthread_mutex_lock(&wq->lock);
-	reap_exited(wq);
 	if (c->tail)
 		c->tail->next = req;
 	else
 		c->head = req;
 	c->tail = req;
-	if (c->nr_idle)
-		pthread_cond_signal(&c->more_work);
-	else if (c->nr_workers < c->max_workers && !wq->exiting)
+	if (c->nr_workers < c->max_workers && !wq->exiting &&
+	    !take_idle_worker(ctx, cls))
 		spawn_worker(ctx, cls);
 	/* No thread can run the queue, now or later: fail it, lose nothing. */
 	if (!c->nr_workers)
 		take_queued(c, &lost);
 	pthread_mutex_unlock(&wq->lock);
-	ua_complete_list(ctx, &lost, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &lost, -ECANCELED);
 }
 
 /* Whether this worker's request is cancelled: takes back the token a
  * canceller left for it, or sees the mark of one that signalled it outside
  * poll(); wq->lock held. */
-static bool interrupted(struct ua_iowq *wq, struct ua_worker *w)
+static bool interrupted(struct ua_worker *w)
 {
 	__u64 token;
 
@@ -358,7 +456,7 @@ static bool interrupted(struct ua_iowq *wq, struct ua_worker *w)
 		return w->stop;
 	w->interrupt = false;
 	/* Written under wq->lock before interrupt was set: one is there. */
-	if (read(wq->cancel_fd, &token, sizeof(token)) < 0)
+	if (read(pool.cancel_fd, &token, sizeof(token)) < 0)
 		abort();
 	return true;
 }
@@ -373,13 +471,13 @@ int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
 	struct ua_worker *w = this_worker;
 	struct pollfd pfd[2] = {
 		{ .fd = fd, .events = events },
-		{ .fd = wq->cancel_fd, .events = POLLIN },
+		{ .fd = pool.cancel_fd, .events = POLLIN },
 	};
 	int ret = 0;
 
 	for (;;) {
 		pthread_mutex_lock(&wq->lock);
-		if (wq->exiting || interrupted(wq, w)) {
+		if (interrupted(w) || wq->exiting) {
 			pthread_mutex_unlock(&wq->lock);
 			return -ECANCELED;
 		}
@@ -389,7 +487,8 @@ int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events)
 			ret = -errno;
 		pthread_mutex_lock(&wq->lock);
 		w->in_wait = false;
-		if (wq->exiting || interrupted(wq, w))
+		/* A token left for it is taken back, teardown or not. */
+		if (interrupted(w) || wq->exiting)
 			ret = -ECANCELED;
 		pthread_mutex_unlock(&wq->lock);
 		if (ret || pfd[0].revents)
@@ -432,29 +531,66 @@ static bool stop_worker(struct ua_worker *w)
 }
 
 /*
- * Signals the marked workers again until each has left its request, in
- * case a signal came just before the call it was to interrupt; gives up
- * after CANCEL_PATIENCE_NS, leaving such a request to finish on its own.
+ * The timer's re-send: signals the marked workers again, in case a signal
+ * came just before the call it was to interrupt, until each has left its
+ * request or CANCEL_PATIENCE_NS has passed (such a request then finishes
+ * on its own). Runs on the timer's thread, its lock held: nobody waits
+ * for the worker, neither the canceller nor the timer.
  */
-static void stop_marked_workers(struct ua_iowq *wq)
+static void resend_interrupts(struct ua_timer_node *node)
 {
-	long pause = FIRST_PAUSE_NS, waited = 0;
-	bool marked = true;
+	struct ua_iowq *wq = &node->ctx->wq;
+	bool marked = false;
 	struct ua_worker *w;
 
-	while (marked && waited < CANCEL_PATIENCE_NS) {
-		struct timespec ts = { .tv_nsec = pause };
+	pthread_mutex_lock(&wq->lock);
+	for (w = wq->workers; w; w = w->next)
+		if (w->stop && stop_worker(w))
+			marked = true;
+	pthread_mutex_unlock(&wq->lock);
+	wq->resend_waited += wq->resend_pause;
+	wq->resend_pause = pause_after(wq->resend_pause);
+	if (marked && wq->resend_waited < CANCEL_PATIENCE_NS)
+		ua_timer_arm_service_locked(node->ctx, node,
+				ua_clock_ns(CLOCK_MONOTONIC) + (__u64) wq->resend_pause);
+}
 
-		nanosleep(&ts, NULL);
-		waited += pause;
-		pause = pause_after(pause);
-		marked = false;
-		pthread_mutex_lock(&wq->lock);
-		for (w = wq->workers; w; w = w->next)
-			if (w->stop && stop_worker(w))
-				marked = true;
-		pthread_mutex_unlock(&wq->lock);
+/* A cancellation signalled workers: the timer signals them again, from
+ * the first pause on, and a new cancellation is patient anew. */
+static void schedule_resend(struct ua_ctx *ctx)
+{
+	struct ua_iowq *wq = &ctx->wq;
+
+	ua_timer_lock();
+	wq->resend_waited = 0;
+	if (!wq->resend.armed) {
+		wq->resend_pause = FIRST_PAUSE_NS;
+		wq->resend.expire = resend_interrupts;
+		ua_timer_arm_service_locked(ctx, &wq->resend,
+				ua_clock_ns(CLOCK_MONOTONIC) + FIRST_PAUSE_NS);
 	}
+	ua_timer_unlock();
+}
+
+/* Teardown: the timer re-sends nothing more (it cannot arm for the ring
+ * once stopped), and is not doing so now. */
+static void stop_resends(struct ua_ctx *ctx)
+{
+	ua_timer_lock();
+	ua_timer_stop_locked(ctx);
+	if (ctx->wq.resend.armed)
+		ua_timer_disarm_locked(&ctx->wq.resend);
+	ua_timer_unlock();
+}
+
+/* Leaves w a token in cancel_fd: its poll() returns; wq->lock held. */
+static void wake_in_poll(struct ua_worker *w)
+{
+	__u64 one = 1;
+
+	if (write(pool.cancel_fd, &one, sizeof(one)) < 0)
+		abort();	/* an eventfd write of 1 */
+	w->interrupt = true;
 }
 
 /*
@@ -469,7 +605,6 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 	struct ua_iowq *wq = &ctx->wq;
 	bool all = ua_cancel_all(cd), running = false, stopping = false;
 	struct ua_worker *w;
-	__u64 one = 1;
 	int nr = 0, i;
 
 	pthread_mutex_lock(&wq->lock);
@@ -497,9 +632,7 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 		if (!w->cur || !ua_cancel_match(w->cur, cd))
 			continue;
 		if (w->in_wait && !w->interrupt) {
-			if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
-				abort();	/* an eventfd write of 1 */
-			w->interrupt = true;
+			wake_in_poll(w);
 			nr++;
 			continue;
 		}
@@ -513,87 +646,90 @@ int ua_iowq_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
 	}
 	pthread_mutex_unlock(&wq->lock);
 	if (stopping)
-		stop_marked_workers(wq);
+		schedule_resend(ctx);
 	return nr || !running ? nr : -EALREADY;
 }
 
 /*
- * Joins w, signalling it whenever it runs a request: a worker blocked in a
- * system call that may never return (a write nobody reads) is interrupted,
- * one doing bounded work too, as io-wq's are when their ring goes away. An
- * idle worker may yet take work queued by a completion meanwhile (the next
- * request of a chain), so it is watched until it has exited.
+ * Waits until every worker has left the ring, signalling those that run a
+ * request: a worker blocked in a system call that may never return (a
+ * write nobody reads) is interrupted, one doing bounded work too, as
+ * io-wq's are when their ring goes away. A worker may yet take work queued
+ * by a completion meanwhile (the next request of a chain), so the ring is
+ * watched until none is left. wq->lock held.
  */
-static void join_interrupting(struct ua_iowq *wq, struct ua_worker *w)
+static void wait_workers_left(struct ua_iowq *wq)
 {
 	long pause = FIRST_PAUSE_NS;
 	struct timespec deadline;
+	struct ua_worker *w;
 
-	if (!interrupt_sig) {
-		pthread_join(w->thread, NULL);
-		return;
-	}
-	for (;;) {
-		pthread_mutex_lock(&wq->lock);
-		if (w->cur && interrupt_sig_ours())
-			pthread_kill(w->thread, interrupt_sig);
-		pthread_mutex_unlock(&wq->lock);
-		clock_gettime(CLOCK_REALTIME, &deadline);
+	while (wq->workers) {
+		if (!interrupt_sig) {
+			pthread_cond_wait(&wq->left, &wq->lock);
+			continue;
+		}
+		for (w = wq->workers; w; w = w->next)
+			if (w->cur && interrupt_sig_ours())
+				pthread_kill(w->thread, interrupt_sig);
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_nsec += pause;
 		if (deadline.tv_nsec >= 1000000000L) {
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000L;
 		}
-		if (pthread_timedjoin_np(w->thread, NULL, &deadline) != ETIMEDOUT)
-			return;
+		pthread_cond_timedwait(&wq->left, &wq->lock, &deadline);
 		pause = pause_after(pause);
 	}
 }
 
-/* Teardown: cancel what waits, interrupt what polls or blocks, join every
- * thread. */
+/* The last ring is gone: every idle worker exits. */
+static void release_ring_from_pool(void)
+{
+	struct ua_worker *w;
+
+	pthread_mutex_lock(&pool.lock);
+	if (!--pool.rings)
+		for (w = pool.idle; w; w = w->pool_next)
+			pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* Teardown: cancel what waits, interrupt what polls or blocks, and wait
+ * until no worker serves the ring. */
 void ua_iowq_shutdown(struct ua_ctx *ctx)
 {
 	struct ua_iowq *wq = &ctx->wq;
 	struct ua_req_list lost;
-	__u64 one = 1;
+	struct ua_worker *w;
 	int i;
 
+	stop_resends(ctx);
 	ua_list_init(&lost);
 	pthread_mutex_lock(&wq->lock);
 	wq->exiting = true;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2; i++)
 		take_queued(&wq->cls[i], &lost);
-		pthread_cond_broadcast(&wq->cls[i].more_work);
-	}
-	/* Every poller wakes and sees exiting; nobody takes this one back. */
-	if (write(wq->cancel_fd, &one, sizeof(one)) < 0)
-		abort();	/* an eventfd write of 1 cannot fail */
+	/* The ring's workers in poll() wake; the others see exiting first. */
+	for (w = wq->workers; w; w = w->next)
+		if (w->in_wait && !w->interrupt)
+			wake_in_poll(w);
 	pthread_mutex_unlock(&wq->lock);
-	ua_complete_list(ctx, &lost, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &lost, -ECANCELED);
 
 	pthread_mutex_lock(&wq->lock);
-	while (wq->workers) {
-		struct ua_worker *w = wq->workers;
-
-		wq->workers = w->next;
-		pthread_mutex_unlock(&wq->lock);
-		join_interrupting(wq, w);
-		free(w);
-		pthread_mutex_lock(&wq->lock);
-	}
+	wait_workers_left(wq);
 	pthread_mutex_unlock(&wq->lock);
 
-	close(wq->cancel_fd);
-	for (i = 0; i < 2; i++)
-		pthread_cond_destroy(&wq->cls[i].more_work);
+	pthread_cond_destroy(&wq->left);
 	pthread_mutex_destroy(&wq->lock);
+	release_ring_from_pool();
 }
 
 /* IORING_REGISTER_IOWQ_MAX_WORKERS: set the non-zero limits, return the old. */
 int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2])
 {
-	unsigned limit = nproc_limit();
+	unsigned limit = nproc_limit(true);
 	int i;
 
 	pthread_mutex_lock(&wq->lock);
@@ -606,4 +742,17 @@ int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2])
 	}
 	pthread_mutex_unlock(&wq->lock);
 	return 0;
+}
+
+/* fork() child: the pool's threads are the parent's; it starts empty. */
+void ua_iowq_atfork_child(void)
+{
+	pthread_mutex_init(&pool.lock, NULL);
+	pool.idle = NULL;
+	pool.nr_idle = 0;
+	pool.rings = 0;
+	/* The parent's eventfd (a copy names the same one): the child's
+	 * first ring makes its own; the copy stays open (close-on-exec), as
+	 * the child may have reused its number. */
+	pool.cancel_fd = -1;
 }

@@ -20,11 +20,11 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "engine/ctx.h"
 #include "engine/uaccess.h"
+#include "engine/sys.h"
 
 /* The kernel's __O_TMPFILE, without the O_DIRECTORY glibc folds into it. */
 #define TMPFILE_BIT		(O_TMPFILE & ~O_DIRECTORY)
@@ -111,7 +111,7 @@ static const char *open_path(const struct ua_open *o)
 
 static long sys_openat2(int dfd, const char *path, struct open_how *how)
 {
-	return syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+	return ua_sys_openat2(dfd, path, how);
 }
 
 static __u64 open_flags(const struct ua_open *o)

@@ -35,12 +35,24 @@
  * completions in io_uring_enter while requests are parked waits in
  * epoll_wait instead of on the futex (wait.c) and runs the events itself: the data
  * it waits for is received in its own thread, with no handoff. With
- * IORING_SETUP_DEFER_TASKRUN that is the only way (no thread is started).
- * By default a poller thread, started when the first request parks, runs
- * the events while no application thread waits; it stands aside while one
- * does (app_waiting), and takes over again when the application has not
- * come back for a while (1 to 8 ms). wake_fd brings a thread blocked in epoll_wait
- * the completions posted by others, and tells the poller to stand aside.
+ * IORING_SETUP_DEFER_TASKRUN that is the only way (the ring is never
+ * served by the poller thread). wake_fd brings a thread blocked in
+ * epoll_wait the completions posted by others.
+ *
+ * By default the process's poller thread, one for every ring as the kernel
+ * has no thread per ring, runs the events while no application thread
+ * waits. It sleeps in an epoll instance of its own (the hub) in which each
+ * ring's instance is registered one-shot from the ring's first parked
+ * request on: a report means "this ring has events"; the thread runs them
+ * and re-arms the ring. When the ring's application waits (app_waiting),
+ * or has waited since the thread last looked, the thread leaves the ring
+ * unarmed and a timer node (timer.c) looks again after a nap of 1 ms,
+ * growing to 8 ms while the application keeps coming back: a busy event
+ * loop is out of the engine only briefly, and each look would cost a
+ * context switch on its CPU. The thread starts with the first ring it
+ * serves and exits with the last; the hub and its wake eventfd are made
+ * at the first ring's setup, never while requests are in flight, and kept.
+ * A ring's teardown waits only until the thread is not running its events.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +83,61 @@ struct ua_pollfd {
 	struct ua_req	*waiters;
 };
 
+/* A ring served by the poller thread: its slot, which a stale hub event
+ * (reported before the ring left) finds with another generation. */
+struct hub_slot {
+	struct ua_ctx	*ctx;
+	unsigned	gen;
+	unsigned	next_free;
+};
+
+#define HUB_WAKE_KEY	(~0ull)
+#define SLOT_NONE	(~0u)
+
+/* The process's poller thread and its hub, under svc.lock. */
+static struct {
+	pthread_mutex_t		lock;
+	pthread_cond_t		idle;		/* busy_ctx changed */
+	int			hub;		/* epoll of the rings' instances */
+	int			wake_fd;	/* eventfd in the hub: exit */
+	struct hub_slot		*slots;
+	unsigned		nr_slots, free_slot;
+	unsigned		users;		/* rings served */
+	bool			running;	/* a thread serves the hub */
+	struct ua_ctx		*busy_ctx;	/* whose events run */
+} svc = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+	.hub = -1,
+	.wake_fd = -1,
+	.free_slot = SLOT_NONE,
+};
+
+/* The hub, made with the first ring: never while requests are in flight. */
+static int hub_init_locked(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u64 = HUB_WAKE_KEY };
+	int err;
+
+	if (svc.hub >= 0)
+		return 0;
+	svc.hub = epoll_create1(EPOLL_CLOEXEC);
+	if (svc.hub < 0)
+		return -errno;
+	svc.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (svc.wake_fd < 0 ||
+	    epoll_ctl(svc.hub, EPOLL_CTL_ADD, svc.wake_fd, &ev)) {
+		err = -errno;
+		if (svc.wake_fd >= 0)
+			close(svc.wake_fd);
+		close(svc.hub);
+		svc.hub = svc.wake_fd = -1;
+		return err;
+	}
+	return 0;
+}
+
 static bool is_wake_event(struct ua_poller *p, const struct epoll_event *ev)
 {
 	return ev->data.ptr == &p->wake_fd;
@@ -83,6 +150,11 @@ int ua_poller_init(struct ua_ctx *ctx)
 				  .data.ptr = &p->wake_fd };
 	int err;
 
+	pthread_mutex_lock(&svc.lock);
+	err = hub_init_locked();
+	pthread_mutex_unlock(&svc.lock);
+	if (err)
+		return err;
 	p->wake_fd = -1;
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epfd < 0)
@@ -274,7 +346,7 @@ void ua_poll_complete_owned(struct ua_req *req, int res)
 {
 	req->res = res;
 	req->failed = res < 0;
-	ua_complete_remote(req);
+	ua_issue_up->complete_remote(req);
 }
 
 enum poll_outcome {
@@ -302,7 +374,7 @@ static enum poll_outcome poll_action(struct ua_req *req, __u32 mask)
 	int err = 0;
 
 	if (!req->poll.is_poll_op) {
-		switch (ua_issue_polled(req, issue_flags_for(mask))) {
+		switch (ua_issue_up->issue_polled(req, issue_flags_for(mask))) {
 		case UA_AGAIN:
 			return POLL_WAITING;
 		case UA_REQUEUE:
@@ -395,22 +467,121 @@ static void poll_task_yielding(struct ua_req *req, __u32 mask)
 		mask = 0;
 }
 
+static bool app_waits(struct ua_poller *p)
+{
+	return __atomic_load_n(&p->app_waiting, __ATOMIC_ACQUIRE);
+}
+
+static unsigned wait_gen(struct ua_poller *p)
+{
+	return __atomic_load_n(&p->app_wait_gen, __ATOMIC_ACQUIRE);
+}
+
 static void *poller_main(void *arg);
 
-/* Called with p->lock held, which orders it with ua_poller_shutdown(). */
-static void start_poller_thread(struct ua_ctx *ctx)
+/* Detached, with every signal blocked: signals stay the application's. */
+static bool start_poller_thread(void)
 {
-	struct ua_poller *p = &ctx->poller;
+	pthread_attr_t attr;
 	sigset_t all, saved;
+	pthread_t thread;
+	int ret;
 
-	if (p->thread_started || ua_ctx_polls_inline(ctx) ||
-	    __atomic_load_n(&p->exiting, __ATOMIC_RELAXED))
-		return;
-	/* Signals stay the application's, as with workers. */
+	if (pthread_attr_init(&attr))
+		return false;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	p->thread_started = !pthread_create(&p->thread, NULL, poller_main, ctx);
+	ret = pthread_create(&thread, &attr, poller_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	pthread_attr_destroy(&attr);
+	return !ret;
+}
+
+/* A slot for ctx, under svc.lock; the key names it and its generation. */
+static bool slot_alloc(struct ua_ctx *ctx, __u64 *key)
+{
+	struct hub_slot *slot;
+	unsigned i = svc.free_slot;
+
+	if (i == SLOT_NONE) {
+		unsigned nr = svc.nr_slots ? 2 * svc.nr_slots : 16;
+		struct hub_slot *t = realloc(svc.slots, nr * sizeof(*t));
+
+		if (!t)
+			return false;
+		memset(t + svc.nr_slots, 0, (nr - svc.nr_slots) * sizeof(*t));
+		for (i = nr; i-- > svc.nr_slots; ) {
+			t[i].next_free = svc.free_slot;
+			svc.free_slot = i;
+		}
+		svc.slots = t;
+		svc.nr_slots = nr;
+		i = svc.free_slot;
+	}
+	slot = &svc.slots[i];
+	svc.free_slot = slot->next_free;
+	slot->ctx = ctx;
+	*key = (__u64) slot->gen << 32 | i;
+	return true;
+}
+
+static void slot_free(__u64 key)
+{
+	struct hub_slot *slot = &svc.slots[(unsigned) key];
+
+	slot->ctx = NULL;
+	slot->gen++;
+	slot->next_free = svc.free_slot;
+	svc.free_slot = (unsigned) key;
+}
+
+/* The ring a hub event names, or NULL: the wake, or a ring gone since. */
+static struct ua_ctx *slot_ctx(__u64 key)
+{
+	unsigned i = (unsigned) key;
+
+	if (key == HUB_WAKE_KEY || i >= svc.nr_slots ||
+	    svc.slots[i].gen != (unsigned) (key >> 32))
+		return NULL;
+	return svc.slots[i].ctx;
+}
+
+/* One report of the ring's events to the poller thread. */
+static void arm_in_hub(struct ua_poller *p, int op)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
+				  .data.u64 = p->hub_key };
+
+	epoll_ctl(svc.hub, op, p->epfd, &ev);
+}
+
+/*
+ * The ring's first parked request makes the poller thread serve it, until
+ * teardown; called with p->lock held, which orders it with
+ * ua_poller_shutdown(). A ring that runs its readiness itself never is.
+ */
+static void attach_to_poller(struct ua_ctx *ctx)
+{
+	struct ua_poller *p = &ctx->poller;
+	__u64 key;
+
+	if (p->attached || ua_ctx_polls_inline(ctx) ||
+	    __atomic_load_n(&p->exiting, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&svc.lock);
+	if (!slot_alloc(ctx, &key)) {
+		pthread_mutex_unlock(&svc.lock);
+		return;		/* the next request to park tries again */
+	}
+	if (!svc.running)
+		svc.running = start_poller_thread();
+	svc.users++;
+	pthread_mutex_unlock(&svc.lock);
+	p->hub_key = key;
+	__atomic_store_n(&p->seen_gen, wait_gen(p), __ATOMIC_RELAXED);
+	p->attached = true;
+	arm_in_hub(p, EPOLL_CTL_ADD);
 }
 
 /*
@@ -446,7 +617,7 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 		registered = true;
 	}
 	link_req(p, pfd, req);
-	start_poller_thread(req->ctx);
+	attach_to_poller(req->ctx);
 	pthread_mutex_unlock(&p->lock);
 
 	/* Linked, still owned: a worker's request cancelled before it could
@@ -497,76 +668,109 @@ bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 	pthread_mutex_unlock(&p->lock);
 	/* The owned requests cannot go away under us: run them unlocked, their
 	 * CQEs posted together, what they release issued after them. */
-	ua_run_begin(ctx, &done);
+	ua_issue_up->run_begin(ctx, &done);
 	for (req = run; req; req = next) {
 		next = req->next;
 		poll_task_yielding(req, req->poll.mask);
 	}
-	ua_run_end(ctx, &done);
+	ua_issue_up->run_end(ctx, &done);
 	return woken;
 }
 
-static bool app_waits(struct ua_poller *p)
+/*
+ * The standby's look, on the timer's thread (its lock held): while the
+ * application waits, or has waited during the nap, nap longer; once it has
+ * been away for a nap, arm the ring in the hub, which reports it at once
+ * if it has events.
+ */
+static void standby_expire(struct ua_timer_node *node)
 {
-	return __atomic_load_n(&p->app_waiting, __ATOMIC_ACQUIRE);
+	struct ua_ctx *ctx = node->ctx;
+	struct ua_poller *p = &ctx->poller;
+	unsigned gen = wait_gen(p);
+	long nap = __atomic_load_n(&p->standby_nap, __ATOMIC_RELAXED);
+
+	if (app_waits(p) || gen != __atomic_load_n(&p->seen_gen, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&p->seen_gen, gen, __ATOMIC_RELAXED);
+		if (nap < STANDBY_MAX_NS)
+			nap *= 2;
+		__atomic_store_n(&p->standby_nap, nap, __ATOMIC_RELAXED);
+		if (!ua_timer_arm_service_locked(ctx, node,
+				ua_clock_ns(CLOCK_MONOTONIC) + (__u64) nap))
+			return;
+	}
+	arm_in_hub(p, EPOLL_CTL_MOD);
 }
 
-static unsigned wait_gen(struct ua_poller *p)
+/* The application runs the ring's events: stand aside for a nap. */
+static bool go_standby(struct ua_ctx *ctx)
 {
-	return __atomic_load_n(&p->app_wait_gen, __ATOMIC_ACQUIRE);
+	struct ua_poller *p = &ctx->poller;
+	int ret = 0;
+
+	__atomic_store_n(&p->seen_gen, wait_gen(p), __ATOMIC_RELAXED);
+	__atomic_store_n(&p->standby_nap, STANDBY_MIN_NS, __ATOMIC_RELAXED);
+	ua_timer_lock();
+	if (!p->standby.armed) {
+		p->standby.expire = standby_expire;
+		ret = ua_timer_arm_service_locked(ctx, &p->standby,
+				ua_clock_ns(CLOCK_MONOTONIC) + STANDBY_MIN_NS);
+	}
+	ua_timer_unlock();
+	return !ret;
 }
 
 /*
- * An application thread runs the events: stay aside while it waits, and
- * while it keeps coming back to wait (a busy event loop is out of the
- * engine only briefly); take over when it has been away for a nap. Each
- * look costs a context switch on the application's CPU, so the naps grow
- * while the event loop keeps returning.
+ * The hub reported the ring. Any wait its application began since the last
+ * look sends the thread aside: an event loop that waits often gets its
+ * readiness in its own thread, never through here.
  */
-static void standby(struct ua_poller *p)
+static void serve_ring(struct ua_ctx *ctx)
 {
-	struct timespec nap = { 0, STANDBY_MIN_NS };
-	unsigned gen;
-
-	do {
-		gen = wait_gen(p);
-		nanosleep(&nap, NULL);
-		if (nap.tv_nsec < STANDBY_MAX_NS)
-			nap.tv_nsec *= 2;
-	} while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE) &&
-		 (app_waits(p) || gen != wait_gen(p)));
-}
-
-/*
- * On duty while the application does not wait for completions. Any wait it
- * began since the last look sends the poller aside: an event loop that
- * waits often gets its readiness in its own thread, never through here.
- */
-static void *poller_main(void *arg)
-{
-	struct ua_ctx *ctx = arg;
 	struct ua_poller *p = &ctx->poller;
 	struct epoll_event ev[UA_MAX_EVENTS];
-	unsigned seen = wait_gen(p);
 	int n;
 
-	while (!__atomic_load_n(&p->exiting, __ATOMIC_ACQUIRE)) {
-		if (app_waits(p) || wait_gen(p) != seen) {
-			standby(p);
-			seen = wait_gen(p);
-			continue;
+	if ((app_waits(p) ||
+	     wait_gen(p) != __atomic_load_n(&p->seen_gen, __ATOMIC_RELAXED)) &&
+	    go_standby(ctx))
+		return;
+	n = epoll_wait(p->epfd, ev, UA_MAX_EVENTS, 0);
+	/* A wake meant for an application thread that now waits too: hand
+	 * it on. */
+	if (n > 0 && ua_poll_dispatch(ctx, ev, n) && app_waits(p))
+		wake_epoll_waiters(p);
+	arm_in_hub(p, EPOLL_CTL_MOD);
+}
+
+static void *poller_main(void *arg)
+{
+	struct epoll_event ev[UA_MAX_EVENTS];
+	struct ua_ctx *ctx;
+	int n, i;
+
+	(void) arg;
+	pthread_setname_np(pthread_self(), "ua-poller");
+	pthread_mutex_lock(&svc.lock);
+	while (svc.users) {
+		pthread_mutex_unlock(&svc.lock);
+		n = epoll_wait(svc.hub, ev, UA_MAX_EVENTS, -1);
+		pthread_mutex_lock(&svc.lock);
+		for (i = 0; i < n; i++) {
+			ctx = slot_ctx(ev[i].data.u64);
+			if (!ctx)
+				continue;
+			svc.busy_ctx = ctx;
+			pthread_mutex_unlock(&svc.lock);
+			serve_ring(ctx);
+			pthread_mutex_lock(&svc.lock);
+			svc.busy_ctx = NULL;
+			pthread_cond_broadcast(&svc.idle);
 		}
-		/* Dekker with ua_poll_wait_begin: it counts itself in, then looks
-		 * for us in epoll_wait to ask us aside; we say we are there,
-		 * then look for it. One of the two sees the other. */
-		__atomic_store_n(&p->poller_in_wait, true, __ATOMIC_SEQ_CST);
-		n = app_waits(p) ? 0 : epoll_wait(p->epfd, ev, UA_MAX_EVENTS, -1);
-		__atomic_store_n(&p->poller_in_wait, false, __ATOMIC_RELAXED);
-		/* A wake meant for an application thread that now waits here
-		 * too: hand it on, since we step aside at once. */
-		if (n > 0 && ua_poll_dispatch(ctx, ev, n) && app_waits(p))
-			wake_epoll_waiters(p);
 	}
+	/* The last ring is gone; a ring parking later starts a new thread. */
+	svc.running = false;
+	pthread_mutex_unlock(&svc.lock);
 	return NULL;
 }
 
@@ -587,17 +791,14 @@ int ua_poll_run_ready(struct ua_ctx *ctx)
 /*
  * An application thread begins to wait for completions while requests are
  * parked: it runs the readiness events itself (wait.c sleeps in epoll_wait
- * for it), so the poller thread steps aside until it is done.
+ * for it), so the poller thread steps aside when it next looks.
  */
 void ua_poll_wait_begin(struct ua_ctx *ctx)
 {
 	struct ua_poller *p = &ctx->poller;
 
 	__atomic_fetch_add(&p->app_wait_gen, 1, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&p->app_waiting, 1, __ATOMIC_SEQ_CST);
-	/* The poller may sit in epoll_wait: ask it to step aside. */
-	if (__atomic_load_n(&p->poller_in_wait, __ATOMIC_SEQ_CST))
-		wake_epoll_waiters(p);
+	__atomic_fetch_add(&p->app_waiting, 1, __ATOMIC_RELEASE);
 }
 
 void ua_poll_wait_end(struct ua_ctx *ctx)
@@ -705,21 +906,41 @@ int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out)
 
 /* ---- teardown ---- */
 
-/* No poller thread starts after this (workers may still park requests:
- * ua_poller_cancel_all settles them once the workers are gone). */
+/* The poller thread is not running the ring's events, and will not. */
+static void detach_from_poller(struct ua_ctx *ctx)
+{
+	struct ua_poller *p = &ctx->poller;
+
+	pthread_mutex_lock(&svc.lock);
+	slot_free(p->hub_key);
+	while (svc.busy_ctx == ctx)
+		pthread_cond_wait(&svc.idle, &svc.lock);
+	/* The last ring: the thread exits. */
+	if (!--svc.users && write(svc.wake_fd, &(__u64){ 1 }, sizeof(__u64)) < 0)
+		abort();	/* an eventfd far from overflow takes any write */
+	pthread_mutex_unlock(&svc.lock);
+	epoll_ctl(svc.hub, EPOLL_CTL_DEL, p->epfd, NULL);
+}
+
+/* The poller thread serves the ring no more (workers may still park
+ * requests: ua_poller_cancel_all settles them once the workers are gone). */
 void ua_poller_shutdown(struct ua_ctx *ctx)
 {
 	struct ua_poller *p = &ctx->poller;
-	bool started;
+	bool attached;
 
 	pthread_mutex_lock(&p->lock);
 	__atomic_store_n(&p->exiting, true, __ATOMIC_RELEASE);
-	started = p->thread_started;
+	attached = p->attached;
 	pthread_mutex_unlock(&p->lock);
-	if (started) {
-		wake_epoll_waiters(p);
-		pthread_join(p->thread, NULL);
-	}
+	/* The standby arms the ring in the hub: stopped first. */
+	ua_timer_lock();
+	ua_timer_stop_locked(ctx);
+	if (p->standby.armed)
+		ua_timer_disarm_locked(&p->standby);
+	ua_timer_unlock();
+	if (attached)
+		detach_from_poller(ctx);
 }
 
 /* After the poller and the workers stopped: nobody else owns anything. */
@@ -730,7 +951,7 @@ void ua_poller_cancel_all(struct ua_ctx *ctx)
 
 	ua_list_init(&out);
 	ua_poll_cancel(ctx, &any, &out);
-	ua_complete_list(ctx, &out, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &out, -ECANCELED);
 }
 
 /*
@@ -753,4 +974,23 @@ void ua_poller_free(struct ua_ctx *ctx)
 	close(p->wake_fd);
 	close(p->epfd);
 	pthread_mutex_destroy(&p->lock);
+}
+
+/*
+ * fork() child: no poller thread, and the hub is the parent's epoll
+ * instance (a copied descriptor names the same one): the child's first
+ * ring makes its own. The inherited descriptors stay open (close-on-exec):
+ * the child may have reused their numbers.
+ */
+void ua_poller_atfork_child(void)
+{
+	pthread_mutex_init(&svc.lock, NULL);
+	pthread_cond_init(&svc.idle, NULL);
+	svc.hub = svc.wake_fd = -1;
+	svc.slots = NULL;
+	svc.nr_slots = 0;
+	svc.free_slot = SLOT_NONE;
+	svc.users = 0;
+	svc.running = false;
+	svc.busy_ctx = NULL;
 }

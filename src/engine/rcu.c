@@ -29,14 +29,13 @@
  */
 
 #include "engine/rcu.h"
+#include "engine/sys.h"
 
 #include <assert.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,11 +66,6 @@ static struct {
 	.tail = &cbs.head,
 };
 
-static long sys_membarrier(int cmd)
-{
-	return syscall(SYS_membarrier, cmd, 0U, 0);
-}
-
 static void unregister_reader(void *arg)
 {
 	struct ua_rcu_reader *self = arg;
@@ -92,7 +86,7 @@ static void rcu_init(void)
 	if (pthread_key_create(&reader_key, unregister_reader) != 0)
 		abort();
 	ua_rcu_gp.fence_mode = atomic_load(&fence_mode_forced) ||
-		sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0;
+		!ua_sys_membarrier_ready();
 }
 
 void ua_rcu_register_thread(void)
@@ -138,7 +132,7 @@ static void order_unpublish_before_scan(void)
 		return;
 	}
 	/* Registered at init, and the kernel never withdraws it. */
-	if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+	if (ua_sys_membarrier() != 0)
 		abort();
 }
 

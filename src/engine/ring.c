@@ -25,6 +25,7 @@
 #include "engine/ctx.h"
 #include "engine/rcu.h"
 #include "engine/ringref.h"
+#include "engine/sys.h"
 
 #define CACHELINE	64
 #define OFF_HEAD	0
@@ -103,7 +104,7 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 				    ctx->cq_entries * sizeof(struct io_uring_cqe));
 	ctx->sqe_map_sz = page_round(ctx->sq_entries * sizeof(struct io_uring_sqe));
 
-	fd = memfd_create("[io_uring]", MFD_CLOEXEC);
+	fd = ua_sys_memfd_create("[io_uring]", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t) (IORING_OFF_SQES + ctx->sqe_map_sz)) < 0)

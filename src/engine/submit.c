@@ -18,7 +18,9 @@
  *   -> resources (filetable.c, rsrc.c, kbuf.c, req.c)
  *   -> rcu.c, percpu_ref.c.
  * Threads of the services come back up only through the issue layer's
- * entries, as the kernel's io-wq and task_work call back into io_uring.c:
+ * entries, which it registers with them (ua_issue_register: struct
+ * ua_issue_ops), as the kernel's io-wq and task_work call back into
+ * io_uring.c:
  * a worker through ua_issue_work(), the owner of a parked request through
  * ua_issue_polled(), and whatever finishes a request through
  * ua_complete_remote() or ua_complete_list(). Each runs inside a run
@@ -437,8 +439,10 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 	if (ret == UA_DONE)
 		return;
 	ua_link_timeout_arm(req, lt);
-	if (ua_req_put(req))	/* it completed meanwhile: ours is the last ref */
-		ua_req_free_remote(ctx, req);
+	/* It may be completing on another thread, which writes its state:
+	 * only the count is ours to read (it is refcounted, set above). */
+	if (!__atomic_sub_fetch(&req->refs, 1, __ATOMIC_ACQ_REL))
+		ua_req_free_remote(ctx, req);	/* it completed meanwhile */
 }
 
 /*
@@ -647,4 +651,27 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	ua_aio_flush(ctx, &batch);
 	ua_run_end(ctx, &batch);
 	return submitted ? (int) submitted : ret;
+}
+
+static const struct ua_issue_ops issue_ops = {
+	.issue_work		= ua_issue_work,
+	.issue_polled		= ua_issue_polled,
+	.run_begin		= ua_run_begin,
+	.run_end		= ua_run_end,
+	.complete_remote	= ua_complete_remote,
+	.complete_list		= ua_complete_list,
+};
+
+static void register_issue_ops(void)
+{
+	ua_services_register(&issue_ops);
+}
+
+/* Gives the services (workers, poller) their way back up, once: before
+ * the first of their threads starts. */
+void ua_issue_register(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_issue_ops);
 }

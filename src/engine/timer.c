@@ -22,6 +22,11 @@
  * touching a ring after its exit. The thread never takes uring_lock, so a
  * teardown holding it may wait.
  *
+ * Services keep deadlines of their own for a ring (iowq.c re-sends its
+ * interrupts from here rather than make a canceller wait): such a node is
+ * on no ring's armed list, its owner takes it out at the ring's teardown,
+ * and while armed it keeps the thread as a ring does.
+ *
  * After fork() the child has no thread: the lock, the conditions and the
  * heap start afresh, and the nodes of the rings it inherited are forgotten
  * with them (those rings are never driven in the child; see ring.c).
@@ -51,6 +56,14 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.idle = PTHREAD_COND_INITIALIZER,
 };
+
+const struct ua_issue_ops *ua_issue_up;
+
+/* Set once, before the first ring's services run. */
+void ua_services_register(const struct ua_issue_ops *ops)
+{
+	ua_issue_up = ops;
+}
 
 void ua_timer_lock(void)
 {
@@ -247,13 +260,10 @@ static int start_thread(void)
 	return -ret;
 }
 
-/* The ring's first deadline makes it a user of the thread. */
-static int attach(struct ua_ring_timer *rt)
+static int add_user(void)
 {
 	int ret;
 
-	if (rt->attached)
-		return 0;
 	if (!timer.running) {
 		ret = start_thread();
 		if (ret)
@@ -261,8 +271,35 @@ static int attach(struct ua_ring_timer *rt)
 		timer.running = true;
 	}
 	timer.users++;
+	return 0;
+}
+
+/* The last user gone: wake the thread to exit. */
+static void drop_user(void)
+{
+	if (!--timer.users)
+		pthread_cond_signal(&timer.wake);
+}
+
+/* The ring's first deadline makes it a user of the thread. */
+static int attach(struct ua_ring_timer *rt)
+{
+	int ret;
+
+	if (rt->attached)
+		return 0;
+	ret = add_user();
+	if (ret)
+		return ret;
 	rt->attached = true;
 	return 0;
+}
+
+static void wake_if_earliest(struct ua_timer_node *node)
+{
+	/* A new earliest deadline: the sleeping thread must wait less. */
+	if (timer.heap[0] == node)
+		pthread_cond_signal(&timer.wake);
 }
 
 int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
@@ -281,17 +318,49 @@ int ua_timer_arm_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
 	ret = heap_push(node);
 	if (ret)
 		return ret;
+	node->service = false;
 	armed_add(rt, node);
-	/* A new earliest deadline: the sleeping thread must wait less. */
-	if (timer.heap[0] == node)
-		pthread_cond_signal(&timer.wake);
+	wake_if_earliest(node);
+	return 0;
+}
+
+/*
+ * A deadline a service keeps for a ring (not a request's: it is on no
+ * armed list, and its owner takes it out at teardown). While armed it
+ * counts among the thread's users, so the thread stays for it.
+ */
+int ua_timer_arm_service_locked(struct ua_ctx *ctx, struct ua_timer_node *node,
+				__u64 deadline)
+{
+	int ret;
+
+	if (ctx->timer.stopping)
+		return -ECANCELED;
+	ret = add_user();
+	if (ret)
+		return ret;
+	node->ctx = ctx;
+	node->deadline = deadline;
+	ret = heap_push(node);
+	if (ret) {
+		drop_user();
+		return ret;
+	}
+	node->service = true;
+	node->armed = true;
+	wake_if_earliest(node);
 	return 0;
 }
 
 void ua_timer_disarm_locked(struct ua_timer_node *node)
 {
 	heap_remove(node);
-	armed_del(&node->ctx->timer, node);
+	if (!node->service) {
+		armed_del(&node->ctx->timer, node);
+		return;
+	}
+	node->armed = false;
+	drop_user();
 }
 
 /*
@@ -309,9 +378,7 @@ void ua_timer_stop_locked(struct ua_ctx *ctx)
 	if (!rt->attached)
 		return;
 	rt->attached = false;
-	/* The last user: wake the thread to exit. */
-	if (!--timer.users)
-		pthread_cond_signal(&timer.wake);
+	drop_user();
 }
 
 /*

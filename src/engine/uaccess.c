@@ -52,6 +52,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "engine/rcu.h"
+#include "engine/sys.h"
 #include "engine/uaccess.h"
 
 /* No application object lives in the first page: NULL and small integers
@@ -339,19 +340,12 @@ static void after_fork_child(void)
 	pthread_mutex_unlock(&pipe_lock);
 }
 
-/* Whether process_vm_readv() on ourselves works here. */
+/* Whether process_vm_readv() on ourselves works here (sys.c knows). */
 static void probe_uaccess(void)
 {
-	static const long canary = 1;
-	long copy = 0;
-	struct iovec local = { &copy, sizeof(copy) };
-	struct iovec remote = { (void *) &canary, sizeof(canary) };
-	ssize_t n;
-
 	self = getpid();
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-	n = process_vm_readv(self, &local, 1, &remote, 1, 0);
-	__atomic_store_n(&mode, n == sizeof(copy) ? MODE_VM : MODE_PIPE,
+	__atomic_store_n(&mode, ua_sys_process_vm_allowed() ? MODE_VM : MODE_PIPE,
 			 __ATOMIC_RELEASE);
 }
 

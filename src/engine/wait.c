@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "engine/ctx.h"
+#include "engine/sys.h"
 
 /* About 10-20 µs on these machines: less than one cross-CPU wakeup. */
 #define SPIN_ITERATIONS	2000
@@ -130,36 +131,6 @@ static int time_left(const struct timespec *deadline, struct timespec *left)
 	return left->tv_sec < 0 ? -ETIME : 0;
 }
 
-/* epoll_pwait's milliseconds, rounded up: a wait never ends before its
- * deadline, and never turns into a busy loop of zero timeouts. */
-static int timeout_ms(const struct timespec *left)
-{
-	long long ms;
-
-	if (!left)
-		return -1;
-	ms = (long long) left->tv_sec * 1000 + (left->tv_nsec + 999999) / 1000000;
-	return ms > INT_MAX ? INT_MAX : (int) ms;
-}
-
-/* Set once epoll_pwait2 turned out missing (older kernels) or denied
- * (seccomp): epoll_pwait, with the timeout in whole milliseconds, does. */
-static bool no_epoll_pwait2;
-
-static int epoll_sleep(int epfd, struct epoll_event *ev, int max,
-		       const struct timespec *left, const sigset_t *sigmask)
-{
-	int n;
-
-	if (!__atomic_load_n(&no_epoll_pwait2, __ATOMIC_RELAXED)) {
-		n = epoll_pwait2(epfd, ev, max, left, sigmask);
-		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
-			return n;
-		__atomic_store_n(&no_epoll_pwait2, true, __ATOMIC_RELAXED);
-	}
-	return epoll_pwait(epfd, ev, max, timeout_ms(left), sigmask);
-}
-
 /*
  * Sleeps in epoll_wait until a readiness event, a wake from a poster, the
  * deadline or a signal the mask lets through; then runs the events, once
@@ -176,8 +147,9 @@ static int sleep_in_poller(struct ua_ctx *ctx, const struct ua_wait_args *args)
 		return -ETIME;
 	__atomic_fetch_add(&p->epoll_waiters, 1, __ATOMIC_SEQ_CST);
 	if (!enough(ctx, args->min_complete) && !ua_overflow_pending(ctx))
-		n = epoll_sleep(p->epfd, ev, WAIT_EVENTS,
-				args->deadline ? &left : NULL, args->sigmask);
+		n = ua_sys_epoll_pwait2(p->epfd, ev, WAIT_EVENTS,
+					args->deadline ? &left : NULL,
+					args->sigmask);
 	__atomic_fetch_sub(&p->epoll_waiters, 1, __ATOMIC_RELAXED);
 	if (n < 0)
 		return errno == EINTR ? -EINTR : -errno;

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_SYS_H
+#define UA_ENGINE_SYS_H
+
+/*
+ * The engine's system boundary: every system call it may find missing (an
+ * older kernel) or denied (a seccomp profile, a sandbox). Each is tried
+ * once, on first use, and the answer is remembered for the process; a
+ * wrapper then takes the fallback directly. The wrappers follow their
+ * libc counterparts: a result, or -1 with errno set. Where a call has no
+ * fallback, "unavailable" is always ENOSYS, whatever the refusal said.
+ */
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <linux/aio_abi.h>
+#include <linux/openat2.h>
+
+/* Numbers from 424 on are the same on every architecture but alpha; a
+ * libc older than the kernel may lack them (./configure says which). */
+#ifndef SYS_close_range
+#define SYS_close_range		436
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2		437
+#endif
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2	441
+#endif
+
+/* epoll_pwait2(2); without it, epoll_pwait(2) with the timeout rounded up
+ * to a whole millisecond: a wait may last up to 1 ms longer, never less. */
+int ua_sys_epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
+			const struct timespec *timeout, const sigset_t *sigmask);
+
+/* Whether fd1 and fd2 name the same open file (kcmp KCMP_FILE). Without
+ * kcmp: false, which callers must treat as "maybe not". */
+bool ua_sys_same_file(int fd1, int fd2);
+
+/* close_range(first, last, 0); without it, one close(2) per number. */
+void ua_sys_close_range(unsigned first, unsigned last);
+
+/* membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED), once: whether
+ * ua_sys_membarrier() may be used. */
+bool ua_sys_membarrier_ready(void);
+/* membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED); only after ready said so. */
+int ua_sys_membarrier(void);
+
+/* openat2(2) with a struct open_how of our size. Without it, openat(2) for
+ * what openat can express (no resolve flags), else ENOSYS. */
+long ua_sys_openat2(int dfd, const char *path, const struct open_how *how);
+
+/* io_setup(2). Refused by the system (not by a limit such as aio-max-nr):
+ * ENOSYS from then on, without asking again. */
+int ua_sys_io_setup(unsigned nr_events, aio_context_t *ctx);
+
+/* memfd_create(2); without it, an unnamed file on /dev/shm (O_TMPFILE),
+ * which counts against that file system's size. */
+int ua_sys_memfd_create(const char *name, unsigned flags);
+
+/* Whether process_vm_readv(2) is there for us: uaccess.c copies
+ * application memory with it, or else through a pipe. */
+bool ua_sys_process_vm_allowed(void);
+
+#endif
