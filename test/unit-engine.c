@@ -241,7 +241,10 @@ static void test_cancel_of_stuck_worker_does_not_wait(void **state)
 	ua_list_init(&out);
 	before = thread_sleeps();
 	ret = ua_iowq_cancel(ctx, &cd, &out);
-	assert_int_equal(thread_sleeps(), before);
+	/* A canceller that waited on the worker would sleep a dozen times
+	 * (pauses doubling from 10 us, for up to 100 ms); one or two are a lock it
+	 * met taken by another engine thread (the timer's, the pool's). */
+	assert_true(thread_sleeps() - before <= 2);
 	assert_int_equal(ret, -EALREADY);
 	assert_null(ua_list_pop(&out));
 	pthread_mutex_unlock(&ctx->buf_lock);

@@ -6,8 +6,11 @@
  * than a pipe holds; several threads copying at once; a forked child
  * copying while its parent does; no descriptor is left once no ring holds
  * the copies' resources. The group runs once in a child where
- * process_vm_readv/writev fail with EPERM (the pipe fallback), then in the
- * parent (process_vm_readv/writev).
+ * process_vm_readv/writev fail with EPERM and cmocka's SIGSEGV handler is
+ * in place (the pipe fallback), once in a child where pipe2 fails too and
+ * the engine's fault guard is in place (a plain memcpy, no system call),
+ * then in the parent under the guard, where a handler put over the
+ * engine's that passes faults on still gives -EFAULT.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,8 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,6 +34,31 @@
 #define NR_ROUNDS	2000
 
 static char *pages;	/* [rw][none][ro][rw] */
+
+/* The engine's SIGSEGV and SIGBUS handler, as a ring installs it. */
+static struct sigaction engine_segv, engine_bus;
+static bool with_guard;
+
+/*
+ * The copies trust the engine's guard only inside a call of the
+ * application's (io_uring_enter, io_uring_register): each test, and each
+ * thread, copies inside one. cmocka puts its own SIGSEGV handler in place
+ * around every test, so that the guard is not the engine's then: the
+ * guarded runs put it back.
+ */
+static void call_begin(void)
+{
+	if (with_guard) {
+		sigaction(SIGSEGV, &engine_segv, NULL);
+		sigaction(SIGBUS, &engine_bus, NULL);
+	}
+	ua_uaccess_begin();
+}
+
+static void call_end(void)
+{
+	ua_uaccess_end();
+}
 
 static __u64 uptr(const void *p)
 {
@@ -159,6 +189,7 @@ static void *copy_loop(void *arg)
 	unsigned char src[300], mid[300], out[300];
 	long bad = 0;
 
+	call_begin();
 	memset(src, id, sizeof(src));
 	for (int i = 0; i < NR_ROUNDS; i++) {
 		size_t len = 1 + (size_t) (i * 37) % sizeof(src);
@@ -170,6 +201,7 @@ static void *copy_loop(void *arg)
 		if (ua_copy_from_user(mid, uptr(pages + PAGE - 8), 16) != -EFAULT)
 			bad++;
 	}
+	call_end();
 	return (void *) bad;
 }
 
@@ -220,21 +252,48 @@ static void test_no_ring_keeps_no_descriptor(void **state)
 	ua_uaccess_get();
 }
 
-static void deny_process_vm(void)
-{
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_writev, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	};
-	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = filter,
-	};
+/* A handler of the application's put over the engine's after the thread
+ * asked, which passes on the faults it does not own, as runtimes do. */
+static struct sigaction replaced;
+static int passed_on;
 
+static void pass_on(int sig, siginfo_t *si, void *uc)
+{
+	passed_on++;
+	replaced.sa_sigaction(sig, si, uc);
+}
+
+static void test_handler_over_guard_passes_fault_on(void **state)
+{
+	struct sigaction sa = { .sa_sigaction = pass_on, .sa_flags = SA_SIGINFO };
+	char buf[16];
+
+	(void) state;
+	assert_int_equal(ua_copy_from_user(buf, uptr(pages), sizeof(buf)), 0);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &replaced);
+	assert_int_equal(ua_copy_from_user(buf, uptr(pages + PAGE), 8), -EFAULT);
+	assert_int_equal(passed_on, 1);
+}
+
+/* Fails the given system calls with EPERM, as a container's profile does. */
+static void deny(const int *nrs, unsigned n)
+{
+	struct sock_filter filter[8];
+	struct sock_fprog prog = { .len = 0, .filter = filter };
+	unsigned i;
+
+	filter[prog.len++] = (struct sock_filter)
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr));
+	for (i = 0; i < n; i++)
+		filter[prog.len++] = (struct sock_filter)
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned) nrs[i],
+				 (__u8) (n - i), 0);
+	filter[prog.len++] = (struct sock_filter)
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	filter[prog.len++] = (struct sock_filter)
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
 		perror("seccomp");
@@ -242,23 +301,71 @@ static void deny_process_vm(void)
 	}
 }
 
+static const int process_vm[] = {
+	__NR_process_vm_readv, __NR_process_vm_writev,
+};
+static const int process_vm_and_pipe[] = {
+	__NR_process_vm_readv, __NR_process_vm_writev, __NR_pipe2,
+};
+
+#define IN_CALL(test)						\
+static void test##_in_call(void **state)			\
+{								\
+	call_begin();						\
+	test(state);						\
+	call_end();						\
+}
+IN_CALL(test_reads_whole_or_efault)
+IN_CALL(test_writes_whole_or_efault)
+IN_CALL(test_strings)
+IN_CALL(test_path_too_long)
+IN_CALL(test_big_copies)
+IN_CALL(test_threads)
+IN_CALL(test_fork)
+IN_CALL(test_no_ring_keeps_no_descriptor)
+IN_CALL(test_handler_over_guard_passes_fault_on)
+
+#define COPY_TESTS \
+	cmocka_unit_test(test_reads_whole_or_efault_in_call), \
+	cmocka_unit_test(test_writes_whole_or_efault_in_call), \
+	cmocka_unit_test(test_strings_in_call), \
+	cmocka_unit_test(test_path_too_long_in_call), \
+	cmocka_unit_test(test_big_copies_in_call), \
+	cmocka_unit_test(test_threads_in_call), \
+	cmocka_unit_test(test_fork_in_call)
+
 static int run_group(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reads_whole_or_efault),
-		cmocka_unit_test(test_writes_whole_or_efault),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_path_too_long),
-		cmocka_unit_test(test_big_copies),
-		cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_fork),
-		cmocka_unit_test(test_no_ring_keeps_no_descriptor),
+		COPY_TESTS,
+		cmocka_unit_test(test_no_ring_keeps_no_descriptor_in_call),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
 
-int main(void)
+static int run_group_guarded(void)
+{
+	const struct CMUnitTest tests[] = {
+		COPY_TESTS,
+		cmocka_unit_test(test_no_ring_keeps_no_descriptor_in_call),
+		cmocka_unit_test(test_handler_over_guard_passes_fault_on_in_call),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
+
+/* Under the guard, a copy is a memcpy(): no system call copies. */
+static int run_group_without_copy_syscalls(void)
+{
+	const struct CMUnitTest tests[] = { COPY_TESTS };
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
+
+/* Runs a group in a child where the given system calls fail. */
+static int in_child(int (*group)(void), const int *nrs, unsigned n,
+		    const char *what)
 {
 	pid_t pid = fork();
 	int status;
@@ -266,13 +373,34 @@ int main(void)
 	if (pid < 0)
 		return 1;
 	if (pid == 0) {
-		deny_process_vm();
-		exit(run_group() ? 1 : 0);
+		deny(nrs, n);
+		exit(group() ? 1 : 0);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
-		fprintf(stderr, "the run without process_vm_readv failed\n");
+		fprintf(stderr, "the run %s failed\n", what);
 		return 1;
 	}
-	return run_group();
+	return 0;
+}
+
+int main(void)
+{
+	struct sigaction before;
+
+	sigaction(SIGSEGV, NULL, &before);
+	ua_uaccess_get();
+	sigaction(SIGSEGV, NULL, &engine_segv);
+	sigaction(SIGBUS, NULL, &engine_bus);
+	ua_uaccess_put();
+	/* Under cmocka's handler: the pipe. */
+	if (in_child(run_group, process_vm, 2, "without process_vm_readv"))
+		return 1;
+	/* Sanitizer builds have no guard: the ring changed nothing. */
+	with_guard = engine_segv.sa_sigaction != before.sa_sigaction;
+	if (with_guard &&
+	    in_child(run_group_without_copy_syscalls, process_vm_and_pipe, 3,
+		     "under the guard, without process_vm_readv and pipe2"))
+		return 1;
+	return with_guard ? run_group_guarded() : run_group();
 }

@@ -412,7 +412,10 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 
 	if (!ctx)
 		return ret;
+	/* A call of the application's: its copies may use the fault guard. */
+	ua_uaccess_begin();
 	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
+	ua_uaccess_end();
 	ua_ctx_put(ctx, owner);
 	return ret;
 }
@@ -454,7 +457,9 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 
 	if (!ctx)
 		return ret;
+	ua_uaccess_begin();
 	ret = register_ring(ctx, owner, opcode, arg, nr_args);
+	ua_uaccess_end();
 	ua_ctx_put(ctx, owner);
 	return ret;
 }

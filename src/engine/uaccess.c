@@ -14,15 +14,37 @@
  * works is found on first use and remembered; a denial that comes later
  * (a filter installed after the first copy) switches to the pipe for good.
  *
- * Catching SIGSEGV around a plain memcpy() would cost nothing per copy,
- * but the signal's disposition belongs to the application: a handler of
- * ours would fight its own (and a debugger's, a sanitizer's, a language
- * runtime's) for every fault in the process.
+ * Both cost one or two system calls per copy, several times a memcpy().
+ * So while a ring exists the engine's own SIGSEGV and SIGBUS handler
+ * guards a plain memcpy() instead: a thread marks the copy it is making,
+ * and a fault inside that copy's application range jumps back out of it
+ * (siglongjmp) with -EFAULT. Every other fault goes on to the disposition
+ * the application had before ours, as the kernel would have applied it.
+ *
+ * The disposition belongs to the application, though, and it may put its
+ * own handler over ours (a language runtime, a crash reporter, or just
+ * SIG_DFL): a fault in our copy would then reach a handler that knows
+ * nothing of it. And a thread that blocks SIGSEGV is not sent it: the
+ * kernel kills the process instead. So only copies made in an
+ * io_uring_enter or io_uring_register call of the application's
+ * (bracketed by ua_uaccess_begin/end) use the guard, and only after the
+ * thread has asked sigaction() whether the SIGSEGV handler is still ours
+ * and pthread_sigmask() whether it blocks SIGSEGV or SIGBUS. Asking on
+ * every call would cost those two system calls on every call that copies
+ * (a registered-file update 40% of its rate); a thread asks once, and
+ * again after any ring is made or gone, which is when applications set
+ * their signals up. Other copies (the engine's own threads, which block
+ * every signal, and io_uring_setup), and those of a thread that found the
+ * guard not ours, take the system calls above. What is left (signals
+ * changed after the thread asked) is in uring-alike(7). Sanitizer builds
+ * leave the signals to the sanitizer and always take the system calls.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +52,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "engine/lock.h"
+#include "engine/rcu.h"
 #include "engine/sys.h"
 #include "engine/uaccess.h"
 
@@ -54,6 +77,221 @@ static pthread_mutex_t pipe_lock = PTHREAD_MUTEX_INITIALIZER;
 static int pipe_fds[2] = { -1, -1 };
 static unsigned nr_rings;
 
+/* Sanitizers own SIGSEGV and check every memcpy(): no guard there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GUARD_BUILT	0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define GUARD_BUILT	0
+#endif
+#endif
+#ifndef GUARD_BUILT
+#define GUARD_BUILT	1
+#endif
+
+/* A guarded copy in progress, and where a fault in it goes. */
+struct guard {
+	sigjmp_buf		env;
+	uintptr_t		start, end;	/* its application range */
+};
+
+/*
+ * What this thread found when it last asked whether the guard is ours,
+ * and in which signal epoch: every ring made or gone starts a new one.
+ */
+enum guard_trust {
+	TRUST_ASK,
+	TRUST_OURS,
+	TRUST_NOT_OURS,
+};
+
+/* Initial-exec, as in rcu.h: a few bytes at a fixed offset from the
+ * thread pointer, not a __tls_get_addr() call per access. The guard
+ * itself lives in the copying frame. */
+static __thread struct guard *volatile copying UA_TLS_IE;
+static __thread unsigned char trust UA_TLS_IE;	/* enum guard_trust */
+static __thread unsigned trust_epoch UA_TLS_IE;
+static __thread unsigned call_depth UA_TLS_IE;
+static unsigned signal_epoch;		/* __atomic access */
+
+static const int guarded_signals[2] = { SIGSEGV, SIGBUS };
+/* The application's dispositions from before ours, under pipe_lock. */
+static struct sigaction previous[2];
+static bool guard_installed;		/* __atomic access */
+
+/* The application's own disposition, applied as the kernel would have. */
+static void chain_fault(int sig, siginfo_t *si, void *uc)
+{
+	const struct sigaction *prev = &previous[sig == SIGBUS];
+	bool sent = si->si_code <= 0;	/* by kill() and the like */
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t mask, old;
+
+	if (prev->sa_handler == SIG_IGN && sent)
+		return;
+	sigemptyset(&dfl.sa_mask);
+	if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
+		/* A fault happens again on return, now with the default
+		 * action (the kernel does not let a fault be ignored); a
+		 * sent signal is sent again. */
+		sigaction(sig, &dfl, NULL);
+		if (sent)
+			raise(sig);
+		return;
+	}
+	if (prev->sa_flags & SA_RESETHAND)
+		sigaction(sig, &dfl, NULL);
+	mask = prev->sa_mask;
+	if (!(prev->sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (prev->sa_flags & SA_SIGINFO)
+		prev->sa_sigaction(sig, si, uc);
+	else
+		prev->sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* A fault of the kernel's inside this thread's guarded copy (at its
+ * application range, or SI_KERNEL for an address the CPU refuses outright)
+ * ends the copy with -EFAULT; anything else is the application's. */
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	struct guard *g = copying;
+	uintptr_t addr = (uintptr_t) si->si_addr;
+
+	if (g && si->si_code > 0 &&
+	    ((addr >= g->start && addr < g->end) || si->si_code == SI_KERNEL)) {
+		copying = NULL;
+		siglongjmp(g->env, 1);
+	}
+	chain_fault(sig, si, uc);
+}
+
+static bool handler_is_ours(int sig)
+{
+	struct sigaction cur;
+
+	return !sigaction(sig, NULL, &cur) && (cur.sa_flags & SA_SIGINFO) &&
+	       cur.sa_sigaction == on_fault;
+}
+
+static bool guard_is_ours(void)
+{
+	return handler_is_ours(SIGSEGV) && handler_is_ours(SIGBUS);
+}
+
+/* A fault in a thread that blocks its signal is not delivered: the kernel
+ * resets the disposition to SIG_DFL and the process dies. */
+static bool faults_unblocked(void)
+{
+	sigset_t blocked;
+
+	return !pthread_sigmask(SIG_BLOCK, NULL, &blocked) &&
+	       !sigismember(&blocked, SIGSEGV) && !sigismember(&blocked, SIGBUS);
+}
+
+static void install_guard_locked(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = on_fault,
+		/* NODEFER: a copy jumps out of the handler without a saved
+		 * mask; ONSTACK: runtimes that switch stacks need it. */
+		.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART,
+	};
+	struct sigaction replaced;
+	unsigned i;
+
+	if (!GUARD_BUILT || __atomic_load_n(&guard_installed, __ATOMIC_RELAXED))
+		return;
+	sigemptyset(&sa.sa_mask);
+	/* previous[] is filled before ours can run, and again with what
+	 * ours replaced, should the application have changed it between. */
+	for (i = 0; i < 2; i++) {
+		sigaction(guarded_signals[i], NULL, &previous[i]);
+		sigaction(guarded_signals[i], &sa, &replaced);
+		previous[i] = replaced;
+	}
+	__atomic_store_n(&guard_installed, true, __ATOMIC_RELEASE);
+}
+
+/* Without rings the process gets its dispositions back, unless the
+ * application has put its own over ours meanwhile: then ours stays, for
+ * its handler may chain to it. */
+static void remove_guard_locked(void)
+{
+	unsigned i;
+
+	if (!__atomic_load_n(&guard_installed, __ATOMIC_RELAXED) ||
+	    !guard_is_ours())
+		return;
+	__atomic_store_n(&guard_installed, false, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		sigaction(guarded_signals[i], &previous[i], NULL);
+}
+
+/* A ring made or gone: every thread asks again before trusting the guard. */
+static void new_signal_epoch(void)
+{
+	__atomic_add_fetch(&signal_epoch, 1, __ATOMIC_RELEASE);
+}
+
+void ua_uaccess_begin(void)
+{
+	call_depth++;
+}
+
+void ua_uaccess_end(void)
+{
+	call_depth--;
+}
+
+/*
+ * Two system calls the first time a thread copies in a signal epoch, none
+ * after. Only SIGSEGV's handler is asked about: a bad pointer faults with
+ * it. A SIGBUS takes a pointer into a file mapping past the file's end,
+ * after the application has put a handler over ours for it: that case is
+ * left to uring-alike(7), as are signals changed after the thread asked.
+ */
+static __attribute__((noinline)) void ask_about_guard(unsigned epoch)
+{
+	trust = handler_is_ours(SIGSEGV) && faults_unblocked() ?
+		TRUST_OURS : TRUST_NOT_OURS;
+	trust_epoch = epoch;
+}
+
+static bool guard_trusted(void)
+{
+	unsigned epoch = __atomic_load_n(&signal_epoch, __ATOMIC_ACQUIRE);
+
+	if (!call_depth || !__atomic_load_n(&guard_installed, __ATOMIC_ACQUIRE))
+		return false;
+	if (__builtin_expect(trust == TRUST_ASK || trust_epoch != epoch, 0))
+		ask_about_guard(epoch);
+	return trust == TRUST_OURS;
+}
+
+/* memcpy() under the guard; uaddr is the application's side. A frame of
+ * its own, so that nothing the caller keeps in registers lives across the
+ * sigsetjmp(). */
+static __attribute__((noinline)) int copy_guarded(void *dst, const void *src,
+						  size_t len, __u64 uaddr)
+{
+	struct guard g;
+
+	g.start = (uintptr_t) uaddr;
+	g.end = (uintptr_t) (uaddr + len);
+	if (sigsetjmp(g.env, 0))
+		return -EFAULT;
+	copying = &g;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	memcpy(dst, src, len);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	copying = NULL;
+	return 0;
+}
+
 static void close_pipe_locked(void)
 {
 	if (pipe_fds[0] >= 0) {
@@ -66,15 +304,20 @@ static void close_pipe_locked(void)
 void ua_uaccess_get(void)
 {
 	pthread_mutex_lock(&pipe_lock);
-	nr_rings++;
+	if (!nr_rings++)
+		install_guard_locked();
+	new_signal_epoch();
 	pthread_mutex_unlock(&pipe_lock);
 }
 
 void ua_uaccess_put(void)
 {
 	pthread_mutex_lock(&pipe_lock);
-	if (!--nr_rings)
+	if (!--nr_rings) {
 		close_pipe_locked();
+		remove_guard_locked();
+	}
+	new_signal_epoch();
 	pthread_mutex_unlock(&pipe_lock);
 }
 
@@ -198,6 +441,9 @@ int ua_copy_from_user(void *dst, __u64 uaddr, size_t len)
 		return 0;
 	if (bad_range(uaddr, len))
 		return -EFAULT;
+	if (guard_trusted())
+		return copy_guarded(dst, (const void *) (uintptr_t) uaddr, len,
+				    uaddr);
 	if (uaccess_mode() == MODE_VM) {
 		int ret = copy_vm(dst, uaddr, len, false);
 
@@ -213,6 +459,8 @@ int ua_copy_to_user(__u64 uaddr, const void *src, size_t len)
 		return 0;
 	if (bad_range(uaddr, len))
 		return -EFAULT;
+	if (guard_trusted())
+		return copy_guarded((void *) (uintptr_t) uaddr, src, len, uaddr);
 	if (uaccess_mode() == MODE_VM) {
 		int ret = copy_vm((void *) src, uaddr, len, true);
 

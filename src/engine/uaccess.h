@@ -37,6 +37,13 @@ long ua_strncpy_from_user(char *dst, __u64 uaddr, size_t size);
 int ua_strndup_from_user(char **out, __u64 uaddr);
 
 /*
+ * A call of the application's into the engine (io_uring_enter,
+ * io_uring_register): only its copies may use the fault guard.
+ */
+void ua_uaccess_begin(void);
+void ua_uaccess_end(void);
+
+/*
  * Each ring holds the copies' resources while it exists: where the copies
  * need a pipe, a process without rings keeps no descriptor of the engine's.
  */
