@@ -369,6 +369,50 @@ static void test_cancel_comes_before_the_cancelled_chain(void **state)
 	close(p[1]);
 }
 
+/*
+ * A drained chain that fails at submission completes at once, as any
+ * failed SQE does, and drains nothing; a later drain still waits for what
+ * came before it, and what follows that drain waits for it.
+ */
+static void test_failed_drained_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct test_cqe c[5];
+	unsigned order[3];
+	char buf[8];
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	parked_read(&f->ring, p[0], buf, 1, 0);
+	nop(&f->ring, 2, IOSQE_IO_DRAIN | IOSQE_IO_LINK);
+	sqe = nop(&f->ring, 3, 0);
+	sqe->rw_flags = 1U << 20;	/* an unknown NOP flag: -EINVAL */
+	/* Submission stops after the chain that failed. */
+	assert_int_equal(io_uring_submit(&f->ring), 3);
+	nop(&f->ring, 4, IOSQE_IO_DRAIN);
+	nop(&f->ring, 5, 0);
+	assert_int_equal(io_uring_submit(&f->ring), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(io_uring_peek_cqe(&f->ring, &cqe), 0);
+		assert_int_equal(cqe->user_data, i + 2);
+		assert_int_equal(cqe->res, i ? -EINVAL : -ECANCELED);
+		io_uring_cqe_seen(&f->ring, cqe);
+	}
+	assert_true(cq_is_empty(&f->ring));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	reap_by_ud(&f->ring, c, order, 3);
+	assert_int_equal(order[0], 1);
+	assert_int_equal(order[1], 4);
+	assert_int_equal(order[2], 5);
+	assert_int_equal(c[0].res, 1);
+	assert_int_equal(c[3].res, 0);
+	assert_int_equal(c[4].res, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +429,7 @@ int main(void)
 		T(test_drain_refused_after_cqe_skip),
 		T(test_expired_link_timeout_comes_before_the_chain),
 		T(test_cancel_comes_before_the_cancelled_chain),
+		T(test_failed_drained_chain),
 #undef T
 	};
 

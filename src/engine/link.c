@@ -114,30 +114,70 @@ int ua_link_prepare(struct ua_req *first)
 }
 
 /*
+ * A chain of nr requests that failed at submission completes at once,
+ * ahead of any drained chain still waiting, as the kernel's does. It takes
+ * no place in the drain's count: neither among the requests submitted (a
+ * later drain does not wait for it; it is the last submitted) nor among
+ * those done (its completions do not count for one submitted before a
+ * waiting drain). nr_done is moved back before its CQEs move it on, so the
+ * count never passes a drain's mark. Only while chains may wait: otherwise
+ * no mark can be passed, and the chain counts on both sides.
+ */
+void ua_drain_uncount(struct ua_ctx *ctx, struct ua_req *head)
+{
+	unsigned nr = 0;
+
+	if (!ctx->drain_active)
+		return;
+	for (; head; head = head->link)
+		nr++;
+	ctx->nr_submitted -= nr;
+	pthread_mutex_lock(&ctx->completion_lock);
+	ctx->nr_done -= nr;
+	pthread_mutex_unlock(&ctx->completion_lock);
+}
+
+/* Under completion_lock: whether head must wait in defer. Nothing waits:
+ * the next chain need not come here unless drained. */
+static bool must_wait_locked(struct ua_ctx *ctx, const struct ua_req *head)
+{
+	bool wait;
+
+	ua_lock_assert_held(&ctx->completion_lock);
+	wait = ctx->defer.head || !drain_ready(ctx, head);
+	ctx->drain_active = wait;
+	return wait;
+}
+
+/*
  * Submitter, for a chain that is drained or that arrives while others wait:
  * true when it was deferred, false when it may be issued now.
  */
 bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
 {
-	bool now;
+	bool wait;
 
 	pthread_mutex_lock(&ctx->completion_lock);
-	now = !ctx->defer.head && drain_ready(ctx, head);
-	/* Nothing waits: the next chain need not come here unless drained. */
-	ctx->drain_active = !now;
+	wait = must_wait_locked(ctx, head);
 	pthread_mutex_unlock(&ctx->completion_lock);
-	if (now)
+	if (!wait)
 		return false;
 	if (ua_link_prepare(head)) {
 		if (!(head->state & UA_REQ_COMPLETE_NOW))
 			complete_now(head, -ECANCELED, true);
 		head->sqe_flags &= (__u8) ~IOSQE_IO_HARDLINK;
+		ua_drain_uncount(ctx, head);
 		return false;
 	}
+	/* The last request before head may have completed while it was
+	 * prepared, finding nothing in defer to release: asked again, with
+	 * the list, under the lock every completion takes. */
 	pthread_mutex_lock(&ctx->completion_lock);
-	ua_list_add(&ctx->defer, head);
+	wait = must_wait_locked(ctx, head);
+	if (wait)
+		ua_list_add(&ctx->defer, head);
 	pthread_mutex_unlock(&ctx->completion_lock);
-	return true;
+	return wait;
 }
 
 /* Called with completion_lock held, after nr_done moved. */

@@ -524,22 +524,6 @@ static void fail_init(struct ua_ctx *ctx, struct ua_req *req, int ret)
 	}
 }
 
-/*
- * A lone request that failed its checks completes at once, ahead of any
- * drained chain still waiting, as the kernel's does. It takes no place in
- * the drain's count: neither among the requests submitted (a later drain
- * does not wait for it) nor among those done (its completion does not
- * count for one submitted before a waiting drain). nr_done is moved back
- * before its CQE moves it on, so the count never passes a drain's mark.
- */
-static void uncount_for_drain(struct ua_ctx *ctx)
-{
-	ctx->nr_submitted--;
-	pthread_mutex_lock(&ctx->completion_lock);
-	ctx->nr_done--;
-	pthread_mutex_unlock(&ctx->completion_lock);
-}
-
 /* Adds req to the chain being built, or queues it. False: stop submitting. */
 static bool submit_one(struct ua_ctx *ctx, struct ua_req *req,
 		       const struct io_uring_sqe *sqe,
@@ -557,8 +541,7 @@ static bool submit_one(struct ua_ctx *ctx, struct ua_req *req,
 	if (__builtin_expect(ret != 0, 0)) {
 		fail_init(ctx, req, ret);
 		if (!head && !links) {
-			if (ctx->drain_active)
-				uncount_for_drain(ctx);
+			ua_drain_uncount(ctx, req);
 			ua_batch_add(ctx, batch, req);
 			/* The kernel stops at a failed SQE unless SUBMIT_ALL. */
 			return ctx->setup_flags & IORING_SETUP_SUBMIT_ALL;
@@ -579,9 +562,14 @@ static bool submit_one(struct ua_ctx *ctx, struct ua_req *req,
 	ctx->link_head = ctx->link_last = NULL;
 	if (!head->failed && ua_link_prepare(head->link))
 		fail_init(ctx, head, -ECANCELED);
-	if (head->failed)	/* never issued: fail it all, hard links too */
+	if (head->failed) {	/* never issued: fail it all, hard links too */
 		head->sqe_flags &= (__u8) ~IOSQE_IO_HARDLINK;
-	queue_head(ctx, head, batch);
+		/* At once, drained or not, as a lone failed request. */
+		ua_drain_uncount(ctx, head);
+		ua_batch_add(ctx, batch, head);
+	} else {
+		queue_head(ctx, head, batch);
+	}
 	return ret == 0 || (ctx->setup_flags & IORING_SETUP_SUBMIT_ALL);
 }
 
