@@ -17,31 +17,13 @@
 /* Long enough for any inline answer: a hang fails instead of blocking. */
 #define HANG_SECS	5
 
-static int reap_bounded(struct io_uring *ring, struct test_cqe *out)
-{
-	struct __kernel_timespec ts = { .tv_sec = HANG_SECS };
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	out->user_data = 0;
-	out->res = INT_MIN;
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret < 0)
-		return ret;
-	out->user_data = cqe->user_data;
-	out->res = cqe->res;
-	out->flags = cqe->flags;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
-}
-
 /* Reaps n CQEs into res[user_data - 1]. */
 static void reap_n(struct io_uring *ring, int *res, unsigned n)
 {
 	struct test_cqe c;
 
 	for (unsigned i = 0; i < n; i++) {
-		assert_int_equal(reap_bounded(ring, &c), 0);
+		assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 		assert_true(c.user_data >= 1 && c.user_data <= n);
 		res[c.user_data - 1] = c.res;
 	}
@@ -284,22 +266,22 @@ static void drain_behind_failures(struct io_uring *ring, unsigned nr_bad)
 	assert_int_equal(io_uring_submit(ring), 2 + nr_bad);
 	/* The failures complete at once; the drained NOP waits for the read. */
 	for (unsigned i = 0; i < nr_bad; i++) {
-		assert_int_equal(reap_bounded(ring, &c), 0);
+		assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 		assert_true(c.user_data >= 10);
 		assert_int_equal(c.res, -EINVAL);
 	}
 	assert_true(cq_is_empty(ring));
 	assert_int_equal(write(p[1], "x", 1), 1);
-	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 	assert_int_equal(c.user_data, 1);
 	assert_int_equal(c.res, 1);
-	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 	assert_int_equal(c.user_data, 2);
 	assert_int_equal(c.res, 0);
 	/* Nothing queues behind the drain any more. */
 	nop(ring, 3, 0);
 	assert_int_equal(io_uring_submit(ring), 1);
-	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 	assert_int_equal(c.user_data, 3);
 	close(p[0]);
 	close(p[1]);
@@ -332,7 +314,7 @@ static int read_selected(struct io_uring *ring, int fd, __u32 *cflags)
 	sqe->buf_group = 7;
 	sqe->user_data = 1;
 	assert_int_equal(io_uring_submit(ring), 1);
-	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 	*cflags = c.flags;
 	return c.res;
 }
@@ -345,7 +327,7 @@ static int provide(struct io_uring *ring, void *addr, int nr, int bid)
 	io_uring_prep_provide_buffers(sqe, addr, 16, nr, 7, bid);
 	sqe->user_data = 9;
 	assert_int_equal(io_uring_submit(ring), 1);
-	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 	return c.res;
 }
 
@@ -409,7 +391,7 @@ static int recv_selected(struct io_uring *ring, int fd, bool multishot,
 	sqe->user_data = 1;
 	assert_int_equal(io_uring_submit(ring), 1);
 	do {
-		assert_int_equal(reap_bounded(ring, last), 0);
+		assert_int_equal(reap_bounded(ring, last, HANG_SECS), 0);
 		nr++;
 	} while (last->flags & IORING_CQE_F_MORE);
 	return nr;
@@ -424,7 +406,7 @@ static int remove_all(struct io_uring *ring)
 	io_uring_prep_remove_buffers(sqe, 16, 7);
 	sqe->user_data = 9;
 	assert_int_equal(io_uring_submit(ring), 1);
-	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(reap_bounded(ring, &c, HANG_SECS), 0);
 	return c.res;
 }
 

@@ -315,24 +315,6 @@ static void test_cancel_races_read_completion(void **state)
 	close(p[1]);
 }
 
-/* Waits for one CQE, at most long enough to tell a lost one. */
-static int reap_bounded(struct io_uring *ring, struct test_cqe *out)
-{
-	struct __kernel_timespec ts = { .tv_sec = 10 };
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	out->user_data = 0;
-	out->res = INT_MIN;
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret < 0)
-		return ret;
-	out->user_data = cqe->user_data;
-	out->res = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
-}
-
 /* The RECV's result, after the cancellation said c_res. */
 static int async_recv_res(struct io_uring *ring, int sv[2], int c_res,
 			  bool recv_seen, int r_res)
@@ -350,7 +332,7 @@ static int async_recv_res(struct io_uring *ring, int sv[2], int c_res,
 	(void) sv;
 	(void) c_res;
 #endif
-	assert_int_equal(reap_bounded(ring, &c), 0);
+	assert_int_equal(reap_bounded(ring, &c, 10), 0);
 	assert_int_equal(c.user_data, 1);
 	if (c.res == -ECANCELED && c_res == -EALREADY)
 		while (recv(sv[0], &byte, 1, MSG_DONTWAIT) == 1)
@@ -383,7 +365,7 @@ static void test_cancel_async_recv_on_its_way_to_park(void **state)
 		add_cancel(ring, 1, 0, 2);
 		assert_int_equal(io_uring_submit(ring), 2);
 		do {
-			assert_int_equal(reap_bounded(ring, &c), 0);
+			assert_int_equal(reap_bounded(ring, &c, 10), 0);
 			if (c.user_data == 1) {
 				r_res = c.res;
 				recv_seen = true;

@@ -166,24 +166,6 @@ static const struct op_case cases[] = {
 					    B(BUF_INDEX) | B(FILE_INDEX) | B(ADDR3) },
 };
 
-static int reap_bounded(struct io_uring *ring, struct test_cqe *out)
-{
-	struct __kernel_timespec ts = { .tv_sec = HANG_SECS };
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	out->user_data = 0;
-	out->res = INT_MIN;
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret < 0)
-		return ret;
-	out->user_data = cqe->user_data;
-	out->res = cqe->res;
-	out->flags = cqe->flags;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
-}
-
 /*
  * Submits the op (user_data 1) with a NOP linked on either side: after
  * it, or before it for a LINK_TIMEOUT, which guards what precedes it.
@@ -217,7 +199,7 @@ static int submit_case(struct io_uring *ring, const struct op_case *c,
 	}
 	assert_int_equal(io_uring_submit(ring), 2);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(reap_bounded(ring, &cqe), 0);
+		assert_int_equal(reap_bounded(ring, &cqe, HANG_SECS), 0);
 		if (cqe.user_data == 1)
 			res = cqe.res;
 		else

@@ -277,6 +277,28 @@ static inline int reap_one(struct io_uring *ring, struct test_cqe *out)
 	return 0;
 }
 
+/* reap_one, waiting at most secs seconds: long enough to tell a lost CQE
+ * (-ETIME) from a slow one, without hanging the test. */
+static inline int reap_bounded(struct io_uring *ring, struct test_cqe *out,
+			       long secs)
+{
+	struct __kernel_timespec ts = { .tv_sec = secs };
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	out->user_data = 0;
+	out->res = INT_MIN;
+	out->flags = 0;
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret < 0)
+		return ret;
+	out->user_data = cqe->user_data;
+	out->res = cqe->res;
+	out->flags = cqe->flags;
+	io_uring_cqe_seen(ring, cqe);
+	return 0;
+}
+
 /*
  * Waits inside the engine before reaping. The engine publishes the CQ tail
  * through its own mapping of the ring and the application reads it through
