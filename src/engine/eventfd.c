@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * eventfd registration without quiescing the ring (seed 000).
+ * eventfd registration without quiescing the ring (RCU-published).
  *
  * The completion path checks ctx->ev_fd without any lock or barrier first:
  * most rings have none, and they pay one load. Otherwise it reads the
@@ -16,7 +16,7 @@
  *
  * Unregister parks the object instead of freeing it. A registration of the
  * same open eventfd (kcmp says so, in one cheap call) takes it back and
- * skips the dup, the check and the deferred close: the churn the issue
+ * skips the dup, the check and the deferred close: register/unregister churn
  * measures costs two system calls less per round. Readers that still hold
  * the parked object signal the same eventfd, which is harmless. A parked
  * object is freed through RCU when another eventfd is registered, and at

@@ -16,7 +16,7 @@
  * still names the file epoll watches (the kernel drops closed files). Only
  * threads with requests in flight on a descriptor ever touch it.
  *
- * Ownership (the poll rework, seed 002): req->poll.refs counts wakeups. The
+ * Ownership (the kernel's poll rework): req->poll.refs counts wakeups. The
  * thread that moves the count from 0 owns the request and alone touches it;
  * a wakeup that finds it owned only bumps the count, and the owner, before
  * letting go, subtracts what it has seen and loops if more came. Arming
