@@ -17,7 +17,7 @@
  * Unregister parks the object instead of freeing it. A registration of the
  * same open eventfd (kcmp says so, in one cheap call) takes it back and
  * skips the dup, the check and the deferred close: register/unregister churn
- * measures costs two system calls less per round. Readers that still hold
+ * costs two system calls less per round. Readers that still hold
  * the parked object signal the same eventfd, which is harmless. A parked
  * object is freed through RCU when another eventfd is registered, and at
  * teardown. Where kcmp is refused (Docker's profile), no registration is
