@@ -258,8 +258,10 @@ struct test_cqe {
 	__u32 flags;
 };
 
-/* Wait for one CQE, copy it to *out and mark it seen; 0 or -errno. */
-static inline int reap_one(struct io_uring *ring, struct test_cqe *out)
+/* Wait for one CQE (at most *ts when given), copy it to *out and mark it
+ * seen; 0 or -errno. */
+static inline int reap_wait(struct io_uring *ring, struct test_cqe *out,
+			    struct __kernel_timespec *ts)
 {
 	struct io_uring_cqe *cqe;
 	int ret;
@@ -267,7 +269,7 @@ static inline int reap_one(struct io_uring *ring, struct test_cqe *out)
 	out->user_data = 0;
 	out->res = INT_MIN;
 	out->flags = 0;
-	ret = io_uring_wait_cqe(ring, &cqe);
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, ts);
 	if (ret < 0)
 		return ret;
 	out->user_data = cqe->user_data;
@@ -277,26 +279,19 @@ static inline int reap_one(struct io_uring *ring, struct test_cqe *out)
 	return 0;
 }
 
+static inline int reap_one(struct io_uring *ring, struct test_cqe *out)
+{
+	return reap_wait(ring, out, NULL);
+}
+
 /* reap_one, waiting at most secs seconds: long enough to tell a lost CQE
  * (-ETIME) from a slow one, without hanging the test. */
 static inline int reap_bounded(struct io_uring *ring, struct test_cqe *out,
 			       long secs)
 {
 	struct __kernel_timespec ts = { .tv_sec = secs };
-	struct io_uring_cqe *cqe;
-	int ret;
 
-	out->user_data = 0;
-	out->res = INT_MIN;
-	out->flags = 0;
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret < 0)
-		return ret;
-	out->user_data = cqe->user_data;
-	out->res = cqe->res;
-	out->flags = cqe->flags;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
+	return reap_wait(ring, out, &ts);
 }
 
 /*

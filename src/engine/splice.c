@@ -103,7 +103,8 @@ int ua_splice(struct ua_req *req, unsigned issue_flags)
 
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		return UA_PUNT;
-	/* A fixed input file needs a file table (the fixed-file issue). */
+	/* A fixed input file is not looked up here: -EBADF, where the kernel
+	 * uses the registered file (a known difference, uring-alike(7)). */
 	if (sp->flags & SPLICE_F_FD_IN_FIXED)
 		n = -EBADF;
 	else if (ua_is_ring_fd(sp->fd_in))
