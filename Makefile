@@ -86,10 +86,10 @@ $(O)/examples/uring-bench.kernel $(O)/examples/echo-server.kernel: $(O)/examples
 
 # API tests use only <liburing.h>: built against us, and against the system
 # liburing to check every expectation on the kernel's own io_uring.
-$(O)/test/api-%: test/api-%.c test/helpers.h $(SHLIB) $(O)/liburing-alike.so include/liburing.h
+$(O)/test/api-%: test/api-%.c test/helpers.h test/seccomp-filter.h $(SHLIB) $(O)/liburing-alike.so include/liburing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -Iinclude $< -o $@ $(LINK_OURS) -lcmocka
-$(O)/test-kernel/api-%: test/api-%.c test/helpers.h
+$(O)/test-kernel/api-%: test/api-%.c test/helpers.h test/seccomp-filter.h
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -DTEST_KERNEL $< -o $@ -luring -lcmocka -pthread $(SANFLAGS)
 # Unit tests reach into the engine: they link the static library.

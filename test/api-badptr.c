@@ -31,6 +31,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include "helpers.h"
+#include "seccomp-filter.h"
 
 #define OP_BIND			56
 #define REGISTER_PBUF_STATUS	26u
@@ -596,21 +597,13 @@ static void test_setup_params(void **state)
 /* process_vm_readv and process_vm_writev fail with EPERM from now on. */
 static void deny_process_vm(void)
 {
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_writev, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	};
-	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = filter,
+	static const struct denial deny[] = {
+		{ __NR_process_vm_readv, EPERM },
+		{ __NR_process_vm_writev, EPERM },
+		DENIAL_END,
 	};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+	if (seccomp_deny(deny)) {
 		perror("seccomp");
 		exit(1);
 	}

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include "helpers.h"
+#include "seccomp-filter.h"
 
 #define HANDLED		7	/* exit status of a child whose handler ran */
 
@@ -188,22 +189,16 @@ static void test_faults_blocked(void **state)
 
 static void deny_process_vm(void)
 {
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_writev, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	};
-	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = filter,
+	static const struct denial deny[] = {
+		{ __NR_process_vm_readv, EPERM },
+		{ __NR_process_vm_writev, EPERM },
+		DENIAL_END,
 	};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+	if (seccomp_deny(deny)) {
+		perror("seccomp");
 		exit(1);
+	}
 }
 
 static void bad_pointers_after_own_handler_no_process_vm(void)
