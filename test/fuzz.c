@@ -353,6 +353,27 @@ static int pick_fd(int ring_ok)
 	return targets[rnd(NR_TARGETS)];
 }
 
+/*
+ * The input of a SPLICE or TEE. A splice waiting for data from a blocking
+ * socket or pipe holds its output pipe's lock, and Linux takes that lock
+ * uninterruptibly before it looks at RWF_NOWAIT, so any later inline read
+ * or write of that pipe waits for the splice: on the kernel's io_uring as
+ * on the engine. With blocking descriptors in play, an input that could
+ * wait forever is swapped for one that never blocks.
+ */
+static int splice_input(void)
+{
+	int fd = pick_fd(1);
+	struct stat st;
+
+	if (!on(C_BLOCKING) || fd < 0 || fstat(fd, &st) < 0)
+		return fd;
+	if ((S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode)) &&
+	    !(fcntl(fd, F_GETFL) & O_NONBLOCK))
+		return targets[T_PIPE2_R];
+	return fd;
+}
+
 static int pick_fixed_index(void)
 {
 	unsigned n = nr_fixed_files ? nr_fixed_files : 1;
@@ -494,7 +515,13 @@ static uint64_t make_iovecs(unsigned *nr_out, int writes_data)
 	return struct_ptr(iov);
 }
 
-static uint64_t make_timespec(void)
+/*
+ * On the kernel's io_uring with DEFER_TASKRUN, a multishot TIMEOUT that
+ * fires every microsecond re-arms faster than a cancel can catch it: the
+ * cancel reports success and the CQEs go on for good. A multishot one
+ * fires at most once a millisecond here, which cancels reliably there.
+ */
+static uint64_t make_timespec(int multishot)
 {
 	static const struct { int64_t s, ns; } ts[] = {
 		{ 0, 0 }, { 0, 1000 }, { 0, 1000000 }, { 0, 20000000 },
@@ -506,6 +533,9 @@ static uint64_t make_timespec(void)
 
 	t->tv_sec = ts[i].s;
 	t->tv_nsec = ts[i].ns;
+	if (multishot && t->tv_sec == 0 && t->tv_nsec >= 0 &&
+	    t->tv_nsec < 1000000)
+		t->tv_nsec = 1000000;
 	return struct_ptr(t);
 }
 
@@ -877,13 +907,14 @@ static void fill_op_fields(struct io_uring_sqe *sqe, struct rec *r,
 			sqe->addr2 = make_sockaddr(&len), sqe->addr_len = len;
 		break;
 	case OP_TIMEOUT:
-		sqe->addr = make_timespec();
+		sqe->timeout_flags = one_in(3) ? rnd(128) : 0;
+		sqe->addr = make_timespec(sqe->timeout_flags &
+					  IORING_TIMEOUT_MULTISHOT);
 		sqe->len = one_in(8) ? rnd(3) : 1;
 		sqe->off = one_in(3) ? rnd(4) : 0;	/* completion count */
-		sqe->timeout_flags = one_in(3) ? rnd(128) : 0;
 		break;
 	case OP_LINK_TIMEOUT:
-		sqe->addr = make_timespec();
+		sqe->addr = make_timespec(0);
 		sqe->len = one_in(8) ? rnd(3) : 1;
 		sqe->timeout_flags = one_in(4) ? rnd(64) : 0;
 		break;
@@ -891,7 +922,7 @@ static void fill_op_fields(struct io_uring_sqe *sqe, struct rec *r,
 		sqe->addr = pick_target_ud();
 		sqe->timeout_flags = one_in(2) ? rnd(32) : 0;
 		if (sqe->timeout_flags & 0x12)	/* an update: new timespec */
-			sqe->addr2 = make_timespec();
+			sqe->addr2 = make_timespec(0);
 		break;
 	case OP_ASYNC_CANCEL:
 		sqe->addr = pick_target_ud();
@@ -1017,12 +1048,15 @@ static void fill_op_fields(struct io_uring_sqe *sqe, struct rec *r,
 		sqe->len = rnd(64);
 		return;
 	case OP_SPLICE: case OP_TEE:
-		sqe->splice_fd_in = pick_fd(1);
+		sqe->splice_fd_in = splice_input();
 		sqe->splice_off_in = one_in(2) ? (uint64_t) -1 : rand_off();
 		sqe->off = one_in(2) ? (uint64_t) -1 : rand_off();
 		sqe->len = rand_len();
 		sqe->splice_flags = one_in(4) ? (uint32_t) rnd64() : rnd(16);
-		if (one_in(5))
+		/* A fixed input may be any descriptor: see splice_input(). */
+		if (on(C_BLOCKING))
+			sqe->splice_flags &= ~(1U << 31);
+		else if (one_in(5))
 			sqe->splice_flags |= 1U << 31;	/* fd_in is fixed */
 		break;
 	case OP_PROVIDE_BUFFERS: {
