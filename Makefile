@@ -149,6 +149,27 @@ run-seccomp-tests: $(TEST_BINS) $(SECCOMP_RUN)
 	done; \
 	[ -z "$$failed" ] || { echo "seccomp profiles failed:$$failed"; exit 1; }
 
+# The raw-syscall preload (src/preload/): the engine, private to it, behind
+# a seccomp trap for the io_uring system calls. Not a sanitizer build's:
+# a sanitizer runtime must be the first library a process loads.
+PRELOAD      := $(O)/uring-alike-preload.so
+PRELOAD_OBJS := $(O)/src/preload/preload.o $(filter $(O)/src/engine/%,$(LIB_OBJS))
+ifeq ($(SANITIZE),)
+all: $(PRELOAD)
+install: install-preload
+uninstall: uninstall-preload
+endif
+$(PRELOAD): $(PRELOAD_OBJS) src/preload/preload.map
+	$(CC) -shared -Wl,--version-script=src/preload/preload.map -Wl,-z,defs \
+		-o $@ $(PRELOAD_OBJS) -pthread -ldl
+.PHONY: install-preload uninstall-preload
+install-preload: $(PRELOAD)
+	install -d $(DESTDIR)$(LIBDIR)/uring-alike
+	install -m 755 $(PRELOAD) $(DESTDIR)$(LIBDIR)/uring-alike/
+uninstall-preload:
+	rm -f $(DESTDIR)$(LIBDIR)/uring-alike/uring-alike-preload.so
+	-rmdir $(DESTDIR)$(LIBDIR)/uring-alike 2>/dev/null
+
 test-kernel: deps
 	@$(MAKE) --no-print-directory run-kernel-tests
 run-kernel-tests: $(KTEST_BINS)
