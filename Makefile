@@ -166,9 +166,25 @@ $(PRELOAD): $(PRELOAD_OBJS) src/preload/preload.map
 install-preload: $(PRELOAD)
 	install -d $(DESTDIR)$(LIBDIR)/uring-alike
 	install -m 755 $(PRELOAD) $(DESTDIR)$(LIBDIR)/uring-alike/
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/uring-alike-preload.8 $(DESTDIR)$(MANDIR)/man8/
 uninstall-preload:
-	rm -f $(DESTDIR)$(LIBDIR)/uring-alike/uring-alike-preload.so
+	rm -f $(DESTDIR)$(LIBDIR)/uring-alike/uring-alike-preload.so \
+		$(DESTDIR)$(MANDIR)/man8/uring-alike-preload.8
 	-rmdir $(DESTDIR)$(LIBDIR)/uring-alike 2>/dev/null
+# A program with no liburing, on the kernel and through the preload inside
+# Docker's profile; part of make test-seccomp.
+RAW_URING := $(O)/test/preload/raw-uring
+$(RAW_URING): test/preload/raw-uring.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $< -o $@ -ldl
+.PHONY: run-preload-tests
+ifeq ($(SANITIZE),)
+run-seccomp-tests: run-preload-tests
+endif
+run-preload-tests: $(PRELOAD) $(SECCOMP_RUN) $(RAW_URING)
+	@echo "##### raw io_uring system calls through $(PRELOAD)"
+	@sh test/preload/run.sh $(abspath $(PRELOAD)) $(SECCOMP_RUN) $(RAW_URING)
 
 test-kernel: deps
 	@$(MAKE) --no-print-directory run-kernel-tests
