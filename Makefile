@@ -153,7 +153,8 @@ run-seccomp-tests: $(TEST_BINS) $(SECCOMP_RUN)
 # a seccomp trap for the io_uring system calls. Not a sanitizer build's:
 # a sanitizer runtime must be the first library a process loads.
 PRELOAD      := $(O)/uring-alike-preload.so
-PRELOAD_OBJS := $(O)/src/preload/preload.o $(filter $(O)/src/engine/%,$(LIB_OBJS))
+PRELOAD_OBJS := $(O)/src/preload/preload.o $(O)/src/preload/rewrite.o \
+		$(filter $(O)/src/engine/%,$(LIB_OBJS))
 ifeq ($(SANITIZE),)
 all: $(PRELOAD)
 install: install-preload

@@ -38,6 +38,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include <liburing.h>
+#include "preload/preload.h"
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH		AUDIT_ARCH_X86_64
@@ -180,6 +181,17 @@ static long run_call(long nr, const long a[6])
 	}
 }
 
+/* A rewritten call site's thunk (rewrite.c) lands here. The engine may
+ * set errno; the code around the call must find its own. */
+long ua_preload_call(long nr, const long a[6])
+{
+	int saved_errno = errno;
+	long ret = run_call(nr, a);
+
+	errno = saved_errno;
+	return ret;
+}
+
 /* The engine may set errno; the interrupted code must find its own. */
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
@@ -197,6 +209,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 		args[i] = (long) CALL_ARG(uc, i);
 	__atomic_add_fetch(&traps_taken, 1, __ATOMIC_RELAXED);
 	CALL_RESULT(uc) = run_call(si->si_syscall, args);
+#if defined(__x86_64__)
+	ua_preload_rewrite((uintptr_t) si->si_call_addr, (unsigned) si->si_syscall);
+#endif
 	errno = saved_errno;
 }
 
@@ -300,6 +315,9 @@ __attribute__((constructor(101))) static void preload_init(void)
 	int saved_errno = errno;
 
 	find_real();
+#if defined(__x86_64__)
+	ua_preload_rewrite_init();
+#endif
 	if (install_handler() || (!filter_present() && install_filter()))
 		fprintf(stderr, "uring-alike-preload: cannot trap the io_uring "
 			"system calls (%s): they go to the kernel\n",

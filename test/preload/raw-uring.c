@@ -7,7 +7,8 @@
  * engine inside a seccomp profile that denies io_uring (test/preload/run.sh);
  * every expectation is the kernel's. Exit status 0: the case passed.
  *
- * Cases: basic, errno, fork, exec, vfork, sigsys, blocked, tsync PRELOAD.
+ * Cases: basic, errno, fork, exec, vfork, sigsys, blocked, tsync PRELOAD,
+ * site [rewritten].
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -371,6 +372,57 @@ static void signals_blocked(void)
 	use_ring(false);
 }
 
+#if defined(__x86_64__)
+/*
+ * The sequence compilers emit for a call with a constant number, as fio
+ * has it: `mov $426,%eax; syscall`, the mov inside one aligned 8-byte
+ * word, which the preload rewrites into a jump after the first trap.
+ * Every register the instruction keeps (all but rax, rcx, r11), xmm0
+ * included, must come back unchanged.
+ */
+extern const unsigned char raw_uring_site[];
+
+__attribute__((noinline)) static long enter_at_site(int fd, unsigned submit,
+						    unsigned wait, unsigned flags)
+{
+	register long r10 __asm__("r10") = flags;
+	register long r8 __asm__("r8") = 0;
+	register long r9 __asm__("r9") = _NSIG / 8;
+	register double x0 __asm__("xmm0") = 2.5;
+	long rdi = fd, rsi = submit, rdx = wait, ret;
+
+	__asm__ volatile(".p2align 3\n"
+			 "raw_uring_site:\n"
+			 "	mov $426, %%eax\n"
+			 "	syscall"
+			 : "=a"(ret), "+D"(rdi), "+S"(rsi), "+d"(rdx),
+			   "+r"(r10), "+r"(r8), "+r"(r9), "+x"(x0)
+			 : : "rcx", "r11", "memory");
+	CHECK(rdi == fd && rsi == submit && rdx == wait && r10 == flags &&
+	      r8 == 0 && r9 == _NSIG / 8 && x0 == 2.5);
+	return ret;
+}
+
+static void rewritten_site(bool expect_rewritten)
+{
+	struct ring r;
+	int i;
+
+	ring_init(&r, false);
+	for (i = 0; i < 100; i++) {
+		next_sqe(&r)->opcode = IORING_OP_NOP;
+		errno = E2BIG;
+		CHECK(enter_at_site(r.fd, 1, 1, IORING_ENTER_GETEVENTS) == 1);
+		CHECK(enter_at_site(999, 0, 0, 0) == -EBADF);
+		CHECK(errno == E2BIG);
+		(*r.cq_head)++;
+	}
+	/* jmp rel32 in place of the mov */
+	CHECK(!expect_rewritten || raw_uring_site[0] == 0xe9);
+	close(r.fd);
+}
+#endif
+
 /* A thread that exists before the preload is loaded (dlopen here, a
  * constructor that starts threads elsewhere) gets the filter too. */
 static pthread_mutex_t go_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -418,11 +470,15 @@ int main(int argc, char **argv)
 		own_sigsys_handler();
 	} else if (!strcmp(c, "blocked")) {
 		signals_blocked();
+#if defined(__x86_64__)
+	} else if (!strcmp(c, "site")) {
+		rewritten_site(argc > 2 && !strcmp(argv[2], "rewritten"));
+#endif
 	} else if (!strcmp(c, "tsync") && argc > 2) {
 		thread_before_preload(argv[2]);
 	} else {
 		fprintf(stderr, "usage: raw-uring basic|errno|fork|exec|vfork|"
-				"sigsys|blocked|tsync PRELOAD|-\n");
+				"sigsys|blocked|tsync PRELOAD|-|site [rewritten]\n");
 		return 2;
 	}
 	return 0;
