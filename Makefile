@@ -153,7 +153,7 @@ run-seccomp-tests: $(TEST_BINS) $(SECCOMP_RUN)
 # a seccomp trap for the io_uring system calls. Not a sanitizer build's:
 # a sanitizer runtime must be the first library a process loads.
 PRELOAD      := $(O)/uring-alike-preload.so
-PRELOAD_OBJS := $(O)/src/preload/preload.o $(O)/src/preload/rewrite.o \
+PRELOAD_OBJS := $(addprefix $(O)/src/preload/,preload.o rewrite.o exec.o) \
 		$(filter $(O)/src/engine/%,$(LIB_OBJS))
 ifeq ($(SANITIZE),)
 all: $(PRELOAD)

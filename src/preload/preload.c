@@ -315,6 +315,7 @@ __attribute__((constructor(101))) static void preload_init(void)
 	int saved_errno = errno;
 
 	find_real();
+	ua_preload_exec_init();
 #if defined(__x86_64__)
 	ua_preload_rewrite_init();
 #endif

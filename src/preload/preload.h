@@ -8,6 +8,9 @@
  * untouched. */
 long ua_preload_call(long nr, const long a[6]);
 
+/* exec.c: finds libc's exec functions and the library's own path. */
+void ua_preload_exec_init(void);
+
 #if defined(__x86_64__)
 /* rewrite.c: a trapped call site that can be made to call the engine
  * directly is, from the next call on. */

@@ -7,7 +7,7 @@
  * engine inside a seccomp profile that denies io_uring (test/preload/run.sh);
  * every expectation is the kernel's. Exit status 0: the case passed.
  *
- * Cases: basic, errno, fork, exec, vfork, sigsys, blocked, tsync PRELOAD,
+ * Cases: basic, errno, fork, exec, vfork, exec-clean, sigsys, blocked, tsync PRELOAD,
  * site [rewritten].
  */
 #include <dlfcn.h>
@@ -19,6 +19,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -295,6 +296,36 @@ static void exec_child(bool use_vfork)
 	use_ring(false);
 }
 
+/* A child exec'd with an environment that lost the preload (env -i) still
+ * gets it: it has the filter, and without the handler its first io_uring
+ * call would kill it. fork+execve, vfork+execle, posix_spawn. */
+static void exec_clean_env(void)
+{
+	char filters[16];
+	char *argv[] = { "raw-uring", "exec-child", filters, NULL };
+	char *empty[] = { NULL }, *blank[] = { "LD_PRELOAD=", NULL };
+	pid_t pid;
+
+	snprintf(filters, sizeof(filters), "%d", seccomp_filters());
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		execve("/proc/self/exe", argv, empty);
+		_exit(127);
+	}
+	CHECK(wait_child(pid) == 0);
+	pid = vfork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		execle("/proc/self/exe", "raw-uring", "exec-child", filters,
+		       (char *) NULL, empty);
+		_exit(127);
+	}
+	CHECK(wait_child(pid) == 0);
+	CHECK(!posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, blank));
+	CHECK(wait_child(pid) == 0);
+}
+
 /* A filter of the program's own traps getppid(): its SIGSYS handler
  * answers it, while the io_uring calls keep working around it. */
 #define OWN_TRAP_DATA	0x42
@@ -466,6 +497,8 @@ int main(int argc, char **argv)
 		exec_child(false);
 	} else if (!strcmp(c, "vfork")) {
 		exec_child(true);
+	} else if (!strcmp(c, "exec-clean")) {
+		exec_clean_env();
 	} else if (!strcmp(c, "sigsys")) {
 		own_sigsys_handler();
 	} else if (!strcmp(c, "blocked")) {
@@ -477,7 +510,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(c, "tsync") && argc > 2) {
 		thread_before_preload(argv[2]);
 	} else {
-		fprintf(stderr, "usage: raw-uring basic|errno|fork|exec|vfork|"
+		fprintf(stderr, "usage: raw-uring basic|errno|fork|exec|vfork|exec-clean|"
 				"sigsys|blocked|tsync PRELOAD|-|site [rewritten]\n");
 		return 2;
 	}
