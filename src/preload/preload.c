@@ -38,7 +38,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include <liburing.h>
+#include "engine/ringref.h"
 #include "preload/preload.h"
+#include "ua_private.h"
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH		AUDIT_ARCH_X86_64
@@ -74,10 +76,12 @@ static const int call_arg_regs[6] = {
 #define EXPORT	__attribute__((visibility("default")))
 
 typedef long (*syscall_fn)(long, ...);
+typedef int (*close_fn)(int);
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef int (*sigmask_fn)(int, const sigset_t *, sigset_t *);
 
 static syscall_fn real_syscall;
+static close_fn real_close;
 static sigaction_fn real_sigaction;
 static sigmask_fn real_sigprocmask, real_pthread_sigmask;
 
@@ -87,6 +91,7 @@ static void find_real(void)
 	if (__atomic_load_n(&real_pthread_sigmask, __ATOMIC_ACQUIRE))
 		return;
 	real_syscall = (syscall_fn) dlsym(RTLD_NEXT, "syscall");
+	real_close = (close_fn) dlsym(RTLD_NEXT, "close");
 	real_sigaction = (sigaction_fn) dlsym(RTLD_NEXT, "sigaction");
 	real_sigprocmask = (sigmask_fn) dlsym(RTLD_NEXT, "sigprocmask");
 	__atomic_store_n(&real_pthread_sigmask,
@@ -307,6 +312,23 @@ EXPORT long syscall(long nr, ...)
 		return -1;
 	}
 	return ret;
+}
+
+/*
+ * A program that maps the rings itself is done with a ring when it closes
+ * the descriptor; the engine learns it from the release liburing's
+ * io_uring_queue_exit() sends. Without it the ring's threads would run on,
+ * and a call on a file that reuses the number would find the ring, where
+ * the kernel fails it with -EOPNOTSUPP.
+ */
+EXPORT int close(int fd)
+{
+	struct ua_ctx **slot = ua_ring_slot(fd);
+
+	find_real();
+	if (slot && ua_ring_slot_holds_ctx(__atomic_load_n(slot, __ATOMIC_ACQUIRE)))
+		io_uring_register((unsigned) fd, UA_REGISTER_RELEASE_RING, NULL, 0);
+	return real_close(fd);
 }
 
 /* Early, before other constructors start threads or make rings. */

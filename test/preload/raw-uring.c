@@ -7,7 +7,7 @@
  * engine inside a seccomp profile that denies io_uring (test/preload/run.sh);
  * every expectation is the kernel's. Exit status 0: the case passed.
  *
- * Cases: basic, errno, fork, exec, vfork, exec-clean, sigsys, blocked, tsync PRELOAD,
+ * Cases: basic, close, errno, fork, exec, vfork, exec-clean, sigsys, blocked, tsync PRELOAD,
  * site [rewritten].
  */
 #include <dlfcn.h>
@@ -276,6 +276,43 @@ static int seccomp_filters(void)
 	return n;
 }
 
+/* How many threads the process has. */
+static int threads(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = -1;
+
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* close() is the end of a ring: nothing of it runs on, and a file that
+ * takes its number is no ring. (The first ring may leave threads of the
+ * process's own behind: counted after it.) */
+static void closed_ring(void)
+{
+	int before, fd;
+	struct ring r;
+
+	ring_init(&r, true);
+	CHECK(!close(r.fd));
+	before = threads();
+	ring_init(&r, true);
+	next_sqe(&r)->opcode = IORING_OP_NOP;
+	CHECK(submit_and_reap(&r, 1, 0) == 0);
+	CHECK(!close(r.fd));
+	CHECK(threads() == before);
+	fd = open("/dev/null", O_RDONLY);
+	CHECK(fd == r.fd);
+	CHECK(enter(fd, 0, 0, 0) == -EOPNOTSUPP);
+	close(fd);
+}
+
 /* The exec'd program gets the environment, and with it the preload,
  * which finds the filter in place and does not stack another. */
 static void exec_child(bool use_vfork)
@@ -489,6 +526,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(c, "exec-child") && argc > 2) {
 		use_ring(true);
 		CHECK(seccomp_filters() == atoi(argv[2]));
+	} else if (!strcmp(c, "close")) {
+		closed_ring();
 	} else if (!strcmp(c, "errno")) {
 		errno_kept();
 	} else if (!strcmp(c, "fork")) {
@@ -510,7 +549,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(c, "tsync") && argc > 2) {
 		thread_before_preload(argv[2]);
 	} else {
-		fprintf(stderr, "usage: raw-uring basic|errno|fork|exec|vfork|exec-clean|"
+		fprintf(stderr, "usage: raw-uring basic|close|errno|fork|exec|vfork|exec-clean|"
 				"sigsys|blocked|tsync PRELOAD|-|site [rewritten]\n");
 		return 2;
 	}

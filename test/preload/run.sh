@@ -4,7 +4,7 @@
 # which denies io_uring (EPERM). Where the kernel has no io_uring for us,
 # only the preload's half runs.
 preload=$1 seccomp_run=$2 raw=$3
-cases="basic errno fork exec vfork exec-clean sigsys blocked"
+cases="basic close errno fork exec vfork exec-clean sigsys blocked"
 # x86_64: a trapped `mov $nr,%eax; syscall` is rewritten into a jump.
 [ "$(uname -m)" = x86_64 ] && cases="$cases site"
 failed=""
