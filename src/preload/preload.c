@@ -306,7 +306,7 @@ EXPORT long syscall(long nr, ...)
 		find_real();
 		return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}
-	ret = run_call(nr, a);
+	ret = ua_preload_call(nr, a);
 	if (ret < 0) {
 		errno = (int) -ret;
 		return -1;
