@@ -4,13 +4,17 @@
  * system calls themselves (syscall(2), or a `syscall` instruction of their
  * own), loaded with LD_PRELOAD.
  *
- * A seccomp filter answers io_uring_setup, io_uring_enter and
- * io_uring_register with SECCOMP_RET_TRAP: the kernel skips the call and
- * sends the calling thread a SIGSYS whose context holds the call's
- * registers. Our handler runs the engine's entry point of the same name
- * and writes its result where the call's result goes, so the program sees
- * the system call return. A trap takes precedence over an errno rule of a
- * container's filter, which is why this works where io_uring is denied.
+ * Calls made through libc's syscall() reach the engine through ours,
+ * which stands in front of it. For the others a seccomp filter answers
+ * io_uring_setup, io_uring_enter and io_uring_register with
+ * SECCOMP_RET_TRAP: the kernel skips the call and sends the calling
+ * thread a SIGSYS whose context holds the call's registers. Our handler
+ * runs the engine's entry point of the same name and writes its result
+ * where the call's result goes, so the program sees the system call
+ * return. A trap takes precedence over an errno rule of a container's
+ * filter, which is why this works where io_uring is denied. On x86_64 a
+ * call site that trapped is then rewritten to call the engine directly
+ * (rewrite.c).
  *
  * The filter is process state: every thread has it (TSYNC catches the
  * threads made before us), and fork and exec keep it. A process that has
@@ -18,9 +22,9 @@
  * call, so the handler must stay installed and SIGSYS must stay
  * deliverable: sigaction() and signal() for SIGSYS record the
  * application's handler (ours calls it for every SIGSYS that is not our
- * trap) and sigprocmask() and pthread_sigmask() never block SIGSYS. A
- * process exec'd with the preload in its environment (LD_PRELOAD is
- * inherited) finds the filter there and does not stack another.
+ * trap) and sigprocmask() and pthread_sigmask() never block SIGSYS. An
+ * exec'd program loads the library again (exec.c keeps it in the
+ * environment), finds the filter in place and does not stack another.
  */
 #include <dlfcn.h>
 #include <errno.h>
