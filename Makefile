@@ -159,7 +159,9 @@ ifeq ($(SANITIZE),)
 all: $(PRELOAD)
 install: install-preload
 uninstall: uninstall-preload
+run-seccomp-tests: run-preload-tests
 endif
+-include $(PRELOAD_OBJS:.o=.d)
 $(PRELOAD): $(PRELOAD_OBJS) src/preload/preload.map
 	$(CC) -shared -Wl,--version-script=src/preload/preload.map -Wl,-z,defs \
 		-o $@ $(PRELOAD_OBJS) -pthread -ldl
@@ -174,15 +176,12 @@ uninstall-preload:
 		$(DESTDIR)$(MANDIR)/man8/uring-alike-preload.8
 	-rmdir $(DESTDIR)$(LIBDIR)/uring-alike 2>/dev/null
 # A program with no liburing, on the kernel and through the preload inside
-# Docker's profile; part of make test-seccomp.
+# Docker's profile; part of make test-seccomp (above).
 RAW_URING := $(O)/test/preload/raw-uring
 $(RAW_URING): test/preload/raw-uring.c
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $< -o $@ -ldl
 .PHONY: run-preload-tests
-ifeq ($(SANITIZE),)
-run-seccomp-tests: run-preload-tests
-endif
 run-preload-tests: $(PRELOAD) $(SECCOMP_RUN) $(RAW_URING)
 	@echo "##### raw io_uring system calls through $(PRELOAD)"
 	@sh test/preload/run.sh $(abspath $(PRELOAD)) $(SECCOMP_RUN) $(RAW_URING)
