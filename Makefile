@@ -149,6 +149,43 @@ run-seccomp-tests: $(TEST_BINS) $(SECCOMP_RUN)
 	done; \
 	[ -z "$$failed" ] || { echo "seccomp profiles failed:$$failed"; exit 1; }
 
+# The raw-syscall preload (src/preload/): the engine, private to it, behind
+# a seccomp trap for the io_uring system calls. Not a sanitizer build's:
+# a sanitizer runtime must be the first library a process loads.
+PRELOAD      := $(O)/uring-alike-preload.so
+PRELOAD_OBJS := $(addprefix $(O)/src/preload/,preload.o rewrite.o exec.o) \
+		$(filter $(O)/src/engine/%,$(LIB_OBJS))
+ifeq ($(SANITIZE),)
+all: $(PRELOAD)
+install: install-preload
+uninstall: uninstall-preload
+run-seccomp-tests: run-preload-tests
+endif
+-include $(PRELOAD_OBJS:.o=.d)
+$(PRELOAD): $(PRELOAD_OBJS) src/preload/preload.map
+	$(CC) -shared -Wl,--version-script=src/preload/preload.map -Wl,-z,defs \
+		-o $@ $(PRELOAD_OBJS) -pthread -ldl
+.PHONY: install-preload uninstall-preload
+install-preload: $(PRELOAD)
+	install -d $(DESTDIR)$(LIBDIR)/uring-alike
+	install -m 755 $(PRELOAD) $(DESTDIR)$(LIBDIR)/uring-alike/
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/uring-alike-preload.8 $(DESTDIR)$(MANDIR)/man8/
+uninstall-preload:
+	rm -f $(DESTDIR)$(LIBDIR)/uring-alike/uring-alike-preload.so \
+		$(DESTDIR)$(MANDIR)/man8/uring-alike-preload.8
+	-rmdir $(DESTDIR)$(LIBDIR)/uring-alike 2>/dev/null
+# A program with no liburing, on the kernel and through the preload inside
+# Docker's profile; part of make test-seccomp (above).
+RAW_URING := $(O)/test/preload/raw-uring
+$(RAW_URING): test/preload/raw-uring.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $< -o $@ -ldl
+.PHONY: run-preload-tests
+run-preload-tests: $(PRELOAD) $(SECCOMP_RUN) $(RAW_URING)
+	@echo "##### raw io_uring system calls through $(PRELOAD)"
+	@sh test/preload/run.sh $(abspath $(PRELOAD)) $(SECCOMP_RUN) $(RAW_URING)
+
 test-kernel: deps
 	@$(MAKE) --no-print-directory run-kernel-tests
 run-kernel-tests: $(KTEST_BINS)

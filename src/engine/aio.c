@@ -342,6 +342,14 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 	ua_lock_assert_held(&ctx->uring_lock);
 	if (!ctx->aio.nr)
 		return;
+	/* One transfer is one system call either way, and its own
+	 * preadv2/pwritev2 costs less than io_submit() with an AIO event
+	 * to reap: programs that submit each request as they make it
+	 * (fio, by default) pay that on every request. */
+	if (ctx->aio.nr == 1) {
+		flush_alone(ctx, batch);
+		return;
+	}
 	actx = borrow_context();
 	if (!actx) {
 		flush_alone(ctx, batch);
