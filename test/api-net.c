@@ -226,6 +226,24 @@ static void test_connect_refused(void **state)
 	close(fd);
 }
 
+/* A socket whose connection was refused may connect again: each CONNECT
+ * reports its own refusal, never the abort of the one before. */
+static void test_connect_refused_again(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct sockaddr_in addr;
+	int lfd = tcp_listener(&addr, 0), fd, i;
+
+	close(lfd);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	for (i = 0; i < 3; i++) {
+		io_uring_prep_connect(sqe_ud(ring, 4), fd,
+				      (struct sockaddr *) &addr, sizeof(addr));
+		assert_int_equal(submit_wait_in_engine(ring, 4), -ECONNREFUSED);
+	}
+	close(fd);
+}
+
 /* UDP: sendto through SEND with an address, and RECVMSG with the sender. */
 static void test_udp_sendto_recvmsg(void **state)
 {
@@ -561,6 +579,7 @@ int main(void)
 		T(test_send_recv_socketpair),
 		T(test_tcp_through_the_ring),
 		T(test_connect_refused),
+		T(test_connect_refused_again),
 		T(test_udp_sendto_recvmsg),
 		T(test_msg_iovecs_are_copied),
 		T(test_recv_waitall),

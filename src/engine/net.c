@@ -74,6 +74,7 @@ struct ua_connect {
 	struct sockaddr_storage	addr;
 	socklen_t		addr_len;
 	bool			in_progress;
+	bool			seen_econnaborted;
 };
 #define connect_of(req)	ua_cmd(req, struct ua_connect)
 
@@ -953,6 +954,7 @@ int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EINVAL;
 	c->addr_len = (socklen_t) sqe->off;
 	c->in_progress = false;
+	c->seen_econnaborted = false;
 	return ua_copy_from_user(&c->addr, sqe->addr, c->addr_len);
 }
 
@@ -974,6 +976,20 @@ static int start_connect(struct ua_req *req)
 	return ret;
 }
 
+/*
+ * A socket whose failed connection was already reported (its error read)
+ * still counts as connecting: the next connect() answers -ECONNABORTED and
+ * leaves it unconnected. The kernel tries once more, which starts the new
+ * connection, so a repeated CONNECT reports its own result.
+ */
+static bool retry_aborted(struct ua_connect *c, int ret)
+{
+	if (ret != -ECONNABORTED || c->seen_econnaborted)
+		return false;
+	c->seen_econnaborted = true;
+	return true;
+}
+
 int ua_connect(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_connect *c = connect_of(req);
@@ -981,9 +997,12 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 	socklen_t len = sizeof(err);
 
 	if (!(issue_flags & UA_ISSUE_NONBLOCK)) {
-		ret = connect(req->fd, (const struct sockaddr *) &c->addr,
-			      c->addr_len);
-		return done(req, ret < 0 ? -errno : 0, false);
+		do {
+			ret = connect(req->fd, (const struct sockaddr *) &c->addr,
+				      c->addr_len);
+			ret = ret < 0 ? -errno : 0;
+		} while (retry_aborted(c, ret));
+		return done(req, ret, false);
 	}
 	if (c->in_progress) {
 		struct pollfd pfd = { .fd = req->fd, .events = POLLOUT };
@@ -996,7 +1015,9 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 			return done(req, -errno, false);
 		return done(req, -err, false);
 	}
-	ret = start_connect(req);
+	do {
+		ret = start_connect(req);
+	} while (retry_aborted(c, ret));
 	if (ret == -EINPROGRESS) {
 		c->in_progress = true;
 		return would_block(req, false);
