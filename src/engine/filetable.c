@@ -233,7 +233,8 @@ static unsigned next_clear_bit(const unsigned long *map, unsigned end,
 /*
  * A free slot for IORING_FILE_INDEX_ALLOC: from the hint to the end of the
  * allocation range, then from the range's start up to the hint, as the
- * kernel searches (the hint follows the last slot filled or emptied).
+ * kernel searches (the hint follows the last slot filled or emptied, which
+ * may lie outside the range: the search then starts at the range's start).
  */
 static int alloc_slot(struct ua_files *files, struct ua_file_table *table)
 {
@@ -241,6 +242,8 @@ static int alloc_slot(struct ua_files *files, struct ua_file_table *table)
 
 	if (!table)
 		return -ENFILE;
+	if (files->alloc_hint < files->alloc_start || files->alloc_hint >= end)
+		files->alloc_hint = files->alloc_start;
 	for (;;) {
 		slot = next_clear_bit(table->bitmap, end, files->alloc_hint);
 		if (slot != end)
