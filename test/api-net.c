@@ -337,6 +337,43 @@ static void test_recv_waitall(void **state)
 	close(sv[1]);
 }
 
+/* MSG_WAITALL on a stream: RECVMSG also waits for all its iovecs hold,
+ * whether part of it came before the submission or after. */
+static void test_recvmsg_waitall(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	char a[3], b[5];
+	struct iovec iov[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct msghdr msg;
+	struct test_cqe c;
+	int sv[2], early;
+
+	tcp_pair(sv);
+	for (early = 0; early < 2; early++) {
+		memset(a, 0, sizeof(a));
+		memset(b, 0, sizeof(b));
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = 2;
+		if (early)
+			assert_int_equal(write(sv[0], "12", 2), 2);
+		io_uring_prep_recvmsg(sqe_ud(ring, 0), sv[1], &msg, MSG_WAITALL);
+		submit_n(ring, 1);
+		if (!early)
+			assert_int_equal(write(sv[0], "12", 2), 2);
+		assert_true(cq_is_empty(ring));
+		assert_int_equal(write(sv[0], "3456", 4), 4);
+		assert_true(cq_is_empty(ring));
+		assert_int_equal(write(sv[0], "78", 2), 2);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+		assert_int_equal(c.res, 8);
+		assert_memory_equal(a, "123", 3);
+		assert_memory_equal(b, "45678", 5);
+	}
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* Peer reset and close: -ECONNRESET, then -EPIPE on a send, and never a
  * SIGPIPE (the kernel sends with MSG_NOSIGNAL). */
 static void test_peer_reset_and_close(void **state)
@@ -583,6 +620,7 @@ int main(void)
 		T(test_udp_sendto_recvmsg),
 		T(test_msg_iovecs_are_copied),
 		T(test_recv_waitall),
+		T(test_recvmsg_waitall),
 		T(test_peer_reset_and_close),
 		T(test_errors),
 		T(test_poll_first),
