@@ -521,6 +521,40 @@ static void test_splice_tee(void **state)
 	close(sv[1]);
 }
 
+/* SPLICE_F_FD_IN_FIXED: the input is a registered file's slot, for SPLICE
+ * and TEE; a slot that holds nothing is -EBADF. */
+static void test_splice_fixed_input(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	int p1[2], p2[2], fds[2];
+	char buf[16] = { 0 };
+
+	assert_int_equal(pipe(p1), 0);
+	assert_int_equal(pipe(p2), 0);
+	fds[0] = p1[0];
+	fds[1] = -1;
+	assert_int_equal(io_uring_register_files(ring, fds, 2), 0);
+	assert_int_equal(write(p1[1], "fixed in", 8), 8);
+	io_uring_prep_tee(sqe_ud(ring, 1), 0, p2[1], 8, SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 1), 8);
+	io_uring_prep_splice(sqe_ud(ring, 2), 0, -1, p2[1], -1, 8,
+			     SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 2), 8);
+	assert_int_equal(read(p2[0], buf, sizeof(buf)), 16);
+	assert_memory_equal(buf, "fixed infixed in", 16);
+	io_uring_prep_splice(sqe_ud(ring, 3), 1, -1, p2[1], -1, 8,
+			     SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 3), -EBADF);
+	io_uring_prep_splice(sqe_ud(ring, 4), 2, -1, p2[1], -1, 8,
+			     SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 4), -EBADF);
+	assert_int_equal(io_uring_unregister_files(ring), 0);
+	close(p1[0]);
+	close(p1[1]);
+	close(p2[0]);
+	close(p2[1]);
+}
+
 /*
  * A TCP socket whose next byte is urgent data (not inline) reports data,
  * yet splices none: from an O_NONBLOCK socket, SPLICE ends with -EAGAIN,
@@ -626,6 +660,7 @@ int main(void)
 		T(test_poll_first),
 		T(test_multishot_accept),
 		T(test_splice_tee),
+		T(test_splice_fixed_input),
 		T(test_splice_from_socket_at_urgent_mark),
 		T(test_epoll_ctl),
 		T(test_idle_connections_hold_no_threads),

@@ -665,6 +665,12 @@ struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot)
 	return node;
 }
 
+/* The node's own descriptor, valid while a reference is held. */
+int ua_file_node_fd(const struct ua_file_node *node)
+{
+	return node->fd;
+}
+
 /* Maybe the file's last user: then it is released. */
 void ua_file_node_put(struct ua_file_node *node)
 {
