@@ -773,13 +773,21 @@ static inline void *io_uring_recvmsg_payload(struct io_uring_recvmsg_out *o,
 	       msgh->msg_namelen + msgh->msg_controllen;
 }
 
+/* 0 for a negative buf_len, or one that ends before the payload starts
+ * (a CQE's res the headers do not fit in), instead of a wrapped length. */
 static inline unsigned int
 io_uring_recvmsg_payload_length(struct io_uring_recvmsg_out *o, int buf_len,
 				struct msghdr *msgh)
 {
-	unsigned char *start = (unsigned char *) io_uring_recvmsg_payload(o, msgh);
+	unsigned long start, end;
 
-	return (unsigned int) ((unsigned char *) o + buf_len - start);
+	if (buf_len < 0)
+		return 0;
+	start = (unsigned long) io_uring_recvmsg_payload(o, msgh);
+	end = (unsigned long) o + (unsigned long) buf_len;
+	if (start >= end)
+		return 0;
+	return (unsigned int) (end - start);
 }
 
 static inline void io_uring_prep_provide_buffers(struct io_uring_sqe *sqe,
