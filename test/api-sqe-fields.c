@@ -13,12 +13,15 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/xattr.h>
 #include "helpers.h"
 
 /* The kernel's numbers for opcodes newer than the system liburing. */
 #define OP_FIXED_FD_INSTALL	54
 #define OP_BIND			56
 #define OP_LISTEN		57
+#define OP_FTRUNCATE		55
+#define OP_PIPE			62
 
 #define HANG_SECS	5
 
@@ -58,6 +61,8 @@ static struct {
 	struct __kernel_timespec ts;
 	struct open_how how;
 	int	upd_fd;
+	int	pipe_fds[2];
+	struct statx stx;
 } env;
 
 static void p_nop(struct io_uring_sqe *s) { io_uring_prep_nop(s); }
@@ -114,6 +119,19 @@ static void p_fd_install(struct io_uring_sqe *s)
 	io_uring_prep_rw(OP_FIXED_FD_INSTALL, s, 0, NULL, 0, 0);
 	s->flags |= IOSQE_FIXED_FILE;
 }
+static void p_statx(struct io_uring_sqe *s) { io_uring_prep_statx(s, AT_FDCWD, "/dev/null", 0, STATX_SIZE, &env.stx); }
+static void p_madvise(struct io_uring_sqe *s) { io_uring_prep_madvise(s, NULL, 0, MADV_NORMAL); }
+static void p_renameat(struct io_uring_sqe *s) { io_uring_prep_rename(s, "/nonexistent/a", "/nonexistent/b"); }
+static void p_unlinkat(struct io_uring_sqe *s) { io_uring_prep_unlink(s, "/nonexistent/a", 0); }
+static void p_mkdirat(struct io_uring_sqe *s) { io_uring_prep_mkdir(s, "/", 0700); }
+static void p_symlinkat(struct io_uring_sqe *s) { io_uring_prep_symlink(s, "x", "/"); }
+static void p_linkat(struct io_uring_sqe *s) { io_uring_prep_link(s, "/nonexistent/a", "/nonexistent/b", 0); }
+static void p_fsetxattr(struct io_uring_sqe *s) { io_uring_prep_fsetxattr(s, env.file, "user.t", "v", XATTR_REPLACE, 1); }
+static void p_setxattr(struct io_uring_sqe *s) { io_uring_prep_setxattr(s, "user.t", "v", "/nonexistent/a", 0, 1); }
+static void p_fgetxattr(struct io_uring_sqe *s) { io_uring_prep_fgetxattr(s, env.file, "user.none", env.buf, 64); }
+static void p_getxattr(struct io_uring_sqe *s) { io_uring_prep_getxattr(s, "user.none", env.buf, "/nonexistent/a", 64); }
+static void p_ftruncate(struct io_uring_sqe *s) { io_uring_prep_rw(OP_FTRUNCATE, s, env.file, NULL, 0, 64); }
+static void p_pipe(struct io_uring_sqe *s) { io_uring_prep_rw(OP_PIPE, s, 0, env.pipe_fds, 0, 0); }
 
 struct op_case {
 	const char	*name;
@@ -164,6 +182,23 @@ static const struct op_case cases[] = {
 			      B(BUF_INDEX) | B(FILE_INDEX) },
 	{ "FIXED_FD_INSTALL", p_fd_install, B(IOPRIO) | B(OFF) | B(ADDR) | B(LEN) |
 					    B(BUF_INDEX) | B(FILE_INDEX) | B(ADDR3) },
+	{ "STATX", p_statx, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "MADVISE", p_madvise, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "RENAMEAT", p_renameat, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "UNLINKAT", p_unlinkat, B(IOPRIO) | B(OFF) | B(LEN) | B(BUF_INDEX) |
+				  B(FILE_INDEX) },
+	{ "MKDIRAT", p_mkdirat, B(IOPRIO) | B(OFF) | B(OP_FLAGS) | B(BUF_INDEX) |
+				B(FILE_INDEX) },
+	{ "SYMLINKAT", p_symlinkat, B(IOPRIO) | B(LEN) | B(OP_FLAGS) |
+				    B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "LINKAT", p_linkat, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "FSETXATTR", p_fsetxattr, B(IOPRIO) },
+	{ "SETXATTR", p_setxattr, B(IOPRIO) },
+	{ "FGETXATTR", p_fgetxattr, B(IOPRIO) },
+	{ "GETXATTR", p_getxattr, B(IOPRIO) },
+	{ "FTRUNCATE", p_ftruncate, B(IOPRIO) | B(ADDR) | B(LEN) | B(OP_FLAGS) |
+				    B(BUF_INDEX) | B(FILE_INDEX) | B(ADDR3) },
+	{ "PIPE", p_pipe, B(IOPRIO) | B(OFF) | B(ADDR3) },
 };
 
 /*
@@ -208,6 +243,10 @@ static int submit_case(struct io_uring *ring, const struct op_case *c,
 	if (res >= 0 && (c->prep == p_openat || c->prep == p_openat2 ||
 			 c->prep == p_socket || c->prep == p_fd_install))
 		close(res);
+	if (res == 0 && c->prep == p_pipe) {
+		close(env.pipe_fds[0]);
+		close(env.pipe_fds[1]);
+	}
 	return res;
 }
 
