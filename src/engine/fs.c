@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/fs.h"
 #include "engine/req.h"
@@ -104,8 +105,11 @@ int ua_statx(struct ua_req *req, unsigned issue_flags)
 		errno = EINVAL;
 		return done(req, -1);
 	}
-	return done(req, statx(fs->old_dfd, fs->oldpath, fs->flags, fs->mask,
-			       (struct statx *) (uintptr_t) fs->statxbuf));
+	/* The system call itself: the application's buffer may be NULL
+	 * (-EFAULT), which glibc's statx() declares it never is. */
+	return done(req, (int) syscall(SYS_statx, fs->old_dfd, fs->oldpath,
+				       fs->flags, fs->mask,
+				       (uintptr_t) fs->statxbuf));
 }
 
 int ua_renameat_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
