@@ -703,6 +703,17 @@ static inline void io_uring_prep_epoll_ctl(struct io_uring_sqe *sqe, int epfd,
 			 (__u32) fd);
 }
 
+/* Up to maxevents ready events of the epoll instance fd; waits for one
+ * when none is ready. flags must be 0. */
+static inline void io_uring_prep_epoll_wait(struct io_uring_sqe *sqe, int fd,
+					    struct epoll_event *events,
+					    int maxevents, unsigned flags)
+{
+	io_uring_prep_rw(IORING_OP_EPOLL_WAIT, sqe, fd, events,
+			 (__u32) maxevents, 0);
+	sqe->rw_flags = (int) flags;
+}
+
 static inline void io_uring_prep_recv_multishot(struct io_uring_sqe *sqe,
 						int sockfd, void *buf,
 						size_t len, int flags)

@@ -22,6 +22,7 @@
 #define OP_LISTEN		57
 #define OP_FTRUNCATE		55
 #define OP_PIPE			62
+#define OP_EPOLL_WAIT		59
 
 #define HANG_SECS	5
 
@@ -63,6 +64,8 @@ static struct {
 	int	upd_fd;
 	int	pipe_fds[2];
 	struct statx stx;
+	int	ready_epfd;	/* watches env.pipe[0], which holds data */
+	struct epoll_event events[2];
 } env;
 
 static void p_nop(struct io_uring_sqe *s) { io_uring_prep_nop(s); }
@@ -132,6 +135,7 @@ static void p_fgetxattr(struct io_uring_sqe *s) { io_uring_prep_fgetxattr(s, env
 static void p_getxattr(struct io_uring_sqe *s) { io_uring_prep_getxattr(s, "user.none", env.buf, "/nonexistent/a", 64); }
 static void p_ftruncate(struct io_uring_sqe *s) { io_uring_prep_rw(OP_FTRUNCATE, s, env.file, NULL, 0, 64); }
 static void p_pipe(struct io_uring_sqe *s) { io_uring_prep_rw(OP_PIPE, s, 0, env.pipe_fds, 0, 0); }
+static void p_epoll_wait(struct io_uring_sqe *s) { io_uring_prep_rw(OP_EPOLL_WAIT, s, env.ready_epfd, env.events, 2, 0); }
 
 struct op_case {
 	const char	*name;
@@ -199,6 +203,8 @@ static const struct op_case cases[] = {
 	{ "FTRUNCATE", p_ftruncate, B(IOPRIO) | B(ADDR) | B(LEN) | B(OP_FLAGS) |
 				    B(BUF_INDEX) | B(FILE_INDEX) | B(ADDR3) },
 	{ "PIPE", p_pipe, B(IOPRIO) | B(OFF) | B(ADDR3) },
+	{ "EPOLL_WAIT", p_epoll_wait, B(IOPRIO) | B(OFF) | B(OP_FLAGS) |
+				      B(BUF_INDEX) | B(FILE_INDEX) },
 };
 
 /*
@@ -266,6 +272,10 @@ static int setup(void **state)
 	if (write(env.pipe[1], "0123456789abcdef", 16) != 16)
 		return -1;
 	env.epfd = epoll_create1(0);
+	env.ready_epfd = epoll_create1(0);
+	env.events[0].events = EPOLLIN;
+	if (epoll_ctl(env.ready_epfd, EPOLL_CTL_ADD, env.pipe[0], env.events))
+		return -1;
 	env.ts.tv_nsec = 1000000;
 	env.how.flags = O_RDONLY;
 	env.upd_fd = -1;
@@ -281,6 +291,7 @@ static int teardown(void **state)
 	close(env.pipe2[0]);
 	close(env.pipe2[1]);
 	close(env.epfd);
+	close(env.ready_epfd);
 	return fixture_teardown(state);
 }
 

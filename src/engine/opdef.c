@@ -7,6 +7,7 @@
 #include <poll.h>
 #include "engine/advise.h"
 #include "engine/cancel.h"
+#include "engine/epoll.h"
 #include "engine/filetable.h"
 #include "engine/fs.h"
 #include "engine/kbuf.h"
@@ -292,6 +293,12 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.issue = ua_fixed_fd_install, .needs_file = 1,
 		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(LEN) |
 			Z(BUF_INDEX) | Z(FILE_INDEX) | Z(ADDR3),
+	},
+	[IORING_OP_EPOLL_WAIT] = {
+		.name = "EPOLL_WAIT", .prep = ua_epoll_wait_prep,
+		.issue = ua_epoll_wait, .poll_events = POLLIN, .needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX),
 	},
 	[IORING_OP_PIPE] = {
 		.name = "PIPE", .prep = ua_pipe_prep, .issue = ua_pipe,
