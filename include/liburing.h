@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -701,6 +702,20 @@ static inline void io_uring_prep_epoll_ctl(struct io_uring_sqe *sqe, int epfd,
 {
 	io_uring_prep_rw(IORING_OP_EPOLL_CTL, sqe, epfd, ev, (__u32) op,
 			 (__u32) fd);
+}
+
+/* A child's state change, as waitid(2); infop is written on completion.
+ * flags must be 0. */
+static inline void io_uring_prep_waitid(struct io_uring_sqe *sqe,
+					idtype_t idtype, id_t id,
+					siginfo_t *infop, int options,
+					unsigned int flags)
+{
+	io_uring_prep_rw(IORING_OP_WAITID, sqe, (int) id, NULL,
+			 (unsigned) idtype, 0);
+	sqe->waitid_flags = flags;
+	sqe->file_index = (__u32) options;
+	sqe->addr2 = (unsigned long) infop;
 }
 
 /* Up to maxevents ready events of the epoll instance fd; waits for one

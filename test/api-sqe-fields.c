@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include "helpers.h"
 
@@ -23,6 +24,7 @@
 #define OP_FTRUNCATE		55
 #define OP_PIPE			62
 #define OP_EPOLL_WAIT		59
+#define OP_WAITID		50
 
 #define HANG_SECS	5
 
@@ -135,6 +137,11 @@ static void p_fgetxattr(struct io_uring_sqe *s) { io_uring_prep_fgetxattr(s, env
 static void p_getxattr(struct io_uring_sqe *s) { io_uring_prep_getxattr(s, "user.none", env.buf, "/nonexistent/a", 64); }
 static void p_ftruncate(struct io_uring_sqe *s) { io_uring_prep_rw(OP_FTRUNCATE, s, env.file, NULL, 0, 64); }
 static void p_pipe(struct io_uring_sqe *s) { io_uring_prep_rw(OP_PIPE, s, 0, env.pipe_fds, 0, 0); }
+static void p_waitid(struct io_uring_sqe *s)
+{
+	io_uring_prep_rw(OP_WAITID, s, 0, NULL, P_ALL, 0);
+	s->file_index = WEXITED | WNOHANG;
+}
 static void p_epoll_wait(struct io_uring_sqe *s) { io_uring_prep_rw(OP_EPOLL_WAIT, s, env.ready_epfd, env.events, 2, 0); }
 
 struct op_case {
@@ -203,6 +210,8 @@ static const struct op_case cases[] = {
 	{ "FTRUNCATE", p_ftruncate, B(IOPRIO) | B(ADDR) | B(LEN) | B(OP_FLAGS) |
 				    B(BUF_INDEX) | B(FILE_INDEX) | B(ADDR3) },
 	{ "PIPE", p_pipe, B(IOPRIO) | B(OFF) | B(ADDR3) },
+	{ "WAITID", p_waitid, B(IOPRIO) | B(ADDR) | B(OP_FLAGS) | B(BUF_INDEX) |
+			      B(ADDR3) },
 	{ "EPOLL_WAIT", p_epoll_wait, B(IOPRIO) | B(OFF) | B(OP_FLAGS) |
 				      B(BUF_INDEX) | B(FILE_INDEX) },
 };

@@ -21,6 +21,7 @@
 #include "engine/splice.h"
 #include "engine/sync.h"
 #include "engine/timeout.h"
+#include "engine/waitid.h"
 #include "engine/xattr.h"
 #include "engine/opdef.h"
 
@@ -287,6 +288,11 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_GETXATTR] = {
 		.name = "GETXATTR", .prep = ua_getxattr_prep,
 		.issue = ua_getxattr, XATTR_COMMON,
+	},
+	[IORING_OP_WAITID] = {
+		.name = "WAITID", .prep = ua_waitid_prep, .issue = ua_waitid,
+		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(ADDR3),
 	},
 	[IORING_OP_FIXED_FD_INSTALL] = {
 		.name = "FIXED_FD_INSTALL", .prep = ua_fixed_fd_install_prep,
