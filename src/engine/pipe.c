@@ -18,6 +18,8 @@
 #include "engine/req.h"
 #include "engine/uaccess.h"
 
+/* pipe2()'s flag for a watch-queue pipe: O_EXCL, which no pipe takes
+ * otherwise (glibc does not name it). */
 #ifndef O_NOTIFICATION_PIPE
 #define O_NOTIFICATION_PIPE	O_EXCL
 #endif
