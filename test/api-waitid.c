@@ -155,8 +155,9 @@ static void test_errors(void **state)
 	assert_int_equal(submit_wait_in_engine(ring, 5), -EINVAL);
 }
 
-/* A wait for a child that does not exit ends with -ECANCELED. */
-static void test_wait_is_cancelled(void **state)
+/* A wait for a child that does not exit ends with -ECANCELED, whether it
+ * was looked at inline first or not (IOSQE_ASYNC). */
+static void cancel_wait(void **state, __u8 sqe_flags)
 {
 	struct io_uring *ring = fixture_ring(state);
 	int release;
@@ -166,7 +167,7 @@ static void test_wait_is_cancelled(void **state)
 	siginfo_t si;
 	int seen = 0;
 
-	prep(ring, P_PID, (id_t) pid, &si, WEXITED, 1);
+	prep(ring, P_PID, (id_t) pid, &si, WEXITED, 1)->flags |= sqe_flags;
 	assert_int_equal(io_uring_submit(ring), 1);
 	sqe = must_get_sqe(ring);
 	io_uring_prep_cancel64(sqe, 1, 0);
@@ -180,6 +181,16 @@ static void test_wait_is_cancelled(void **state)
 	}
 	release_child(release);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+static void test_wait_is_cancelled(void **state)
+{
+	cancel_wait(state, 0);
+}
+
+static void test_async_wait_is_cancelled(void **state)
+{
+	cancel_wait(state, IOSQE_ASYNC);
 }
 
 static void test_probe_reports_it(void **state)
@@ -201,6 +212,7 @@ int main(void)
 		T(test_infop),
 		T(test_errors),
 		T(test_wait_is_cancelled),
+		T(test_async_wait_is_cancelled),
 		T(test_probe_reports_it),
 	};
 

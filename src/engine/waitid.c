@@ -41,6 +41,9 @@ int ua_waitid_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	w->id = sqe->fd;
 	w->options = (int) sqe->file_index;
 	w->infop = sqe->addr2;
+	/* A wait in a worker may last forever: the unbounded class, whether
+	 * it gets there from the inline look or by IOSQE_ASYNC. */
+	req->file_kind = UA_FILE_STREAM;
 	return 0;
 }
 
@@ -89,10 +92,8 @@ int ua_waitid(struct ua_req *req, unsigned issue_flags)
 	memset(&si, 0, sizeof(si));
 	ret = waitid((idtype_t) w->which, (id_t) w->id, &si,
 		     w->options | WNOHANG) ? -errno : 0;
-	if (!ret && !si.si_pid && !(w->options & WNOHANG)) {
-		req->file_kind = UA_FILE_STREAM;	/* may wait forever */
+	if (!ret && !si.si_pid && !(w->options & WNOHANG))
 		return UA_PUNT;
-	}
 	if (report_info(w, &si))
 		ret = -EFAULT;
 	return done(req, ret);
