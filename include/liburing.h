@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -703,6 +704,31 @@ static inline void io_uring_prep_epoll_ctl(struct io_uring_sqe *sqe, int epfd,
 			 (__u32) fd);
 }
 
+/* A child's state change, as waitid(2); infop is written on completion.
+ * flags must be 0. */
+static inline void io_uring_prep_waitid(struct io_uring_sqe *sqe,
+					idtype_t idtype, id_t id,
+					siginfo_t *infop, int options,
+					unsigned int flags)
+{
+	io_uring_prep_rw(IORING_OP_WAITID, sqe, (int) id, NULL,
+			 (unsigned) idtype, 0);
+	sqe->waitid_flags = flags;
+	sqe->file_index = (__u32) options;
+	sqe->addr2 = (unsigned long) infop;
+}
+
+/* Up to maxevents ready events of the epoll instance fd; waits for one
+ * when none is ready. flags must be 0. */
+static inline void io_uring_prep_epoll_wait(struct io_uring_sqe *sqe, int fd,
+					    struct epoll_event *events,
+					    int maxevents, unsigned flags)
+{
+	io_uring_prep_rw(IORING_OP_EPOLL_WAIT, sqe, fd, events,
+			 (__u32) maxevents, 0);
+	sqe->rw_flags = (int) flags;
+}
+
 static inline void io_uring_prep_recv_multishot(struct io_uring_sqe *sqe,
 						int sockfd, void *buf,
 						size_t len, int flags)
@@ -773,13 +799,199 @@ static inline void *io_uring_recvmsg_payload(struct io_uring_recvmsg_out *o,
 	       msgh->msg_namelen + msgh->msg_controllen;
 }
 
+/* 0 for a negative buf_len, or one that ends before the payload starts
+ * (a CQE's res the headers do not fit in), instead of a wrapped length. */
 static inline unsigned int
 io_uring_recvmsg_payload_length(struct io_uring_recvmsg_out *o, int buf_len,
 				struct msghdr *msgh)
 {
-	unsigned char *start = (unsigned char *) io_uring_recvmsg_payload(o, msgh);
+	unsigned long start, end;
 
-	return (unsigned int) ((unsigned char *) o + buf_len - start);
+	if (buf_len < 0)
+		return 0;
+	start = (unsigned long) io_uring_recvmsg_payload(o, msgh);
+	end = (unsigned long) o + (unsigned long) buf_len;
+	if (start >= end)
+		return 0;
+	return (unsigned int) (end - start);
+}
+
+/*
+ * Files, paths, extended attributes, memory advice and pipes (liburing
+ * 2.15's signatures). A path, a name and a SETXATTR value are copied when
+ * the request is submitted; a statx buffer, a GETXATTR buffer and a pipe's
+ * int[2] are written when it completes.
+ */
+struct statx;
+static inline void io_uring_prep_statx(struct io_uring_sqe *sqe, int dfd,
+				       const char *path, int flags,
+				       unsigned mask, struct statx *statxbuf)
+{
+	io_uring_prep_rw(IORING_OP_STATX, sqe, dfd, path, mask,
+			 (__u64) (uintptr_t) statxbuf);
+	sqe->statx_flags = (__u32) flags;
+}
+
+static inline void io_uring_prep_madvise(struct io_uring_sqe *sqe, void *addr,
+					 __u32 length, int advice)
+{
+	io_uring_prep_rw(IORING_OP_MADVISE, sqe, -1, addr, length, 0);
+	sqe->fadvise_advice = (__u32) advice;
+}
+
+/* The 64-bit lengths travel in addr (FADVISE) and off (MADVISE). */
+static inline void io_uring_prep_fadvise64(struct io_uring_sqe *sqe, int fd,
+					   __u64 offset, off_t len, int advice)
+{
+	io_uring_prep_rw(IORING_OP_FADVISE, sqe, fd, NULL, 0, offset);
+	sqe->addr = (__u64) len;
+	sqe->fadvise_advice = (__u32) advice;
+}
+
+static inline void io_uring_prep_madvise64(struct io_uring_sqe *sqe, void *addr,
+					   off_t length, int advice)
+{
+	io_uring_prep_rw(IORING_OP_MADVISE, sqe, -1, addr, 0, (__u64) length);
+	sqe->fadvise_advice = (__u32) advice;
+}
+
+static inline void io_uring_prep_unlinkat(struct io_uring_sqe *sqe, int dfd,
+					  const char *path, int flags)
+{
+	io_uring_prep_rw(IORING_OP_UNLINKAT, sqe, dfd, path, 0, 0);
+	sqe->unlink_flags = (__u32) flags;
+}
+
+static inline void io_uring_prep_unlink(struct io_uring_sqe *sqe,
+					const char *path, int flags)
+{
+	io_uring_prep_unlinkat(sqe, AT_FDCWD, path, flags);
+}
+
+static inline void io_uring_prep_renameat(struct io_uring_sqe *sqe, int olddfd,
+					  const char *oldpath, int newdfd,
+					  const char *newpath,
+					  unsigned int flags)
+{
+	io_uring_prep_rw(IORING_OP_RENAMEAT, sqe, olddfd, oldpath,
+			 (__u32) newdfd, (__u64) (uintptr_t) newpath);
+	sqe->rename_flags = (__u32) flags;
+}
+
+static inline void io_uring_prep_rename(struct io_uring_sqe *sqe,
+					const char *oldpath,
+					const char *newpath)
+{
+	io_uring_prep_renameat(sqe, AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+}
+
+static inline void io_uring_prep_mkdirat(struct io_uring_sqe *sqe, int dfd,
+					 const char *path, mode_t mode)
+{
+	io_uring_prep_rw(IORING_OP_MKDIRAT, sqe, dfd, path, mode, 0);
+}
+
+static inline void io_uring_prep_mkdir(struct io_uring_sqe *sqe,
+				       const char *path, mode_t mode)
+{
+	io_uring_prep_mkdirat(sqe, AT_FDCWD, path, mode);
+}
+
+static inline void io_uring_prep_symlinkat(struct io_uring_sqe *sqe,
+					   const char *target, int newdirfd,
+					   const char *linkpath)
+{
+	io_uring_prep_rw(IORING_OP_SYMLINKAT, sqe, newdirfd, target, 0,
+			 (__u64) (uintptr_t) linkpath);
+}
+
+static inline void io_uring_prep_symlink(struct io_uring_sqe *sqe,
+					 const char *target,
+					 const char *linkpath)
+{
+	io_uring_prep_symlinkat(sqe, target, AT_FDCWD, linkpath);
+}
+
+static inline void io_uring_prep_linkat(struct io_uring_sqe *sqe, int olddfd,
+					const char *oldpath, int newdfd,
+					const char *newpath, int flags)
+{
+	io_uring_prep_rw(IORING_OP_LINKAT, sqe, olddfd, oldpath,
+			 (__u32) newdfd, (__u64) (uintptr_t) newpath);
+	sqe->hardlink_flags = (__u32) flags;
+}
+
+static inline void io_uring_prep_link(struct io_uring_sqe *sqe,
+				      const char *oldpath, const char *newpath,
+				      int flags)
+{
+	io_uring_prep_linkat(sqe, AT_FDCWD, oldpath, AT_FDCWD, newpath, flags);
+}
+
+static inline void io_uring_prep_getxattr(struct io_uring_sqe *sqe,
+					  const char *name, char *value,
+					  const char *path, unsigned int len)
+{
+	io_uring_prep_rw(IORING_OP_GETXATTR, sqe, 0, name, len,
+			 (__u64) (uintptr_t) value);
+	sqe->addr3 = (__u64) (uintptr_t) path;
+	sqe->xattr_flags = 0;
+}
+
+static inline void io_uring_prep_setxattr(struct io_uring_sqe *sqe,
+					  const char *name, const char *value,
+					  const char *path, int flags,
+					  unsigned int len)
+{
+	io_uring_prep_rw(IORING_OP_SETXATTR, sqe, 0, name, len,
+			 (__u64) (uintptr_t) value);
+	sqe->addr3 = (__u64) (uintptr_t) path;
+	sqe->xattr_flags = (__u32) flags;
+}
+
+static inline void io_uring_prep_fgetxattr(struct io_uring_sqe *sqe, int fd,
+					   const char *name, char *value,
+					   unsigned int len)
+{
+	io_uring_prep_rw(IORING_OP_FGETXATTR, sqe, fd, name, len,
+			 (__u64) (uintptr_t) value);
+	sqe->xattr_flags = 0;
+}
+
+static inline void io_uring_prep_fsetxattr(struct io_uring_sqe *sqe, int fd,
+					   const char *name, const char *value,
+					   int flags, unsigned int len)
+{
+	io_uring_prep_rw(IORING_OP_FSETXATTR, sqe, fd, name, len,
+			 (__u64) (uintptr_t) value);
+	sqe->xattr_flags = (__u32) flags;
+}
+
+#ifdef _GNU_SOURCE
+static inline void io_uring_prep_ftruncate(struct io_uring_sqe *sqe, int fd,
+					   loff_t len)
+{
+	io_uring_prep_rw(IORING_OP_FTRUNCATE, sqe, fd, 0, 0, (__u64) len);
+}
+#endif
+
+static inline void io_uring_prep_pipe(struct io_uring_sqe *sqe, int *fds,
+				      int pipe_flags)
+{
+	io_uring_prep_rw(IORING_OP_PIPE, sqe, 0, fds, 0, 0);
+	sqe->pipe_flags = (__u32) pipe_flags;
+}
+
+/* Both ends as direct descriptors: slots file_index and file_index + 1,
+ * or two free ones with IORING_FILE_INDEX_ALLOC. */
+static inline void io_uring_prep_pipe_direct(struct io_uring_sqe *sqe,
+					     int *fds, int pipe_flags,
+					     unsigned int file_index)
+{
+	io_uring_prep_pipe(sqe, fds, pipe_flags);
+	if (file_index == IORING_FILE_INDEX_ALLOC)
+		file_index--;	/* the +1 below makes it ALLOC again */
+	__io_uring_set_target_fixed_file(sqe, file_index);
 }
 
 static inline void io_uring_prep_provide_buffers(struct io_uring_sqe *sqe,

@@ -341,6 +341,42 @@ static void test_alloc_range(void **state)
 	assert_int_equal(run(&f->ring, sqe, 23), 0);
 }
 
+/* A slot filled outside the range (by an update) never moves the
+ * allocation there: it still looks only inside the range. */
+static void test_alloc_range_ignores_slots_outside(void **state)
+{
+	struct fixture *f = *state;
+	struct io_uring_sqe *sqe;
+	char a[PATH_MAX];
+	int fd;
+
+	make_file(f, "a", 1, a);
+	fd = open(a, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(io_uring_register_files_sparse(&f->ring, 8), 0);
+	assert_int_equal(io_uring_register_file_alloc_range(&f->ring, 4, 2), 0);
+	assert_int_equal(io_uring_register_files_update(&f->ring, 1, &fd, 1), 1);
+	for (int want = 4; want < 6; want++) {
+		sqe = must_get_sqe(&f->ring);
+		prep_openat_alloc(sqe, a, O_RDONLY);
+		assert_int_equal(run(&f->ring, sqe, want), want);
+	}
+	assert_int_equal(io_uring_register_files_update(&f->ring, 7, &fd, 1), 1);
+	sqe = must_get_sqe(&f->ring);
+	prep_openat_alloc(sqe, a, O_RDONLY);
+	assert_int_equal(run(&f->ring, sqe, 6), -ENFILE);
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_close_direct(sqe, 4);
+	assert_int_equal(run(&f->ring, sqe, 7), 0);
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_close_direct(sqe, 1);
+	assert_int_equal(run(&f->ring, sqe, 8), 0);
+	sqe = must_get_sqe(&f->ring);
+	prep_openat_alloc(sqe, a, O_RDONLY);
+	assert_int_equal(run(&f->ring, sqe, 9), 4);
+	close(fd);
+}
+
 static void test_close_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -538,6 +574,7 @@ int main(void)
 		T(test_open_direct),
 		T(test_alloc_without_table_is_enfile),
 		T(test_alloc_range),
+		T(test_alloc_range_ignores_slots_outside),
 		T(test_close_errors),
 		T(test_files_update_op),
 		T(test_fixed_fd_install),

@@ -525,6 +525,27 @@ static void test_setup_buf_ring(void **state)
 	close(sv[0]);
 	close(sv[1]);
 }
+
+/* The payload length of a buffer too short for its headers, or of a
+ * negative length (a failed CQE's res), is 0, not a wrapped length
+ * (liburing 2.15; the system's liburing 2.3 does not guard it). */
+static void test_recvmsg_payload_length_guards(void **state)
+{
+	_Alignas(struct io_uring_recvmsg_out) unsigned char buf[64] = { 0 };
+	struct io_uring_recvmsg_out *o = (struct io_uring_recvmsg_out *) buf;
+	struct msghdr msg;
+
+	(void) state;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_namelen = 16;
+	msg.msg_controllen = 8;
+	assert_int_equal(io_uring_recvmsg_payload_length(o, 64, &msg),
+			 64 - sizeof(*o) - 24);
+	assert_int_equal(io_uring_recvmsg_payload_length(o, 20, &msg), 0);
+	assert_int_equal(io_uring_recvmsg_payload_length(o, -ENOBUFS, &msg), 0);
+	assert_int_equal(io_uring_recvmsg_payload_length(o, (int) (sizeof(*o) + 24),
+							 &msg), 0);
+}
 #endif
 
 int main(void)
@@ -543,6 +564,7 @@ int main(void)
 		T(test_multishot_recv_stress),
 #ifndef TEST_KERNEL
 		T(test_setup_buf_ring),
+		cmocka_unit_test(test_recvmsg_payload_length_guards),
 #endif
 #undef T
 	};

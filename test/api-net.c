@@ -226,6 +226,24 @@ static void test_connect_refused(void **state)
 	close(fd);
 }
 
+/* A socket whose connection was refused may connect again: each CONNECT
+ * reports its own refusal, never the abort of the one before. */
+static void test_connect_refused_again(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct sockaddr_in addr;
+	int lfd = tcp_listener(&addr, 0), fd, i;
+
+	close(lfd);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	for (i = 0; i < 3; i++) {
+		io_uring_prep_connect(sqe_ud(ring, 4), fd,
+				      (struct sockaddr *) &addr, sizeof(addr));
+		assert_int_equal(submit_wait_in_engine(ring, 4), -ECONNREFUSED);
+	}
+	close(fd);
+}
+
 /* UDP: sendto through SEND with an address, and RECVMSG with the sender. */
 static void test_udp_sendto_recvmsg(void **state)
 {
@@ -315,6 +333,43 @@ static void test_recv_waitall(void **state)
 	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_int_equal(c.res, 8);
 	assert_memory_equal(buf, "12345678", 8);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* MSG_WAITALL on a stream: RECVMSG also waits for all its iovecs hold,
+ * whether part of it came before the submission or after. */
+static void test_recvmsg_waitall(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	char a[3], b[5];
+	struct iovec iov[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct msghdr msg;
+	struct test_cqe c;
+	int sv[2], early;
+
+	tcp_pair(sv);
+	for (early = 0; early < 2; early++) {
+		memset(a, 0, sizeof(a));
+		memset(b, 0, sizeof(b));
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = 2;
+		if (early)
+			assert_int_equal(write(sv[0], "12", 2), 2);
+		io_uring_prep_recvmsg(sqe_ud(ring, 0), sv[1], &msg, MSG_WAITALL);
+		submit_n(ring, 1);
+		if (!early)
+			assert_int_equal(write(sv[0], "12", 2), 2);
+		assert_true(cq_is_empty(ring));
+		assert_int_equal(write(sv[0], "3456", 4), 4);
+		assert_true(cq_is_empty(ring));
+		assert_int_equal(write(sv[0], "78", 2), 2);
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+		assert_int_equal(c.res, 8);
+		assert_memory_equal(a, "123", 3);
+		assert_memory_equal(b, "45678", 5);
+	}
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -466,6 +521,40 @@ static void test_splice_tee(void **state)
 	close(sv[1]);
 }
 
+/* SPLICE_F_FD_IN_FIXED: the input is a registered file's slot, for SPLICE
+ * and TEE; a slot that holds nothing is -EBADF. */
+static void test_splice_fixed_input(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	int p1[2], p2[2], fds[2];
+	char buf[16] = { 0 };
+
+	assert_int_equal(pipe(p1), 0);
+	assert_int_equal(pipe(p2), 0);
+	fds[0] = p1[0];
+	fds[1] = -1;
+	assert_int_equal(io_uring_register_files(ring, fds, 2), 0);
+	assert_int_equal(write(p1[1], "fixed in", 8), 8);
+	io_uring_prep_tee(sqe_ud(ring, 1), 0, p2[1], 8, SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 1), 8);
+	io_uring_prep_splice(sqe_ud(ring, 2), 0, -1, p2[1], -1, 8,
+			     SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 2), 8);
+	assert_int_equal(read(p2[0], buf, sizeof(buf)), 16);
+	assert_memory_equal(buf, "fixed infixed in", 16);
+	io_uring_prep_splice(sqe_ud(ring, 3), 1, -1, p2[1], -1, 8,
+			     SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 3), -EBADF);
+	io_uring_prep_splice(sqe_ud(ring, 4), 2, -1, p2[1], -1, 8,
+			     SPLICE_F_FD_IN_FIXED);
+	assert_int_equal(submit_wait_in_engine(ring, 4), -EBADF);
+	assert_int_equal(io_uring_unregister_files(ring), 0);
+	close(p1[0]);
+	close(p1[1]);
+	close(p2[0]);
+	close(p2[1]);
+}
+
 /*
  * A TCP socket whose next byte is urgent data (not inline) reports data,
  * yet splices none: from an O_NONBLOCK socket, SPLICE ends with -EAGAIN,
@@ -561,14 +650,17 @@ int main(void)
 		T(test_send_recv_socketpair),
 		T(test_tcp_through_the_ring),
 		T(test_connect_refused),
+		T(test_connect_refused_again),
 		T(test_udp_sendto_recvmsg),
 		T(test_msg_iovecs_are_copied),
 		T(test_recv_waitall),
+		T(test_recvmsg_waitall),
 		T(test_peer_reset_and_close),
 		T(test_errors),
 		T(test_poll_first),
 		T(test_multishot_accept),
 		T(test_splice_tee),
+		T(test_splice_fixed_input),
 		T(test_splice_from_socket_at_urgent_mark),
 		T(test_epoll_ctl),
 		T(test_idle_connections_hold_no_threads),

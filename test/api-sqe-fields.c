@@ -13,12 +13,18 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include "helpers.h"
 
 /* The kernel's numbers for opcodes newer than the system liburing. */
 #define OP_FIXED_FD_INSTALL	54
 #define OP_BIND			56
 #define OP_LISTEN		57
+#define OP_FTRUNCATE		55
+#define OP_PIPE			62
+#define OP_EPOLL_WAIT		59
+#define OP_WAITID		50
 
 #define HANG_SECS	5
 
@@ -58,6 +64,10 @@ static struct {
 	struct __kernel_timespec ts;
 	struct open_how how;
 	int	upd_fd;
+	int	pipe_fds[2];
+	struct statx stx;
+	int	ready_epfd;	/* watches env.pipe[0], which holds data */
+	struct epoll_event events[2];
 } env;
 
 static void p_nop(struct io_uring_sqe *s) { io_uring_prep_nop(s); }
@@ -114,6 +124,25 @@ static void p_fd_install(struct io_uring_sqe *s)
 	io_uring_prep_rw(OP_FIXED_FD_INSTALL, s, 0, NULL, 0, 0);
 	s->flags |= IOSQE_FIXED_FILE;
 }
+static void p_statx(struct io_uring_sqe *s) { io_uring_prep_statx(s, AT_FDCWD, "/dev/null", 0, STATX_SIZE, &env.stx); }
+static void p_madvise(struct io_uring_sqe *s) { io_uring_prep_madvise(s, NULL, 0, MADV_NORMAL); }
+static void p_renameat(struct io_uring_sqe *s) { io_uring_prep_rename(s, "/nonexistent/a", "/nonexistent/b"); }
+static void p_unlinkat(struct io_uring_sqe *s) { io_uring_prep_unlink(s, "/nonexistent/a", 0); }
+static void p_mkdirat(struct io_uring_sqe *s) { io_uring_prep_mkdir(s, "/", 0700); }
+static void p_symlinkat(struct io_uring_sqe *s) { io_uring_prep_symlink(s, "x", "/"); }
+static void p_linkat(struct io_uring_sqe *s) { io_uring_prep_link(s, "/nonexistent/a", "/nonexistent/b", 0); }
+static void p_fsetxattr(struct io_uring_sqe *s) { io_uring_prep_fsetxattr(s, env.file, "user.t", "v", XATTR_REPLACE, 1); }
+static void p_setxattr(struct io_uring_sqe *s) { io_uring_prep_setxattr(s, "user.t", "v", "/nonexistent/a", 0, 1); }
+static void p_fgetxattr(struct io_uring_sqe *s) { io_uring_prep_fgetxattr(s, env.file, "user.none", env.buf, 64); }
+static void p_getxattr(struct io_uring_sqe *s) { io_uring_prep_getxattr(s, "user.none", env.buf, "/nonexistent/a", 64); }
+static void p_ftruncate(struct io_uring_sqe *s) { io_uring_prep_rw(OP_FTRUNCATE, s, env.file, NULL, 0, 64); }
+static void p_pipe(struct io_uring_sqe *s) { io_uring_prep_rw(OP_PIPE, s, 0, env.pipe_fds, 0, 0); }
+static void p_waitid(struct io_uring_sqe *s)
+{
+	io_uring_prep_rw(OP_WAITID, s, 0, NULL, P_ALL, 0);
+	s->file_index = WEXITED | WNOHANG;
+}
+static void p_epoll_wait(struct io_uring_sqe *s) { io_uring_prep_rw(OP_EPOLL_WAIT, s, env.ready_epfd, env.events, 2, 0); }
 
 struct op_case {
 	const char	*name;
@@ -164,6 +193,27 @@ static const struct op_case cases[] = {
 			      B(BUF_INDEX) | B(FILE_INDEX) },
 	{ "FIXED_FD_INSTALL", p_fd_install, B(IOPRIO) | B(OFF) | B(ADDR) | B(LEN) |
 					    B(BUF_INDEX) | B(FILE_INDEX) | B(ADDR3) },
+	{ "STATX", p_statx, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "MADVISE", p_madvise, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "RENAMEAT", p_renameat, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "UNLINKAT", p_unlinkat, B(IOPRIO) | B(OFF) | B(LEN) | B(BUF_INDEX) |
+				  B(FILE_INDEX) },
+	{ "MKDIRAT", p_mkdirat, B(IOPRIO) | B(OFF) | B(OP_FLAGS) | B(BUF_INDEX) |
+				B(FILE_INDEX) },
+	{ "SYMLINKAT", p_symlinkat, B(IOPRIO) | B(LEN) | B(OP_FLAGS) |
+				    B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "LINKAT", p_linkat, B(IOPRIO) | B(BUF_INDEX) | B(FILE_INDEX) },
+	{ "FSETXATTR", p_fsetxattr, B(IOPRIO) },
+	{ "SETXATTR", p_setxattr, B(IOPRIO) },
+	{ "FGETXATTR", p_fgetxattr, B(IOPRIO) },
+	{ "GETXATTR", p_getxattr, B(IOPRIO) },
+	{ "FTRUNCATE", p_ftruncate, B(IOPRIO) | B(ADDR) | B(LEN) | B(OP_FLAGS) |
+				    B(BUF_INDEX) | B(FILE_INDEX) | B(ADDR3) },
+	{ "PIPE", p_pipe, B(IOPRIO) | B(OFF) | B(ADDR3) },
+	{ "WAITID", p_waitid, B(IOPRIO) | B(ADDR) | B(OP_FLAGS) | B(BUF_INDEX) |
+			      B(ADDR3) },
+	{ "EPOLL_WAIT", p_epoll_wait, B(IOPRIO) | B(OFF) | B(OP_FLAGS) |
+				      B(BUF_INDEX) | B(FILE_INDEX) },
 };
 
 /*
@@ -208,6 +258,10 @@ static int submit_case(struct io_uring *ring, const struct op_case *c,
 	if (res >= 0 && (c->prep == p_openat || c->prep == p_openat2 ||
 			 c->prep == p_socket || c->prep == p_fd_install))
 		close(res);
+	if (res == 0 && c->prep == p_pipe) {
+		close(env.pipe_fds[0]);
+		close(env.pipe_fds[1]);
+	}
 	return res;
 }
 
@@ -227,6 +281,10 @@ static int setup(void **state)
 	if (write(env.pipe[1], "0123456789abcdef", 16) != 16)
 		return -1;
 	env.epfd = epoll_create1(0);
+	env.ready_epfd = epoll_create1(0);
+	env.events[0].events = EPOLLIN;
+	if (epoll_ctl(env.ready_epfd, EPOLL_CTL_ADD, env.pipe[0], env.events))
+		return -1;
 	env.ts.tv_nsec = 1000000;
 	env.how.flags = O_RDONLY;
 	env.upd_fd = -1;
@@ -242,6 +300,7 @@ static int teardown(void **state)
 	close(env.pipe2[0]);
 	close(env.pipe2[1]);
 	close(env.epfd);
+	close(env.ready_epfd);
 	return fixture_teardown(state);
 }
 

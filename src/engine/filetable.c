@@ -233,7 +233,8 @@ static unsigned next_clear_bit(const unsigned long *map, unsigned end,
 /*
  * A free slot for IORING_FILE_INDEX_ALLOC: from the hint to the end of the
  * allocation range, then from the range's start up to the hint, as the
- * kernel searches (the hint follows the last slot filled or emptied).
+ * kernel searches (the hint follows the last slot filled or emptied, which
+ * may lie outside the range: the search then starts at the range's start).
  */
 static int alloc_slot(struct ua_files *files, struct ua_file_table *table)
 {
@@ -241,6 +242,8 @@ static int alloc_slot(struct ua_files *files, struct ua_file_table *table)
 
 	if (!table)
 		return -ENFILE;
+	if (files->alloc_hint < files->alloc_start || files->alloc_hint >= end)
+		files->alloc_hint = files->alloc_start;
 	for (;;) {
 		slot = next_clear_bit(table->bitmap, end, files->alloc_hint);
 		if (slot != end)
@@ -660,6 +663,12 @@ struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot)
 	} while (node && !ua_rsrc_node_tryget(&node->rsrc));
 	ua_rcu_read_unlock();
 	return node;
+}
+
+/* The node's own descriptor, valid while a reference is held. */
+int ua_file_node_fd(const struct ua_file_node *node)
+{
+	return node->fd;
 }
 
 /* Maybe the file's last user: then it is released. */

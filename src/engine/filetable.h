@@ -27,6 +27,7 @@ struct ua_files {
 void ua_files_init(struct ua_ctx *ctx);
 void ua_files_destroy(struct ua_ctx *ctx);
 struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot);
+int ua_file_node_fd(const struct ua_file_node *node);
 void ua_file_node_put(struct ua_file_node *node);
 int ua_req_assign_fixed_file(struct ua_req *req);
 void ua_req_put_fixed_file(struct ua_req *req);

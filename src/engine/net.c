@@ -74,6 +74,7 @@ struct ua_connect {
 	struct sockaddr_storage	addr;
 	socklen_t		addr_len;
 	bool			in_progress;
+	bool			seen_econnaborted;
 };
 #define connect_of(req)	ua_cmd(req, struct ua_connect)
 
@@ -351,15 +352,18 @@ int ua_sr_prepare_async(struct ua_req *req)
 	return copy_msg(req, &sr->msg);
 }
 
-/* What recvmsg() reports in a msghdr, into the application's. */
+/* What recvmsg() reports in a msghdr, into the application's. A
+ * continued MSG_WAITALL receive, which has no control area left, keeps the
+ * control length its first call reported. */
 static int report_msg(const struct ua_req *req, const struct msghdr *m)
 {
 	__u64 umsg = sr_of(req)->addr;
 
 	if (ua_copy_to_user(umsg + offsetof(struct msghdr, msg_namelen),
 			    &m->msg_namelen, sizeof(m->msg_namelen)) ||
-	    ua_copy_to_user(umsg + offsetof(struct msghdr, msg_controllen),
-			    &m->msg_controllen, sizeof(m->msg_controllen)) ||
+	    (!sr_of(req)->done &&
+	     ua_copy_to_user(umsg + offsetof(struct msghdr, msg_controllen),
+			     &m->msg_controllen, sizeof(m->msg_controllen))) ||
 	    ua_copy_to_user(umsg + offsetof(struct msghdr, msg_flags),
 			    &m->msg_flags, sizeof(m->msg_flags)))
 		return -EFAULT;
@@ -409,7 +413,8 @@ static ssize_t sys_sr(struct ua_req *req, int flags)
 	return n < 0 ? -errno : n;
 }
 
-/* The bytes a RECV or RECVMSG into the application's memory asks for. */
+/* The bytes a RECV or RECVMSG into the application's memory asks for (a
+ * msghdr's: what its iovecs still cover). */
 static size_t recv_room(const struct ua_req *req)
 {
 	const struct msghdr *m;
@@ -424,11 +429,57 @@ static size_t recv_room(const struct ua_req *req)
 	return room;
 }
 
+/*
+ * After a partial SENDMSG or RECVMSG with MSG_WAITALL, the private msghdr
+ * (copied now if the first call used the application's) goes on past the n
+ * bytes moved, with no control data: it went with the first call, as the
+ * kernel's. False when nothing is left to move.
+ */
+static bool msg_advance(struct ua_req *req, size_t n)
+{
+	struct msghdr *m;
+	size_t left = 0, i;
+
+	if (ua_sr_prepare_async(req))
+		return false;
+	m = &sr_of(req)->msg->hdr;
+	m->msg_control = NULL;
+	m->msg_controllen = 0;
+	while (m->msg_iovlen && n >= m->msg_iov->iov_len) {
+		n -= m->msg_iov->iov_len;
+		m->msg_iov++;
+		m->msg_iovlen--;
+	}
+	if (m->msg_iovlen) {
+		m->msg_iov->iov_base = (char *) m->msg_iov->iov_base + n;
+		m->msg_iov->iov_len -= n;
+	}
+	for (i = 0; i < m->msg_iovlen; i++)
+		left += m->msg_iov[i].iov_len;
+	return left > 0;
+}
+
+/* MSG_WAITALL on a stream (or seqpacket) socket: whether a transfer that
+ * moved n more bytes goes on for the rest, as the kernel's retries. */
+static bool waitall_continues(struct ua_req *req, size_t n)
+{
+	struct ua_sr *sr = sr_of(req);
+
+	if (!(sr->msg_flags & MSG_WAITALL) || !n || !socket_retries(req->fd))
+		return false;
+	if (is_msg(req))
+		return msg_advance(req, n);
+	return sr->done < sr->len;
+}
+
 static int sr_issue(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_sr *sr = sr_of(req);
 	bool app_nowait = sr->msg_flags & MSG_DONTWAIT;
 	int flags = (int) sr->msg_flags;
+	/* All the request moves: what it moved before this issue and what
+	 * was left then (a msghdr is read only once the call accepted it). */
+	size_t done_before = sr->done, want = 0;
 	ssize_t n;
 
 	if (issue_flags & UA_ISSUE_NONBLOCK)
@@ -440,17 +491,17 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 		if (n < 0)
 			return done(req, sr->done ? (int) sr->done : (int) n,
 				    true);
-		/* MSG_WAITALL: all of it, on a stream (buffers, not msghdrs,
-		 * are continued, as the kernel continues only those). */
+		if (!want)
+			want = is_msg(req) ? done_before + recv_room(req)
+					   : sr->len;
 		sr->done += (size_t) n;
-		if (!(sr->msg_flags & MSG_WAITALL) || is_msg(req) || !n ||
-		    sr->done >= sr->len || !socket_retries(req->fd))
+		if (!waitall_continues(req, (size_t) n))
 			break;
 	}
 	if (!is_send(req))
-		req->cflags = nonempty_flag(req, sr->done, recv_room(req));
+		req->cflags = nonempty_flag(req, sr->done, want);
 	return done(req, (int) sr->done,
-		    (sr->msg_flags & MSG_WAITALL) && sr->done < sr->len);
+		    (sr->msg_flags & MSG_WAITALL) && sr->done < want);
 }
 
 /* ---- receives into provided buffers ---- */
@@ -953,6 +1004,7 @@ int ua_connect_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EINVAL;
 	c->addr_len = (socklen_t) sqe->off;
 	c->in_progress = false;
+	c->seen_econnaborted = false;
 	return ua_copy_from_user(&c->addr, sqe->addr, c->addr_len);
 }
 
@@ -974,6 +1026,20 @@ static int start_connect(struct ua_req *req)
 	return ret;
 }
 
+/*
+ * A socket whose failed connection was already reported (its error read)
+ * still counts as connecting: the next connect() answers -ECONNABORTED and
+ * leaves it unconnected. The kernel tries once more, which starts the new
+ * connection, so a repeated CONNECT reports its own result.
+ */
+static bool retry_aborted(struct ua_connect *c, int ret)
+{
+	if (ret != -ECONNABORTED || c->seen_econnaborted)
+		return false;
+	c->seen_econnaborted = true;
+	return true;
+}
+
 int ua_connect(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_connect *c = connect_of(req);
@@ -981,9 +1047,12 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 	socklen_t len = sizeof(err);
 
 	if (!(issue_flags & UA_ISSUE_NONBLOCK)) {
-		ret = connect(req->fd, (const struct sockaddr *) &c->addr,
-			      c->addr_len);
-		return done(req, ret < 0 ? -errno : 0, false);
+		do {
+			ret = connect(req->fd, (const struct sockaddr *) &c->addr,
+				      c->addr_len);
+			ret = ret < 0 ? -errno : 0;
+		} while (retry_aborted(c, ret));
+		return done(req, ret, false);
 	}
 	if (c->in_progress) {
 		struct pollfd pfd = { .fd = req->fd, .events = POLLOUT };
@@ -996,7 +1065,9 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 			return done(req, -errno, false);
 		return done(req, -err, false);
 	}
-	ret = start_connect(req);
+	do {
+		ret = start_connect(req);
+	} while (retry_aborted(c, ret));
 	if (ret == -EINPROGRESS) {
 		c->in_progress = true;
 		return would_block(req, false);

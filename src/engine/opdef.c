@@ -5,18 +5,24 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include "engine/advise.h"
 #include "engine/cancel.h"
+#include "engine/epoll.h"
 #include "engine/filetable.h"
+#include "engine/fs.h"
 #include "engine/kbuf.h"
 #include "engine/net.h"
 #include "engine/nop.h"
 #include "engine/openclose.h"
+#include "engine/pipe.h"
 #include "engine/poll_op.h"
 #include "engine/req.h"
 #include "engine/rw.h"
 #include "engine/splice.h"
 #include "engine/sync.h"
 #include "engine/timeout.h"
+#include "engine/waitid.h"
+#include "engine/xattr.h"
 #include "engine/opdef.h"
 
 /* The fields each op requires to be zero, as the kernel's prep functions
@@ -26,6 +32,13 @@
 #define TIMEOUT_ZERO	(Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX) | \
 			 Z(ADDR3) | Z(PAD2))
 #define OPEN_ZERO	(Z(IOPRIO) | Z(BUF_INDEX))
+
+/* Path operations: their paths are copied at prep and freed here. */
+#define FS_COMMON \
+	.cleanup = ua_fs_cleanup
+#define PATH_ZERO	(Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX))
+#define XATTR_COMMON \
+	.cleanup = ua_xattr_cleanup, .zero_fields = Z(IOPRIO)
 
 #define NET_COMMON \
 	.needs_file = 1, .prepare_async = ua_sr_prepare_async, \
@@ -204,6 +217,13 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.name = "SOCKET", .prep = ua_socket_prep, .issue = ua_socket,
 		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(OP_FLAGS) | Z(BUF_INDEX),
 	},
+	[IORING_OP_FTRUNCATE] = {
+		.name = "FTRUNCATE", .prep = ua_ftruncate_prep,
+		.issue = ua_ftruncate, .needs_file = 1, .hash_reg_file = 1,
+		.ring_fd_res = -EINVAL,
+		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(LEN) | Z(OP_FLAGS) |
+			Z(BUF_INDEX) | Z(FILE_INDEX) | Z(ADDR3),
+	},
 	[IORING_OP_BIND] = {
 		.name = "BIND", .prep = ua_bind_prep, .issue = ua_bind,
 		.needs_file = 1,
@@ -222,10 +242,72 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.cleanup = ua_open_cleanup,
 		.zero_fields = OPEN_ZERO,
 	},
+	[IORING_OP_STATX] = {
+		.name = "STATX", .prep = ua_statx_prep, .issue = ua_statx,
+		FS_COMMON, .zero_fields = PATH_ZERO,
+	},
+	[IORING_OP_MADVISE] = {
+		.name = "MADVISE", .prep = ua_madvise_prep, .issue = ua_madvise,
+		.zero_fields = Z(IOPRIO) | Z(BUF_INDEX) | Z(FILE_INDEX),
+	},
+	[IORING_OP_RENAMEAT] = {
+		.name = "RENAMEAT", .prep = ua_renameat_prep,
+		.issue = ua_renameat, FS_COMMON, .zero_fields = PATH_ZERO,
+	},
+	[IORING_OP_UNLINKAT] = {
+		.name = "UNLINKAT", .prep = ua_unlinkat_prep,
+		.issue = ua_unlinkat, FS_COMMON,
+		.zero_fields = PATH_ZERO | Z(OFF) | Z(LEN),
+	},
+	[IORING_OP_MKDIRAT] = {
+		.name = "MKDIRAT", .prep = ua_mkdirat_prep, .issue = ua_mkdirat,
+		FS_COMMON, .zero_fields = PATH_ZERO | Z(OFF) | Z(OP_FLAGS),
+	},
+	[IORING_OP_SYMLINKAT] = {
+		.name = "SYMLINKAT", .prep = ua_symlinkat_prep,
+		.issue = ua_symlinkat, FS_COMMON,
+		.zero_fields = PATH_ZERO | Z(LEN) | Z(OP_FLAGS),
+	},
+	[IORING_OP_LINKAT] = {
+		.name = "LINKAT", .prep = ua_linkat_prep, .issue = ua_linkat,
+		FS_COMMON, .zero_fields = PATH_ZERO,
+	},
+	[IORING_OP_FSETXATTR] = {
+		.name = "FSETXATTR", .prep = ua_fsetxattr_prep,
+		.issue = ua_fsetxattr, .needs_file = 1, XATTR_COMMON,
+		.ring_fd_res = -EPERM,
+	},
+	[IORING_OP_SETXATTR] = {
+		.name = "SETXATTR", .prep = ua_setxattr_prep,
+		.issue = ua_setxattr, XATTR_COMMON,
+	},
+	[IORING_OP_FGETXATTR] = {
+		.name = "FGETXATTR", .prep = ua_fgetxattr_prep,
+		.issue = ua_fgetxattr, .needs_file = 1, XATTR_COMMON,
+	},
+	[IORING_OP_GETXATTR] = {
+		.name = "GETXATTR", .prep = ua_getxattr_prep,
+		.issue = ua_getxattr, XATTR_COMMON,
+	},
+	[IORING_OP_WAITID] = {
+		.name = "WAITID", .prep = ua_waitid_prep, .issue = ua_waitid,
+		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(ADDR3),
+	},
 	[IORING_OP_FIXED_FD_INSTALL] = {
 		.name = "FIXED_FD_INSTALL", .prep = ua_fixed_fd_install_prep,
 		.issue = ua_fixed_fd_install, .needs_file = 1,
 		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(LEN) |
 			Z(BUF_INDEX) | Z(FILE_INDEX) | Z(ADDR3),
+	},
+	[IORING_OP_EPOLL_WAIT] = {
+		.name = "EPOLL_WAIT", .prep = ua_epoll_wait_prep,
+		.issue = ua_epoll_wait, .poll_events = POLLIN, .needs_file = 1,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX),
+	},
+	[IORING_OP_PIPE] = {
+		.name = "PIPE", .prep = ua_pipe_prep, .issue = ua_pipe,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR3),
 	},
 };

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include "engine/filetable.h"
 #include "engine/iowq.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -95,35 +96,50 @@ static int wait_ends(struct ua_req *req)
 	return in && out;
 }
 
-int ua_splice(struct ua_req *req, unsigned issue_flags)
+static ssize_t splice_ends(struct ua_req *req)
 {
 	struct ua_splice *sp = splice_of(req);
 	ssize_t n = 0;
 	int ret;
 
+	if (!sp->len)
+		return 0;
+	for (;;) {
+		n = splice_once(req, SPLICE_F_NONBLOCK);
+		if (n != -EAGAIN || (sp->flags & SPLICE_F_NONBLOCK))
+			return n;
+		ret = wait_ends(req);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			return splice_once(req, 0);
+	}
+}
+
+int ua_splice(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_splice *sp = splice_of(req);
+	struct ua_file_node *in_node = NULL;
+	ssize_t n;
+
 	if (issue_flags & UA_ISSUE_NONBLOCK)
 		return UA_PUNT;
-	/* A fixed input file is not looked up here: -EBADF, where the kernel
-	 * uses the registered file (a known difference, uring-alike(7)). */
-	if (sp->flags & SPLICE_F_FD_IN_FIXED)
+	/* A fixed input is looked up when the splice runs, as the kernel
+	 * looks it up, and held until it ends. */
+	if (sp->flags & SPLICE_F_FD_IN_FIXED) {
+		in_node = sp->fd_in < 0 ? NULL :
+			  ua_files_get_node(req->ctx, (unsigned) sp->fd_in);
+		if (in_node)
+			sp->fd_in = ua_file_node_fd(in_node);
+	}
+	if ((sp->flags & SPLICE_F_FD_IN_FIXED) && !in_node)
 		n = -EBADF;
-	else if (ua_is_ring_fd(sp->fd_in))
+	else if (!in_node && ua_is_ring_fd(sp->fd_in))
 		n = -EINVAL;	/* the kernel's io_uring file has no splice */
-	else if (sp->len)
-		for (;;) {
-			n = splice_once(req, SPLICE_F_NONBLOCK);
-			if (n != -EAGAIN || (sp->flags & SPLICE_F_NONBLOCK))
-				break;
-			ret = wait_ends(req);
-			if (ret < 0) {
-				n = ret;
-				break;
-			}
-			if (ret) {
-				n = splice_once(req, 0);
-				break;
-			}
-		}
+	else
+		n = splice_ends(req);
+	if (in_node)
+		ua_file_node_put(in_node);
 	req->res = (__s32) n;
 	req->failed = n != (ssize_t) sp->len;
 	return UA_DONE;

@@ -515,6 +515,11 @@ long ua_strncpy_from_user(char *dst, __u64 uaddr, size_t size)
 
 int ua_strndup_from_user(char **out, __u64 uaddr)
 {
+	return ua_getname_uflags(out, uaddr, 0);
+}
+
+int ua_getname_uflags(char **out, __u64 uaddr, int at_flags)
+{
 	char buf[PATH_MAX];
 	long len = ua_strncpy_from_user(buf, uaddr, sizeof(buf));
 
@@ -522,7 +527,7 @@ int ua_strndup_from_user(char **out, __u64 uaddr)
 		return (int) len;
 	if (len == (long) sizeof(buf))
 		return -ENAMETOOLONG;
-	if (!len)
+	if (!len && !(at_flags & AT_EMPTY_PATH))
 		return -ENOENT;
 	*out = malloc((size_t) len + 1);
 	if (!*out)

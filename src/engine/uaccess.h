@@ -35,6 +35,9 @@ long ua_strncpy_from_user(char *dst, __u64 uaddr, size_t size);
  * path, -ENOMEM.
  */
 int ua_strndup_from_user(char **out, __u64 uaddr);
+/* The kernel's getname_uflags(): the same, but with AT_EMPTY_PATH in
+ * at_flags an empty path is copied, not -ENOENT. */
+int ua_getname_uflags(char **out, __u64 uaddr, int at_flags);
 
 /*
  * A call of the application's into the engine (io_uring_enter,
