@@ -288,8 +288,9 @@ static int inode_of(int fd, unsigned long *ino, dev_t *dev)
 }
 
 /* Why a descriptor is not a ring: not open at all, the descriptor of a
- * ring torn down (left is its mark), or some other file. */
-static int lookup_error(int fd, struct ua_ctx *left)
+ * ring torn down (left is its mark), or some other file. For the entry
+ * calls' lookup that failed (ringref.c). */
+int ua_ring_lookup_error(int fd, struct ua_ctx *left)
 {
 	unsigned long ino;
 	dev_t dev;
@@ -332,7 +333,8 @@ struct ua_ctx *ua_ctx_get_counted(int fd, int *err)
 	ua_rcu_read_unlock();
 	if (held)
 		return ctx;
-	*err = ua_ring_slot_holds_ctx(ctx) ? -EBADF : lookup_error(fd, ctx);
+	*err = ua_ring_slot_holds_ctx(ctx) ? -EBADF
+					   : ua_ring_lookup_error(fd, ctx);
 	return NULL;
 }
 
