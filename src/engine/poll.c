@@ -69,7 +69,6 @@
 #include "engine/list.h"
 #include "engine/lock.h"
 #include "engine/poll.h"
-#include "engine/poll_op.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/submit.h"
@@ -349,6 +348,23 @@ bool ua_poll_cancel_requested(const struct ua_req *req)
 {
 	return __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE) &
 	       UA_POLL_CANCEL;
+}
+
+/* The file's readiness now, for events; -EBADF in *err for no file. */
+__u32 ua_poll_events_now(int fd, __u32 events, int *err)
+{
+	struct pollfd pfd = { .fd = fd, .events = (short) events };
+
+	*err = 0;
+	if (poll(&pfd, 1, 0) < 0) {
+		*err = -errno;
+		return 0;
+	}
+	if (pfd.revents & POLLNVAL) {
+		*err = -EBADF;
+		return 0;
+	}
+	return (__u16) pfd.revents;
 }
 
 void ua_poll_complete_owned(struct ua_req *req, int res)

@@ -61,5 +61,6 @@ bool ua_ctx_polls_inline(const struct ua_ctx *ctx);
 int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out);
 bool ua_poll_cancel_requested(const struct ua_req *req);
 void ua_poll_complete_owned(struct ua_req *req, int res);
+__u32 ua_poll_events_now(int fd, __u32 events, int *err);
 
 #endif
