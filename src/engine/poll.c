@@ -180,7 +180,7 @@ int ua_poller_init(struct ua_ctx *ctx)
 	return 0;
 }
 
-static void wake_epoll_waiters(struct ua_poller *p)
+void ua_wake_epoll_waiters(struct ua_poller *p)
 {
 	__u64 one = 1;
 
@@ -192,7 +192,7 @@ static void wake_epoll_waiters(struct ua_poller *p)
 void ua_poll_wake_cq_waiters(struct ua_ctx *ctx)
 {
 	if (__atomic_load_n(&ctx->poller.epoll_waiters, __ATOMIC_RELAXED))
-		wake_epoll_waiters(&ctx->poller);
+		ua_wake_epoll_waiters(&ctx->poller);
 }
 
 bool ua_ctx_polls_inline(const struct ua_ctx *ctx)
@@ -768,7 +768,7 @@ static void serve_ring(struct ua_ctx *ctx)
 	/* A wake meant for an application thread that now waits too: hand
 	 * it on. */
 	if (n > 0 && ua_poll_dispatch(ctx, ev, n) && app_waits(p))
-		wake_epoll_waiters(p);
+		ua_wake_epoll_waiters(p);
 	arm_in_hub(p, EPOLL_CTL_MOD);
 }
 
