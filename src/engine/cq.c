@@ -30,7 +30,7 @@
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/timeout.h"
-#include "engine/wait.h"
+#include "engine/wake.h"
 
 static bool cq_has_room(struct ua_ctx *ctx)
 {

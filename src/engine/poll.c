@@ -72,6 +72,7 @@
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/submit.h"
+#include "engine/wake.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)
@@ -178,21 +179,6 @@ int ua_poller_init(struct ua_ctx *ctx)
 	pthread_mutex_init(&p->lock, NULL);
 	p->ready = true;
 	return 0;
-}
-
-void ua_wake_epoll_waiters(struct ua_poller *p)
-{
-	__u64 one = 1;
-
-	if (write(p->wake_fd, &one, sizeof(one)) < 0)
-		abort();	/* an eventfd far from overflow takes any write */
-}
-
-/* Called by posters after their full fence (ua_cq_wake). */
-void ua_poll_wake_cq_waiters(struct ua_ctx *ctx)
-{
-	if (__atomic_load_n(&ctx->poller.epoll_waiters, __ATOMIC_RELAXED))
-		ua_wake_epoll_waiters(&ctx->poller);
 }
 
 bool ua_ctx_polls_inline(const struct ua_ctx *ctx)

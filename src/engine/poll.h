@@ -56,8 +56,6 @@ void ua_poll_wait_end(struct ua_ctx *ctx);
 bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n);
 bool ua_poll_waits_here(struct ua_ctx *ctx);
 int ua_poll_run_ready(struct ua_ctx *ctx);
-void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);
-void ua_wake_epoll_waiters(struct ua_poller *p);
 bool ua_ctx_polls_inline(const struct ua_ctx *ctx);
 int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out);
 bool ua_poll_cancel_requested(const struct ua_req *req);
