@@ -35,10 +35,6 @@ struct ua_cancel {
 };
 #define cancel_of(req)	ua_cmd(req, struct ua_cancel)
 
-#define CANCEL_FLAGS	(IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD | \
-			 IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD_FIXED | \
-			 IORING_ASYNC_CANCEL_USERDATA | IORING_ASYNC_CANCEL_OP)
-
 /* Where requests wait, in the order the kernel looks. Workers first: a
  * worker's request may park on readiness meanwhile, and is then found
  * parked, or honours the mark the worker's look left (-EALREADY). */
@@ -119,8 +115,9 @@ int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd)
 }
 
 /* The file a cancellation names must exist: an open descriptor, or a slot
- * with a file, whose node is held until put_file(). */
-static int get_file(struct ua_ctx *ctx, struct ua_cancel_data *cd, bool fixed)
+ * with a file, whose node is held until ua_cancel_put_file(). */
+int ua_cancel_get_file(struct ua_ctx *ctx, struct ua_cancel_data *cd,
+		       bool fixed)
 {
 	if (!(cd->flags & IORING_ASYNC_CANCEL_FD))
 		return 0;
@@ -131,7 +128,7 @@ static int get_file(struct ua_ctx *ctx, struct ua_cancel_data *cd, bool fixed)
 	return fcntl(cd->fd, F_GETFD) < 0 ? -EBADF : 0;
 }
 
-static void put_file(struct ua_cancel_data *cd)
+void ua_cancel_put_file(struct ua_cancel_data *cd)
 {
 	if (cd->file_node)
 		ua_file_node_put(cd->file_node);
@@ -143,7 +140,7 @@ int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 	c->addr = sqe->addr;
 	c->flags = sqe->cancel_flags;
-	if (c->flags & ~CANCEL_FLAGS)
+	if (c->flags & ~UA_CANCEL_FLAGS)
 		return -EINVAL;
 	if (c->flags & IORING_ASYNC_CANCEL_FD) {
 		if (c->flags & IORING_ASYNC_CANCEL_ANY)
@@ -168,10 +165,11 @@ int ua_async_cancel(struct ua_req *req, unsigned issue_flags)
 	int ret;
 
 	(void) issue_flags;
-	ret = get_file(req->ctx, &cd, req->sqe_flags & IOSQE_FIXED_FILE);
+	ret = ua_cancel_get_file(req->ctx, &cd,
+				 req->sqe_flags & IOSQE_FIXED_FILE);
 	if (!ret)
 		ret = ua_cancel(req->ctx, &cd);
-	put_file(&cd);
+	ua_cancel_put_file(&cd);
 	req->res = ret;
 	req->failed = ret < 0;
 	return UA_DONE;
@@ -224,7 +222,7 @@ int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args)
 		return -EINVAL;
 	if (ua_copy_from_user(&sc, (__u64) (uintptr_t) arg, sizeof(sc)))
 		return -EFAULT;
-	if (sc.flags & ~CANCEL_FLAGS)
+	if (sc.flags & ~UA_CANCEL_FLAGS)
 		return -EINVAL;
 	for (i = 0; i < sizeof(sc.pad); i++)
 		if (sc.pad[i])
@@ -237,9 +235,9 @@ int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args)
 	cd.flags = sc.flags;
 	cd.fd = sc.fd;
 	cd.opcode = sc.opcode;
-	ret = get_file(ctx, &cd, false);
+	ret = ua_cancel_get_file(ctx, &cd, false);
 	if (!ret)
 		ret = sync_cancel_wait(ctx, &cd, &sc.timeout);
-	put_file(&cd);
+	ua_cancel_put_file(&cd);
 	return ret;
 }
