@@ -131,8 +131,8 @@ unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr)
 }
 
 /* reserved: a request's CQE, whose entry is waiting among the spares. */
-static void overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
-			 bool reserved)
+void ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+		     bool reserved)
 {
 	struct ua_overflow_cqe *o = ctx->overflow_spare;
 
@@ -174,7 +174,7 @@ static void post_locked(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 	if (ring_has_room(ctx))
 		cq_fill(ctx, cqe);
 	else
-		overflow_add(ctx, cqe, reserved);
+		ua_overflow_add(ctx, cqe, reserved);
 }
 
 static void publish_tail(struct ua_ctx *ctx)
