@@ -11,6 +11,7 @@
 #include "engine/cqring.h"
 #include "engine/eventfd.h"
 #include "engine/link.h"
+#include "engine/list.h"
 #include "engine/lock.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -67,6 +68,19 @@ static void finish_slow(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		free_req(ctx, b, req);
 }
 
+/* Count timeouts met by the CQEs just posted complete in the batch. */
+static void complete_count_timeouts(struct ua_ctx *ctx,
+				    struct ua_completion_batch *b)
+{
+	struct ua_req_list met;
+	struct ua_req *req;
+
+	ua_list_init(&met);
+	ua_timeout_flush_seq(ctx, &met);
+	while ((req = ua_list_pop(&met)))
+		ua_batch_add(ctx, b, req);
+}
+
 /*
  * Posts the batch's CQEs under one lock, then frees the requests, and
  * collects in b->ready what they release. Any thread may flush a batch;
@@ -103,5 +117,5 @@ void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
 	b->nr = 0;
 	if (__builtin_expect(__atomic_load_n(&ctx->timer.nr_seq,
 					     __ATOMIC_RELAXED) != 0, 0))
-		ua_timeout_flush_seq(ctx, b);
+		complete_count_timeouts(ctx, b);
 }

@@ -371,15 +371,14 @@ struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
 	return lt;
 }
 
-/* Completion-count timeouts whose count was reached complete with 0. */
-void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b)
+/* Completion-count timeouts whose count was reached, taken out of the
+ * timer onto out, to complete with 0. */
+void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_req_list *out)
 {
 	struct ua_timer_node *node, *next;
 	struct ua_req *req;
-	struct ua_req_list l;
 	__u32 seq;
 
-	ua_list_init(&l);
 	ua_timer_lock();
 	seq = __atomic_load_n(&ctx->cq_events, __ATOMIC_RELAXED) -
 	      ctx->timer.cq_timeouts;
@@ -391,14 +390,11 @@ void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b)
 			continue;
 		disarm_locked(req);
 		ctx->timer.cq_timeouts++;
-		ua_list_add(&l, req);
-	}
-	ua_timer_unlock();
-	while ((req = ua_list_pop(&l))) {
 		req->res = 0;
 		req->failed = false;
-		ua_batch_add(ctx, b, req);
+		ua_list_add(out, req);
 	}
+	ua_timer_unlock();
 }
 
 /* Cancellation of armed TIMEOUTs (not link timeouts, not by descriptor). */
