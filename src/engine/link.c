@@ -22,7 +22,6 @@
 #include "engine/lock.h"
 #include "engine/req.h"
 #include "engine/ring.h"
-#include "engine/submit.h"
 #include "engine/timeout.h"
 #include "engine/opdef.h"
 
@@ -186,18 +185,4 @@ void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out)
 	ua_lock_assert_held(&ctx->completion_lock);
 	while (ctx->defer.head && drain_ready(ctx, ctx->defer.head))
 		ua_list_add(out, ua_list_pop(&ctx->defer));
-}
-
-/* Teardown, once no other thread runs: what still waits is cancelled. */
-void ua_drain_cancel(struct ua_ctx *ctx)
-{
-	struct ua_req_list l;
-
-	pthread_mutex_lock(&ctx->completion_lock);
-	l = ctx->defer;
-	if (!l.head)
-		l.tail = &l.head;
-	ua_list_init(&ctx->defer);
-	pthread_mutex_unlock(&ctx->completion_lock);
-	ua_complete_list(ctx, &l, -ECANCELED);
 }

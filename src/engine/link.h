@@ -15,6 +15,5 @@ int ua_link_prepare(struct ua_req *first);
 bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head);
 void ua_drain_uncount(struct ua_ctx *ctx, struct ua_req *head);
 void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out);
-void ua_drain_cancel(struct ua_ctx *ctx);
 
 #endif

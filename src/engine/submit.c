@@ -249,6 +249,20 @@ void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
 	run_leave(ctx, run, &own);
 }
 
+/* Teardown, once no other thread runs: what still waits is cancelled. */
+void ua_drain_cancel(struct ua_ctx *ctx)
+{
+	struct ua_req_list l;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	l = ctx->defer;
+	if (!l.head)
+		l.tail = &l.head;
+	ua_list_init(&ctx->defer);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_complete_list(ctx, &l, -ECANCELED);
+}
+
 /* ---- issuing ---- */
 
 /* Hands a request that would block to the worker pool. */
