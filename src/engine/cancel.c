@@ -19,7 +19,7 @@
 #include "engine/list.h"
 #include "engine/req.h"
 #include "engine/ring.h"
-#include "engine/submit.h"
+#include "engine/timer.h"
 #include "engine/opdef.h"
 
 /* ASYNC_CANCEL. */
@@ -64,7 +64,7 @@ int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd)
 		if (nr && !all)
 			break;
 	}
-	ua_complete_list(ctx, &out, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &out, -ECANCELED);
 	if (all)
 		return nr;
 	if (nr)

@@ -27,7 +27,6 @@
 #include "engine/list.h"
 #include "engine/req.h"
 #include "engine/ring.h"
-#include "engine/submit.h"
 #include "engine/timeout.h"
 #include "engine/timeout_cmd.h"
 #include "engine/timer.h"
@@ -122,7 +121,7 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 	}
 	ua_timer_unlock();
 	/* One run: the timeout's CQE comes before the cancelled request's. */
-	ua_run_begin(ctx, &run);
+	ua_issue_up->run_begin(ctx, &run);
 	if (req) {
 		ret = ua_cancel(ctx, &cd);
 		if (!ret)
@@ -132,8 +131,8 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 	}
 	lt->res = ret;
 	lt->failed = false;
-	ua_complete_remote(lt);
-	ua_run_end(ctx, &run);
+	ua_issue_up->complete_remote(lt);
+	ua_issue_up->run_end(ctx, &run);
 	ua_timer_lock();
 }
 
@@ -163,7 +162,7 @@ static void expire(struct ua_timer_node *node)
 	req->res = -ETIME;
 	req->failed = !(timeout_of(req)->flags & IORING_TIMEOUT_ETIME_SUCCESS);
 	ua_timer_unlock();
-	ua_complete_remote(req);
+	ua_issue_up->complete_remote(req);
 	ua_timer_lock();
 }
 
@@ -193,7 +192,7 @@ void ua_timeout_stop(struct ua_ctx *ctx)
 		ua_list_add(&l, req);
 	}
 	ua_timer_unlock();
-	ua_complete_list(ctx, &l, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &l, -ECANCELED);
 }
 
 /* TIMEOUT and LINK_TIMEOUT */
@@ -377,7 +376,7 @@ int ua_timeout_remove(struct ua_req *req, unsigned issue_flags)
 
 		ua_list_init(&l);
 		ret = ua_timeout_cancel(ctx, &cd, &l) ? 0 : -ENOENT;
-		ua_complete_list(ctx, &l, -ECANCELED);
+		ua_issue_up->complete_list(ctx, &l, -ECANCELED);
 	}
 	req->res = ret;
 	req->failed = ret < 0;
