@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ASYNC_CANCEL and IORING_REGISTER_SYNC_CANCEL.
+ * ASYNC_CANCEL, and the cancellation IORING_REGISTER_SYNC_CANCEL also
+ * makes (sync_cancel.c); the matching rules are cancel_match.c's.
  *
  * A cancellation visits each kind of waiting request in turn (cancel_kinds):
  * work queued for or running in a worker, then armed timeouts. Each kind
  * detaches what matches under its own lock; the detached requests complete
- * with -ECANCELED once every lock is dropped. A worker blocked in poll() for
- * a stream is interrupted (its request completes with -ECANCELED, as a
- * request parked on poll does in the kernel); one blocked in another system
- * call is signalled, and reported -EALREADY, as the kernel reports the
+ * with -ECANCELED once every lock is dropped, through the issue layer
+ * (ua_issue_up), since they may release chains. A worker blocked in
+ * poll() for a stream is interrupted (its request completes with
+ * -ECANCELED, as a request parked on poll does in the kernel); one
+ * blocked in another system call is signalled, and reported -EALREADY, as the kernel reports the
  * io-wq request it signals. Requests waiting in a chain or behind a drain are not
  * cancellable, as in the kernel: cancel their head instead.
  */

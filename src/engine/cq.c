@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Posting completions. Any thread may post: the submitter posts what it
- * finished inline in batches, workers post one at a time. completion_lock
- * orders posters; the tail is published with a store-release while the lock
- * is held, so the tail only ever moves forward over fully written CQEs.
+ * The CQ ring and its overflow list. Any thread may post: requests' CQEs
+ * come in batches (complete.c), a multishot request's and a resource
+ * tag's one at a time (below). completion_lock orders posters; the tail
+ * is published with a store-release while the lock is held, so the tail
+ * only ever moves forward over fully written CQEs.
  *
  * When the CQ ring is full, CQEs wait in the overflow list and
  * IORING_SQ_CQ_OVERFLOW tells the application to enter the engine, which

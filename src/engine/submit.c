@@ -7,23 +7,32 @@
  * non-blocking, and only what would block is handed to a worker.
  * Completions found inline are posted in batches under one lock.
  *
- * The engine's layers, each calling only those below it:
- *   entry.c (io_uring_enter/register/setup)
- *   -> submit.c: submission, issue, and the result of every issue
- *   -> the op files (rw.c, net.c, openclose.c, timeout.c's ops...)
- *   -> the services: poll.c (readiness), iowq.c (workers), timeout.c
- *      (the timer), aio.c (io_submit batches)
- *   -> cq.c: posting CQEs, which collects what a completion releases
- *      (link.c: the next link, drained requests) but issues nothing
- *   -> resources (filetable.c, rsrc.c, kbuf.c, req.c)
- *   -> rcu.c, percpu_ref.c.
- * Threads of the services come back up only through the issue layer's
- * entries, which it registers with them (ua_issue_register: struct
- * ua_issue_ops), as the kernel's io-wq and task_work call back into
- * io_uring.c:
- * a worker through ua_issue_work(), the owner of a parked request through
- * ua_issue_polled(), and whatever finishes a request through
- * ua_complete_remote() or ua_complete_list(). Each runs inside a run
+ * The engine's layers, each calling only its own and those below it,
+ * never in a loop (test/layers.py declares each file's and checks it):
+ *   entry.c (io_uring_enter/register/setup, a ring's references), the
+ *     wait loop (wait.c), IORING_REGISTER_SYNC_CANCEL, fork
+ *   -> submit.c: submission, chains, runs; aio.c (io_submit batches);
+ *      issue.c: the result of every issue
+ *   -> the op files (rw.c, net.c, openclose.c, timeout.c, cancel.c...)
+ *   -> the services: poll.c (readiness), iowq.c (workers)
+ *   -> complete.c: completing requests in batches, which collects what a
+ *      completion releases (link.c: the next link, drained requests;
+ *      timeout_disarm.c: a LINK_TIMEOUT, count timeouts) but issues
+ *      nothing; cancel_match.c, the rules every cancellation applies
+ *   -> timer.c, the process's timer
+ *   -> resources (req.c, filetable.c, rsrc.c, kbuf.c)
+ *   -> cq.c: the CQ ring and its overflow, which requests and resource
+ *      tags post into; wake.c, the posters' side of the wait handshake
+ *   -> ring.c (memory, descriptor table), eventfd.c, uaccess.c
+ *   -> rcu.c, percpu_ref.c -> sys.c.
+ * Threads of the services, and the operations that complete requests
+ * other than their own (a cancellation, a timeout), come back up only
+ * through the issue layer's entries, which it registers with them
+ * (ua_issue_register: struct ua_issue_ops), as the kernel's io-wq and
+ * task_work call back into io_uring.c: a worker through ua_issue_work(),
+ * the owner of a parked request through ua_issue_polled(), and whatever
+ * finishes a request through ua_complete_remote() or ua_complete_list().
+ * Each runs inside a run
  * (below), so what a completion releases is issued by the run's loop on
  * that thread, never from inside posting and never nested.
  */
