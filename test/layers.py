@@ -30,7 +30,8 @@ in a loop, inside a layer or across layers.
               cq.c wake.c
   memory      the rings' memory and table, eventfd, application memory
               ring.c eventfd.c uaccess.c
-  rcu         rcu.c percpu_ref.c
+  rcu         grace periods and sharded reference counts
+              rcu.c percpu_ref.c
   sys         system calls that may be missing or refused
               sys.c
 
@@ -47,25 +48,26 @@ import os
 import re
 import sys
 
-LAYERS = [
-    ('entry', 'entry.c register.c sync_cancel.c wait.c fork.c'),
-    ('submit', 'submit.c aio.c issue.c'),
-    ('ops', 'opdef.c rw.c net.c openclose.c poll_op.c splice.c sync.c '
-            'nop.c timeout.c cancel.c'),
-    ('services', 'poll.c iowq.c'),
-    ('completion', 'complete.c link.c timeout_disarm.c cancel_match.c'),
-    ('timer', 'timer.c'),
-    ('resources', 'req.c file.c filetable.c rsrc.c kbuf.c'),
-    ('cq', 'cq.c wake.c'),
-    ('memory', 'ring.c eventfd.c uaccess.c'),
-    ('rcu', 'rcu.c percpu_ref.c'),
-    ('sys', 'sys.c'),
-]
 
+def declared_layers(doc):
+    """The table above: (layer, [files]) from the top, in its order."""
+    layers = []
+    for line in doc.split('\n'):
+        words = line.split()
+        if not line.startswith('  ') or not words:
+            continue
+        if all(w.endswith('.c') for w in words):
+            layers[-1][1].extend(words)
+        elif not line.startswith('   '):
+            layers.append((words[0], []))
+    return layers
+
+
+LAYERS = declared_layers(__doc__)
 RANK = {}
 LAYER_OF = {}
 for rank, (name, files) in enumerate(LAYERS):
-    for f in files.split():
+    for f in files:
         RANK[f] = len(LAYERS) - rank     # higher: nearer the top
         LAYER_OF[f] = name
 
@@ -155,10 +157,11 @@ def main():
     errors = []
     for name in sorted(sources):
         if name not in RANK:
-            errors.append('%s: no layer declared (test/layers.py, LAYERS)'
+            errors.append('%s: no layer declared (the table in test/layers.py)'
                           % name)
     for name in sorted(set(RANK) - set(sources)):
-        errors.append('%s: declared in LAYERS but not in %s' % (name, engine))
+        errors.append('%s: in the table of test/layers.py but not in %s'
+                      % (name, engine))
     for src in sorted(graph):
         for dst, funcs in sorted(graph[src].items()):
             if src in RANK and dst in RANK and RANK[dst] > RANK[src]:
