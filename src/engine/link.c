@@ -25,7 +25,7 @@
 #include "engine/timeout.h"
 #include "engine/opdef.h"
 
-static void complete_now(struct ua_req *req, int res, bool failed)
+void ua_link_complete_now(struct ua_req *req, int res, bool failed)
 {
 	req->res = res;
 	req->failed = failed;
@@ -48,7 +48,8 @@ static void fail_links(struct ua_req *req, struct ua_req *link,
 	for (; link; link = next) {
 		next = link->link;
 		link->link = NULL;
-		complete_now(link, link->failed ? link->res : -ECANCELED, !skip);
+		ua_link_complete_now(link, link->failed ? link->res : -ECANCELED,
+				     !skip);
 		if (skip)
 			link->sqe_flags |= IOSQE_CQE_SKIP_SUCCESS;
 		ua_list_add(out, link);
@@ -61,7 +62,7 @@ void ua_link_done(struct ua_req *req, struct ua_req_list *out)
 	struct ua_req *lt = ua_link_timeout_disarm(req), *link;
 
 	if (lt) {
-		complete_now(lt, -ECANCELED, false);
+		ua_link_complete_now(lt, -ECANCELED, false);
 		ua_list_add(out, lt);
 	}
 	link = req->link;
@@ -82,7 +83,7 @@ bool ua_req_put(struct ua_req *req)
 	return __atomic_sub_fetch(&req->refs, 1, __ATOMIC_ACQ_REL) == 0;
 }
 
-static bool drain_ready(struct ua_ctx *ctx, const struct ua_req *head)
+bool ua_drain_ready(struct ua_ctx *ctx, const struct ua_req *head)
 {
 	if (!(head->sqe_flags & IOSQE_IO_DRAIN))
 		return true;
@@ -105,7 +106,7 @@ int ua_link_prepare(struct ua_req *first)
 			continue;
 		ret = def->prepare_async(req);
 		if (ret) {
-			complete_now(req, ret, true);
+			ua_link_complete_now(req, ret, true);
 			return ret;
 		}
 	}
@@ -143,7 +144,7 @@ static bool must_wait_locked(struct ua_ctx *ctx, const struct ua_req *head)
 	bool wait;
 
 	ua_lock_assert_held(&ctx->completion_lock);
-	wait = ctx->defer.head || !drain_ready(ctx, head);
+	wait = ctx->defer.head || !ua_drain_ready(ctx, head);
 	ctx->drain_active = wait;
 	return wait;
 }
@@ -163,7 +164,7 @@ bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
 		return false;
 	if (ua_link_prepare(head)) {
 		if (!(head->state & UA_REQ_COMPLETE_NOW))
-			complete_now(head, -ECANCELED, true);
+			ua_link_complete_now(head, -ECANCELED, true);
 		head->sqe_flags &= (__u8) ~IOSQE_IO_HARDLINK;
 		ua_drain_uncount(ctx, head);
 		return false;
@@ -183,6 +184,6 @@ bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
 void ua_drain_release_locked(struct ua_ctx *ctx, struct ua_req_list *out)
 {
 	ua_lock_assert_held(&ctx->completion_lock);
-	while (ctx->defer.head && drain_ready(ctx, ctx->defer.head))
+	while (ctx->defer.head && ua_drain_ready(ctx, ctx->defer.head))
 		ua_list_add(out, ua_list_pop(&ctx->defer));
 }
