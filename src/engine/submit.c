@@ -417,6 +417,96 @@ static void issue(struct ua_ctx *ctx, struct ua_req *req,
 	ua_issue_result(ctx, req, issue_first(req), UA_ISSUE_NONBLOCK, batch);
 }
 
+/* The members of a chain copy what the application may reuse, as a punted
+ * request does: they are issued after io_uring_enter returns. A member
+ * whose copy fails completes with its error as if its SQE had been
+ * refused; nonzero tells the caller to fail the chain. */
+int ua_link_prepare(struct ua_req *first)
+{
+	struct ua_req *req;
+	int ret;
+
+	for (req = first; req; req = req->link) {
+		const struct ua_opdef *def = ua_opdef(req->opcode);
+
+		if ((req->state & UA_REQ_COMPLETE_NOW) || !def->prepare_async)
+			continue;
+		ret = def->prepare_async(req);
+		if (ret) {
+			ua_link_complete_now(req, ret, true);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A chain of nr requests that failed at submission completes at once,
+ * ahead of any drained chain still waiting, as the kernel's does. It takes
+ * no place in the drain's count: neither among the requests submitted (a
+ * later drain does not wait for it; it is the last submitted) nor among
+ * those done (its completions do not count for one submitted before a
+ * waiting drain). nr_done is moved back before its CQEs move it on, so the
+ * count never passes a drain's mark. Only while chains may wait: otherwise
+ * no mark can be passed, and the chain counts on both sides.
+ */
+void ua_drain_uncount(struct ua_ctx *ctx, struct ua_req *head)
+{
+	unsigned nr = 0;
+
+	if (!ctx->drain_active)
+		return;
+	for (; head; head = head->link)
+		nr++;
+	ctx->nr_submitted -= nr;
+	pthread_mutex_lock(&ctx->completion_lock);
+	ctx->nr_done -= nr;
+	pthread_mutex_unlock(&ctx->completion_lock);
+}
+
+/* Under completion_lock: whether head must wait in defer. Nothing waits:
+ * the next chain need not come here unless drained. */
+static bool must_wait_locked(struct ua_ctx *ctx, const struct ua_req *head)
+{
+	bool wait;
+
+	ua_lock_assert_held(&ctx->completion_lock);
+	wait = ctx->defer.head || !ua_drain_ready(ctx, head);
+	ctx->drain_active = wait;
+	return wait;
+}
+
+/*
+ * Submitter, for a chain that is drained or that arrives while others wait:
+ * true when it was deferred, false when it may be issued now.
+ */
+bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
+{
+	bool wait;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	wait = must_wait_locked(ctx, head);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	if (!wait)
+		return false;
+	if (ua_link_prepare(head)) {
+		if (!(head->state & UA_REQ_COMPLETE_NOW))
+			ua_link_complete_now(head, -ECANCELED, true);
+		head->sqe_flags &= (__u8) ~IOSQE_IO_HARDLINK;
+		ua_drain_uncount(ctx, head);
+		return false;
+	}
+	/* The last request before head may have completed while it was
+	 * prepared, finding nothing in defer to release: asked again, with
+	 * the list, under the lock every completion takes. */
+	pthread_mutex_lock(&ctx->completion_lock);
+	wait = must_wait_locked(ctx, head);
+	if (wait)
+		ua_list_add(&ctx->defer, head);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	return wait;
+}
+
 /* A plain request (no chain, drain or IOSQE_ASYNC) may join the submitter's
  * io_submit() batch (aio.c), which only this thread's submit loop flushes. */
 static bool batchable(const struct ua_req *req)
