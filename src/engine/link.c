@@ -2,8 +2,9 @@
 /*
  * IOSQE_IO_LINK chains and IOSQE_IO_DRAIN.
  *
- * A chain is built while the SQEs are consumed (submit.c): req->link points
- * at the next member; only the head is issued. When a request completes,
+ * A chain is built while the SQEs are consumed (submit.c, which also
+ * prepares its members and defers drained chains): req->link points at
+ * the next member; only the head is issued. When a request completes,
  * ua_link_done() hands back what follows: the next member to issue, or,
  * after a failure (an error or a short transfer) of a request that is not
  * IOSQE_IO_HARDLINK, every remaining member to complete with -ECANCELED.

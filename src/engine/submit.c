@@ -421,7 +421,7 @@ static void issue(struct ua_ctx *ctx, struct ua_req *req,
  * request does: they are issued after io_uring_enter returns. A member
  * whose copy fails completes with its error as if its SQE had been
  * refused; nonzero tells the caller to fail the chain. */
-int ua_link_prepare(struct ua_req *first)
+static int ua_link_prepare(struct ua_req *first)
 {
 	struct ua_req *req;
 	int ret;
@@ -450,7 +450,7 @@ int ua_link_prepare(struct ua_req *first)
  * count never passes a drain's mark. Only while chains may wait: otherwise
  * no mark can be passed, and the chain counts on both sides.
  */
-void ua_drain_uncount(struct ua_ctx *ctx, struct ua_req *head)
+static void ua_drain_uncount(struct ua_ctx *ctx, struct ua_req *head)
 {
 	unsigned nr = 0;
 
@@ -480,7 +480,7 @@ static bool must_wait_locked(struct ua_ctx *ctx, const struct ua_req *head)
  * Submitter, for a chain that is drained or that arrives while others wait:
  * true when it was deferred, false when it may be issued now.
  */
-bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
+static bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
 {
 	bool wait;
 
