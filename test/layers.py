@@ -40,6 +40,10 @@ called there or its address is taken (a table of functions calls them), so
 a plain call cannot be hidden behind a pointer. The one way back up is a
 registered ops struct the upper layer hands down (struct ua_issue_ops,
 ua_issue_up): the lower layer never names the function it reaches.
+The opdef.c table is data, read through ua_opdef(): the issue layer
+dispatches an op's prep, issue and prepare_async through it, and freeing
+a request runs the op's cleanup through it (req.c), as the kernel's
+io_clean_op does.
 
 Usage: test/layers.py [src/engine]   (exit status 1 on any violation)
 """
