@@ -45,7 +45,8 @@ dispatches an op's prep, issue and prepare_async through it, and freeing
 a request runs the op's cleanup through it (req.c), as the kernel's
 io_clean_op does.
 
-Usage: test/layers.py [src/engine]   (exit status 1 on any violation)
+Usage: test/layers.py [-v] [ENGINE_DIR]   (default src/engine; -v prints
+the call graph by file; exit status 1 on any violation)
 """
 import glob
 import os
@@ -155,7 +156,8 @@ def cycles(graph):
 
 
 def main():
-    engine = sys.argv[1] if len(sys.argv) > 1 else 'src/engine'
+    args = [a for a in sys.argv[1:] if a != '-v']
+    engine = args[0] if args else 'src/engine'
     sources = read_sources(engine)
     graph = uses(sources, definitions(sources))
     errors = []
