@@ -49,11 +49,12 @@ EXAMPLES    := $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 EXAMPLE_BINS:= $(EXAMPLES:%=$(O)/examples/%)
 
 .PHONY: all lib examples test test-kernel bench demo install uninstall clean deps \
-	run-tests run-kernel-tests run-bench test-seccomp run-seccomp-tests fuzz fuzz-kernel
+	run-tests run-kernel-tests run-bench test-seccomp run-seccomp-tests fuzz fuzz-kernel \
+	check-layers
 all: lib examples
 
 # The test suite needs cmocka, the kernel comparison the system liburing.
-TEST_DEPS := libcmocka-dev liburing-dev
+TEST_DEPS := libcmocka-dev liburing-dev python3-minimal
 deps:
 	@sh test/deps.sh $(TEST_DEPS)
 
@@ -120,9 +121,14 @@ fuzz-kernel: deps
 	@$(MAKE) --no-print-directory $(O)/test-kernel/fuzz
 	$(O)/test-kernel/fuzz $(FUZZ_ARGS)
 
+# The engine's files call only their own layer and the layers below it,
+# never in a loop (the layers are declared in test/layers.py).
+check-layers: deps
+	python3 test/layers.py src/engine
+
 # `make test` installs what it needs first (root), so it works on a fresh
 # machine; the binaries are built in a sub-make, after the check.
-test: deps
+test: deps check-layers
 	@$(MAKE) --no-print-directory run-tests
 run-tests: $(TEST_BINS)
 	@sh test/run.sh $(TEST_BINS)

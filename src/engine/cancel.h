@@ -10,6 +10,11 @@ struct ua_req;
 struct ua_file_node;
 struct ua_req_list;
 
+/* The flags of ASYNC_CANCEL and IORING_REGISTER_SYNC_CANCEL. */
+#define UA_CANCEL_FLAGS	(IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD | \
+			 IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD_FIXED | \
+			 IORING_ASYNC_CANCEL_USERDATA | IORING_ASYNC_CANCEL_OP)
+
 /* cancel.c: what a request names when it cancels others */
 struct ua_cancel_data {
 	__u64			data;		/* user_data */
@@ -24,6 +29,9 @@ bool ua_cancel_match(const struct ua_req *req, const struct ua_cancel_data *cd);
 bool ua_cancel_all(const struct ua_cancel_data *cd);
 int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd);
 int ua_sync_cancel(struct ua_ctx *ctx, const void *arg, unsigned nr_args);
+int ua_cancel_get_file(struct ua_ctx *ctx, struct ua_cancel_data *cd,
+		       bool fixed);
+void ua_cancel_put_file(struct ua_cancel_data *cd);
 int ua_async_cancel_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_async_cancel(struct ua_req *req, unsigned issue_flags);
 

@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Posting completions. Any thread may post: the submitter posts what it
- * finished inline in batches, workers post one at a time. completion_lock
- * orders posters; the tail is published with a store-release while the lock
- * is held, so the tail only ever moves forward over fully written CQEs.
+ * The CQ ring and its overflow list. Any thread may post: requests' CQEs
+ * come in batches (complete.c), a multishot request's and a resource
+ * tag's one at a time (below). completion_lock orders posters; the tail
+ * is published with a store-release while the lock is held, so the tail
+ * only ever moves forward over fully written CQEs.
  *
  * When the CQ ring is full, CQEs wait in the overflow list and
  * IORING_SQ_CQ_OVERFLOW tells the application to enter the engine, which
  * moves them into the ring in order as room appears (IORING_FEAT_NODROP).
  * While the list is non-empty every new CQE queues behind it, so the
  * application sees completions in the order they were posted.
- *
- * Posting issues nothing: what a completion releases (the next link, a
- * drained request) is collected in the batch's ready list and handed back
- * to the issue layer that owns the batch (submit.c's runs).
  *
  * A CQE of a request never needs memory when it is posted: the entries its
  * CQEs may need in overflow are reserved before the request is accepted
@@ -24,34 +21,11 @@
 #include <stdlib.h>
 #include "liburing/barrier.h"
 #include "engine/cq.h"
+#include "engine/cqring.h"
 #include "engine/eventfd.h"
-#include "engine/link.h"
 #include "engine/lock.h"
-#include "engine/req.h"
 #include "engine/ring.h"
-#include "engine/timeout.h"
-#include "engine/wait.h"
-
-static bool cq_has_room(struct ua_ctx *ctx)
-{
-	/* Acquire: the application's reads of a slot happen before our
-	 * reuse of it. Unsigned distance: a head the application corrupted
-	 * reads as "full", never as room to overrun. */
-	unsigned head = io_uring_smp_load_acquire(ctx->cq_head);
-
-	return ctx->cached_cq_tail - head < ctx->cq_entries;
-}
-
-static void cq_fill(struct ua_ctx *ctx, const struct io_uring_cqe *src)
-{
-	unsigned idx = ctx->cached_cq_tail & (ctx->cq_entries - 1);
-	struct io_uring_cqe *cqe = &ctx->cqes[idx];
-
-	cqe->user_data = src->user_data;
-	cqe->res = src->res;
-	cqe->flags = src->flags;
-	ctx->cached_cq_tail++;
-}
+#include "engine/wake.h"
 
 /*
  * Spare entries per request in flight (submitted, not yet done): its last
@@ -131,8 +105,8 @@ unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr)
 }
 
 /* reserved: a request's CQE, whose entry is waiting among the spares. */
-static void overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
-			 bool reserved)
+void ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+		     bool reserved)
 {
 	struct ua_overflow_cqe *o = ctx->overflow_spare;
 
@@ -157,118 +131,6 @@ static void overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 		ctx->overflow_head = o;
 	ctx->overflow_tail = o;
 	__atomic_fetch_or(ctx->sq_flags, IORING_SQ_CQ_OVERFLOW, __ATOMIC_RELAXED);
-}
-
-/* Whether a CQE posted now goes into the ring, behind any in overflow. */
-static bool ring_has_room(struct ua_ctx *ctx)
-{
-	return !ctx->overflow_head && cq_has_room(ctx);
-}
-
-static void post_locked(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
-			bool reserved)
-{
-	ua_lock_assert_held(&ctx->completion_lock);
-	/* Read by the timer under its own lock: a relaxed atomic, no RMW. */
-	__atomic_store_n(&ctx->cq_events, ctx->cq_events + 1, __ATOMIC_RELAXED);
-	if (ring_has_room(ctx))
-		cq_fill(ctx, cqe);
-	else
-		overflow_add(ctx, cqe, reserved);
-}
-
-static void publish_tail(struct ua_ctx *ctx)
-{
-	io_uring_smp_store_release(ctx->cq_tail, ctx->cached_cq_tail);
-}
-
-/* Like the kernel, CQE_SKIP_SUCCESS yields to failure only (REQ_F_FAIL). */
-static bool wants_cqe(const struct ua_req *req)
-{
-	return !(req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS) || req->failed;
-}
-
-/* Returns whether a CQE was posted (CQE_SKIP_SUCCESS may drop it). */
-static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
-{
-	struct io_uring_cqe cqe = {
-		.user_data = req->user_data,
-		.res = req->res,
-		.flags = req->cflags,
-	};
-
-	ua_lock_assert_held(&ctx->completion_lock);
-	if (!wants_cqe(req))
-		return false;
-	post_locked(ctx, &cqe, true);
-	return true;
-}
-
-void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
-		  struct ua_req *req)
-{
-	b->reqs[b->nr++] = req;
-	if (b->nr == UA_COMPLETION_BATCH)
-		ua_batch_flush(ctx, b);
-}
-
-static void free_req(struct ua_ctx *ctx, struct ua_completion_batch *b,
-		     struct ua_req *req)
-{
-	if (b->local)
-		ua_req_free_local(ctx, req);
-	else
-		ua_req_free_remote(ctx, req);
-}
-
-/* What follows a completed request: the slow path of a completion. */
-static void finish_slow(struct ua_ctx *ctx, struct ua_completion_batch *b,
-			struct ua_req *req)
-{
-	/* A guarded request's link is read under timer.lock only. */
-	if ((req->state & UA_REQ_REFCOUNTED) || req->link)
-		ua_link_done(req, &b->ready);
-	if (ua_req_put(req))
-		free_req(ctx, b, req);
-}
-
-/*
- * Posts the batch's CQEs under one lock, then frees the requests, and
- * collects in b->ready what they release. Any thread may flush a batch;
- * only one holding uring_lock (b->local) frees into the submitter's cache
- * directly.
- */
-void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
-{
-	unsigned i, posted = 0;
-	struct ua_ev_fd *ev;
-
-	if (!b->nr)
-		return;
-	ev = ua_eventfd_begin(ctx);
-	pthread_mutex_lock(&ctx->completion_lock);
-	for (i = 0; i < b->nr; i++)
-		posted += post_req_locked(ctx, b->reqs[i]);
-	publish_tail(ctx);
-	ctx->nr_done += b->nr;
-	if (__builtin_expect(ctx->defer.head != NULL, 0))
-		ua_drain_release_locked(ctx, &b->ready);
-	pthread_mutex_unlock(&ctx->completion_lock);
-	/* The eventfd before the waiters, as the kernel orders them. */
-	ua_eventfd_end(ctx, ev, posted, b->local);
-	ua_cq_wake(ctx);
-	for (i = 0; i < b->nr; i++) {
-		struct ua_req *req = b->reqs[i];
-
-		if (__builtin_expect(req->state || req->link, 0))
-			finish_slow(ctx, b, req);
-		else
-			free_req(ctx, b, req);
-	}
-	b->nr = 0;
-	if (__builtin_expect(__atomic_load_n(&ctx->timer.nr_seq,
-					     __ATOMIC_RELAXED) != 0, 0))
-		ua_timeout_flush_seq(ctx, b);
 }
 
 /* One CQE of no batch; into_room_only: not into overflow; reserved: a

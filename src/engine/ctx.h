@@ -35,5 +35,6 @@
 #include "engine/timeout.h"
 #include "engine/timer.h"
 #include "engine/wait.h"
+#include "engine/wake.h"
 
 #endif

@@ -69,10 +69,10 @@
 #include "engine/list.h"
 #include "engine/lock.h"
 #include "engine/poll.h"
-#include "engine/poll_op.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/submit.h"
+#include "engine/wake.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)
@@ -179,21 +179,6 @@ int ua_poller_init(struct ua_ctx *ctx)
 	pthread_mutex_init(&p->lock, NULL);
 	p->ready = true;
 	return 0;
-}
-
-static void wake_epoll_waiters(struct ua_poller *p)
-{
-	__u64 one = 1;
-
-	if (write(p->wake_fd, &one, sizeof(one)) < 0)
-		abort();	/* an eventfd far from overflow takes any write */
-}
-
-/* Called by posters after their full fence (ua_cq_wake). */
-void ua_poll_wake_cq_waiters(struct ua_ctx *ctx)
-{
-	if (__atomic_load_n(&ctx->poller.epoll_waiters, __ATOMIC_RELAXED))
-		wake_epoll_waiters(&ctx->poller);
 }
 
 bool ua_ctx_polls_inline(const struct ua_ctx *ctx)
@@ -349,6 +334,23 @@ bool ua_poll_cancel_requested(const struct ua_req *req)
 {
 	return __atomic_load_n(&req->poll.refs, __ATOMIC_ACQUIRE) &
 	       UA_POLL_CANCEL;
+}
+
+/* The file's readiness now, for events; -EBADF in *err for no file. */
+__u32 ua_poll_events_now(int fd, __u32 events, int *err)
+{
+	struct pollfd pfd = { .fd = fd, .events = (short) events };
+
+	*err = 0;
+	if (poll(&pfd, 1, 0) < 0) {
+		*err = -errno;
+		return 0;
+	}
+	if (pfd.revents & POLLNVAL) {
+		*err = -EBADF;
+		return 0;
+	}
+	return (__u16) pfd.revents;
 }
 
 void ua_poll_complete_owned(struct ua_req *req, int res)
@@ -752,7 +754,7 @@ static void serve_ring(struct ua_ctx *ctx)
 	/* A wake meant for an application thread that now waits too: hand
 	 * it on. */
 	if (n > 0 && ua_poll_dispatch(ctx, ev, n) && app_waits(p))
-		wake_epoll_waiters(p);
+		ua_wake_epoll_waiters(p);
 	arm_in_hub(p, EPOLL_CTL_MOD);
 }
 

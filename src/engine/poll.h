@@ -56,10 +56,10 @@ void ua_poll_wait_end(struct ua_ctx *ctx);
 bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n);
 bool ua_poll_waits_here(struct ua_ctx *ctx);
 int ua_poll_run_ready(struct ua_ctx *ctx);
-void ua_poll_wake_cq_waiters(struct ua_ctx *ctx);
 bool ua_ctx_polls_inline(const struct ua_ctx *ctx);
 int ua_poll_disarm(struct ua_ctx *ctx, __u64 user_data, struct ua_req **out);
 bool ua_poll_cancel_requested(const struct ua_req *req);
 void ua_poll_complete_owned(struct ua_req *req, int res);
+__u32 ua_poll_events_now(int fd, __u32 events, int *err);
 
 #endif

@@ -33,23 +33,6 @@ struct ua_epoll_ctl {
 };
 #define epoll_ctl_of(req)	ua_cmd(req, struct ua_epoll_ctl)
 
-/* The file's readiness now, for events; -EBADF in *err for no file. */
-__u32 ua_poll_events_now(int fd, __u32 events, int *err)
-{
-	struct pollfd pfd = { .fd = fd, .events = (short) events };
-
-	*err = 0;
-	if (poll(&pfd, 1, 0) < 0) {
-		*err = -errno;
-		return 0;
-	}
-	if (pfd.revents & POLLNVAL) {
-		*err = -EBADF;
-		return 0;
-	}
-	return (__u16) pfd.revents;
-}
-
 int ua_poll_add_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	__u32 flags = sqe->len;

@@ -11,7 +11,6 @@ int ua_poll_add_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_poll_add(struct ua_req *req, unsigned issue_flags);
 int ua_poll_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_poll_remove(struct ua_req *req, unsigned issue_flags);
-__u32 ua_poll_events_now(int fd, __u32 events, int *err);
 
 int ua_epoll_ctl_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_epoll_ctl(struct ua_req *req, unsigned issue_flags);

@@ -185,7 +185,7 @@ void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);
 bool ua_is_ring_fd(int fd);
-void ua_ctx_release(struct ua_ctx *ctx, bool owner);
+int ua_ring_lookup_error(int fd, struct ua_ctx *left);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
 void ua_ctx_free_rcu(struct ua_ctx *ctx);

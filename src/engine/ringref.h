@@ -3,8 +3,8 @@
 #define UA_ENGINE_RINGREF_H
 
 /*
- * Holding a ring for the length of an entry call; ring.c explains the
- * scheme. The ring owner's path is inline: every io_uring_enter takes it,
+ * Holding a ring for the length of an entry call; entry.c explains
+ * the scheme. The ring owner's path is inline: every io_uring_enter takes it,
  * and a NOP round trip is about 60 ns.
  */
 #include <errno.h>
@@ -29,6 +29,7 @@ extern _Thread_local char ua_ring_thread_tag UA_TLS_IE;
 struct ua_ctx *ua_ctx_get_counted(int fd, int *err);
 bool ua_ctx_owner_leave_dead(struct ua_ctx *ctx);
 void ua_ctx_put_ref(struct ua_ctx *ctx);
+void ua_ctx_release(struct ua_ctx *ctx, bool owner);
 
 static inline struct ua_ctx **ua_ring_slot(int fd)
 {

@@ -7,23 +7,32 @@
  * non-blocking, and only what would block is handed to a worker.
  * Completions found inline are posted in batches under one lock.
  *
- * The engine's layers, each calling only those below it:
- *   entry.c (io_uring_enter/register/setup)
- *   -> submit.c: submission, issue, and the result of every issue
- *   -> the op files (rw.c, net.c, openclose.c, timeout.c's ops...)
- *   -> the services: poll.c (readiness), iowq.c (workers), timeout.c
- *      (the timer), aio.c (io_submit batches)
- *   -> cq.c: posting CQEs, which collects what a completion releases
- *      (link.c: the next link, drained requests) but issues nothing
- *   -> resources (filetable.c, rsrc.c, kbuf.c, req.c)
- *   -> rcu.c, percpu_ref.c.
- * Threads of the services come back up only through the issue layer's
- * entries, which it registers with them (ua_issue_register: struct
- * ua_issue_ops), as the kernel's io-wq and task_work call back into
- * io_uring.c:
- * a worker through ua_issue_work(), the owner of a parked request through
- * ua_issue_polled(), and whatever finishes a request through
- * ua_complete_remote() or ua_complete_list(). Each runs inside a run
+ * The engine's layers, each calling only its own and those below it,
+ * never in a loop (test/layers.py declares each file's and checks it):
+ *   entry.c (io_uring_enter/register/setup, a ring's references), the
+ *     wait loop (wait.c), IORING_REGISTER_SYNC_CANCEL, fork
+ *   -> submit.c: submission, chains, runs; aio.c (io_submit batches);
+ *      issue.c: the result of every issue
+ *   -> the op files (rw.c, net.c, openclose.c, timeout.c, cancel.c...)
+ *   -> the services: poll.c (readiness), iowq.c (workers)
+ *   -> complete.c: completing requests in batches, which collects what a
+ *      completion releases (link.c: the next link, drained requests;
+ *      timeout_disarm.c: a LINK_TIMEOUT, count timeouts) but issues
+ *      nothing; cancel_match.c, the rules every cancellation applies
+ *   -> timer.c, the process's timer
+ *   -> resources (req.c, filetable.c, rsrc.c, kbuf.c)
+ *   -> cq.c: the CQ ring and its overflow, which requests and resource
+ *      tags post into; wake.c, the posters' side of the wait handshake
+ *   -> ring.c (memory, descriptor table), eventfd.c, uaccess.c
+ *   -> rcu.c, percpu_ref.c -> sys.c.
+ * Threads of the services, and the operations that complete requests
+ * other than their own (a cancellation, a timeout), come back up only
+ * through the issue layer's entries, which it registers with them
+ * (ua_issue_register: struct ua_issue_ops), as the kernel's io-wq and
+ * task_work call back into io_uring.c: a worker through ua_issue_work(),
+ * the owner of a parked request through ua_issue_polled(), and whatever
+ * finishes a request through ua_complete_remote() or ua_complete_list().
+ * Each runs inside a run
  * (below), so what a completion releases is issued by the run's loop on
  * that thread, never from inside posting and never nested.
  */
@@ -33,7 +42,6 @@
 #include "engine/cq.h"
 #include "engine/file.h"
 #include "engine/filetable.h"
-#include "engine/iowq.h"
 #include "engine/link.h"
 #include "engine/list.h"
 #include "engine/lock.h"
@@ -249,92 +257,21 @@ void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
 	run_leave(ctx, run, &own);
 }
 
+/* Teardown, once no other thread runs: what still waits is cancelled. */
+void ua_drain_cancel(struct ua_ctx *ctx)
+{
+	struct ua_req_list l;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	l = ctx->defer;
+	if (!l.head)
+		l.tail = &l.head;
+	ua_list_init(&ctx->defer);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_complete_list(ctx, &l, -ECANCELED);
+}
+
 /* ---- issuing ---- */
-
-/* Hands a request that would block to the worker pool. */
-static void punt(struct ua_ctx *ctx, struct ua_req *req,
-		 struct ua_completion_batch *batch)
-{
-	const struct ua_opdef *def = ua_opdef(req->opcode);
-	int ret = def->prepare_async ? def->prepare_async(req) : 0;
-
-	if (ret) {
-		req->res = ret;
-		req->failed = true;
-		ua_batch_add(ctx, batch, req);
-		return;
-	}
-	if (def->needs_file && req->file_kind == UA_FILE_UNKNOWN)
-		ua_req_classify_file(req);
-	ua_iowq_enqueue(ctx, req);
-}
-
-/*
- * Not ready: a file that polls (pipe, socket, tty...) parks the request on
- * readiness instead of holding a worker (IORING_FEAT_FAST_POLL). One that
- * yielded (UA_REQUEUE) is ready: epoll reports it once it is registered.
- */
-static bool park(struct ua_req *req, int ret)
-{
-	const struct ua_opdef *def = ua_opdef(req->opcode);
-
-	if (req->file_kind == UA_FILE_UNKNOWN)
-		ua_req_classify_file(req);
-	if (req->file_kind != UA_FILE_STREAM)
-		return false;
-	if (def->prepare_async && def->prepare_async(req))
-		return false;
-	return ua_poll_arm(req, (__u16) def->poll_events,
-			   ret == UA_REQUEUE ? UA_POLL_READY : 0);
-}
-
-/*
- * The one place the result of an op's issue is acted on, whoever issued
- * it: the submitter inline, a batched io_submit(), a worker, the owner of
- * a parked request, the release of a link or a drain.
- *   UA_DONE	posted with the batch.
- *   UA_PARKED	nothing: the timer or the poller completes it.
- *   UA_AGAIN,
- *   UA_REQUEUE	parked on readiness if the file polls and the issue did not
- *		block; else as UA_PUNT.
- *   UA_PUNT	off a worker: to a worker. On one: issued again there,
- *		blocking; a blocking issue that still cannot finish has
- *		nowhere to go and fails with -EAGAIN.
- * Parked requests (UA_ISSUE_POLLED) leave the poller here unless their
- * owner keeps them (ua_issue_polled).
- */
-void ua_issue_result(struct ua_ctx *ctx, struct ua_req *req, int ret,
-		     unsigned issue_flags, struct ua_completion_batch *batch)
-{
-	for (;;) {
-		switch (ret) {
-		case UA_DONE:
-			ua_batch_add(ctx, batch, req);
-			return;
-		case UA_PARKED:
-			return;
-		case UA_AGAIN:
-		case UA_REQUEUE:
-			if ((issue_flags & UA_ISSUE_NONBLOCK) && park(req, ret))
-				return;
-			break;
-		default:
-			break;
-		}
-		if (!(issue_flags & UA_ISSUE_WORKER)) {
-			punt(ctx, req, batch);
-			return;
-		}
-		if (!(issue_flags & UA_ISSUE_NONBLOCK)) {
-			req->res = -EAGAIN;
-			req->failed = true;
-			ua_batch_add(ctx, batch, req);
-			return;
-		}
-		issue_flags &= ~(UA_ISSUE_NONBLOCK | UA_ISSUE_PEER_OPEN);
-		ret = ua_opdef(req->opcode)->issue(req, issue_flags);
-	}
-}
 
 /*
  * A worker's turn for a request (the kernel's io_wq_submit_work). An
@@ -478,6 +415,96 @@ static void issue(struct ua_ctx *ctx, struct ua_req *req,
 		return;
 	}
 	ua_issue_result(ctx, req, issue_first(req), UA_ISSUE_NONBLOCK, batch);
+}
+
+/* The members of a chain copy what the application may reuse, as a punted
+ * request does: they are issued after io_uring_enter returns. A member
+ * whose copy fails completes with its error as if its SQE had been
+ * refused; nonzero tells the caller to fail the chain. */
+static int ua_link_prepare(struct ua_req *first)
+{
+	struct ua_req *req;
+	int ret;
+
+	for (req = first; req; req = req->link) {
+		const struct ua_opdef *def = ua_opdef(req->opcode);
+
+		if ((req->state & UA_REQ_COMPLETE_NOW) || !def->prepare_async)
+			continue;
+		ret = def->prepare_async(req);
+		if (ret) {
+			ua_link_complete_now(req, ret, true);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A chain of nr requests that failed at submission completes at once,
+ * ahead of any drained chain still waiting, as the kernel's does. It takes
+ * no place in the drain's count: neither among the requests submitted (a
+ * later drain does not wait for it; it is the last submitted) nor among
+ * those done (its completions do not count for one submitted before a
+ * waiting drain). nr_done is moved back before its CQEs move it on, so the
+ * count never passes a drain's mark. Only while chains may wait: otherwise
+ * no mark can be passed, and the chain counts on both sides.
+ */
+static void ua_drain_uncount(struct ua_ctx *ctx, struct ua_req *head)
+{
+	unsigned nr = 0;
+
+	if (!ctx->drain_active)
+		return;
+	for (; head; head = head->link)
+		nr++;
+	ctx->nr_submitted -= nr;
+	pthread_mutex_lock(&ctx->completion_lock);
+	ctx->nr_done -= nr;
+	pthread_mutex_unlock(&ctx->completion_lock);
+}
+
+/* Under completion_lock: whether head must wait in defer. Nothing waits:
+ * the next chain need not come here unless drained. */
+static bool must_wait_locked(struct ua_ctx *ctx, const struct ua_req *head)
+{
+	bool wait;
+
+	ua_lock_assert_held(&ctx->completion_lock);
+	wait = ctx->defer.head || !ua_drain_ready(ctx, head);
+	ctx->drain_active = wait;
+	return wait;
+}
+
+/*
+ * Submitter, for a chain that is drained or that arrives while others wait:
+ * true when it was deferred, false when it may be issued now.
+ */
+static bool ua_drain_defer(struct ua_ctx *ctx, struct ua_req *head)
+{
+	bool wait;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	wait = must_wait_locked(ctx, head);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	if (!wait)
+		return false;
+	if (ua_link_prepare(head)) {
+		if (!(head->state & UA_REQ_COMPLETE_NOW))
+			ua_link_complete_now(head, -ECANCELED, true);
+		head->sqe_flags &= (__u8) ~IOSQE_IO_HARDLINK;
+		ua_drain_uncount(ctx, head);
+		return false;
+	}
+	/* The last request before head may have completed while it was
+	 * prepared, finding nothing in defer to release: asked again, with
+	 * the list, under the lock every completion takes. */
+	pthread_mutex_lock(&ctx->completion_lock);
+	wait = must_wait_locked(ctx, head);
+	if (wait)
+		ua_list_add(&ctx->defer, head);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	return wait;
 }
 
 /* A plain request (no chain, drain or IOSQE_ASYNC) may join the submitter's

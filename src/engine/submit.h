@@ -18,6 +18,7 @@ void ua_run_begin(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b);
 void ua_complete_remote(struct ua_req *req);
 void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res);
+void ua_drain_cancel(struct ua_ctx *ctx);
 void ua_issue_register(void);
 
 #endif

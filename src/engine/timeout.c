@@ -27,23 +27,11 @@
 #include "engine/list.h"
 #include "engine/req.h"
 #include "engine/ring.h"
-#include "engine/submit.h"
 #include "engine/timeout.h"
+#include "engine/timeout_cmd.h"
 #include "engine/timer.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
-
-/* TIMEOUT and LINK_TIMEOUT, while armed owned by the timer. */
-struct ua_timeout {
-	struct ua_timer_node	node;
-	struct ua_req		*head;		/* LINK_TIMEOUT: the request it guards */
-	struct __kernel_timespec ts;
-	__u32			flags;		/* IORING_TIMEOUT_* */
-	__u32			off;		/* completions to wait for; 0: none */
-	__u32			target_seq;
-	__u32			repeats;	/* multishot: expiries left, 0: forever */
-};
-#define timeout_of(req)	ua_cmd(req, struct ua_timeout)
 
 /* TIMEOUT_REMOVE, and its update forms. */
 struct ua_timeout_rem {
@@ -55,13 +43,6 @@ struct ua_timeout_rem {
 
 #define NSEC_PER_SEC	1000000000ull
 #define HEAP_NONE	(~0u)
-
-static struct ua_req *req_of(struct ua_timer_node *node)
-{
-	return (struct ua_req *) ((char *) node -
-				  offsetof(struct ua_timeout, node) -
-				  offsetof(struct ua_req, cmd));
-}
 
 static __u64 ts_ns(const struct __kernel_timespec *ts)
 {
@@ -90,28 +71,6 @@ static __u64 deadline_of(const struct __kernel_timespec *ts, __u32 flags,
 		return t;
 	then = ua_clock_ns(clock);
 	return t > then ? now + (t - then) : now;
-}
-
-static bool has_count(const struct ua_req *req)
-{
-	return req->opcode == IORING_OP_TIMEOUT && timeout_of(req)->off &&
-	       !(timeout_of(req)->flags & IORING_TIMEOUT_MULTISHOT);
-}
-
-/* An armed count timeout left the timer; its lock is held. */
-static void count_gone(struct ua_ctx *ctx, const struct ua_req *req)
-{
-	if (has_count(req))
-		__atomic_store_n(&ctx->timer.nr_seq, ctx->timer.nr_seq - 1,
-				 __ATOMIC_RELAXED);
-}
-
-/* Takes an armed timeout out of the timer; its lock is held. */
-static void disarm_locked(struct ua_req *req)
-{
-	ua_timer_assert_held();
-	ua_timer_disarm_locked(&timeout_of(req)->node);
-	count_gone(req->ctx, req);
 }
 
 static void expire(struct ua_timer_node *node);
@@ -162,7 +121,7 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 	}
 	ua_timer_unlock();
 	/* One run: the timeout's CQE comes before the cancelled request's. */
-	ua_run_begin(ctx, &run);
+	ua_issue_up->run_begin(ctx, &run);
 	if (req) {
 		ret = ua_cancel(ctx, &cd);
 		if (!ret)
@@ -172,8 +131,8 @@ static void link_timeout_fire(struct ua_ctx *ctx, struct ua_req *lt)
 	}
 	lt->res = ret;
 	lt->failed = false;
-	ua_complete_remote(lt);
-	ua_run_end(ctx, &run);
+	ua_issue_up->complete_remote(lt);
+	ua_issue_up->run_end(ctx, &run);
 	ua_timer_lock();
 }
 
@@ -203,7 +162,7 @@ static void expire(struct ua_timer_node *node)
 	req->res = -ETIME;
 	req->failed = !(timeout_of(req)->flags & IORING_TIMEOUT_ETIME_SUCCESS);
 	ua_timer_unlock();
-	ua_complete_remote(req);
+	ua_issue_up->complete_remote(req);
 	ua_timer_lock();
 }
 
@@ -233,7 +192,7 @@ void ua_timeout_stop(struct ua_ctx *ctx)
 		ua_list_add(&l, req);
 	}
 	ua_timer_unlock();
-	ua_complete_list(ctx, &l, -ECANCELED);
+	ua_issue_up->complete_list(ctx, &l, -ECANCELED);
 }
 
 /* TIMEOUT and LINK_TIMEOUT */
@@ -341,92 +300,6 @@ void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt)
 	ua_timer_unlock();
 }
 
-/*
- * req completed: if a LINK_TIMEOUT follows it and has not expired, take it
- * out of the chain and return it, for the caller to complete with
- * -ECANCELED. One that failed its own checks stays, to fail with the chain.
- */
-struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
-{
-	/* Only a guarded request's link can change under it (the timer's
-	 * lock). */
-	bool armed = req->state & UA_REQ_REFCOUNTED;
-	struct ua_req *lt;
-
-	if (armed)
-		ua_timer_lock();
-	lt = req->link;
-	if (lt && lt->opcode == IORING_OP_LINK_TIMEOUT &&
-	    !(lt->state & UA_REQ_COMPLETE_NOW)) {
-		if (timeout_of(lt)->node.armed)
-			disarm_locked(lt);
-		timeout_of(lt)->head = NULL;
-		req->link = lt->link;
-		lt->link = NULL;
-	} else {
-		lt = NULL;
-	}
-	if (armed)
-		ua_timer_unlock();
-	return lt;
-}
-
-/* Completion-count timeouts whose count was reached complete with 0. */
-void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_completion_batch *b)
-{
-	struct ua_timer_node *node, *next;
-	struct ua_req *req;
-	struct ua_req_list l;
-	__u32 seq;
-
-	ua_list_init(&l);
-	ua_timer_lock();
-	seq = __atomic_load_n(&ctx->cq_events, __ATOMIC_RELAXED) -
-	      ctx->timer.cq_timeouts;
-	for (node = ctx->timer.armed; node; node = next) {
-		next = node->next;
-		req = req_of(node);
-		if (!has_count(req) ||
-		    (__s32) (seq - timeout_of(req)->target_seq) < 0)
-			continue;
-		disarm_locked(req);
-		ctx->timer.cq_timeouts++;
-		ua_list_add(&l, req);
-	}
-	ua_timer_unlock();
-	while ((req = ua_list_pop(&l))) {
-		req->res = 0;
-		req->failed = false;
-		ua_batch_add(ctx, b, req);
-	}
-}
-
-/* Cancellation of armed TIMEOUTs (not link timeouts, not by descriptor). */
-int ua_timeout_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd,
-		      struct ua_req_list *out)
-{
-	struct ua_timer_node *node, *next;
-	struct ua_req *req;
-	int nr = 0;
-
-	if (cd->flags & IORING_ASYNC_CANCEL_FD)
-		return 0;
-	ua_timer_lock();
-	for (node = ctx->timer.armed; node; node = next) {
-		next = node->next;
-		req = req_of(node);
-		if (req->opcode != IORING_OP_TIMEOUT || !ua_cancel_match(req, cd))
-			continue;
-		disarm_locked(req);
-		ua_list_add(out, req);
-		nr++;
-		if (!ua_cancel_all(cd))
-			break;
-	}
-	ua_timer_unlock();
-	return nr;
-}
-
 /* TIMEOUT_REMOVE */
 
 int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
@@ -503,7 +376,7 @@ int ua_timeout_remove(struct ua_req *req, unsigned issue_flags)
 
 		ua_list_init(&l);
 		ret = ua_timeout_cancel(ctx, &cd, &l) ? 0 : -ENOENT;
-		ua_complete_list(ctx, &l, -ECANCELED);
+		ua_issue_up->complete_list(ctx, &l, -ECANCELED);
 	}
 	req->res = ret;
 	req->failed = ret < 0;

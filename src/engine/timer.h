@@ -59,7 +59,10 @@ void ua_timer_atfork_child(void);
  * poller), as io-wq is given do_work and io_uring's task_work its
  * callbacks: submit.c registers them (ua_issue_register, at ring setup)
  * and the services call up only through them, so no service depends on
- * the issue layer it serves.
+ * the issue layer it serves. So do the operations that complete requests
+ * other than their own (ASYNC_CANCEL, TIMEOUT_REMOVE, and a timeout's
+ * expiry or teardown, which the timer runs): what they detach may release
+ * a chain, and only the issue layer may issue it.
  */
 struct ua_issue_ops {
 	void	(*issue_work)(struct ua_req *req);

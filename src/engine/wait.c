@@ -20,7 +20,6 @@
  * never pays for a wakeup.
  */
 #include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -262,16 +261,4 @@ int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline)
 	ret = futex_sleep(&ctx->cq_seq, seq, &until);
 	__atomic_fetch_sub(&ctx->cq_waiters, 1, __ATOMIC_RELAXED);
 	return ret == -ETIME ? 0 : ret;
-}
-
-void ua_cq_wake(struct ua_ctx *ctx)
-{
-	/* Full fence: the tail store before it, the waiters load after it. */
-	io_uring_smp_mb();
-	ua_poll_wake_cq_waiters(ctx);
-	if (!__atomic_load_n(&ctx->cq_waiters, __ATOMIC_RELAXED))
-		return;
-	__atomic_fetch_add(&ctx->cq_seq, 1, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &ctx->cq_seq, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
-		INT_MAX, NULL, NULL, 0);
 }

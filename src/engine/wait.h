@@ -14,7 +14,6 @@ struct ua_wait_args {
 	const sigset_t		*sigmask;
 };
 int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
-void ua_cq_wake(struct ua_ctx *ctx);
 int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline);
 
 #endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Completing requests: their CQEs are posted in batches under one lock
+ * (cqring.h), then the requests are freed.
+ *
+ * Posting issues nothing: what a completion releases (the next link, a
+ * drained request) is collected in the batch's ready list and handed back
+ * to the issue layer that owns the batch (submit.c's runs).
+ */
+#include "engine/cq.h"
+#include "engine/cqring.h"
+#include "engine/eventfd.h"
+#include "engine/link.h"
+#include "engine/list.h"
+#include "engine/lock.h"
+#include "engine/req.h"
+#include "engine/ring.h"
+#include "engine/timeout.h"
+#include "engine/wake.h"
+
+/* Like the kernel, CQE_SKIP_SUCCESS yields to failure only (REQ_F_FAIL). */
+static bool wants_cqe(const struct ua_req *req)
+{
+	return !(req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS) || req->failed;
+}
+
+/* Returns whether a CQE was posted (CQE_SKIP_SUCCESS may drop it). */
+static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
+{
+	struct io_uring_cqe cqe = {
+		.user_data = req->user_data,
+		.res = req->res,
+		.flags = req->cflags,
+	};
+
+	ua_lock_assert_held(&ctx->completion_lock);
+	if (!wants_cqe(req))
+		return false;
+	post_locked(ctx, &cqe, true);
+	return true;
+}
+
+void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
+		  struct ua_req *req)
+{
+	b->reqs[b->nr++] = req;
+	if (b->nr == UA_COMPLETION_BATCH)
+		ua_batch_flush(ctx, b);
+}
+
+static void free_req(struct ua_ctx *ctx, struct ua_completion_batch *b,
+		     struct ua_req *req)
+{
+	if (b->local)
+		ua_req_free_local(ctx, req);
+	else
+		ua_req_free_remote(ctx, req);
+}
+
+/* What follows a completed request: the slow path of a completion. */
+static void finish_slow(struct ua_ctx *ctx, struct ua_completion_batch *b,
+			struct ua_req *req)
+{
+	/* A guarded request's link is read under timer.lock only. */
+	if ((req->state & UA_REQ_REFCOUNTED) || req->link)
+		ua_link_done(req, &b->ready);
+	if (ua_req_put(req))
+		free_req(ctx, b, req);
+}
+
+/* Count timeouts met by the CQEs just posted complete in the batch. */
+static void complete_count_timeouts(struct ua_ctx *ctx,
+				    struct ua_completion_batch *b)
+{
+	struct ua_req_list met;
+	struct ua_req *req;
+
+	ua_list_init(&met);
+	ua_timeout_flush_seq(ctx, &met);
+	while ((req = ua_list_pop(&met)))
+		ua_batch_add(ctx, b, req);
+}
+
+/*
+ * Posts the batch's CQEs under one lock, then frees the requests, and
+ * collects in b->ready what they release. Any thread may flush a batch;
+ * only one holding uring_lock (b->local) frees into the submitter's cache
+ * directly.
+ */
+void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b)
+{
+	unsigned i, posted = 0;
+	struct ua_ev_fd *ev;
+
+	if (!b->nr)
+		return;
+	ev = ua_eventfd_begin(ctx);
+	pthread_mutex_lock(&ctx->completion_lock);
+	for (i = 0; i < b->nr; i++)
+		posted += post_req_locked(ctx, b->reqs[i]);
+	publish_tail(ctx);
+	ctx->nr_done += b->nr;
+	if (__builtin_expect(ctx->defer.head != NULL, 0))
+		ua_drain_release_locked(ctx, &b->ready);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	/* The eventfd before the waiters, as the kernel orders them. */
+	ua_eventfd_end(ctx, ev, posted, b->local);
+	ua_cq_wake(ctx);
+	for (i = 0; i < b->nr; i++) {
+		struct ua_req *req = b->reqs[i];
+
+		if (__builtin_expect(req->state || req->link, 0))
+			finish_slow(ctx, b, req);
+		else
+			free_req(ctx, b, req);
+	}
+	b->nr = 0;
+	if (__builtin_expect(__atomic_load_n(&ctx->timer.nr_seq,
+					     __ATOMIC_RELAXED) != 0, 0))
+		complete_count_timeouts(ctx, b);
+}
