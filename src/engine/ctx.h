@@ -30,6 +30,7 @@
 #include "engine/rsrc.h"
 #include "engine/rw.h"
 #include "engine/splice.h"
+#include "engine/sqpoll.h"
 #include "engine/submit.h"
 #include "engine/sync.h"
 #include "engine/timeout.h"
