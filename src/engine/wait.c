@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -58,14 +59,25 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * The completions of an SQPOLL ring come from its submission thread,
+ * which the scheduler often puts on the waiter's CPU: spinning there only
+ * keeps it from running, so the spin offers the CPU now and then.
+ */
+#define SQPOLL_YIELD_EVERY	256
+
 static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 {
+	bool sqpoll = ctx->setup_flags & IORING_SETUP_SQPOLL;
 	unsigned i;
 
 	for (i = 0; i < SPIN_ITERATIONS; i++) {
 		if (enough(ctx, min_complete))
 			return true;
-		cpu_relax();
+		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1)
+			sched_yield();
+		else
+			cpu_relax();
 	}
 	return false;
 }
