@@ -42,6 +42,12 @@ static unsigned flush_sq(struct io_uring *ring)
 	return tail - io_uring_smp_load_acquire(sq->khead);
 }
 
+/* IOPOLL: completions are only reaped by an enter, as liburing assumes. */
+static bool cq_needs_enter(const struct io_uring *ring)
+{
+	return (ring->flags & IORING_SETUP_IOPOLL) || cq_needs_flush(ring);
+}
+
 /*
  * Whether submitting needs an enter. With SQPOLL only a sleeping thread
  * does: the fence orders the tail store (flush_sq) before the flag load,
@@ -67,7 +73,7 @@ static bool sq_needs_enter(const struct io_uring *ring, unsigned to_submit,
 static int submit(struct io_uring *ring, unsigned to_submit, unsigned wait_nr,
 		  bool getevents)
 {
-	bool cq_enter = getevents || wait_nr || cq_needs_flush(ring);
+	bool cq_enter = getevents || wait_nr || cq_needs_enter(ring);
 	unsigned flags = 0;
 
 	if (!sq_needs_enter(ring, to_submit, &flags) && !cq_enter)
@@ -118,7 +124,7 @@ static int get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 
 		__io_uring_peek_cqe(ring, &cqe, &available);
 		if (!cqe && !a->wait_nr && !a->submit) {
-			if (entered || !cq_needs_flush(ring)) {
+			if (entered || !cq_needs_enter(ring)) {
 				err = -EAGAIN;
 				break;
 			}

@@ -25,6 +25,7 @@
 #include "liburing/barrier.h"
 #include "engine/cq.h"
 #include "engine/eventfd.h"
+#include "engine/iopoll.h"
 #include "engine/link.h"
 #include "engine/lock.h"
 #include "engine/req.h"
@@ -207,6 +208,11 @@ static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		  struct ua_req *req)
 {
+	/* IOPOLL: posted when the application reaps it (iopoll.c). */
+	if (__builtin_expect(req->state & UA_REQ_IOPOLL, 0)) {
+		ua_iopoll_hold(ctx, req);
+		return;
+	}
 	b->reqs[b->nr++] = req;
 	if (b->nr == UA_COMPLETION_BATCH)
 		ua_batch_flush(ctx, b);

@@ -15,6 +15,7 @@
 #include "engine/file.h"
 #include "engine/filetable.h"
 #include "engine/fork.h"
+#include "engine/iopoll.h"
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
 #include "engine/link.h"

@@ -14,6 +14,7 @@
 #include "engine/eventfd.h"
 #include "engine/filetable.h"
 #include "engine/fork.h"
+#include "engine/iopoll.h"
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
 #include "engine/link.h"
@@ -36,7 +37,8 @@
 			 IORING_SETUP_NO_SQARRAY | IORING_SETUP_COOP_TASKRUN | \
 			 IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER | \
 			 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SQPOLL | \
-			 IORING_SETUP_SQ_AFF | IORING_SETUP_ATTACH_WQ)
+			 IORING_SETUP_SQ_AFF | IORING_SETUP_ATTACH_WQ | \
+			 IORING_SETUP_IOPOLL)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
 			 IORING_ENTER_ABS_TIMER)
@@ -147,6 +149,7 @@ static void ctx_shutdown(struct ua_ctx *ctx)
 	ua_iowq_shutdown(ctx);
 	ua_poller_cancel_all(ctx);
 	ua_drain_cancel(ctx);
+	ua_iopoll_reap(ctx);	/* what finished is posted, as on the kernel */
 }
 
 /*
@@ -204,6 +207,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	ua_files_init(ctx);
 	ua_bufs_init(ctx);
 	ua_list_init(&ctx->defer);
+	ua_list_init(&ctx->iopoll_done);
 	return ctx;
 }
 
@@ -379,6 +383,8 @@ static int get_events(struct ua_ctx *ctx, unsigned min_complete,
 		min_complete = ctx->cq_entries;
 	if (mask_err && min_complete)
 		return mask_err;
+	if (ctx->setup_flags & IORING_SETUP_IOPOLL)
+		return ua_iopoll_get_events(ctx, min_complete, w->deadline);
 	w->min_complete = min_complete;
 	return ua_cq_wait(ctx, w);
 }

@@ -70,6 +70,7 @@ struct ua_ctx {
 	unsigned		nr_done;	/* requests completed for good */
 	unsigned		cq_events;	/* CQEs posted, for count timeouts */
 	struct ua_req_list	defer;		/* drained chains waiting */
+	struct ua_req_list	iopoll_done;	/* IOPOLL: finished, not reaped */
 
 	/* The registered eventfd, RCU-published (eventfd.c). */
 	struct ua_ev_fd		*ev_fd;
@@ -168,7 +169,8 @@ struct ua_ctx {
  *   ev_fd_lock       serialises eventfd (un)register; ev_fd is read
  *                    under RCU.                                       -
  *   completion_lock  CQ tail, overflow list and spares, nr_done,
- *                    cq_events, the drained chains (defer).           -
+ *                    cq_events, the drained chains (defer), the IOPOLL
+ *                    requests waiting to be reaped (iopoll_done).           -
  * Process-wide:
  *   pool.lock        (iowq.c) the idle workers, the count of rings
  *                    set up, the workers' cancel eventfd's creation.  -

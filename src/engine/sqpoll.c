@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "liburing/barrier.h"
+#include "engine/iopoll.h"
 #include "engine/lock.h"
 #include "engine/ring.h"
 #include "engine/ringref.h"
@@ -113,6 +114,16 @@ static bool any_pending(struct ua_sq_data *sqd)
 	return false;
 }
 
+/* IOPOLL rings: the thread reaps their transfers, as the kernel's polls. */
+static void reap_polled(struct ua_sq_data *sqd)
+{
+	struct ua_ctx *ctx;
+
+	for (ctx = sqd->rings; ctx; ctx = ctx->sq_next)
+		if (ctx->setup_flags & IORING_SETUP_IOPOLL)
+			ua_iopoll_reap(ctx);
+}
+
 /* One turn over the rings: whether any SQE was consumed. */
 static bool submit_pass(struct ua_sq_data *sqd)
 {
@@ -135,6 +146,7 @@ static bool submit_pass(struct ua_sq_data *sqd)
 			progress = true;
 		pthread_mutex_unlock(&ctx->uring_lock);
 	}
+	reap_polled(sqd);
 	/* Full fence: the SQ heads before the waiters' count, against a
 	 * waiter's count before its look at the head (wait_space). */
 	if (progress) {
