@@ -266,6 +266,24 @@ static void test_exit_with_unreaped_transfer(void **state)
 	io_uring_queue_exit(&ring);
 }
 
+/* With SQPOLL too: the submission thread submits and reaps. */
+static void test_sqpoll_ring_polls_too(void **state)
+{
+	struct iopoll_state *s = *state;
+	struct io_uring ring;
+	struct test_cqe c;
+
+	need_direct(s);
+	assert_int_equal(io_uring_queue_init(4, &ring, IORING_SETUP_IOPOLL |
+					     IORING_SETUP_SQPOLL), 0);
+	io_uring_prep_write(prep(&ring, 1), s->dfd, s->buf, BLOCK, 0);
+	assert_int_equal(io_uring_submit(&ring), 1);
+	reap_transfer(&ring, &c);
+	assert_true(c.user_data == 1);
+	assert_int_equal(c.res, BLOCK);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +298,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_operations_that_cannot_poll,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_with_unreaped_transfer,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqpoll_ring_polls_too,
 						setup, teardown),
 	};
 
