@@ -4,7 +4,7 @@
  * io_uring_enter(); IORING_SQ_NEED_WAKEUP once it idles, woken by
  * io_uring_submit(); io_uring_sqring_wait(); sharing the thread with
  * IORING_SETUP_ATTACH_WQ; the setup errors (SQ_AFF, ATTACH_WQ, task-run
- * flags); links, fixed files, teardown while busy, fork.
+ * flags); links, fixed files, teardown while busy (fork: api-fork.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include "helpers.h"
 
 #define LONG_IDLE_MS	10000	/* the thread stays up for the whole test */
@@ -443,38 +442,6 @@ static void test_teardown_while_busy(void **state)
 	assert_true(wait_thread_count(base) <= base);
 }
 
-/* A child of a process with an SQPOLL ring makes and uses its own. */
-static void test_fork_child_makes_its_own(void **state)
-{
-	struct io_uring ring;
-	pid_t pid;
-	int status;
-
-	(void) state;
-	assert_int_equal(sqpoll_init(&ring, 4, 0, 0), 0);
-	nop_round_trip(&ring, 1);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct io_uring child;
-		struct io_uring_cqe *cqe;
-
-		if (sqpoll_init(&child, 4, 0, 0))
-			_exit(1);
-		io_uring_prep_nop(io_uring_get_sqe(&child));
-		if (io_uring_submit(&child) != 1 ||
-		    io_uring_wait_cqe(&child, &cqe) || cqe->res)
-			_exit(2);
-		io_uring_queue_exit(&child);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	nop_round_trip(&ring, 2);
-	io_uring_queue_exit(&ring);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,7 +458,6 @@ int main(void)
 		cmocka_unit_test(test_linked_requests),
 		cmocka_unit_test(test_fixed_files),
 		cmocka_unit_test(test_teardown_while_busy),
-		cmocka_unit_test(test_fork_child_makes_its_own),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
