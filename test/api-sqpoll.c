@@ -442,6 +442,26 @@ static void test_teardown_while_busy(void **state)
 	assert_true(wait_thread_count(base) <= base);
 }
 
+/* A disabled ring's thread takes nothing until the ring is enabled. */
+static void test_disabled_ring_starts_on_enable(void **state)
+{
+	struct io_uring ring;
+	struct test_cqe c;
+
+	(void) state;
+	assert_int_equal(sqpoll_init(&ring, 4, IORING_SETUP_R_DISABLED, 0), 0);
+	prep_nop(&ring, 1);
+	assert_int_equal(io_uring_enter(ring.ring_fd, 1, 0,
+					IORING_ENTER_SQ_WAKEUP, NULL), -EBADFD);
+	assert_int_equal(io_uring_register(ring.ring_fd,
+					   IORING_REGISTER_ENABLE_RINGS, NULL, 0),
+			 0);
+	assert_int_equal(io_uring_submit(&ring), 1);
+	assert_int_equal(reap_bounded(&ring, &c, 5), 0);
+	assert_true(c.user_data == 1);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_linked_requests),
 		cmocka_unit_test(test_fixed_files),
 		cmocka_unit_test(test_teardown_while_busy),
+		cmocka_unit_test(test_disabled_ring_starts_on_enable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
