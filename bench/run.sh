@@ -81,7 +81,7 @@ measure() {
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of 23 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of 29 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -91,6 +91,13 @@ while [ "$round" -le "$runs" ]; do
 	measure read ours "$ours" --mode read --file "$data" --qd 32 --bs 4096
 	measure read kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096
 	measure pread ours "$ours" --mode pread --file "$data" --bs 4096
+	# SQPOLL: the submission thread consumes the SQ (both sides spin).
+	measure nop32sq ours "$ours" --mode nop --batch 32 --sqpoll
+	measure nop32sq kernel "$kernel" --mode nop --batch 32 --sqpoll
+	measure nop1sq ours "$ours" --mode nop --batch 1 --sqpoll
+	measure nop1sq kernel "$kernel" --mode nop --batch 1 --sqpoll
+	measure readsq ours "$ours" --mode read --file "$data" --qd 32 --bs 4096 --sqpoll
+	measure readsq kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096 --sqpoll
 	measure nop32ev ours "$ours" --mode nop --batch 32 --eventfd
 	measure nop32ev kernel "$kernel" --mode nop --batch 32 --eventfd
 	measure evchurn ours "$ours" --mode evchurn --batch 32
@@ -144,20 +151,23 @@ END {
 	printf "median of %d runs of %ss; random reads of a 256 MiB page-cached file\n\n", runs, seconds
 	fmt = "%-18s %14s %14s %12s %12s %12s\n"
 	printf fmt, "workload", "uring-alike/s", "kernel/s", "ours/kernel", "ours/pread", "kernel/pread"
-	split("nop32 nop1 read nop32ev evchurn cycle cycleread", rows, " ")
+	split("nop32 nop1 read nop32sq nop1sq readsq nop32ev evchurn cycle cycleread", rows, " ")
 	names["nop32"] = "nop batch 32"
 	names["nop1"] = "nop batch 1"
 	names["read"] = "read 4K qd 32"
+	names["nop32sq"] = "SQPOLL nop b32"
+	names["nop1sq"] = "SQPOLL nop b1"
+	names["readsq"] = "SQPOLL read qd32"
 	names["nop32ev"] = "nop 32 + eventfd"
 	names["evchurn"] = "eventfd churn"
 	names["cycle"] = "ring + NOP + exit"
 	names["cycleread"] = "ring + read + exit"
-	for (i = 1; i <= 7; i++) {
+	for (i = 1; i <= 10; i++) {
 		w = rows[i]
 		o = median(w " ours")
 		k = median(w " kernel")
-		vs_o = w == "read" ? ratio(o, pread) : "-"
-		vs_k = w == "read" ? ratio(k, pread) : "-"
+		vs_o = (w == "read" || w == "readsq") ? ratio(o, pread) : "-"
+		vs_k = (w == "read" || w == "readsq") ? ratio(k, pread) : "-"
 		printf fmt, names[w], rate(o), rate(k), ratio(o, k), vs_o, vs_k
 	}
 	printf fmt, "pread 4K loop", rate(pread), "-", "-", ratio(pread, pread), "-"

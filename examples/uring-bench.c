@@ -19,6 +19,8 @@
  *   --mode cycle  set up a ring, complete one NOP (with --file: one 4 KiB
  *                 read of the file), exit it: what a program that makes
  *                 short-lived rings pays per ring
+ *   --sqpoll      with --mode nop or read: an IORING_SETUP_SQPOLL ring,
+ *                 whose thread consumes the SQ
  *
  * Runs for a fixed time and prints one machine-readable line, so that the
  * same source built against uring-alike and against the kernel's io_uring
@@ -66,6 +68,7 @@ struct options {
 	bool eventfd;
 	unsigned inflight;
 	bool quiesce;
+	bool sqpoll;
 };
 
 struct target {
@@ -83,8 +86,8 @@ struct result {
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s --mode nop [--batch N] [--eventfd] [--seconds S]\n"
-		"       %s --mode read --file F [--qd N] [--bs BYTES] [--seconds S]\n"
+		"Usage: %s --mode nop [--batch N] [--eventfd] [--sqpoll] [--seconds S]\n"
+		"       %s --mode read --file F [--qd N] [--bs BYTES] [--sqpoll] [--seconds S]\n"
 		"       %s --mode pread --file F [--bs BYTES] [--seconds S]\n"
 		"       %s --mode evchurn [--batch N] [--seconds S]\n"
 		"       %s --mode fupdate [--inflight N] [--quiesce] [--seconds S]\n"
@@ -102,6 +105,7 @@ static void usage(FILE *out, const char *prog)
 		"  --quiesce      (fupdate) complete and re-queue every parked read\n"
 		"                 around each update: a ring that must go idle\n"
 		"  --eventfd      (nop) keep an eventfd registered while running\n"
+		"  --sqpoll       (nop, read) a ring with a submission thread\n"
 		"  --mode timeout one N-microsecond TIMEOUT at a time (default\n"
 		"                 1000): median and p99 submit-to-CQE time\n"
 		"  --mode cycle   set up a ring, complete one NOP (or with F one\n"
@@ -150,12 +154,26 @@ static __u64 random_offset(struct target *t, unsigned block_bytes)
 	return (next_random(&t->rng) % t->blocks) * block_bytes;
 }
 
-/* Every mode sizes its ring for all it keeps queued, so an empty SQE
- * would mean the library lost count: stop rather than crash. */
+/* Setup flags of the rings the nop and read modes make (--sqpoll). */
+static unsigned ring_flags;
+
+/*
+ * Every mode sizes its ring for all it keeps queued, so an empty SQE
+ * would mean the library lost count: stop rather than crash. Under
+ * SQPOLL the thread may post CQEs before it releases their SQEs (the
+ * kernel's does): wait for it to make room.
+ */
 static struct io_uring_sqe *get_sqe(struct io_uring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	int ret;
 
+	while (!sqe && (ring_flags & IORING_SETUP_SQPOLL)) {
+		ret = io_uring_sqring_wait(ring);
+		if (ret < 0)
+			die("io_uring_sqring_wait", ret);
+		sqe = io_uring_get_sqe(ring);
+	}
 	if (!sqe)
 		die("io_uring_get_sqe", -EBUSY);
 	return sqe;
@@ -163,7 +181,7 @@ static struct io_uring_sqe *get_sqe(struct io_uring *ring)
 
 static void init_ring(struct io_uring *ring, unsigned entries)
 {
-	int ret = io_uring_queue_init(entries, ring, 0);
+	int ret = io_uring_queue_init(entries, ring, ring_flags);
 
 	if (ret < 0)
 		die("io_uring_queue_init", ret);
@@ -715,6 +733,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "eventfd", no_argument, NULL, 'e' },
 		{ "inflight", required_argument, NULL, 'i' },
 		{ "quiesce", no_argument, NULL, 'Q' },
+		{ "sqpoll", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -754,6 +773,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'Q':
 			o->quiesce = true;
 			break;
+		case 'S':
+			o->sqpoll = true;
+			break;
 		case 'h':
 			usage(stdout, argv[0]);
 			exit(0);
@@ -765,7 +787,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if (optind != argc || o->mode == MODE_NONE ||
 	    ((o->mode == MODE_READ || o->mode == MODE_PREAD) && !o->file) ||
 	    (o->eventfd && o->mode != MODE_NOP) ||
-	    (o->quiesce && o->mode != MODE_FUPDATE)) {
+	    (o->quiesce && o->mode != MODE_FUPDATE) ||
+	    (o->sqpoll && o->mode != MODE_NOP && o->mode != MODE_READ)) {
 		usage(stderr, argv[0]);
 		exit(2);
 	}
@@ -786,11 +809,13 @@ int main(int argc, char **argv)
 	struct result r;
 
 	parse_args(argc, argv, &o);
+	if (o.sqpoll)
+		ring_flags = IORING_SETUP_SQPOLL;
 	switch (o.mode) {
 	case MODE_NOP:
 		r = bench_nop(&o);
-		printf("mode=nop batch=%u%s", o.batch,
-		       o.eventfd ? " eventfd=1" : "");
+		printf("mode=nop batch=%u%s%s", o.batch,
+		       o.eventfd ? " eventfd=1" : "", o.sqpoll ? " sqpoll=1" : "");
 		break;
 	case MODE_EVCHURN:
 		r = bench_evchurn(&o);
@@ -816,7 +841,8 @@ int main(int argc, char **argv)
 	case MODE_READ:
 		open_target(&o, &t);
 		r = bench_read(&o, &t);
-		printf("mode=read qd=%u bs=%u", o.qd, o.block_bytes);
+		printf("mode=read qd=%u bs=%u%s", o.qd, o.block_bytes,
+		       o.sqpoll ? " sqpoll=1" : "");
 		break;
 	default:	/* MODE_PREAD: parse_args accepts nothing else */
 		open_target(&o, &t);

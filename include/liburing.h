@@ -134,6 +134,7 @@ int io_uring_wait_cqe_timeout(struct io_uring *ring,
 unsigned io_uring_peek_batch_cqe(struct io_uring *ring,
 				 struct io_uring_cqe **cqes, unsigned count);
 int io_uring_get_events(struct io_uring *ring);
+int __io_uring_sqring_wait(struct io_uring *ring);
 int __io_uring_get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 		       unsigned submit, unsigned wait_nr, sigset_t *sigmask);
 
@@ -1073,6 +1074,20 @@ static inline unsigned io_uring_sq_ready(const struct io_uring *ring)
 static inline unsigned io_uring_sq_space_left(const struct io_uring *ring)
 {
 	return ring->sq.ring_entries - io_uring_sq_ready(ring);
+}
+
+/*
+ * SQPOLL: waits until the submission thread has made room in a full SQ.
+ * Returns 0 at once without SQPOLL or with room, else what
+ * io_uring_enter(IORING_ENTER_SQ_WAIT) returns.
+ */
+static inline int io_uring_sqring_wait(struct io_uring *ring)
+{
+	if (!(ring->flags & IORING_SETUP_SQPOLL))
+		return 0;
+	if (io_uring_sq_space_left(ring))
+		return 0;
+	return __io_uring_sqring_wait(ring);
 }
 
 static inline unsigned io_uring_cq_ready(const struct io_uring *ring)

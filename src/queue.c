@@ -42,15 +42,44 @@ static unsigned flush_sq(struct io_uring *ring)
 	return tail - io_uring_smp_load_acquire(sq->khead);
 }
 
+/* IOPOLL: completions are only reaped by an enter, as liburing assumes. */
+static bool cq_needs_enter(const struct io_uring *ring)
+{
+	return (ring->flags & IORING_SETUP_IOPOLL) || cq_needs_flush(ring);
+}
+
+/*
+ * Whether submitting needs an enter. With SQPOLL only a sleeping thread
+ * does: the fence orders the tail store (flush_sq) before the flag load,
+ * against the thread's flag store before its last look at the tail.
+ */
+static bool sq_needs_enter(const struct io_uring *ring, unsigned to_submit,
+			   unsigned *flags)
+{
+	if (!to_submit)
+		return false;
+	if (!(ring->flags & IORING_SETUP_SQPOLL))
+		return true;
+	io_uring_smp_mb();
+	if (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_NEED_WAKEUP) {
+		*flags |= IORING_ENTER_SQ_WAKEUP;
+		return true;
+	}
+	return false;
+}
+
+/* Like liburing: under SQPOLL the result is the count of SQEs not yet
+ * consumed, whether or not the thread had to be woken. */
 static int submit(struct io_uring *ring, unsigned to_submit, unsigned wait_nr,
 		  bool getevents)
 {
+	bool cq_enter = getevents || wait_nr || cq_needs_enter(ring);
 	unsigned flags = 0;
 
-	if (getevents || wait_nr || cq_needs_flush(ring))
+	if (!sq_needs_enter(ring, to_submit, &flags) && !cq_enter)
+		return (int) to_submit;
+	if (cq_enter)
 		flags |= IORING_ENTER_GETEVENTS;
-	if (!to_submit && !flags)
-		return 0;
 	return io_uring_enter(ring->ring_fd, to_submit, wait_nr, flags, NULL);
 }
 
@@ -62,6 +91,12 @@ UA_PUBLIC int io_uring_submit(struct io_uring *ring)
 UA_PUBLIC int io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
 {
 	return submit(ring, flush_sq(ring), wait_nr, false);
+}
+
+/* IORING_ENTER_SQ_WAIT: until the submission thread made room. */
+UA_PUBLIC int __io_uring_sqring_wait(struct io_uring *ring)
+{
+	return io_uring_enter(ring->ring_fd, 0, 0, IORING_ENTER_SQ_WAIT, NULL);
 }
 
 UA_PUBLIC int io_uring_get_events(struct io_uring *ring)
@@ -84,12 +119,12 @@ static int get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 
 	for (;;) {
 		unsigned flags = 0, available;
-		bool need_enter = a->submit > 0;
+		bool need_enter = false;
 		int ret;
 
 		__io_uring_peek_cqe(ring, &cqe, &available);
 		if (!cqe && !a->wait_nr && !a->submit) {
-			if (entered || !cq_needs_flush(ring)) {
+			if (entered || !cq_needs_enter(ring)) {
 				err = -EAGAIN;
 				break;
 			}
@@ -100,6 +135,8 @@ static int get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 			need_enter = true;
 			flags = IORING_ENTER_GETEVENTS | a->enter_flags;
 		}
+		if (sq_needs_enter(ring, a->submit, &flags))
+			need_enter = true;
 		if (!need_enter)
 			break;
 		if (entered && a->has_ts) {

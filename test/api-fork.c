@@ -424,6 +424,51 @@ static void test_child_cannot_drive_inherited_ring(void **state)
 }
 #endif
 
+/*
+ * A child of a process whose SQPOLL ring's thread runs makes an SQPOLL
+ * ring of its own, attached to the inherited one: a thread cannot be
+ * shared across processes, so it gets its own. The parent's ring goes on.
+ */
+static void test_child_of_sqpoll_process_makes_its_own(void **state)
+{
+	struct io_uring ring;
+	struct test_cqe c;
+	pid_t pid;
+
+	(void) state;
+#ifdef UNDER_TSAN
+	/* The child's new thread may get the id of the parent's submission
+	 * thread: ThreadSanitizer's own "dup thread" error. */
+	skip();
+#endif
+	assert_int_equal(io_uring_queue_init(4, &ring, IORING_SETUP_SQPOLL), 0);
+	io_uring_prep_nop(sqe_with_data(&ring, 1));
+	assert_int_equal(io_uring_submit(&ring), 1);
+	assert_int_equal(reap_bounded(&ring, &c, 10), 0);
+	pid = fork_child();
+	if (pid == 0) {
+		struct io_uring_params p;
+		struct io_uring child;
+
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_SQPOLL | IORING_SETUP_ATTACH_WQ;
+		p.wq_fd = (__u32) ring.ring_fd;
+		CHILD_CHECK(io_uring_queue_init_params(4, &child, &p) == 0);
+		io_uring_prep_nop(sqe_with_data(&child, 2));
+		CHILD_CHECK(io_uring_submit(&child) == 1);
+		CHILD_CHECK(child_reap(&child, &c) == 0);
+		CHILD_CHECK(c.user_data == 2 && c.res == 0);
+		io_uring_queue_exit(&child);
+		_exit(0);
+	}
+	assert_child_ok(pid);
+	io_uring_prep_nop(sqe_with_data(&ring, 3));
+	assert_int_equal(io_uring_submit(&ring), 1);
+	assert_int_equal(reap_bounded(&ring, &c, 10), 0);
+	assert_true(c.user_data == 3);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_fork_while_parent_release_pending),
 		cmocka_unit_test(test_child_closes_descriptors_before_exit),
 		cmocka_unit_test(test_process_per_connection),
+		cmocka_unit_test(test_child_of_sqpoll_process_makes_its_own),
 #ifndef TEST_KERNEL
 		cmocka_unit_test(test_child_cannot_drive_inherited_ring),
 #endif

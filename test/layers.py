@@ -7,14 +7,14 @@ in a loop, inside a layer or across layers.
 
   entry       the system calls' own work: setup, enter, register, the wait
               loop, a ring's references, fork
-              entry.c register.c sync_cancel.c wait.c fork.c
+              entry.c register.c sync_cancel.c wait.c fork.c sqpoll.c
   submit      consuming the SQ, chains, io_submit() batches, and the one
               function that acts on an op's result
               submit.c aio.c issue.c
   ops         the operations, dispatched by the opdef.c table
               opdef.c rw.c net.c openclose.c poll_op.c splice.c sync.c
               nop.c timeout.c cancel.c fs.c xattr.c advise.c pipe.c
-              epoll.c waitid.c
+              epoll.c waitid.c iopoll.c
   services    the readiness poller and the worker pool (their threads come
               back up only through struct ua_issue_ops)
               poll.c iowq.c

@@ -40,9 +40,24 @@ static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 	return true;
 }
 
+/* Called instead of posting a finished UA_REQ_IOPOLL request. A waiter in
+ * ua_iopoll_get_events is told, to reap it. */
+static void iopoll_hold(struct ua_ctx *ctx, struct ua_req *req)
+{
+	pthread_mutex_lock(&ctx->completion_lock);
+	ua_list_add(&ctx->iopoll_done, req);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_cq_wake(ctx);
+}
+
 void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 		  struct ua_req *req)
 {
+	/* IOPOLL: posted when the application reaps it (iopoll.c). */
+	if (__builtin_expect(req->state & UA_REQ_IOPOLL, 0)) {
+		iopoll_hold(ctx, req);
+		return;
+	}
 	b->reqs[b->nr++] = req;
 	if (b->nr == UA_COMPLETION_BATCH)
 		ua_batch_flush(ctx, b);

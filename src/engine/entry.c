@@ -23,6 +23,7 @@
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/rsrc.h"
+#include "engine/sqpoll.h"
 #include "engine/submit.h"
 #include "engine/timeout.h"
 #include "engine/wait.h"
@@ -34,13 +35,16 @@
 			 IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL | \
 			 IORING_SETUP_NO_SQARRAY | IORING_SETUP_COOP_TASKRUN | \
 			 IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER | \
-			 IORING_SETUP_DEFER_TASKRUN)
+			 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SQPOLL | \
+			 IORING_SETUP_SQ_AFF | IORING_SETUP_ATTACH_WQ | \
+			 IORING_SETUP_IOPOLL)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
 			 IORING_ENTER_ABS_TIMER)
 #define FEATURES	(IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | \
 			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
-			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL)
+			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL | \
+			 IORING_FEAT_SQPOLL_NONFIXED)
 #define SIGSET_SIZE	(_NSIG / 8)
 
 static unsigned round_pow2(unsigned n)
@@ -98,6 +102,15 @@ static int check_params(const struct io_uring_params *p)
 	if ((p->flags & IORING_SETUP_DEFER_TASKRUN) &&
 	    !(p->flags & IORING_SETUP_SINGLE_ISSUER))
 		return -EINVAL;
+	/* The submission thread is nobody's task to interrupt, and its CPU
+	 * is asked for only with it. */
+	if ((p->flags & IORING_SETUP_SQPOLL) &&
+	    (p->flags & (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+			 IORING_SETUP_DEFER_TASKRUN)))
+		return -EINVAL;
+	if ((p->flags & IORING_SETUP_SQ_AFF) &&
+	    !(p->flags & IORING_SETUP_SQPOLL))
+		return -EINVAL;
 	return 0;
 }
 
@@ -135,6 +148,7 @@ static void ctx_shutdown(struct ua_ctx *ctx)
 	ua_iowq_shutdown(ctx);
 	ua_poller_cancel_all(ctx);
 	ua_drain_cancel(ctx);
+	ua_iopoll_reap(ctx);	/* what finished is posted, as on the kernel */
 }
 
 /*
@@ -161,6 +175,7 @@ void ua_ctx_destroy(struct ua_ctx *ctx)
 		return;
 	}
 	ua_ctx_uninstall(ctx);
+	ua_sqpoll_detach(ctx);	/* takes uring_lock under its own */
 	pthread_mutex_lock(&ctx->uring_lock);
 	ctx_shutdown(ctx);
 	pthread_mutex_unlock(&ctx->uring_lock);
@@ -316,6 +331,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	ua_files_init(ctx);
 	ua_bufs_init(ctx);
 	ua_list_init(&ctx->defer);
+	ua_list_init(&ctx->iopoll_done);
 	return ctx;
 }
 
@@ -332,6 +348,17 @@ static void release_stale_ring(int fd)
 		ua_ctx_release(stale, owner);
 		ua_ctx_put(stale, owner);
 	}
+}
+
+/* The submission thread of an SQPOLL ring; ATTACH_WQ alone only checks
+ * wq_fd, as every ring shares the process's workers. */
+static int attach_sq(struct ua_ctx *ctx, const struct io_uring_params *p)
+{
+	if (p->flags & IORING_SETUP_SQPOLL)
+		return ua_sqpoll_attach(ctx, p);
+	if (p->flags & IORING_SETUP_ATTACH_WQ)
+		return ua_attach_wq_check(p);
+	return 0;
 }
 
 /* The parameters are read into a copy and written back whole once the
@@ -365,6 +392,9 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	ret = ua_poller_init(ctx);
 	if (ret)
 		goto stop_workers;
+	ret = attach_sq(ctx, p);
+	if (ret)
+		goto shut_down;
 	p->sq_entries = sq;
 	p->cq_entries = cq;
 	p->features = ctx->features;
@@ -380,6 +410,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	/* Each step undoes what succeeded before it; ctx_shutdown() also
 	 * stops the workers. */
 shut_down:
+	ua_sqpoll_detach(ctx);
 	ctx_shutdown(ctx);
 	goto close_ring;
 stop_workers:
@@ -476,6 +507,8 @@ static int get_events(struct ua_ctx *ctx, unsigned min_complete,
 		min_complete = ctx->cq_entries;
 	if (mask_err && min_complete)
 		return mask_err;
+	if (ctx->setup_flags & IORING_SETUP_IOPOLL)
+		return ua_iopoll_get_events(ctx, min_complete, w->deadline);
 	w->min_complete = min_complete;
 	return ua_cq_wait(ctx, w);
 }
@@ -504,15 +537,23 @@ static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
 		return -EINVAL;
 	if (__atomic_load_n(&ctx->disabled, __ATOMIC_ACQUIRE))
 		return -EBADFD;
-	if ((to_submit || ((flags & IORING_ENTER_GETEVENTS) &&
-			   ua_ctx_polls_inline(ctx))) && foreign_thread(ctx))
+	if (((to_submit && !ctx->sqd) ||
+	     ((flags & IORING_ENTER_GETEVENTS) && ua_ctx_polls_inline(ctx))) &&
+	    foreign_thread(ctx))
 		return -EEXIST;
 	if (flags & IORING_ENTER_GETEVENTS) {
 		ret = wait_args(flags, argp, argsz, &w, &copy);
 		if (ret)
 			return ret;
 	}
-	if (to_submit) {
+	if (ctx->sqd) {
+		/* The thread submits: to_submit is only echoed back. */
+		if (flags & IORING_ENTER_SQ_WAKEUP)
+			ua_sqpoll_wake(ctx);
+		if (flags & IORING_ENTER_SQ_WAIT)
+			ua_sqpoll_wait_space(ctx);
+		submitted = (int) to_submit;
+	} else if (to_submit) {
 		pthread_mutex_lock(&ctx->uring_lock);
 		submitted = ua_submit_sqes(ctx, to_submit);
 		pthread_mutex_unlock(&ctx->uring_lock);

@@ -12,6 +12,7 @@
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/rsrc.h"
+#include "engine/sqpoll.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 
@@ -139,6 +140,9 @@ static int enable_rings(struct ua_ctx *ctx)
 		__atomic_store_n(&ctx->has_submitter, true, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&ctx->disabled, false, __ATOMIC_RELEASE);
+	/* The submission thread skipped the ring until now. */
+	if (ctx->sqd)
+		ua_sqpoll_wake(ctx);
 	return 0;
 }
 

@@ -80,6 +80,7 @@ struct ua_poll {
 /* req->state: what only the slow paths look at. */
 #define UA_REQ_COMPLETE_NOW	(1u << 0)	/* not issued: complete with res */
 #define UA_REQ_REFCOUNTED	(1u << 1)	/* guarded by a LINK_TIMEOUT */
+#define UA_REQ_IOPOLL		(1u << 2)	/* held until reaped (iopoll.c) */
 
 struct ua_req {
 	struct ua_req		*next;		/* cache, work queue, lists */

@@ -70,6 +70,7 @@ struct ua_ctx {
 	unsigned		nr_done;	/* requests completed for good */
 	unsigned		cq_events;	/* CQEs posted, for count timeouts */
 	struct ua_req_list	defer;		/* drained chains waiting */
+	struct ua_req_list	iopoll_done;	/* IOPOLL: finished, not reaped */
 
 	/* The registered eventfd, RCU-published (eventfd.c). */
 	struct ua_ev_fd		*ev_fd;
@@ -93,6 +94,12 @@ struct ua_ctx {
 	struct ua_buf_group	*buf_groups[UA_BUF_HASH];
 	struct ua_kbuf		*kbuf_cache;
 
+	/* IORING_SETUP_SQPOLL (sqpoll.c): the group whose thread submits,
+	 * the next ring in it, under the group's lock. */
+	struct ua_sq_data	*sqd;
+	struct ua_ctx		*sq_next;
+	unsigned		sq_idle_ms;
+
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
 
@@ -114,6 +121,12 @@ struct ua_ctx {
  * the rows above it that list it (transitively); "-" marks a leaf, which
  * takes no other lock of the engine.
  *
+ * Per group of SQPOLL rings (sqpoll.c):
+ *   sqd.lock         the group's rings and its thread's state; held by the
+ *                    thread for its turn over the rings.
+ *                    Holding it: uring_lock (submitting for a ring).
+ *                    Taken by no holder of a ring's lock: teardown leaves
+ *                    the group before it takes uring_lock.
  * Per ring (struct ua_ctx):
  *   uring_lock       the submission side: SQ head, request cache, aio batch,
  *                    the chain being built and drain state; teardown.
@@ -156,7 +169,8 @@ struct ua_ctx {
  *   ev_fd_lock       serialises eventfd (un)register; ev_fd is read
  *                    under RCU.                                       -
  *   completion_lock  CQ tail, overflow list and spares, nr_done,
- *                    cq_events, the drained chains (defer).           -
+ *                    cq_events, the drained chains (defer), the IOPOLL
+ *                    requests waiting to be reaped (iopoll_done).           -
  * Process-wide:
  *   pool.lock        (iowq.c) the idle workers, the count of rings
  *                    set up, the workers' cancel eventfd's creation.  -

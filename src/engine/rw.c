@@ -25,6 +25,7 @@
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
 #include "engine/req.h"
+#include "engine/ring.h"
 #include "engine/rsrc.h"
 #include "engine/rw.h"
 #include "engine/uaccess.h"
@@ -482,9 +483,13 @@ static int rw_select(struct ua_req *req, unsigned issue_flags)
 
 static int rw_issue(struct ua_req *req, unsigned issue_flags)
 {
-	/* Polled I/O needs an IOPOLL ring, which this engine does not offer. */
-	if (rw_of(req)->rw_flags & RWF_HIPRI)
-		return finish(req, -EINVAL);
+	/* Polled I/O needs an IOPOLL ring, where every transfer is polled
+	 * already (iopoll.c): the flag has nothing left to ask. */
+	if (rw_of(req)->rw_flags & RWF_HIPRI) {
+		if (!(req->ctx->setup_flags & IORING_SETUP_IOPOLL))
+			return finish(req, -EINVAL);
+		rw_of(req)->rw_flags &= ~RWF_HIPRI;
+	}
 	if (is_fixed(req)) {
 		int ret = import_fixed(req);
 

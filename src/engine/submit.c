@@ -42,6 +42,7 @@
 #include "engine/cq.h"
 #include "engine/file.h"
 #include "engine/filetable.h"
+#include "engine/iopoll.h"
 #include "engine/link.h"
 #include "engine/list.h"
 #include "engine/lock.h"
@@ -119,6 +120,9 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	/* Until the opcode is known good, the request is a NOP to cleanup. */
 	req->opcode = IORING_OP_NOP;
 	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~UA_SQE_FLAGS))
+		return -EINVAL;
+	if (__builtin_expect(ctx->setup_flags & IORING_SETUP_IOPOLL, 0) &&
+	    !ua_iopoll_op_allowed(sqe->opcode))
 		return -EINVAL;
 	def = ua_opdef(sqe->opcode);
 	if (!def->prep)
@@ -350,6 +354,9 @@ static bool assign_file(struct ua_ctx *ctx, struct ua_req *req,
 			struct ua_completion_batch *batch)
 {
 	int ret = file_error(req);
+
+	if (__builtin_expect(ctx->setup_flags & IORING_SETUP_IOPOLL, 0) && !ret)
+		ret = ua_iopoll_prepare(req);
 
 	if (__builtin_expect(!ret, 1))
 		return true;

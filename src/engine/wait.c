@@ -20,6 +20,7 @@
  * never pays for a wakeup.
  */
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -30,6 +31,7 @@
 #include "engine/cq.h"
 #include "engine/poll.h"
 #include "engine/ring.h"
+#include "engine/submit.h"
 #include "engine/sys.h"
 #include "engine/wait.h"
 
@@ -57,14 +59,25 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * The completions of an SQPOLL ring come from its submission thread,
+ * which the scheduler often puts on the waiter's CPU: spinning there only
+ * keeps it from running, so the spin offers the CPU now and then.
+ */
+#define SQPOLL_YIELD_EVERY	256
+
 static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 {
+	bool sqpoll = ctx->setup_flags & IORING_SETUP_SQPOLL;
 	unsigned i;
 
 	for (i = 0; i < SPIN_ITERATIONS; i++) {
 		if (enough(ctx, min_complete))
 			return true;
-		cpu_relax();
+		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1)
+			sched_yield();
+		else
+			cpu_relax();
 	}
 	return false;
 }
@@ -261,4 +274,56 @@ int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline)
 	ret = futex_sleep(&ctx->cq_seq, seq, &until);
 	__atomic_fetch_sub(&ctx->cq_waiters, 1, __ATOMIC_RELAXED);
 	return ret == -ETIME ? 0 : ret;
+}
+
+/* Posts what is held, in the order it finished, as one run: what the
+ * requests release (the next links) is issued after their CQEs. */
+void ua_iopoll_reap(struct ua_ctx *ctx)
+{
+	struct ua_completion_batch run;
+	struct ua_req_list done;
+	struct ua_req *req;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	done = ctx->iopoll_done;
+	if (!done.head)
+		done.tail = &done.head;
+	ua_list_init(&ctx->iopoll_done);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	if (!done.head)
+		return;
+	ua_run_begin(ctx, &run);
+	while ((req = ua_list_pop(&done))) {
+		req->state &= (__u8) ~UA_REQ_IOPOLL;
+		ua_batch_add(ctx, &run, req);
+	}
+	ua_run_end(ctx, &run);
+}
+
+static unsigned iopoll_cq_ready(struct ua_ctx *ctx)
+{
+	return io_uring_smp_load_acquire(ctx->cq_tail) -
+	       io_uring_smp_load_acquire(ctx->cq_head);
+}
+
+/*
+ * GETEVENTS on an IOPOLL ring: reaps, and until min_complete CQEs are in
+ * the ring (or the deadline passes: -ETIME with none), waits for the next
+ * completion and reaps again, as the kernel polls until it has enough.
+ */
+int ua_iopoll_get_events(struct ua_ctx *ctx, unsigned min_complete,
+			 const struct timespec *deadline)
+{
+	int ret;
+
+	for (;;) {
+		ua_iopoll_reap(ctx);
+		if (ua_overflow_pending(ctx))
+			ua_overflow_flush(ctx);
+		if (iopoll_cq_ready(ctx) >= min_complete)
+			return 0;
+		ret = ua_cq_wait_change(ctx, deadline);
+		if (ret)
+			return iopoll_cq_ready(ctx) ? 0 : ret;
+	}
 }

@@ -15,5 +15,9 @@ struct ua_wait_args {
 };
 int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
 int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline);
+/* IORING_SETUP_IOPOLL: held completions posted on GETEVENTS */
+void ua_iopoll_reap(struct ua_ctx *ctx);
+int ua_iopoll_get_events(struct ua_ctx *ctx, unsigned min_complete,
+			 const struct timespec *deadline);
 
 #endif
