@@ -22,6 +22,7 @@
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
+#include "engine/ringfd.h"
 #include "engine/rsrc.h"
 #include "engine/submit.h"
 #include "engine/timeout.h"
@@ -37,10 +38,13 @@
 			 IORING_SETUP_DEFER_TASKRUN)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
-			 IORING_ENTER_ABS_TIMER)
+			 IORING_ENTER_ABS_TIMER | IORING_ENTER_REGISTERED_RING | \
+			 IORING_ENTER_NO_IOWAIT)
 #define FEATURES	(IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | \
 			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
-			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL)
+			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL | \
+			 IORING_FEAT_NATIVE_WORKERS | IORING_FEAT_REG_REG_RING | \
+			 IORING_FEAT_NO_IOWAIT)
 #define SIGSET_SIZE	(_NSIG / 8)
 
 static unsigned round_pow2(unsigned n)
@@ -223,6 +227,8 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	ua_issue_register();
 	ret = ua_fork_watch();
 	if (!ret)
+		ret = ua_ringfd_task_init();
+	if (!ret)
 		ret = check_params(p);
 	if (!ret)
 		ret = size_rings(entries, p, &sq, &cq);
@@ -402,27 +408,60 @@ static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
 	return submitted ? submitted : ret;
 }
 
+/* A call of the application's: its copies may use the fault guard. */
+static int enter_guarded(struct ua_ctx *ctx, unsigned to_submit,
+			 unsigned min_complete, unsigned flags,
+			 const void *argp, size_t argsz)
+{
+	int ret;
+
+	ua_uaccess_begin();
+	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
+	ua_uaccess_end();
+	return ret;
+}
+
+/*
+ * Through the calling thread's registered ring idx: the table's reference
+ * holds the ring for the call, since only this thread could drop it. A
+ * released ring fails as its descriptor would.
+ */
+static int enter_registered(unsigned idx, unsigned to_submit,
+			    unsigned min_complete, unsigned flags,
+			    const void *argp, size_t argsz)
+{
+	int ret;
+	struct ua_ctx *ctx = ua_ringfd_lookup(idx, &ret);
+
+	if (!ctx)
+		return ret;
+	if (ua_ctx_dead(ctx))
+		return -EBADF;
+	return enter_guarded(ctx, to_submit, min_complete, flags, argp, argsz);
+}
+
 /* The call holds the ring: a teardown racing it waits for its return. */
 static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 		 unsigned flags, const void *argp, size_t argsz)
 {
 	bool owner;
 	int ret;
-	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+	struct ua_ctx *ctx;
 
+	if (flags & IORING_ENTER_REGISTERED_RING)
+		return enter_registered(fd, to_submit, min_complete, flags,
+					argp, argsz);
+	ctx = ua_ctx_get((int) fd, &ret, &owner);
 	if (!ctx)
 		return ret;
-	/* A call of the application's: its copies may use the fault guard. */
-	ua_uaccess_begin();
-	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
-	ua_uaccess_end();
+	ret = enter_guarded(ctx, to_submit, min_complete, flags, argp, argsz);
 	ua_ctx_put(ctx, owner);
 	return ret;
 }
 
 UA_PUBLIC int io_uring_enter2(unsigned int fd, unsigned int to_submit,
 			      unsigned int min_complete, unsigned int flags,
-			      sigset_t *sig, size_t sz)
+			      void *sig, size_t sz)
 {
 	return enter(fd, to_submit, min_complete, flags, sig, sz);
 }
@@ -434,6 +473,22 @@ UA_PUBLIC int io_uring_enter(unsigned int fd, unsigned int to_submit,
 	return enter(fd, to_submit, min_complete, flags, sig, SIGSET_SIZE);
 }
 
+/* The registered-ring opcodes work on the calling thread's table, not on
+ * the ring named: like the kernel's, they need it only to be a ring. */
+static bool ringfd_opcode(unsigned int opcode)
+{
+	return opcode == IORING_REGISTER_RING_FDS ||
+	       opcode == IORING_UNREGISTER_RING_FDS;
+}
+
+static int ringfd_op(unsigned int opcode, const void *arg,
+		     unsigned int nr_args)
+{
+	if (opcode == IORING_REGISTER_RING_FDS)
+		return ua_ringfd_register(arg, nr_args);
+	return ua_ringfd_unregister(arg, nr_args);
+}
+
 static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 			 const void *arg, unsigned int nr_args)
 {
@@ -441,25 +496,77 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 		ua_ctx_release(ctx, owner);
 		return 0;
 	}
+	if (opcode == UA_REGISTER_DETACH_FD) {
+		ua_ctx_detach_fd(ctx);
+		return 0;
+	}
 	/* A ring made before fork() is driven by the parent only (fork.c). */
 	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
+	if (ringfd_opcode(opcode))
+		return ringfd_op(opcode, arg, nr_args);
 	return ua_register(ctx, opcode, arg, nr_args);
 }
 
-/* Holds the ring for the call; a release tears it down at the last put. */
+static int register_guarded(struct ua_ctx *ctx, bool owner,
+			    unsigned int opcode, const void *arg,
+			    unsigned int nr_args)
+{
+	int ret;
+
+	ua_uaccess_begin();
+	ret = register_ring(ctx, owner, opcode, arg, nr_args);
+	ua_uaccess_end();
+	return ret;
+}
+
+/*
+ * Through the calling thread's registered ring idx. The call counts its
+ * own reference: it may unregister that very entry. The table's opcodes
+ * also work on a released ring, so that io_uring_queue_exit can free the
+ * entry of a ring whose descriptor is closed.
+ */
+static int register_registered(unsigned idx, unsigned int opcode,
+			       const void *arg, unsigned int nr_args)
+{
+	int ret;
+	struct ua_ctx *ctx = ua_ringfd_lookup(idx, &ret);
+
+	if (!ctx)
+		return ret;
+	if (!ua_ctx_tryget(ctx)) {
+		if (!ringfd_opcode(opcode))
+			return -EBADF;
+		ua_uaccess_begin();
+		ret = ringfd_op(opcode, arg, nr_args);
+		ua_uaccess_end();
+		return ret;
+	}
+	ret = register_guarded(ctx, false, opcode, arg, nr_args);
+	ua_ctx_put_ref(ctx);
+	return ret;
+}
+
+/* Holds the ring for the call; a release tears it down at the last put.
+ * Descriptor -1 is for the opcodes that need no ring, which this engine
+ * does not implement (IORING_REGISTER_QUERY, SEND_MSG_RING, ...). */
 UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 				const void *arg, unsigned int nr_args)
 {
 	bool owner;
 	int ret;
-	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+	struct ua_ctx *ctx;
 
+	if (opcode & IORING_REGISTER_USE_REGISTERED_RING)
+		return register_registered(fd, opcode &
+					   ~IORING_REGISTER_USE_REGISTERED_RING,
+					   arg, nr_args);
+	if ((int) fd == -1)
+		return -EINVAL;
+	ctx = ua_ctx_get((int) fd, &ret, &owner);
 	if (!ctx)
 		return ret;
-	ua_uaccess_begin();
-	ret = register_ring(ctx, owner, opcode, arg, nr_args);
-	ua_uaccess_end();
+	ret = register_guarded(ctx, owner, opcode, arg, nr_args);
 	ua_ctx_put(ctx, owner);
 	return ret;
 }

@@ -188,6 +188,7 @@ bool ua_is_ring_fd(int fd);
 void ua_ctx_release(struct ua_ctx *ctx, bool owner);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
+void ua_ctx_detach_fd(struct ua_ctx *ctx);
 void ua_ctx_free_rcu(struct ua_ctx *ctx);
 void ua_ctx_destroy(struct ua_ctx *ctx);	/* entry.c: the last put */
 bool ua_ctx_inherited(const struct ua_ctx *ctx);

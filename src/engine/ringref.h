@@ -29,6 +29,8 @@ extern _Thread_local char ua_ring_thread_tag UA_TLS_IE;
 struct ua_ctx *ua_ctx_get_counted(int fd, int *err);
 bool ua_ctx_owner_leave_dead(struct ua_ctx *ctx);
 void ua_ctx_put_ref(struct ua_ctx *ctx);
+/* Counts a reference on a ring not yet released; false if it was. */
+bool ua_ctx_tryget(struct ua_ctx *ctx);
 
 static inline struct ua_ctx **ua_ring_slot(int fd)
 {
