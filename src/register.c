@@ -547,6 +547,9 @@ UA_PUBLIC int io_uring_close_ring_fd(struct io_uring *ring)
 		return -EINVAL;
 	if (ring->ring_fd == -1)
 		return -EBADF;
+	/* The engine forgets the number first: it may name another file
+	 * once closed. */
+	ua_ring_register(ring, UA_REGISTER_DETACH_FD, NULL, 0);
 	close(ring->ring_fd);
 	ring->ring_fd = -1;
 	return 1;
