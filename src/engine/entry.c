@@ -35,7 +35,7 @@
 			 IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL | \
 			 IORING_SETUP_NO_SQARRAY | IORING_SETUP_COOP_TASKRUN | \
 			 IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER | \
-			 IORING_SETUP_DEFER_TASKRUN)
+			 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_ATTACH_WQ)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
 			 IORING_ENTER_ABS_TIMER | IORING_ENTER_REGISTERED_RING | \
@@ -102,6 +102,26 @@ static int check_params(const struct io_uring_params *p)
 	if ((p->flags & IORING_SETUP_DEFER_TASKRUN) &&
 	    !(p->flags & IORING_SETUP_SINGLE_ISSUER))
 		return -EINVAL;
+	return 0;
+}
+
+/*
+ * IORING_SETUP_ATTACH_WQ: share the io-wq workers of ring wq_fd. The
+ * engine's workers serve every ring of the process already, so only the
+ * kernel's checks remain: -ENXIO for no open descriptor, -EINVAL for one
+ * that is not a ring.
+ */
+static int check_attach_wq(const struct io_uring_params *p)
+{
+	struct ua_ctx *ctx;
+	int err;
+
+	if (!(p->flags & IORING_SETUP_ATTACH_WQ))
+		return 0;
+	ctx = ua_ctx_get_counted((int) p->wq_fd, &err);
+	if (!ctx)
+		return err == -EOPNOTSUPP ? -EINVAL : -ENXIO;
+	ua_ctx_put_ref(ctx);
 	return 0;
 }
 
@@ -230,6 +250,8 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 		ret = ua_ringfd_task_init();
 	if (!ret)
 		ret = check_params(p);
+	if (!ret)
+		ret = check_attach_wq(p);
 	if (!ret)
 		ret = size_rings(entries, p, &sq, &cq);
 	if (ret)
