@@ -188,13 +188,16 @@ $(PC_FILE): Makefile
 		'Libs: -L$${libdir} -luring-alike -pthread' > $@
 
 install: lib $(PC_FILE)
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/uring-alike/liburing
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)/uring-alike/liburing/io_uring
 	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liburing-alike.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/liburing-alike.a
 	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/uring-alike.pc
 	install -m 644 include/liburing.h $(DESTDIR)$(INCLUDEDIR)/uring-alike/
 	install -m 644 include/liburing/*.h $(DESTDIR)$(INCLUDEDIR)/uring-alike/liburing/
+	install -m 644 include/liburing/io_uring/*.h \
+		$(DESTDIR)$(INCLUDEDIR)/uring-alike/liburing/io_uring/
 	for s in 2 3 7; do \
 		ls man/*.$$s >/dev/null 2>&1 || continue; \
 		install -d $(DESTDIR)$(MANDIR)/man$$s; \
