@@ -483,9 +483,9 @@ static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 
 UA_PUBLIC int io_uring_enter2(unsigned int fd, unsigned int to_submit,
 			      unsigned int min_complete, unsigned int flags,
-			      void *sig, size_t sz)
+			      void *arg, size_t sz)
 {
-	return enter(fd, to_submit, min_complete, flags, sig, sz);
+	return enter(fd, to_submit, min_complete, flags, arg, sz);
 }
 
 UA_PUBLIC int io_uring_enter(unsigned int fd, unsigned int to_submit,
