@@ -256,6 +256,35 @@ static void test_tables_are_per_thread(void **state)
 	assert_int_equal(unregister_at(ring, 0), 1);
 }
 
+static void *register_and_exit(void *arg)
+{
+	struct io_uring *ring = arg;
+
+	assert_int_equal(register_at(ring, ring->ring_fd, -1U), 0);
+	return NULL;
+}
+
+/*
+ * A thread's entries go when it exits: a ring it had registered is torn
+ * down by io_uring_queue_exit() afterwards, descriptors and all.
+ */
+static void test_thread_exit_drops_its_entries(void **state)
+{
+	struct io_uring ring;
+	pthread_t t;
+	int fds;
+
+	(void) state;
+	warm_up_ring();
+	fds = count_open_fds();
+	assert_int_equal(io_uring_queue_init(4, &ring, 0), 0);
+	assert_int_equal(pthread_create(&t, NULL, register_and_exit, &ring), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	nop_round_trip(&ring, 11);
+	io_uring_queue_exit(&ring);
+	assert_int_equal(wait_fd_count(fds), fds);
+}
+
 /* After close_ring_fd, the number names the ring no more. */
 static void test_closed_descriptor_number_is_no_ring(void **state)
 {
@@ -292,6 +321,7 @@ int main(void)
 		T(test_calls_through_an_index),
 		T(test_tables_are_per_thread),
 		T(test_closed_descriptor_number_is_no_ring),
+		T(test_thread_exit_drops_its_entries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
