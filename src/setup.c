@@ -280,10 +280,14 @@ static void adopt_ring(struct io_uring *ring, int fd,
 }
 
 /* Tells the engine the ring is done with: a kernel ring dies with its last
- * reference, ours needs telling. */
+ * reference, ours needs telling. The registered index is another thread's
+ * when that thread registered the ring: then the descriptor does. */
 static void release_ring(struct io_uring *ring)
 {
-	ua_ring_register(ring, UA_REGISTER_RELEASE_RING, NULL, 0);
+	if (ua_ring_register(ring, UA_REGISTER_RELEASE_RING, NULL, 0) < 0 &&
+	    ring->ring_fd != -1)
+		io_uring_register((unsigned) ring->ring_fd,
+				  UA_REGISTER_RELEASE_RING, NULL, 0);
 }
 
 /* Returns the bytes of buf used with NO_MMAP, else 0; or -errno. */

@@ -285,6 +285,40 @@ static void test_thread_exit_drops_its_entries(void **state)
 	assert_int_equal(wait_fd_count(fds), fds);
 }
 
+static void *queue_exit_thread(void *arg)
+{
+	io_uring_queue_exit(arg);
+	return NULL;
+}
+
+/*
+ * io_uring_queue_exit() in another thread than the one that registered the
+ * ring: the ring lives on in that thread's entry, and goes, descriptors and
+ * all, when the entry does.
+ */
+static void test_queue_exit_in_another_thread(void **state)
+{
+	struct io_uring ring;
+	struct io_uring_rsrc_update up;
+	pthread_t t;
+	int fds, idx;
+
+	(void) state;
+	warm_up_ring();
+	fds = count_open_fds();
+	assert_int_equal(io_uring_queue_init(4, &ring, 0), 0);
+	assert_int_equal(io_uring_register_ring_fd(&ring), 1);
+	idx = ring.enter_ring_fd;
+	assert_int_equal(pthread_create(&t, NULL, queue_exit_thread, &ring), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	up = (struct io_uring_rsrc_update) { .offset = (__u32) idx };
+	assert_int_equal(io_uring_register((unsigned) idx,
+					   IORING_UNREGISTER_RING_FDS |
+					   IORING_REGISTER_USE_REGISTERED_RING,
+					   &up, 1), 1);
+	assert_int_equal(wait_fd_count(fds), fds);
+}
+
 /* After close_ring_fd, the number names the ring no more. */
 static void test_closed_descriptor_number_is_no_ring(void **state)
 {
@@ -322,6 +356,7 @@ int main(void)
 		T(test_tables_are_per_thread),
 		T(test_closed_descriptor_number_is_no_ring),
 		T(test_thread_exit_drops_its_entries),
+		T(test_queue_exit_in_another_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
