@@ -43,11 +43,12 @@ set -- -o Dir::Etc::SourceList=/dev/null \
 	-o Dir::Cache="$apt/cache" \
 	-o Debug::NoLocking=1 -o APT::Sandbox::User=root
 
-apt-get "$@" -qq update >/dev/null 2>&1 ||
+apt-get "$@" -qq --error-on=any update >/dev/null 2>&1 ||
 	fail "apt-get update of Debian sid's source index failed (no network?)"
 pkgver=$(apt-cache "$@" showsrc liburing 2>/dev/null |
 	sed -n "s/^Version: \($VERSION-.*\)/\1/p" | head -n 1)
-[ -n "$pkgver" ] || fail "Debian sid has no liburing $VERSION source package"
+[ -n "$pkgver" ] ||
+	fail "Debian sid's source index has no liburing $VERSION (no network?)"
 (cd "$dest/src" && apt-get "$@" -qq source --download-only \
 	"liburing=$pkgver" >/dev/null 2>&1) ||
 	fail "could not download the liburing $pkgver source package"
