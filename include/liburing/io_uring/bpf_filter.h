@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IORING_REGISTER_BPF_FILTER: classic BPF filters over the requests a ring
- * or a task may issue. The kernel's layout and values, written for
+ * or a task may submit. The kernel's layout and values, written for
  * uring-alike.
  */
 #ifndef LINUX_IO_URING_BPF_FILTER_H
