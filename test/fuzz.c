@@ -88,6 +88,14 @@ _Static_assert((int) IORING_OP_PIPE == (int) OP_PIPE &&
 	       "the fuzzer's opcode list follows include/liburing/io_uring.h");
 #endif
 
+/*
+ * The 128-byte opcodes (NOP128, URING_CMD128) are only valid in a ring with
+ * 128-byte SQEs, which the fuzzer never sets up: they are drawn among the
+ * garbage opcodes, and the other draws stay those of the 64-byte opcodes,
+ * so a seed makes the same SQEs as before they were known.
+ */
+#define NR_DRAWN_OPS	OP_NOP128
+
 static const char *const op_names[NR_KNOWN_OPS] = {
 	"NOP", "READV", "WRITEV", "FSYNC", "READ_FIXED", "WRITE_FIXED",
 	"POLL_ADD", "POLL_REMOVE", "SYNC_FILE_RANGE", "SENDMSG", "RECVMSG",
@@ -776,9 +784,9 @@ static unsigned pick_op(void)
 
 	for (int tries = 0; tries < 100000; tries++) {
 		if (on(C_GARBAGE_OPS) && one_in(20))
-			op = NR_KNOWN_OPS + rnd(256 - NR_KNOWN_OPS);
+			op = NR_DRAWN_OPS + rnd(256 - NR_DRAWN_OPS);
 		else
-			op = rnd(NR_KNOWN_OPS);
+			op = rnd(NR_DRAWN_OPS);
 		/*
 		 * The kernel (6.18) can hold a zero-copy send's notification
 		 * for good in a ring that drains: no notification, no drain.
@@ -898,7 +906,7 @@ static void fill_op_fields(struct io_uring_sqe *sqe, struct rec *r,
 		sqe->addr = pick_target_ud();
 		sqe->cancel_flags = one_in(2) ? rnd(64) : 0;
 		sqe->fd = pick_fd(1);
-		sqe->len = one_in(4) ? rnd(NR_KNOWN_OPS + 4) : 0;
+		sqe->len = one_in(4) ? rnd(NR_DRAWN_OPS + 4) : 0;
 		break;
 	case OP_ACCEPT:
 		if (one_in(3)) {
