@@ -7,7 +7,8 @@
 
 /* The two that are enter flags are passed on every io_uring_enter(). */
 enum {
-	UA_INT_FLAG_REG_RING	= IORING_ENTER_REGISTERED_RING,	/* enter_ring_fd is an index */
+	/* enter_ring_fd is an index of the registered rings */
+	UA_INT_FLAG_REG_RING	= IORING_ENTER_REGISTERED_RING,
 	UA_INT_FLAG_NO_IOWAIT	= IORING_ENTER_NO_IOWAIT,
 	UA_INT_FLAG_REG_REG_RING = 1,	/* register through the index too */
 	UA_INT_FLAG_APP_MEM	= 2,	/* NO_MMAP rings in the caller's memory */
