@@ -4,10 +4,13 @@
  * behaviour (when io_uring_enter is called, with which flags, what is
  * returned) is liburing's, since programs depend on it.
  */
+/* io_uring_get_sqe() is defined here as a function, not inline. */
+#define LIBURING_INTERNAL
 #include <errno.h>
 #include <signal.h>
 #include "liburing.h"
 #include "ua_private.h"
+#include "ua_ring.h"
 
 struct get_args {
 	unsigned	submit;
@@ -25,6 +28,12 @@ static bool cq_needs_flush(const struct io_uring *ring)
 	       (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN);
 }
 
+/* Or the ring's completions are only ever reaped by an enter (IOPOLL). */
+static bool cq_needs_enter(const struct io_uring *ring)
+{
+	return (ring->int_flags & UA_INT_FLAG_CQ_ENTER) || cq_needs_flush(ring);
+}
+
 /*
  * Publishes the SQEs filled since the last flush. The SQ array was set to
  * the identity at mmap time, so publishing is one store-release of the tail
@@ -35,17 +44,17 @@ static unsigned flush_sq(struct io_uring *ring)
 	struct io_uring_sq *sq = &ring->sq;
 	unsigned tail = sq->sqe_tail;
 
+	/* SQ_REWIND: the engine takes SQEs from slot 0 on each time; the
+	 * indices start over after each submission. */
+	if (ring->flags & IORING_SETUP_SQ_REWIND) {
+		sq->sqe_tail = 0;
+		return tail;
+	}
 	if (sq->sqe_head != tail) {
 		sq->sqe_head = tail;
 		io_uring_smp_store_release(sq->ktail, tail);
 	}
 	return tail - io_uring_smp_load_acquire(sq->khead);
-}
-
-/* IOPOLL: completions are only reaped by an enter, as liburing assumes. */
-static bool cq_needs_enter(const struct io_uring *ring)
-{
-	return (ring->flags & IORING_SETUP_IOPOLL) || cq_needs_flush(ring);
 }
 
 /*
@@ -80,7 +89,8 @@ static int submit(struct io_uring *ring, unsigned to_submit, unsigned wait_nr,
 		return (int) to_submit;
 	if (cq_enter)
 		flags |= IORING_ENTER_GETEVENTS;
-	return io_uring_enter(ring->ring_fd, to_submit, wait_nr, flags, NULL);
+	return io_uring_enter((unsigned) ring->enter_ring_fd, to_submit,
+			      wait_nr, flags | ua_ring_enter_flags(ring), NULL);
 }
 
 UA_PUBLIC int io_uring_submit(struct io_uring *ring)
@@ -93,15 +103,30 @@ UA_PUBLIC int io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
 	return submit(ring, flush_sq(ring), wait_nr, false);
 }
 
-/* IORING_ENTER_SQ_WAIT: until the submission thread made room. */
-UA_PUBLIC int __io_uring_sqring_wait(struct io_uring *ring)
+UA_PUBLIC int io_uring_submit_and_get_events(struct io_uring *ring)
 {
-	return io_uring_enter(ring->ring_fd, 0, 0, IORING_ENTER_SQ_WAIT, NULL);
+	return submit(ring, flush_sq(ring), 0, true);
 }
 
 UA_PUBLIC int io_uring_get_events(struct io_uring *ring)
 {
-	return io_uring_enter(ring->ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL);
+	return io_uring_enter((unsigned) ring->enter_ring_fd, 0, 0,
+			      IORING_ENTER_GETEVENTS | ua_ring_enter_flags(ring),
+			      NULL);
+}
+
+/* SQPOLL: sleeps until the submission thread has consumed an SQE. */
+UA_PUBLIC int __io_uring_sqring_wait(struct io_uring *ring)
+{
+	return io_uring_enter((unsigned) ring->enter_ring_fd, 0, 0,
+			      IORING_ENTER_SQ_WAIT | ua_ring_enter_flags(ring),
+			      NULL);
+}
+
+/* The exported symbol of the inline io_uring_get_sqe() (liburing.h). */
+UA_PUBLIC struct io_uring_sqe *io_uring_get_sqe(struct io_uring *ring)
+{
+	return _io_uring_get_sqe(ring);
 }
 
 /*
@@ -118,22 +143,26 @@ static int get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 	int err = 0;
 
 	for (;;) {
-		unsigned flags = 0, available;
+		unsigned flags = ua_ring_enter_flags(ring), available;
 		bool need_enter = false;
 		int ret;
 
-		__io_uring_peek_cqe(ring, &cqe, &available);
+		ret = __io_uring_peek_cqe(ring, &cqe, &available);
+		if (ret) {
+			if (!err)
+				err = ret;
+			break;
+		}
 		if (!cqe && !a->wait_nr && !a->submit) {
 			if (entered || !cq_needs_enter(ring)) {
 				err = -EAGAIN;
 				break;
 			}
 			need_enter = true;
-			flags = IORING_ENTER_GETEVENTS | a->enter_flags;
 		}
-		if (a->wait_nr > available) {
+		if (a->wait_nr > available || need_enter) {
+			flags |= IORING_ENTER_GETEVENTS | a->enter_flags;
 			need_enter = true;
-			flags = IORING_ENTER_GETEVENTS | a->enter_flags;
 		}
 		if (sq_needs_enter(ring, a->submit, &flags))
 			need_enter = true;
@@ -144,8 +173,8 @@ static int get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe_ptr,
 				err = -ETIME;
 			break;
 		}
-		ret = io_uring_enter2(ring->ring_fd, a->submit, a->wait_nr,
-				      flags, a->arg, a->arg_sz);
+		ret = io_uring_enter2((unsigned) ring->enter_ring_fd, a->submit,
+				      a->wait_nr, flags, a->arg, a->arg_sz);
 		if (ret < 0) {
 			err = ret;
 			break;
@@ -177,21 +206,24 @@ UA_PUBLIC int __io_uring_get_cqe(struct io_uring *ring,
 	return get_cqe(ring, cqe_ptr, &a);
 }
 
+/* min_wait_usec: the wait returns after it with what completed, if
+ * anything did, without waiting for wait_nr (IORING_FEAT_MIN_TIMEOUT). */
 static int get_cqe_timeout(struct io_uring *ring,
 			   struct io_uring_cqe **cqe_ptr, unsigned submit,
 			   unsigned wait_nr, struct __kernel_timespec *ts,
-			   sigset_t *sigmask)
+			   unsigned min_wait_usec, sigset_t *sigmask)
 {
 	struct io_uring_getevents_arg arg = {
 		.sigmask = (__u64) (uintptr_t) sigmask,
 		.sigmask_sz = _NSIG / 8,
+		.min_wait_usec = min_wait_usec,
 		.ts = (__u64) (uintptr_t) ts,
 	};
 	struct get_args a = {
 		.submit = submit,
 		.wait_nr = wait_nr,
 		.enter_flags = IORING_ENTER_EXT_ARG,
-		.has_ts = true,
+		.has_ts = ts != NULL,
 		.arg = &arg,
 		.arg_sz = sizeof(arg),
 	};
@@ -205,8 +237,22 @@ UA_PUBLIC int io_uring_wait_cqes(struct io_uring *ring,
 				 sigset_t *sigmask)
 {
 	if (ts)
-		return get_cqe_timeout(ring, cqe_ptr, 0, wait_nr, ts, sigmask);
+		return get_cqe_timeout(ring, cqe_ptr, 0, wait_nr, ts, 0,
+				       sigmask);
 	return __io_uring_get_cqe(ring, cqe_ptr, 0, wait_nr, sigmask);
+}
+
+UA_PUBLIC int io_uring_wait_cqes_min_timeout(struct io_uring *ring,
+					     struct io_uring_cqe **cqe_ptr,
+					     unsigned wait_nr,
+					     struct __kernel_timespec *ts,
+					     unsigned int min_ts_usec,
+					     sigset_t *sigmask)
+{
+	if (!(ring->features & IORING_FEAT_MIN_TIMEOUT))
+		return -EINVAL;
+	return get_cqe_timeout(ring, cqe_ptr, 0, wait_nr, ts, min_ts_usec,
+			       sigmask);
 }
 
 UA_PUBLIC int io_uring_wait_cqe_timeout(struct io_uring *ring,
@@ -225,9 +271,73 @@ UA_PUBLIC int io_uring_submit_and_wait_timeout(struct io_uring *ring,
 	unsigned to_submit = flush_sq(ring);
 
 	if (ts)
-		return get_cqe_timeout(ring, cqe_ptr, to_submit, wait_nr, ts,
+		return get_cqe_timeout(ring, cqe_ptr, to_submit, wait_nr, ts, 0,
 				       sigmask);
 	return __io_uring_get_cqe(ring, cqe_ptr, to_submit, wait_nr, sigmask);
+}
+
+UA_PUBLIC int io_uring_submit_and_wait_min_timeout(struct io_uring *ring,
+						   struct io_uring_cqe **cqe_ptr,
+						   unsigned wait_nr,
+						   struct __kernel_timespec *ts,
+						   unsigned min_wait,
+						   sigset_t *sigmask)
+{
+	if (!(ring->features & IORING_FEAT_MIN_TIMEOUT))
+		return -EINVAL;
+	return get_cqe_timeout(ring, cqe_ptr, flush_sq(ring), wait_nr, ts,
+			       min_wait, sigmask);
+}
+
+/*
+ * The wait argument is the reg_index-th struct io_uring_reg_wait of the
+ * region registered with IORING_MEM_REGION_REG_WAIT_ARG: the enter passes
+ * its offset there, not a pointer.
+ */
+UA_PUBLIC int io_uring_submit_and_wait_reg(struct io_uring *ring,
+					   struct io_uring_cqe **cqe_ptr,
+					   unsigned wait_nr, int reg_index)
+{
+	struct get_args a = {
+		.submit = flush_sq(ring),
+		.wait_nr = wait_nr,
+		.enter_flags = IORING_ENTER_EXT_ARG | IORING_ENTER_EXT_ARG_REG,
+		.has_ts = true,
+		.arg = (void *) (uintptr_t) ((unsigned long) reg_index *
+					     sizeof(struct io_uring_reg_wait)),
+		.arg_sz = sizeof(struct io_uring_reg_wait),
+	};
+
+	return get_cqe(ring, cqe_ptr, &a);
+}
+
+/*
+ * A mixed ring's CQEs take one slot or two, and padding entries
+ * (IORING_CQE_F_SKIP) fill the end of the ring before a wrap: only real
+ * CQEs are returned. Padding is consumed only at the head, where no CQE
+ * handed out precedes it; otherwise the batch stops before it.
+ */
+static unsigned peek_batch_mixed(struct io_uring *ring,
+				 struct io_uring_cqe **cqes, unsigned count,
+				 unsigned head, unsigned ready)
+{
+	unsigned last = head + ready, nr = 0;
+
+	while (head != last && nr < count) {
+		struct io_uring_cqe *cqe =
+			&ring->cq.cqes[head & ring->cq.ring_mask];
+
+		if (cqe->flags & IORING_CQE_F_SKIP) {
+			if (nr)
+				break;
+			io_uring_cq_advance(ring, 1);
+			head++;
+			continue;
+		}
+		head += io_uring_cqe_nr(cqe);
+		cqes[nr++] = cqe;
+	}
+	return nr;
 }
 
 UA_PUBLIC unsigned io_uring_peek_batch_cqe(struct io_uring *ring,
@@ -244,10 +354,13 @@ UA_PUBLIC unsigned io_uring_peek_batch_cqe(struct io_uring *ring,
 		io_uring_get_events(ring);
 		flushed = true;
 	}
+	head = *ring->cq.khead;
+	if (ring->flags & IORING_SETUP_CQE_MIXED)
+		return peek_batch_mixed(ring, cqes, count, head, ready);
 	if (count > ready)
 		count = ready;
-	head = IO_URING_READ_ONCE(*ring->cq.khead);
 	for (i = 0; i < count; i++)
-		cqes[i] = &ring->cq.cqes[(head + i) & ring->cq.ring_mask];
+		cqes[i] = &ring->cq.cqes[((head + i) & ring->cq.ring_mask) <<
+					 io_uring_cqe_shift(ring)];
 	return count;
 }

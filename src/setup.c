@@ -10,6 +10,74 @@
 #include <unistd.h>
 #include "liburing.h"
 #include "ua_private.h"
+#include "ua_ring.h"
+
+#define MAX_SQ_ENTRIES		32768u
+#define MAX_CQ_ENTRIES		(2 * MAX_SQ_ENTRIES)
+/* The head, tail, masks and flags before the CQEs of a NO_MMAP ring. */
+#define RING_HEADER_SIZE	64
+#define HUGE_PAGE_SIZE		(2u * 1024 * 1024)
+
+static size_t page_size(void)
+{
+	return (size_t) sysconf(_SC_PAGESIZE);
+}
+
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) & ~(to - 1);
+}
+
+static size_t sqes_size(const struct io_uring_params *p, unsigned entries)
+{
+	return ((size_t) entries << io_uring_sqe_shift_from_flags(p->flags)) *
+	       sizeof(struct io_uring_sqe);
+}
+
+static size_t cqes_size(const struct io_uring_params *p, unsigned entries)
+{
+	return ((size_t) entries << io_uring_cqe_shift_from_flags(p->flags)) *
+	       sizeof(struct io_uring_cqe);
+}
+
+static unsigned round_pow2(unsigned n)
+{
+	unsigned r = 1;
+
+	while (r < n)
+		r <<= 1;
+	return r;
+}
+
+/* The ring sizes io_uring_setup() will choose, with its errors. */
+static int ring_entries(unsigned entries, const struct io_uring_params *p,
+			unsigned *sq, unsigned *cq)
+{
+	bool clamp = p->flags & IORING_SETUP_CLAMP;
+
+	if (!entries)
+		return -EINVAL;
+	if (entries > MAX_SQ_ENTRIES) {
+		if (!clamp)
+			return -EINVAL;
+		entries = MAX_SQ_ENTRIES;
+	}
+	*sq = round_pow2(entries);
+	if (!(p->flags & IORING_SETUP_CQSIZE)) {
+		*cq = 2 * *sq;
+		return 0;
+	}
+	if (!p->cq_entries)
+		return -EINVAL;
+	*cq = p->cq_entries;
+	if (*cq > MAX_CQ_ENTRIES) {
+		if (!clamp)
+			return -EINVAL;
+		*cq = MAX_CQ_ENTRIES;
+	}
+	*cq = round_pow2(*cq);
+	return *cq < *sq ? -EINVAL : 0;
+}
 
 static void *map_ring(int fd, size_t size, __u64 offset)
 {
@@ -19,55 +87,84 @@ static void *map_ring(int fd, size_t size, __u64 offset)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void unmap_rings(struct io_uring *ring)
+/* A zero size is memory the application owns, or shares with another. */
+static void unmap_rings(struct io_uring_sq *sq, struct io_uring_cq *cq)
 {
-	if (ring->sq.ring_ptr)
-		munmap(ring->sq.ring_ptr, ring->sq.ring_sz);
-	if (ring->cq.ring_ptr && ring->cq.ring_ptr != ring->sq.ring_ptr)
-		munmap(ring->cq.ring_ptr, ring->cq.ring_sz);
-	if (ring->sq.sqes)
-		munmap(ring->sq.sqes, ring->sq.ring_entries *
-				      sizeof(struct io_uring_sqe));
+	if (sq->ring_ptr && sq->ring_sz)
+		munmap(sq->ring_ptr, sq->ring_sz);
+	if (cq->ring_ptr && cq->ring_sz && cq->ring_ptr != sq->ring_ptr)
+		munmap(cq->ring_ptr, cq->ring_sz);
+	if (sq->sqes && sq->sqes_sz)
+		munmap(sq->sqes, sq->sqes_sz);
 }
 
-static void point_sq(struct io_uring_sq *sq, const struct io_sqring_offsets *o)
+static void point_rings(const struct io_uring_params *p,
+			struct io_uring_sq *sq, struct io_uring_cq *cq)
 {
-	char *base = sq->ring_ptr;
+	char *sb = sq->ring_ptr, *cb = cq->ring_ptr;
+	const struct io_sqring_offsets *so = &p->sq_off;
+	const struct io_cqring_offsets *co = &p->cq_off;
 
-	sq->khead = (unsigned *) (base + o->head);
-	sq->ktail = (unsigned *) (base + o->tail);
-	sq->kring_mask = (unsigned *) (base + o->ring_mask);
-	sq->kring_entries = (unsigned *) (base + o->ring_entries);
-	sq->kflags = (unsigned *) (base + o->flags);
-	sq->kdropped = (unsigned *) (base + o->dropped);
-	sq->array = (unsigned *) (base + o->array);
+	sq->khead = (unsigned *) (sb + so->head);
+	sq->ktail = (unsigned *) (sb + so->tail);
+	sq->kring_mask = (unsigned *) (sb + so->ring_mask);
+	sq->kring_entries = (unsigned *) (sb + so->ring_entries);
+	sq->kflags = (unsigned *) (sb + so->flags);
+	sq->kdropped = (unsigned *) (sb + so->dropped);
+	if (!(p->flags & IORING_SETUP_NO_SQARRAY))
+		sq->array = (unsigned *) (sb + so->array);
 	sq->ring_mask = *sq->kring_mask;
 	sq->ring_entries = *sq->kring_entries;
-}
 
-static void point_cq(struct io_uring_cq *cq, const struct io_cqring_offsets *o)
-{
-	char *base = cq->ring_ptr;
-
-	cq->khead = (unsigned *) (base + o->head);
-	cq->ktail = (unsigned *) (base + o->tail);
-	cq->kring_mask = (unsigned *) (base + o->ring_mask);
-	cq->kring_entries = (unsigned *) (base + o->ring_entries);
-	cq->koverflow = (unsigned *) (base + o->overflow);
-	cq->kflags = o->flags ? (unsigned *) (base + o->flags) : NULL;
-	cq->cqes = (struct io_uring_cqe *) (base + o->cqes);
+	cq->khead = (unsigned *) (cb + co->head);
+	cq->ktail = (unsigned *) (cb + co->tail);
+	cq->kring_mask = (unsigned *) (cb + co->ring_mask);
+	cq->kring_entries = (unsigned *) (cb + co->ring_entries);
+	cq->koverflow = (unsigned *) (cb + co->overflow);
+	cq->kflags = co->flags ? (unsigned *) (cb + co->flags) : NULL;
+	cq->cqes = (struct io_uring_cqe *) (cb + co->cqes);
 	cq->ring_mask = *cq->kring_mask;
 	cq->ring_entries = *cq->kring_entries;
 }
 
+/* Maps the three regions of a ring descriptor, as of a kernel ring. */
+static int mmap_rings(int fd, const struct io_uring_params *p,
+		      struct io_uring_sq *sq, struct io_uring_cq *cq)
+{
+	int err;
+
+	sq->ring_sz = p->sq_off.array + p->sq_entries * sizeof(unsigned);
+	cq->ring_sz = p->cq_off.cqes + cqes_size(p, p->cq_entries);
+	if (p->features & IORING_FEAT_SINGLE_MMAP) {
+		if (cq->ring_sz > sq->ring_sz)
+			sq->ring_sz = cq->ring_sz;
+		cq->ring_sz = sq->ring_sz;
+	}
+	sq->ring_ptr = map_ring(fd, sq->ring_sz, IORING_OFF_SQ_RING);
+	if (!sq->ring_ptr)
+		return -errno;
+	if (p->features & IORING_FEAT_SINGLE_MMAP)
+		cq->ring_ptr = sq->ring_ptr;
+	else
+		cq->ring_ptr = map_ring(fd, cq->ring_sz, IORING_OFF_CQ_RING);
+	sq->sqes_sz = (unsigned) sqes_size(p, p->sq_entries);
+	sq->sqes = map_ring(fd, sq->sqes_sz, IORING_OFF_SQES);
+	if (!cq->ring_ptr || !sq->sqes) {
+		err = -errno;
+		unmap_rings(sq, cq);
+		return err;
+	}
+	point_rings(p, sq, cq);
+	return 0;
+}
+
 /* Slot i of the SQ array always names SQE i, so submitting needs only a
  * tail store (see flush_sq in queue.c). */
-static void identity_sq_array(struct io_uring *ring,
-			      const struct io_uring_params *p)
+static void identity_sq_array(struct io_uring *ring, unsigned flags)
 {
 	unsigned i;
 
-	if (p->flags & IORING_SETUP_NO_SQARRAY)
+	if (flags & IORING_SETUP_NO_SQARRAY)
 		return;
 	for (i = 0; i < ring->sq.ring_entries; i++)
 		ring->sq.array[i] = i;
@@ -77,57 +174,193 @@ static void identity_sq_array(struct io_uring *ring,
 UA_PUBLIC int io_uring_queue_mmap(int fd, struct io_uring_params *p,
 				  struct io_uring *ring)
 {
-	memset(ring, 0, sizeof(*ring));
-	ring->sq.ring_sz = p->sq_off.array + p->sq_entries * sizeof(unsigned);
-	ring->cq.ring_sz = p->cq_off.cqes +
-			   p->cq_entries * sizeof(struct io_uring_cqe);
-	if (p->features & IORING_FEAT_SINGLE_MMAP) {
-		if (ring->cq.ring_sz > ring->sq.ring_sz)
-			ring->sq.ring_sz = ring->cq.ring_sz;
-		ring->cq.ring_sz = ring->sq.ring_sz;
-	}
-	ring->sq.ring_ptr = map_ring(fd, ring->sq.ring_sz, IORING_OFF_SQ_RING);
-	if (!ring->sq.ring_ptr)
-		return -errno;
-	if (p->features & IORING_FEAT_SINGLE_MMAP)
-		ring->cq.ring_ptr = ring->sq.ring_ptr;
-	else
-		ring->cq.ring_ptr = map_ring(fd, ring->cq.ring_sz,
-					     IORING_OFF_CQ_RING);
-	ring->sq.sqes = map_ring(fd, p->sq_entries * sizeof(struct io_uring_sqe),
-				 IORING_OFF_SQES);
-	if (!ring->cq.ring_ptr || !ring->sq.sqes) {
-		int err = -errno;
+	int ret;
 
-		ring->sq.ring_entries = p->sq_entries;
-		unmap_rings(ring);
+	memset(ring, 0, sizeof(*ring));
+	ret = mmap_rings(fd, p, &ring->sq, &ring->cq);
+	if (ret) {
 		memset(ring, 0, sizeof(*ring));
-		return err;
+		return ret;
 	}
-	point_sq(&ring->sq, &p->sq_off);
-	point_cq(&ring->cq, &p->cq_off);
-	identity_sq_array(ring, p);
+	identity_sq_array(ring, p->flags);
 	ring->flags = p->flags;
 	ring->ring_fd = ring->enter_ring_fd = fd;
 	ring->features = p->features;
 	return 0;
 }
 
+/* An anonymous shared mapping, a huge page when one page is too small. */
+static void *map_anon(size_t need, size_t *size)
+{
+	int huge = 0;
+	void *p;
+
+	*size = page_size();
+	if (need > *size) {
+		*size = HUGE_PAGE_SIZE;
+		huge = MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
+	}
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | huge, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * IORING_SETUP_NO_MMAP: the application's memory holds the SQEs, then the
+ * rings (buf, or fresh mappings). Returns the bytes used, or -errno.
+ */
+static int alloc_app_rings(unsigned entries, struct io_uring_params *p,
+			   struct io_uring_sq *sq, struct io_uring_cq *cq,
+			   void *buf, size_t buf_size)
+{
+	size_t sqes_mem, ring_mem, used, size;
+	unsigned nsq, ncq;
+	int ret = ring_entries(entries, p, &nsq, &ncq);
+
+	if (ret)
+		return ret;
+	sqes_mem = round_up(sqes_size(p, nsq), page_size());
+	ring_mem = RING_HEADER_SIZE + cqes_size(p, ncq);
+	if (!(p->flags & IORING_SETUP_NO_SQARRAY))
+		ring_mem += nsq * sizeof(unsigned);
+	used = round_up(sqes_mem + ring_mem, page_size());
+	if (used > INT32_MAX)
+		return -ENOMEM;
+	if (buf) {
+		if (used > buf_size)
+			return -ENOMEM;
+		sq->sqes = buf;
+		sq->ring_ptr = (char *) buf + sqes_mem;
+	} else {
+		if (sqes_mem > HUGE_PAGE_SIZE || ring_mem > HUGE_PAGE_SIZE)
+			return -ENOMEM;
+		sq->sqes = map_anon(sqes_mem, &size);
+		if (!sq->sqes)
+			return -errno;
+		sq->sqes_sz = (unsigned) size;
+		if (used <= size) {
+			sq->ring_ptr = (char *) sq->sqes + sqes_mem;
+		} else {
+			sq->ring_ptr = map_anon(ring_mem, &size);
+			if (!sq->ring_ptr) {
+				ret = -errno;
+				munmap(sq->sqes, sq->sqes_sz);
+				return ret;
+			}
+			sq->ring_sz = size;
+		}
+	}
+	cq->ring_ptr = sq->ring_ptr;
+	p->sq_off.user_addr = (__u64) (uintptr_t) sq->sqes;
+	p->cq_off.user_addr = (__u64) (uintptr_t) sq->ring_ptr;
+	return (int) used;
+}
+
+/* How the library drives a ring it set up. */
+static void adopt_ring(struct io_uring *ring, int fd,
+		       const struct io_uring_params *p)
+{
+	if (p->flags & IORING_SETUP_NO_MMAP)
+		identity_sq_array(ring, p->flags);
+	ring->features = p->features;
+	ring->flags = p->flags;
+	ring->enter_ring_fd = fd;
+	if (p->flags & IORING_SETUP_REGISTERED_FD_ONLY) {
+		/* fd is an index of the calling thread's registered rings */
+		ring->ring_fd = -1;
+		ring->int_flags |= UA_INT_FLAG_REG_RING |
+				   UA_INT_FLAG_REG_REG_RING;
+	} else {
+		ring->ring_fd = fd;
+	}
+	/* IOPOLL completions are reaped by enters, unless SQPOLL does it. */
+	if ((p->flags & (IORING_SETUP_IOPOLL | IORING_SETUP_SQPOLL)) ==
+	    IORING_SETUP_IOPOLL)
+		ring->int_flags |= UA_INT_FLAG_CQ_ENTER;
+}
+
+/* Tells the engine the ring is done with: a kernel ring dies with its last
+ * reference, ours needs telling. The registered index is another thread's
+ * when that thread registered the ring: then the descriptor does. */
+static void release_ring(struct io_uring *ring)
+{
+	if (ua_ring_register(ring, UA_REGISTER_RELEASE_RING, NULL, 0) < 0 &&
+	    ring->ring_fd != -1)
+		io_uring_register((unsigned) ring->ring_fd,
+				  UA_REGISTER_RELEASE_RING, NULL, 0);
+}
+
+/* Returns the bytes of buf used with NO_MMAP, else 0; or -errno. */
+static int queue_init(unsigned entries, struct io_uring *ring,
+		      struct io_uring_params *p, void *buf, size_t buf_size)
+{
+	int fd, used = 0, ret;
+
+	memset(ring, 0, sizeof(*ring));
+	if ((p->flags & IORING_SETUP_REGISTERED_FD_ONLY) &&
+	    !(p->flags & IORING_SETUP_NO_MMAP))
+		return -EINVAL;
+	if (p->flags & IORING_SETUP_NO_MMAP) {
+		used = alloc_app_rings(entries, p, &ring->sq, &ring->cq, buf,
+				       buf_size);
+		if (used < 0)
+			return used;
+		if (buf)
+			ring->int_flags |= UA_INT_FLAG_APP_MEM;
+	}
+	fd = io_uring_setup(entries, p);
+	if (fd < 0) {
+		if (!(ring->int_flags & UA_INT_FLAG_APP_MEM))
+			unmap_rings(&ring->sq, &ring->cq);
+		return fd;
+	}
+	if (p->flags & IORING_SETUP_NO_MMAP) {
+		point_rings(p, &ring->sq, &ring->cq);
+	} else {
+		ret = io_uring_queue_mmap(fd, p, ring);
+		if (ret) {
+			io_uring_register((unsigned) fd, UA_REGISTER_RELEASE_RING,
+					  NULL, 0);
+			close(fd);
+			return ret;
+		}
+	}
+	adopt_ring(ring, fd, p);
+	return used;
+}
+
+/* Without the SQ array where the engine takes it, as liburing does; the
+ * array only when asked for it failed. */
+static int queue_init_no_sqarray(unsigned entries, struct io_uring *ring,
+				 struct io_uring_params *p, void *buf,
+				 size_t buf_size)
+{
+	unsigned flags = p->flags;
+	int ret;
+
+	p->flags |= IORING_SETUP_NO_SQARRAY;
+	ret = queue_init(entries, ring, p, buf, buf_size);
+	if (ret != -EINVAL || (flags & IORING_SETUP_NO_SQARRAY))
+		return ret;
+	p->flags = flags;
+	return queue_init(entries, ring, p, buf, buf_size);
+}
+
+UA_PUBLIC int io_uring_queue_init_mem(unsigned entries, struct io_uring *ring,
+				      struct io_uring_params *p, void *buf,
+				      size_t buf_size)
+{
+	p->flags |= IORING_SETUP_NO_MMAP;
+	return queue_init_no_sqarray(entries, ring, p, buf, buf_size);
+}
+
 UA_PUBLIC int io_uring_queue_init_params(unsigned entries,
 					 struct io_uring *ring,
 					 struct io_uring_params *p)
 {
-	int fd, ret;
+	int ret = queue_init_no_sqarray(entries, ring, p, NULL, 0);
 
-	fd = io_uring_setup(entries, p);
-	if (fd < 0)
-		return fd;
-	ret = io_uring_queue_mmap(fd, p, ring);
-	if (ret) {
-		io_uring_register(fd, UA_REGISTER_RELEASE_RING, NULL, 0);
-		close(fd);
-	}
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 UA_PUBLIC int io_uring_queue_init(unsigned entries, struct io_uring *ring,
@@ -142,10 +375,65 @@ UA_PUBLIC int io_uring_queue_init(unsigned entries, struct io_uring *ring,
 
 UA_PUBLIC void io_uring_queue_exit(struct io_uring *ring)
 {
-	unmap_rings(ring);
-	/* A kernel ring dies with its last reference; ours needs telling. */
-	io_uring_register(ring->ring_fd, UA_REGISTER_RELEASE_RING, NULL, 0);
-	close(ring->ring_fd);
+	if (!(ring->int_flags & UA_INT_FLAG_APP_MEM))
+		unmap_rings(&ring->sq, &ring->cq);
+	release_ring(ring);
+	if (ring->int_flags & UA_INT_FLAG_REG_RING)
+		io_uring_unregister_ring_fd(ring);
+	if (ring->ring_fd != -1)
+		close(ring->ring_fd);
+}
+
+/* The rings stay out of a fork() child's address space (MADV_DONTFORK). */
+UA_PUBLIC int io_uring_ring_dontfork(struct io_uring *ring)
+{
+	if (!ring->sq.ring_ptr || !ring->sq.sqes || !ring->cq.ring_ptr)
+		return -EINVAL;
+	if (madvise(ring->sq.sqes, ((size_t) ring->sq.ring_entries <<
+				    io_uring_sqe_shift(ring)) *
+				   sizeof(struct io_uring_sqe),
+		    MADV_DONTFORK) < 0)
+		return -errno;
+	if (madvise(ring->sq.ring_ptr, ring->sq.ring_sz, MADV_DONTFORK) < 0)
+		return -errno;
+	if (ring->cq.ring_ptr != ring->sq.ring_ptr &&
+	    madvise(ring->cq.ring_ptr, ring->cq.ring_sz, MADV_DONTFORK) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * IORING_REGISTER_RESIZE_RINGS: the engine moves the rings to new memory;
+ * map it, then carry over the SQEs not yet submitted.
+ */
+UA_PUBLIC int io_uring_resize_rings(struct io_uring *ring,
+				    struct io_uring_params *p)
+{
+	struct io_uring_sq sq;
+	struct io_uring_cq cq;
+	int ret;
+
+	if (ring->flags & IORING_SETUP_NO_MMAP)
+		return -EINVAL;
+	memset(&p->sq_off, 0, sizeof(p->sq_off));
+	memset(&p->cq_off, 0, sizeof(p->cq_off));
+	ret = ua_ring_register(ring, IORING_REGISTER_RESIZE_RINGS, p, 1);
+	if (ret < 0)
+		goto out;
+	memset(&sq, 0, sizeof(sq));
+	memset(&cq, 0, sizeof(cq));
+	ret = mmap_rings(ring->ring_fd, p, &sq, &cq);
+	if (ret)
+		goto out;
+	sq.sqe_head = ring->sq.sqe_head;
+	sq.sqe_tail = ring->sq.sqe_tail;
+	unmap_rings(&ring->sq, &ring->cq);
+	ring->sq = sq;
+	ring->cq = cq;
+	identity_sq_array(ring, p->flags);
+out:
+	p->flags = 0;	/* the call takes new flags each time */
+	return ret;
 }
 
 UA_PUBLIC struct io_uring_probe *io_uring_get_probe_ring(struct io_uring *ring)
@@ -178,4 +466,58 @@ UA_PUBLIC struct io_uring_probe *io_uring_get_probe(void)
 UA_PUBLIC void io_uring_free_probe(struct io_uring_probe *probe)
 {
 	free(probe);
+}
+
+/* The memory a ring of entries takes: CQ ring and SQ array, then SQEs,
+ * each rounded to pages. */
+UA_PUBLIC ssize_t io_uring_memory_size_params(unsigned entries,
+					      struct io_uring_params *p)
+{
+	size_t page = page_size(), ring_mem;
+	unsigned sq, cq;
+	int ret = ring_entries(entries, p, &sq, &cq);
+
+	if (ret)
+		return ret;
+	ring_mem = RING_HEADER_SIZE + cqes_size(p, cq);
+	if (!(p->flags & IORING_SETUP_NO_SQARRAY))
+		ring_mem += sq * sizeof(unsigned);
+	return (ssize_t) (round_up(ring_mem, page) +
+			  round_up(sqes_size(p, sq), page));
+}
+
+UA_PUBLIC ssize_t io_uring_memory_size(unsigned entries, unsigned flags)
+{
+	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	return io_uring_memory_size_params(entries, &p);
+}
+
+/*
+ * Locked memory a ring needs (RLIMIT_MEMLOCK): none where the rings are
+ * charged as ordinary memory, which IORING_FEAT_NATIVE_WORKERS tells.
+ */
+UA_PUBLIC ssize_t io_uring_mlock_size_params(unsigned entries,
+					     struct io_uring_params *p)
+{
+	struct io_uring_params probe_params;
+	struct io_uring ring;
+
+	memset(&probe_params, 0, sizeof(probe_params));
+	if (!io_uring_queue_init_params(entries, &ring, &probe_params))
+		io_uring_queue_exit(&ring);
+	if (probe_params.features & IORING_FEAT_NATIVE_WORKERS)
+		return 0;
+	return io_uring_memory_size_params(entries, p);
+}
+
+UA_PUBLIC ssize_t io_uring_mlock_size(unsigned entries, unsigned flags)
+{
+	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	return io_uring_mlock_size_params(entries, &p);
 }

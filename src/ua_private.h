@@ -10,6 +10,13 @@
  */
 #define UA_REGISTER_RELEASE_RING	0x55410001u
 
+/*
+ * And one that tells it the application is about to close the descriptor
+ * of a ring it keeps reaching through a registered index
+ * (io_uring_close_ring_fd): the number then names the ring no more.
+ */
+#define UA_REGISTER_DETACH_FD		0x55410002u
+
 /* Marks the definitions of the library's public functions; the library is
  * built with -fvisibility=hidden and the version script lists the API. */
 #define UA_PUBLIC __attribute__((visibility("default")))

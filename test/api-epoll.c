@@ -12,7 +12,7 @@
 #include <sys/epoll.h>
 #include "helpers.h"
 
-#ifdef TEST_KERNEL
+#ifdef LIBURING_BEFORE_2_15
 /* liburing 2.3 has no helper for it (2.15 has): the SQE by hand. */
 #define OP_EPOLL_WAIT	59
 

@@ -418,6 +418,28 @@ static int submit_all_setup(void **state)
 	return fixture_setup_ring(state, 8, IORING_SETUP_SUBMIT_ALL);
 }
 
+/* A ring with an SQ array: since liburing 2.15, io_uring_queue_init()
+ * sets rings up without one (IORING_SETUP_NO_SQARRAY) where it can. */
+static int sq_array_setup(void **state)
+{
+	struct io_uring_params p;
+	struct fixture *f;
+	unsigned i;
+	int fd;
+
+	if (fixture_setup(state))
+		return -1;
+	f = *state;
+	io_uring_queue_exit(&f->ring);
+	memset(&p, 0, sizeof(p));
+	fd = io_uring_setup(8, &p);
+	if (fd < 0 || io_uring_queue_mmap(fd, &p, &f->ring))
+		return -1;
+	for (i = 0; i < f->ring.sq.ring_entries; i++)
+		f->ring.sq.array[i] = i;
+	return 0;
+}
+
 static void test_submit_all_continues_past_failed_sqe(void **state)
 {
 	struct fixture *f = *state;
@@ -571,8 +593,10 @@ int main(void)
 		T(test_submit_failed_last_sqe_counts_all),
 		cmocka_unit_test_setup_teardown(test_submit_all_continues_past_failed_sqe,
 						submit_all_setup, fixture_teardown),
-		T(test_out_of_range_sq_index_is_dropped),
-		T(test_out_of_range_sq_index_mid_batch_stops_submit),
+		cmocka_unit_test_setup_teardown(test_out_of_range_sq_index_is_dropped,
+						sq_array_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_range_sq_index_mid_batch_stops_submit,
+						sq_array_setup, fixture_teardown),
 		T(test_error_cqe_does_not_affect_neighbours),
 		T(test_enter_unknown_flag_is_einval),
 		T(test_enter_and_register_on_non_ring_fd),

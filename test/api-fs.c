@@ -13,7 +13,7 @@
 #include <sys/xattr.h>
 #include "helpers.h"
 
-#ifdef TEST_KERNEL
+#ifdef LIBURING_BEFORE_2_15
 /* liburing 2.3 has no helpers for these (2.15 has): the SQE by hand. */
 #define OP_FTRUNCATE	55
 #define OP_PIPE		62

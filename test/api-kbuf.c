@@ -501,7 +501,7 @@ static void test_multishot_recv_stress(void **state)
 	close(sv[1]);
 }
 
-#ifndef TEST_KERNEL
+#ifndef LIBURING_BEFORE_2_15
 /* io_uring_setup_buf_ring and io_uring_free_buf_ring (liburing 2.4). */
 static void test_setup_buf_ring(void **state)
 {
@@ -562,7 +562,7 @@ int main(void)
 		T(test_multishot_recv_datagrams),
 		T(test_multishot_recvmsg_udp),
 		T(test_multishot_recv_stress),
-#ifndef TEST_KERNEL
+#ifndef LIBURING_BEFORE_2_15
 		T(test_setup_buf_ring),
 		cmocka_unit_test(test_recvmsg_payload_length_guards),
 #endif

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include "helpers.h"
 
-#ifdef TEST_KERNEL
+#ifdef LIBURING_BEFORE_2_15
 /* liburing 2.3 has no helper for it (2.15 has): the SQE by hand. */
 #define OP_WAITID	50
 

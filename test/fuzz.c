@@ -78,7 +78,8 @@ enum {
 	OP_SOCKET, OP_URING_CMD, OP_SEND_ZC, OP_SENDMSG_ZC, OP_READ_MULTISHOT,
 	OP_WAITID, OP_FUTEX_WAIT, OP_FUTEX_WAKE, OP_FUTEX_WAITV,
 	OP_FIXED_FD_INSTALL, OP_FTRUNCATE, OP_BIND, OP_LISTEN, OP_RECV_ZC,
-	OP_EPOLL_WAIT, OP_READV_FIXED, OP_WRITEV_FIXED, OP_PIPE,
+	OP_EPOLL_WAIT, OP_READV_FIXED, OP_WRITEV_FIXED, OP_PIPE, OP_NOP128,
+	OP_URING_CMD128,
 	NR_KNOWN_OPS
 };
 #ifndef TEST_KERNEL
@@ -86,6 +87,14 @@ _Static_assert((int) IORING_OP_PIPE == (int) OP_PIPE &&
 	       (int) IORING_OP_LAST == (int) NR_KNOWN_OPS,
 	       "the fuzzer's opcode list follows include/liburing/io_uring.h");
 #endif
+
+/*
+ * The 128-byte opcodes (NOP128, URING_CMD128) are only valid in a ring with
+ * 128-byte SQEs, which the fuzzer never sets up: they are drawn among the
+ * garbage opcodes, and the other draws stay those of the 64-byte opcodes,
+ * so a seed makes the same SQEs as before they were known.
+ */
+#define NR_DRAWN_OPS	OP_NOP128
 
 static const char *const op_names[NR_KNOWN_OPS] = {
 	"NOP", "READV", "WRITEV", "FSYNC", "READ_FIXED", "WRITE_FIXED",
@@ -99,7 +108,7 @@ static const char *const op_names[NR_KNOWN_OPS] = {
 	"URING_CMD", "SEND_ZC", "SENDMSG_ZC", "READ_MULTISHOT", "WAITID",
 	"FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_WAITV", "FIXED_FD_INSTALL",
 	"FTRUNCATE", "BIND", "LISTEN", "RECV_ZC", "EPOLL_WAIT", "READV_FIXED",
-	"WRITEV_FIXED", "PIPE",
+	"WRITEV_FIXED", "PIPE", "NOP128", "URING_CMD128",
 };
 
 /* Classes of input that can be switched off (--no-NAME). */
@@ -805,9 +814,9 @@ static unsigned pick_op(void)
 
 	for (int tries = 0; tries < 100000; tries++) {
 		if (on(C_GARBAGE_OPS) && one_in(20))
-			op = NR_KNOWN_OPS + rnd(256 - NR_KNOWN_OPS);
+			op = NR_DRAWN_OPS + rnd(256 - NR_DRAWN_OPS);
 		else
-			op = rnd(NR_KNOWN_OPS);
+			op = rnd(NR_DRAWN_OPS);
 		/*
 		 * The kernel (6.18) can hold a zero-copy send's notification
 		 * for good in a ring that drains: no notification, no drain.
@@ -928,7 +937,7 @@ static void fill_op_fields(struct io_uring_sqe *sqe, struct rec *r,
 		sqe->addr = pick_target_ud();
 		sqe->cancel_flags = one_in(2) ? rnd(64) : 0;
 		sqe->fd = pick_fd(1);
-		sqe->len = one_in(4) ? rnd(NR_KNOWN_OPS + 4) : 0;
+		sqe->len = one_in(4) ? rnd(NR_DRAWN_OPS + 4) : 0;
 		break;
 	case OP_ACCEPT:
 		if (one_in(3)) {

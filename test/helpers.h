@@ -26,6 +26,22 @@
 #include <unistd.h>
 #include <liburing.h>
 
+/*
+ * The kernel comparison builds against liburing 2.15 (test/liburing-ref.sh),
+ * or against the system's older liburing when that could not be built: the
+ * tests of names newer than that then build to a program that says so.
+ */
+#if defined(TEST_KERNEL) && !defined(IORING_SETUP_SQ_REWIND)
+#define LIBURING_BEFORE_2_15 1
+#define SKIP_BEFORE_2_15_MAIN()						\
+	int main(void)							\
+	{								\
+		printf("skipped: the kernel comparison needs liburing 2.15 " \
+		       "(test/liburing-ref.sh)\n");			\
+		return 0;						\
+	}
+#endif
+
 /* The byte a pattern file holds at offset off (differs per seed). */
 static inline unsigned char pattern_byte(unsigned long long off, unsigned seed)
 {

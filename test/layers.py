@@ -6,8 +6,10 @@ files of its own layer or of layers below it, and no files call each other
 in a loop, inside a layer or across layers.
 
   entry       the system calls' own work: setup, enter, register, the wait
-              loop, a ring's references, fork
+              loop, SQPOLL threads, registered ring descriptors, a ring's
+              references and teardown, fork
               entry.c register.c sync_cancel.c wait.c fork.c sqpoll.c
+              ringfd.c ringref.c
   submit      consuming the SQ, chains, io_submit() batches, and the one
               function that acts on an op's result
               submit.c aio.c issue.c

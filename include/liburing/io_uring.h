@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The io_uring kernel ABI, as of Linux 6.18: structures and constants with
- * the kernel's layout and numeric values, written for uring-alike.
+ * The io_uring kernel ABI, as of Linux 6.18 and the names liburing 2.15
+ * carries beyond it: structures and constants with the kernel's layout and
+ * numeric values, written for uring-alike.
  *
  * The include guard is the kernel header's own, so a program that includes
  * <linux/io_uring.h> as well gets exactly one definition of every structure.
@@ -12,7 +13,9 @@
 
 #include <linux/fs.h>
 #include <linux/types.h>
+#ifndef UAPI_LINUX_IO_URING_H_SKIP_LINUX_TIME_TYPES_H
 #include <linux/time_types.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +104,19 @@ struct io_uring_sqe {
 	};
 };
 
+/* sqe->attr_type_mask: the attributes sqe->attr_ptr points at */
+#define IORING_RW_ATTR_FLAG_PI	(1U << 0)
+
+/* Protection information of a read or write (IORING_RW_ATTR_FLAG_PI). */
+struct io_uring_attr_pi {
+	__u16	flags;
+	__u16	app_tag;
+	__u32	len;
+	__u64	addr;
+	__u64	seed;
+	__u64	rsvd;
+};
+
 /* Ask for a free direct descriptor slot instead of naming one. */
 #define IORING_FILE_INDEX_ALLOC		(~0U)
 
@@ -142,6 +158,10 @@ enum io_uring_sqe_flags_bit {
 #define IORING_SETUP_NO_SQARRAY		(1U << 16)
 #define IORING_SETUP_HYBRID_IOPOLL	(1U << 17)
 #define IORING_SETUP_CQE_MIXED		(1U << 18)
+/* 64- and 128-byte SQEs in one ring: a 128-byte opcode takes two slots. */
+#define IORING_SETUP_SQE_MIXED		(1U << 19)
+/* Every submission starts at SQE 0; head and tail are not used. */
+#define IORING_SETUP_SQ_REWIND		(1U << 20)
 
 enum io_uring_op {
 	IORING_OP_NOP,
@@ -207,6 +227,8 @@ enum io_uring_op {
 	IORING_OP_READV_FIXED,
 	IORING_OP_WRITEV_FIXED,
 	IORING_OP_PIPE,
+	IORING_OP_NOP128,
+	IORING_OP_URING_CMD128,
 
 	IORING_OP_LAST,
 };
@@ -226,6 +248,7 @@ enum io_uring_op {
 #define IORING_LINK_TIMEOUT_UPDATE	(1U << 4)
 #define IORING_TIMEOUT_ETIME_SUCCESS	(1U << 5)
 #define IORING_TIMEOUT_MULTISHOT	(1U << 6)
+#define IORING_TIMEOUT_IMMEDIATE_ARG	(1U << 7)
 #define IORING_TIMEOUT_CLOCK_MASK	(IORING_TIMEOUT_BOOTTIME | IORING_TIMEOUT_REALTIME)
 #define IORING_TIMEOUT_UPDATE_MASK	(IORING_TIMEOUT_UPDATE | IORING_LINK_TIMEOUT_UPDATE)
 
@@ -252,6 +275,7 @@ enum io_uring_op {
 #define IORING_RECVSEND_FIXED_BUF	(1U << 2)
 #define IORING_SEND_ZC_REPORT_USAGE	(1U << 3)
 #define IORING_RECVSEND_BUNDLE		(1U << 4)
+#define IORING_SEND_VECTORIZED		(1U << 5)
 
 #define IORING_NOTIF_USAGE_ZC_COPIED	(1U << 31)
 
@@ -273,6 +297,7 @@ enum io_uring_msg_ring_flags {
 
 /* NOP flags */
 #define IORING_NOP_INJECT_RESULT	(1U << 0)
+#define IORING_NOP_CQE32		(1U << 5)
 
 /* Completion queue entry: 16 bytes, 32 with IORING_SETUP_CQE32. */
 struct io_uring_cqe {
@@ -288,6 +313,8 @@ struct io_uring_cqe {
 #define IORING_CQE_F_SOCK_NONEMPTY	(1U << 2)
 #define IORING_CQE_F_NOTIF		(1U << 3)
 #define IORING_CQE_F_BUF_MORE		(1U << 4)
+#define IORING_CQE_F_SKIP		(1U << 5)	/* padding: not a completion */
+#define IORING_CQE_F_32			(1U << 15)	/* a 32-byte CQE, mixed ring */
 
 #define IORING_CQE_BUFFER_SHIFT		16
 
@@ -411,6 +438,9 @@ enum io_uring_register_op {
 	IORING_REGISTER_ZCRX_IFQ		= 32,
 	IORING_REGISTER_RESIZE_RINGS		= 33,
 	IORING_REGISTER_MEM_REGION		= 34,
+	IORING_REGISTER_QUERY			= 35,
+	IORING_REGISTER_ZCRX_CTRL		= 36,
+	IORING_REGISTER_BPF_FILTER		= 37,
 
 	IORING_REGISTER_LAST,
 
@@ -427,6 +457,30 @@ struct io_uring_files_update {
 	__u32 offset;
 	__u32 resv;
 	__aligned_u64 fds;
+};
+
+/* IORING_REGISTER_MEM_REGION: memory shared by the application and the ring */
+enum {
+	IORING_MEM_REGION_TYPE_USER		= 1,
+};
+
+struct io_uring_region_desc {
+	__u64 user_addr;
+	__u64 size;
+	__u32 flags;
+	__u32 id;
+	__u64 mmap_offset;
+	__u64 __resv[4];
+};
+
+enum {
+	IORING_MEM_REGION_REG_WAIT_ARG		= 1,
+};
+
+struct io_uring_mem_region_reg {
+	__u64 region_uptr;	/* struct io_uring_region_desc * */
+	__u64 flags;
+	__u64 __resv[2];
 };
 
 #define IORING_RSRC_REGISTER_SPARSE	(1U << 0)
@@ -485,12 +539,63 @@ struct io_uring_restriction {
 	__u32 resv2[3];
 };
 
+/* IORING_REGISTER_CLOCK: the clock waits and timeouts measure */
+struct io_uring_clock_register {
+	__u32	clockid;
+	__u32	__resv[3];
+};
+
+/* IORING_REGISTER_CLONE_BUFFERS flags */
+enum {
+	IORING_REGISTER_SRC_REGISTERED	= (1U << 0),
+	IORING_REGISTER_DST_REPLACE	= (1U << 1),
+};
+
+struct io_uring_clone_buffers {
+	__u32	src_fd;
+	__u32	flags;
+	__u32	src_off;
+	__u32	dst_off;
+	__u32	nr;
+	__u32	pad[3];
+};
+
+struct io_uring_napi {
+	__u32	busy_poll_to;
+	__u8	prefer_busy_poll;
+	__u8	pad[3];
+	__u64	resv;
+};
+
 enum io_uring_register_restriction_op {
 	IORING_RESTRICTION_REGISTER_OP		= 0,
 	IORING_RESTRICTION_SQE_OP		= 1,
 	IORING_RESTRICTION_SQE_FLAGS_ALLOWED	= 2,
 	IORING_RESTRICTION_SQE_FLAGS_REQUIRED	= 3,
 	IORING_RESTRICTION_LAST
+};
+
+/* Restrictions of a task rather than a ring. */
+struct io_uring_task_restriction {
+	__u16 flags;
+	__u16 nr_res;
+	__u32 resv[3];
+	struct io_uring_restriction restrictions[0];
+};
+
+/* A wait argument registered in a region (IORING_ENTER_EXT_ARG_REG). */
+enum {
+	IORING_REG_WAIT_TS		= (1U << 0),
+};
+
+struct io_uring_reg_wait {
+	struct __kernel_timespec	ts;
+	__u32				min_wait_usec;
+	__u32				flags;
+	__u64				sigmask;
+	__u32				sigmask_sz;
+	__u32				pad[3];
+	__u64				pad2[2];
 };
 
 struct io_uring_buf {
@@ -523,7 +628,8 @@ struct io_uring_buf_reg {
 	__u32	ring_entries;
 	__u16	bgid;
 	__u16	flags;
-	__u64	resv[3];
+	__u32	min_left;
+	__u32	resv[5];
 };
 
 struct io_uring_buf_status {
@@ -561,6 +667,109 @@ struct io_uring_recvmsg_out {
 	__u32 controllen;
 	__u32 payloadlen;
 	__u32 flags;
+};
+
+/* IORING_OP_URING_CMD on a socket: sqe->cmd_op */
+enum io_uring_socket_op {
+	SOCKET_URING_OP_SIOCINQ		= 0,
+	SOCKET_URING_OP_SIOCOUTQ,
+	SOCKET_URING_OP_GETSOCKOPT,
+	SOCKET_URING_OP_SETSOCKOPT,
+	SOCKET_URING_OP_TX_TIMESTAMP,
+	SOCKET_URING_OP_GETSOCKNAME,
+};
+
+/* SOCKET_URING_OP_TX_TIMESTAMP completions */
+#define IORING_TIMESTAMP_HW_SHIFT	16
+#define IORING_TIMESTAMP_TYPE_SHIFT	(IORING_TIMESTAMP_HW_SHIFT + 1)
+#define IORING_CQE_F_TSTAMP_HW		((__u32) 1 << IORING_TIMESTAMP_HW_SHIFT)
+
+struct io_timespec {
+	__u64		tv_sec;
+	__u64		tv_nsec;
+};
+
+/* Zero-copy receive (IORING_REGISTER_ZCRX_IFQ, IORING_OP_RECV_ZC) */
+struct io_uring_zcrx_rqe {
+	__u64	off;
+	__u32	len;
+	__u32	__pad;
+};
+
+struct io_uring_zcrx_cqe {
+	__u64	off;
+	__u64	__pad;
+};
+
+#define IORING_ZCRX_AREA_SHIFT	48
+#define IORING_ZCRX_AREA_MASK	(~(((__u64) 1 << IORING_ZCRX_AREA_SHIFT) - 1))
+
+struct io_uring_zcrx_offsets {
+	__u32	head;
+	__u32	tail;
+	__u32	rqes;
+	__u32	__resv2;
+	__u64	__resv[2];
+};
+
+enum io_uring_zcrx_area_flags {
+	IORING_ZCRX_AREA_DMABUF		= 1,
+};
+
+struct io_uring_zcrx_area_reg {
+	__u64	addr;
+	__u64	len;
+	__u64	rq_area_token;
+	__u32	flags;
+	__u32	dmabuf_fd;
+	__u64	__resv2[2];
+};
+
+enum zcrx_reg_flags {
+	ZCRX_REG_IMPORT		= 1,
+	ZCRX_REG_NODEV		= 2,
+};
+
+enum zcrx_features {
+	ZCRX_FEATURE_RX_PAGE_SIZE	= 1 << 0,
+};
+
+struct io_uring_zcrx_ifq_reg {
+	__u32	if_idx;
+	__u32	if_rxq;
+	__u32	rq_entries;
+	__u32	flags;
+	__u64	area_ptr;	/* struct io_uring_zcrx_area_reg * */
+	__u64	region_ptr;	/* struct io_uring_region_desc * */
+	struct io_uring_zcrx_offsets offsets;
+	__u32	zcrx_id;
+	__u32	rx_buf_len;
+	__u64	__resv[3];
+};
+
+enum zcrx_ctrl_op {
+	ZCRX_CTRL_FLUSH_RQ,
+	ZCRX_CTRL_EXPORT,
+	__ZCRX_CTRL_LAST,
+};
+
+struct zcrx_ctrl_flush_rq {
+	__u64		__resv[6];
+};
+
+struct zcrx_ctrl_export {
+	__u32		zcrx_fd;
+	__u32		__resv1[11];
+};
+
+struct zcrx_ctrl {
+	__u32	zcrx_id;
+	__u32	op;		/* enum zcrx_ctrl_op */
+	__u64	__resv[2];
+	union {
+		struct zcrx_ctrl_export		zc_export;
+		struct zcrx_ctrl_flush_rq	zc_flush;
+	};
 };
 
 #ifdef __cplusplus

@@ -3,10 +3,11 @@
 #define LIBURING_VERSION_H
 
 /*
- * The liburing API level uring-alike provides: that of liburing 2.3, the
- * version Debian 12 ships, for the operations the probe reports.
+ * The liburing API level uring-alike declares: that of liburing 2.15. What
+ * the engine does not implement fails at run time with the kernel's error
+ * for an unsupported feature (see uring-alike(7)).
  */
 #define IO_URING_VERSION_MAJOR 2
-#define IO_URING_VERSION_MINOR 3
+#define IO_URING_VERSION_MINOR 15
 
 #endif

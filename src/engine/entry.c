@@ -22,6 +22,7 @@
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
+#include "engine/ringfd.h"
 #include "engine/rsrc.h"
 #include "engine/sqpoll.h"
 #include "engine/submit.h"
@@ -40,11 +41,13 @@
 			 IORING_SETUP_IOPOLL)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
-			 IORING_ENTER_ABS_TIMER)
+			 IORING_ENTER_ABS_TIMER | IORING_ENTER_REGISTERED_RING | \
+			 IORING_ENTER_NO_IOWAIT)
 #define FEATURES	(IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | \
 			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
 			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL | \
-			 IORING_FEAT_SQPOLL_NONFIXED)
+			 IORING_FEAT_SQPOLL_NONFIXED | IORING_FEAT_NATIVE_WORKERS | \
+			 IORING_FEAT_REG_REG_RING | IORING_FEAT_NO_IOWAIT)
 #define SIGSET_SIZE	(_NSIG / 8)
 
 static unsigned round_pow2(unsigned n)
@@ -114,199 +117,6 @@ static int check_params(const struct io_uring_params *p)
 	return 0;
 }
 
-/* Frees the engine's state; the descriptor is the application's to close. */
-static void ctx_free(struct ua_ctx *ctx)
-{
-	ua_files_destroy(ctx);	/* may post tags: before the ring goes */
-	ua_bufs_destroy(ctx);
-	ua_poller_free(ctx);	/* tags wake epoll waiters: after them */
-	ua_eventfd_free(ctx);
-	ua_overflow_free(ctx);
-	ua_req_cache_destroy(ctx);
-	ua_kbuf_destroy(ctx);
-	ua_ring_destroy(ctx);
-	pthread_mutex_destroy(&ctx->uring_lock);
-	pthread_mutex_destroy(&ctx->completion_lock);
-	pthread_mutex_destroy(&ctx->buf_lock);
-	ua_uaccess_put();
-	ua_ctx_free_rcu(ctx);
-}
-
-/*
- * Teardown: no new submissions; what completes from now on starts nothing
- * new (ua_run_end cancels it). Timeouts are cancelled once the process's
- * timer is done with the ring, the poller thread stopped, worker requests
- * cancelled and the workers joined (a worker may still park a request),
- * then the parked and the drained requests cancelled: afterwards no thread
- * runs for the ring, and none touches the application's memory.
- */
-static void ctx_shutdown(struct ua_ctx *ctx)
-{
-	__atomic_store_n(&ctx->exiting, true, __ATOMIC_RELEASE);
-	ua_timeout_stop(ctx);
-	ua_poller_shutdown(ctx);
-	ua_iowq_shutdown(ctx);
-	ua_poller_cancel_all(ctx);
-	ua_drain_cancel(ctx);
-	ua_iopoll_reap(ctx);	/* what finished is posted, as on the kernel */
-}
-
-/*
- * A ring made before fork() (fork.c): the parent's. Its threads are the
- * parent's and its memory is shared with it, so nothing is cancelled,
- * posted or joined: the child unmaps its mapping of the ring and writes
- * nothing into it. The child's copies of the engine's descriptors stay
- * open (close-on-exec): a child may well have closed every descriptor
- * after the fork and reused the numbers, so closing them by number could
- * close files of its own, even the new ring's.
- */
-static void ctx_forget_inherited(struct ua_ctx *ctx)
-{
-	ua_ctx_uninstall(ctx);
-	ua_ring_destroy(ctx);
-	ua_ctx_keep_relic(ctx);
-}
-
-/* The last reference is gone (below): no call is inside, none can enter. */
-void ua_ctx_destroy(struct ua_ctx *ctx)
-{
-	if (ua_ctx_inherited(ctx)) {
-		ctx_forget_inherited(ctx);
-		return;
-	}
-	ua_ctx_uninstall(ctx);
-	ua_sqpoll_detach(ctx);	/* takes uring_lock under its own */
-	pthread_mutex_lock(&ctx->uring_lock);
-	ctx_shutdown(ctx);
-	pthread_mutex_unlock(&ctx->uring_lock);
-	ctx_free(ctx);
-}
-
-/*
- * A ring's lifetime. Every entry call (io_uring_enter, io_uring_register)
- * holds the ring until it returns, as the kernel's holds the ring's file.
- * Releasing the ring (UA_REGISTER_RELEASE_RING, from io_uring_queue_exit)
- * sets UA_CTX_DEAD, after which no call can take it; whoever lets go of it
- * last tears it down (ua_ctx_destroy): the releasing call itself when
- * nothing else is inside, else the last call to return. A released ring
- * stays in the table until then, and leaves a mark there after, so that a
- * call on its number until the application closes the descriptor fails
- * with -EBADF, as it will once the descriptor is closed.
- *
- * Two kinds of hold, so that the common case costs no atomic
- * read-modify-write:
- *  - The thread that set the ring up (its owner) marks itself inside with
- *    a plain store to owner_in, and checks UA_CTX_DEAD, within an RCU
- *    read-side section; leaving, it clears the mark within another.
- *  - Any other thread, or a nested call of the owner, counts itself in
- *    refs, beside the table's reference, which the release drops.
- * A release from another thread than the owner sets UA_CTX_DEAD and waits
- * a grace period: a section that began before it has ended, so its mark
- * is visible; one that began after sees UA_CTX_DEAD and backs off. If the
- * owner is inside, the releaser counts a reference for it and flags the
- * mark UA_OWNER_COUNTED, and the owner drops that reference when it
- * leaves. A release by the owner counts the owner's own hold the same way.
- */
-/* Acquire: pairs with the release of the put that came before the kill,
- * so a holder sees the ring as the last one left it. */
-static bool ctx_tryget(struct ua_ctx *ctx)
-{
-	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
-
-	do {
-		if (refs & UA_CTX_DEAD)
-			return false;
-	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs, refs + 1,
-					      true, __ATOMIC_ACQUIRE,
-					      __ATOMIC_RELAXED));
-	return true;
-}
-
-/* ua_ctx_get() for any thread but the owner outside a call of its own. */
-struct ua_ctx *ua_ctx_get_counted(int fd, int *err)
-{
-	struct ua_ctx **slot = ua_ring_slot(fd);
-	struct ua_ctx *ctx = NULL;
-	bool held = false;
-
-	ua_rcu_read_lock();
-	if (slot)
-		ctx = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (ua_ring_slot_holds_ctx(ctx))
-		held = ctx_tryget(ctx);
-	ua_rcu_read_unlock();
-	if (held)
-		return ctx;
-	*err = ua_ring_slot_holds_ctx(ctx) ? -EBADF
-					   : ua_ring_lookup_error(fd, ctx);
-	return NULL;
-}
-
-/* Acq_rel: every holder's work happens before the teardown. */
-void ua_ctx_put_ref(struct ua_ctx *ctx)
-{
-	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) == UA_CTX_DEAD)
-		ua_ctx_destroy(ctx);
-}
-
-/*
- * The owner leaves a dead ring, inside a read-side section: whether a
- * releaser counted a reference for it, which it must then drop (after the
- * section: the drop may tear the ring down).
- */
-bool ua_ctx_owner_leave_dead(struct ua_ctx *ctx)
-{
-	return __atomic_exchange_n(&ctx->owner_in, 0, __ATOMIC_ACQ_REL) &
-	       UA_OWNER_COUNTED;
-}
-
-/* Sets UA_CTX_DEAD and drops the table's reference, once. */
-static bool ctx_kill(struct ua_ctx *ctx)
-{
-	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
-
-	do {
-		if (refs & UA_CTX_DEAD)
-			return false;
-	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs,
-					      (refs - 1) | UA_CTX_DEAD, true,
-					      __ATOMIC_ACQ_REL,
-					      __ATOMIC_RELAXED));
-	return true;
-}
-
-/* Counts a reference for the owner if it is inside. The caller holds its
- * own, so the count cannot reach zero meanwhile. */
-static void count_owner(struct ua_ctx *ctx)
-{
-	unsigned in = UA_OWNER_INSIDE;
-
-	__atomic_add_fetch(&ctx->refs, 1, __ATOMIC_RELAXED);
-	if (!__atomic_compare_exchange_n(&ctx->owner_in, &in,
-					 UA_OWNER_INSIDE | UA_OWNER_COUNTED, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		ua_ctx_put_ref(ctx);
-}
-
-/*
- * UA_REGISTER_RELEASE_RING, by a caller holding the ring as ua_ctx_get()
- * said: from now on no call takes it, and the teardown happens when the
- * last holder lets go (never here: the caller still holds it).
- */
-void ua_ctx_release(struct ua_ctx *ctx, bool owner)
-{
-	if (owner) {
-		count_owner(ctx);
-		ctx_kill(ctx);
-		return;
-	}
-	if (!ctx_kill(ctx))
-		return;
-	/* The owner's sections that missed UA_CTX_DEAD are over. */
-	ua_rcu_synchronize();
-	count_owner(ctx);
-}
-
 static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 {
 	struct ua_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -350,14 +160,24 @@ static void release_stale_ring(int fd)
 	}
 }
 
-/* The submission thread of an SQPOLL ring; ATTACH_WQ alone only checks
- * wq_fd, as every ring shares the process's workers. */
+/*
+ * IORING_SETUP_ATTACH_WQ names a ring by descriptor: checked before the
+ * new ring takes a descriptor of its own, which could reuse a closed
+ * wq_fd's number. Alone it only checks, as every ring shares the
+ * process's workers; SQPOLL joins the ring's submission thread later.
+ */
+static int check_attach_wq(const struct io_uring_params *p)
+{
+	if (!(p->flags & IORING_SETUP_ATTACH_WQ))
+		return 0;
+	return ua_attach_wq_check(p);
+}
+
+/* The submission thread of an SQPOLL ring. */
 static int attach_sq(struct ua_ctx *ctx, const struct io_uring_params *p)
 {
 	if (p->flags & IORING_SETUP_SQPOLL)
 		return ua_sqpoll_attach(ctx, p);
-	if (p->flags & IORING_SETUP_ATTACH_WQ)
-		return ua_attach_wq_check(p);
 	return 0;
 }
 
@@ -375,7 +195,11 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	ua_issue_register();
 	ret = ua_fork_watch();
 	if (!ret)
+		ret = ua_ringfd_task_init();
+	if (!ret)
 		ret = check_params(p);
+	if (!ret)
+		ret = check_attach_wq(p);
 	if (!ret)
 		ret = size_rings(entries, p, &sq, &cq);
 	if (ret)
@@ -411,14 +235,14 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	 * stops the workers. */
 shut_down:
 	ua_sqpoll_detach(ctx);
-	ctx_shutdown(ctx);
+	ua_ctx_shutdown(ctx);
 	goto close_ring;
 stop_workers:
 	ua_iowq_shutdown(ctx);
 close_ring:
 	close(ctx->fd);
 free_ctx:
-	ctx_free(ctx);
+	ua_ctx_free(ctx);
 	return ret;
 }
 
@@ -568,29 +392,62 @@ static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
 	return submitted ? submitted : ret;
 }
 
+/* A call of the application's: its copies may use the fault guard. */
+static int enter_guarded(struct ua_ctx *ctx, unsigned to_submit,
+			 unsigned min_complete, unsigned flags,
+			 const void *argp, size_t argsz)
+{
+	int ret;
+
+	ua_uaccess_begin();
+	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
+	ua_uaccess_end();
+	return ret;
+}
+
+/*
+ * Through the calling thread's registered ring idx: the table's reference
+ * holds the ring for the call, since only this thread could drop it. A
+ * released ring fails as its descriptor would.
+ */
+static int enter_registered(unsigned idx, unsigned to_submit,
+			    unsigned min_complete, unsigned flags,
+			    const void *argp, size_t argsz)
+{
+	int ret;
+	struct ua_ctx *ctx = ua_ringfd_lookup(idx, &ret);
+
+	if (!ctx)
+		return ret;
+	if (ua_ctx_dead(ctx))
+		return -EBADF;
+	return enter_guarded(ctx, to_submit, min_complete, flags, argp, argsz);
+}
+
 /* The call holds the ring: a teardown racing it waits for its return. */
 static int enter(unsigned fd, unsigned to_submit, unsigned min_complete,
 		 unsigned flags, const void *argp, size_t argsz)
 {
 	bool owner;
 	int ret;
-	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+	struct ua_ctx *ctx;
 
+	if (flags & IORING_ENTER_REGISTERED_RING)
+		return enter_registered(fd, to_submit, min_complete, flags,
+					argp, argsz);
+	ctx = ua_ctx_get((int) fd, &ret, &owner);
 	if (!ctx)
 		return ret;
-	/* A call of the application's: its copies may use the fault guard. */
-	ua_uaccess_begin();
-	ret = enter_ring(ctx, to_submit, min_complete, flags, argp, argsz);
-	ua_uaccess_end();
+	ret = enter_guarded(ctx, to_submit, min_complete, flags, argp, argsz);
 	ua_ctx_put(ctx, owner);
 	return ret;
 }
 
 UA_PUBLIC int io_uring_enter2(unsigned int fd, unsigned int to_submit,
 			      unsigned int min_complete, unsigned int flags,
-			      sigset_t *sig, size_t sz)
+			      void *arg, size_t sz)
 {
-	return enter(fd, to_submit, min_complete, flags, sig, sz);
+	return enter(fd, to_submit, min_complete, flags, arg, sz);
 }
 
 UA_PUBLIC int io_uring_enter(unsigned int fd, unsigned int to_submit,
@@ -600,6 +457,22 @@ UA_PUBLIC int io_uring_enter(unsigned int fd, unsigned int to_submit,
 	return enter(fd, to_submit, min_complete, flags, sig, SIGSET_SIZE);
 }
 
+/* The registered-ring opcodes work on the calling thread's table, not on
+ * the ring named: like the kernel's, they need it only to be a ring. */
+static bool ringfd_opcode(unsigned int opcode)
+{
+	return opcode == IORING_REGISTER_RING_FDS ||
+	       opcode == IORING_UNREGISTER_RING_FDS;
+}
+
+static int ringfd_op(unsigned int opcode, const void *arg,
+		     unsigned int nr_args)
+{
+	if (opcode == IORING_REGISTER_RING_FDS)
+		return ua_ringfd_register(arg, nr_args);
+	return ua_ringfd_unregister(arg, nr_args);
+}
+
 static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 			 const void *arg, unsigned int nr_args)
 {
@@ -607,25 +480,77 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 		ua_ctx_release(ctx, owner);
 		return 0;
 	}
+	if (opcode == UA_REGISTER_DETACH_FD) {
+		ua_ctx_detach_fd(ctx);
+		return 0;
+	}
 	/* A ring made before fork() is driven by the parent only (fork.c). */
 	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
+	if (ringfd_opcode(opcode))
+		return ringfd_op(opcode, arg, nr_args);
 	return ua_register(ctx, opcode, arg, nr_args);
 }
 
-/* Holds the ring for the call; a release tears it down at the last put. */
+static int register_guarded(struct ua_ctx *ctx, bool owner,
+			    unsigned int opcode, const void *arg,
+			    unsigned int nr_args)
+{
+	int ret;
+
+	ua_uaccess_begin();
+	ret = register_ring(ctx, owner, opcode, arg, nr_args);
+	ua_uaccess_end();
+	return ret;
+}
+
+/*
+ * Through the calling thread's registered ring idx. The call counts its
+ * own reference: it may unregister that very entry. The table's opcodes
+ * also work on a released ring, so that io_uring_queue_exit can free the
+ * entry of a ring whose descriptor is closed.
+ */
+static int register_registered(unsigned idx, unsigned int opcode,
+			       const void *arg, unsigned int nr_args)
+{
+	int ret;
+	struct ua_ctx *ctx = ua_ringfd_lookup(idx, &ret);
+
+	if (!ctx)
+		return ret;
+	if (!ua_ctx_tryget(ctx)) {
+		if (!ringfd_opcode(opcode))
+			return -EBADF;
+		ua_uaccess_begin();
+		ret = ringfd_op(opcode, arg, nr_args);
+		ua_uaccess_end();
+		return ret;
+	}
+	ret = register_guarded(ctx, false, opcode, arg, nr_args);
+	ua_ctx_put_ref(ctx);
+	return ret;
+}
+
+/* Holds the ring for the call; a release tears it down at the last put.
+ * Descriptor -1 is for the opcodes that need no ring, which this engine
+ * does not implement (IORING_REGISTER_QUERY, SEND_MSG_RING, ...). */
 UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 				const void *arg, unsigned int nr_args)
 {
 	bool owner;
 	int ret;
-	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+	struct ua_ctx *ctx;
 
+	if (opcode & IORING_REGISTER_USE_REGISTERED_RING)
+		return register_registered(fd, opcode &
+					   ~IORING_REGISTER_USE_REGISTERED_RING,
+					   arg, nr_args);
+	if ((int) fd == -1)
+		return -EINVAL;
+	ctx = ua_ctx_get((int) fd, &ret, &owner);
 	if (!ctx)
 		return ret;
-	ua_uaccess_begin();
-	ret = register_ring(ctx, owner, opcode, arg, nr_args);
-	ua_uaccess_end();
+	ret = register_guarded(ctx, owner, opcode, arg, nr_args);
 	ua_ctx_put(ctx, owner);
 	return ret;
 }

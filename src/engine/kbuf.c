@@ -296,6 +296,18 @@ static void group_free(struct ua_ctx *ctx, struct ua_buf_group *g)
 	free(g);
 }
 
+/* The 24 bytes after flags are reserved (min_left included: no engine
+ * keeps a minimum of buffers back), and the kernel wants them zero. */
+static bool buf_reg_reserved_zero(const struct io_uring_buf_reg *reg)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(reg->resv) / sizeof(reg->resv[0]); i++)
+		if (reg->resv[i])
+			return false;
+	return !reg->min_left;
+}
+
 int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
 {
 	struct io_uring_buf_reg copy, *reg = &copy;
@@ -307,7 +319,7 @@ int ua_register_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
 		return -EINVAL;
 	if (ua_copy_from_user(reg, (__u64) (uintptr_t) arg, sizeof(*reg)))
 		return -EFAULT;
-	if (reg->resv[0] || reg->resv[1] || reg->resv[2])
+	if (!buf_reg_reserved_zero(reg))
 		return -EINVAL;
 	if (reg->flags & ~PBUF_RING_FLAGS)
 		return -EINVAL;
@@ -348,7 +360,7 @@ int ua_unregister_pbuf_ring(struct ua_ctx *ctx, const void *arg, unsigned nr)
 		return -EINVAL;
 	if (ua_copy_from_user(reg, (__u64) (uintptr_t) arg, sizeof(*reg)))
 		return -EFAULT;
-	if (reg->resv[0] || reg->resv[1] || reg->resv[2] || reg->flags)
+	if (!buf_reg_reserved_zero(reg) || reg->flags)
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->buf_lock);
 	g = group_find(ctx, reg->bgid);

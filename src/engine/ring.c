@@ -139,21 +139,32 @@ off_t ua_ring_pbuf_offset(__u16 bgid)
 			((__u64) bgid << IORING_OFF_PBUF_SHIFT));
 }
 
+/* The ring's memfd, or -1 once the application closed it (detached). */
+static int ring_memfd(struct ua_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->fd, __ATOMIC_RELAXED);
+}
+
+/* Without a descriptor the application could not map the ring anyway. */
 void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
 {
 	off_t end = ua_ring_pbuf_offset(bgid) + (off_t) size;
+	int fd = ring_memfd(ctx);
 	struct stat st;
 
-	if (fstat(ctx->fd, &st) || (st.st_size < end && ftruncate(ctx->fd, end)))
+	if (fd < 0 || fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
 		return NULL;
-	return map_region(ctx->fd, size, ua_ring_pbuf_offset(bgid));
+	return map_region(fd, size, ua_ring_pbuf_offset(bgid));
 }
 
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
 {
+	int fd = ring_memfd(ctx);
+
 	munmap(p, size);
-	fallocate(ctx->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		  ua_ring_pbuf_offset(bgid), (off_t) size);
+	if (fd >= 0)
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  ua_ring_pbuf_offset(bgid), (off_t) size);
 }
 
 void ua_ring_destroy(struct ua_ctx *ctx)
@@ -328,6 +339,17 @@ void ua_ctx_uninstall(struct ua_ctx *ctx)
 		__atomic_compare_exchange_n(slot, &ctx, ring_mark(ctx->ring_ino),
 					    false, __ATOMIC_RELEASE,
 					    __ATOMIC_RELAXED);
+}
+
+/*
+ * The application closes the ring's descriptor and keeps the ring through
+ * a registered index: its number leaves the table as at a teardown, and
+ * the engine never uses the descriptor again (it may name another file).
+ */
+void ua_ctx_detach_fd(struct ua_ctx *ctx)
+{
+	ua_ctx_uninstall(ctx);
+	__atomic_store_n(&ctx->fd, -1, __ATOMIC_RELAXED);
 }
 
 static void ctx_free_rcu(struct ua_rcu_head *head)

@@ -202,8 +202,11 @@ bool ua_is_ring_fd(int fd);
 int ua_ring_lookup_error(int fd, struct ua_ctx *left);
 int ua_ctx_install(struct ua_ctx *ctx);
 void ua_ctx_uninstall(struct ua_ctx *ctx);
+void ua_ctx_detach_fd(struct ua_ctx *ctx);
 void ua_ctx_free_rcu(struct ua_ctx *ctx);
-void ua_ctx_destroy(struct ua_ctx *ctx);	/* entry.c: the last put */
+void ua_ctx_destroy(struct ua_ctx *ctx);	/* ringref.c: the last put */
+void ua_ctx_shutdown(struct ua_ctx *ctx);	/* ringref.c: no thread runs for it after */
+void ua_ctx_free(struct ua_ctx *ctx);		/* ringref.c */
 bool ua_ctx_inherited(const struct ua_ctx *ctx);
 void ua_ctx_keep_relic(struct ua_ctx *ctx);
 void ua_ring_table_atfork_child(void);

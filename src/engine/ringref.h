@@ -30,6 +30,8 @@ struct ua_ctx *ua_ctx_get_counted(int fd, int *err);
 bool ua_ctx_owner_leave_dead(struct ua_ctx *ctx);
 void ua_ctx_put_ref(struct ua_ctx *ctx);
 void ua_ctx_release(struct ua_ctx *ctx, bool owner);
+/* Counts a reference on a ring not yet released; false if it was. */
+bool ua_ctx_tryget(struct ua_ctx *ctx);
 
 static inline struct ua_ctx **ua_ring_slot(int fd)
 {
