@@ -305,7 +305,8 @@ run-dropin-tests: dropin $(DROPIN_SYSPROGS) $(SECCOMP_RUN)
 
 # Real programs from Debian through the launcher, against the kernel: opt-in
 # (it installs packages). Each test/clients/*.sh checks one program;
-# CLIENT_PACKAGES lists what they need.
+# CLIENT_PACKAGES lists what they need (fio's check, test/clients/fio.sh,
+# adds fio here).
 CLIENT_PACKAGES := plocate qemu-utils
 test-clients: deps
 	@sh test/deps.sh $(CLIENT_PACKAGES)
