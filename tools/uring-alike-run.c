@@ -211,7 +211,8 @@ static void warn_secure_execution(const char *path)
 		fprintf(stderr, PROG ": %s is %s: the dynamic loader ignores "
 			"LD_LIBRARY_PATH and LD_PRELOAD for it, so it runs "
 			"without uring-alike (with the kernel's io_uring, if "
-			"any)\n", path, what);
+			"any); a copy without the bit would get uring-alike\n",
+			path, what);
 }
 
 static int run(const struct libs *l, bool preload, char **argv)
@@ -432,6 +433,27 @@ static void print_ops(const struct io_uring_probe *probe)
 	printf("\n");
 }
 
+static const char *const feat_names[] = {
+	"SINGLE_MMAP", "NODROP", "SUBMIT_STABLE", "RW_CUR_POS", "CUR_PERSONALITY",
+	"FAST_POLL", "POLL_32BITS", "SQPOLL_NONFIXED", "EXT_ARG", "NATIVE_WORKERS",
+	"RSRC_TAGS", "CQE_SKIP", "LINKED_FILE", "REG_REG_RING", "RECVSEND_BUNDLE",
+	"MIN_TIMEOUT", "RW_ATTR", "NO_IOWAIT",
+};
+
+static void print_features(unsigned features)
+{
+	printf("%-16s", "emulated feats");
+	for (unsigned bit = 0; bit < 32; bit++) {
+		if (!(features & (1U << bit)))
+			continue;
+		if (bit < sizeof(feat_names) / sizeof(feat_names[0]))
+			printf(" %s", feat_names[bit]);
+		else
+			printf(" bit%u", bit);
+	}
+	printf("\n");
+}
+
 /* What the drop-in's engine does, asked from the engine itself. */
 static void check_emulated(const struct libs *l)
 {
@@ -463,8 +485,7 @@ static void check_emulated(const struct libs *l)
 	}
 	memset(&p, 0, sizeof(p));
 	if (setup && (fd = setup(1, &p)) >= 0) {
-		printf("%-16s 0x%x (IORING_FEAT_* of the emulated ring)\n",
-		       "emulated feats", p.features);
+		print_features(p.features);
 		close(fd);
 	}
 	dlclose(lib);
@@ -500,7 +521,8 @@ static bool check(const struct libs *l, const char *command)
 		       "preload reaches it\n", "linkage");
 	} else if (secure) {
 		printf("%-16s %s: the loader ignores LD_LIBRARY_PATH and "
-		       "LD_PRELOAD, uring-alike cannot serve it\n", "linkage", secure);
+		       "LD_PRELOAD, uring-alike cannot serve it (a copy without "
+		       "the bit can)\n", "linkage", secure);
 	} else {
 		served = check_linkage(path, l) || l->preload[0];
 	}
