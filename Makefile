@@ -262,10 +262,12 @@ UNDEF_VERSION := $(shell $(CC) -shared -Wl,--undefined-version -o /dev/null \
 all: dropin
 dropin: $(DROPIN) $(DROPIN_FFI) $(UA_RUN)
 
+# Bindings load them with dlopen() and may dlclose() them, but the engine's
+# threads (RCU callbacks) outlive a ring: the code must stay mapped.
 $(DROPIN) $(DROPIN_FFI): $(DROPIN_DIR)/%.so.2: src/dropin/%.map $(LIB_OBJS) $(FFI_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,$(notdir $@) -Wl,--version-script=$< $(UNDEF_VERSION) \
-		-Wl,-z,defs -o $@ $(LIB_OBJS) $(FFI_OBJ) -pthread $(SANFLAGS)
+		-Wl,-z,defs -Wl,-z,nodelete -o $@ $(LIB_OBJS) $(FFI_OBJ) -pthread $(SANFLAGS)
 
 $(UA_RUN): tools/uring-alike-run.c include/liburing.h Makefile
 	@mkdir -p $(dir $@)

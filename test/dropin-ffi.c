@@ -111,12 +111,29 @@ static void test_dropin_exports_get_sqe_but_no_other_helper(void **state)
 	dlclose(lib);
 }
 
+/* The engine's threads outlive a ring, so the code they run must stay
+ * mapped when a binding closes the library. */
+static void test_ffi_stays_loaded_after_dlclose(void **state)
+{
+	void *lib = must_open(DROPIN_FFI);
+	struct io_uring ring;
+
+	(void)state;
+	assert_int_equal(LOOKUP(lib, io_uring_queue_init, "LIBURING_2.4")(2, &ring, 0), 0);
+	LOOKUP(lib, io_uring_queue_exit, "LIBURING_2.4")(&ring);
+	assert_int_equal(dlclose(lib), 0);
+	lib = dlopen(DROPIN_FFI, RTLD_NOW | RTLD_NOLOAD);
+	assert_non_null(lib);
+	dlclose(lib);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ffi_helpers_read_a_file),
 		cmocka_unit_test(test_ffi_helpers_are_at_liburing_versions),
 		cmocka_unit_test(test_dropin_exports_get_sqe_but_no_other_helper),
+		cmocka_unit_test(test_ffi_stays_loaded_after_dlclose),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

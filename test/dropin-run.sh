@@ -10,7 +10,8 @@ set -u
 O=${1:-build}
 run=$O/uring-alike-run
 sys=$O/test/system
-docker="$O/test/seccomp-run --profile docker --"
+# LeakSanitizer stops the world with ptrace, which the profile denies.
+docker="env ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 $O/test/seccomp-run --profile docker --"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ua-dropin.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -114,6 +115,8 @@ expect "--help" sh -c "'$run' --help | grep -q '^Usage: uring-alike-run'"
 expect "--version" sh -c "'$run' --version | grep -q '^uring-alike-run (uring-alike) '"
 "$run" >/dev/null 2>&1
 expect "no COMMAND: exit 2" [ $? -eq 2 ]
+"$run" --check >/dev/null 2>&1
+expect "--check without COMMAND: exit 2" [ $? -eq 2 ]
 "$run" --bogus true >/dev/null 2>&1
 expect "an unknown option: exit 2" [ $? -eq 2 ]
 "$run" "$tmp/does-not-exist" 2>/dev/null

@@ -536,7 +536,7 @@ static bool check(const struct libs *l, const char *command)
 
 int main(int argc, char **argv)
 {
-	bool preload = true;
+	bool preload = true, checking = false;
 	struct libs l;
 	int i;
 
@@ -544,6 +544,10 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(a, "--check")) {
+			checking = true;
 			i++;
 			break;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -554,20 +558,17 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--no-preload")) {
 			preload = false;
-		} else if (strcmp(a, "--check")) {
+		} else {
 			fprintf(stderr, PROG ": unknown option %s\n", a);
 			usage(stderr);
 			return 2;
-		} else {
-			break;
 		}
 	}
-	if (i < argc && !strcmp(argv[i], "--check") && i + 1 >= argc) {
-		fprintf(stderr, PROG ": --check needs a COMMAND\n");
-		return 2;
-	}
 	if (i >= argc) {
-		usage(stderr);
+		if (checking)
+			fprintf(stderr, PROG ": --check needs a COMMAND\n");
+		else
+			usage(stderr);
 		return 2;
 	}
 	if (!find_dropin_dir(l.dir)) {
@@ -576,7 +577,7 @@ int main(int argc, char **argv)
 		return 126;
 	}
 	find_preload(&l);
-	if (!strcmp(argv[i], "--check"))
-		return check(&l, argv[i + 1]) ? 0 : 1;
+	if (checking)
+		return check(&l, argv[i]) ? 0 : 1;
 	return run(&l, preload, argv + i);
 }
