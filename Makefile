@@ -264,7 +264,7 @@ dropin: $(DROPIN) $(DROPIN_FFI) $(UA_RUN)
 
 # Bindings load them with dlopen() and may dlclose() them, but the engine's
 # threads (RCU callbacks) outlive a ring: the code must stay mapped.
-$(DROPIN) $(DROPIN_FFI): $(DROPIN_DIR)/%.so.2: src/dropin/%.map $(LIB_OBJS) $(FFI_OBJ)
+$(DROPIN) $(DROPIN_FFI): $(DROPIN_DIR)/%.so.2: src/dropin/%.map $(LIB_OBJS) $(FFI_OBJ) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,$(notdir $@) -Wl,--version-script=$< $(UNDEF_VERSION) \
 		-Wl,-z,defs -Wl,-z,nodelete -o $@ $(LIB_OBJS) $(FFI_OBJ) -pthread $(SANFLAGS)

@@ -50,6 +50,7 @@ check() {
 	lib=$1 map=$2
 	shift 2
 	name=${lib##*/}
+	[ -f "$lib" ] || { echo "$lib: not built"; failed=1; return; }
 	reference "$name" | sort -u >"$tmp/map"
 	exported "$lib" >"$tmp/exp"
 	readelf -VW "$lib" | awk '/Name: LIBURING_/ { print $NF }' | sort -u >"$tmp/vers"
