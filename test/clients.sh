@@ -4,22 +4,25 @@
 # Real programs from Debian, never rebuilt, checked through uring-alike-run
 # inside the Docker-like seccomp profile (which denies the kernel's
 # io_uring) against their answers on the kernel's io_uring. One script per
-# program in test/clients/; each gets, in its environment:
-#   UA_RUN     the launcher
-#   UA_DOCKER  the command prefix that applies the Docker-like profile
-#   UA_DROPIN  the drop-in directory
-#   UA_TMP     a scratch directory of its own, removed afterwards
-# and prints "ok: ..." or "FAILED: ..." lines, exiting non-zero on a
-# failure, or 77 when its program is not installed (test/clients/lib.sh
-# has helpers for that). A new program is one more script, and its package
-# in CLIENT_PACKAGES (Makefile): fio, which makes the io_uring system calls
-# itself, goes in test/clients/fio.sh once the preload is built.
+# program in test/clients/, run as `sh SCRIPT LAUNCHER`, with in its
+# environment:
+#   UA_RUN       the launcher (LAUNCHER)
+#   SECCOMP_RUN  test/seccomp-run
+#   UA_DOCKER    the command prefix that applies the Docker-like profile
+#   UA_DROPIN    the drop-in directory
+#   UA_TMP       a scratch directory of its own, removed afterwards
+# It prints what it checked and exits non-zero on a failure, or 77 when its
+# program is not installed (test/clients/lib.sh has helpers for that). A
+# new program is one more script, and its package in CLIENT_PACKAGES
+# (Makefile): fio, which makes the io_uring system calls itself, goes in
+# test/clients/fio.sh with the preload.
 set -u
 O=${1:-build}
 UA_RUN=$(cd "$O" && pwd -P)/uring-alike-run
-UA_DOCKER="$(cd "$O" && pwd -P)/test/seccomp-run --profile docker --"
+SECCOMP_RUN=$(cd "$O" && pwd -P)/test/seccomp-run
+UA_DOCKER="$SECCOMP_RUN --profile docker --"
 UA_DROPIN=$(cd "$O/uring-alike" && pwd -P)
-export UA_RUN UA_DOCKER UA_DROPIN
+export UA_RUN SECCOMP_RUN UA_DOCKER UA_DROPIN
 passed=0 failed=0 skipped=0 failures=""
 for t in "$(dirname "$0")"/clients/*.sh; do
 	name=${t##*/}
@@ -27,7 +30,7 @@ for t in "$(dirname "$0")"/clients/*.sh; do
 	echo "=== ${name%.sh}"
 	UA_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ua-client.XXXXXX")
 	export UA_TMP
-	timeout -k 5 "${TEST_TIMEOUT:-300}" sh "$t"
+	timeout -k 5 "${TEST_TIMEOUT:-300}" sh "$t" "$UA_RUN"
 	rc=$?
 	rm -rf "$UA_TMP"
 	case $rc in
