@@ -261,6 +261,7 @@ UNDEF_VERSION := $(shell $(CC) -shared -Wl,--undefined-version -o /dev/null \
 .PHONY: dropin install-dropin uninstall-dropin test-clients run-dropin-tests
 all: dropin
 dropin: $(DROPIN) $(DROPIN_FFI) $(UA_RUN)
+-include $(FFI_OBJ:.o=.d)
 
 # Bindings load them with dlopen() and may dlclose() them, but the engine's
 # threads (RCU callbacks) outlive a ring: the code must stay mapped.
@@ -294,7 +295,7 @@ DROPIN_SYSPROGS := $(O)/test/system/io_uring-test $(O)/test/system/io_uring-cp
 $(DROPIN_SYSPROGS): $(O)/test/system/%: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $< -o $@ -luring -pthread $(SANFLAGS)
-$(O)/test/dropin-ffi: test/dropin-ffi.c test/helpers.h $(DROPIN_FFI) include/liburing.h
+$(O)/test/dropin-ffi: test/dropin-ffi.c $(DROPIN_FFI) include/liburing.h
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) -Iinclude -DDROPIN_FFI='"$(abspath $(DROPIN_FFI))"' $< -o $@ \
 		-ldl -lcmocka -pthread $(SANFLAGS)
