@@ -288,9 +288,9 @@ uninstall-dropin:
 	rm -rf $(DESTDIR)$(PKGLIBDIR)
 	rm -f $(DESTDIR)$(BINDIR)/uring-alike-run $(DESTDIR)$(MANDIR)/man1/uring-alike-run.1
 
-# Its tests: the symbol versions, the ffi helpers, and a program built
-# against the system liburing run through the launcher where a Docker-like
-# profile denies the kernel's io_uring.
+# Its tests: the symbol versions, the ffi library's inline functions, and
+# a program built against the system liburing run through the launcher
+# where a Docker-like profile denies the kernel's io_uring.
 DROPIN_SYSPROGS := $(O)/test/system/io_uring-test $(O)/test/system/io_uring-cp
 $(DROPIN_SYSPROGS): $(O)/test/system/%: examples/%.c
 	@mkdir -p $(dir $@)

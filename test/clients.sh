@@ -12,7 +12,7 @@
 #   UA_DROPIN    the drop-in directory
 #   UA_TMP       a scratch directory of its own, removed afterwards
 # It prints what it checked and exits non-zero on a failure, or 77 when its
-# program is not installed (test/clients/lib.sh has helpers for that). A
+# program is not installed (test/clients/lib.sh has what that takes). A
 # new program is one more script, and its package in CLIENT_PACKAGES
 # (Makefile): fio, which makes the io_uring system calls itself, goes in
 # test/clients/fio.sh with the preload.

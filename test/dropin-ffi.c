@@ -3,7 +3,7 @@
  * The drop-in libraries as a program that cannot use C inline functions
  * sees them: liburing-ffi.so.2 loaded with dlopen(), every call made
  * through a symbol looked up at liburing's version, as a Python or Rust
- * binding does. liburing.so.2 keeps the helpers inline, except
+ * binding does. liburing.so.2 keeps them inline, except
  * io_uring_get_sqe, which programs built against liburing 2.0 to 2.2 call.
  */
 #include <dlfcn.h>
@@ -44,9 +44,9 @@ static void *must_open(const char *path)
 	return lib;
 }
 
-static void test_ffi_helpers_read_a_file(void **state)
+static void test_ffi_functions_read_a_file(void **state)
 {
-	static const char text[] = "read through liburing-ffi's helpers";
+	static const char text[] = "read through liburing-ffi's functions";
 	char path[] = "/tmp/ua-dropin-ffi.XXXXXX";
 	char buf[sizeof(text)] = "";
 	void *lib = must_open(DROPIN_FFI);
@@ -79,8 +79,9 @@ static void test_ffi_helpers_read_a_file(void **state)
 	dlclose(lib);
 }
 
-/* Helpers liburing added after 2.4 are at the version that added them. */
-static void test_ffi_helpers_are_at_liburing_versions(void **state)
+/* Inline functions liburing added after 2.4 are at the version that added
+ * them. */
+static void test_ffi_functions_are_at_liburing_versions(void **state)
 {
 	void *lib = must_open(DROPIN_FFI);
 	struct io_uring_sqe sqe;
@@ -94,7 +95,7 @@ static void test_ffi_helpers_are_at_liburing_versions(void **state)
 	dlclose(lib);
 }
 
-static void test_dropin_exports_get_sqe_but_no_other_helper(void **state)
+static void test_dropin_exports_get_sqe_but_no_other_inline(void **state)
 {
 	char path[sizeof(DROPIN_FFI)];
 	struct io_uring ring;
@@ -130,9 +131,9 @@ static void test_ffi_stays_loaded_after_dlclose(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ffi_helpers_read_a_file),
-		cmocka_unit_test(test_ffi_helpers_are_at_liburing_versions),
-		cmocka_unit_test(test_dropin_exports_get_sqe_but_no_other_helper),
+		cmocka_unit_test(test_ffi_functions_read_a_file),
+		cmocka_unit_test(test_ffi_functions_are_at_liburing_versions),
+		cmocka_unit_test(test_dropin_exports_get_sqe_but_no_other_inline),
 		cmocka_unit_test(test_ffi_stays_loaded_after_dlclose),
 	};
 

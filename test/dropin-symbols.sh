@@ -85,9 +85,9 @@ check() {
 
 objs=$(find "$O/src" -name '*.o' ! -path '*/dropin/*' | sort)
 # liburing.so.2 links the ffi object only for io_uring_get_sqe (programs
-# built against liburing 2.0 to 2.2 call it), so its other helpers stay
-# hidden there; liburing-ffi.so.2 exports what liburing-ffi exports, which
-# leaves out the helpers' own helpers (__io_uring_prep_poll_mask ...).
+# built against liburing 2.0 to 2.2 call it), so its other inline
+# functions stay hidden there; liburing-ffi.so.2 exports what liburing-ffi exports, which
+# leaves out the internal ones (__io_uring_prep_poll_mask ...).
 # shellcheck disable=SC2086 # a list of object files
 check "$O/uring-alike/liburing.so.2" src/dropin/liburing.map $objs
 # shellcheck disable=SC2086

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The inline helpers of <liburing.h> as exported functions: liburing-ffi.so
+ * The inline functions of <liburing.h> as exported functions: liburing-ffi.so
  * carries them for programs that cannot compile C inline functions (Python,
  * Rust and Zig bindings load it). liburing.so.2 links this too, because
  * programs built against liburing 2.0 to 2.2 call io_uring_get_sqe() as a
