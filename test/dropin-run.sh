@@ -53,6 +53,8 @@ expect "--check: the engine's ops are listed" grep -q "^emulated ops .* READV" "
 "$run" --check "$sys/io_uring-cp" >"$tmp/check.kernel" 2>&1
 expect "--check: the kernel's io_uring is usable outside" \
 	grep -q "^kernel io_uring .*usable" "$tmp/check.kernel"
+expect "--check: outside, it lists the kernel's operations the engine lacks" \
+	grep -q "^kernel-only ops  [0-9]" "$tmp/check.kernel"
 "$run" --check /bin/sh >"$tmp/check.sh" 2>&1
 rc=$?
 if [ -e "$O/uring-alike-preload.so" ]; then

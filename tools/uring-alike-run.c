@@ -359,16 +359,36 @@ static bool check_linkage(const char *path, const struct libs *l)
 	return ours;
 }
 
-static void check_kernel(void)
+#ifndef SYS_io_uring_register
+#define SYS_io_uring_register	427
+#endif
+#define PROBE_OPS	256
+
+static struct io_uring_probe *alloc_probe(void)
 {
+	return calloc(1, sizeof(struct io_uring_probe) +
+			 PROBE_OPS * sizeof(struct io_uring_probe_op));
+}
+
+/* Says whether the kernel's io_uring works here; when it does, returns
+ * its probe, for the operations uring-alike lacks. */
+static struct io_uring_probe *check_kernel(void)
+{
+	struct io_uring_probe *probe = NULL;
 	struct io_uring_params p;
 	long fd;
 
 	memset(&p, 0, sizeof(p));
 	fd = syscall(SYS_io_uring_setup, 1, &p);
 	if (fd >= 0) {
-		close((int)fd);
 		printf("%-16s usable here\n", "kernel io_uring");
+		probe = alloc_probe();
+		if (probe && syscall(SYS_io_uring_register, fd, IORING_REGISTER_PROBE,
+				     probe, PROBE_OPS) < 0) {
+			free(probe);
+			probe = NULL;
+		}
+		close((int)fd);
 	} else if (errno == ENOSYS) {
 		printf("%-16s absent (io_uring_setup: ENOSYS)\n", "kernel io_uring");
 	} else if (errno == EPERM) {
@@ -378,6 +398,7 @@ static void check_kernel(void)
 		printf("%-16s unusable (io_uring_setup: %s)\n", "kernel io_uring",
 		       strerror(errno));
 	}
+	return probe;
 }
 
 static const char *const op_names[] = {
@@ -415,15 +436,23 @@ static const char *const op_names[] = {
 	[IORING_OP_WRITEV_FIXED] = "WRITEV_FIXED", [IORING_OP_PIPE] = "PIPE",
 };
 
-static void print_ops(const struct io_uring_probe *probe)
+static bool op_supported(const struct io_uring_probe *probe, unsigned op)
+{
+	return probe && op <= probe->last_op &&
+	       (probe->ops[op].flags & IO_URING_OP_SUPPORTED);
+}
+
+/* The operations PROBE supports and LESS (if any) does not. */
+static void print_ops(const char *label, const struct io_uring_probe *probe,
+		      const struct io_uring_probe *less)
 {
 	unsigned n = 0;
 
 	for (unsigned op = 0; op <= probe->last_op; op++)
-		n += !!(probe->ops[op].flags & IO_URING_OP_SUPPORTED);
-	printf("%-16s %u:", "emulated ops", n);
+		n += op_supported(probe, op) && !op_supported(less, op);
+	printf("%-16s %u:", label, n);
 	for (unsigned op = 0; op <= probe->last_op; op++) {
-		if (!(probe->ops[op].flags & IO_URING_OP_SUPPORTED))
+		if (!op_supported(probe, op) || op_supported(less, op))
 			continue;
 		if (op < sizeof(op_names) / sizeof(op_names[0]) && op_names[op])
 			printf(" %s", op_names[op]);
@@ -454,8 +483,9 @@ static void print_features(unsigned features)
 	printf("\n");
 }
 
-/* What the drop-in's engine does, asked from the engine itself. */
-static void check_emulated(const struct libs *l)
+/* What the drop-in's engine does, asked from the engine itself, and what
+ * the kernel's io_uring (when usable) has that it lacks. */
+static void check_emulated(const struct libs *l, const struct io_uring_probe *kernel)
 {
 	char path[PATH_MAX];
 	struct io_uring_probe *(*get_probe)(void);
@@ -479,7 +509,9 @@ static void check_emulated(const struct libs *l)
 		struct io_uring_probe *probe = get_probe();
 
 		if (probe) {
-			print_ops(probe);
+			print_ops("emulated ops", probe, NULL);
+			if (kernel)
+				print_ops("kernel-only ops", kernel, probe);
 			free_probe(probe);
 		}
 	}
@@ -495,6 +527,7 @@ static void check_emulated(const struct libs *l)
 static bool check(const struct libs *l, const char *command)
 {
 	char path[PATH_MAX];
+	struct io_uring_probe *kernel;
 	struct elf_info elf;
 	const char *secure;
 	bool served = false;
@@ -526,8 +559,9 @@ static bool check(const struct libs *l, const char *command)
 	} else {
 		served = check_linkage(path, l) || l->preload[0];
 	}
-	check_kernel();
-	check_emulated(l);
+	kernel = check_kernel();
+	check_emulated(l, kernel);
+	free(kernel);
 	printf("%-16s %s\n", "verdict", served ?
 	       "its io_uring runs in uring-alike" :
 	       "uring-alike does not serve it");
