@@ -100,7 +100,7 @@ if [ ! -e /usr/local/lib/uring-alike/liburing.so.2 ]; then
 fi
 
 # A set-user-ID program the loader runs in secure-execution mode.
-if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v findmnt >/dev/null; then
 	cp /bin/true "$tmp/suid-true"
 	chown nobody "$tmp/suid-true"
 	chmod 4755 "$tmp/suid-true"
