@@ -302,18 +302,23 @@ $(O)/test/dropin-ffi: test/dropin-ffi.c $(DROPIN_FFI) include/liburing.h
 TEST_BINS += $(O)/test/dropin-ffi
 run-tests run-seccomp-tests: $(O)/test/dropin-ffi
 run-tests: run-dropin-tests
+# Where the preload is built (not in sanitizer builds), a program that
+# makes the io_uring system calls itself goes through the launcher too.
+ifeq ($(SANITIZE),)
+run-dropin-tests: $(PRELOAD) $(RAW_URING)
+DROPIN_RAW := $(RAW_URING)
+endif
 run-dropin-tests: dropin $(DROPIN_SYSPROGS) $(SECCOMP_RUN)
 	@sh test/dropin-symbols.sh $(O)
-	@sh test/dropin-run.sh $(O)
+	@sh test/dropin-run.sh $(O) $(DROPIN_RAW)
 
 # Real programs from Debian through the launcher, against the kernel: opt-in
 # (it installs packages). Each test/clients/*.sh checks one program;
-# CLIENT_PACKAGES lists what they need (fio's check, test/clients/fio.sh,
-# adds fio here).
-CLIENT_PACKAGES := plocate qemu-utils
+# CLIENT_PACKAGES lists what they need.
+CLIENT_PACKAGES := plocate qemu-utils fio
 test-clients: deps
 	@sh test/deps.sh $(CLIENT_PACKAGES)
-	@$(MAKE) --no-print-directory dropin $(SECCOMP_RUN)
+	@$(MAKE) --no-print-directory all $(SECCOMP_RUN)
 	@sh test/clients.sh $(O)
 
 clean:

@@ -14,8 +14,7 @@
 # It prints what it checked and exits non-zero on a failure, or 77 when its
 # program is not installed (test/clients/lib.sh has what that takes). A
 # new program is one more script, and its package in CLIENT_PACKAGES
-# (Makefile): fio, which makes the io_uring system calls itself, goes in
-# test/clients/fio.sh with the preload.
+# (Makefile).
 set -u
 O=${1:-build}
 UA_RUN=$(cd "$O" && pwd -P)/uring-alike-run

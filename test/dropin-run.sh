@@ -1,13 +1,16 @@
 #!/bin/sh
-# test/dropin-run.sh BUILD_DIR
+# test/dropin-run.sh BUILD_DIR [RAW_URING]
 #
 # uring-alike-run and the liburing.so.2 drop-in with programs built against
 # the system liburing (test/system/*): inside the Docker-like seccomp
 # profile, which denies the kernel's io_uring, they fail on their own and
 # give the kernel's results through the launcher. Then the launcher's
-# environment, its library lookup, --check and its refusals.
+# environment, its library lookup, --check and its refusals. RAW_URING, a
+# program that makes the io_uring system calls itself (test/preload/), goes
+# through the launcher too when the preload is built.
 set -u
 O=${1:-build}
+raw=${2:-}
 run=$O/uring-alike-run
 sys=$O/test/system
 # LeakSanitizer stops the world with ptrace, which the profile denies.
@@ -41,6 +44,16 @@ expect "io_uring-test through the launcher reports what it reports on the kernel
 $docker "$run" "$sys/io_uring-cp" "$tmp/data" "$tmp/copy.dropin"
 expect "io_uring-cp through the launcher copies what it copies on the kernel" \
 	cmp "$tmp/data" "$tmp/copy.dropin"
+
+# A program with no liburing: the launcher brings the preload.
+if [ -n "$raw" ]; then
+	$docker "$raw" basic 2>/dev/null
+	expect "without uring-alike-run, the raw program fails inside the profile" [ $? -ne 0 ]
+	for c in basic fork exec; do
+		$docker "$run" "$raw" $c
+		expect "the raw program ($c) through the launcher works inside the profile" [ $? -eq 0 ]
+	done
+fi
 
 # --check, inside and outside the profile.
 $docker "$run" --check "$sys/io_uring-cp" >"$tmp/check" 2>&1
