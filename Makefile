@@ -3,6 +3,7 @@
 
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
+BINDIR     ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 SANITIZE   ?=
@@ -256,6 +257,85 @@ uninstall:
 		[ -e "$$f" ] || continue; \
 		s=$${f##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; \
 	done
+
+# ---- Programs nobody rebuilt: the liburing.so.2 drop-in, liburing-ffi.so.2
+# and the uring-alike-run launcher. They live in a directory of their own,
+# installed under $(LIBDIR)/uring-alike/, so they never shadow the system's
+# liburing: only programs started by uring-alike-run (or given that
+# directory in LD_LIBRARY_PATH) get them.
+DROPIN_DIR  := $(O)/uring-alike
+DROPIN      := $(DROPIN_DIR)/liburing.so.2
+DROPIN_FFI  := $(DROPIN_DIR)/liburing-ffi.so.2
+FFI_OBJ     := $(O)/src/dropin/ffi.o
+PKGLIBDIR   := $(LIBDIR)/uring-alike
+UA_RUN      := $(O)/uring-alike-run
+# The version scripts name every function of liburing 2.15; the linker must
+# skip those not defined yet (lld refuses them unless told).
+UNDEF_VERSION := $(shell $(CC) -shared -Wl,--undefined-version -o /dev/null \
+	-x c /dev/null >/dev/null 2>&1 && echo -Wl,--undefined-version)
+
+.PHONY: dropin install-dropin uninstall-dropin test-clients run-dropin-tests
+all: dropin
+dropin: $(DROPIN) $(DROPIN_FFI) $(UA_RUN)
+-include $(FFI_OBJ:.o=.d)
+
+# Bindings load them with dlopen() and may dlclose() them, but the engine's
+# threads (RCU callbacks) outlive a ring: the code must stay mapped.
+$(DROPIN) $(DROPIN_FFI): $(DROPIN_DIR)/%.so.2: src/dropin/%.map $(LIB_OBJS) $(FFI_OBJ) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,$(notdir $@) -Wl,--version-script=$< $(UNDEF_VERSION) \
+		-Wl,-z,defs -Wl,-z,nodelete -o $@ $(LIB_OBJS) $(FFI_OBJ) -pthread $(SANFLAGS)
+
+$(UA_RUN): tools/uring-alike-run.c include/liburing.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Iinclude -DUA_VERSION='"$(VERSION)"' \
+		-DUA_PKGLIBDIR='"$(PKGLIBDIR)"' \
+		-DUA_BIN_TO_PKGLIB='"$(shell realpath -m --relative-to=$(BINDIR) $(PKGLIBDIR))"' \
+		$< -o $@
+
+install: install-dropin
+install-dropin: dropin
+	install -d $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(DROPIN) $(DROPIN_FFI) $(DESTDIR)$(PKGLIBDIR)/
+	install -m 755 $(UA_RUN) $(DESTDIR)$(BINDIR)/
+	install -m 644 man/uring-alike-run.1 $(DESTDIR)$(MANDIR)/man1/
+uninstall: uninstall-dropin
+uninstall-dropin:
+	rm -rf $(DESTDIR)$(PKGLIBDIR)
+	rm -f $(DESTDIR)$(BINDIR)/uring-alike-run $(DESTDIR)$(MANDIR)/man1/uring-alike-run.1
+
+# Its tests: the symbol versions, the ffi library's inline functions, and
+# a program built against the system liburing run through the launcher
+# where a Docker-like profile denies the kernel's io_uring.
+DROPIN_SYSPROGS := $(O)/test/system/io_uring-test $(O)/test/system/io_uring-cp
+$(DROPIN_SYSPROGS): $(O)/test/system/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $< -o $@ -luring -pthread $(SANFLAGS)
+$(O)/test/dropin-ffi: test/dropin-ffi.c $(DROPIN_FFI) include/liburing.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Iinclude -DDROPIN_FFI='"$(abspath $(DROPIN_FFI))"' $< -o $@ \
+		-ldl -lcmocka -pthread $(SANFLAGS)
+TEST_BINS += $(O)/test/dropin-ffi
+run-tests run-seccomp-tests: $(O)/test/dropin-ffi
+run-tests: run-dropin-tests
+# Where the preload is built (not in sanitizer builds), a program that
+# makes the io_uring system calls itself goes through the launcher too.
+ifeq ($(SANITIZE),)
+run-dropin-tests: $(PRELOAD) $(RAW_URING)
+DROPIN_RAW := $(RAW_URING)
+endif
+run-dropin-tests: dropin $(DROPIN_SYSPROGS) $(SECCOMP_RUN)
+	@sh test/dropin-symbols.sh $(O)
+	@sh test/dropin-run.sh $(O) $(DROPIN_RAW)
+
+# Real programs from Debian through the launcher, against the kernel: opt-in
+# (it installs packages). Each test/clients/*.sh checks one program;
+# CLIENT_PACKAGES lists what they need.
+CLIENT_PACKAGES := plocate qemu-utils fio
+test-clients: deps
+	@sh test/deps.sh $(CLIENT_PACKAGES)
+	@$(MAKE) --no-print-directory all $(SECCOMP_RUN)
+	@sh test/clients.sh $(O)
 
 clean:
 	rm -rf build build-*
