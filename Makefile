@@ -65,9 +65,11 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
+# A program may dlclose() the library, but the engine's threads (RCU
+# callbacks, the timer) outlive a ring: the code must stay mapped.
 $(SHLIB): $(LIB_OBJS) src/liburing-alike.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/liburing-alike.map \
-		-Wl,-z,defs -o $@ $(LIB_OBJS) -pthread $(SANFLAGS)
+		-Wl,-z,defs -Wl,-z,nodelete -o $@ $(LIB_OBJS) -pthread $(SANFLAGS)
 
 $(O)/liburing-alike.so: $(SHLIB)
 	ln -sf $(SONAME) $@
@@ -311,9 +313,10 @@ DROPIN_SYSPROGS := $(O)/test/system/io_uring-test $(O)/test/system/io_uring-cp
 $(DROPIN_SYSPROGS): $(O)/test/system/%: examples/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(APP_CFLAGS) $< -o $@ -luring -pthread $(SANFLAGS)
-$(O)/test/dropin-ffi: test/dropin-ffi.c $(DROPIN_FFI) include/liburing.h
+$(O)/test/dropin-ffi: test/dropin-ffi.c $(DROPIN_FFI) $(SHLIB) include/liburing.h
 	@mkdir -p $(dir $@)
-	$(CC) $(APP_CFLAGS) -Iinclude -DDROPIN_FFI='"$(abspath $(DROPIN_FFI))"' $< -o $@ \
+	$(CC) $(APP_CFLAGS) -Iinclude -DDROPIN_FFI='"$(abspath $(DROPIN_FFI))"' \
+		-DLIBURING_ALIKE='"$(abspath $(SHLIB))"' $< -o $@ \
 		-ldl -lcmocka -pthread $(SANFLAGS)
 TEST_BINS += $(O)/test/dropin-ffi
 run-tests run-seccomp-tests: $(O)/test/dropin-ffi

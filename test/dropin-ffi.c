@@ -21,6 +21,9 @@
 #ifndef DROPIN_FFI
 #error "DROPIN_FFI: the path of liburing-ffi.so.2"
 #endif
+#ifndef LIBURING_ALIKE
+#error "LIBURING_ALIKE: the path of liburing-alike.so.1"
+#endif
 
 /* The function NAME at VERSION of LIB, typed as the header declares it. */
 #define LOOKUP(lib, name, version) \
@@ -128,6 +131,27 @@ static void test_ffi_stays_loaded_after_dlclose(void **state)
 	dlclose(lib);
 }
 
+/* The same for a program that loads liburing-alike.so itself. */
+static void test_library_stays_loaded_after_dlclose(void **state)
+{
+	void *lib = must_open(LIBURING_ALIKE);
+	int (*init)(unsigned, struct io_uring *, unsigned);
+	void (*exit_ring)(struct io_uring *);
+	struct io_uring ring;
+
+	(void)state;
+	*(void **) &init = dlsym(lib, "io_uring_queue_init");
+	*(void **) &exit_ring = dlsym(lib, "io_uring_queue_exit");
+	assert_non_null(init);
+	assert_non_null(exit_ring);
+	assert_int_equal(init(2, &ring, 0), 0);
+	exit_ring(&ring);
+	assert_int_equal(dlclose(lib), 0);
+	lib = dlopen(LIBURING_ALIKE, RTLD_NOW | RTLD_NOLOAD);
+	assert_non_null(lib);
+	dlclose(lib);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_ffi_functions_are_at_liburing_versions),
 		cmocka_unit_test(test_dropin_exports_get_sqe_but_no_other_inline),
 		cmocka_unit_test(test_ffi_stays_loaded_after_dlclose),
+		cmocka_unit_test(test_library_stays_loaded_after_dlclose),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
