@@ -75,6 +75,7 @@ struct ua_ctx {
 	struct ua_ev_fd		*ev_fd;
 	struct ua_ev_fd		*ev_parked;	/* unregistered, reusable */
 	pthread_mutex_t		ev_fd_lock;	/* serialises (un)register */
+	bool			ev_deferred;	/* queued an ev_fd_free */
 
 	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
 	unsigned		cq_seq;
