@@ -71,6 +71,12 @@ struct ua_ctx {
 	unsigned		cq_events;	/* CQEs posted, for count timeouts */
 	struct ua_req_list	defer;		/* drained chains waiting */
 
+	/* Descriptors whose positional writes refused RWF_NOWAIT (rw.c):
+	 * written blocking inline from then on. Atomic bit operations. */
+#define UA_RW_LEARN_FDS		4096
+	unsigned long		write_blocks_inline[UA_RW_LEARN_FDS /
+						    (8 * sizeof(long))];
+
 	/* The registered eventfd, RCU-published (eventfd.c). */
 	struct ua_ev_fd		*ev_fd;
 	struct ua_ev_fd		*ev_parked;	/* unregistered, reusable */
