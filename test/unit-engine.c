@@ -140,8 +140,9 @@ static void test_buffered_writes_stay_inline(void **state)
 		assert_int_equal(cqe->res, sizeof(buf));
 		io_uring_cqe_seen(&ring, cqe);
 	}
-	/* A worker, once started, idles in the pool for seconds. */
-	assert_int_equal(count_threads_but_rcu_helper(), threads);
+	/* A worker, once started, idles in the pool for seconds; a service
+	 * thread of an earlier test may have gone meanwhile. */
+	assert_true(count_threads_but_rcu_helper() <= threads);
 	io_uring_queue_exit(&ring);
 	close(fd);
 	remove_tmpdir(dir);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "engine/aio.h"
 #include "engine/cq.h"
 #include "engine/eventfd.h"
 #include "engine/filetable.h"
@@ -134,6 +135,7 @@ static void ctx_shutdown(struct ua_ctx *ctx)
 	ua_timeout_stop(ctx);
 	ua_poller_shutdown(ctx);
 	ua_iowq_shutdown(ctx);
+	ua_aio_wait_device(ctx);
 	ua_poller_cancel_all(ctx);
 	ua_drain_cancel(ctx);
 }
