@@ -41,8 +41,7 @@
 			 IORING_ENTER_ABS_TIMER)
 #define FEATURES	(IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | \
 			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
-			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL | \
-			 IORING_FEAT_SINGLE_MMAP)
+			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL)
 #define SIGSET_SIZE	(_NSIG / 8)
 
 static unsigned round_pow2(unsigned n)
@@ -198,16 +197,13 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 }
 
 /* A ring still filed under this number lost its descriptor to close()
- * without a release: nobody can reach it any more. The lookup first, as a
- * number with no ring filed (the common case) needs no system call. */
+ * without a release: nobody can reach it any more. */
 static void release_stale_ring(int fd)
 {
 	struct ua_ctx *stale;
 	bool owner;
 	int err;
 
-	if (!ua_ctx_lookup(fd))
-		return;
 	stale = ua_ctx_get(fd, &err, &owner);
 	if (stale) {
 		ua_ctx_release(stale, owner);

@@ -4,13 +4,11 @@
  * descriptor.
  *
  * The descriptor is a memfd laid out at the kernel's mmap offsets, so an
- * application maps it exactly as it would map a kernel ring that reports
- * IORING_FEAT_SINGLE_MMAP:
- *   IORING_OFF_SQ_RING   SQ head, tail, mask, entries, flags, dropped, array,
- *                        then CQ head, tail, mask, entries, overflow, flags,
- *                        CQEs (both rings in one region, one mapping)
+ * application maps it exactly as it would map a kernel ring:
+ *   IORING_OFF_SQ_RING   SQ head, tail, mask, entries, flags, dropped, array
+ *   IORING_OFF_CQ_RING   CQ head, tail, mask, entries, overflow, flags, CQEs
  *   IORING_OFF_SQES      the SQE array
- * The file is sparse: only the pages of the two regions are ever touched.
+ * The file is sparse: only the pages of the three regions are ever touched.
  * Heads and tails sit on their own cache lines so the producer and the
  * consumer of a ring do not share a line.
  */
@@ -54,16 +52,7 @@ static void *map_region(int fd, size_t size, off_t off)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Where the CQ ring starts inside the rings' region: after the SQ array,
- * on a cache line of its own. */
-static size_t cq_base(unsigned sq_entries)
-{
-	size_t end = OFF_ENTRIES_ARR + sq_entries * sizeof(unsigned);
-
-	return (end + CACHELINE - 1) & ~(size_t) (CACHELINE - 1);
-}
-
-static void fill_offsets(struct io_uring_params *p, size_t cq)
+static void fill_offsets(struct io_uring_params *p)
 {
 	memset(&p->sq_off, 0, sizeof(p->sq_off));
 	p->sq_off.head = OFF_HEAD;
@@ -75,13 +64,13 @@ static void fill_offsets(struct io_uring_params *p, size_t cq)
 	p->sq_off.array = OFF_ENTRIES_ARR;
 
 	memset(&p->cq_off, 0, sizeof(p->cq_off));
-	p->cq_off.head = cq + OFF_HEAD;
-	p->cq_off.tail = cq + OFF_TAIL;
-	p->cq_off.ring_mask = cq + OFF_MASK;
-	p->cq_off.ring_entries = cq + OFF_ENTRIES;
-	p->cq_off.overflow = cq + OFF_CQ_OVERFLOW;
-	p->cq_off.flags = cq + OFF_CQ_FLAGS;
-	p->cq_off.cqes = cq + OFF_ENTRIES_ARR;
+	p->cq_off.head = OFF_HEAD;
+	p->cq_off.tail = OFF_TAIL;
+	p->cq_off.ring_mask = OFF_MASK;
+	p->cq_off.ring_entries = OFF_ENTRIES;
+	p->cq_off.overflow = OFF_CQ_OVERFLOW;
+	p->cq_off.flags = OFF_CQ_FLAGS;
+	p->cq_off.cqes = OFF_ENTRIES_ARR;
 }
 
 static void point_into_maps(struct ua_ctx *ctx)
@@ -106,14 +95,12 @@ static void point_into_maps(struct ua_ctx *ctx)
 	*(unsigned *) (cq + OFF_ENTRIES) = ctx->cq_entries;
 }
 
-/* Two mappings, as few as the offsets allow: the rings' region and the
- * SQEs, each mapped once by the engine and once by the application. */
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 {
-	size_t cq = cq_base(ctx->sq_entries);
 	int fd;
 
-	ctx->sq_map_sz = page_round(cq + OFF_ENTRIES_ARR +
+	ctx->sq_map_sz = page_round(OFF_ENTRIES_ARR + ctx->sq_entries * sizeof(unsigned));
+	ctx->cq_map_sz = page_round(OFF_ENTRIES_ARR +
 				    ctx->cq_entries * sizeof(struct io_uring_cqe));
 	ctx->sqe_map_sz = page_round(ctx->sq_entries * sizeof(struct io_uring_sqe));
 
@@ -123,16 +110,16 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 	if (ftruncate(fd, (off_t) (IORING_OFF_SQES + ctx->sqe_map_sz)) < 0)
 		goto fail;
 	ctx->sq_map = map_region(fd, ctx->sq_map_sz, (off_t) IORING_OFF_SQ_RING);
+	ctx->cq_map = map_region(fd, ctx->cq_map_sz, (off_t) IORING_OFF_CQ_RING);
 	ctx->sqe_map = map_region(fd, ctx->sqe_map_sz, (off_t) IORING_OFF_SQES);
-	if (!ctx->sq_map || !ctx->sqe_map) {
+	if (!ctx->sq_map || !ctx->cq_map || !ctx->sqe_map) {
 		ua_ring_destroy(ctx);
 		close(fd);
 		return -ENOMEM;
 	}
-	ctx->cq_map = (char *) ctx->sq_map + cq;
 	ctx->fd = fd;
 	point_into_maps(ctx);
-	fill_offsets(p, cq);
+	fill_offsets(p);
 	return 0;
 fail:
 	close(fd);
@@ -173,6 +160,8 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 {
 	if (ctx->sq_map)
 		munmap(ctx->sq_map, ctx->sq_map_sz);
+	if (ctx->cq_map)
+		munmap(ctx->cq_map, ctx->cq_map_sz);
 	if (ctx->sqe_map)
 		munmap(ctx->sqe_map, ctx->sqe_map_sz);
 	ctx->sq_map = ctx->cq_map = ctx->sqe_map = NULL;

@@ -35,8 +35,8 @@ struct ua_ctx {
 	bool			disabled;	/* IORING_SETUP_R_DISABLED */
 
 	/* Shared memory, as the engine maps it. */
-	void			*sq_map, *cq_map, *sqe_map; /* cq_map: in sq_map */
-	size_t			sq_map_sz, sqe_map_sz;
+	void			*sq_map, *cq_map, *sqe_map;
+	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
 	unsigned		*sq_head, *sq_tail, *sq_flags, *sq_dropped;
 	unsigned		*sq_array;
 	struct io_uring_sqe	*sqes;
