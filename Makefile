@@ -213,11 +213,17 @@ test-kernel: deps liburing-ref
 run-kernel-tests: $(KTEST_BINS)
 	@sh test/run.sh $(KTEST_BINS)
 
-bench: deps
+# The benchmark also compares with libuv's thread pool (libuv1-dev).
+bench:
+	@sh test/deps.sh $(TEST_DEPS) libuv1-dev
 	@$(MAKE) --no-print-directory run-bench
 ECHO_BINS := $(addprefix $(O)/examples/,echo-server echo-server.kernel echo-epoll echo-client)
-run-bench: $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel $(ECHO_BINS)
-	@sh bench/run.sh $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel
+UV_BENCH  := $(if $(wildcard /usr/include/uv.h),$(O)/bench/uv-bench)
+$(O)/bench/uv-bench: bench/uv-bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) $< -o $@ -luv
+run-bench: $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel $(ECHO_BINS) $(UV_BENCH)
+	@sh bench/run.sh $(O)/examples/uring-bench $(O)/examples/uring-bench.kernel $(UV_BENCH)
 	@sh bench/echo.sh $(O)/examples
 
 demo: $(O)/examples/io_uring-cp $(O)/examples/io_uring-test $(O)/examples/link-cp

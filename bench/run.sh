@@ -3,16 +3,19 @@
 # source linked both ways runs each workload several times, alternating
 # the two builds so drift in machine load hits both alike, and the median
 # of each is reported.
-# Usage: sh bench/run.sh OURS_BENCH KERNEL_BENCH
+# The file workloads also run as plain synchronous loops and, when
+# UV_BENCH is given, on libuv's thread pool: the other peers.
+# Usage: sh bench/run.sh OURS_BENCH KERNEL_BENCH [UV_BENCH]
 # Environment: BENCH_RUNS (default 3), BENCH_SECONDS per run (default 1.5).
 set -eu
 
-if [ $# -ne 2 ]; then
-	echo "usage: sh bench/run.sh OURS_BENCH KERNEL_BENCH" >&2
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+	echo "usage: sh bench/run.sh OURS_BENCH KERNEL_BENCH [UV_BENCH]" >&2
 	exit 2
 fi
 ours=$1
 kernel=$2
+uv=${3:-}
 runs=${BENCH_RUNS:-3}
 seconds=${BENCH_SECONDS:-1.5}
 for bin in "$ours" "$kernel"; do
@@ -41,6 +44,13 @@ results=$tmp/results
 dd if=/dev/urandom of="$data" bs=1048576 count=256 2>/dev/null
 # Reads are meant to measure the ring, not the disk: warm the page cache.
 cat "$data" >/dev/null
+writes=$tmp/writes.bin
+syncs=$tmp/syncs.bin
+# O_DIRECT rows need a filesystem that takes it (tmpfs does not).
+direct=
+if dd if="$data" of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null; then
+	direct=1
+fi
 
 # Runs one benchmark with a watchdog and appends "WORKLOAD IMPL OPS_PER_SEC"
 # (or FAIL) to the results.
@@ -81,7 +91,7 @@ measure() {
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of 29 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of about 46 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -91,6 +101,7 @@ while [ "$round" -le "$runs" ]; do
 	measure read ours "$ours" --mode read --file "$data" --qd 32 --bs 4096
 	measure read kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096
 	measure pread ours "$ours" --mode pread --file "$data" --bs 4096
+	[ -z "$uv" ] || measure read uv "$uv" --mode read --file "$data" --qd 32
 	# SQPOLL: the submission thread consumes the SQ (both sides spin).
 	measure nop32sq ours "$ours" --mode nop --batch 32 --sqpoll
 	measure nop32sq kernel "$kernel" --mode nop --batch 32 --sqpoll
@@ -98,6 +109,25 @@ while [ "$round" -le "$runs" ]; do
 	measure nop1sq kernel "$kernel" --mode nop --batch 1 --sqpoll
 	measure readsq ours "$ours" --mode read --file "$data" --qd 32 --bs 4096 --sqpoll
 	measure readsq kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096 --sqpoll
+	# The same reads where every system call runs a 200-rule seccomp
+	# filter, as in containers: syscalls are dear there.
+	measure readdear ours "$ours" --mode read --file "$data" --dear-syscalls
+	measure readdear kernel "$kernel" --mode read --file "$data" --dear-syscalls
+	measure readdear sync "$ours" --mode pread --file "$data" --dear-syscalls
+	if [ -n "$direct" ]; then
+		measure direct ours "$ours" --mode read --direct --file "$data"
+		measure direct kernel "$kernel" --mode read --direct --file "$data"
+		measure direct sync "$ours" --mode pread --direct --file "$data"
+		[ -z "$uv" ] || measure direct uv "$uv" --mode read --direct --file "$data"
+	fi
+	measure write ours "$ours" --mode write --file "$writes"
+	measure write kernel "$kernel" --mode write --file "$writes"
+	measure write sync "$ours" --mode pwrite --file "$writes"
+	[ -z "$uv" ] || measure write uv "$uv" --mode write --file "$writes"
+	measure fsync ours "$ours" --mode fsync --file "$syncs"
+	measure fsync kernel "$kernel" --mode fsync --file "$syncs"
+	measure fsync sync "$ours" --mode wsync --file "$syncs"
+	[ -z "$uv" ] || measure fsync uv "$uv" --mode fsync --file "$syncs"
 	measure nop32ev ours "$ours" --mode nop --batch 32 --eventfd
 	measure nop32ev kernel "$kernel" --mode nop --batch 32 --eventfd
 	measure evchurn ours "$ours" --mode evchurn --batch 32
@@ -139,6 +169,9 @@ function ratio(a, b) {
 function rate(r) {
 	return r == "FAIL" ? r : sprintf("%.0f", r)
 }
+function opt(r) {
+	return r == "FAIL" ? "-" : rate(r)
+}
 {
 	key = $1 " " $2
 	if ($3 == "FAIL")
@@ -148,29 +181,36 @@ function rate(r) {
 }
 END {
 	pread = median("pread ours")
-	printf "median of %d runs of %ss; random reads of a 256 MiB page-cached file\n\n", runs, seconds
-	fmt = "%-18s %14s %14s %12s %12s %12s\n"
-	printf fmt, "workload", "uring-alike/s", "kernel/s", "ours/kernel", "ours/pread", "kernel/pread"
-	split("nop32 nop1 read nop32sq nop1sq readsq nop32ev evchurn cycle cycleread", rows, " ")
+	printf "median of %d runs of %ss; random reads of a 256 MiB page-cached file\n", runs, seconds
+	printf "peers: kernel = the same source on the kernel io_uring (system liburing);\n"
+	printf "sync = a plain synchronous loop (QD 1); libuv = its thread pool\n\n"
+	fmt = "%-24s %11s %11s %11s %11s %8s %8s %8s\n"
+	printf fmt, "workload (ops/s)", "uring-alike", "kernel", "sync", "libuv", "/kernel", "/sync", "/libuv"
+	n = split("nop32 nop1 read readdear nop32sq nop1sq readsq direct write fsync nop32ev evchurn cycle cycleread", rows, " ")
 	names["nop32"] = "nop batch 32"
 	names["nop1"] = "nop batch 1"
-	names["read"] = "read 4K qd 32"
-	names["nop32sq"] = "SQPOLL nop b32"
-	names["nop1sq"] = "SQPOLL nop b1"
-	names["readsq"] = "SQPOLL read qd32"
+	names["read"] = "read 4K cached qd 32"
+	names["readdear"] = "same, dear syscalls"
+	names["nop32sq"] = "SQPOLL nop batch 32"
+	names["nop1sq"] = "SQPOLL nop batch 1"
+	names["readsq"] = "SQPOLL read 4K qd 32"
+	names["direct"] = "read 4K O_DIRECT qd 32"
+	names["write"] = "write 64K seq qd 8"
+	names["fsync"] = "write 4K+fsync x16"
 	names["nop32ev"] = "nop 32 + eventfd"
 	names["evchurn"] = "eventfd churn"
 	names["cycle"] = "ring + NOP + exit"
 	names["cycleread"] = "ring + read + exit"
-	for (i = 1; i <= 10; i++) {
+	for (i = 1; i <= n; i++) {
 		w = rows[i]
 		o = median(w " ours")
 		k = median(w " kernel")
-		vs_o = (w == "read" || w == "readsq") ? ratio(o, pread) : "-"
-		vs_k = (w == "read" || w == "readsq") ? ratio(k, pread) : "-"
-		printf fmt, names[w], rate(o), rate(k), ratio(o, k), vs_o, vs_k
+		sy = w == "read" ? pread : median(w " sync")
+		u = median(w " uv")
+		if (!((w " ours") in count) && !((w " ours") in failed))
+			continue	# not measured here (no O_DIRECT)
+		printf fmt, names[w], rate(o), rate(k), opt(sy), opt(u), ratio(o, k), ratio(o, sy), ratio(o, u)
 	}
-	printf fmt, "pread 4K loop", rate(pread), "-", "-", ratio(pread, pread), "-"
 	printf "\neventfd churn: rounds of register + 32 NOP completions + unregister\n"
 	printf "ring + NOP/read + exit: rings set up, used once and exited\n"
 	o = median("timeout ours")

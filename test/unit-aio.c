@@ -27,6 +27,7 @@
 
 static bool getevents_refused;
 static unsigned nr_refusals;
+static unsigned nr_submits;	/* io_submit() calls, atomic */
 
 long __real_syscall(long nr, ...);
 
@@ -54,6 +55,8 @@ long __wrap_syscall(long nr, ...)
 		__atomic_store_n(&getevents_refused, false, __ATOMIC_RELAXED);
 		set_ring_magic(a[0], AIO_RING_MAGIC);
 	}
+	if (nr == SYS_io_submit)
+		__atomic_add_fetch(&nr_submits, 1, __ATOMIC_RELAXED);
 	ret = __real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (__atomic_load_n(&getevents_refused, __ATOMIC_RELAXED) &&
 	    nr == SYS_io_submit && ret > 0)
@@ -173,6 +176,46 @@ static void test_direct_io_completes(void **state)
 	close(dfd);
 }
 
+/* Once a descriptor is known to go to the device, its transfers still go
+ * together, in one io_submit() and left in flight, not one blocking
+ * preadv2 after another; a ring torn down with some in flight waits for
+ * them (the sanitizer builds see any use of a freed request). */
+static void test_direct_io_keeps_queue_depth(void **state)
+{
+	struct aio_fixture *f = *state;
+	char path[PATH_MAX];
+	int fds[NR], res[NR], i, round, dfd;
+	unsigned submits;
+
+	join_path(path, f->dir, "data");
+	dfd = open(path, O_RDONLY | O_DIRECT);
+	if (dfd < 0 || !aio_allowed())
+		skip();
+	/* On the device, not in the page cache: the reads must wait for it. */
+	assert_int_equal(fdatasync(f->fd), 0);
+	assert_int_equal(posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	for (i = 0; i < NR; i++)
+		fds[i] = dfd;
+	for (round = 0; round < 2; round++) {
+		submits = __atomic_load_n(&nr_submits, __ATOMIC_RELAXED);
+		memset(f->bufs, 0, NR * BS);
+		read_batch(f, fds, res);
+		for (i = 0; i < NR; i++) {
+			assert_int_equal(res[i], BS);
+			assert_block(f, i);
+		}
+		assert_true(__atomic_load_n(&nr_submits, __ATOMIC_RELAXED) >
+			    submits);
+	}
+	for (i = 0; i < NR; i++)
+		io_uring_prep_read(io_uring_get_sqe(&f->ring), dfd,
+				   f->bufs + i * BS, BS, (__u64) i * BS);
+	assert_int_equal(io_uring_submit(&f->ring), NR);
+	io_uring_queue_exit(&f->ring);
+	assert_int_equal(io_uring_queue_init(NR, &f->ring, 0), 0);
+	close(dfd);
+}
+
 /* Where io_setup() is not allowed, transfers take the preadv2 path. */
 static void test_without_aio_reads_still_work(void **state)
 {
@@ -276,6 +319,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_refused_iocb_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_io_completes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_io_keeps_queue_depth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_aio_reads_still_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipe_in_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_outlives_rings, setup, teardown),

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "engine/rcu.h"
+#include "liburing.h"
 
 #define GRACE_CHANCES		2000	/* yields a broken writer gets to run */
 
@@ -487,6 +488,40 @@ static void test_callback_helper_exits_when_idle(void **state)
 	assert_int_equal(count_helper_threads(), 0);
 }
 
+/*
+ * A ring's exit waits only for the deferred work it queued itself: with a
+ * callback of someone else's held up, rings are still made, used and torn
+ * down (a hang here is the watchdog's failure).
+ */
+static atomic_bool held_callback_may_finish;
+
+static void wait_until_let_go(struct ua_rcu_head *head)
+{
+	(void) head;
+	while (!atomic_load(&held_callback_may_finish))
+		sched_yield();
+}
+
+static void test_ring_exit_skips_others_deferred_work(void **state)
+{
+	struct ua_rcu_head head;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+
+	(void) state;
+	atomic_store(&held_callback_may_finish, false);
+	ua_rcu_call(&head, wait_until_let_go);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(io_uring_queue_init(4, &ring, 0), 0);
+		io_uring_prep_nop(io_uring_get_sqe(&ring));
+		assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+		assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+		io_uring_queue_exit(&ring);
+	}
+	atomic_store(&held_callback_may_finish, true);
+	ua_rcu_barrier();
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_readers_never_see_reclaimed_objects),
 	cmocka_unit_test(test_synchronize_waits_for_nested_reader),
@@ -495,6 +530,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_call_waits_for_reader_without_blocking),
 	cmocka_unit_test(test_barrier_runs_every_queued_callback),
 	cmocka_unit_test(test_callback_helper_exits_when_idle),
+	cmocka_unit_test(test_ring_exit_skips_others_deferred_work),
 };
 
 int main(void)

@@ -32,9 +32,22 @@
  * context's events the flush's, and the number of contexts at the number of
  * flushes that ever ran at once. After fork() the child has none of them
  * (the kernel does not copy AIO contexts): it forgets them and makes its own.
+ *
+ * Transfers on a descriptor that went async (O_DIRECT) wait for the device:
+ * made one at a time by the submitter, queue depth 32 became queue depth 1.
+ * They are sent instead to the device context, one for the process, with
+ * one io_submit() per flush, and left in flight: the process's reaper
+ * thread ("ua-aio") waits for their events in io_getevents() and finishes
+ * each request there, as a worker would, so the device sees the whole queue
+ * depth and no thread waits per request. The reaper starts with the first
+ * transfer in flight and exits when none is left. A ring's teardown waits
+ * for its transfers still in flight (the device cannot be stopped; the
+ * kernel's io_uring waits for them too).
  */
 #include <errno.h>
 #include <linux/aio_abi.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,6 +61,7 @@
 #include "engine/submit.h"
 #include "engine/opdef.h"
 #include "engine/sys.h"
+#include "engine/timer.h"
 
 #define FD_WORD_BITS	(8 * sizeof(long))
 
@@ -72,6 +86,21 @@ static void mark_fd_async(struct ua_aio_batch *a, int fd)
 static aio_context_t idle_contexts[IDLE_CONTEXTS];	/* atomic; 0: empty */
 static bool aio_refused;	/* atomic: io_setup() is not allowed here */
 static unsigned nr_contexts;	/* atomic: made by io_setup() so far */
+
+/* Room for the events of every transfer in flight; io_submit() says EAGAIN
+ * beyond, and those take the ordinary path. */
+#define DEVICE_EVENTS	1024
+
+static struct {
+	pthread_mutex_t		lock;
+	pthread_cond_t		settled;	/* a ring's count reached 0 */
+	aio_context_t		actx;		/* 0 until first needed */
+	unsigned		inflight;	/* the process's, under lock */
+	bool			reaping;	/* the reaper thread runs */
+} device = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.settled = PTHREAD_COND_INITIALIZER,
+};
 
 /* io_setup() creates no file descriptor, so doing it mid-flight is safe. */
 static aio_context_t new_context(void)
@@ -136,6 +165,11 @@ void ua_aio_forget_contexts(void)
 {
 	memset(idle_contexts, 0, sizeof(idle_contexts));
 	nr_contexts = 0;
+	pthread_mutex_init(&device.lock, NULL);
+	pthread_cond_init(&device.settled, NULL);
+	device.actx = 0;
+	device.inflight = 0;
+	device.reaping = false;
 }
 
 /* Takes the request into the batch, or returns false: issue it now. */
@@ -146,8 +180,14 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 
 	ua_lock_assert_held(&ctx->uring_lock);
 	if (__atomic_load_n(&aio_refused, __ATOMIC_RELAXED) ||
-	    fd_went_async(a, req->fd) || !ua_rw_batchable(req))
+	    !ua_rw_batchable(req))
 		return false;
+	if (fd_went_async(a, req->fd)) {
+		a->device_reqs[a->nr_device++] = req;
+		if (a->nr_device == UA_AIO_BATCH)
+			ua_aio_flush(ctx, batch);
+		return true;
+	}
 	a->reqs[a->nr++] = req;
 	if (a->nr == UA_AIO_BATCH)
 		ua_aio_flush(ctx, batch);
@@ -335,11 +375,192 @@ abandon:
 	return false;
 }
 
+/* ---- device transfers ---- */
+
+/* Finishes one transfer exactly as the batch path would, then lets the
+ * ring's teardown go on if it was the ring's last one in flight. */
+static void settle_device(struct ua_req *req, long res)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct ua_completion_batch run;
+
+	/* The reaper thread comes back up as the services' threads do. */
+	ua_issue_up->run_begin(ctx, &run);
+	ua_issue_result(ctx, req, ua_rw_batched_done(req, res),
+			UA_ISSUE_NONBLOCK, &run);
+	ua_issue_up->run_end(ctx, &run);
+	pthread_mutex_lock(&device.lock);
+	if (!__atomic_sub_fetch(&ctx->aio.device_inflight, 1, __ATOMIC_RELAXED))
+		pthread_cond_broadcast(&device.settled);
+	pthread_mutex_unlock(&device.lock);
+}
+
+/* Threads about to wait take events too (ua_aio_reap_ready): the reaper
+ * looks now and then whether any are still in flight for it to wait for. */
+static const struct timespec reaper_look = { 0, 50 * 1000 * 1000 };
+
+static void *device_reaper(void *arg)
+{
+	struct io_event ev[UA_AIO_BATCH];
+	long got, i;
+
+	(void) arg;
+	pthread_setname_np(pthread_self(), "ua-aio");
+	for (;;) {
+		got = syscall(SYS_io_getevents, device.actx, 1, UA_AIO_BATCH,
+			      ev, &reaper_look);
+		if (got < 0 && errno == EINTR)
+			continue;
+		/* The context is the process's and never destroyed: only a
+		 * kernel bug fails this, and the requests would be lost. */
+		if (got < 0)
+			abort();
+		for (i = 0; i < got; i++)
+			settle_device((struct ua_req *) (uintptr_t) ev[i].data,
+				      (long) ev[i].res);
+		pthread_mutex_lock(&device.lock);
+		device.inflight -= (unsigned) got;
+		if (!device.inflight) {
+			device.reaping = false;
+			pthread_mutex_unlock(&device.lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&device.lock);
+	}
+}
+
+/* Detached, with every signal blocked: the application's handlers never
+ * run on it. */
+static bool start_reaper_locked(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, saved;
+	pthread_t thread;
+	int err;
+
+	ua_lock_assert_held(&device.lock);
+	if (device.reaping)
+		return true;
+	if (pthread_attr_init(&attr))
+		return false;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	err = pthread_create(&thread, &attr, device_reaper, NULL);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	pthread_attr_destroy(&attr);
+	device.reaping = !err;
+	return !err;
+}
+
+/* Counts n transfers of ctx in flight, with a context and a reaper for
+ * them; false (nothing counted) when either cannot be had. */
+static bool device_reserve(struct ua_ctx *ctx, unsigned n)
+{
+	bool ok;
+
+	pthread_mutex_lock(&device.lock);
+	if (!device.actx) {
+		aio_context_t actx = 0;
+
+		if (!ua_sys_io_setup(DEVICE_EVENTS, &actx))
+			__atomic_store_n(&device.actx, actx, __ATOMIC_RELEASE);
+	}
+	ok = device.actx && start_reaper_locked();
+	if (ok) {
+		device.inflight += n;
+		__atomic_add_fetch(&ctx->aio.device_inflight, n,
+				   __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&device.lock);
+	return ok;
+}
+
+/* Gives back what io_submit() did not take. The reaper, which may be
+ * waiting for none of them, keeps running until the next events. */
+static void device_unreserve(struct ua_ctx *ctx, unsigned n)
+{
+	pthread_mutex_lock(&device.lock);
+	device.inflight -= n;
+	if (!__atomic_sub_fetch(&ctx->aio.device_inflight, n, __ATOMIC_RELAXED))
+		pthread_cond_broadcast(&device.settled);
+	pthread_mutex_unlock(&device.lock);
+}
+
+/*
+ * Sends the device batch with one io_submit() and leaves it in flight. What
+ * io_submit() refuses (a bad iocb, or no room left: EAGAIN) takes the
+ * ordinary path, which gives the kernel's result.
+ */
+static void flush_device(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+{
+	struct ua_aio_batch *a = &ctx->aio;
+	struct iocb cbs[UA_AIO_BATCH], *cbp[UA_AIO_BATCH];
+	unsigned i, done = 0, nr = a->nr_device;
+	long ret;
+
+	a->nr_device = 0;
+	if (!device_reserve(ctx, nr)) {
+		for (i = 0; i < nr; i++)
+			issue_alone(ctx, a->device_reqs[i], batch);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		ua_rw_fill_iocb(a->device_reqs[i], &cbs[i]);
+		cbp[i] = &cbs[i];
+	}
+	while (done < nr) {
+		ret = syscall(SYS_io_submit, device.actx, (long) (nr - done),
+			      &cbp[done]);
+		if (ret > 0) {
+			done += (unsigned) ret;
+			continue;
+		}
+		device_unreserve(ctx, 1);
+		issue_alone(ctx, a->device_reqs[done++], batch);
+	}
+}
+
+/* Device events already there, taken by a thread about to wait for CQEs:
+ * it finishes them itself rather than sleep until the reaper wakes it. */
+void ua_aio_reap_ready(struct ua_ctx *ctx)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	struct io_event ev[UA_AIO_BATCH];
+	long got, i;
+
+	/* Acquire: a count seen means the context it was counted on. */
+	if (!__atomic_load_n(&ctx->aio.device_inflight, __ATOMIC_ACQUIRE))
+		return;
+	got = syscall(SYS_io_getevents,
+		      __atomic_load_n(&device.actx, __ATOMIC_RELAXED), 0,
+		      UA_AIO_BATCH, ev, &no_wait);
+	if (got <= 0)
+		return;
+	for (i = 0; i < got; i++)
+		settle_device((struct ua_req *) (uintptr_t) ev[i].data,
+			      (long) ev[i].res);
+	pthread_mutex_lock(&device.lock);
+	device.inflight -= (unsigned) got;
+	pthread_mutex_unlock(&device.lock);
+}
+
+/* Teardown: the ring's transfers still at the device finish first. */
+void ua_aio_wait_device(struct ua_ctx *ctx)
+{
+	pthread_mutex_lock(&device.lock);
+	while (__atomic_load_n(&ctx->aio.device_inflight, __ATOMIC_RELAXED))
+		pthread_cond_wait(&device.settled, &device.lock);
+	pthread_mutex_unlock(&device.lock);
+}
+
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 {
 	aio_context_t actx;
 
 	ua_lock_assert_held(&ctx->uring_lock);
+	if (ctx->aio.nr_device)
+		flush_device(ctx, batch);
 	if (!ctx->aio.nr)
 		return;
 	/* One transfer is one system call either way, and its own

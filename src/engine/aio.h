@@ -23,6 +23,11 @@ struct ua_aio_batch {
 	 * (O_DIRECT): they take the preadv2 path from then on. A stale bit
 	 * after the number is reused only costs speed, never correctness. */
 	unsigned long		async_fds[UA_AIO_FD_BITS / (8 * sizeof(long))];
+	/* Transfers on those descriptors, sent to the device together at
+	 * the next flush and reaped by the process's AIO reaper. */
+	unsigned		nr_device;
+	struct ua_req		*device_reqs[UA_AIO_BATCH];
+	unsigned		device_inflight;	/* under the reaper's lock */
 };
 
 /* aio.c: batching positional transfers into one io_submit() */
@@ -32,5 +37,7 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
 void ua_aio_set_refused(bool refused);
 unsigned ua_aio_nr_contexts(void);
 void ua_aio_forget_contexts(void);
+void ua_aio_wait_device(struct ua_ctx *ctx);
+void ua_aio_reap_ready(struct ua_ctx *ctx);
 
 #endif

@@ -82,6 +82,13 @@ static void ev_fd_free(struct ua_rcu_head *head)
 	free(ev);
 }
 
+/* Closed and freed once no reader can hold it; teardown waits for it. */
+static void defer_free(struct ua_ctx *ctx, struct ua_ev_fd *ev)
+{
+	__atomic_store_n(&ctx->ev_deferred, true, __ATOMIC_RELAXED);
+	ua_rcu_call(&ev->rcu, ev_fd_free);
+}
+
 int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 			bool async)
 {
@@ -135,7 +142,7 @@ int ua_eventfd_register(struct ua_ctx *ctx, const void *arg, unsigned nr,
 	ctx->ev_parked = NULL;
 	pthread_mutex_unlock(&ctx->ev_fd_lock);
 	if (parked)
-		ua_rcu_call(&parked->rcu, ev_fd_free);
+		defer_free(ctx, parked);
 	return 0;
 }
 
@@ -154,7 +161,7 @@ int ua_eventfd_unregister(struct ua_ctx *ctx)
 	if (!ev)
 		return -ENXIO;
 	if (parked)
-		ua_rcu_call(&parked->rcu, ev_fd_free);
+		defer_free(ctx, parked);
 	return 0;
 }
 
@@ -204,7 +211,8 @@ void ua_eventfd_end(struct ua_ctx *ctx, struct ua_ev_fd *ev, bool posted,
 
 /* Teardown, with no thread of the ring left: nothing can read ev_fd. The
  * barrier runs what earlier unregisters queued, so nothing outlives the
- * ring (it costs one uncontended lock when nothing is queued). */
+ * ring; a ring that queued nothing skips it, as it would otherwise wait
+ * for every other ring's deferred frees and their gathering window. */
 void ua_eventfd_free(struct ua_ctx *ctx)
 {
 	if (ctx->ev_fd)
@@ -212,6 +220,7 @@ void ua_eventfd_free(struct ua_ctx *ctx)
 	if (ctx->ev_parked)
 		ev_fd_free(&ctx->ev_parked->rcu);
 	ctx->ev_fd = ctx->ev_parked = NULL;
-	ua_rcu_barrier();
+	if (__atomic_load_n(&ctx->ev_deferred, __ATOMIC_RELAXED))
+		ua_rcu_barrier();
 	pthread_mutex_destroy(&ctx->ev_fd_lock);
 }

@@ -29,7 +29,8 @@ static void punt(struct ua_ctx *ctx, struct ua_req *req,
 		ua_batch_add(ctx, batch, req);
 		return;
 	}
-	if (def->needs_file && req->file_kind == UA_FILE_UNKNOWN)
+	if (def->needs_file && !def->never_waits_on_stream &&
+	    req->file_kind == UA_FILE_UNKNOWN)
 		ua_req_classify_file(req);
 	ua_iowq_enqueue(ctx, req);
 }

@@ -63,7 +63,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	},
 	[IORING_OP_FSYNC] = {
 		.name = "FSYNC", .prep = ua_fsync_prep, .issue = ua_fsync,
-		.needs_file = 1,
+		.needs_file = 1, .never_waits_on_stream = 1,
 		.ring_fd_res = -EINVAL,
 		.zero_fields = SYNC_ZERO,
 	},
@@ -89,6 +89,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_SYNC_FILE_RANGE] = {
 		.name = "SYNC_FILE_RANGE", .prep = ua_sfr_prep,
 		.issue = ua_sync_file_range, .needs_file = 1,
+		.never_waits_on_stream = 1,
 		.ring_fd_res = -ESPIPE,
 		.zero_fields = SYNC_ZERO,
 	},

@@ -35,6 +35,9 @@ struct ua_opdef {
 	void		(*cleanup)(struct ua_req *req);
 	unsigned	needs_file : 1;
 	unsigned	hash_reg_file : 1;	/* serialise per file in io-wq */
+	/* Fails at once on a stream (fsync, sync_file_range): its worker is
+	 * bounded whatever the file, so a punt need not ask what it is. */
+	unsigned	never_waits_on_stream : 1;
 	unsigned	aio_batch : 1;		/* may go in an io_submit batch */
 	unsigned	buffer_select : 1;	/* takes IOSQE_BUFFER_SELECT */
 	short		poll_events;		/* readiness a stream fd waits for */

@@ -72,10 +72,17 @@ struct ua_ctx {
 	struct ua_req_list	defer;		/* drained chains waiting */
 	struct ua_req_list	iopoll_done;	/* IOPOLL: finished, not reaped */
 
+	/* Descriptors whose positional writes refused RWF_NOWAIT (rw.c):
+	 * written blocking inline from then on. Atomic bit operations. */
+#define UA_RW_LEARN_FDS		4096
+	unsigned long		write_blocks_inline[UA_RW_LEARN_FDS /
+						    (8 * sizeof(long))];
+
 	/* The registered eventfd, RCU-published (eventfd.c). */
 	struct ua_ev_fd		*ev_fd;
 	struct ua_ev_fd		*ev_parked;	/* unregistered, reusable */
 	pthread_mutex_t		ev_fd_lock;	/* serialises (un)register */
+	bool			ev_deferred;	/* queued an ev_fd_free */
 
 	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
 	unsigned		cq_seq;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include "engine/aio.h"
 #include "engine/cq.h"
 #include "engine/eventfd.h"
 #include "engine/filetable.h"
@@ -56,6 +57,7 @@ void ua_ctx_shutdown(struct ua_ctx *ctx)
 	ua_timeout_stop(ctx);
 	ua_poller_shutdown(ctx);
 	ua_iowq_shutdown(ctx);
+	ua_aio_wait_device(ctx);
 	ua_poller_cancel_all(ctx);
 	ua_drain_cancel(ctx);
 	ua_iopoll_reap(ctx);	/* what finished is posted, as on the kernel */

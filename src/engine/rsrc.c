@@ -253,13 +253,18 @@ void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache)
 	bool pending;
 	unsigned freed;
 
-	/* A grace period's end may start the next one: wait for them all. */
-	do {
-		ua_rcu_barrier();
+	/* A grace period's end may start the next one: wait for them all.
+	 * A cache that never retired a node waits for none: a barrier would
+	 * wait for every other ring's deferred frees too, up to a gathering
+	 * window per ring torn down. */
+	for (;;) {
 		pthread_mutex_lock(cache->lock);
 		pending = cache->gp_pending;
 		pthread_mutex_unlock(cache->lock);
-	} while (pending);
+		if (!pending)
+			break;
+		ua_rcu_barrier();
+	}
 	freed = free_list(cache->pool);
 	freed += free_list(cache->released);
 	cache->pool = cache->released = NULL;

@@ -16,6 +16,7 @@
  * FMODE_STREAM files; an offset of -1 means the file position.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct ua_rw {
 	bool		vectored;
 	bool		stream;		/* offset ignored, as the kernel does */
 	bool		no_nowait;	/* the file rejects RWF_NOWAIT */
+	bool		positional;	/* a blocking inline write: no stream */
 	bool		selected;	/* owns a provided buffer (addr, len) */
 	size_t		done;		/* bytes moved by earlier attempts */
 	size_t		want;		/* bytes asked for; 0 until known */
@@ -102,6 +104,7 @@ int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		       req->opcode == IORING_OP_WRITEV;
 	rw->stream = false;
 	rw->no_nowait = false;
+	rw->positional = false;
 	rw->done = 0;
 	rw->want = rw->vectored ? 0 : rw->len;
 	rw->buf_node = NULL;
@@ -239,7 +242,7 @@ static ssize_t transfer(struct ua_req *req, int flags)
 	off_t off = rw->stream || rw->off == -1 ? -1 : rw->off + (off_t) rw->done;
 	ssize_t n = sys_rw(req, iov, nr, off, flags);
 
-	if (n == -ESPIPE && off != -1) {
+	if (n == -ESPIPE && off != -1 && !rw->positional) {
 		rw->stream = true;
 		n = sys_rw(req, iov, nr, -1, flags);
 	}
@@ -303,7 +306,65 @@ static int inline_step(struct ua_req *req, ssize_t n)
 	return UA_AGAIN;
 }
 
-static int issue_inline(struct ua_req *req)
+/*
+ * Buffered writes to a regular file refuse RWF_NOWAIT on ext4 (-EOPNOTSUPP
+ * to every one) and others may (-EAGAIN), so trying each inline first and then
+ * handing it to a worker cost a failed call, an fstat and a thread switch
+ * per write. The kernel's own io_uring completes such writes in the
+ * submitting task: copying into the page cache blocks only on page
+ * allocation and dirty throttling. So a descriptor whose positional write
+ * was refused is remembered per ring, and its positional writes are made
+ * with a plain pwritev2 inline from then on. A refusal of a positional
+ * write proves the file takes pwrite at all: a pipe or a socket fails with
+ * -ESPIPE before anything else. That also keeps the knowledge safe when the
+ * number is closed and reused: a stream under it fails with -ESPIPE at once
+ * without blocking, the mark goes, and the write takes the usual way; a
+ * regular file under it is simply written.
+ */
+static unsigned long *write_mark_word(const struct ua_req *req,
+				      unsigned long *bit)
+{
+	unsigned fd = (unsigned) req->fd;
+	const unsigned word_bits = 8 * sizeof(long);
+
+	if (fd >= UA_RW_LEARN_FDS)
+		return NULL;
+	*bit = 1ul << (fd % word_bits);
+	return &req->ctx->write_blocks_inline[fd / word_bits];
+}
+
+/* A write that may go blocking inline: positional, on no known stream,
+ * and the application did not ask for RWF_NOWAIT. */
+static bool may_write_blocking_inline(const struct ua_req *req)
+{
+	const struct ua_rw *rw = rw_of(req);
+
+	return is_write(req) && rw->off >= 0 && !rw->stream &&
+	       req->file_kind != UA_FILE_STREAM &&
+	       !(rw->rw_flags & (RWF_NOWAIT | RWF_HIPRI));
+}
+
+static bool writes_block_inline(const struct ua_req *req)
+{
+	unsigned long bit, *word = write_mark_word(req, &bit);
+
+	return word && may_write_blocking_inline(req) &&
+	       (__atomic_load_n(word, __ATOMIC_RELAXED) & bit);
+}
+
+static void mark_writes_block_inline(const struct ua_req *req, bool on)
+{
+	unsigned long bit, *word = write_mark_word(req, &bit);
+
+	if (!word)
+		return;
+	if (on)
+		__atomic_fetch_or(word, bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED);
+}
+
+static int issue_nowait(struct ua_req *req)
 {
 	int ret;
 
@@ -312,6 +373,58 @@ static int issue_inline(struct ua_req *req)
 						     RWF_NOWAIT));
 	} while (ret == UA_CONTINUE);
 	return ret;
+}
+
+/* A plain pwritev2 at the request's offset, continued until whole; a
+ * stream found under the number (-ESPIPE) goes back to the usual way. */
+static int write_blocking_inline(struct ua_req *req)
+{
+	struct ua_rw *rw = rw_of(req);
+	ssize_t n;
+	int ret;
+
+	rw->positional = true;
+	do {
+		n = transfer(req, rw->rw_flags);
+		if (n == -ESPIPE) {
+			rw->positional = false;
+			mark_writes_block_inline(req, false);
+			return issue_nowait(req);
+		}
+		ret = n < 0 ? finish(req, n) : inline_step(req, n);
+	} while (ret == UA_CONTINUE);
+	rw->positional = false;
+	return ret;
+}
+
+/* O_DIRECT waits for the device: its writes keep going to workers, many
+ * at once, rather than one at a time in the submitter. */
+static bool goes_to_device(const struct ua_req *req)
+{
+	int fl = fcntl(req->fd, F_GETFL);
+
+	return fl < 0 || (fl & O_DIRECT);
+}
+
+/* After the RWF_NOWAIT try: a positional write the file refused (-EAGAIN,
+ * or -EOPNOTSUPP for the flag itself) is made blocking now, and the
+ * descriptor remembered. */
+static int after_nowait_try(struct ua_req *req, int ret)
+{
+	bool refused = ret == UA_AGAIN ||
+		       (ret == UA_PUNT && rw_of(req)->no_nowait);
+
+	if (!refused || !may_write_blocking_inline(req) || goes_to_device(req))
+		return ret;
+	mark_writes_block_inline(req, true);
+	return write_blocking_inline(req);
+}
+
+static int issue_inline(struct ua_req *req)
+{
+	if (writes_block_inline(req))
+		return write_blocking_inline(req);
+	return after_nowait_try(req, issue_nowait(req));
 }
 
 /* A batched (aio.c) transfer returned res: finish or continue the request
@@ -330,7 +443,9 @@ int ua_rw_batched_done(struct ua_req *req, long res)
 			rw_of(req)->want += iov[i].iov_len;
 	}
 	ret = inline_step(req, res);
-	return ret == UA_CONTINUE ? issue_inline(req) : ret;
+	if (ret == UA_CONTINUE)
+		return issue_inline(req);
+	return after_nowait_try(req, ret);
 }
 
 /* Whether the submitter may hand this request to a batch (aio.c): a
@@ -340,7 +455,8 @@ bool ua_rw_batchable(struct ua_req *req)
 	const struct ua_rw *rw = rw_of(req);
 
 	if (rw->off < 0 || rw->stream || req->file_kind == UA_FILE_STREAM ||
-	    (rw->rw_flags & RWF_HIPRI) || (req->sqe_flags & IOSQE_BUFFER_SELECT))
+	    (rw->rw_flags & RWF_HIPRI) || (req->sqe_flags & IOSQE_BUFFER_SELECT) ||
+	    writes_block_inline(req))
 		return false;
 	return !is_fixed(req) || !import_fixed(req);
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "liburing/barrier.h"
+#include "engine/aio.h"
 #include "engine/cq.h"
 #include "engine/poll.h"
 #include "engine/ring.h"
@@ -213,6 +214,9 @@ static int wait_loop(struct ua_ctx *ctx, const struct ua_wait_args *args,
 				return 0;
 			continue;
 		}
+		ua_aio_reap_ready(ctx);
+		if (enough(ctx, args->min_complete))
+			return 0;
 		ret = in_poller ? sleep_in_poller(ctx, args)
 				: sleep_on_futex(ctx, args);
 		/* Like the kernel: a wait cut short by the deadline or a
