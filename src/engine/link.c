@@ -8,7 +8,7 @@
  * after a failure (an error or a short transfer) of a request that is not
  * IOSQE_IO_HARDLINK, every remaining member to complete with -ECANCELED.
  * A LINK_TIMEOUT right after a request guards it (timeout.c); the request's
- * completion disarms it with -ECANCELED.
+ * completion disarms it with -ECANCELED (-ENOENT if it had expired).
  *
  * A drained chain waits in ctx->defer until every request submitted before
  * it has completed; everything submitted after it queues behind it. The
@@ -59,10 +59,12 @@ static void fail_links(struct ua_req *req, struct ua_req *link,
 /* Called once req's CQE is out; adds what must follow it to out. */
 void ua_link_done(struct ua_req *req, struct ua_req_list *out)
 {
-	struct ua_req *lt = ua_link_timeout_disarm(req), *link;
+	struct ua_req *link, *lt;
+	int lt_res;
 
+	lt = ua_link_timeout_disarm(req, &lt_res);
 	if (lt) {
-		complete_now(lt, -ECANCELED, false);
+		complete_now(lt, lt_res, false);
 		ua_list_add(out, lt);
 	}
 	link = req->link;

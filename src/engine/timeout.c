@@ -18,7 +18,9 @@
  * cancellation, teardown) completes it, after dropping the lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include "engine/cancel.h"
@@ -42,6 +44,7 @@ struct ua_timeout {
 	__u32			off;		/* completions to wait for; 0: none */
 	__u32			target_seq;
 	__u32			repeats;	/* multishot: expiries left, 0: forever */
+	__u64			deadline;	/* LINK_TIMEOUT: set as its request is issued */
 };
 #define timeout_of(req)	ua_cmd(req, struct ua_timeout)
 
@@ -265,6 +268,7 @@ static int timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe,
 	to->node.heap_idx = HEAP_NONE;
 	to->node.armed = false;
 	to->head = NULL;
+	to->deadline = UINT64_MAX;	/* until its request is issued */
 	if (link) {
 		struct ua_ctx *ctx = req->ctx;
 
@@ -322,31 +326,65 @@ int ua_link_timeout(struct ua_req *req, unsigned issue_flags)
 }
 
 /*
+ * req, guarded by lt, is about to be issued: lt's deadline runs from now, as
+ * the kernel arms a linked timeout before it issues the request.
+ */
+void ua_link_timeout_start(struct ua_req *lt)
+{
+	struct ua_timeout *to = timeout_of(lt);
+
+	to->deadline = deadline_of(&to->ts, to->flags,
+				   to->flags & IORING_TIMEOUT_ABS);
+}
+
+/*
  * Arms lt for req, which has just left the issuing thread: unless req
  * completed meanwhile (lt is then no longer its link). The caller holds a
  * reference on req, so req is still there to look at.
  */
 void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt)
 {
-	const struct ua_timeout *to = timeout_of(lt);
-
 	/* Not armed (teardown, no memory): the request completes unguarded,
 	 * and its completion cancels lt. One that failed its own checks
 	 * (UA_REQ_COMPLETE_NOW) only waits to fail with the chain: armed, it
 	 * would post a second CQE when it fired. */
 	ua_timer_lock();
 	if (req->link == lt && !(lt->state & UA_REQ_COMPLETE_NOW))
-		arm_locked(lt, deadline_of(&to->ts, to->flags,
-					   to->flags & IORING_TIMEOUT_ABS));
+		arm_locked(lt, timeout_of(lt)->deadline);
 	ua_timer_unlock();
 }
 
 /*
- * req completed: if a LINK_TIMEOUT follows it and has not expired, take it
- * out of the chain and return it, for the caller to complete with
- * -ECANCELED. One that failed its own checks stays, to fail with the chain.
+ * The kernel looks a request's descriptor up before it arms the timeout;
+ * here the system call finds it closed. Only asked of a request that failed
+ * with -EBADF, so a guarded request pays nothing for it.
  */
-struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
+static bool file_was_missing(const struct ua_req *req)
+{
+	return req->res == -EBADF && ua_opdef(req->opcode)->needs_file &&
+	       !(req->sqe_flags & IOSQE_FIXED_FILE) &&
+	       fcntl(req->fd, F_GETFD) < 0;
+}
+
+/*
+ * Whether lt's deadline passed before its request req completed: on the
+ * kernel its timer, armed before the issue, has then fired in interrupt
+ * context and found the request already completing.
+ */
+static bool expired_before(const struct ua_req *req, const struct ua_req *lt)
+{
+	return timeout_of(lt)->deadline <= ua_clock_ns(CLOCK_MONOTONIC) &&
+	       !file_was_missing(req);
+}
+
+/*
+ * req completed: if a LINK_TIMEOUT follows it, take it out of the chain and
+ * return it, with its result in *res for the caller to complete it with:
+ * -ECANCELED, or -ENOENT when it expired first but its expiry has not run
+ * (the kernel's finds nothing left to cancel). One that failed its own
+ * checks stays, to fail with the chain.
+ */
+struct ua_req *ua_link_timeout_disarm(struct ua_req *req, int *res)
 {
 	/* Only a guarded request's link can change under it (the timer's
 	 * lock). */
@@ -358,6 +396,7 @@ struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
 	lt = req->link;
 	if (lt && lt->opcode == IORING_OP_LINK_TIMEOUT &&
 	    !(lt->state & UA_REQ_COMPLETE_NOW)) {
+		*res = expired_before(req, lt) ? -ENOENT : -ECANCELED;
 		if (timeout_of(lt)->node.armed)
 			disarm_locked(lt);
 		timeout_of(lt)->head = NULL;
