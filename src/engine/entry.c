@@ -18,6 +18,7 @@
 #include "engine/kbuf.h"
 #include "engine/link.h"
 #include "engine/list.h"
+#include "engine/msg_ring.h"
 #include "engine/poll.h"
 #include "engine/register.h"
 #include "engine/req.h"
@@ -447,14 +448,28 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 	return ua_register(ctx, opcode, arg, nr_args);
 }
 
+/* The kernel's IORING_REGISTER_LAST (6.18): an opcode past it is refused
+ * before the descriptor is looked at. */
+#define UA_REGISTER_LAST	36u
+
 /* Holds the ring for the call; a release tears it down at the last put. */
 UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 				const void *arg, unsigned int nr_args)
 {
 	bool owner;
 	int ret;
-	struct ua_ctx *ctx = ua_ctx_get((int) fd, &ret, &owner);
+	struct ua_ctx *ctx;
 
+	if (opcode != UA_REGISTER_RELEASE_RING &&
+	    (opcode & ~IORING_REGISTER_USE_REGISTERED_RING) >= UA_REGISTER_LAST)
+		return -EINVAL;
+	if ((int) fd == -1 && !(opcode & IORING_REGISTER_USE_REGISTERED_RING)) {
+		ua_uaccess_begin();
+		ret = ua_register_blind(opcode, arg, nr_args);
+		ua_uaccess_end();
+		return ret;
+	}
+	ctx = ua_ctx_get((int) fd, &ret, &owner);
 	if (!ctx)
 		return ret;
 	ua_uaccess_begin();
