@@ -16,6 +16,7 @@
 #include "engine/openclose.h"
 #include "engine/pipe.h"
 #include "engine/poll_op.h"
+#include "engine/read_mshot.h"
 #include "engine/req.h"
 #include "engine/rw.h"
 #include "engine/splice.h"
@@ -305,6 +306,11 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.issue = ua_epoll_wait, .poll_events = POLLIN, .needs_file = 1,
 		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(OP_FLAGS) | Z(BUF_INDEX) |
 			Z(FILE_INDEX),
+	},
+	[IORING_OP_READ_MULTISHOT] = {
+		.name = "READ_MULTISHOT", .prep = ua_read_mshot_prep,
+		.issue = ua_read_mshot, .poll_events = POLLIN,
+		.needs_file = 1, .buffer_select = 1, .ring_fd_res = -EINVAL,
 	},
 	[IORING_OP_PIPE] = {
 		.name = "PIPE", .prep = ua_pipe_prep, .issue = ua_pipe,
