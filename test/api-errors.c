@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <string.h>
 #include <sys/uio.h>
 #include "helpers.h"
 
@@ -342,6 +343,76 @@ static void test_register_unknown_opcode_is_einval(void **state)
 	assert_int_equal(io_uring_register(f->ring.ring_fd, 200, NULL, 0), -EINVAL);
 }
 
+/* The kernel's opcode and flag, past the system liburing's header. */
+#define SEND_MSG_RING_OPCODE	31u
+#define MSG_RING_FLAGS_PASS	(1u << 1)
+
+static int send_msg_ring(int target, __u64 ud, __u32 len, __u32 cqe_flags)
+{
+	struct io_uring_sqe sqe;
+
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_MSG_RING;
+	sqe.fd = target;
+	sqe.off = ud;
+	sqe.len = len;
+	if (cqe_flags) {
+		sqe.msg_ring_flags = MSG_RING_FLAGS_PASS;
+		sqe.file_index = cqe_flags;
+	}
+	return io_uring_register(-1, SEND_MSG_RING_OPCODE, &sqe, 1);
+}
+
+/*
+ * Descriptor -1 names no ring: it selects the registrations that need none.
+ * The kernel takes only SEND_MSG_RING there, a MSG_RING data message posted
+ * straight into the target ring; everything else is -EINVAL, and so is an
+ * opcode past the last one whatever the descriptor.
+ */
+static void test_register_without_a_ring(void **state)
+{
+	struct fixture *f = *state;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe sqe;
+	int p[2];
+
+	assert_int_equal(io_uring_register(-1, IORING_REGISTER_PROBE, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(-1, IORING_UNREGISTER_BUFFERS,
+					   NULL, 0), -EINVAL);
+	assert_int_equal(io_uring_register(closed_fd(), 200, NULL, 0), -EINVAL);
+	assert_int_equal(io_uring_register(-1, SEND_MSG_RING_OPCODE, NULL, 1),
+			 -EINVAL);
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_MSG_RING;
+	sqe.fd = f->ring.ring_fd;
+	assert_int_equal(io_uring_register(-1, SEND_MSG_RING_OPCODE, &sqe, 2),
+			 -EINVAL);
+	sqe.addr = 1;		/* IORING_MSG_SEND_FD: no ring to send from */
+	assert_int_equal(io_uring_register(-1, SEND_MSG_RING_OPCODE, &sqe, 1),
+			 -EINVAL);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(send_msg_ring(p[0], 1, 2, 0), -EBADFD);
+	assert_int_equal(send_msg_ring(closed_fd(), 1, 2, 0), -EBADF);
+	close(p[0]);
+	close(p[1]);
+
+	assert_int_equal(send_msg_ring(f->ring.ring_fd, 0x55, 7, 0), 0);
+	/* Passed flags, clear of the ones liburing itself acts on
+	 * (IORING_CQE_F_SKIP, IORING_CQE_F_32). */
+	assert_int_equal(send_msg_ring(f->ring.ring_fd, 0x56, 8, 0x0bc0), 0);
+	assert_int_equal(io_uring_wait_cqe(&f->ring, &cqe), 0);
+	assert_int_equal(cqe->user_data, 0x55);
+	assert_int_equal(cqe->res, 7);
+	assert_int_equal(cqe->flags, 0);
+	io_uring_cqe_seen(&f->ring, cqe);
+	assert_int_equal(io_uring_wait_cqe(&f->ring, &cqe), 0);
+	assert_int_equal(cqe->user_data, 0x56);
+	assert_int_equal(cqe->res, 8);
+	assert_int_equal(cqe->flags, 0x0bc0);
+	io_uring_cqe_seen(&f->ring, cqe);
+}
+
 static void queue_nops(struct io_uring *ring, unsigned n, int bad)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -601,6 +672,7 @@ int main(void)
 		T(test_enter_unknown_flag_is_einval),
 		T(test_enter_and_register_on_non_ring_fd),
 		T(test_register_unknown_opcode_is_einval),
+		T(test_register_without_a_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

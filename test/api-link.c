@@ -413,6 +413,88 @@ static void test_failed_drained_chain(void **state)
 	close(p[1]);
 }
 
+/*
+ * A request that completes inline with its LINK_TIMEOUT already expired:
+ * the timeout, armed before the issue on the kernel, fired first and found
+ * nothing to cancel (-ENOENT), and the chain goes on from the request.
+ */
+static void inline_then_expired_link_timeout(struct io_uring *ring,
+					     int read_fd,
+					     const struct __kernel_timespec *ts,
+					     unsigned ts_flags)
+{
+	struct io_uring_sqe *sqe = must_get_sqe(ring);
+	struct test_cqe c[3];
+	unsigned order[3];
+	char buf[1];
+
+	if (read_fd >= 0)
+		io_uring_prep_read(sqe, read_fd, buf, 1, 0);
+	else
+		io_uring_prep_nop(sqe);
+	sqe->user_data = 1;
+	sqe->flags = IOSQE_IO_LINK;
+	sqe = must_get_sqe(ring);
+	io_uring_prep_link_timeout(sqe, (struct __kernel_timespec *) ts,
+				   ts_flags);
+	sqe->user_data = 2;
+	sqe->flags = IOSQE_IO_LINK;
+	nop(ring, 3, 0);
+	assert_int_equal(io_uring_submit(ring), 3);
+	reap_by_ud(ring, c, order, 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(order[i], i + 1);
+	assert_int_equal(c[0].res, read_fd >= 0 ? 1 : 0);
+	assert_int_equal(c[1].res, -ENOENT);
+	assert_int_equal(c[2].res, 0);
+}
+
+/* A request that fails before it is issued never armed its LINK_TIMEOUT:
+ * the timeout is cancelled, however short, and so is the rest. */
+static void unissued_then_expired_link_timeout(struct io_uring *ring)
+{
+	struct __kernel_timespec zero = { 0 };
+	struct io_uring_sqe *sqe = must_get_sqe(ring);
+	struct test_cqe c[3];
+	char buf[1];
+
+	io_uring_prep_read(sqe, 999, buf, 1, 0);
+	sqe->user_data = 1;
+	sqe->flags = IOSQE_IO_LINK;
+	sqe = must_get_sqe(ring);
+	io_uring_prep_link_timeout(sqe, &zero, 0);
+	sqe->user_data = 2;
+	sqe->flags = IOSQE_IO_LINK;
+	nop(ring, 3, 0);
+	assert_int_equal(io_uring_submit(ring), 3);
+	reap_by_ud(ring, c, NULL, 3);
+	assert_int_equal(c[0].res, -EBADF);
+	assert_int_equal(c[1].res, -ECANCELED);
+	assert_int_equal(c[2].res, -ECANCELED);
+}
+
+static void test_link_timeout_expired_before_inline_completion(void **state)
+{
+	struct fixture *f = *state;
+	const struct __kernel_timespec zero = { 0 }, one_ns = { .tv_nsec = 1 };
+	int p[2];
+
+	inline_then_expired_link_timeout(&f->ring, -1, &zero, 0);
+	inline_then_expired_link_timeout(&f->ring, -1, &one_ns, 0);
+	/* Absolute: the clock's origin is long past. */
+	inline_then_expired_link_timeout(&f->ring, -1, &one_ns,
+					 IORING_TIMEOUT_ABS);
+	inline_then_expired_link_timeout(&f->ring, -1, &zero,
+					 IORING_TIMEOUT_ABS |
+					 IORING_TIMEOUT_REALTIME);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	inline_then_expired_link_timeout(&f->ring, p[0], &zero, 0);
+	close(p[0]);
+	close(p[1]);
+	unissued_then_expired_link_timeout(&f->ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +512,7 @@ int main(void)
 		T(test_expired_link_timeout_comes_before_the_chain),
 		T(test_cancel_comes_before_the_cancelled_chain),
 		T(test_failed_drained_chain),
+		T(test_link_timeout_expired_before_inline_completion),
 #undef T
 	};
 

@@ -18,6 +18,7 @@
 #include "engine/kbuf.h"
 #include "engine/link.h"
 #include "engine/list.h"
+#include "engine/msg_ring.h"
 #include "engine/poll.h"
 #include "engine/register.h"
 #include "engine/req.h"
@@ -531,22 +532,40 @@ static int register_registered(unsigned idx, unsigned int opcode,
 	return ret;
 }
 
-/* Holds the ring for the call; a release tears it down at the last put.
- * Descriptor -1 is for the opcodes that need no ring, which this engine
- * does not implement (IORING_REGISTER_QUERY, SEND_MSG_RING, ...). */
+/* The kernel's IORING_REGISTER_LAST (6.18): an opcode past it is refused
+ * before the descriptor is looked at. */
+#define UA_REGISTER_LAST	36u
+
+/* The user side's own opcodes (ua_private.h), past any of the kernel's. */
+static bool library_opcode(unsigned int opcode)
+{
+	return opcode == UA_REGISTER_RELEASE_RING ||
+	       opcode == UA_REGISTER_DETACH_FD;
+}
+
+/*
+ * Holds the ring for the call; a release tears it down at the last put.
+ * Descriptor -1 is for the opcodes that need no ring (msg_ring.c), as on
+ * the kernel whether or not the registered-ring flag is set.
+ */
 UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 				const void *arg, unsigned int nr_args)
 {
+	unsigned int op = opcode & ~IORING_REGISTER_USE_REGISTERED_RING;
 	bool owner;
 	int ret;
 	struct ua_ctx *ctx;
 
-	if (opcode & IORING_REGISTER_USE_REGISTERED_RING)
-		return register_registered(fd, opcode &
-					   ~IORING_REGISTER_USE_REGISTERED_RING,
-					   arg, nr_args);
-	if ((int) fd == -1)
+	if (op >= UA_REGISTER_LAST && !library_opcode(op))
 		return -EINVAL;
+	if ((int) fd == -1) {
+		ua_uaccess_begin();
+		ret = ua_register_blind(op, arg, nr_args);
+		ua_uaccess_end();
+		return ret;
+	}
+	if (opcode & IORING_REGISTER_USE_REGISTERED_RING)
+		return register_registered(fd, op, arg, nr_args);
 	ctx = ua_ctx_get((int) fd, &ret, &owner);
 	if (!ctx)
 		return ret;

@@ -59,10 +59,13 @@ static void fail_links(struct ua_req *req, struct ua_req *link,
 /* Called once req's CQE is out; adds what must follow it to out. */
 void ua_link_done(struct ua_req *req, struct ua_req_list *out)
 {
-	struct ua_req *lt = ua_link_timeout_disarm(req), *link;
+	struct ua_req *link, *lt;
+	int lt_res;
+
+	lt = ua_link_timeout_disarm(req, &lt_res);
 
 	if (lt) {
-		ua_link_complete_now(lt, -ECANCELED, false);
+		ua_link_complete_now(lt, lt_res, false);
 		ua_list_add(out, lt);
 	}
 	link = req->link;

@@ -16,6 +16,7 @@
 #include "engine/openclose.h"
 #include "engine/pipe.h"
 #include "engine/poll_op.h"
+#include "engine/read_mshot.h"
 #include "engine/req.h"
 #include "engine/rw.h"
 #include "engine/splice.h"
@@ -306,6 +307,25 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.issue = ua_epoll_wait, .poll_events = POLLIN, .needs_file = 1,
 		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(OP_FLAGS) | Z(BUF_INDEX) |
 			Z(FILE_INDEX),
+	},
+	[IORING_OP_READ_MULTISHOT] = {
+		.name = "READ_MULTISHOT", .prep = ua_read_mshot_prep,
+		.issue = ua_read_mshot, .poll_events = POLLIN,
+		.needs_file = 1, .buffer_select = 1, .ring_fd_res = -EINVAL,
+	},
+	/* Not batched: io_submit() would read the iovecs again, where the
+	 * kernel's copy at submission is what counts. */
+	[IORING_OP_READV_FIXED] = {
+		.name = "READV_FIXED", .prep = ua_rwv_fixed_prep,
+		.issue = ua_read, .poll_events = POLLIN, .needs_file = 1,
+		.ring_fd_res = -EINVAL, .prepare_async = ua_rw_prepare_async,
+		.cleanup = ua_rw_cleanup,
+	},
+	[IORING_OP_WRITEV_FIXED] = {
+		.name = "WRITEV_FIXED", .prep = ua_rwv_fixed_prep,
+		.issue = ua_write, .poll_events = POLLOUT, .hash_reg_file = 1,
+		.needs_file = 1, .ring_fd_res = -EINVAL,
+		.prepare_async = ua_rw_prepare_async, .cleanup = ua_rw_cleanup,
 	},
 	[IORING_OP_PIPE] = {
 		.name = "PIPE", .prep = ua_pipe_prep, .issue = ua_pipe,

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,13 +59,20 @@ static bool is_write(const struct ua_req *req)
 {
 	return req->opcode == IORING_OP_WRITE ||
 	       req->opcode == IORING_OP_WRITEV ||
-	       req->opcode == IORING_OP_WRITE_FIXED;
+	       req->opcode == IORING_OP_WRITE_FIXED ||
+	       req->opcode == IORING_OP_WRITEV_FIXED;
 }
 
 static bool is_fixed(const struct ua_req *req)
 {
 	return req->opcode == IORING_OP_READ_FIXED ||
 	       req->opcode == IORING_OP_WRITE_FIXED;
+}
+
+static bool is_fixed_vec(const struct ua_req *req)
+{
+	return req->opcode == IORING_OP_READV_FIXED ||
+	       req->opcode == IORING_OP_WRITEV_FIXED;
 }
 
 /*
@@ -101,7 +109,8 @@ int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	rw->rw_flags = sqe->rw_flags;
 	rw->buf_index = sqe->buf_index;
 	rw->vectored = req->opcode == IORING_OP_READV ||
-		       req->opcode == IORING_OP_WRITEV;
+		       req->opcode == IORING_OP_WRITEV ||
+		       is_fixed_vec(req);
 	rw->stream = false;
 	rw->no_nowait = false;
 	rw->positional = false;
@@ -143,6 +152,52 @@ static int import_fixed(struct ua_req *req)
 int ua_rw_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	ua_rw_prep(req, sqe);
+	return 0;
+}
+
+/*
+ * READV_FIXED and WRITEV_FIXED: the kernel copies the iovecs at submission
+ * and checks their lengths as readv(2) does; each must then lie inside the
+ * registered buffer (checked at issue, import_fixed_vec).
+ */
+int ua_rwv_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	const struct iovec *iov;
+	unsigned i;
+	int ret;
+
+	ua_rw_prep(req, sqe);
+	ret = ua_rw_prepare_async(req);
+	if (ret)
+		return ret;
+	iov = rw_of(req)->iov;
+	for (i = 0; i < rw_of(req)->nr_iov; i++)
+		if (iov[i].iov_len > SSIZE_MAX)
+			return -EINVAL;
+	return 0;
+}
+
+/* Every iovec, even an empty one, inside the registered buffer, as the
+ * kernel's import requires; the node is held as import_fixed() holds it. */
+static int import_fixed_vec(struct ua_req *req)
+{
+	struct ua_rw *rw = rw_of(req);
+	const struct iovec *buf;
+	__u64 start, end, base;
+	unsigned i;
+
+	if (!rw->buf_node &&
+	    !ua_bufs_get(req->ctx, rw->buf_index, &rw->buf_node))
+		return -EFAULT;
+	buf = ua_buf_node_iov(rw->buf_node);
+	start = (__u64) (uintptr_t) buf->iov_base;
+	end = start + buf->iov_len;
+	for (i = 0; i < rw->nr_iov; i++) {
+		base = (__u64) (uintptr_t) rw->iov[i].iov_base;
+		if (base < start || base > end ||
+		    rw->iov[i].iov_len > end - base)
+			return -EFAULT;
+	}
 	return 0;
 }
 
@@ -606,8 +661,9 @@ static int rw_issue(struct ua_req *req, unsigned issue_flags)
 			return finish(req, -EINVAL);
 		rw_of(req)->rw_flags &= ~RWF_HIPRI;
 	}
-	if (is_fixed(req)) {
-		int ret = import_fixed(req);
+	if (is_fixed(req) || is_fixed_vec(req)) {
+		int ret = is_fixed(req) ? import_fixed(req)
+					: import_fixed_vec(req);
 
 		if (ret)
 			return finish(req, ret);

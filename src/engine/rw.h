@@ -10,6 +10,7 @@ struct ua_req;
 /* rw.c: READ, WRITE and their vectored and fixed forms */
 int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_rw_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
+int ua_rwv_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_read(struct ua_req *req, unsigned issue_flags);
 int ua_write(struct ua_req *req, unsigned issue_flags);
 int ua_rw_prepare_async(struct ua_req *req);

@@ -376,10 +376,11 @@ static int issue_first(struct ua_req *req)
 }
 
 /*
- * A request with a LINK_TIMEOUT after it. The timeout is armed only once
- * the request has left this thread (as the kernel arms it when the request
- * goes async); a reference keeps the request alive until then, since it may
- * complete on another thread at once.
+ * A request with a LINK_TIMEOUT after it. The timeout's deadline runs from
+ * before the issue, as on the kernel, but it is armed only once the request
+ * has left this thread: one completed inline disarms it at once. A
+ * reference keeps the request alive until then, since it may complete on
+ * another thread at once.
  */
 static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 			  struct ua_completion_batch *batch)
@@ -389,6 +390,7 @@ static void issue_guarded(struct ua_ctx *ctx, struct ua_req *req,
 
 	req->state |= UA_REQ_REFCOUNTED;
 	req->refs = 2;
+	ua_link_timeout_start(lt);
 	ret = issue_first(req);
 	if (ret == UA_DONE)
 		req->refs = 1;

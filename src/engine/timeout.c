@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include "engine/cancel.h"
@@ -224,6 +225,7 @@ static int timeout_prep(struct ua_req *req, const struct io_uring_sqe *sqe,
 	to->node.heap_idx = HEAP_NONE;
 	to->node.armed = false;
 	to->head = NULL;
+	to->deadline = UINT64_MAX;	/* until its request is issued */
 	if (link) {
 		struct ua_ctx *ctx = req->ctx;
 
@@ -281,22 +283,31 @@ int ua_link_timeout(struct ua_req *req, unsigned issue_flags)
 }
 
 /*
+ * req, guarded by lt, is about to be issued: lt's deadline runs from now, as
+ * the kernel arms a linked timeout before it issues the request.
+ */
+void ua_link_timeout_start(struct ua_req *lt)
+{
+	struct ua_timeout *to = timeout_of(lt);
+
+	to->deadline = deadline_of(&to->ts, to->flags,
+				   to->flags & IORING_TIMEOUT_ABS);
+}
+
+/*
  * Arms lt for req, which has just left the issuing thread: unless req
  * completed meanwhile (lt is then no longer its link). The caller holds a
  * reference on req, so req is still there to look at.
  */
 void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt)
 {
-	const struct ua_timeout *to = timeout_of(lt);
-
 	/* Not armed (teardown, no memory): the request completes unguarded,
 	 * and its completion cancels lt. One that failed its own checks
 	 * (UA_REQ_COMPLETE_NOW) only waits to fail with the chain: armed, it
 	 * would post a second CQE when it fired. */
 	ua_timer_lock();
 	if (req->link == lt && !(lt->state & UA_REQ_COMPLETE_NOW))
-		arm_locked(lt, deadline_of(&to->ts, to->flags,
-					   to->flags & IORING_TIMEOUT_ABS));
+		arm_locked(lt, timeout_of(lt)->deadline);
 	ua_timer_unlock();
 }
 

@@ -18,7 +18,8 @@ int ua_timeout_remove_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_timeout_remove(struct ua_req *req, unsigned issue_flags);
 void ua_link_timeout_arm(struct ua_req *req, struct ua_req *lt);
 /* timeout_disarm.c */
-struct ua_req *ua_link_timeout_disarm(struct ua_req *req);
+void ua_link_timeout_start(struct ua_req *lt);
+struct ua_req *ua_link_timeout_disarm(struct ua_req *req, int *res);
 void ua_timeout_flush_seq(struct ua_ctx *ctx, struct ua_req_list *out);
 
 #endif

@@ -23,6 +23,7 @@ struct ua_timeout {
 	__u32			off;		/* completions to wait for; 0: none */
 	__u32			target_seq;
 	__u32			repeats;	/* multishot: expiries left, 0: forever */
+	__u64			deadline;	/* LINK_TIMEOUT: set as its request is issued */
 };
 #define timeout_of(req)	ua_cmd(req, struct ua_timeout)
 

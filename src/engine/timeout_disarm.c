@@ -7,17 +7,45 @@
  * takes a timeout out completes it (timeout.c).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include "engine/cancel.h"
 #include "engine/list.h"
+#include "engine/opdef.h"
 #include "engine/timeout.h"
 #include "engine/timeout_cmd.h"
 
 /*
- * req completed: if a LINK_TIMEOUT follows it and has not expired, take it
- * out of the chain and return it, for the caller to complete with
- * -ECANCELED. One that failed its own checks stays, to fail with the chain.
+ * The kernel looks a request's descriptor up before it arms the timeout;
+ * here the system call finds it closed. Only asked of a request that failed
+ * with -EBADF, so a guarded request pays nothing for it.
  */
-struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
+static bool file_was_missing(const struct ua_req *req)
+{
+	return req->res == -EBADF && ua_opdef(req->opcode)->needs_file &&
+	       !(req->sqe_flags & IOSQE_FIXED_FILE) &&
+	       fcntl(req->fd, F_GETFD) < 0;
+}
+
+/*
+ * Whether lt's deadline passed before its request req completed: on the
+ * kernel its timer, armed before the issue, has then fired in interrupt
+ * context and found the request already completing.
+ */
+static bool expired_before(const struct ua_req *req, const struct ua_req *lt)
+{
+	return timeout_of(lt)->deadline <= ua_clock_ns(CLOCK_MONOTONIC) &&
+	       !file_was_missing(req);
+}
+
+/*
+ * req completed: if a LINK_TIMEOUT follows it, take it out of the chain and
+ * return it, with its result in *res for the caller to complete it with:
+ * -ECANCELED, or -ENOENT when it expired first but its expiry has not run
+ * (the kernel's finds nothing left to cancel). One that failed its own
+ * checks stays, to fail with the chain.
+ */
+struct ua_req *ua_link_timeout_disarm(struct ua_req *req, int *res)
 {
 	/* Only a guarded request's link can change under it (the timer's
 	 * lock). */
@@ -29,6 +57,7 @@ struct ua_req *ua_link_timeout_disarm(struct ua_req *req)
 	lt = req->link;
 	if (lt && lt->opcode == IORING_OP_LINK_TIMEOUT &&
 	    !(lt->state & UA_REQ_COMPLETE_NOW)) {
+		*res = expired_before(req, lt) ? -ENOENT : -ECANCELED;
 		if (timeout_of(lt)->node.armed)
 			disarm_locked(lt);
 		timeout_of(lt)->head = NULL;
