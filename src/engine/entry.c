@@ -18,6 +18,7 @@
 #include "engine/kbuf.h"
 #include "engine/link.h"
 #include "engine/list.h"
+#include "engine/msg_ring.h"
 #include "engine/poll.h"
 #include "engine/register.h"
 #include "engine/req.h"
@@ -193,6 +194,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	if (ua_copy_from_user(p, (__u64) (uintptr_t) up, sizeof(*p)))
 		return -EFAULT;
 	ua_issue_register();
+	ua_ring_set_teardown(ua_ctx_destroy);
 	ret = ua_fork_watch();
 	if (!ret)
 		ret = ua_ringfd_task_init();
@@ -532,8 +534,8 @@ static int register_registered(unsigned idx, unsigned int opcode,
 }
 
 /* Holds the ring for the call; a release tears it down at the last put.
- * Descriptor -1 is for the opcodes that need no ring, which this engine
- * does not implement (IORING_REGISTER_QUERY, SEND_MSG_RING, ...). */
+ * Descriptor -1 is for the opcodes that need no ring, of which this engine
+ * implements SEND_MSG_RING (not IORING_REGISTER_QUERY, ...). */
 UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 				const void *arg, unsigned int nr_args)
 {
@@ -545,6 +547,12 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 		return register_registered(fd, opcode &
 					   ~IORING_REGISTER_USE_REGISTERED_RING,
 					   arg, nr_args);
+	if ((int) fd == -1 && opcode == IORING_REGISTER_SEND_MSG_RING) {
+		ua_uaccess_begin();
+		ret = ua_msg_ring_sync(arg, nr_args);
+		ua_uaccess_end();
+		return ret;
+	}
 	if ((int) fd == -1)
 		return -EINVAL;
 	ctx = ua_ctx_get((int) fd, &ret, &owner);
