@@ -480,6 +480,24 @@ static void test_defer_taskrun_target(void **state)
 	io_uring_queue_exit(&target);
 }
 
+/* IOPOLL rings send and take messages (completions reaped by waiting). */
+static void test_iopoll_rings(void **state)
+{
+	struct io_uring a, b;
+	struct test_cqe c;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(4, &a, IORING_SETUP_IOPOLL), 0);
+	assert_int_equal(io_uring_queue_init(4, &b, IORING_SETUP_IOPOLL), 0);
+	msg_data(&a, b.ring_fd, 4, 0x10b);
+	assert_int_equal(send_one(&a), 0);
+	assert_int_equal(reap_in_engine(&b, &c), 0);
+	assert_true(c.user_data == 0x10b);
+	assert_int_equal(c.res, 4);
+	io_uring_queue_exit(&a);
+	io_uring_queue_exit(&b);
+}
+
 /*
  * Targets torn down while messages to them are in flight, from a plain
  * ring, an SQPOLL ring and the synchronous variant: each message is
@@ -574,6 +592,7 @@ int main(void)
 		T(test_to_self),
 		T(test_sync),
 		cmocka_unit_test(test_defer_taskrun_target),
+		cmocka_unit_test(test_iopoll_rings),
 		cmocka_unit_test(test_target_teardown),
 	};
 #undef T
