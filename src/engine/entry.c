@@ -547,14 +547,12 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 		return register_registered(fd, opcode &
 					   ~IORING_REGISTER_USE_REGISTERED_RING,
 					   arg, nr_args);
-	if ((int) fd == -1 && opcode == IORING_REGISTER_SEND_MSG_RING) {
+	if ((int) fd == -1) {
 		ua_uaccess_begin();
-		ret = ua_msg_ring_sync(arg, nr_args);
+		ret = ua_register_blind(opcode, arg, nr_args);
 		ua_uaccess_end();
 		return ret;
 	}
-	if ((int) fd == -1)
-		return -EINVAL;
 	ctx = ua_ctx_get((int) fd, &ret, &owner);
 	if (!ctx)
 		return ret;

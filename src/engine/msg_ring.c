@@ -53,9 +53,15 @@ static int msg_prep(struct ua_msg *msg, const struct io_uring_sqe *sqe)
 	return msg->flags & ~MSG_RING_FLAGS ? -EINVAL : 0;
 }
 
-static bool target_disabled(struct ua_ctx *target)
+/* A ring made before fork() is driven by the parent only (fork.c): a
+ * child posting into it would race the parent's engine. */
+static int target_refused(struct ua_ctx *target)
 {
-	return __atomic_load_n(&target->disabled, __ATOMIC_ACQUIRE);
+	if (ua_ctx_inherited(target))
+		return -EEXIST;
+	if (__atomic_load_n(&target->disabled, __ATOMIC_ACQUIRE))
+		return -EBADFD;
+	return 0;
 }
 
 /* The kernel's lookup: -EBADF for no file, -EBADFD for a file that is not
@@ -73,6 +79,7 @@ static struct ua_ctx *target_get(int fd, int *err)
 static int send_data(struct ua_ctx *target, const struct ua_msg *msg)
 {
 	__u32 cflags = 0;
+	int ret;
 
 	if (msg->src_slot || (msg->flags & ~IORING_MSG_RING_FLAGS_PASS))
 		return -EINVAL;
@@ -80,8 +87,9 @@ static int send_data(struct ua_ctx *target, const struct ua_msg *msg)
 		cflags = msg->dst;
 	else if (msg->dst)
 		return -EINVAL;
-	if (target_disabled(target))
-		return -EBADFD;
+	ret = target_refused(target);
+	if (ret)
+		return ret;
 	if (!ua_post_msg_cqe(target, msg->user_data, (__s32) msg->len, cflags))
 		return -EOVERFLOW;
 	return 0;
@@ -112,8 +120,9 @@ static int send_fd(struct ua_ctx *src, struct ua_ctx *target,
 
 	if (msg->len || target == src)
 		return -EINVAL;
-	if (target_disabled(target))
-		return -EBADFD;
+	ret = target_refused(target);
+	if (ret)
+		return ret;
 	fd = dup_fixed_file(src, msg->src_slot);
 	if (fd < 0)
 		return fd;
@@ -150,17 +159,19 @@ int ua_msg_ring(struct ua_req *req, unsigned issue_flags)
 }
 
 /*
- * IORING_REGISTER_SEND_MSG_RING, io_uring_register(-1, ...): one SQE, a
- * data message with no SQE flags; the kernel checks in this order.
+ * io_uring_register(-1, ...): the registrations that need no ring of the
+ * caller's. Of the kernel's, IORING_REGISTER_SEND_MSG_RING is taken: one
+ * SQE, a data message with no SQE flags (checked in the kernel's order);
+ * any other opcode fails with -EINVAL.
  */
-int ua_msg_ring_sync(const void *arg, unsigned nr_args)
+int ua_register_blind(unsigned opcode, const void *arg, unsigned nr_args)
 {
 	struct io_uring_sqe sqe;
 	struct ua_ctx *target;
 	struct ua_msg msg;
 	int ret;
 
-	if (!arg || nr_args != 1)
+	if (opcode != IORING_REGISTER_SEND_MSG_RING || !arg || nr_args != 1)
 		return -EINVAL;
 	if (ua_copy_from_user(&sqe, (__u64) (uintptr_t) arg, sizeof(sqe)))
 		return -EFAULT;

@@ -6,9 +6,9 @@
 
 struct ua_req;
 
-/* msg_ring.c: MSG_RING, and IORING_REGISTER_SEND_MSG_RING's message */
+/* msg_ring.c: MSG_RING, and io_uring_register() on descriptor -1 */
 int ua_msg_ring_prep(struct ua_req *req, const struct io_uring_sqe *sqe);
 int ua_msg_ring(struct ua_req *req, unsigned issue_flags);
-int ua_msg_ring_sync(const void *arg, unsigned nr_args);
+int ua_register_blind(unsigned opcode, const void *arg, unsigned nr_args);
 
 #endif
