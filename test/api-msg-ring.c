@@ -139,7 +139,7 @@ static void expect_cqe(struct io_uring *ring, __u64 ud, int res, unsigned flags)
 {
 	struct test_cqe c;
 
-	assert_int_equal(reap_one(ring, &c), 0);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
 	assert_true(c.user_data == ud);
 	assert_int_equal(c.res, res);
 	assert_int_equal(c.flags, flags);
@@ -156,6 +156,10 @@ static void test_data(void **state)
 	msg_data(&r->src, r->dst.ring_fd, (unsigned) -5, 0x1235);
 	assert_int_equal(send_one(&r->src), 0);
 	expect_cqe(&r->dst, 0x1235, -5, 0);
+	/* Sent from a worker, as IOSQE_ASYNC asks. */
+	msg_data(&r->src, r->dst.ring_fd, 2, 0x1236)->flags |= IOSQE_ASYNC;
+	assert_int_equal(send_one(&r->src), 0);
+	expect_cqe(&r->dst, 0x1236, 2, 0);
 	assert_true(cq_is_empty(&r->src));
 	assert_true(cq_is_empty(&r->dst));
 }
