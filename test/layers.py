@@ -9,14 +9,14 @@ in a loop, inside a layer or across layers.
               loop, SQPOLL threads, registered ring descriptors, a ring's
               references and teardown, fork
               entry.c register.c sync_cancel.c wait.c fork.c sqpoll.c
-              ringfd.c ringref.c msg_ring.c
+              ringfd.c ringref.c
   submit      consuming the SQ, chains, io_submit() batches, and the one
               function that acts on an op's result
               submit.c aio.c issue.c
   ops         the operations, dispatched by the opdef.c table
               opdef.c rw.c net.c openclose.c poll_op.c splice.c sync.c
               nop.c timeout.c cancel.c fs.c xattr.c advise.c pipe.c
-              epoll.c waitid.c iopoll.c read_mshot.c
+              epoll.c waitid.c iopoll.c read_mshot.c msg_ring.c
   services    the readiness poller and the worker pool (their threads come
               back up only through struct ua_issue_ops)
               poll.c iowq.c

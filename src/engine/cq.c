@@ -104,8 +104,9 @@ unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr)
 	return ctx->overflow_credit < nr ? ctx->overflow_credit : nr;
 }
 
-/* reserved: a request's CQE, whose entry is waiting among the spares. */
-void ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+/* reserved: a request's CQE, whose entry is waiting among the spares.
+ * False: no memory for it, the CQE is lost. */
+bool ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 		     bool reserved)
 {
 	struct ua_overflow_cqe *o = ctx->overflow_spare;
@@ -121,7 +122,7 @@ void ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 		 * kernel counts these in cq.overflow too. */
 		IO_URING_WRITE_ONCE(*ctx->cq_overflow,
 				    IO_URING_READ_ONCE(*ctx->cq_overflow) + 1);
-		return;
+		return false;
 	}
 	o->next = NULL;
 	o->cqe = *cqe;
@@ -131,6 +132,7 @@ void ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 		ctx->overflow_head = o;
 	ctx->overflow_tail = o;
 	__atomic_fetch_or(ctx->sq_flags, IORING_SQ_CQ_OVERFLOW, __ATOMIC_RELAXED);
+	return true;
 }
 
 /* One CQE of no batch; into_room_only: not into overflow; reserved: a
@@ -162,6 +164,30 @@ void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 	};
 
 	post_one(ctx, &cqe, false, false);
+}
+
+/*
+ * A CQE another ring's request sends (MSG_RING), into overflow if need be,
+ * as the kernel queues it behind an overflowed CQ. False when there was no
+ * memory to queue it: the kernel's sender then fails with -EOVERFLOW.
+ */
+bool ua_post_msg_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
+		     __u32 flags)
+{
+	struct io_uring_cqe cqe = {
+		.user_data = user_data, .res = res, .flags = flags,
+	};
+	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
+	bool queued;
+
+	pthread_mutex_lock(&ctx->completion_lock);
+	queued = post_locked(ctx, &cqe, false);
+	publish_tail(ctx);
+	pthread_mutex_unlock(&ctx->completion_lock);
+	ua_eventfd_end(ctx, ev, queued, false);
+	if (queued)
+		ua_cq_wake(ctx);
+	return queued;
 }
 
 /* A CQE of a request before its last one, into overflow if need be (a

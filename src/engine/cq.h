@@ -38,12 +38,14 @@ void ua_batch_add(struct ua_ctx *ctx, struct ua_completion_batch *b,
 void ua_batch_flush(struct ua_ctx *ctx, struct ua_completion_batch *b);
 /* cq.c: the CQ ring and its overflow list */
 void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags);
+bool ua_post_msg_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
+		     __u32 flags);
 void ua_post_req_cqe(struct ua_req *req, __s32 res, __u32 flags);
 unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr);
 bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		      __u32 flags);
 bool ua_cq_room_now(struct ua_ctx *ctx);
-void ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+bool ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 		     bool reserved);
 void ua_overflow_flush(struct ua_ctx *ctx);
 void ua_overflow_free(struct ua_ctx *ctx);

@@ -39,16 +39,17 @@ static inline bool ring_has_room(struct ua_ctx *ctx)
 	return !ctx->overflow_head && cq_has_room(ctx);
 }
 
-static inline void post_locked(struct ua_ctx *ctx,
+/* False: the CQE is lost (no memory to queue it in overflow). */
+static inline bool post_locked(struct ua_ctx *ctx,
 			       const struct io_uring_cqe *cqe, bool reserved)
 {
 	ua_lock_assert_held(&ctx->completion_lock);
 	/* Read by the timer under its own lock: a relaxed atomic, no RMW. */
 	__atomic_store_n(&ctx->cq_events, ctx->cq_events + 1, __ATOMIC_RELAXED);
-	if (ring_has_room(ctx))
-		cq_fill(ctx, cqe);
-	else
-		ua_overflow_add(ctx, cqe, reserved);
+	if (!ring_has_room(ctx))
+		return ua_overflow_add(ctx, cqe, reserved);
+	cq_fill(ctx, cqe);
+	return true;
 }
 
 static inline void publish_tail(struct ua_ctx *ctx)

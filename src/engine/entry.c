@@ -194,6 +194,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	if (ua_copy_from_user(p, (__u64) (uintptr_t) up, sizeof(*p)))
 		return -EFAULT;
 	ua_issue_register();
+	ua_ring_set_teardown(ua_ctx_destroy);
 	ret = ua_fork_watch();
 	if (!ret)
 		ret = ua_ringfd_task_init();

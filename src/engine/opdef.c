@@ -12,6 +12,7 @@
 #include "engine/fs.h"
 #include "engine/kbuf.h"
 #include "engine/net.h"
+#include "engine/msg_ring.h"
 #include "engine/nop.h"
 #include "engine/openclose.h"
 #include "engine/pipe.h"
@@ -273,6 +274,10 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_LINKAT] = {
 		.name = "LINKAT", .prep = ua_linkat_prep, .issue = ua_linkat,
 		FS_COMMON, .zero_fields = PATH_ZERO,
+	},
+	[IORING_OP_MSG_RING] = {
+		.name = "MSG_RING", .prep = ua_msg_ring_prep,
+		.issue = ua_msg_ring, .needs_file = 1, .zero_fields = Z(IOPRIO),
 	},
 	[IORING_OP_FSETXATTR] = {
 		.name = "FSETXATTR", .prep = ua_fsetxattr_prep,

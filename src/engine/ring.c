@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,89 @@ int ua_ring_lookup_error(int fd, struct ua_ctx *left)
 	    dev == __atomic_load_n(&memfd_dev, __ATOMIC_RELAXED))
 		return -EBADF;
 	return -EOPNOTSUPP;
+}
+
+/* Acquire: pairs with the release of the put that came before the kill,
+ * so a holder sees the ring as the last one left it. */
+static bool ctx_tryget(struct ua_ctx *ctx)
+{
+	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
+
+	do {
+		if (refs & UA_CTX_DEAD)
+			return false;
+	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs, refs + 1,
+					      true, __ATOMIC_ACQUIRE,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+bool ua_ctx_tryget(struct ua_ctx *ctx)
+{
+	return ctx_tryget(ctx);
+}
+
+/* ua_ctx_get() for any thread but the owner outside a call of its own,
+ * and the hold a request takes on another ring (msg_ring.c). The scheme
+ * is ringref.c's. */
+struct ua_ctx *ua_ctx_get_counted(int fd, int *err)
+{
+	struct ua_ctx **slot = ua_ring_slot(fd);
+	struct ua_ctx *ctx = NULL;
+	bool held = false;
+
+	ua_rcu_read_lock();
+	if (slot)
+		ctx = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (ua_ring_slot_holds_ctx(ctx))
+		held = ctx_tryget(ctx);
+	ua_rcu_read_unlock();
+	if (held)
+		return ctx;
+	*err = ua_ring_slot_holds_ctx(ctx) ? -EBADF
+					   : ua_ring_lookup_error(fd, ctx);
+	return NULL;
+}
+
+/* ringref.c's teardown, handed down at setup for ua_ctx_put_elsewhere(). */
+static void (*ring_teardown)(struct ua_ctx *ctx);
+
+void ua_ring_set_teardown(void (*teardown)(struct ua_ctx *ctx))
+{
+	__atomic_store_n(&ring_teardown, teardown, __ATOMIC_RELAXED);
+}
+
+static void *teardown_thread(void *arg)
+{
+	__atomic_load_n(&ring_teardown, __ATOMIC_RELAXED)(arg);
+	return NULL;
+}
+
+/*
+ * Drops a hold taken by ua_ctx_get_counted() where a teardown must not
+ * run: a request's issuer may hold its own ring's uring_lock (the target's
+ * teardown would take the target's, in either order between two rings) or,
+ * on a submission thread, its group's lock (which the teardown of a ring of
+ * the group takes). The last hold of a released ring is rare, so a thread
+ * of its own tears it down, with every signal blocked, as the kernel
+ * defers the final fput. Should no thread start, the ring stays allocated:
+ * a leak, where tearing it down here could deadlock.
+ */
+void ua_ctx_put_elsewhere(struct ua_ctx *ctx)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t thread;
+
+	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) != UA_CTX_DEAD)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_create(&thread, &attr, teardown_thread, ctx);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* The ring starts with the table's reference. */

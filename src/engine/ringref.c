@@ -119,46 +119,6 @@ void ua_ctx_destroy(struct ua_ctx *ctx)
  * mark UA_OWNER_COUNTED, and the owner drops that reference when it
  * leaves. A release by the owner counts the owner's own hold the same way.
  */
-/* Acquire: pairs with the release of the put that came before the kill,
- * so a holder sees the ring as the last one left it. */
-static bool ctx_tryget(struct ua_ctx *ctx)
-{
-	unsigned refs = __atomic_load_n(&ctx->refs, __ATOMIC_RELAXED);
-
-	do {
-		if (refs & UA_CTX_DEAD)
-			return false;
-	} while (!__atomic_compare_exchange_n(&ctx->refs, &refs, refs + 1,
-					      true, __ATOMIC_ACQUIRE,
-					      __ATOMIC_RELAXED));
-	return true;
-}
-
-bool ua_ctx_tryget(struct ua_ctx *ctx)
-{
-	return ctx_tryget(ctx);
-}
-
-/* ua_ctx_get() for any thread but the owner outside a call of its own. */
-struct ua_ctx *ua_ctx_get_counted(int fd, int *err)
-{
-	struct ua_ctx **slot = ua_ring_slot(fd);
-	struct ua_ctx *ctx = NULL;
-	bool held = false;
-
-	ua_rcu_read_lock();
-	if (slot)
-		ctx = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (ua_ring_slot_holds_ctx(ctx))
-		held = ctx_tryget(ctx);
-	ua_rcu_read_unlock();
-	if (held)
-		return ctx;
-	*err = ua_ring_slot_holds_ctx(ctx) ? -EBADF
-					   : ua_ring_lookup_error(fd, ctx);
-	return NULL;
-}
-
 /* Acq_rel: every holder's work happens before the teardown. */
 void ua_ctx_put_ref(struct ua_ctx *ctx)
 {

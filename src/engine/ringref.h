@@ -26,12 +26,15 @@ extern struct ua_ctx **ua_ring_table[UA_RING_NR_CHUNKS];
 /* Its address tells threads apart: the owner's is in ctx->owner. */
 extern _Thread_local char ua_ring_thread_tag UA_TLS_IE;
 
-struct ua_ctx *ua_ctx_get_counted(int fd, int *err);
 bool ua_ctx_owner_leave_dead(struct ua_ctx *ctx);
 void ua_ctx_put_ref(struct ua_ctx *ctx);
 void ua_ctx_release(struct ua_ctx *ctx, bool owner);
+/* ring.c: counted references, which any layer may take. */
+struct ua_ctx *ua_ctx_get_counted(int fd, int *err);
 /* Counts a reference on a ring not yet released; false if it was. */
 bool ua_ctx_tryget(struct ua_ctx *ctx);
+void ua_ctx_put_elsewhere(struct ua_ctx *ctx);
+void ua_ring_set_teardown(void (*teardown)(struct ua_ctx *ctx));
 
 static inline struct ua_ctx **ua_ring_slot(int fd)
 {
