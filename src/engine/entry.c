@@ -488,6 +488,8 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 	/* A ring made before fork() is driven by the parent only (fork.c). */
 	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
+	if (ua_register_refused(ctx, opcode))
+		return -EACCES;
 	if (ringfd_opcode(opcode))
 		return ringfd_op(opcode, arg, nr_args);
 	return ua_register(ctx, opcode, arg, nr_args);

@@ -203,19 +203,113 @@ static int file_alloc_range(struct ua_ctx *ctx, const void *arg)
 	return ua_files_set_alloc_range(ctx, range.off, range.len);
 }
 
-static int enable_rings(struct ua_ctx *ctx)
+#define MAX_RESTRICTIONS	(IORING_RESTRICTION_LAST + IORING_REGISTER_LAST + \
+				 IORING_OP_LAST)
+
+static void bit_set(__u64 *map, unsigned bit)
+{
+	map[bit / 64] |= 1ull << (bit % 64);
+}
+
+static int parse_restriction(struct ua_restrictions *r,
+			     const struct io_uring_restriction *res)
+{
+	switch (res->opcode) {
+	case IORING_RESTRICTION_REGISTER_OP:
+		if (res->register_op >= IORING_REGISTER_LAST)
+			return -EINVAL;
+		bit_set(r->register_op, res->register_op);
+		return 0;
+	case IORING_RESTRICTION_SQE_OP:
+		if (res->sqe_op >= IORING_OP_LAST)
+			return -EINVAL;
+		bit_set(r->sqe_op, res->sqe_op);
+		return 0;
+	case IORING_RESTRICTION_SQE_FLAGS_ALLOWED:
+		r->sqe_flags_allowed = res->sqe_flags;
+		return 0;
+	case IORING_RESTRICTION_SQE_FLAGS_REQUIRED:
+		r->sqe_flags_required = res->sqe_flags;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_restrictions(struct ua_restrictions *r, const void *arg,
+			      unsigned nr)
+{
+	struct io_uring_restriction *res;
+	int ret = 0;
+
+	if (!arg || nr > MAX_RESTRICTIONS)
+		return -EINVAL;
+	if (!nr)
+		return 0;	/* nothing allowed */
+	res = malloc(nr * sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	if (ua_copy_from_user(res, (__u64) (uintptr_t) arg, nr * sizeof(*res)))
+		ret = -EFAULT;
+	for (unsigned i = 0; !ret && i < nr; i++)
+		ret = parse_restriction(r, &res[i]);
+	free(res);
+	return ret;
+}
+
+/* Once, while the ring is disabled; a failed attempt leaves nothing. */
+static int register_restrictions(struct ua_ctx *ctx, const void *arg,
+				 unsigned nr)
+{
+	struct ua_restrictions *r = &ctx->restrictions;
+	int ret;
+
+	if (!ctx->disabled)
+		return -EBADFD;
+	if (r->registered)
+		return -EBUSY;
+	ret = parse_restrictions(r, arg, nr);
+	if (ret)
+		memset(r, 0, sizeof(*r));
+	else
+		r->registered = true;
+	return ret;
+}
+
+/* What a restricted ring may not register is refused before its
+ * arguments are looked at. */
+bool ua_register_refused(const struct ua_ctx *ctx, unsigned opcode)
+{
+	return ctx->restricted && opcode < IORING_REGISTER_LAST &&
+	       !ua_bit_test(ctx->restrictions.register_op, opcode);
+}
+
+/* Under uring_lock, which orders it after any registration of
+ * restrictions; the release store of disabled publishes them. */
+static int enable_locked(struct ua_ctx *ctx)
 {
 	if (!ctx->disabled)
 		return -EBADFD;
+	ctx->restricted = ctx->restrictions.registered;
 	if (!ctx->has_submitter) {
 		ctx->submitter = pthread_self();
 		__atomic_store_n(&ctx->has_submitter, true, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&ctx->disabled, false, __ATOMIC_RELEASE);
-	/* The submission thread skipped the ring until now. */
-	if (ctx->sqd)
-		ua_sqpoll_wake(ctx);
 	return 0;
+}
+
+static int enable_rings(struct ua_ctx *ctx)
+{
+	int ret;
+
+	pthread_mutex_lock(&ctx->uring_lock);
+	ret = enable_locked(ctx);
+	pthread_mutex_unlock(&ctx->uring_lock);
+	/* The submission thread skipped the ring until now. */
+	if (!ret && ctx->sqd)
+		ua_sqpoll_wake(ctx);
+	return ret;
 }
 
 int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
@@ -291,6 +385,11 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (arg || nr_args)
 			return -EINVAL;
 		return enable_rings(ctx);
+	case IORING_REGISTER_RESTRICTIONS:
+		pthread_mutex_lock(&ctx->uring_lock);
+		ret = register_restrictions(ctx, arg, nr_args);
+		pthread_mutex_unlock(&ctx->uring_lock);
+		return ret;
 	default:
 		return -EINVAL;
 	}
