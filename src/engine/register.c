@@ -280,7 +280,8 @@ static int register_restrictions(struct ua_ctx *ctx, const void *arg,
  * arguments are looked at. */
 bool ua_register_refused(const struct ua_ctx *ctx, unsigned opcode)
 {
-	return ctx->restricted && opcode < IORING_REGISTER_LAST &&
+	return __atomic_load_n(&ctx->restricted, __ATOMIC_ACQUIRE) &&
+	       opcode < IORING_REGISTER_LAST &&
 	       !ua_bit_test(ctx->restrictions.register_op, opcode);
 }
 
@@ -290,7 +291,8 @@ static int enable_locked(struct ua_ctx *ctx)
 {
 	if (!ctx->disabled)
 		return -EBADFD;
-	ctx->restricted = ctx->restrictions.registered;
+	__atomic_store_n(&ctx->restricted, ctx->restrictions.registered,
+			 __ATOMIC_RELEASE);
 	if (!ctx->has_submitter) {
 		ctx->submitter = pthread_self();
 		__atomic_store_n(&ctx->has_submitter, true, __ATOMIC_RELEASE);
