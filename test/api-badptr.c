@@ -490,6 +490,9 @@ static const struct reg_case reg_cases[] = {
 	{ IORING_REGISTER_SYNC_CANCEL, 1, -EINVAL },
 	{ IORING_REGISTER_IOWQ_MAX_WORKERS, 2, -EINVAL },
 	{ IORING_REGISTER_FILE_ALLOC_RANGE, 0, -EINVAL },
+	{ IORING_REGISTER_BUFFERS2, sizeof(struct io_uring_rsrc_register), -EFAULT },
+	{ IORING_REGISTER_BUFFERS_UPDATE, sizeof(struct io_uring_rsrc_update2), -EFAULT },
+	{ IORING_REGISTER_CLONE_BUFFERS, 1, -EINVAL },
 };
 
 static void test_register_args(void **state)

@@ -48,7 +48,8 @@
 			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
 			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL | \
 			 IORING_FEAT_SQPOLL_NONFIXED | IORING_FEAT_NATIVE_WORKERS | \
-			 IORING_FEAT_REG_REG_RING | IORING_FEAT_NO_IOWAIT)
+			 IORING_FEAT_REG_REG_RING | IORING_FEAT_NO_IOWAIT | \
+			 IORING_FEAT_RSRC_TAGS | IORING_FEAT_MIN_TIMEOUT)
 #define SIGSET_SIZE	(_NSIG / 8)
 
 static unsigned round_pow2(unsigned n)
@@ -273,7 +274,7 @@ static int timespec_arg(__u64 uts, bool absolute, struct timespec *deadline)
 
 /* What the decoded wait arguments point at. */
 struct wait_copy {
-	struct timespec	deadline;
+	struct timespec	deadline, min_deadline;
 	sigset_t	mask;
 	int		mask_err;	/* the mask could not be taken */
 };
@@ -301,6 +302,7 @@ static int wait_args(unsigned flags, const void *argp, size_t argsz,
 	struct io_uring_getevents_arg arg;
 
 	w->deadline = NULL;
+	w->min_deadline = NULL;
 	w->sigmask = NULL;
 	c->mask_err = 0;
 	if (!(flags & IORING_ENTER_EXT_ARG)) {
@@ -313,8 +315,18 @@ static int wait_args(unsigned flags, const void *argp, size_t argsz,
 		return -EINVAL;
 	if (ua_copy_from_user(&arg, (__u64) (uintptr_t) argp, sizeof(arg)))
 		return -EFAULT;
-	if (arg.min_wait_usec)
-		return -EINVAL;		/* IORING_FEAT_MIN_TIMEOUT: not yet */
+	if (arg.min_wait_usec) {
+		/* From now, whatever the deadline's clock or kind. */
+		clock_gettime(CLOCK_MONOTONIC, &c->min_deadline);
+		c->min_deadline.tv_sec += arg.min_wait_usec / 1000000;
+		c->min_deadline.tv_nsec += (long) (arg.min_wait_usec % 1000000) *
+					   1000;
+		if (c->min_deadline.tv_nsec >= 1000000000) {
+			c->min_deadline.tv_sec++;
+			c->min_deadline.tv_nsec -= 1000000000;
+		}
+		w->min_deadline = &c->min_deadline;
+	}
 	sigmask_arg(arg.sigmask, arg.sigmask_sz, w, c);
 	if (arg.ts) {
 		int ret = timespec_arg(arg.ts, flags & IORING_ENTER_ABS_TIMER,
@@ -489,6 +501,8 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 	/* A ring made before fork() is driven by the parent only (fork.c). */
 	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
+	if (ua_register_refused(ctx, opcode))
+		return -EACCES;
 	if (ringfd_opcode(opcode))
 		return ringfd_op(opcode, arg, nr_args);
 	return ua_register(ctx, opcode, arg, nr_args);

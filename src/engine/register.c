@@ -11,6 +11,8 @@
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
+#include "engine/ringfd.h"
+#include "engine/ringref.h"
 #include "engine/rsrc.h"
 #include "engine/sqpoll.h"
 #include "engine/uaccess.h"
@@ -118,6 +120,76 @@ static int update_files2(struct ua_ctx *ctx, const void *arg, unsigned size)
 	return ua_files_update(ctx, up.offset, up.data, up.tags, up.nr);
 }
 
+/* IORING_REGISTER_BUFFERS2: struct io_uring_rsrc_register, size bytes. */
+static int register_buffers2(struct ua_ctx *ctx, const void *arg,
+			     unsigned size)
+{
+	struct io_uring_rsrc_register rr;
+
+	if (size != sizeof(rr))
+		return -EINVAL;
+	if (ua_copy_from_user(&rr, (__u64) (uintptr_t) arg, sizeof(rr)))
+		return -EFAULT;
+	if (!rr.nr || rr.resv2 || (rr.flags & ~IORING_RSRC_REGISTER_SPARSE))
+		return -EINVAL;
+	if ((rr.flags & IORING_RSRC_REGISTER_SPARSE) && rr.data)
+		return -EINVAL;
+	return ua_register_buffers_tagged(ctx, rr.data, rr.tags, rr.nr);
+}
+
+/* IORING_REGISTER_BUFFERS_UPDATE: struct io_uring_rsrc_update2. */
+static int update_buffers(struct ua_ctx *ctx, const void *arg, unsigned size)
+{
+	struct io_uring_rsrc_update2 up;
+
+	if (size != sizeof(up))
+		return -EINVAL;
+	if (ua_copy_from_user(&up, (__u64) (uintptr_t) arg, sizeof(up)))
+		return -EFAULT;
+	if (!up.nr || up.resv || up.resv2)
+		return -EINVAL;
+	return ua_update_buffers(ctx, up.offset, up.data, up.tags, up.nr);
+}
+
+/* The source ring of a clone; held for the caller when *held (a
+ * registered ring is held by the thread's table). */
+static struct ua_ctx *clone_source(const struct io_uring_clone_buffers *buf,
+				   bool *held, bool *owner, int *err)
+{
+	*held = !(buf->flags & IORING_REGISTER_SRC_REGISTERED);
+	if (!*held)
+		return ua_ringfd_lookup(buf->src_fd, err);
+	return ua_ctx_get((int) buf->src_fd, err, owner);
+}
+
+/* IORING_REGISTER_CLONE_BUFFERS, with the kernel's order of checks. */
+static int clone_buffers(struct ua_ctx *ctx, const void *arg)
+{
+	struct io_uring_clone_buffers buf;
+	struct ua_ctx *src;
+	bool held, owner;
+	int ret;
+
+	if (ua_copy_from_user(&buf, (__u64) (uintptr_t) arg, sizeof(buf)))
+		return -EFAULT;
+	if (buf.flags & ~(IORING_REGISTER_SRC_REGISTERED |
+			  IORING_REGISTER_DST_REPLACE))
+		return -EINVAL;
+	if (!(buf.flags & IORING_REGISTER_DST_REPLACE) &&
+	    __atomic_load_n(&ctx->bufs.table, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	for (unsigned i = 0; i < sizeof(buf.pad) / sizeof(buf.pad[0]); i++)
+		if (buf.pad[i])
+			return -EINVAL;
+	src = clone_source(&buf, &held, &owner, &ret);
+	if (!src)
+		return ret;
+	ret = ua_clone_buffers(ctx, src, &buf);
+	if (held)
+		ua_ctx_put(src, owner);
+	return ret;
+}
+
 static int file_alloc_range(struct ua_ctx *ctx, const void *arg)
 {
 	struct io_uring_file_index_range range;
@@ -131,19 +203,115 @@ static int file_alloc_range(struct ua_ctx *ctx, const void *arg)
 	return ua_files_set_alloc_range(ctx, range.off, range.len);
 }
 
-static int enable_rings(struct ua_ctx *ctx)
+#define MAX_RESTRICTIONS	(IORING_RESTRICTION_LAST + IORING_REGISTER_LAST + \
+				 IORING_OP_LAST)
+
+static void bit_set(__u64 *map, unsigned bit)
+{
+	map[bit / 64] |= 1ull << (bit % 64);
+}
+
+static int parse_restriction(struct ua_restrictions *r,
+			     const struct io_uring_restriction *res)
+{
+	switch (res->opcode) {
+	case IORING_RESTRICTION_REGISTER_OP:
+		if (res->register_op >= IORING_REGISTER_LAST)
+			return -EINVAL;
+		bit_set(r->register_op, res->register_op);
+		return 0;
+	case IORING_RESTRICTION_SQE_OP:
+		if (res->sqe_op >= IORING_OP_LAST)
+			return -EINVAL;
+		bit_set(r->sqe_op, res->sqe_op);
+		return 0;
+	case IORING_RESTRICTION_SQE_FLAGS_ALLOWED:
+		r->sqe_flags_allowed = res->sqe_flags;
+		return 0;
+	case IORING_RESTRICTION_SQE_FLAGS_REQUIRED:
+		r->sqe_flags_required = res->sqe_flags;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_restrictions(struct ua_restrictions *r, const void *arg,
+			      unsigned nr)
+{
+	struct io_uring_restriction *res;
+	int ret = 0;
+
+	if (!arg || nr > MAX_RESTRICTIONS)
+		return -EINVAL;
+	if (!nr)
+		return 0;	/* nothing allowed */
+	res = malloc(nr * sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	if (ua_copy_from_user(res, (__u64) (uintptr_t) arg, nr * sizeof(*res)))
+		ret = -EFAULT;
+	for (unsigned i = 0; !ret && i < nr; i++)
+		ret = parse_restriction(r, &res[i]);
+	free(res);
+	return ret;
+}
+
+/* Once, while the ring is disabled; a failed attempt leaves nothing. */
+static int register_restrictions(struct ua_ctx *ctx, const void *arg,
+				 unsigned nr)
+{
+	struct ua_restrictions *r = &ctx->restrictions;
+	int ret;
+
+	if (!ctx->disabled)
+		return -EBADFD;
+	if (r->registered)
+		return -EBUSY;
+	ret = parse_restrictions(r, arg, nr);
+	if (ret)
+		memset(r, 0, sizeof(*r));
+	else
+		r->registered = true;
+	return ret;
+}
+
+/* What a restricted ring may not register is refused before its
+ * arguments are looked at. */
+bool ua_register_refused(const struct ua_ctx *ctx, unsigned opcode)
+{
+	return __atomic_load_n(&ctx->restricted, __ATOMIC_ACQUIRE) &&
+	       opcode < IORING_REGISTER_LAST &&
+	       !ua_bit_test(ctx->restrictions.register_op, opcode);
+}
+
+/* Under uring_lock, which orders it after any registration of
+ * restrictions; the release store of disabled publishes them. */
+static int enable_locked(struct ua_ctx *ctx)
 {
 	if (!ctx->disabled)
 		return -EBADFD;
+	__atomic_store_n(&ctx->restricted, ctx->restrictions.registered,
+			 __ATOMIC_RELEASE);
 	if (!ctx->has_submitter) {
 		ctx->submitter = pthread_self();
 		__atomic_store_n(&ctx->has_submitter, true, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&ctx->disabled, false, __ATOMIC_RELEASE);
-	/* The submission thread skipped the ring until now. */
-	if (ctx->sqd)
-		ua_sqpoll_wake(ctx);
 	return 0;
+}
+
+static int enable_rings(struct ua_ctx *ctx)
+{
+	int ret;
+
+	pthread_mutex_lock(&ctx->uring_lock);
+	ret = enable_locked(ctx);
+	pthread_mutex_unlock(&ctx->uring_lock);
+	/* The submission thread skipped the ring until now. */
+	if (!ret && ctx->sqd)
+		ua_sqpoll_wake(ctx);
+	return ret;
 }
 
 int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
@@ -153,6 +321,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 
 	switch (opcode) {
 	case IORING_REGISTER_BUFFERS:
+		if (!arg)	/* not sparse: that is BUFFERS2's */
+			return -EFAULT;
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = ua_register_buffers(ctx, arg, nr_args);
 		pthread_mutex_unlock(&ctx->uring_lock);
@@ -164,6 +334,14 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		ret = ua_unregister_buffers(ctx);
 		pthread_mutex_unlock(&ctx->uring_lock);
 		return ret;
+	case IORING_REGISTER_BUFFERS2:
+		return register_buffers2(ctx, arg, nr_args);
+	case IORING_REGISTER_BUFFERS_UPDATE:
+		return update_buffers(ctx, arg, nr_args);
+	case IORING_REGISTER_CLONE_BUFFERS:
+		if (!arg || nr_args != 1)
+			return -EINVAL;
+		return clone_buffers(ctx, arg);
 	case IORING_REGISTER_FILES:
 		if (!arg)
 			return -EFAULT;
@@ -209,6 +387,11 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (arg || nr_args)
 			return -EINVAL;
 		return enable_rings(ctx);
+	case IORING_REGISTER_RESTRICTIONS:
+		pthread_mutex_lock(&ctx->uring_lock);
+		ret = register_restrictions(ctx, arg, nr_args);
+		pthread_mutex_unlock(&ctx->uring_lock);
+		return ret;
 	default:
 		return -EINVAL;
 	}

@@ -12,6 +12,7 @@
 #include "engine/aio.h"
 #include "engine/filetable.h"
 #include "engine/rsrc.h"
+#include "engine/restrict.h"
 #include "engine/iowq.h"
 #include "engine/timer.h"
 #include "engine/poll.h"
@@ -33,6 +34,7 @@ struct ua_ctx {
 	unsigned		features;
 	unsigned		sq_entries, cq_entries;
 	bool			disabled;	/* IORING_SETUP_R_DISABLED */
+	bool			restricted;	/* restrictions in force */
 
 	/* Shared memory, as the engine maps it. */
 	void			*sq_map, *cq_map, *sqe_map;
@@ -109,6 +111,8 @@ struct ua_ctx {
 
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
+
+	struct ua_restrictions	restrictions;	/* written while disabled */
 
 	unsigned		fork_gen;	/* ring.c: made before a fork()? */
 	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */

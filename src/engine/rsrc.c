@@ -375,26 +375,33 @@ static int check_buffer(const struct iovec *iov)
 }
 
 /*
- * The application's iovec array, read once: everything after works on the
- * copy. The single place where reading it must turn bad memory into
- * -EFAULT.
+ * The application's iovec and tag arrays (iovs 0: a sparse table; tags 0:
+ * none), read once: everything after works on the copy. The single place
+ * where reading them must turn bad memory into -EFAULT.
  */
-static struct iovec *read_iovecs(const struct iovec *iovs, unsigned nr,
-				 int *err)
-{
-	struct iovec *copy = malloc(nr * sizeof(*copy));
+struct buf_entries {
+	struct iovec	*iov;
+	__u64		*tag;	/* NULL: no tags */
+};
 
-	if (!copy) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	if (ua_copy_from_user(copy, (__u64) (uintptr_t) iovs,
-			      nr * sizeof(*copy))) {
-		free(copy);
-		*err = -EFAULT;
-		return NULL;
-	}
-	return copy;
+static int read_entries(struct buf_entries *e, __u64 iovs, __u64 tags,
+			unsigned nr)
+{
+	e->iov = calloc(nr, sizeof(*e->iov));
+	e->tag = tags ? malloc(nr * sizeof(*e->tag)) : NULL;
+	if (!e->iov || (tags && !e->tag))
+		return -ENOMEM;
+	if (iovs && ua_copy_from_user(e->iov, iovs, nr * sizeof(*e->iov)))
+		return -EFAULT;
+	if (tags && ua_copy_from_user(e->tag, tags, nr * sizeof(*e->tag)))
+		return -EFAULT;
+	return 0;
+}
+
+static void free_entries(struct buf_entries *e)
+{
+	free(e->iov);
+	free(e->tag);
 }
 
 static struct ua_buf_table *buf_table_alloc(unsigned nr)
@@ -412,6 +419,13 @@ static struct ua_buf_node *buf_slot(struct ua_buf_table *table, unsigned i)
 	return __atomic_load_n(&table->slots[i], __ATOMIC_RELAXED);
 }
 
+/* Release: the node's fields are written before lookups can see it. */
+static void buf_slot_publish(struct ua_buf_table *table, unsigned i,
+			     struct ua_buf_node *node)
+{
+	__atomic_store_n(&table->slots[i], node, __ATOMIC_RELEASE);
+}
+
 /* Never published: no lookup can have seen its nodes. */
 static void buf_table_discard(struct ua_buf_table *table)
 {
@@ -427,32 +441,52 @@ static void buf_table_free_rcu(struct ua_rcu_head *head)
 	free(ua_container_of(head, struct ua_buf_table, rcu));
 }
 
-static int fill_buf_table(struct ua_ctx *ctx, struct ua_buf_table *table,
-			  const struct iovec *iovs)
+/*
+ * The node for one entry, in *out (NULL for an empty slot), or the
+ * kernel's error: a tag needs a buffer, as a tag CQE needs something
+ * released.
+ */
+static int buf_node_for(struct ua_ctx *ctx, const struct iovec *iov,
+			__u64 tag, struct ua_buf_node **out)
 {
 	struct ua_rsrc_node *node;
+	int ret = check_buffer(iov);
+
+	*out = NULL;
+	if (ret)
+		return ret;
+	if (!iov->iov_base)
+		return tag ? -EINVAL : 0;
+	node = ua_rsrc_node_take(&ctx->bufs.nodes);
+	if (!node)
+		return -ENOMEM;
+	node->tag = tag;
+	buf_node_of(node)->iov = *iov;
+	*out = buf_node_of(node);
+	return 0;
+}
+
+static int fill_buf_table(struct ua_ctx *ctx, struct ua_buf_table *table,
+			  const struct buf_entries *e)
+{
+	struct ua_buf_node *node;
 	int ret;
 
 	for (unsigned i = 0; i < table->nr; i++) {
-		ret = check_buffer(&iovs[i]);
+		ret = buf_node_for(ctx, &e->iov[i], e->tag ? e->tag[i] : 0,
+				   &node);
 		if (ret)
 			return ret;
-		if (!iovs[i].iov_base)
-			continue;	/* an empty slot */
-		node = ua_rsrc_node_take(&ctx->bufs.nodes);
-		if (!node)
-			return -ENOMEM;
-		buf_node_of(node)->iov = iovs[i];
-		table->slots[i] = buf_node_of(node);
+		table->slots[i] = node;
 	}
 	return 0;
 }
 
-static int register_bufs_locked(struct ua_ctx *ctx, const struct iovec *iovs,
+static int register_bufs_locked(struct ua_ctx *ctx, __u64 iovs, __u64 tags,
 				unsigned nr)
 {
 	struct ua_buf_table *table;
-	struct iovec *copy;
+	struct buf_entries e;
 	int ret;
 
 	ua_lock_assert_held(&ctx->bufs.lock);
@@ -460,12 +494,11 @@ static int register_bufs_locked(struct ua_ctx *ctx, const struct iovec *iovs,
 		return -EBUSY;
 	if (!nr || nr > MAX_REG_BUFFERS)
 		return -EINVAL;
-	copy = read_iovecs(iovs, nr, &ret);
-	if (!copy)
-		return ret;
-	table = buf_table_alloc(nr);
-	ret = table ? fill_buf_table(ctx, table, copy) : -ENOMEM;
-	free(copy);
+	ret = read_entries(&e, iovs, tags, nr);
+	table = ret ? NULL : buf_table_alloc(nr);
+	if (!ret)
+		ret = table ? fill_buf_table(ctx, table, &e) : -ENOMEM;
+	free_entries(&e);
 	if (ret) {
 		if (table)
 			buf_table_discard(table);
@@ -479,11 +512,191 @@ static int register_bufs_locked(struct ua_ctx *ctx, const struct iovec *iovs,
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
 			unsigned nr)
 {
+	return ua_register_buffers_tagged(ctx, (__u64) (uintptr_t) iovs, 0, nr);
+}
+
+int ua_register_buffers_tagged(struct ua_ctx *ctx, __u64 iovs, __u64 tags,
+			       unsigned nr)
+{
 	int ret;
 
 	pthread_mutex_lock(&ctx->bufs.lock);
-	ret = register_bufs_locked(ctx, iovs, nr);
+	ret = register_bufs_locked(ctx, iovs, tags, nr);
 	pthread_mutex_unlock(&ctx->bufs.lock);
+	return ret;
+}
+
+/* Straight from old to new: a lookup sees one or the other. */
+static void buf_slot_replace(struct ua_buf_table *table, unsigned i,
+			     struct ua_buf_node *node)
+{
+	struct ua_buf_node *old = buf_slot(table, i);
+
+	buf_slot_publish(table, i, node);
+	if (old)
+		ua_rsrc_node_retire(&old->rsrc);
+}
+
+/*
+ * The kernel's update: each entry replaces its slot (an empty iovec
+ * empties it), read an entry at a time; the first that fails ends the
+ * update and leaves its slot as it was. Returns how many entries were
+ * done, or the error if none was.
+ */
+static int update_bufs_locked(struct ua_ctx *ctx, unsigned offset,
+			      __u64 iovs, __u64 tags, unsigned nr)
+{
+	struct ua_buf_table *table = ctx->bufs.table;
+	struct ua_buf_node *node;
+	unsigned done;
+	int ret = 0;
+
+	ua_lock_assert_held(&ctx->bufs.lock);
+	if (!table)
+		return -ENXIO;
+	if (offset + nr > table->nr)
+		return -EINVAL;
+	for (done = 0; done < nr; done++) {
+		struct iovec iov;
+		__u64 tag = 0;
+
+		if (ua_copy_from_user(&iov, iovs + done * sizeof(iov),
+				      sizeof(iov)) ||
+		    (tags && ua_copy_from_user(&tag, tags + done * sizeof(tag),
+					       sizeof(tag)))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = buf_node_for(ctx, &iov, tag, &node);
+		if (ret)
+			break;
+		buf_slot_replace(table, offset + done, node);
+	}
+	return done ? (int) done : ret;
+}
+
+int ua_update_buffers(struct ua_ctx *ctx, unsigned offset, __u64 iovs,
+		      __u64 tags, unsigned nr)
+{
+	int ret;
+
+	if (offset + nr < offset)
+		return -EOVERFLOW;
+	pthread_mutex_lock(&ctx->bufs.lock);
+	ret = update_bufs_locked(ctx, offset, iovs, tags, nr);
+	pthread_mutex_unlock(&ctx->bufs.lock);
+	return ret;
+}
+
+/*
+ * Cloning: dst's slots [dst_off, dst_off + nr) get nodes of their own
+ * for the buffers of src's [src_off, src_off + nr), untagged, in a new
+ * table, at least as long as the old one, that keeps dst's other nodes.
+ * The old table's nodes in the range are retired as by an update.
+ */
+static int clone_checks(struct ua_buf_table *dst, struct ua_buf_table *src,
+			struct io_uring_clone_buffers *arg)
+{
+	unsigned end;
+
+	if (!arg->nr && (arg->dst_off || arg->src_off))
+		return -EINVAL;
+	if (dst && !(arg->flags & IORING_REGISTER_DST_REPLACE))
+		return -EBUSY;
+	if (!src)
+		return -ENXIO;
+	if (!arg->nr)
+		arg->nr = src->nr;
+	else if (arg->nr > src->nr)
+		return -EINVAL;
+	if (__builtin_add_overflow(arg->nr, arg->src_off, &end) ||
+	    end > src->nr)
+		return -EOVERFLOW;
+	if (__builtin_add_overflow(arg->nr, arg->dst_off, &end))
+		return -EOVERFLOW;
+	return end > MAX_REG_BUFFERS ? -EINVAL : 0;
+}
+
+static int clone_range(struct ua_ctx *ctx, struct ua_buf_table *table,
+		       struct ua_buf_table *src,
+		       const struct io_uring_clone_buffers *arg)
+{
+	struct ua_buf_node *from;
+	struct ua_rsrc_node *node;
+
+	for (unsigned i = 0; i < arg->nr; i++) {
+		from = buf_slot(src, arg->src_off + i);
+		if (!from)
+			continue;
+		node = ua_rsrc_node_take(&ctx->bufs.nodes);
+		if (!node)
+			return -ENOMEM;
+		buf_node_of(node)->iov = from->iov;
+		table->slots[arg->dst_off + i] = buf_node_of(node);
+	}
+	return 0;
+}
+
+/* The old table's nodes move to the new one, or retire if replaced. */
+static void clone_install(struct ua_bufs *bufs, struct ua_buf_table *table,
+			  unsigned dst_off, unsigned nr)
+{
+	struct ua_buf_table *old = bufs->table;
+	unsigned end = dst_off + nr;
+
+	__atomic_store_n(&bufs->table, table, __ATOMIC_RELEASE);
+	if (!old)
+		return;
+	for (unsigned i = old->nr < end ? old->nr : end; i-- > dst_off;)
+		if (buf_slot(old, i))
+			ua_rsrc_node_retire(&buf_slot(old, i)->rsrc);
+	ua_rcu_call(&old->rcu, buf_table_free_rcu);
+}
+
+static int clone_locked(struct ua_ctx *ctx, struct ua_ctx *src,
+			struct io_uring_clone_buffers *arg)
+{
+	struct ua_buf_table *old = ctx->bufs.table, *table;
+	unsigned nr;
+	int ret;
+
+	ret = clone_checks(old, src->bufs.table, arg);
+	if (ret)
+		return ret;
+	nr = arg->dst_off + arg->nr;
+	table = buf_table_alloc(old && old->nr > nr ? old->nr : nr);
+	if (!table)
+		return -ENOMEM;
+	ret = clone_range(ctx, table, src->bufs.table, arg);
+	if (ret) {
+		buf_table_discard(table);
+		return ret;
+	}
+	for (unsigned i = 0; old && i < old->nr; i++)
+		if (i < arg->dst_off || i - arg->dst_off >= arg->nr)
+			table->slots[i] = buf_slot(old, i);
+	clone_install(&ctx->bufs, table, arg->dst_off, arg->nr);
+	return 0;
+}
+
+/* Both tables' writers locked, in address order as any pair of rings. */
+int ua_clone_buffers(struct ua_ctx *ctx, struct ua_ctx *src,
+		     struct io_uring_clone_buffers *arg)
+{
+	pthread_mutex_t *first = &ctx->bufs.lock, *second = &src->bufs.lock;
+	int ret;
+
+	if (first > second) {
+		first = &src->bufs.lock;
+		second = &ctx->bufs.lock;
+	}
+	pthread_mutex_lock(first);
+	if (second != first)
+		pthread_mutex_lock(second);
+	ret = clone_locked(ctx, src, arg);
+	if (second != first)
+		pthread_mutex_unlock(second);
+	pthread_mutex_unlock(first);
 	return ret;
 }
 
@@ -495,7 +708,8 @@ static int unregister_bufs_locked(struct ua_bufs *bufs)
 	if (!table)
 		return -ENXIO;
 	__atomic_store_n(&bufs->table, NULL, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < table->nr; i++)
+	/* From the last slot, as the kernel frees a table: tags post so. */
+	for (unsigned i = table->nr; i-- > 0;)
 		if (buf_slot(table, i))
 			ua_rsrc_node_retire(&buf_slot(table, i)->rsrc);
 	ua_rcu_call(&table->rcu, buf_table_free_rcu);

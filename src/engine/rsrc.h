@@ -96,6 +96,15 @@ void ua_bufs_init(struct ua_ctx *ctx);
 void ua_bufs_destroy(struct ua_ctx *ctx);
 int ua_register_buffers(struct ua_ctx *ctx, const struct iovec *iovs,
 			unsigned nr);
+/* iovs and tags: arrays in the application's memory; iovs 0: sparse,
+ * tags 0: none. Tags post when their buffer leaves the table. */
+int ua_register_buffers_tagged(struct ua_ctx *ctx, __u64 iovs, __u64 tags,
+			       unsigned nr);
+int ua_update_buffers(struct ua_ctx *ctx, unsigned offset, __u64 iovs,
+		      __u64 tags, unsigned nr);
+/* arg checked for flags and padding; arg->nr is set when 0 (all). */
+int ua_clone_buffers(struct ua_ctx *ctx, struct ua_ctx *src,
+		     struct io_uring_clone_buffers *arg);
 int ua_unregister_buffers(struct ua_ctx *ctx);
 const struct iovec *ua_bufs_get(struct ua_ctx *ctx, unsigned index,
 				struct ua_buf_node **node);

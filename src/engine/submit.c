@@ -121,12 +121,7 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	req->opcode = IORING_OP_NOP;
 	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~UA_SQE_FLAGS))
 		return -EINVAL;
-	if (__builtin_expect(ctx->setup_flags & IORING_SETUP_IOPOLL, 0) &&
-	    !ua_iopoll_op_allowed(sqe->opcode))
-		return -EINVAL;
 	def = ua_opdef(sqe->opcode);
-	if (!def->prep)
-		return -EOPNOTSUPP;
 	if (sqe->flags & IOSQE_BUFFER_SELECT) {
 		if (!def->buffer_select)
 			return -EOPNOTSUPP;
@@ -138,6 +133,16 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 		if (ret)
 			return ret;
 	}
+	/* As the kernel's: after the flags' checks, before the opcode's. */
+	if (__builtin_expect(ctx->restricted, 0) &&
+	    !ua_restrictions_allow_sqe(&ctx->restrictions, sqe->opcode,
+				       sqe->flags))
+		return -EACCES;
+	if (__builtin_expect(ctx->setup_flags & IORING_SETUP_IOPOLL, 0) &&
+	    !ua_iopoll_op_allowed(sqe->opcode))
+		return -EINVAL;
+	if (!def->prep)
+		return -EOPNOTSUPP;
 	if (sqe->personality)
 		return -EINVAL;		/* no personality is registered */
 	/* ioprio first, with no loop: the check every NOP makes. */

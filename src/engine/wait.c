@@ -226,6 +226,39 @@ static int wait_loop(struct ua_ctx *ctx, const struct ua_wait_args *args,
 	}
 }
 
+static bool earlier(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * A wait with a minimum (getevents_arg.min_wait_usec), by the kernel's
+ * rule: min_complete CQEs or the minimum, whichever comes first, even
+ * past the deadline; then, unless a CQE came meanwhile or the deadline is
+ * no later, a single CQE or the deadline.
+ */
+static int wait_for(struct ua_ctx *ctx, const struct ua_wait_args *args,
+		    bool in_poller)
+{
+	struct ua_wait_args part = *args;
+	unsigned tail;
+	int ret;
+
+	if (!args->min_deadline)
+		return wait_loop(ctx, args, in_poller);
+	tail = io_uring_smp_load_acquire(ctx->cq_tail);
+	part.deadline = args->min_deadline;
+	ret = wait_loop(ctx, &part, in_poller);
+	if (ret != -ETIME || !args->deadline ||
+	    !earlier(args->min_deadline, args->deadline) ||
+	    tail != io_uring_smp_load_acquire(ctx->cq_tail))
+		return ret;
+	part.deadline = args->deadline;
+	part.min_complete = 1;
+	return wait_loop(ctx, &part, in_poller);
+}
+
 /* io_uring_enter's GETEVENTS; min_complete 0 only runs what is ready. */
 int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 {
@@ -240,9 +273,9 @@ int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args)
 		return 0;
 	}
 	if (!in_poller)
-		return wait_loop(ctx, args, false);
+		return wait_for(ctx, args, false);
 	ua_poll_wait_begin(ctx);
-	ret = wait_loop(ctx, args, true);
+	ret = wait_for(ctx, args, true);
 	ua_poll_wait_end(ctx);
 	return ret;
 }

@@ -11,6 +11,7 @@ struct ua_ctx;
 struct ua_wait_args {
 	unsigned		min_complete;
 	const struct timespec	*deadline;	/* CLOCK_MONOTONIC, or NULL */
+	const struct timespec	*min_deadline;	/* end of min_wait_usec, or NULL */
 	const sigset_t		*sigmask;
 };
 int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
