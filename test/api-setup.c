@@ -216,6 +216,28 @@ static void test_queue_exit_releases_ring_fd(void **state)
 	assert_int_equal(count_open_fds(), before);
 }
 
+/* A ring that has only run requests which complete at once holds one
+ * descriptor, its own, as the kernel's does (a first ring may leave
+ * process-wide ones behind: made before counting). */
+static void test_unused_ring_holds_one_fd(void **state)
+{
+	struct io_uring first, ring;
+	struct io_uring_cqe *cqe;
+	int before;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &first, 0), 0);
+	before = count_open_fds();
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	io_uring_prep_nop(io_uring_get_sqe(&ring));
+	assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	io_uring_cqe_seen(&ring, cqe);
+	assert_int_equal(count_open_fds(), before + 1);
+	io_uring_queue_exit(&ring);
+	io_uring_queue_exit(&first);
+}
+
 static void test_two_rings_are_independent(void **state)
 {
 	struct io_uring a, b;
@@ -283,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_features_report_nodrop),
 		cmocka_unit_test(test_ring_starts_empty),
 		cmocka_unit_test(test_queue_exit_releases_ring_fd),
+		cmocka_unit_test(test_unused_ring_holds_one_fd),
 		cmocka_unit_test(test_two_rings_are_independent),
 		cmocka_unit_test(test_r_disabled_ring_refuses_submit_until_enabled),
 	};
