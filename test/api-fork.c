@@ -469,6 +469,45 @@ static void test_child_of_sqpoll_process_makes_its_own(void **state)
 	io_uring_queue_exit(&ring);
 }
 
+/*
+ * Rings made after the fork by the parent and by the child are separate
+ * memory, whatever the parent's rings before it left behind: a CQE the
+ * child leaves in its ring never shows in the parent's.
+ */
+static void test_rings_after_fork_do_not_share_memory(void **state)
+{
+	struct io_uring ring;
+	int to_parent[2], to_child[2];
+	char byte = 0;
+	pid_t pid;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	io_uring_queue_exit(&ring);
+	assert_int_equal(pipe(to_parent), 0);
+	assert_int_equal(pipe(to_child), 0);
+	pid = fork_child();
+	if (!pid) {
+		CHILD_CHECK(io_uring_queue_init(8, &ring, 0) == 0);
+		io_uring_prep_nop(io_uring_get_sqe(&ring));
+		CHILD_CHECK(io_uring_submit(&ring) >= 1);
+		CHILD_CHECK(write(to_parent[1], "r", 1) == 1);
+		CHILD_CHECK(read(to_child[0], &byte, 1) == 1);
+		_exit(0);
+	}
+	assert_int_equal(read(to_parent[0], &byte, 1), 1);
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	assert_int_equal(io_uring_cq_ready(&ring), 0);
+	assert_int_equal(*ring.sq.ktail, 0);
+	io_uring_queue_exit(&ring);
+	assert_int_equal(write(to_child[1], "x", 1), 1);
+	assert_child_ok(pid);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	close(to_child[0]);
+	close(to_child[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_child_closes_descriptors_before_exit),
 		cmocka_unit_test(test_process_per_connection),
 		cmocka_unit_test(test_child_of_sqpoll_process_makes_its_own),
+		cmocka_unit_test(test_rings_after_fork_do_not_share_memory),
 #ifndef TEST_KERNEL
 		cmocka_unit_test(test_child_cannot_drive_inherited_ring),
 #endif

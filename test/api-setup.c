@@ -206,14 +206,73 @@ static void test_ring_starts_empty(void **state)
 static void test_queue_exit_releases_ring_fd(void **state)
 {
 	struct io_uring ring;
-	int before = count_open_fds();
+	int before;
 
 	(void) state;
+	/* A process's first ring may leave process-wide descriptors behind
+	 * for the next (the kernel's leaves none): counted after one. */
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	io_uring_queue_exit(&ring);
+	before = count_open_fds();
 	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
 	/* The kernel uses exactly one; an emulation may need helpers. */
 	assert_true(count_open_fds() >= before + 1);
 	io_uring_queue_exit(&ring);
 	assert_int_equal(count_open_fds(), before);
+}
+
+/* A ring that has only run requests which complete at once holds one
+ * descriptor, its own, as the kernel's does (a first ring may leave
+ * process-wide ones behind: made before counting). */
+static void test_unused_ring_holds_one_fd(void **state)
+{
+	struct io_uring first, ring;
+	struct io_uring_cqe *cqe;
+	int before;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &first, 0), 0);
+	before = count_open_fds();
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	io_uring_prep_nop(io_uring_get_sqe(&ring));
+	assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	io_uring_cqe_seen(&ring, cqe);
+	assert_int_equal(count_open_fds(), before + 1);
+	io_uring_queue_exit(&ring);
+	io_uring_queue_exit(&first);
+}
+
+/* Each new ring starts as the kernel's: heads, tails, flags and entries
+ * zero, whatever rings of the process used before it. */
+static void test_new_ring_starts_zeroed(void **state)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	unsigned i;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	for (i = 0; i < 8; i++) {
+		io_uring_prep_nop(io_uring_get_sqe(&ring));
+		io_uring_sqe_set_data64(&ring.sq.sqes[i], 0xabcdef00u + i);
+	}
+	assert_int_equal(io_uring_submit_and_wait(&ring, 8), 8);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	io_uring_cq_advance(&ring, 3);
+	io_uring_queue_exit(&ring);
+
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	assert_int_equal(*ring.sq.khead, 0);
+	assert_int_equal(*ring.sq.ktail, 0);
+	assert_int_equal(*ring.cq.khead, 0);
+	assert_int_equal(*ring.cq.ktail, 0);
+	assert_int_equal(*ring.cq.koverflow, 0);
+	for (i = 0; i < *ring.sq.kring_entries; i++)
+		assert_int_equal(ring.sq.sqes[i].user_data, 0);
+	for (i = 0; i < *ring.cq.kring_entries; i++)
+		assert_int_equal(ring.cq.cqes[i].user_data, 0);
+	io_uring_queue_exit(&ring);
 }
 
 static void test_two_rings_are_independent(void **state)
@@ -283,6 +342,8 @@ int main(void)
 		cmocka_unit_test(test_features_report_nodrop),
 		cmocka_unit_test(test_ring_starts_empty),
 		cmocka_unit_test(test_queue_exit_releases_ring_fd),
+		cmocka_unit_test(test_unused_ring_holds_one_fd),
+		cmocka_unit_test(test_new_ring_starts_zeroed),
 		cmocka_unit_test(test_two_rings_are_independent),
 		cmocka_unit_test(test_r_disabled_ring_refuses_submit_until_enabled),
 	};

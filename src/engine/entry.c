@@ -148,13 +148,17 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 }
 
 /* A ring still filed under this number lost its descriptor to close()
- * without a release: nobody can reach it any more. */
+ * without a release: nobody can reach it any more. Most numbers hold no
+ * ring, or a torn-down ring's mark: two loads tell, where a failed get
+ * would ask the kernel why (a statx per ring setup). */
 static void release_stale_ring(int fd)
 {
 	struct ua_ctx *stale;
 	bool owner;
 	int err;
 
+	if (!ua_ctx_lookup(fd))
+		return;
 	stale = ua_ctx_get(fd, &err, &owner);
 	if (stale) {
 		ua_ctx_release(stale, owner);

@@ -152,11 +152,47 @@ static bool is_wake_event(struct ua_poller *p, const struct epoll_event *ev)
 	return ev->data.ptr == &p->wake_fd;
 }
 
+/*
+ * The ring's epoll instance and its wake eventfd: made on first need, as
+ * most rings never park a request (a ring set up, used for I/O that
+ * completes inline and exited pays three system calls and two closes
+ * less). Under p->lock; published with release for the readers that run
+ * without it (waiters, ua_poll_run_ready).
+ */
+static int instance_create_locked(struct ua_poller *p)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.ptr = &p->wake_fd };
+	int epfd, wake_fd, err;
+
+	if (p->epfd >= 0)
+		return 0;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return -errno;
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, wake_fd, &ev)) {
+		err = -errno;
+		if (wake_fd >= 0)
+			close(wake_fd);
+		close(epfd);
+		return err;
+	}
+	__atomic_store_n(&p->wake_fd, wake_fd, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->epfd, epfd, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* The ring's epoll instance, or -1 while nothing has needed it. */
+int ua_poller_epfd(struct ua_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->poller.epfd, __ATOMIC_ACQUIRE);
+}
+
+/* A DEFER_TASKRUN ring always waits in its instance: made with it. */
 int ua_poller_init(struct ua_ctx *ctx)
 {
 	struct ua_poller *p = &ctx->poller;
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
-				  .data.ptr = &p->wake_fd };
 	int err;
 
 	pthread_mutex_lock(&svc.lock);
@@ -164,17 +200,11 @@ int ua_poller_init(struct ua_ctx *ctx)
 	pthread_mutex_unlock(&svc.lock);
 	if (err)
 		return err;
-	p->wake_fd = -1;
-	p->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (p->epfd < 0)
-		return -errno;
-	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->wake_fd < 0 || epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev)) {
-		err = -errno;
-		if (p->wake_fd >= 0)
-			close(p->wake_fd);
-		close(p->epfd);
-		return err;
+	p->epfd = p->wake_fd = -1;
+	if (ua_ctx_polls_inline(ctx)) {
+		err = instance_create_locked(p);
+		if (err)
+			return err;
 	}
 	pthread_mutex_init(&p->lock, NULL);
 	p->ready = true;
@@ -617,7 +647,7 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	__atomic_store_n(&req->poll.refs, 1, __ATOMIC_RELAXED);
 
 	pthread_mutex_lock(&p->lock);
-	pfd = pollfd_get(p, req->fd);
+	pfd = instance_create_locked(p) ? NULL : pollfd_get(p, req->fd);
 	if (!pfd)
 		goto fail;
 	/* A first waiter re-registers (the number may have been reused), so
@@ -795,9 +825,10 @@ int ua_poll_run_ready(struct ua_ctx *ctx)
 	struct epoll_event ev[UA_MAX_EVENTS];
 	int n;
 
-	if (!__atomic_load_n(&ctx->poller.nr_parked, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&ctx->poller.nr_parked, __ATOMIC_RELAXED) ||
+	    ua_poller_epfd(ctx) < 0)
 		return 0;
-	n = epoll_wait(ctx->poller.epfd, ev, UA_MAX_EVENTS, 0);
+	n = epoll_wait(ua_poller_epfd(ctx), ev, UA_MAX_EVENTS, 0);
 	if (n > 0)
 		ua_poll_dispatch(ctx, ev, n);
 	return n;
@@ -986,8 +1017,10 @@ void ua_poller_free(struct ua_ctx *ctx)
 	free(p->by_fd);
 	p->by_fd = NULL;
 	p->nr_by_fd = 0;
-	close(p->wake_fd);
-	close(p->epfd);
+	if (p->epfd >= 0) {
+		close(p->wake_fd);
+		close(p->epfd);
+	}
 	pthread_mutex_destroy(&p->lock);
 }
 

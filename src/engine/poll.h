@@ -42,6 +42,7 @@ struct ua_poller {
 
 /* poll.c: the readiness engine */
 int ua_poller_init(struct ua_ctx *ctx);
+int ua_poller_epfd(struct ua_ctx *ctx);
 void ua_poller_shutdown(struct ua_ctx *ctx);
 void ua_poller_free(struct ua_ctx *ctx);
 void ua_poller_atfork_child(void);

@@ -96,16 +96,150 @@ static void point_into_maps(struct ua_ctx *ctx)
 	*(unsigned *) (cq + OFF_ENTRIES) = ctx->cq_entries;
 }
 
-int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
+/*
+ * The process keeps the memfd of one exited small ring, mapped, with its
+ * pages zeroed: the next small ring takes it over with one dup instead of
+ * memfd_create, ftruncate, three mmaps (and later three munmaps and the
+ * pages' release when the last descriptor closes), which is most of the
+ * time a ring's setup and exit take. The spare is mapped at the sizes of
+ * a 256-entry ring, so that it fits any small ring, and only one file is
+ * ever set aside: held by a live ring (spare_out) or waiting in spare, it
+ * costs the process one descriptor. A ring with buffer rings grew its
+ * file and is not kept; neither is a ring inherited over fork() (its pages
+ * are the parent's), and a fork() child drops the spare for the same
+ * reason.
+ */
+#define SPARE_ENTRIES	256u
+
+struct spare_file {
+	int		fd;
+	unsigned long	ino;
+	void		*sq_map, *cq_map, *sqe_map;
+};
+
+static unsigned fork_gen;		/* below, with the table */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct spare_file spare = { .fd = -1 };
+static bool spare_out;		/* a live ring holds the file set aside */
+
+static size_t sq_size(unsigned entries)
 {
-	int fd;
+	return page_round(OFF_ENTRIES_ARR + entries * sizeof(unsigned));
+}
 
-	ctx->sq_map_sz = page_round(OFF_ENTRIES_ARR + ctx->sq_entries * sizeof(unsigned));
-	ctx->cq_map_sz = page_round(OFF_ENTRIES_ARR +
-				    ctx->cq_entries * sizeof(struct io_uring_cqe));
-	ctx->sqe_map_sz = page_round(ctx->sq_entries * sizeof(struct io_uring_sqe));
+static size_t cq_size(unsigned entries)
+{
+	return page_round(OFF_ENTRIES_ARR + entries * sizeof(struct io_uring_cqe));
+}
 
-	fd = ua_sys_memfd_create("[io_uring]", MFD_CLOEXEC);
+static size_t sqe_size(unsigned entries)
+{
+	return page_round(entries * sizeof(struct io_uring_sqe));
+}
+
+static bool fits_spare(const struct ua_ctx *ctx)
+{
+	return ctx->sq_map_sz <= sq_size(SPARE_ENTRIES) &&
+	       ctx->cq_map_sz <= cq_size(2 * SPARE_ENTRIES) &&
+	       ctx->sqe_map_sz <= sqe_size(SPARE_ENTRIES);
+}
+
+/* The ring maps its file at the spare's sizes when it may be kept. */
+static void size_for_spare(struct ua_ctx *ctx)
+{
+	ctx->sq_map_sz = sq_size(SPARE_ENTRIES);
+	ctx->cq_map_sz = cq_size(2 * SPARE_ENTRIES);
+	ctx->sqe_map_sz = sqe_size(SPARE_ENTRIES);
+}
+
+/* Takes the spare (true: ctx->spare_fd set, maps adopted), or claims the
+ * right to keep this ring's file (ctx->spare_fd -2: make one), or
+ * neither. */
+static bool take_spare(struct ua_ctx *ctx)
+{
+	bool taken = false;
+
+	ctx->spare_fd = -1;
+	if (!fits_spare(ctx))
+		return false;
+	pthread_mutex_lock(&spare_lock);
+	if (spare.fd >= 0) {
+		ctx->spare_fd = spare.fd;
+		ctx->ring_ino = spare.ino;
+		ctx->sq_map = spare.sq_map;
+		ctx->cq_map = spare.cq_map;
+		ctx->sqe_map = spare.sqe_map;
+		spare.fd = -1;
+		spare_out = taken = true;
+	} else if (!spare_out) {
+		ctx->spare_fd = -2;
+		spare_out = true;
+	}
+	pthread_mutex_unlock(&spare_lock);
+	if (ctx->spare_fd != -1)
+		size_for_spare(ctx);
+	return taken;
+}
+
+/* Gives up the claim on the spare: the ring's file is not kept. */
+static void unclaim_spare(struct ua_ctx *ctx)
+{
+	if (ctx->spare_fd == -1)
+		return;
+	if (ctx->spare_fd >= 0)
+		close(ctx->spare_fd);
+	ctx->spare_fd = -1;
+	pthread_mutex_lock(&spare_lock);
+	spare_out = false;
+	pthread_mutex_unlock(&spare_lock);
+}
+
+/* The ring's file, its pages zeroed as a new ring's, waits for the next
+ * small ring; ctx keeps none of it. */
+static void put_spare(struct ua_ctx *ctx)
+{
+	pthread_mutex_lock(&spare_lock);
+	spare = (struct spare_file) {
+		.fd = ctx->spare_fd, .ino = ctx->ring_ino,
+		.sq_map = ctx->sq_map, .cq_map = ctx->cq_map,
+		.sqe_map = ctx->sqe_map,
+	};
+	spare_out = false;
+	pthread_mutex_unlock(&spare_lock);
+	ctx->spare_fd = -1;
+	ctx->sq_map = ctx->cq_map = ctx->sqe_map = NULL;
+}
+
+/* The spare's pages are shared with the parent, which may hand them to
+ * a ring of its own: the child closes it before it runs any code. */
+static void drop_spare_atfork_child(void)
+{
+	pthread_mutex_init(&spare_lock, NULL);
+	spare_out = false;
+	if (spare.fd < 0)
+		return;
+	munmap(spare.sq_map, sq_size(SPARE_ENTRIES));
+	munmap(spare.cq_map, cq_size(2 * SPARE_ENTRIES));
+	munmap(spare.sqe_map, sqe_size(SPARE_ENTRIES));
+	close(spare.fd);
+	spare.fd = -1;
+}
+
+static int ring_from_spare(struct ua_ctx *ctx)
+{
+	int fd = fcntl(ctx->spare_fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0) {
+		fd = -errno;
+		put_spare(ctx);
+	}
+	return fd;
+}
+
+static int ring_from_new_file(struct ua_ctx *ctx)
+{
+	int fd = ua_sys_memfd_create("[io_uring]", MFD_CLOEXEC);
+
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t) (IORING_OFF_SQES + ctx->sqe_map_sz)) < 0)
@@ -113,18 +247,38 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 	ctx->sq_map = map_region(fd, ctx->sq_map_sz, (off_t) IORING_OFF_SQ_RING);
 	ctx->cq_map = map_region(fd, ctx->cq_map_sz, (off_t) IORING_OFF_CQ_RING);
 	ctx->sqe_map = map_region(fd, ctx->sqe_map_sz, (off_t) IORING_OFF_SQES);
-	if (!ctx->sq_map || !ctx->cq_map || !ctx->sqe_map) {
-		ua_ring_destroy(ctx);
-		close(fd);
-		return -ENOMEM;
+	if (!ctx->sq_map || !ctx->cq_map || !ctx->sqe_map)
+		goto fail;
+	/* The claim is kept only with a descriptor of the engine's own. */
+	if (ctx->spare_fd == -2) {
+		ctx->spare_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (ctx->spare_fd < 0) {
+			ctx->spare_fd = -2;
+			unclaim_spare(ctx);
+		}
 	}
+	return fd;
+fail:
+	ua_ring_destroy(ctx);
+	close(fd);
+	return -ENOMEM;
+}
+
+int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
+{
+	int fd;
+
+	ctx->sq_map_sz = sq_size(ctx->sq_entries);
+	ctx->cq_map_sz = cq_size(ctx->cq_entries);
+	ctx->sqe_map_sz = sqe_size(ctx->sq_entries);
+	ctx->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	fd = take_spare(ctx) ? ring_from_spare(ctx) : ring_from_new_file(ctx);
+	if (fd < 0)
+		return fd;
 	ctx->fd = fd;
 	point_into_maps(ctx);
 	fill_offsets(p);
 	return 0;
-fail:
-	close(fd);
-	return -ENOMEM;
 }
 
 /*
@@ -153,7 +307,10 @@ void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
 	int fd = ring_memfd(ctx);
 	struct stat st;
 
-	if (fd < 0 || fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+	if (fd < 0)
+		return NULL;
+	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
+	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
 		return NULL;
 	return map_region(fd, size, ua_ring_pbuf_offset(bgid));
 }
@@ -168,8 +325,28 @@ void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
 			  ua_ring_pbuf_offset(bgid), (off_t) size);
 }
 
+/* What the application could have written: the pages it maps. */
+static void zero_used_pages(struct ua_ctx *ctx)
+{
+	memset(ctx->sq_map, 0, sq_size(ctx->sq_entries));
+	memset(ctx->cq_map, 0, cq_size(ctx->cq_entries));
+	memset(ctx->sqe_map, 0, sqe_size(ctx->sq_entries));
+}
+
+/* An inherited ring's descriptor number may be the child's by now: left
+ * open, as the ring's own (ringref.c); the claim was the parent's. */
 void ua_ring_destroy(struct ua_ctx *ctx)
 {
+	bool inherited = ua_ctx_inherited(ctx);
+
+	if (ctx->spare_fd >= 0 && ctx->ring_ino && !ctx->file_grown &&
+	    !inherited) {
+		zero_used_pages(ctx);
+		put_spare(ctx);
+		return;
+	}
+	if (!inherited)
+		unclaim_spare(ctx);
 	if (ctx->sq_map)
 		munmap(ctx->sq_map, ctx->sq_map_sz);
 	if (ctx->cq_map)
@@ -383,9 +560,12 @@ int ua_ctx_install(struct ua_ctx *ctx)
 	if (!slot)
 		return -EMFILE;
 	ctx->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
-	if (inode_of(ctx->fd, &ctx->ring_ino, &dev) < 0)
-		return -errno;
-	__atomic_store_n(&memfd_dev, dev, __ATOMIC_RELAXED);
+	/* A spare's file was looked at when it was new. */
+	if (!ctx->ring_ino) {
+		if (inode_of(ctx->fd, &ctx->ring_ino, &dev) < 0)
+			return -errno;
+		__atomic_store_n(&memfd_dev, dev, __ATOMIC_RELAXED);
+	}
 	ctx->refs = 1;
 	ctx->owner = &ua_ring_thread_tag;
 	__atomic_store_n(slot, ctx, __ATOMIC_RELEASE);
@@ -412,6 +592,7 @@ void ua_ring_table_atfork_child(void)
 {
 	pthread_mutex_init(&table_lock, NULL);
 	fork_gen++;
+	drop_spare_atfork_child();
 }
 
 /* Leaves the mark, unless a new ring took the number already. */

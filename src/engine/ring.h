@@ -39,6 +39,8 @@ struct ua_ctx {
 	/* Shared memory, as the engine maps it. */
 	void			*sq_map, *cq_map, *sqe_map;
 	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
+	int			spare_fd;	/* the engine's own, or -1 */
+	bool			file_grown;	/* buffer rings were mapped */
 	unsigned		*sq_head, *sq_tail, *sq_flags, *sq_dropped;
 	unsigned		*sq_array;
 	struct io_uring_sqe	*sqes;

@@ -164,7 +164,7 @@ static int sleep_in_poller(struct ua_ctx *ctx, const struct ua_wait_args *args)
 		return -ETIME;
 	__atomic_fetch_add(&p->epoll_waiters, 1, __ATOMIC_SEQ_CST);
 	if (!enough(ctx, args->min_complete) && !ua_overflow_pending(ctx))
-		n = ua_sys_epoll_pwait2(p->epfd, ev, WAIT_EVENTS,
+		n = ua_sys_epoll_pwait2(ua_poller_epfd(ctx), ev, WAIT_EVENTS,
 					args->deadline ? &left : NULL,
 					args->sigmask);
 	__atomic_fetch_sub(&p->epoll_waiters, 1, __ATOMIC_RELAXED);
@@ -217,8 +217,10 @@ static int wait_loop(struct ua_ctx *ctx, const struct ua_wait_args *args,
 		ua_aio_reap_ready(ctx);
 		if (enough(ctx, args->min_complete))
 			return 0;
-		ret = in_poller ? sleep_in_poller(ctx, args)
-				: sleep_on_futex(ctx, args);
+		/* A ring that never parked a request has no instance yet:
+		 * nothing to run, and posters wake the futex. */
+		ret = in_poller && ua_poller_epfd(ctx) >= 0 ?
+			sleep_in_poller(ctx, args) : sleep_on_futex(ctx, args);
 		/* Like the kernel: a wait cut short by the deadline or a
 		 * signal still succeeds if any CQE is there to be reaped. */
 		if (ret)

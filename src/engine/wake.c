@@ -20,7 +20,10 @@ void ua_wake_epoll_waiters(struct ua_poller *p)
 {
 	__u64 one = 1;
 
-	if (write(p->wake_fd, &one, sizeof(one)) < 0)
+	/* Only a thread sleeping in the ring's instance is woken here, and
+	 * the instance was made, with wake_fd, before it went to sleep. */
+	if (write(__atomic_load_n(&p->wake_fd, __ATOMIC_ACQUIRE), &one,
+		  sizeof(one)) < 0)
 		abort();	/* an eventfd far from overflow takes any write */
 }
 
