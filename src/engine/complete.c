@@ -27,10 +27,11 @@ static bool wants_cqe(const struct ua_req *req)
 /* Returns whether a CQE was posted (CQE_SKIP_SUCCESS may drop it). */
 static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 {
-	struct io_uring_cqe cqe = {
+	struct ua_cqe cqe = {
 		.user_data = req->user_data,
 		.res = req->res,
 		.flags = req->cflags,
+		.big_cqe = { req->big_cqe[0], req->big_cqe[1] },
 	};
 
 	ua_lock_assert_held(&ctx->completion_lock);
