@@ -99,15 +99,16 @@ struct ua_req {
 	unsigned		drain_seq;	/* requests submitted before it */
 	__u64			hash_key;	/* nonzero: serialise with equal keys */
 	__u16			buf_group;	/* IOSQE_BUFFER_SELECT */
-	/* A CQE32 ring's extra CQE words: zeroed at init there, filled by
-	 * an op that has them (NOP with IORING_NOP_CQE32). */
-	__u64			big_cqe[2];
 	struct ua_poll		poll;		/* set up only when parked */
 	/* IOSQE_FIXED_FILE: the slot's node, held until the request is
 	 * freed; fd is then the node's own descriptor (filetable.c). */
 	struct ua_file_node	*file_node;
 	/* The operation's state (ua_cmd()). */
 	_Alignas(__u64) unsigned char cmd[UA_CMD_SIZE];
+	/* A CQE32 ring's extra CQE words: zeroed at init there, filled by
+	 * an op that has them (NOP with IORING_NOP_CQE32). Last: the fields
+	 * every request touches keep their cache lines. */
+	__u64			big_cqe[2];
 };
 
 /* Requests are allocated this many at a time and never freed singly. */
