@@ -27,7 +27,7 @@ static bool wants_cqe(const struct ua_req *req)
 /* Returns whether a CQE was posted (CQE_SKIP_SUCCESS may drop it). */
 static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 {
-	struct io_uring_cqe cqe = {
+	struct ua_cqe cqe = {
 		.user_data = req->user_data,
 		.res = req->res,
 		.flags = req->cflags,
@@ -36,6 +36,11 @@ static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 	ua_lock_assert_held(&ctx->completion_lock);
 	if (!wants_cqe(req))
 		return false;
+	/* Read only where posted: a plain ring never touches the words. */
+	if (__builtin_expect(ua_cqe_shift(ctx), 0)) {
+		cqe.big_cqe[0] = req->big_cqe[0];
+		cqe.big_cqe[1] = req->big_cqe[1];
+	}
 	post_locked(ctx, &cqe, true);
 	return true;
 }

@@ -106,7 +106,7 @@ unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr)
 
 /* reserved: a request's CQE, whose entry is waiting among the spares.
  * False: no memory for it, the CQE is lost. */
-bool ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+bool ua_overflow_add(struct ua_ctx *ctx, const struct ua_cqe *cqe,
 		     bool reserved)
 {
 	struct ua_overflow_cqe *o = ctx->overflow_spare;
@@ -137,7 +137,7 @@ bool ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 
 /* One CQE of no batch; into_room_only: not into overflow; reserved: a
  * request's, with its overflow entry set aside. */
-static bool post_one(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+static bool post_one(struct ua_ctx *ctx, const struct ua_cqe *cqe,
 		     bool into_room_only, bool reserved)
 {
 	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
@@ -159,7 +159,7 @@ static bool post_one(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
 /* A CQE of no request (a resource tag): posted, into overflow if need be. */
 void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 {
-	struct io_uring_cqe cqe = {
+	struct ua_cqe cqe = {
 		.user_data = user_data, .res = res, .flags = flags,
 	};
 
@@ -174,7 +174,7 @@ void ua_post_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res, __u32 flags)
 bool ua_post_msg_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		     __u32 flags)
 {
-	struct io_uring_cqe cqe = {
+	struct ua_cqe cqe = {
 		.user_data = user_data, .res = res, .flags = flags,
 	};
 	struct ua_ev_fd *ev = ua_eventfd_begin(ctx);
@@ -194,7 +194,7 @@ bool ua_post_msg_cqe(struct ua_ctx *ctx, __u64 user_data, __s32 res,
  * held multishot CQE that must go before what came after it). */
 void ua_post_req_cqe(struct ua_req *req, __s32 res, __u32 flags)
 {
-	struct io_uring_cqe cqe = {
+	struct ua_cqe cqe = {
 		.user_data = req->user_data, .res = res, .flags = flags,
 	};
 
@@ -223,7 +223,7 @@ bool ua_cq_room_now(struct ua_ctx *ctx)
 bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		      __u32 flags)
 {
-	struct io_uring_cqe cqe = {
+	struct ua_cqe cqe = {
 		.user_data = user_data, .res = res,
 		.flags = flags | IORING_CQE_F_MORE,
 	};

@@ -10,10 +10,19 @@ struct ua_ctx;
 
 #define UA_COMPLETION_BATCH	32
 
+/* A CQE as posted: big_cqe reaches the ring only on an IORING_SETUP_CQE32
+ * ring, whose CQEs carry it (zero unless the op filled it). */
+struct ua_cqe {
+	__u64	user_data;
+	__s32	res;
+	__u32	flags;
+	__u64	big_cqe[2];
+};
+
 /* A CQE waiting in the overflow list for room in the CQ ring. */
 struct ua_overflow_cqe {
 	struct ua_overflow_cqe	*next;
-	struct io_uring_cqe	cqe;
+	struct ua_cqe		cqe;
 };
 
 /*
@@ -45,7 +54,7 @@ unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr);
 bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		      __u32 flags);
 bool ua_cq_room_now(struct ua_ctx *ctx);
-bool ua_overflow_add(struct ua_ctx *ctx, const struct io_uring_cqe *cqe,
+bool ua_overflow_add(struct ua_ctx *ctx, const struct ua_cqe *cqe,
 		     bool reserved);
 void ua_overflow_flush(struct ua_ctx *ctx);
 void ua_overflow_free(struct ua_ctx *ctx);

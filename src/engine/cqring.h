@@ -22,14 +22,19 @@ static inline bool cq_has_room(struct ua_ctx *ctx)
 	return ctx->cached_cq_tail - head < ctx->cq_entries;
 }
 
-static inline void cq_fill(struct ua_ctx *ctx, const struct io_uring_cqe *src)
+static inline void cq_fill(struct ua_ctx *ctx, const struct ua_cqe *src)
 {
 	unsigned idx = ctx->cached_cq_tail & (ctx->cq_entries - 1);
-	struct io_uring_cqe *cqe = &ctx->cqes[idx];
+	unsigned shift = ua_cqe_shift(ctx);
+	struct io_uring_cqe *cqe = &ctx->cqes[idx << shift];
 
 	cqe->user_data = src->user_data;
 	cqe->res = src->res;
 	cqe->flags = src->flags;
+	if (__builtin_expect(shift, 0)) {
+		cqe->big_cqe[0] = src->big_cqe[0];
+		cqe->big_cqe[1] = src->big_cqe[1];
+	}
 	ctx->cached_cq_tail++;
 }
 
@@ -41,7 +46,7 @@ static inline bool ring_has_room(struct ua_ctx *ctx)
 
 /* False: the CQE is lost (no memory to queue it in overflow). */
 static inline bool post_locked(struct ua_ctx *ctx,
-			       const struct io_uring_cqe *cqe, bool reserved)
+			       const struct ua_cqe *cqe, bool reserved)
 {
 	ua_lock_assert_held(&ctx->completion_lock);
 	/* Read by the timer under its own lock: a relaxed atomic, no RMW. */

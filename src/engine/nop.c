@@ -2,18 +2,27 @@
 #include <errno.h>
 #include "engine/nop.h"
 #include "engine/req.h"
+#include "engine/ring.h"
 
 /*
- * NOP. IORING_NOP_INJECT_RESULT posts sqe->len as the result; the kernel's
- * other NOP flags (file, buffer, task-work tests) are not implemented and,
- * like any unknown flag, fail with -EINVAL.
+ * NOP. IORING_NOP_INJECT_RESULT posts sqe->len as the result;
+ * IORING_NOP_CQE32 (a CQE32 ring's only, else -EINVAL) posts sqe->off and
+ * sqe->addr as the CQE's big_cqe words. The kernel's other NOP flags
+ * (file, buffer, task-work tests) are not implemented and, like any
+ * unknown flag, fail with -EINVAL.
  */
 int ua_nop_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	__u32 flags = sqe->rw_flags;	/* sqe->nop_flags */
 
-	if (flags & ~IORING_NOP_INJECT_RESULT)
+	if (flags & ~(IORING_NOP_INJECT_RESULT | IORING_NOP_CQE32))
 		return -EINVAL;
+	if (flags & IORING_NOP_CQE32) {
+		if (!ua_cqe_shift(req->ctx))
+			return -EINVAL;
+		req->big_cqe[0] = sqe->off;
+		req->big_cqe[1] = sqe->addr;
+	}
 	req->res = flags & IORING_NOP_INJECT_RESULT ? (__s32) sqe->len : 0;
 	return 0;
 }

@@ -105,6 +105,10 @@ struct ua_req {
 	struct ua_file_node	*file_node;
 	/* The operation's state (ua_cmd()). */
 	_Alignas(__u64) unsigned char cmd[UA_CMD_SIZE];
+	/* A CQE32 ring's extra CQE words: zeroed at init there, filled by
+	 * an op that has them (NOP with IORING_NOP_CQE32). Last: the fields
+	 * every request touches keep their cache lines. */
+	__u64			big_cqe[2];
 };
 
 /* Requests are allocated this many at a time and never freed singly. */

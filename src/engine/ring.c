@@ -127,14 +127,16 @@ static size_t sq_size(unsigned entries)
 	return page_round(OFF_ENTRIES_ARR + entries * sizeof(unsigned));
 }
 
-static size_t cq_size(unsigned entries)
+/* slots: 16-byte CQE slots (two per CQE on a CQE32 ring) */
+static size_t cq_size(unsigned slots)
 {
-	return page_round(OFF_ENTRIES_ARR + entries * sizeof(struct io_uring_cqe));
+	return page_round(OFF_ENTRIES_ARR + slots * sizeof(struct io_uring_cqe));
 }
 
-static size_t sqe_size(unsigned entries)
+/* slots: 64-byte SQE slots (two per SQE on an SQE128 ring) */
+static size_t sqe_size(unsigned slots)
 {
-	return page_round(entries * sizeof(struct io_uring_sqe));
+	return page_round(slots * sizeof(struct io_uring_sqe));
 }
 
 static bool fits_spare(const struct ua_ctx *ctx)
@@ -269,8 +271,8 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 	int fd;
 
 	ctx->sq_map_sz = sq_size(ctx->sq_entries);
-	ctx->cq_map_sz = cq_size(ctx->cq_entries);
-	ctx->sqe_map_sz = sqe_size(ctx->sq_entries);
+	ctx->cq_map_sz = cq_size(ctx->cq_entries << ua_cqe_shift(ctx));
+	ctx->sqe_map_sz = sqe_size(ctx->sq_entries << ua_sqe_shift(ctx));
 	ctx->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 	fd = take_spare(ctx) ? ring_from_spare(ctx) : ring_from_new_file(ctx);
 	if (fd < 0)
@@ -329,8 +331,8 @@ void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
 static void zero_used_pages(struct ua_ctx *ctx)
 {
 	memset(ctx->sq_map, 0, sq_size(ctx->sq_entries));
-	memset(ctx->cq_map, 0, cq_size(ctx->cq_entries));
-	memset(ctx->sqe_map, 0, sqe_size(ctx->sq_entries));
+	memset(ctx->cq_map, 0, cq_size(ctx->cq_entries << ua_cqe_shift(ctx)));
+	memset(ctx->sqe_map, 0, sqe_size(ctx->sq_entries << ua_sqe_shift(ctx)));
 }
 
 /* An inherited ring's descriptor number may be the child's by now: left

@@ -204,6 +204,18 @@ struct ua_ctx {
  * enqueued while holding any lock but uring_lock.
  */
 
+/* IORING_SETUP_SQE128 / CQE32: an entry takes two 64- / 16-byte slots of
+ * the SQE / CQE array, so an entry's index is shifted by one. */
+static inline unsigned ua_sqe_shift(const struct ua_ctx *ctx)
+{
+	return !!(ctx->setup_flags & IORING_SETUP_SQE128);
+}
+
+static inline unsigned ua_cqe_shift(const struct ua_ctx *ctx)
+{
+	return !!(ctx->setup_flags & IORING_SETUP_CQE32);
+}
+
 /* ring.c: shared memory, and the table from descriptor to ring */
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
 void ua_ring_destroy(struct ua_ctx *ctx);

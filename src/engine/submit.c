@@ -117,6 +117,8 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 	req->fd = sqe->fd;
 	req->res = 0;
 	req->failed = false;
+	if (__builtin_expect(ua_cqe_shift(ctx), 0))
+		req->big_cqe[0] = req->big_cqe[1] = 0;
 	/* Until the opcode is known good, the request is a NOP to cleanup. */
 	req->opcode = IORING_OP_NOP;
 	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~UA_SQE_FLAGS))
@@ -644,6 +646,7 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 	unsigned tail = io_uring_smp_load_acquire(ctx->sq_tail);
 	unsigned avail = tail - ctx->cached_sq_head;
 	unsigned nr = to_submit, submitted = 0, reserved;
+	unsigned sqe_shift = ua_sqe_shift(ctx);
 	struct io_uring_sqe sqe;
 	struct ua_req *req;
 	int ret = 0;
@@ -675,7 +678,9 @@ int ua_submit_sqes(struct ua_ctx *ctx, unsigned to_submit)
 			ua_req_free_local(ctx, req);
 			break;
 		}
-		io_uring_entry_copy_once(&sqe, &ctx->sqes[idx],
+		/* An SQE128 ring's second half is read by no op: its
+		 * first 64 bytes are all a request is made from. */
+		io_uring_entry_copy_once(&sqe, &ctx->sqes[idx << sqe_shift],
 					 sizeof(sqe) / sizeof(__u64));
 		submitted++;
 		if (!submit_one(ctx, req, &sqe, &batch))
