@@ -146,6 +146,111 @@ static void test_send_zc_fixed(void **state)
 	close_pair(sv);
 }
 
+/* SENDMSG_ZC from a registered buffer: every iovec must lie in it. */
+static void test_sendmsg_zc_fixed(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	static char buf[16] = "registered";
+	struct iovec reg = { buf, sizeof(buf) };
+	struct iovec iov[2] = { { buf, 2 }, { buf + 4, 6 } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct io_uring_sqe *sqe;
+	int sv[2];
+
+	tcp_pair(sv);
+	assert_int_equal(io_uring_register_buffers(ring, &reg, 1), 0);
+	sqe = sqe_ud(ring);
+	io_uring_prep_sendmsg_zc(sqe, sv[0], &msg, 0);
+	sqe->ioprio = IORING_RECVSEND_FIXED_BUF | IORING_SEND_ZC_REPORT_USAGE;
+	sqe->user_data = UD;
+	expect_send_then_notif(ring, 8, (int) IORING_NOTIF_USAGE_ZC_COPIED);
+	expect_received(sv[1], "restered", 8);
+	iov[1].iov_len = sizeof(buf);
+	sqe = sqe_ud(ring);
+	io_uring_prep_sendmsg_zc(sqe, sv[0], &msg, 0);
+	sqe->ioprio = IORING_RECVSEND_FIXED_BUF | IORING_SEND_ZC_REPORT_USAGE;
+	sqe->user_data = UD;
+	expect_send_then_notif(ring, -EFAULT,
+			       (int) IORING_NOTIF_USAGE_ZC_COPIED);
+	close_pair(sv);
+}
+
+/* A UDP send to the address in addr2; one too long for any address is
+ * refused, and notifies. */
+static void test_send_zc_to_address(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	struct io_uring_sqe *sqe;
+	int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(rx >= 0 && tx >= 0);
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(rx, (struct sockaddr *) &addr, len), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *) &addr, &len), 0);
+	sqe = sqe_ud(ring);
+	io_uring_prep_send_zc(sqe, tx, "dgram", 5, 0, 0);
+	io_uring_prep_send_set_addr(sqe, (struct sockaddr *) &addr,
+				    (__u16) len);
+	sqe->user_data = UD;
+	expect_send_then_notif(ring, 5, 0);
+	expect_received(rx, "dgram", 5);
+	sqe = sqe_ud(ring);
+	io_uring_prep_send_zc(sqe, tx, "dgram", 5, 0, 0);
+	io_uring_prep_send_set_addr(sqe, (struct sockaddr *) &addr, 200);
+	sqe->user_data = UD;
+	expect_send_then_notif(ring, -EINVAL, 0);
+	sqe = sqe_ud(ring);
+	io_uring_prep_send_zc(sqe, tx, "dgram", 5, 0, 0);
+	sqe->user_data = UD;
+	expect_send_then_notif(ring, -EDESTADDRREQ, 0);
+	close(rx);
+	close(tx);
+}
+
+/* A send that finds no room waits for it (unless the socket's buffer grew
+ * meanwhile); both CQEs come, in order, once the peer has read enough. */
+static void test_send_zc_waits_for_room(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	static char chunk[65536], sink[65536];
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	size_t queued = 0;
+	ssize_t n;
+	int sv[2];
+
+	tcp_pair(sv);
+	while ((n = send(sv[0], chunk, sizeof(chunk), MSG_DONTWAIT)) > 0)
+		queued += (size_t) n;
+	assert_int_equal(errno, EAGAIN);
+	sqe = sqe_ud(ring);
+	io_uring_prep_send_zc(sqe, sv[0], "tail", 4, 0, 0);
+	sqe->user_data = UD;
+	assert_int_equal(io_uring_submit(ring), 1);
+	queued += 4;
+	while (queued) {
+		n = recv(sv[1], sink, sizeof(sink), 0);
+		assert_true(n > 0);
+		queued -= (size_t) n;
+	}
+	assert_memory_equal(sink + n - 4, "tail", 4);
+	assert_int_equal(io_uring_wait_cqe(ring, &cqe), 0);
+	assert_int_equal(cqe->res, 4);
+	assert_int_equal(cqe->flags, IORING_CQE_F_MORE);
+	io_uring_cqe_seen(ring, cqe);
+	assert_int_equal(io_uring_wait_cqe(ring, &cqe), 0);
+	assert_int_equal(cqe->user_data, UD);
+	assert_int_equal(cqe->res, 0);
+	assert_int_equal(cqe->flags, IORING_CQE_F_NOTIF);
+	io_uring_cqe_seen(ring, cqe);
+	close_pair(sv);
+}
+
 /* The data was copied, and the notification says so. */
 static void test_report_usage(void **state)
 {
@@ -272,6 +377,9 @@ int main(void)
 		T(test_send_zc_tcp),
 		T(test_sendmsg_zc),
 		T(test_send_zc_fixed),
+		T(test_sendmsg_zc_fixed),
+		T(test_send_zc_to_address),
+		T(test_send_zc_waits_for_room),
 		T(test_report_usage),
 		T(test_errors_notify),
 		T(test_bad_flags),

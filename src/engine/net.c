@@ -894,8 +894,7 @@ static bool fixed_covers(struct ua_req *req, __u64 addr, __u64 len)
 	return addr >= start && addr + len >= addr && addr + len <= end;
 }
 
-/* A SENDMSG_ZC's iovecs must each lie in the registered buffer; a failure
- * is the kernel's import failing, which reports no copy. */
+/* A SENDMSG_ZC's iovecs must each lie in the registered buffer. */
 static bool fixed_msg_covered(struct ua_req *req)
 {
 	const struct msghdr *m = &sr_of(req)->msg->hdr;
@@ -917,7 +916,7 @@ static int send_zc_check(struct ua_req *req)
 	if (ret || !(sr->flags & IORING_RECVSEND_FIXED_BUF))
 		return ret;
 	if (is_sendmsg(req))
-		return fixed_msg_covered(req) ? 0 : send_zc_fault(req);
+		return fixed_msg_covered(req) ? 0 : -EFAULT;
 	return fixed_covers(req, sr->addr, sr->len) ? 0 : -EFAULT;
 }
 
