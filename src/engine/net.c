@@ -907,7 +907,7 @@ static bool fixed_msg_covered(struct ua_req *req)
 	return true;
 }
 
-/* What a zero-copy send checks at each issue: 0, or its -errno. */
+/* What a zero-copy send checks each time it is tried: 0, or its -errno. */
 static int send_zc_check(struct ua_req *req)
 {
 	struct ua_sr *sr = sr_of(req);
