@@ -24,8 +24,32 @@ static bool wants_cqe(const struct ua_req *req)
 	return !(req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS) || req->failed;
 }
 
-/* Returns whether a CQE was posted (CQE_SKIP_SUCCESS may drop it). */
-static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
+/*
+ * A zero-copy send's two CQEs, back to back: its result with F_MORE, then
+ * the notification that the buffer may be reused. The data was copied by
+ * the time the send returned, so the notification is due at once; its
+ * entry was not reserved (the kernel's notification is a request of its
+ * own, which reserves nothing either).
+ */
+static unsigned post_with_notif_locked(struct ua_ctx *ctx,
+				       struct ua_cqe *cqe,
+				       const struct ua_req *req)
+{
+	struct ua_cqe notif = {
+		.user_data = req->user_data,
+		.res = (req->state & UA_REQ_NOTIF_COPIED) ?
+		       (__s32) IORING_NOTIF_USAGE_ZC_COPIED : 0,
+		.flags = IORING_CQE_F_NOTIF,
+	};
+
+	cqe->flags |= IORING_CQE_F_MORE;
+	post_locked(ctx, cqe, true);
+	post_locked(ctx, &notif, false);
+	return 2;
+}
+
+/* Returns the CQEs posted (CQE_SKIP_SUCCESS may drop the request's). */
+static unsigned post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 {
 	struct ua_cqe cqe = {
 		.user_data = req->user_data,
@@ -34,15 +58,17 @@ static bool post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 	};
 
 	ua_lock_assert_held(&ctx->completion_lock);
+	if (__builtin_expect(req->state & UA_REQ_NOTIF, 0))
+		return post_with_notif_locked(ctx, &cqe, req);
 	if (!wants_cqe(req))
-		return false;
+		return 0;
 	/* Read only where posted: a plain ring never touches the words. */
 	if (__builtin_expect(ua_cqe_shift(ctx), 0)) {
 		cqe.big_cqe[0] = req->big_cqe[0];
 		cqe.big_cqe[1] = req->big_cqe[1];
 	}
 	post_locked(ctx, &cqe, true);
-	return true;
+	return 1;
 }
 
 /* Called instead of posting a finished UA_REQ_IOPOLL request. A waiter in

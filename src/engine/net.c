@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sockets: SEND (and sendto), RECV, SENDMSG, RECVMSG, ACCEPT, CONNECT,
- * SHUTDOWN, SOCKET, BIND, LISTEN.
+ * Sockets: SEND (and sendto), RECV, SENDMSG, RECVMSG, their zero-copy
+ * sends SEND_ZC and SENDMSG_ZC, ACCEPT, CONNECT, SHUTDOWN, SOCKET, BIND,
+ * LISTEN.
  *
  * Every transfer is tried inline with MSG_DONTWAIT; one that would block
  * returns UA_AGAIN and is parked on readiness (poll.c), then re-issued the
@@ -36,6 +37,7 @@
 #include "engine/kbuf.h"
 #include "engine/net.h"
 #include "engine/req.h"
+#include "engine/rsrc.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
 
@@ -48,6 +50,9 @@ struct ua_sr {
 	__u16			flags;		/* IORING_RECVSEND_* */
 	bool			polled;		/* POLL_FIRST: first look done */
 	bool			selected;	/* SEND: owns a provided buffer */
+	bool			zc_checked;	/* the socket takes zero-copy */
+	__u16			buf_index;	/* IORING_RECVSEND_FIXED_BUF */
+	struct ua_buf_node	*buf_node;	/* held once imported */
 	socklen_t		dest_len;	/* sendto: dest holds the address */
 	size_t			done;		/* MSG_WAITALL progress */
 	__u8			sock_kind;	/* net.c's, 0 until asked */
@@ -89,6 +94,8 @@ struct ua_sock {
 #define sock_of(req)	ua_cmd(req, struct ua_sock)
 
 #define SEND_FLAGS	IORING_RECVSEND_POLL_FIRST
+#define ZC_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECVSEND_FIXED_BUF | \
+			 IORING_SEND_ZC_REPORT_USAGE)
 #define RECV_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECV_MULTISHOT)
 #define ACCEPT_FLAGS	(IORING_ACCEPT_MULTISHOT | IORING_ACCEPT_DONTWAIT | \
 			 IORING_ACCEPT_POLL_FIRST)
@@ -96,15 +103,27 @@ struct ua_sock {
  * behind before a multishot receive lets other ready work run. */
 #define MSHOT_MAX_RETRY	32
 
+static bool is_zc(const struct ua_req *req)
+{
+	return req->opcode == IORING_OP_SEND_ZC ||
+	       req->opcode == IORING_OP_SENDMSG_ZC;
+}
+
 static bool is_send(const struct ua_req *req)
 {
-	return req->opcode == IORING_OP_SEND || req->opcode == IORING_OP_SENDMSG;
+	return req->opcode == IORING_OP_SEND ||
+	       req->opcode == IORING_OP_SENDMSG || is_zc(req);
+}
+
+static bool is_sendmsg(const struct ua_req *req)
+{
+	return req->opcode == IORING_OP_SENDMSG ||
+	       req->opcode == IORING_OP_SENDMSG_ZC;
 }
 
 static bool is_msg(const struct ua_req *req)
 {
-	return req->opcode == IORING_OP_SENDMSG ||
-	       req->opcode == IORING_OP_RECVMSG;
+	return is_sendmsg(req) || req->opcode == IORING_OP_RECVMSG;
 }
 
 /* An operation that would block: park it (the file is a socket), unless the
@@ -242,10 +261,42 @@ static enum sock_left sock_left(struct ua_req *req, size_t got, size_t room,
 
 /* ---- SEND, RECV, SENDMSG, RECVMSG ---- */
 
+/*
+ * A zero-copy send's own checks, in the kernel's order: CQE_SKIP_SUCCESS is
+ * refused before the notification exists, every error after it comes with
+ * the notification. The data is always copied here (a plain send), so a
+ * REPORT_USAGE notification says so, as the kernel's says for a send whose
+ * data it copied; unless the send could not read the data (send_zc_fault()).
+ */
+static int send_zc_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
+{
+	struct ua_sr *sr = sr_of(req);
+
+	if (req->sqe_flags & IOSQE_CQE_SKIP_SUCCESS)
+		return -EINVAL;
+	req->state |= UA_REQ_NOTIF;
+	sr->zc_checked = false;
+	sr->buf_index = sqe->buf_index;
+	if (sr->flags & ~ZC_FLAGS)
+		return -EINVAL;
+	if (sr->flags & IORING_SEND_ZC_REPORT_USAGE)
+		req->state |= UA_REQ_NOTIF_COPIED;
+	return 0;
+}
+
+/* The data of a zero-copy send could not be read: the kernel's notification
+ * then reports no copy. Returns -EFAULT. */
+static int send_zc_fault(struct ua_req *req)
+{
+	req->state &= (__u8) ~UA_REQ_NOTIF_COPIED;
+	return -EFAULT;
+}
+
 int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 {
 	struct ua_sr *sr = sr_of(req);
 	bool send = is_send(req);
+	int ret;
 
 	sr->addr = sqe->addr;
 	sr->len = sqe->len;
@@ -255,14 +306,23 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	sr->polled = false;
 	sr->selected = false;
 	sr->msg = NULL;
+	sr->buf_node = NULL;
 	sr->dest_len = 0;
-	if (sr->flags & ~(send ? SEND_FLAGS : RECV_FLAGS))
+	if (is_zc(req)) {
+		ret = send_zc_prep(req, sqe);
+		if (ret)
+			return ret;
+	} else if (sr->flags & ~(send ? SEND_FLAGS : RECV_FLAGS)) {
 		return -EINVAL;
+	}
 	if (send) {
 		sr->msg_flags |= MSG_NOSIGNAL;
-		if (req->opcode == IORING_OP_SENDMSG) {
+		if (is_sendmsg(req)) {
 			if (sqe->addr2 || sqe->file_index)
 				return -EINVAL;
+			/* The kernel reads a zero-copy msghdr at submission. */
+			if (is_zc(req))
+				return ua_sr_prepare_async(req);
 		} else if (sqe->addr2) {
 			/* sendto: the kernel copies the address now. */
 			if (sqe->addr_len > sizeof(sr->dest))
@@ -314,7 +374,7 @@ static int copy_msg(struct ua_req *req, struct ua_msg **out)
 
 	if (ua_copy_from_user(&umsg, sr_of(req)->addr, sizeof(umsg)))
 		return -EFAULT;
-	if (req->opcode == IORING_OP_SENDMSG && umsg.msg_name &&
+	if (is_sendmsg(req) && umsg.msg_name &&
 	    umsg.msg_namelen > sizeof(m->name))
 		return -EINVAL;
 	if (umsg.msg_iovlen > UA_UIO_MAXIOV)
@@ -327,7 +387,7 @@ static int copy_msg(struct ua_req *req, struct ua_msg **out)
 	m->hdr.msg_iov = m->iov;
 	/* A destination address is read now, as the kernel does; a source
 	 * address buffer is written on completion, so it stays the app's. */
-	if (req->opcode == IORING_OP_SENDMSG && umsg.msg_name) {
+	if (is_sendmsg(req) && umsg.msg_name) {
 		m->hdr.msg_name = &m->name;
 		if (ua_copy_from_user(&m->name, (__u64) (uintptr_t) umsg.msg_name,
 				      umsg.msg_namelen))
@@ -374,6 +434,10 @@ void ua_sr_cleanup(struct ua_req *req)
 {
 	free(sr_of(req)->msg);
 	sr_of(req)->msg = NULL;
+	if (is_zc(req) && sr_of(req)->buf_node) {
+		ua_buf_node_put(sr_of(req)->buf_node);
+		sr_of(req)->buf_node = NULL;
+	}
 }
 
 /* The kernel goes on after a short transfer only on stream-like sockets. */
@@ -488,6 +552,8 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 		n = sys_sr(req, flags);
 		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK))
 			return would_block(req, app_nowait);
+		if (n == -EFAULT && !sr->done && is_zc(req))
+			return done(req, send_zc_fault(req), true);
 		if (n < 0)
 			return done(req, sr->done ? (int) sr->done : (int) n,
 				    true);
@@ -791,10 +857,79 @@ static int send_select(struct ua_req *req)
 	return 0;
 }
 
+/*
+ * The sockets the kernel sends from with zero copy (SOCK_SUPPORT_ZC): TCP
+ * and UDP. Others fail with -EOPNOTSUPP, what is not a socket -ENOTSOCK;
+ * both before IORING_RECVSEND_POLL_FIRST waits, as the kernel checks.
+ */
+static int zc_socket_check(struct ua_req *req)
+{
+	int proto;
+
+	if (sr_of(req)->zc_checked)
+		return 0;
+	proto = sockopt_int(req->fd, SO_PROTOCOL);
+	if (proto < 0)
+		return -errno;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return -EOPNOTSUPP;
+	sr_of(req)->zc_checked = true;
+	return 0;
+}
+
+/* The registered buffer a fixed zero-copy send reads, held by the request
+ * until it is freed, as a fixed read or write holds its own. */
+static bool fixed_covers(struct ua_req *req, __u64 addr, __u64 len)
+{
+	struct ua_sr *sr = sr_of(req);
+	const struct iovec *buf;
+	__u64 start, end;
+
+	if (!sr->buf_node && !ua_bufs_get(req->ctx, sr->buf_index,
+					  &sr->buf_node))
+		return false;
+	buf = ua_buf_node_iov(sr->buf_node);
+	start = (__u64) (uintptr_t) buf->iov_base;
+	end = start + buf->iov_len;
+	return addr >= start && addr + len >= addr && addr + len <= end;
+}
+
+/* A SENDMSG_ZC's iovecs must each lie in the registered buffer. */
+static bool fixed_msg_covered(struct ua_req *req)
+{
+	const struct msghdr *m = &sr_of(req)->msg->hdr;
+	size_t i;
+
+	for (i = 0; i < m->msg_iovlen; i++)
+		if (!fixed_covers(req, (__u64) (uintptr_t) m->msg_iov[i].iov_base,
+				  m->msg_iov[i].iov_len))
+			return false;
+	return true;
+}
+
+/* What a zero-copy send checks each time it is tried: 0, or its -errno. */
+static int send_zc_check(struct ua_req *req)
+{
+	struct ua_sr *sr = sr_of(req);
+	int ret = zc_socket_check(req);
+
+	if (ret || !(sr->flags & IORING_RECVSEND_FIXED_BUF))
+		return ret;
+	if (is_sendmsg(req))
+		return fixed_msg_covered(req) ? 0 : -EFAULT;
+	return fixed_covers(req, sr->addr, sr->len) ? 0 : -EFAULT;
+}
+
 int ua_send(struct ua_req *req, unsigned issue_flags)
 {
 	struct ua_sr *sr = sr_of(req);
 
+	if (is_zc(req)) {
+		int ret = send_zc_check(req);
+
+		if (ret)
+			return done(req, ret, true);
+	}
 	if (waits_first(sr))
 		return UA_AGAIN;
 	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !sr->selected) {

@@ -220,6 +220,18 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.name = "SOCKET", .prep = ua_socket_prep, .issue = ua_socket,
 		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(OP_FLAGS) | Z(BUF_INDEX),
 	},
+	/* Zero-copy sends: their notification follows the send's CQE
+	 * (UA_REQ_NOTIF). */
+	[IORING_OP_SEND_ZC] = {
+		.name = "SEND_ZC", .prep = ua_sr_prep, .issue = ua_send,
+		.poll_events = POLLOUT, NET_COMMON,
+		.zero_fields = Z(ADDR3) | Z(PAD2),
+	},
+	[IORING_OP_SENDMSG_ZC] = {
+		.name = "SENDMSG_ZC", .prep = ua_sr_prep, .issue = ua_send,
+		.poll_events = POLLOUT, NET_COMMON,
+		.zero_fields = Z(ADDR3) | Z(PAD2),
+	},
 	[IORING_OP_FTRUNCATE] = {
 		.name = "FTRUNCATE", .prep = ua_ftruncate_prep,
 		.issue = ua_ftruncate, .needs_file = 1, .hash_reg_file = 1,

@@ -81,6 +81,11 @@ struct ua_poll {
 #define UA_REQ_COMPLETE_NOW	(1u << 0)	/* not issued: complete with res */
 #define UA_REQ_REFCOUNTED	(1u << 1)	/* guarded by a LINK_TIMEOUT */
 #define UA_REQ_IOPOLL		(1u << 2)	/* held until reaped (iopoll.c) */
+/* A zero-copy send's: its CQE carries IORING_CQE_F_MORE and a notification
+ * CQE (IORING_CQE_F_NOTIF) follows it, whatever the result. */
+#define UA_REQ_NOTIF		(1u << 3)
+/* The notification reports IORING_NOTIF_USAGE_ZC_COPIED. */
+#define UA_REQ_NOTIF_COPIED	(1u << 4)
 
 struct ua_req {
 	struct ua_req		*next;		/* cache, work queue, lists */
