@@ -16,6 +16,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* One turn of a spin-wait: tells the CPU (and a hypervisor) we spin. */
+static inline void ua_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 /*
  * Whether the calling thread holds m. glibc records the owner's thread id
  * in every mutex it locks (lock elision, off by default, would not), so

@@ -76,20 +76,42 @@ static int register_max_workers(struct ua_ctx *ctx, const void *arg,
 	return ret;
 }
 
+/* The argument of FILES2 and BUFFERS2: size bytes, checked as the kernel
+ * checks it for both tables. */
+static int copy_rsrc_register(struct io_uring_rsrc_register *rr,
+			      const void *arg, unsigned size)
+{
+	if (size != sizeof(*rr))
+		return -EINVAL;
+	if (ua_copy_from_user(rr, (__u64) (uintptr_t) arg, sizeof(*rr)))
+		return -EFAULT;
+	if (!rr->nr || rr->resv2 || (rr->flags & ~IORING_RSRC_REGISTER_SPARSE))
+		return -EINVAL;
+	if ((rr->flags & IORING_RSRC_REGISTER_SPARSE) && rr->data)
+		return -EINVAL;
+	return 0;
+}
+
+/* The argument of FILES_UPDATE2 and BUFFERS_UPDATE: size bytes. */
+static int copy_rsrc_update2(struct io_uring_rsrc_update2 *up,
+			     const void *arg, unsigned size)
+{
+	if (size != sizeof(*up))
+		return -EINVAL;
+	if (ua_copy_from_user(up, (__u64) (uintptr_t) arg, sizeof(*up)))
+		return -EFAULT;
+	if (!up->nr || up->resv || up->resv2)
+		return -EINVAL;
+	return 0;
+}
+
 /* IORING_REGISTER_FILES2: struct io_uring_rsrc_register, size bytes. */
 static int register_files2(struct ua_ctx *ctx, const void *arg, unsigned size)
 {
 	struct io_uring_rsrc_register rr;
+	int ret = copy_rsrc_register(&rr, arg, size);
 
-	if (size != sizeof(rr))
-		return -EINVAL;
-	if (ua_copy_from_user(&rr, (__u64) (uintptr_t) arg, sizeof(rr)))
-		return -EFAULT;
-	if (!rr.nr || rr.resv2 || (rr.flags & ~IORING_RSRC_REGISTER_SPARSE))
-		return -EINVAL;
-	if ((rr.flags & IORING_RSRC_REGISTER_SPARSE) && rr.data)
-		return -EINVAL;
-	return ua_files_register(ctx, rr.data, rr.tags, rr.nr);
+	return ret ? ret : ua_files_register(ctx, rr.data, rr.tags, rr.nr);
 }
 
 /* IORING_REGISTER_FILES_UPDATE: struct io_uring_files_update, nr fds. */
@@ -110,14 +132,10 @@ static int update_files(struct ua_ctx *ctx, const void *arg, unsigned nr)
 static int update_files2(struct ua_ctx *ctx, const void *arg, unsigned size)
 {
 	struct io_uring_rsrc_update2 up;
+	int ret = copy_rsrc_update2(&up, arg, size);
 
-	if (size != sizeof(up))
-		return -EINVAL;
-	if (ua_copy_from_user(&up, (__u64) (uintptr_t) arg, sizeof(up)))
-		return -EFAULT;
-	if (!up.nr || up.resv || up.resv2)
-		return -EINVAL;
-	return ua_files_update(ctx, up.offset, up.data, up.tags, up.nr);
+	return ret ? ret : ua_files_update(ctx, up.offset, up.data, up.tags,
+					   up.nr);
 }
 
 /* IORING_REGISTER_BUFFERS2: struct io_uring_rsrc_register, size bytes. */
@@ -125,30 +143,20 @@ static int register_buffers2(struct ua_ctx *ctx, const void *arg,
 			     unsigned size)
 {
 	struct io_uring_rsrc_register rr;
+	int ret = copy_rsrc_register(&rr, arg, size);
 
-	if (size != sizeof(rr))
-		return -EINVAL;
-	if (ua_copy_from_user(&rr, (__u64) (uintptr_t) arg, sizeof(rr)))
-		return -EFAULT;
-	if (!rr.nr || rr.resv2 || (rr.flags & ~IORING_RSRC_REGISTER_SPARSE))
-		return -EINVAL;
-	if ((rr.flags & IORING_RSRC_REGISTER_SPARSE) && rr.data)
-		return -EINVAL;
-	return ua_register_buffers_tagged(ctx, rr.data, rr.tags, rr.nr);
+	return ret ? ret : ua_register_buffers_tagged(ctx, rr.data, rr.tags,
+						      rr.nr);
 }
 
 /* IORING_REGISTER_BUFFERS_UPDATE: struct io_uring_rsrc_update2. */
 static int update_buffers(struct ua_ctx *ctx, const void *arg, unsigned size)
 {
 	struct io_uring_rsrc_update2 up;
+	int ret = copy_rsrc_update2(&up, arg, size);
 
-	if (size != sizeof(up))
-		return -EINVAL;
-	if (ua_copy_from_user(&up, (__u64) (uintptr_t) arg, sizeof(up)))
-		return -EFAULT;
-	if (!up.nr || up.resv || up.resv2)
-		return -EINVAL;
-	return ua_update_buffers(ctx, up.offset, up.data, up.tags, up.nr);
+	return ret ? ret : ua_update_buffers(ctx, up.offset, up.data, up.tags,
+					     up.nr);
 }
 
 /* The source ring of a clone; held for the caller when *held (a

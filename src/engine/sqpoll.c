@@ -84,15 +84,6 @@ static long long now_ns(void)
 	return (long long) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 static bool ring_enabled(struct ua_ctx *ctx)
 {
 	return !__atomic_load_n(&ctx->disabled, __ATOMIC_ACQUIRE);
@@ -204,7 +195,7 @@ static void idle_pause(struct ua_sq_data *sqd)
 
 	pthread_mutex_unlock(&sqd->lock);
 	for (i = 0; i < 64; i++)
-		cpu_relax();
+		ua_cpu_relax();
 	pthread_mutex_lock(&sqd->lock);
 }
 

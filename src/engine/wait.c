@@ -31,6 +31,7 @@
 #include "engine/aio.h"
 #include "engine/cq.h"
 #include "engine/poll.h"
+#include "engine/lock.h"
 #include "engine/ring.h"
 #include "engine/submit.h"
 #include "engine/sys.h"
@@ -51,15 +52,6 @@ static bool enough(struct ua_ctx *ctx, unsigned min_complete)
 	return cq_ready(ctx) >= min_complete;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 /*
  * The completions of an SQPOLL ring come from its submission thread,
  * which the scheduler often puts on the waiter's CPU: spinning there only
@@ -78,7 +70,7 @@ static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1)
 			sched_yield();
 		else
-			cpu_relax();
+			ua_cpu_relax();
 	}
 	return false;
 }
