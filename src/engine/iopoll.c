@@ -27,31 +27,6 @@
 #include "engine/iopoll.h"
 #include "engine/req.h"
 
-/* The kernel's operations with an iopoll handler, or that complete at
- * once without one. */
-bool ua_iopoll_op_allowed(unsigned opcode)
-{
-	switch (opcode) {
-	case IORING_OP_NOP:
-	case IORING_OP_READV:
-	case IORING_OP_WRITEV:
-	case IORING_OP_READ_FIXED:
-	case IORING_OP_WRITE_FIXED:
-	case IORING_OP_READ:
-	case IORING_OP_WRITE:
-	case IORING_OP_READV_FIXED:
-	case IORING_OP_WRITEV_FIXED:
-	case IORING_OP_FILES_UPDATE:
-	case IORING_OP_PROVIDE_BUFFERS:
-	case IORING_OP_REMOVE_BUFFERS:
-	case IORING_OP_MSG_RING:
-	case IORING_OP_URING_CMD:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool is_transfer(unsigned opcode)
 {
 	switch (opcode) {
@@ -66,6 +41,23 @@ static bool is_transfer(unsigned opcode)
 		return true;
 	default:
 		return false;
+	}
+}
+
+/* The kernel's operations with an iopoll handler, or that complete at
+ * once without one. */
+bool ua_iopoll_op_allowed(unsigned opcode)
+{
+	switch (opcode) {
+	case IORING_OP_NOP:
+	case IORING_OP_FILES_UPDATE:
+	case IORING_OP_PROVIDE_BUFFERS:
+	case IORING_OP_REMOVE_BUFFERS:
+	case IORING_OP_MSG_RING:
+	case IORING_OP_URING_CMD:
+		return true;
+	default:
+		return is_transfer(opcode);
 	}
 }
 
