@@ -468,6 +468,49 @@ static void test_async_cancel_parked(void **state)
 	close(fds[1]);
 }
 
+/*
+ * A read waits on a pipe whose descriptor is then closed, and a new pipe
+ * gets its number: a read of the new pipe completes with its data, and
+ * the first read, whose file is gone, still waits until cancelled.
+ */
+static void test_read_on_reused_number(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct test_cqe c;
+	char a[8], b[8];
+	int p[2], q[2], i, seen = 0;
+
+	assert_int_equal(pipe(p), 0);
+	io_uring_prep_read(must_get_sqe(ring), p[0], a, sizeof(a), 0);
+	last_sqe(ring)->user_data = 1;
+	submit_n(ring, 1);
+	close(p[0]);
+	assert_int_equal(pipe(q), 0);
+	assert_int_equal(q[0], p[0]);
+	io_uring_prep_read(must_get_sqe(ring), q[0], b, sizeof(b), 0);
+	last_sqe(ring)->user_data = 2;
+	submit_n(ring, 1);
+	write_byte(q[1]);
+	assert_int_equal(reap_bounded(ring, &c, 10), 0);
+	assert_true(c.user_data == 2 && c.res == 1);
+	assert_true(cq_is_empty(ring));
+	io_uring_prep_cancel64(must_get_sqe(ring), 1, 0);
+	last_sqe(ring)->user_data = 3;
+	submit_n(ring, 1);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+		if (c.user_data == 1)
+			assert_int_equal(c.res, -ECANCELED);
+		else
+			assert_true(c.user_data == 3 && c.res == 0);
+		seen |= 1 << c.user_data;
+	}
+	assert_int_equal(seen, (1 << 1) | (1 << 3));
+	close(q[0]);
+	close(q[1]);
+	close(p[1]);
+}
+
 /* A link timeout cancels a read that waits for a pipe that stays empty. */
 static void test_link_timeout_on_parked_read(void **state)
 {
@@ -541,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_exit_with_parked_requests),
 		T(test_remove_races_wakeups),
 		T(test_async_cancel_parked),
+		T(test_read_on_reused_number),
 		T(test_link_timeout_on_parked_read),
 		T(test_link_write_then_read_pipe),
 #undef T

@@ -13,8 +13,11 @@
  * later data brings another event: nothing is polled twice and nothing is
  * missed. A registration outlives its waiters: the next request to wait
  * re-registers with one epoll_ctl, which also re-checks that the number
- * still names the file epoll watches (the kernel drops closed files). Only
- * threads with requests in flight on a descriptor ever touch it.
+ * still names the file epoll watches (the kernel drops closed files); one
+ * joining waiters checks that with one epoll_ctl too. When the number
+ * names a new file, the requests parked before wait for the old one
+ * (detach_waiters). Only threads with requests in flight on a descriptor
+ * ever touch it.
  *
  * Ownership (the kernel's poll rework): req->poll.refs counts wakeups. The
  * thread that moves the count from 0 owns the request and alone touches it;
@@ -272,9 +275,28 @@ static __u32 waiters_events(const struct ua_pollfd *pfd)
 }
 
 /*
+ * The waiters of a file that is gone (its number names another file now):
+ * the kernel keeps them parked on the file their requests hold, which no
+ * event of ours can reach. Each is left on a list of its own, still found
+ * by cancellation and teardown, never run for the new file's events.
+ */
+static void detach_waiters(struct ua_pollfd *pfd)
+{
+	struct ua_req *req;
+
+	while ((req = pfd->waiters)) {
+		pfd->waiters = req->poll.fd_next;
+		req->poll.pfd = NULL;
+		req->poll.fd_next = NULL;
+		req->poll.fd_pprev = &req->poll.fd_next;
+	}
+}
+
+/*
  * (Re)registers the descriptor. Also the check that the registration is
  * still the descriptor's: a number closed and reused since was dropped from
- * epoll by the kernel, and MOD then fails with ENOENT.
+ * epoll by the kernel, and MOD then fails with ENOENT; the waiters parked
+ * before were waiting for the old file.
  */
 static int pollfd_register(struct ua_poller *p, struct ua_pollfd *pfd,
 			   __u32 events)
@@ -288,8 +310,29 @@ static int pollfd_register(struct ua_poller *p, struct ua_pollfd *pfd,
 		op = op == EPOLL_CTL_MOD ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
 		if (epoll_ctl(p->epfd, op, pfd->fd, &ev))
 			return -errno;
+		if (op == EPOLL_CTL_ADD)
+			detach_waiters(pfd);
 	}
 	pfd->known = true;
+	pfd->armed = events;
+	return 0;
+}
+
+/*
+ * For a request joining waiters whose registration covers its events: the
+ * check that the number still names their file. ADD fails with EEXIST for
+ * the same file and changes nothing (a MOD would report a ready file again
+ * to every waiter); it succeeds for a new file, which it registers (*added).
+ */
+static int pollfd_watch_if_new(struct ua_poller *p, struct ua_pollfd *pfd,
+			       __u32 events, bool *added)
+{
+	struct epoll_event ev = { .events = events | EPOLLET, .data.ptr = pfd };
+
+	*added = !epoll_ctl(p->epfd, EPOLL_CTL_ADD, pfd->fd, &ev);
+	if (!*added)
+		return errno == EEXIST ? 0 : -errno;
+	detach_waiters(pfd);
 	pfd->armed = events;
 	return 0;
 }
@@ -493,7 +536,9 @@ static bool requeue_by_epoll(struct ua_req *req)
 	/* Seen before the MOD: a wakeup after it is not subtracted below. */
 	v &= UA_POLL_REF_MASK;
 	pthread_mutex_lock(&p->lock);
-	err = pollfd_register(p, req->poll.pfd, req->poll.pfd->armed);
+	/* Its file is gone: it waits, as detach_waiters says, until cancelled. */
+	err = req->poll.pfd ? pollfd_register(p, req->poll.pfd,
+					      req->poll.pfd->armed) : 0;
 	pthread_mutex_unlock(&p->lock);
 	if (err)
 		return false;	/* run it now rather than lose it */
@@ -638,8 +683,9 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 {
 	struct ua_poller *p = &req->ctx->poller;
 	struct ua_pollfd *pfd;
-	bool registered = false;
+	bool registered = true;
 	unsigned one = 1;
+	int err;
 
 	req->poll.events = events | UA_POLL_ALWAYS;
 	req->poll.is_poll_op = flags & UA_POLL_OP;
@@ -652,14 +698,17 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 		goto fail;
 	/* A first waiter re-registers (the number may have been reused), so
 	 * does a waiter for new events; epoll then reports what is already
-	 * ready. Otherwise, the file may have become ready before we linked:
-	 * look once more, below, as the owner. */
+	 * ready. Otherwise the number may name a new file since the others
+	 * parked (checked), and the file may have become ready before we
+	 * linked: look once more, below, as the owner. */
 	if (!pfd->waiters || (req->poll.events & ~pfd->armed) ||
-	    (flags & UA_POLL_READY)) {
-		if (pollfd_register(p, pfd, waiters_events(pfd) | req->poll.events))
-			goto fail;
-		registered = true;
-	}
+	    (flags & UA_POLL_READY))
+		err = pollfd_register(p, pfd,
+				      waiters_events(pfd) | req->poll.events);
+	else
+		err = pollfd_watch_if_new(p, pfd, req->poll.events, &registered);
+	if (err)
+		goto fail;
 	link_req(p, pfd, req);
 	attach_to_poller(req->ctx);
 	pthread_mutex_unlock(&p->lock);
