@@ -597,21 +597,6 @@ static void test_setup_params(void **state)
 
 /* ---- the two runs ---- */
 
-/* process_vm_readv and process_vm_writev fail with EPERM from now on. */
-static void deny_process_vm(void)
-{
-	static const struct denial deny[] = {
-		{ __NR_process_vm_readv, EPERM },
-		{ __NR_process_vm_writev, EPERM },
-		DENIAL_END,
-	};
-
-	if (seccomp_deny(deny)) {
-		perror("seccomp");
-		exit(1);
-	}
-}
-
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 static int run_group(void)
@@ -652,7 +637,7 @@ int main(void)
 	if (pid < 0)
 		return 1;
 	if (pid == 0) {
-		deny_process_vm();
+		seccomp_deny_process_vm();
 		exit(run_group() ? 1 : 0);
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||

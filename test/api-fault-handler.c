@@ -187,23 +187,9 @@ static void test_faults_blocked(void **state)
 	assert_exited(in_child(bad_pointers_with_faults_blocked), 0);
 }
 
-static void deny_process_vm(void)
-{
-	static const struct denial deny[] = {
-		{ __NR_process_vm_readv, EPERM },
-		{ __NR_process_vm_writev, EPERM },
-		DENIAL_END,
-	};
-
-	if (seccomp_deny(deny)) {
-		perror("seccomp");
-		exit(1);
-	}
-}
-
 static void bad_pointers_after_own_handler_no_process_vm(void)
 {
-	deny_process_vm();
+	seccomp_deny_process_vm();
 	bad_pointers_after_own_handler();
 }
 

@@ -9,10 +9,13 @@
 #ifndef TEST_SECCOMP_FILTER_H
 #define TEST_SECCOMP_FILTER_H
 
+#include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -71,6 +74,22 @@ static inline int seccomp_deny(const struct denial *deny)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
 	return (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/* From now on process_vm_readv and process_vm_writev fail with EPERM, as
+ * in an unprivileged container; a refused filter ends the process. */
+static inline void seccomp_deny_process_vm(void)
+{
+	static const struct denial deny[] = {
+		{ __NR_process_vm_readv, EPERM },
+		{ __NR_process_vm_writev, EPERM },
+		DENIAL_END,
+	};
+
+	if (seccomp_deny(deny)) {
+		perror("seccomp");
+		exit(1);
+	}
 }
 
 #endif
