@@ -366,14 +366,14 @@ static void queue_read(struct io_uring *ring, struct target *t,
 	io_uring_sqe_set_data64(sqe, slot);
 }
 
-static void check_read(int res, unsigned block_bytes)
+/* Offsets are whole blocks inside the file: anything less is wrong. */
+static void check_transfer(const char *what, int res, unsigned bytes)
 {
 	if (res < 0)
-		die("read", res);
-	/* Offsets are whole blocks inside the file: anything less is wrong. */
-	if ((unsigned) res != block_bytes) {
-		fprintf(stderr, "uring-bench: short read: %d of %u bytes\n",
-			res, block_bytes);
+		die(what, res);
+	if ((unsigned) res != bytes) {
+		fprintf(stderr, "uring-bench: short %s: %d of %u bytes\n",
+			what, res, bytes);
 		exit(1);
 	}
 }
@@ -386,7 +386,7 @@ static unsigned reap_and_refill(struct io_uring *ring, struct target *t,
 	unsigned head, seen = 0;
 
 	io_uring_for_each_cqe(ring, head, cqe) {
-		check_read(cqe->res, o->block_bytes);
+		check_transfer("read", cqe->res, o->block_bytes);
 		queue_read(ring, t, o, buffers,
 			   (unsigned) io_uring_cqe_get_data64(cqe));
 		seen++;
@@ -454,7 +454,8 @@ static struct result bench_pread(const struct options *o, struct target *t)
 		ssize_t got = pread(t->fd, buf, o->block_bytes,
 				    (off_t) random_offset(t, o->block_bytes));
 
-		check_read(got < 0 ? -errno : (int) got, o->block_bytes);
+		check_transfer("read", got < 0 ? -errno : (int) got,
+			       o->block_bytes);
 		r.ops++;
 	} while ((r.ops & CLOCK_CHECK_MASK) || now() < deadline);
 	r.secs = now() - start;
@@ -471,17 +472,6 @@ static void queue_write(struct io_uring *ring, int fd, const struct options *o,
 	io_uring_prep_write(sqe, fd, buf, o->block_bytes, *next);
 	io_uring_sqe_set_data64(sqe, slot);
 	*next = (*next + o->block_bytes) % WRITE_SPAN;
-}
-
-static void check_write(int res, unsigned bytes)
-{
-	if (res < 0)
-		die("write", res);
-	if ((unsigned) res != bytes) {
-		fprintf(stderr, "uring-bench: short write: %d of %u bytes\n",
-			res, bytes);
-		exit(1);
-	}
 }
 
 static struct result bench_write(const struct options *o, int fd)
@@ -507,7 +497,7 @@ static struct result bench_write(const struct options *o, int fd)
 		if (ret < 0)
 			die("io_uring_submit_and_wait", ret);
 		io_uring_for_each_cqe(&ring, head, cqe) {
-			check_write(cqe->res, o->block_bytes);
+			check_transfer("write", cqe->res, o->block_bytes);
 			queue_write(&ring, fd, o, buf, &next,
 				    (unsigned) io_uring_cqe_get_data64(cqe));
 			seen++;
@@ -536,7 +526,7 @@ static struct result bench_pwrite(const struct options *o, int fd)
 	do {
 		ssize_t n = pwrite(fd, buf, o->block_bytes, (off_t) next);
 
-		check_write(n < 0 ? -errno : (int) n, o->block_bytes);
+		check_transfer("write", n < 0 ? -errno : (int) n, o->block_bytes);
 		next = (next + o->block_bytes) % WRITE_SPAN;
 		r.ops++;
 	} while ((r.ops & CLOCK_CHECK_MASK) || now() < deadline);
@@ -587,7 +577,7 @@ static struct result bench_fsync(const struct options *o, int fd)
 			seen++;
 			pending--;
 			if (slot == UINT64_MAX) {
-				check_write(cqe->res, FSYNC_BLOCK);
+				check_transfer("write", cqe->res, FSYNC_BLOCK);
 				continue;
 			}
 			if (cqe->res < 0)
@@ -619,7 +609,7 @@ static struct result bench_wsync(const struct options *o, int fd)
 		ssize_t n = pwrite(fd, buf, FSYNC_BLOCK,
 				   (off_t) (r.ops % o->inflight) * FSYNC_BLOCK);
 
-		check_write(n < 0 ? -errno : (int) n, FSYNC_BLOCK);
+		check_transfer("write", n < 0 ? -errno : (int) n, FSYNC_BLOCK);
 		if (fdatasync(fd) < 0)
 			die("fdatasync", -errno);
 		r.ops++;
