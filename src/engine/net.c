@@ -882,16 +882,9 @@ static int zc_socket_check(struct ua_req *req)
 static bool fixed_covers(struct ua_req *req, __u64 addr, __u64 len)
 {
 	struct ua_sr *sr = sr_of(req);
-	const struct iovec *buf;
-	__u64 start, end;
 
-	if (!sr->buf_node && !ua_bufs_get(req->ctx, sr->buf_index,
-					  &sr->buf_node))
-		return false;
-	buf = ua_buf_node_iov(sr->buf_node);
-	start = (__u64) (uintptr_t) buf->iov_base;
-	end = start + buf->iov_len;
-	return addr >= start && addr + len >= addr && addr + len <= end;
+	return !ua_buf_import(req->ctx, sr->buf_index, &sr->buf_node, addr,
+			      len);
 }
 
 /* A SENDMSG_ZC's iovecs must each lie in the registered buffer. */

@@ -757,6 +757,26 @@ const struct iovec *ua_buf_node_iov(const struct ua_buf_node *node)
 	return &node->iov;
 }
 
+/*
+ * A request's range [addr, addr + len) in registered buffer index, as the
+ * kernel imports it: 0, or -EFAULT for an empty slot or a range not wholly
+ * inside the buffer. The node is taken into *node on first use and held
+ * until the request lets it go, so several ranges share one lookup.
+ */
+int ua_buf_import(struct ua_ctx *ctx, unsigned index,
+		  struct ua_buf_node **node, __u64 addr, __u64 len)
+{
+	__u64 start, end;
+
+	if (!*node && !ua_bufs_get(ctx, index, node))
+		return -EFAULT;
+	start = (__u64) (uintptr_t) (*node)->iov.iov_base;
+	end = start + (*node)->iov.iov_len;
+	if (addr < start || addr > end || len > end - addr)
+		return -EFAULT;
+	return 0;
+}
+
 void ua_buf_node_put(struct ua_buf_node *node)
 {
 	ua_rsrc_node_put(&node->rsrc);

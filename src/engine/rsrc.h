@@ -109,6 +109,8 @@ int ua_unregister_buffers(struct ua_ctx *ctx);
 const struct iovec *ua_bufs_get(struct ua_ctx *ctx, unsigned index,
 				struct ua_buf_node **node);
 const struct iovec *ua_buf_node_iov(const struct ua_buf_node *node);
+int ua_buf_import(struct ua_ctx *ctx, unsigned index,
+		  struct ua_buf_node **node, __u64 addr, __u64 len);
 void ua_buf_node_put(struct ua_buf_node *node);
 
 /* Writers hold *cache->lock. */

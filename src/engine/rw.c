@@ -134,19 +134,9 @@ int ua_rw_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 static int import_fixed(struct ua_req *req)
 {
 	struct ua_rw *rw = rw_of(req);
-	const struct iovec *buf;
-	__u64 start, end;
 
-	if (!rw->buf_node &&
-	    !ua_bufs_get(req->ctx, rw->buf_index, &rw->buf_node))
-		return -EFAULT;
-	buf = ua_buf_node_iov(rw->buf_node);
-	start = (__u64) (uintptr_t) buf->iov_base;
-	end = start + buf->iov_len;
-	if (rw->addr < start || rw->addr + rw->len < rw->addr ||
-	    rw->addr + rw->len > end)
-		return -EFAULT;
-	return 0;
+	return ua_buf_import(req->ctx, rw->buf_index, &rw->buf_node, rw->addr,
+			     rw->len);
 }
 
 int ua_rw_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
@@ -182,23 +172,14 @@ int ua_rwv_fixed_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 static int import_fixed_vec(struct ua_req *req)
 {
 	struct ua_rw *rw = rw_of(req);
-	const struct iovec *buf;
-	__u64 start, end, base;
 	unsigned i;
+	int ret = 0;
 
-	if (!rw->buf_node &&
-	    !ua_bufs_get(req->ctx, rw->buf_index, &rw->buf_node))
-		return -EFAULT;
-	buf = ua_buf_node_iov(rw->buf_node);
-	start = (__u64) (uintptr_t) buf->iov_base;
-	end = start + buf->iov_len;
-	for (i = 0; i < rw->nr_iov; i++) {
-		base = (__u64) (uintptr_t) rw->iov[i].iov_base;
-		if (base < start || base > end ||
-		    rw->iov[i].iov_len > end - base)
-			return -EFAULT;
-	}
-	return 0;
+	for (i = 0; i < rw->nr_iov && !ret; i++)
+		ret = ua_buf_import(req->ctx, rw->buf_index, &rw->buf_node,
+				    (__u64) (uintptr_t) rw->iov[i].iov_base,
+				    rw->iov[i].iov_len);
+	return ret;
 }
 
 static void advance_private_iov(struct ua_rw *rw, size_t n)
