@@ -10,10 +10,9 @@
 #include <unistd.h>
 #include "liburing.h"
 #include "ua_private.h"
+#include "ring_sizes.h"
 #include "ua_ring.h"
 
-#define MAX_SQ_ENTRIES		32768u
-#define MAX_CQ_ENTRIES		(2 * MAX_SQ_ENTRIES)
 /* The head, tail, masks and flags before the CQEs of a NO_MMAP ring. */
 #define RING_HEADER_SIZE	64
 #define HUGE_PAGE_SIZE		(2u * 1024 * 1024)
@@ -38,45 +37,6 @@ static size_t cqes_size(const struct io_uring_params *p, unsigned entries)
 {
 	return ((size_t) entries << io_uring_cqe_shift_from_flags(p->flags)) *
 	       sizeof(struct io_uring_cqe);
-}
-
-static unsigned round_pow2(unsigned n)
-{
-	unsigned r = 1;
-
-	while (r < n)
-		r <<= 1;
-	return r;
-}
-
-/* The ring sizes io_uring_setup() will choose, with its errors. */
-static int ring_entries(unsigned entries, const struct io_uring_params *p,
-			unsigned *sq, unsigned *cq)
-{
-	bool clamp = p->flags & IORING_SETUP_CLAMP;
-
-	if (!entries)
-		return -EINVAL;
-	if (entries > MAX_SQ_ENTRIES) {
-		if (!clamp)
-			return -EINVAL;
-		entries = MAX_SQ_ENTRIES;
-	}
-	*sq = round_pow2(entries);
-	if (!(p->flags & IORING_SETUP_CQSIZE)) {
-		*cq = 2 * *sq;
-		return 0;
-	}
-	if (!p->cq_entries)
-		return -EINVAL;
-	*cq = p->cq_entries;
-	if (*cq > MAX_CQ_ENTRIES) {
-		if (!clamp)
-			return -EINVAL;
-		*cq = MAX_CQ_ENTRIES;
-	}
-	*cq = round_pow2(*cq);
-	return *cq < *sq ? -EINVAL : 0;
 }
 
 static void *map_ring(int fd, size_t size, __u64 offset)
@@ -215,7 +175,7 @@ static int alloc_app_rings(unsigned entries, struct io_uring_params *p,
 {
 	size_t sqes_mem, ring_mem, used, size;
 	unsigned nsq, ncq;
-	int ret = ring_entries(entries, p, &nsq, &ncq);
+	int ret = ua_ring_sizes(entries, p, &nsq, &ncq);
 
 	if (ret)
 		return ret;
@@ -475,7 +435,7 @@ UA_PUBLIC ssize_t io_uring_memory_size_params(unsigned entries,
 {
 	size_t page = page_size(), ring_mem;
 	unsigned sq, cq;
-	int ret = ring_entries(entries, p, &sq, &cq);
+	int ret = ua_ring_sizes(entries, p, &sq, &cq);
 
 	if (ret)
 		return ret;

@@ -29,6 +29,7 @@
 #include "engine/submit.h"
 #include "engine/timeout.h"
 #include "engine/wait.h"
+#include "ring_sizes.h"
 #include "engine/ringref.h"
 #include "engine/uaccess.h"
 #include "ua_private.h"
@@ -52,44 +53,6 @@
 			 IORING_FEAT_REG_REG_RING | IORING_FEAT_NO_IOWAIT | \
 			 IORING_FEAT_RSRC_TAGS | IORING_FEAT_MIN_TIMEOUT)
 #define SIGSET_SIZE	(_NSIG / 8)
-
-static unsigned round_pow2(unsigned n)
-{
-	unsigned r = 1;
-
-	while (r < n)
-		r <<= 1;
-	return r;
-}
-
-/* The kernel's sizing rules, including its errors. */
-static int size_rings(unsigned entries, struct io_uring_params *p,
-		      unsigned *sq, unsigned *cq)
-{
-	bool clamp = p->flags & IORING_SETUP_CLAMP;
-
-	if (!entries)
-		return -EINVAL;
-	if (entries > UA_MAX_SQ_ENTRIES) {
-		if (!clamp)
-			return -EINVAL;
-		entries = UA_MAX_SQ_ENTRIES;
-	}
-	*sq = round_pow2(entries);
-	if (!(p->flags & IORING_SETUP_CQSIZE)) {
-		*cq = 2 * *sq;
-		return 0;
-	}
-	if (!p->cq_entries)
-		return -EINVAL;
-	if (p->cq_entries > UA_MAX_CQ_ENTRIES) {
-		if (!clamp)
-			return -EINVAL;
-		p->cq_entries = UA_MAX_CQ_ENTRIES;
-	}
-	*cq = round_pow2(p->cq_entries);
-	return *cq < *sq ? -EINVAL : 0;
-}
 
 static int check_params(const struct io_uring_params *p)
 {
@@ -209,7 +172,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	if (!ret)
 		ret = check_attach_wq(p);
 	if (!ret)
-		ret = size_rings(entries, p, &sq, &cq);
+		ret = ua_ring_sizes(entries, p, &sq, &cq);
 	if (ret)
 		return ret;
 	ctx = ctx_alloc(p->flags, sq, cq);

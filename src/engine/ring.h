@@ -25,9 +25,6 @@ struct ua_ev_fd;
 struct ua_buf_group;
 struct ua_kbuf;
 
-#define UA_MAX_SQ_ENTRIES	32768u
-#define UA_MAX_CQ_ENTRIES	(2 * UA_MAX_SQ_ENTRIES)
-
 struct ua_ctx {
 	int			fd;
 	unsigned		setup_flags;
