@@ -30,12 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "liburing/barrier.h"
-#include "engine/wait.h"
 #include "engine/lock.h"
 #include "engine/ring.h"
 #include "engine/ringref.h"
 #include "engine/sqpoll.h"
 #include "engine/submit.h"
+#include "engine/timer.h"
+#include "engine/wait.h"
 
 #define DEFAULT_IDLE_MS	1000	/* the kernel's: HZ */
 #define SHARED_BATCH	8	/* SQEs per ring and turn in a shared group */
@@ -74,14 +75,6 @@ static void wake_thread(struct ua_sq_data *sqd)
 {
 	__atomic_fetch_add(&sqd->wake_seq, 1, __ATOMIC_SEQ_CST);
 	futex_wake_all(&sqd->wake_seq);
-}
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static bool ring_enabled(struct ua_ctx *ctx)
@@ -217,22 +210,22 @@ static void yield_to_waiters(struct ua_sq_data *sqd)
 static void *sq_thread_main(void *arg)
 {
 	struct ua_sq_data *sqd = arg;
-	long long last = LLONG_MIN / 2, idle_for;
+	__u64 last = 0, idle_for;	/* 0: idle since long ago */
 
 	pthread_mutex_lock(&sqd->lock);
 	while (!sqd->stop) {
 		if (submit_pass(sqd)) {
-			last = now_ns();
+			last = ua_clock_ns(CLOCK_MONOTONIC);
 			yield_to_waiters(sqd);
 			continue;
 		}
-		idle_for = now_ns() - last;
-		if (idle_for < (long long) sqd->idle_ms * 1000000) {
+		idle_for = ua_clock_ns(CLOCK_MONOTONIC) - last;
+		if (idle_for < (__u64) sqd->idle_ms * 1000000) {
 			idle_pause(sqd);
 			continue;
 		}
 		sleep_until_woken(sqd);
-		last = now_ns();
+		last = ua_clock_ns(CLOCK_MONOTONIC);
 	}
 	pthread_mutex_unlock(&sqd->lock);
 	return NULL;
