@@ -217,7 +217,8 @@ free_ctx:
 	return ret;
 }
 
-static int timespec_arg(__u64 uts, bool absolute, struct timespec *deadline)
+static int timespec_arg(const struct ua_ctx *ctx, __u64 uts, bool absolute,
+			struct timespec *deadline)
 {
 	struct __kernel_timespec copy, *ts = &copy;
 
@@ -228,6 +229,7 @@ static int timespec_arg(__u64 uts, bool absolute, struct timespec *deadline)
 	if (absolute) {
 		deadline->tv_sec = ts->tv_sec;
 		deadline->tv_nsec = ts->tv_nsec;
+		ua_wait_deadline_to_monotonic(ctx, deadline);
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, deadline);
@@ -264,8 +266,9 @@ static void sigmask_arg(__u64 umask, size_t size, struct ua_wait_args *w,
 }
 
 /* Decodes the wait arguments: a sigset, or io_uring_getevents_arg. */
-static int wait_args(unsigned flags, const void *argp, size_t argsz,
-		     struct ua_wait_args *w, struct wait_copy *c)
+static int wait_args(const struct ua_ctx *ctx, unsigned flags,
+		     const void *argp, size_t argsz, struct ua_wait_args *w,
+		     struct wait_copy *c)
 {
 	struct io_uring_getevents_arg arg;
 
@@ -297,7 +300,8 @@ static int wait_args(unsigned flags, const void *argp, size_t argsz,
 	}
 	sigmask_arg(arg.sigmask, arg.sigmask_sz, w, c);
 	if (arg.ts) {
-		int ret = timespec_arg(arg.ts, flags & IORING_ENTER_ABS_TIMER,
+		int ret = timespec_arg(ctx, arg.ts,
+				       flags & IORING_ENTER_ABS_TIMER,
 				       &c->deadline);
 		if (ret)
 			return ret;
@@ -348,7 +352,7 @@ static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
 	    foreign_thread(ctx))
 		return -EEXIST;
 	if (flags & IORING_ENTER_GETEVENTS) {
-		ret = wait_args(flags, argp, argsz, &w, &copy);
+		ret = wait_args(ctx, flags, argp, argsz, &w, &copy);
 		if (ret)
 			return ret;
 	}

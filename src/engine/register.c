@@ -16,6 +16,7 @@
 #include "engine/rsrc.h"
 #include "engine/sqpoll.h"
 #include "engine/uaccess.h"
+#include "engine/wait.h"
 #include "engine/opdef.h"
 
 /* The kernel wants a zeroed buffer, for forward compatibility. */
@@ -395,6 +396,10 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (arg || nr_args)
 			return -EINVAL;
 		return enable_rings(ctx);
+	case IORING_REGISTER_CLOCK:
+		if (!arg || nr_args)
+			return -EINVAL;
+		return ua_wait_set_clock(ctx, arg);
 	case IORING_REGISTER_RESTRICTIONS:
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = register_restrictions(ctx, arg, nr_args);

@@ -112,6 +112,9 @@ struct ua_ctx {
 	bool			has_submitter;
 
 	struct ua_restrictions	restrictions;	/* written while disabled */
+	/* IORING_REGISTER_CLOCK: absolute wait deadlines are on BOOTTIME
+	 * rather than MONOTONIC (wait.c). */
+	bool			wait_boottime;
 
 	unsigned		fork_gen;	/* ring.c: made before a fork()? */
 	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */

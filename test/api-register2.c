@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Registrations that set how a ring behaves: the clock of its waits
+ * (io_uring_register_clock), NAPI busy polling (io_uring_register_napi),
+ * the ring-less IORING_REGISTER_QUERY, the CPUs of its blocking work
+ * (io_uring_register_iowq_aff), personalities and registered wait
+ * arguments; with the kernel's results and errors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "helpers.h"
+
+#ifdef LIBURING_BEFORE_2_15
+SKIP_BEFORE_2_15_MAIN()
+#else
+
+static int ring_setup(void **state)
+{
+	struct io_uring *ring = calloc(1, sizeof(*ring));
+
+	if (!ring || io_uring_queue_init(8, ring, 0) < 0)
+		return -1;
+	*state = ring;
+	return 0;
+}
+
+static int ring_teardown(void **state)
+{
+	io_uring_queue_exit(*state);
+	free(*state);
+	return 0;
+}
+
+static int register_clock(struct io_uring *ring, unsigned clockid)
+{
+	struct io_uring_clock_register reg = { .clockid = clockid };
+
+	return io_uring_register_clock(ring, &reg);
+}
+
+static void test_clock_monotonic_and_boottime(void **state)
+{
+	assert_int_equal(register_clock(*state, CLOCK_BOOTTIME), 0);
+	assert_int_equal(register_clock(*state, CLOCK_MONOTONIC), 0);
+}
+
+static void test_clock_others_are_einval(void **state)
+{
+	assert_int_equal(register_clock(*state, CLOCK_REALTIME), -EINVAL);
+	assert_int_equal(register_clock(*state, CLOCK_TAI), -EINVAL);
+	assert_int_equal(register_clock(*state, CLOCK_PROCESS_CPUTIME_ID),
+			 -EINVAL);
+	assert_int_equal(register_clock(*state, 99), -EINVAL);
+}
+
+static void test_clock_bad_arguments(void **state)
+{
+	struct io_uring *ring = *state;
+	struct io_uring_clock_register reg = { .clockid = CLOCK_MONOTONIC };
+	unsigned fd = (unsigned) ring->ring_fd;
+
+	reg.__resv[2] = 1;
+	assert_int_equal(io_uring_register_clock(ring, &reg), -EINVAL);
+	reg.__resv[2] = 0;
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_CLOCK, &reg, 1),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_CLOCK, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_CLOCK,
+					   (void *) 8, 0), -EFAULT);
+}
+
+/* An absolute wait until now + ms on the given clock. */
+static int wait_until(struct io_uring *ring, clockid_t clock, long ms)
+{
+	struct io_uring_getevents_arg arg;
+	struct __kernel_timespec ts;
+	struct timespec now;
+
+	clock_gettime(clock, &now);
+	ts.tv_sec = now.tv_sec + ms / 1000;
+	ts.tv_nsec = now.tv_nsec + ms % 1000 * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	memset(&arg, 0, sizeof(arg));
+	arg.ts = (__u64) (uintptr_t) &ts;
+	return io_uring_enter2((unsigned) ring->ring_fd, 0, 1,
+			       IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG |
+			       IORING_ENTER_ABS_TIMER, &arg, sizeof(arg));
+}
+
+/* An absolute wait's deadline is read on the registered clock. */
+static void test_clock_boottime_absolute_wait(void **state)
+{
+	struct io_uring *ring = *state;
+
+	assert_int_equal(register_clock(ring, CLOCK_BOOTTIME), 0);
+	assert_int_equal(wait_until(ring, CLOCK_BOOTTIME, 0), -ETIME);
+	assert_int_equal(wait_until(ring, CLOCK_BOOTTIME, 5), -ETIME);
+	assert_int_equal(register_clock(ring, CLOCK_MONOTONIC), 0);
+	assert_int_equal(wait_until(ring, CLOCK_MONOTONIC, 5), -ETIME);
+}
+
+/* A disabled ring takes it too. */
+static void test_clock_on_a_disabled_ring(void **state)
+{
+	struct io_uring ring;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, IORING_SETUP_R_DISABLED),
+			 0);
+	assert_int_equal(register_clock(&ring, CLOCK_BOOTTIME), 0);
+	io_uring_queue_exit(&ring);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, ring_setup, ring_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_clock_monotonic_and_boottime),
+		T(test_clock_others_are_einval),
+		T(test_clock_bad_arguments),
+		T(test_clock_boottime_absolute_wait),
+		T(test_clock_on_a_disabled_ring),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#endif
