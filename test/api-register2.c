@@ -118,6 +118,165 @@ static void test_clock_on_a_disabled_ring(void **state)
 	io_uring_queue_exit(&ring);
 }
 
+/*
+ * NAPI: liburing's struct io_uring_napi keeps the older layout of the
+ * kernel's 16 bytes: pad[0] is the opcode, bytes 8-11 the parameter (the
+ * tracking mode, or a NAPI id).
+ */
+enum { NAPI_REGISTER, NAPI_ADD_ID, NAPI_DEL_ID };
+enum { NAPI_DYNAMIC = 0, NAPI_STATIC = 1, NAPI_INACTIVE = 255 };
+#define NAPI_ID		100000u	/* past any kernel's CPU count */
+
+static struct io_uring_napi napi_arg(unsigned to, unsigned prefer,
+				     unsigned op, unsigned param)
+{
+	struct io_uring_napi n;
+	__u32 p = param;
+
+	memset(&n, 0, sizeof(n));
+	n.busy_poll_to = to;
+	n.prefer_busy_poll = (__u8) prefer;
+	n.pad[0] = (__u8) op;
+	memcpy((char *) &n + 8, &p, sizeof(p));
+	return n;
+}
+
+static unsigned napi_param(const struct io_uring_napi *n)
+{
+	__u32 p;
+
+	memcpy(&p, (const char *) n + 8, sizeof(p));
+	return p;
+}
+
+/* Registering writes back the settings it replaces, mode included. */
+static void test_napi_register_reports_previous(void **state)
+{
+	struct io_uring *ring = *state;
+	struct io_uring_napi n = napi_arg(100, 1, NAPI_REGISTER, NAPI_DYNAMIC);
+
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	assert_int_equal(n.busy_poll_to, 0);
+	assert_int_equal(n.prefer_busy_poll, 0);
+	assert_int_equal(napi_param(&n), NAPI_INACTIVE);
+	/* The spin is capped at 10 ms, the preference made 0 or 1. */
+	n = napi_arg(20000, 7, NAPI_REGISTER, NAPI_STATIC);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	assert_int_equal(n.busy_poll_to, 100);
+	assert_int_equal(n.prefer_busy_poll, 1);
+	assert_int_equal(napi_param(&n), NAPI_DYNAMIC);
+	n = napi_arg(0, 0, NAPI_REGISTER, NAPI_DYNAMIC);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	assert_int_equal(n.busy_poll_to, 10000);
+	assert_int_equal(n.prefer_busy_poll, 1);
+	assert_int_equal(napi_param(&n), NAPI_STATIC);
+}
+
+/* Unregistering writes back the timeout and preference only. */
+static void test_napi_unregister(void **state)
+{
+	struct io_uring *ring = *state;
+	struct io_uring_napi n = napi_arg(50, 1, NAPI_REGISTER, NAPI_STATIC);
+
+	assert_int_equal(io_uring_unregister_napi(ring, NULL), 0);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	memset(&n, 0xaa, sizeof(n));
+	assert_int_equal(io_uring_unregister_napi(ring, &n), 0);
+	assert_int_equal(n.busy_poll_to, 50);
+	assert_int_equal(n.prefer_busy_poll, 1);
+	assert_int_equal(napi_param(&n), 0);
+	memset(&n, 0xaa, sizeof(n));
+	assert_int_equal(io_uring_unregister_napi(ring, &n), 0);
+	assert_int_equal(n.busy_poll_to, 0);
+	n = napi_arg(0, 0, NAPI_REGISTER, NAPI_DYNAMIC);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	assert_int_equal(napi_param(&n), NAPI_INACTIVE);
+}
+
+static void test_napi_bad_arguments(void **state)
+{
+	struct io_uring *ring = *state;
+	unsigned fd = (unsigned) ring->ring_fd;
+	struct io_uring_napi n = napi_arg(5, 0, NAPI_REGISTER, 2);
+
+	/* A bad mode is refused after the settings are written back. */
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	assert_int_equal(napi_param(&n), NAPI_INACTIVE);
+	n = napi_arg(5, 0, NAPI_REGISTER, NAPI_INACTIVE);
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	n = napi_arg(5, 0, 3, 0);
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	/* Padding is refused before anything is written. */
+	n = napi_arg(5, 0, NAPI_REGISTER, 0);
+	n.pad[2] = 1;
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	assert_int_equal(n.busy_poll_to, 5);
+	n = napi_arg(5, 0, NAPI_REGISTER, 0);
+	memset((char *) &n + 12, 1, 1);		/* the kernel's resv */
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	n = napi_arg(5, 0, NAPI_REGISTER, 0);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_NAPI, NULL, 1),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_NAPI, &n, 0),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_NAPI, &n, 2),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_NAPI,
+					   (void *) 8, 1), -EFAULT);
+	assert_int_equal(io_uring_register(fd, IORING_UNREGISTER_NAPI, NULL, 0),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_UNREGISTER_NAPI,
+					   (void *) 8, 1), -EFAULT);
+}
+
+/* NAPI ids are added and removed in static mode only. */
+static void test_napi_static_ids(void **state)
+{
+	struct io_uring *ring = *state;
+	struct io_uring_napi n = napi_arg(0, 0, NAPI_ADD_ID, NAPI_ID);
+
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	n = napi_arg(0, 0, NAPI_REGISTER, NAPI_DYNAMIC);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	n = napi_arg(0, 0, NAPI_ADD_ID, NAPI_ID);
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	n = napi_arg(0, 0, NAPI_REGISTER, NAPI_STATIC);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	n = napi_arg(0, 0, NAPI_ADD_ID, 1);	/* a CPU number, not an id */
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+	n = napi_arg(0, 0, NAPI_ADD_ID, NAPI_ID);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	n = napi_arg(0, 0, NAPI_ADD_ID, NAPI_ID);
+	assert_int_equal(io_uring_register_napi(ring, &n), -EEXIST);
+	n = napi_arg(0, 0, NAPI_ADD_ID, NAPI_ID + 1);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	n = napi_arg(0, 0, NAPI_DEL_ID, NAPI_ID);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	n = napi_arg(0, 0, NAPI_DEL_ID, NAPI_ID);
+	assert_int_equal(io_uring_register_napi(ring, &n), -ENOENT);
+	/* New settings start with an empty list. */
+	n = napi_arg(0, 0, NAPI_REGISTER, NAPI_STATIC);
+	assert_int_equal(io_uring_register_napi(ring, &n), 0);
+	n = napi_arg(0, 0, NAPI_DEL_ID, NAPI_ID + 1);
+	assert_int_equal(io_uring_register_napi(ring, &n), -ENOENT);
+	assert_int_equal(io_uring_unregister_napi(ring, NULL), 0);
+	n = napi_arg(0, 0, NAPI_DEL_ID, NAPI_ID + 1);
+	assert_int_equal(io_uring_register_napi(ring, &n), -EINVAL);
+}
+
+/* IOPOLL rings busy-poll their devices already: NAPI is refused. */
+static void test_napi_iopoll_ring(void **state)
+{
+	struct io_uring ring;
+	struct io_uring_napi n = napi_arg(0, 0, NAPI_REGISTER, 0);
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, IORING_SETUP_IOPOLL), 0);
+	assert_int_equal(io_uring_register_napi(&ring, &n), -EINVAL);
+	assert_int_equal(io_uring_unregister_napi(&ring, NULL), 0);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ring_setup, ring_teardown)
@@ -127,6 +286,11 @@ int main(void)
 		T(test_clock_bad_arguments),
 		T(test_clock_boottime_absolute_wait),
 		T(test_clock_on_a_disabled_ring),
+		T(test_napi_register_reports_previous),
+		T(test_napi_unregister),
+		T(test_napi_bad_arguments),
+		T(test_napi_static_ids),
+		T(test_napi_iopoll_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include "engine/filetable.h"
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
+#include "engine/napi.h"
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -400,6 +401,10 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (!arg || nr_args)
 			return -EINVAL;
 		return ua_wait_set_clock(ctx, arg);
+	case IORING_REGISTER_NAPI:
+		return ua_napi_register(ctx, arg, nr_args);
+	case IORING_UNREGISTER_NAPI:
+		return ua_napi_unregister(ctx, arg, nr_args);
 	case IORING_REGISTER_RESTRICTIONS:
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = register_restrictions(ctx, arg, nr_args);

@@ -24,6 +24,7 @@ struct ua_overflow_cqe;
 struct ua_ev_fd;
 struct ua_buf_group;
 struct ua_kbuf;
+struct ua_napi;
 
 struct ua_ctx {
 	int			fd;
@@ -115,6 +116,8 @@ struct ua_ctx {
 	/* IORING_REGISTER_CLOCK: absolute wait deadlines are on BOOTTIME
 	 * rather than MONOTONIC (wait.c). */
 	bool			wait_boottime;
+	/* IORING_REGISTER_NAPI (napi.c), under uring_lock; NULL until then. */
+	struct ua_napi		*napi;
 
 	unsigned		fork_gen;	/* ring.c: made before a fork()? */
 	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */
