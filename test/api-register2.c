@@ -277,6 +277,159 @@ static void test_napi_iopoll_ring(void **state)
 	io_uring_queue_exit(&ring);
 }
 
+/* IORING_REGISTER_QUERY: one header, its answer in data of size bytes. */
+static struct io_uring_query_hdr query_hdr(unsigned op, void *data,
+					   unsigned size)
+{
+	struct io_uring_query_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.query_op = op;
+	h.query_data = (__u64) (uintptr_t) data;
+	h.size = size;
+	return h;
+}
+
+/* The answers agree with what the ring and the probe say. */
+static void test_query_opcodes(void **state)
+{
+	struct io_uring *ring = *state;
+	struct io_uring_query_opcode op;
+	struct io_uring_query_hdr h = query_hdr(IO_URING_QUERY_OPCODES, &op,
+						sizeof(op));
+	struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
+
+	assert_non_null(probe);
+	memset(&op, 0xaa, sizeof(op));
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_int_equal(h.result, 0);
+	assert_int_equal(h.size, sizeof(op));
+	assert_int_equal(op.nr_request_opcodes, probe->last_op + 1);
+	assert_int_equal(op.nr_register_opcodes, 36);
+	assert_true(op.nr_query_opcodes >= 1);
+	assert_int_equal(op.__pad, 0);
+	assert_true(op.feature_flags == ring->features);
+	assert_true(op.sqe_flags == 0x7f);
+	assert_true((op.ring_setup_flags & (IORING_SETUP_CQSIZE |
+					    IORING_SETUP_R_DISABLED)) ==
+		    (IORING_SETUP_CQSIZE | IORING_SETUP_R_DISABLED));
+	assert_true(op.enter_flags & IORING_ENTER_EXT_ARG);
+	io_uring_free_probe(probe);
+}
+
+/* A setup flag not reported is refused. */
+static void test_query_setup_flags_are_known(void **state)
+{
+	struct io_uring_query_opcode op;
+	struct io_uring_query_hdr h = query_hdr(IO_URING_QUERY_OPCODES, &op,
+						sizeof(op));
+	struct io_uring_params p;
+
+	(void) state;
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_true(op.ring_setup_flags >> 32 == 0);
+	for (unsigned bit = 0; bit < 32; bit++) {
+		if (op.ring_setup_flags & (1ull << bit))
+			continue;
+		memset(&p, 0, sizeof(p));
+		p.flags = 1u << bit;
+		assert_int_equal(io_uring_setup(8, &p), -EINVAL);
+	}
+}
+
+/* A short buffer takes the head of the answer; a long one is zeroed past
+ * it. */
+static void test_query_buffer_sizes(void **state)
+{
+	unsigned char buf[100];
+	struct io_uring_query_hdr h = query_hdr(IO_URING_QUERY_OPCODES, buf, 8);
+	struct io_uring_query_opcode *op = (void *) buf;
+
+	(void) state;
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_int_equal(h.result, 0);
+	assert_int_equal(h.size, 8);
+	assert_int_not_equal(op->nr_register_opcodes, 0);
+	assert_int_equal(buf[8], 0xaa);
+	h = query_hdr(IO_URING_QUERY_OPCODES, buf, sizeof(buf));
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_int_equal(h.size, sizeof(*op));
+	for (size_t i = sizeof(*op); i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0);
+}
+
+/* A bad header is answered in its result; the buffer is zeroed. */
+static void test_query_bad_headers(void **state)
+{
+	struct io_uring_query_opcode op;
+	struct io_uring_query_hdr h = query_hdr(IO_URING_QUERY_OPCODES, &op, 0);
+
+	(void) state;
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_int_equal(h.result, -EINVAL);
+	h = query_hdr(IO_URING_QUERY_OPCODES, &op, sizeof(op));
+	h.result = 1;
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_int_equal(h.result, -EINVAL);
+	h = query_hdr(IO_URING_QUERY_OPCODES, &op, sizeof(op));
+	h.__resv[2] = 1;
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_int_equal(h.result, -EINVAL);
+	assert_int_equal(h.size, 0);
+	h = query_hdr(99, &op, sizeof(op));
+	memset(&op, 0xaa, sizeof(op));
+	assert_int_equal(io_uring_register_query(&h), 0);
+	assert_int_equal(h.result, -EOPNOTSUPP);
+	assert_int_equal(h.size, 0);
+	assert_int_equal(op.nr_request_opcodes, 0);
+	assert_true(op.sqe_flags == 0);
+}
+
+static void test_query_faults_and_arguments(void **state)
+{
+	struct io_uring *ring = *state;
+	struct io_uring_query_opcode op;
+	struct io_uring_query_hdr h = query_hdr(IO_URING_QUERY_OPCODES,
+						(void *) 8, sizeof(op));
+
+	assert_int_equal(io_uring_register_query(&h), -EFAULT);
+	assert_int_equal(io_uring_register_query((void *) 8), -EFAULT);
+	assert_int_equal(io_uring_register_query(NULL), 0);
+	h = query_hdr(IO_URING_QUERY_OPCODES, &op, sizeof(op));
+	assert_int_equal(io_uring_register((unsigned) -1, IORING_REGISTER_QUERY,
+					   &h, 1), -EINVAL);
+	/* A ring's descriptor answers too. */
+	assert_int_equal(io_uring_register((unsigned) ring->ring_fd,
+					   IORING_REGISTER_QUERY, &h, 0), 0);
+	assert_int_equal(h.result, 0);
+	assert_int_equal(h.size, sizeof(op));
+}
+
+/* Headers are chained by next_entry; a loop ends with -ERANGE. */
+static void test_query_chain(void **state)
+{
+	struct io_uring_query_opcode op1, op2;
+	struct io_uring_query_hdr h1 = query_hdr(99, &op1, sizeof(op1));
+	struct io_uring_query_hdr h2 = query_hdr(IO_URING_QUERY_OPCODES, &op2,
+						 sizeof(op2));
+
+	(void) state;
+	h1.next_entry = (__u64) (uintptr_t) &h2;
+	assert_int_equal(io_uring_register_query(&h1), 0);
+	assert_int_equal(h1.result, -EOPNOTSUPP);
+	assert_int_equal(h2.result, 0);
+	assert_int_equal(h2.size, sizeof(op2));
+	h2 = query_hdr(IO_URING_QUERY_OPCODES, &op2, sizeof(op2));
+	h2.next_entry = (__u64) (uintptr_t) &h2;
+	assert_int_equal(io_uring_register_query(&h2), -ERANGE);
+	h1 = query_hdr(IO_URING_QUERY_OPCODES, &op1, sizeof(op1));
+	h1.next_entry = 8;
+	assert_int_equal(io_uring_register_query(&h1), -EFAULT);
+	assert_int_equal(h1.result, 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ring_setup, ring_teardown)
@@ -291,6 +444,12 @@ int main(void)
 		T(test_napi_bad_arguments),
 		T(test_napi_static_ids),
 		T(test_napi_iopoll_ring),
+		T(test_query_opcodes),
+		T(test_query_setup_flags_are_known),
+		T(test_query_buffer_sizes),
+		T(test_query_bad_headers),
+		T(test_query_faults_and_arguments),
+		T(test_query_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

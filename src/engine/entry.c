@@ -20,6 +20,7 @@
 #include "engine/list.h"
 #include "engine/msg_ring.h"
 #include "engine/poll.h"
+#include "engine/query.h"
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -459,6 +460,19 @@ static int ringfd_op(unsigned int opcode, const void *arg,
 	return ua_ringfd_unregister(arg, nr_args);
 }
 
+/* IORING_REGISTER_QUERY answers with what setup and enter accept. */
+static int query(const void *arg, unsigned int nr_args)
+{
+	static const struct ua_query_answers answers = {
+		.features = FEATURES,
+		.setup_flags = SETUP_FLAGS,
+		.enter_flags = ENTER_FLAGS,
+		.sqe_flags = UA_SQE_FLAGS,
+	};
+
+	return ua_query(arg, nr_args, &answers);
+}
+
 static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 			 const void *arg, unsigned int nr_args)
 {
@@ -477,6 +491,8 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 		return -EACCES;
 	if (ringfd_opcode(opcode))
 		return ringfd_op(opcode, arg, nr_args);
+	if (opcode == IORING_REGISTER_QUERY)
+		return query(arg, nr_args);
 	return ua_register(ctx, opcode, arg, nr_args);
 }
 
@@ -547,7 +563,10 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 		return -EINVAL;
 	if ((int) fd == -1) {
 		ua_uaccess_begin();
-		ret = ua_register_blind(op, arg, nr_args);
+		if (op == IORING_REGISTER_QUERY)
+			ret = query(arg, nr_args);
+		else
+			ret = ua_register_blind(op, arg, nr_args);
 		ua_uaccess_end();
 		return ret;
 	}

@@ -53,10 +53,6 @@
 #include "engine/timeout.h"
 #include "engine/opdef.h"
 
-/* The kernel's SQE flags, all implemented; any other bit fails with -EINVAL. */
-#define UA_SQE_FLAGS	(IOSQE_FIXED_FILE | IOSQE_IO_DRAIN | IOSQE_IO_LINK | \
-			 IOSQE_IO_HARDLINK | IOSQE_ASYNC | IOSQE_CQE_SKIP_SUCCESS | \
-			 IOSQE_BUFFER_SELECT)
 #define LINK_FLAGS	(IOSQE_IO_LINK | IOSQE_IO_HARDLINK)
 
 /* The kernel's drain checks: after any CQE_SKIP_SUCCESS, drain is refused
