@@ -6,6 +6,7 @@
  * (io_uring_register_iowq_aff), personalities and registered wait
  * arguments; with the kernel's results and errors.
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -430,6 +431,120 @@ static void test_query_chain(void **state)
 	assert_int_equal(h1.result, 0);
 }
 
+static int register_aff_cpu(struct io_uring *ring, int cpu)
+{
+	cpu_set_t mask;
+
+	CPU_ZERO(&mask);
+	CPU_SET(cpu, &mask);
+	return io_uring_register_iowq_aff(ring, sizeof(mask), &mask);
+}
+
+static void test_iowq_aff_arguments(void **state)
+{
+	struct io_uring *ring = *state;
+	unsigned fd = (unsigned) ring->ring_fd;
+	cpu_set_t mask;
+
+	CPU_ZERO(&mask);
+	CPU_SET(0, &mask);
+	assert_int_equal(io_uring_register_iowq_aff(ring, sizeof(mask), &mask),
+			 0);
+	/* Any length: the kernel reads up to its own mask's size. */
+	assert_int_equal(io_uring_register_iowq_aff(ring, 1, &mask), 0);
+	assert_int_equal(io_uring_register_iowq_aff(ring, 0, &mask), -EINVAL);
+	assert_int_equal(io_uring_register_iowq_aff(ring, sizeof(mask), NULL),
+			 -EINVAL);
+	assert_int_equal(io_uring_register_iowq_aff(ring, sizeof(mask),
+						    (void *) 8), -EFAULT);
+	/* A mask with no CPU is taken too. */
+	CPU_ZERO(&mask);
+	assert_int_equal(io_uring_register_iowq_aff(ring, sizeof(mask), &mask),
+			 0);
+	assert_int_equal(io_uring_unregister_iowq_aff(ring), 0);
+	assert_int_equal(io_uring_unregister_iowq_aff(ring), 0);
+	assert_int_equal(io_uring_register(fd, IORING_UNREGISTER_IOWQ_AFF,
+					   &mask, 0), -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_UNREGISTER_IOWQ_AFF,
+					   NULL, 1), -EINVAL);
+}
+
+/* How many threads of the process may run on the one CPU cpu only. */
+static int threads_on_cpu_only(int cpu)
+{
+	char path[PATH_MAX], line[256], want[32];
+	struct dirent *de;
+	DIR *dir = opendir("/proc/self/task");
+	int n = 0;
+
+	assert_non_null(dir);
+	snprintf(want, sizeof(want), "Cpus_allowed_list:\t%d\n", cpu);
+	while ((de = readdir(dir))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strcmp(line, want))
+				n++;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Waits (up to about 5 s: workers start asynchronously on the kernel)
+ * until some thread runs on cpu only. */
+static int wait_thread_on_cpu_only(int cpu)
+{
+	for (int i = 0; i < 5000; i++) {
+		if (threads_on_cpu_only(cpu) > 0)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* The worker of a blocking read runs on the ring's CPUs; the thread that
+ * registered them keeps its own. */
+static void test_iowq_aff_applies_to_workers(void **state)
+{
+	struct io_uring *ring = *state;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	cpu_set_t own, mine;
+	char buf[8];
+	int fds[2];
+
+	assert_int_equal(sched_getaffinity(0, sizeof(own), &own), 0);
+	if (CPU_COUNT(&own) < 2 || !CPU_ISSET(0, &own)) {
+		skip();
+		return;
+	}
+	assert_int_equal(threads_on_cpu_only(0), 0);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(register_aff_cpu(ring, 0), 0);
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_read(sqe, fds[0], buf, sizeof(buf), 0);
+	sqe->flags |= IOSQE_ASYNC;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_true(wait_thread_on_cpu_only(0));
+	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	assert_true(CPU_EQUAL(&mine, &own));
+	assert_int_equal(io_uring_unregister_iowq_aff(ring), 0);
+	assert_int_equal(write(fds[1], "x", 1), 1);
+	assert_int_equal(io_uring_wait_cqe(ring, &cqe), 0);
+	assert_int_equal(cqe->res, 1);
+	io_uring_cqe_seen(ring, cqe);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ring_setup, ring_teardown)
@@ -450,6 +565,8 @@ int main(void)
 		T(test_query_bad_headers),
 		T(test_query_faults_and_arguments),
 		T(test_query_chain),
+		T(test_iowq_aff_arguments),
+		T(test_iowq_aff_applies_to_workers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

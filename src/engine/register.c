@@ -61,6 +61,23 @@ static int register_probe(const void *arg, unsigned nr)
 	return ret;
 }
 
+/* IORING_REGISTER_IOWQ_AFF: nr_args bytes of CPU mask, the rest of the
+ * mask cleared, as the kernel reads up to its own mask's size. */
+static int register_iowq_aff(struct ua_ctx *ctx, const void *arg,
+			     unsigned nr_args)
+{
+	cpu_set_t mask;
+	size_t len = nr_args < sizeof(mask) ? nr_args : sizeof(mask);
+
+	if (!arg || !nr_args)
+		return -EINVAL;
+	CPU_ZERO(&mask);
+	if (ua_copy_from_user(&mask, (__u64) (uintptr_t) arg, len))
+		return -EFAULT;
+	ua_iowq_set_affinity(&ctx->wq, &mask);
+	return 0;
+}
+
 static int register_max_workers(struct ua_ctx *ctx, const void *arg,
 				unsigned nr)
 {
@@ -391,6 +408,13 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		return register_probe(arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:
 		return register_max_workers(ctx, arg, nr_args);
+	case IORING_REGISTER_IOWQ_AFF:
+		return register_iowq_aff(ctx, arg, nr_args);
+	case IORING_UNREGISTER_IOWQ_AFF:
+		if (arg || nr_args)
+			return -EINVAL;
+		ua_iowq_set_affinity(&ctx->wq, NULL);
+		return 0;
 	case IORING_REGISTER_SYNC_CANCEL:
 		return ua_sync_cancel(ctx, arg, nr_args);
 	case IORING_REGISTER_ENABLE_RINGS:
