@@ -8,6 +8,7 @@
  */
 #include <sched.h>
 #include <stdarg.h>
+#include <sys/fsuid.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -545,6 +546,157 @@ static void test_iowq_aff_applies_to_workers(void **state)
 	close(fds[1]);
 }
 
+static void test_personality_ids(void **state)
+{
+	struct io_uring *ring = *state;
+	unsigned fd = (unsigned) ring->ring_fd;
+	int p1 = io_uring_register_personality(ring);
+	int p2 = io_uring_register_personality(ring), p3;
+
+	assert_true(p1 >= 1);
+	assert_int_equal(p2, p1 + 1);
+	assert_int_equal(io_uring_unregister_personality(ring, p2), 0);
+	assert_int_equal(io_uring_unregister_personality(ring, p2), -EINVAL);
+	/* Ids are handed out in turn, not reused at once. */
+	p3 = io_uring_register_personality(ring);
+	assert_int_equal(p3, p2 + 1);
+	assert_int_equal(io_uring_unregister_personality(ring, 0), -EINVAL);
+	assert_int_equal(io_uring_unregister_personality(ring, 99), -EINVAL);
+	assert_int_equal(io_uring_unregister_personality(ring, 70000), -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_PERSONALITY,
+					   &p1, 0), -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_PERSONALITY,
+					   NULL, 1), -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_UNREGISTER_PERSONALITY,
+					   &p1, (unsigned) p1), -EINVAL);
+	assert_int_equal(io_uring_unregister_personality(ring, p1), 0);
+	assert_int_equal(io_uring_unregister_personality(ring, p3), 0);
+}
+
+static int nop_as(struct io_uring *ring, int personality, unsigned flags)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	io_uring_prep_nop(sqe);
+	sqe->personality = (__u16) personality;
+	sqe->flags = (__u8) flags;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(io_uring_wait_cqe(ring, &cqe), 0);
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+
+/* A request naming a personality not registered fails with -EINVAL. */
+static void test_personality_of_requests(void **state)
+{
+	struct io_uring *ring = *state;
+	int p = io_uring_register_personality(ring);
+
+	assert_true(p > 0);
+	assert_int_equal(nop_as(ring, p, 0), 0);
+	assert_int_equal(nop_as(ring, p, IOSQE_ASYNC), 0);
+	assert_int_equal(nop_as(ring, p + 1, 0), -EINVAL);
+	assert_int_equal(nop_as(ring, p + 1, IOSQE_ASYNC), -EINVAL);
+	assert_int_equal(io_uring_unregister_personality(ring, p), 0);
+	assert_int_equal(nop_as(ring, p, 0), -EINVAL);
+}
+
+#define OTHER_ID	1000
+
+/* openat of path with flags, as personality (0: none); the result. */
+static int open_as(struct io_uring *ring, int personality, const char *path,
+		   int flags, unsigned sqe_flags)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	io_uring_prep_openat(sqe, AT_FDCWD, path, flags, 0600);
+	sqe->personality = (__u16) personality;
+	sqe->flags = (__u8) sqe_flags;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(io_uring_wait_cqe(ring, &cqe), 0);
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	if (res >= 0)
+		close(res);
+	return res;
+}
+
+/* A directory anyone may write, with a file only root may read. */
+static void make_private_file(char *dir, char *file)
+{
+	int fd;
+
+	assert_int_equal(make_tmpdir(dir), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	fd = make_empty_file(dir, "private");
+	assert_true(fd >= 0);
+	close(fd);
+	join_path(file, dir, "private");
+	assert_int_equal(chmod(file, 0600), 0);
+}
+
+/* Registered as root, the personality opens what the thread, with
+ * another file system user id by now, may not. */
+static void test_personality_runs_with_registered_root(void **state)
+{
+	struct io_uring *ring = *state;
+	char dir[PATH_MAX], file[PATH_MAX];
+	int p;
+
+	if (getuid() != 0) {
+		skip();
+		return;
+	}
+	make_private_file(dir, file);
+	p = io_uring_register_personality(ring);
+	assert_true(p > 0);
+	setfsuid(OTHER_ID);
+	assert_int_equal(open_as(ring, 0, file, O_RDONLY, 0), -EACCES);
+	assert_true(open_as(ring, p, file, O_RDONLY, 0) >= 0);
+	assert_true(open_as(ring, p, file, O_RDONLY, IOSQE_ASYNC) >= 0);
+	setfsuid(0);
+	remove_tmpdir(dir);
+}
+
+/* Registered with another user id, the personality may not open what
+ * root may, and creates files as that user; the thread's own requests,
+ * inline or by a worker, still run as root. */
+static void test_personality_runs_with_registered_user(void **state)
+{
+	struct io_uring *ring = *state;
+	char dir[PATH_MAX], file[PATH_MAX], made[PATH_MAX];
+	struct stat st;
+	int p;
+
+	if (getuid() != 0) {
+		skip();
+		return;
+	}
+	make_private_file(dir, file);
+	join_path(made, dir, "made");
+	setfsgid(OTHER_ID);
+	setfsuid(OTHER_ID);
+	p = io_uring_register_personality(ring);
+	setfsuid(0);
+	setfsgid(0);
+	assert_true(p > 0);
+	assert_int_equal(open_as(ring, p, file, O_RDONLY, 0), -EACCES);
+	assert_true(open_as(ring, p, made, O_CREAT | O_WRONLY, 0) >= 0);
+	assert_int_equal(stat(made, &st), 0);
+	assert_int_equal(st.st_uid, OTHER_ID);
+	assert_int_equal(st.st_gid, OTHER_ID);
+	assert_true(open_as(ring, 0, file, O_RDONLY, 0) >= 0);
+	assert_true(open_as(ring, 0, file, O_RDONLY, IOSQE_ASYNC) >= 0);
+	assert_int_equal(open_as(ring, p, file, O_RDONLY, IOSQE_ASYNC), -EACCES);
+	assert_true(open_as(ring, 0, file, O_RDONLY, IOSQE_ASYNC) >= 0);
+	remove_tmpdir(dir);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ring_setup, ring_teardown)
@@ -567,6 +719,12 @@ int main(void)
 		T(test_query_chain),
 		T(test_iowq_aff_arguments),
 		T(test_iowq_aff_applies_to_workers),
+		T(test_personality_ids),
+		T(test_personality_of_requests),
+		T(test_personality_runs_with_registered_user),
+		/* Last: a worker it starts keeps the thread's changed file
+		 * system ids on uring-alike (uring-alike(7)). */
+		T(test_personality_runs_with_registered_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

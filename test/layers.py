@@ -27,7 +27,7 @@ in a loop, inside a layer or across layers.
   timer       the process's timer (its callbacks are registered with it)
               timer.c
   resources   requests, registered files and buffers, provided buffers
-              req.c file.c filetable.c rsrc.c kbuf.c
+              req.c file.c filetable.c rsrc.c kbuf.c personality.c
   cq          the CQ ring: posting CQEs (a request's, or a resource tag's),
               overflow, and waking the waiters
               cq.c wake.c

@@ -9,6 +9,7 @@
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
 #include "engine/napi.h"
+#include "engine/personality.h"
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -429,6 +430,14 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		return ua_napi_register(ctx, arg, nr_args);
 	case IORING_UNREGISTER_NAPI:
 		return ua_napi_unregister(ctx, arg, nr_args);
+	case IORING_REGISTER_PERSONALITY:
+		if (arg || nr_args)
+			return -EINVAL;
+		return ua_personality_register(ctx);
+	case IORING_UNREGISTER_PERSONALITY:
+		if (arg)
+			return -EINVAL;
+		return ua_personality_unregister(ctx, nr_args);
 	case IORING_REGISTER_RESTRICTIONS:
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = register_restrictions(ctx, arg, nr_args);

@@ -25,6 +25,7 @@ struct ua_ev_fd;
 struct ua_buf_group;
 struct ua_kbuf;
 struct ua_napi;
+struct ua_personalities;
 
 struct ua_ctx {
 	int			fd;
@@ -118,6 +119,8 @@ struct ua_ctx {
 	bool			wait_boottime;
 	/* IORING_REGISTER_NAPI (napi.c), under uring_lock; NULL until then. */
 	struct ua_napi		*napi;
+	/* IORING_REGISTER_PERSONALITY (personality.c); NULL until then. */
+	struct ua_personalities	*personalities;
 
 	unsigned		fork_gen;	/* ring.c: made before a fork()? */
 	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */
