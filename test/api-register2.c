@@ -697,6 +697,246 @@ static void test_personality_runs_with_registered_user(void **state)
 	remove_tmpdir(dir);
 }
 
+/* Pages for regions, of the process's page size. */
+static void *map_pages(size_t n)
+{
+	void *p = mmap(NULL, n * (size_t) sysconf(_SC_PAGESIZE),
+		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+static int register_region(struct io_uring *ring, void *addr, __u64 size,
+			   __u32 desc_flags, __u64 flags,
+			   struct io_uring_region_desc *rd)
+{
+	struct io_uring_mem_region_reg reg;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->user_addr = (__u64) (uintptr_t) addr;
+	rd->size = size;
+	rd->flags = desc_flags;
+	memset(&reg, 0, sizeof(reg));
+	reg.region_uptr = (__u64) (uintptr_t) rd;
+	reg.flags = flags;
+	return io_uring_register_region(ring, &reg);
+}
+
+/* A region of wait arguments only on a disabled ring; one region. */
+static void test_region_on_an_enabled_ring(void **state)
+{
+	struct io_uring *ring = *state;
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	struct io_uring_region_desc rd;
+	void *mem = map_pages(1);
+
+	assert_int_equal(register_region(ring, mem, page,
+					 IORING_MEM_REGION_TYPE_USER,
+					 IORING_MEM_REGION_REG_WAIT_ARG, &rd),
+			 -EINVAL);
+	assert_int_equal(register_region(ring, mem, page,
+					 IORING_MEM_REGION_TYPE_USER, 0, &rd), 0);
+	assert_int_equal(register_region(ring, mem, page,
+					 IORING_MEM_REGION_TYPE_USER, 0, &rd),
+			 -EBUSY);
+	munmap(mem, page);
+}
+
+static void test_region_bad_descriptions(void **state)
+{
+	struct io_uring ring;
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	const __u32 user = IORING_MEM_REGION_TYPE_USER;
+	const __u64 wait = IORING_MEM_REGION_REG_WAIT_ARG;
+	struct io_uring_region_desc rd;
+	struct io_uring_mem_region_reg reg;
+	char *mem = map_pages(2);
+	unsigned fd;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, IORING_SETUP_R_DISABLED),
+			 0);
+	fd = (unsigned) ring.ring_fd;
+	assert_int_equal(register_region(&ring, mem, page, user, 2, &rd),
+			 -EINVAL);
+	assert_int_equal(register_region(&ring, mem, 0, user, wait, &rd),
+			 -EINVAL);
+	assert_int_equal(register_region(&ring, mem + 8, page, user, wait,
+					 &rd), -EINVAL);
+	assert_int_equal(register_region(&ring, mem, 100, user, wait, &rd),
+			 -EINVAL);
+	assert_int_equal(register_region(&ring, mem, page, 2, wait, &rd),
+			 -EINVAL);
+	assert_int_equal(register_region(&ring, NULL, page, user, wait, &rd),
+			 -EFAULT);
+	memset(&reg, 0, sizeof(reg));
+	reg.region_uptr = 8;
+	assert_int_equal(io_uring_register_region(&ring, &reg), -EFAULT);
+	reg.region_uptr = (__u64) (uintptr_t) &rd;
+	reg.__resv[1] = 1;
+	assert_int_equal(io_uring_register_region(&ring, &reg), -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_MEM_REGION,
+					   NULL, 1), -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_MEM_REGION,
+					   &reg, 0), -EINVAL);
+	assert_int_equal(io_uring_register(fd, IORING_REGISTER_MEM_REGION,
+					   &reg, 2), -EINVAL);
+	/* The id and offset are the kernel's to fill in. */
+	memset(&rd, 0, sizeof(rd));
+	rd.user_addr = (__u64) (uintptr_t) mem;
+	rd.size = page;
+	rd.flags = user;
+	rd.id = 1;
+	reg.__resv[1] = 0;
+	reg.flags = wait;
+	assert_int_equal(io_uring_register_region(&ring, &reg), -EINVAL);
+	rd.id = 0;
+	rd.mmap_offset = page;
+	assert_int_equal(io_uring_register_region(&ring, &reg), -EINVAL);
+	assert_int_equal(register_region(&ring, mem, 2 * page, user, wait,
+					 &rd), 0);
+	assert_int_equal(register_region(&ring, mem, page, user, wait, &rd),
+			 -EBUSY);
+	io_uring_queue_exit(&ring);
+	munmap(mem, 2 * page);
+}
+
+/* A ring with wait arguments in a region of n pages at *mem. */
+static void wait_region_ring(struct io_uring *ring, size_t n,
+			     struct io_uring_reg_wait **mem)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	struct io_uring_region_desc rd;
+
+	*mem = map_pages(n);
+	memset(*mem, 0, n * page);
+	assert_int_equal(io_uring_queue_init(8, ring, IORING_SETUP_R_DISABLED),
+			 0);
+	assert_int_equal(register_region(ring, *mem, n * page,
+					 IORING_MEM_REGION_TYPE_USER,
+					 IORING_MEM_REGION_REG_WAIT_ARG, &rd), 0);
+	assert_int_equal(io_uring_enable_rings(ring), 0);
+}
+
+static int enter_reg(struct io_uring *ring, unsigned flags, __u64 offset,
+		     size_t size)
+{
+	return io_uring_enter2((unsigned) ring->ring_fd, 0, 1,
+			       flags | IORING_ENTER_EXT_ARG |
+			       IORING_ENTER_EXT_ARG_REG,
+			       (void *) (uintptr_t) offset, size);
+}
+
+/* The wait arguments come from the region entry named. */
+static void test_wait_reg_arguments(void **state)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	int nr = (int) (page / sizeof(struct io_uring_reg_wait));
+	struct io_uring_reg_wait *rw;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	struct timespec now;
+
+	(void) state;
+	wait_region_ring(&ring, 1, &rw);
+	rw[0].flags = IORING_REG_WAIT_TS;
+	rw[0].ts.tv_nsec = 1000000;
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, 0),
+			 -ETIME);
+	/* A minimum wait and padding change nothing. */
+	rw[1] = rw[0];
+	rw[1].min_wait_usec = 500;
+	rw[1].pad[0] = 1;
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, 1),
+			 -ETIME);
+	rw[2].flags = 0x80;
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, 2),
+			 -EINVAL);
+	rw[3] = rw[0];
+	rw[3].sigmask = 8;
+	rw[3].sigmask_sz = 8;
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, 3),
+			 -EFAULT);
+	/* An absolute deadline, passed. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	rw[4].flags = IORING_REG_WAIT_TS;
+	rw[4].ts.tv_sec = now.tv_sec;
+	rw[4].ts.tv_nsec = now.tv_nsec;
+	assert_int_equal(enter_reg(&ring, IORING_ENTER_GETEVENTS |
+				   IORING_ENTER_ABS_TIMER,
+				   4 * sizeof(*rw), sizeof(*rw)), -ETIME);
+	/* Without a timeout, it waits for the CQE. */
+	io_uring_prep_nop(io_uring_get_sqe(&ring));
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, nr - 1),
+			 1);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	munmap(rw, page);
+}
+
+static void test_wait_reg_bad_offsets(void **state)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	int nr = (int) (2 * page / sizeof(struct io_uring_reg_wait));
+	struct io_uring_reg_wait *rw;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring, plain;
+
+	(void) state;
+	wait_region_ring(&ring, 2, &rw);
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, nr),
+			 -EFAULT);
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, -1),
+			 -EFAULT);
+	assert_int_equal(enter_reg(&ring, IORING_ENTER_GETEVENTS, 4,
+				   sizeof(*rw)), -EFAULT);
+	assert_int_equal(enter_reg(&ring, IORING_ENTER_GETEVENTS, 0, 8),
+			 -EINVAL);
+	/* Not read without GETEVENTS. */
+	assert_int_equal(enter_reg(&ring, 0, 4, 8), 0);
+	assert_int_equal(io_uring_queue_init(8, &plain, 0), 0);
+	assert_int_equal(io_uring_submit_and_wait_reg(&plain, &cqe, 1, 0),
+			 -EFAULT);
+	io_uring_queue_exit(&plain);
+	io_uring_queue_exit(&ring);
+	munmap(rw, 2 * page);
+}
+
+/* Memory the ring allocates is mapped from its descriptor at the offset
+ * written back. */
+static void test_wait_reg_in_ring_memory(void **state)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	struct io_uring_region_desc rd;
+	struct io_uring_reg_wait *rw;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &ring, IORING_SETUP_R_DISABLED),
+			 0);
+	assert_int_equal(register_region(&ring, NULL, 2 * page, 0,
+					 IORING_MEM_REGION_REG_WAIT_ARG, &rd), 0);
+	assert_true(rd.mmap_offset != 0);
+	rw = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED,
+		  ring.ring_fd, (off_t) rd.mmap_offset);
+	assert_true(rw != MAP_FAILED);
+	assert_int_equal(rw[1].flags, 0);
+	assert_int_equal(io_uring_enable_rings(&ring), 0);
+	rw[1].flags = IORING_REG_WAIT_TS;
+	rw[1].ts.tv_nsec = 1000000;
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, 1),
+			 -ETIME);
+	rw[2].flags = 0x80;
+	assert_int_equal(io_uring_submit_and_wait_reg(&ring, &cqe, 1, 2),
+			 -EINVAL);
+	munmap(rw, 2 * page);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, ring_setup, ring_teardown)
@@ -721,6 +961,11 @@ int main(void)
 		T(test_iowq_aff_applies_to_workers),
 		T(test_personality_ids),
 		T(test_personality_of_requests),
+		T(test_region_on_an_enabled_ring),
+		T(test_region_bad_descriptions),
+		T(test_wait_reg_arguments),
+		T(test_wait_reg_bad_offsets),
+		T(test_wait_reg_in_ring_memory),
 		T(test_personality_runs_with_registered_user),
 		/* Last: a worker it starts keeps the thread's changed file
 		 * system ids on uring-alike (uring-alike(7)). */

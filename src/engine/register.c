@@ -10,6 +10,7 @@
 #include "engine/kbuf.h"
 #include "engine/napi.h"
 #include "engine/personality.h"
+#include "engine/region.h"
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -438,6 +439,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (arg)
 			return -EINVAL;
 		return ua_personality_unregister(ctx, nr_args);
+	case IORING_REGISTER_MEM_REGION:
+		return ua_region_register(ctx, arg, nr_args);
 	case IORING_REGISTER_RESTRICTIONS:
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = register_restrictions(ctx, arg, nr_args);

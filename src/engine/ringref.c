@@ -16,6 +16,7 @@
 #include "engine/kbuf.h"
 #include "engine/napi.h"
 #include "engine/personality.h"
+#include "engine/region.h"
 #include "engine/poll.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -39,6 +40,7 @@ void ua_ctx_free(struct ua_ctx *ctx)
 	ua_kbuf_destroy(ctx);
 	ua_napi_free(ctx);
 	ua_personality_free(ctx);
+	ua_region_free(ctx);
 	ua_ring_destroy(ctx);
 	pthread_mutex_destroy(&ctx->uring_lock);
 	pthread_mutex_destroy(&ctx->completion_lock);
