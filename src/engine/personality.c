@@ -6,8 +6,8 @@
  *
  * A request whose personality the submitting thread already has runs as
  * any other, at no cost but reading the thread's credentials. One that
- * needs others is run by a worker, which takes them for the length of the
- * issue: Linux keeps credentials per thread, and the raw system calls
+ * needs others is run by a worker, which takes them while it runs the
+ * request: Linux keeps credentials per thread, and the raw system calls
  * change only the calling thread's (glibc's wrappers would change every
  * thread of the process). The worker keeps its saved user id, so that it
  * can go back to its own.

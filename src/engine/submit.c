@@ -103,7 +103,7 @@ static bool fields_set(const struct io_uring_sqe *sqe, unsigned mask)
 }
 
 /* A request that needs other credentials than its submitter's is run by
- * a worker, which takes them for its issue. */
+ * a worker, which takes them while it runs the request. */
 static int personality_init(struct ua_ctx *ctx, struct ua_req *req,
 			    __u16 id)
 {
@@ -299,7 +299,7 @@ void ua_drain_cancel(struct ua_ctx *ctx)
 
 /* ---- issuing ---- */
 
-/* The issue under the request's personality; its error if the worker
+/* The op run under the request's personality; the error if the worker
  * cannot take it. */
 static int issue_with_creds(struct ua_req *req, unsigned flags)
 {
