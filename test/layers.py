@@ -9,7 +9,7 @@ in a loop, inside a layer or across layers.
               loop, SQPOLL threads, registered ring descriptors, a ring's
               references and teardown, fork
               entry.c register.c sync_cancel.c wait.c fork.c sqpoll.c
-              ringfd.c ringref.c
+              ringfd.c ringref.c napi.c query.c region.c
   submit      consuming the SQ, chains, io_submit() batches, and the one
               function that acts on an op's result
               submit.c aio.c issue.c
@@ -27,7 +27,7 @@ in a loop, inside a layer or across layers.
   timer       the process's timer (its callbacks are registered with it)
               timer.c
   resources   requests, registered files and buffers, provided buffers
-              req.c file.c filetable.c rsrc.c kbuf.c
+              req.c file.c filetable.c rsrc.c kbuf.c personality.c
   cq          the CQ ring: posting CQEs (a request's, or a resource tag's),
               overflow, and waking the waiters
               cq.c wake.c

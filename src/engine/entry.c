@@ -20,6 +20,8 @@
 #include "engine/list.h"
 #include "engine/msg_ring.h"
 #include "engine/poll.h"
+#include "engine/query.h"
+#include "engine/region.h"
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -45,7 +47,7 @@
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
 			 IORING_ENTER_ABS_TIMER | IORING_ENTER_REGISTERED_RING | \
-			 IORING_ENTER_NO_IOWAIT)
+			 IORING_ENTER_NO_IOWAIT | IORING_ENTER_EXT_ARG_REG)
 #define FEATURES	(IORING_FEAT_NODROP | IORING_FEAT_SUBMIT_STABLE | \
 			 IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG | \
 			 IORING_FEAT_CQE_SKIP | IORING_FEAT_FAST_POLL | \
@@ -217,18 +219,16 @@ free_ctx:
 	return ret;
 }
 
-static int timespec_arg(__u64 uts, bool absolute, struct timespec *deadline)
+/* ts, a valid timespec, as a MONOTONIC deadline. */
+static void deadline_from(const struct ua_ctx *ctx,
+			  const struct __kernel_timespec *ts, bool absolute,
+			  struct timespec *deadline)
 {
-	struct __kernel_timespec copy, *ts = &copy;
-
-	if (ua_copy_from_user(ts, uts, sizeof(*ts)))
-		return -EFAULT;
-	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
-		return -EINVAL;
 	if (absolute) {
 		deadline->tv_sec = ts->tv_sec;
 		deadline->tv_nsec = ts->tv_nsec;
-		return 0;
+		ua_wait_deadline_to_monotonic(ctx, deadline);
+		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, deadline);
 	deadline->tv_sec += ts->tv_sec;
@@ -237,7 +237,34 @@ static int timespec_arg(__u64 uts, bool absolute, struct timespec *deadline)
 		deadline->tv_sec++;
 		deadline->tv_nsec -= 1000000000;
 	}
+}
+
+static int timespec_arg(const struct ua_ctx *ctx, __u64 uts, bool absolute,
+			struct timespec *deadline)
+{
+	struct __kernel_timespec ts;
+
+	if (ua_copy_from_user(&ts, uts, sizeof(ts)))
+		return -EFAULT;
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+		return -EINVAL;
+	deadline_from(ctx, &ts, absolute, deadline);
 	return 0;
+}
+
+/* A registered wait argument's timespec is not checked, as the kernel's
+ * is not: one before the epoch is already past, and nanoseconds carry. */
+static void reg_timespec_arg(const struct ua_ctx *ctx,
+			     struct __kernel_timespec ts, bool absolute,
+			     struct timespec *deadline)
+{
+	if (ts.tv_sec < 0 || ts.tv_nsec < 0) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = 0;
+	}
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	deadline_from(ctx, &ts, absolute, deadline);
 }
 
 /* What the decoded wait arguments point at. */
@@ -263,9 +290,48 @@ static void sigmask_arg(__u64 umask, size_t size, struct ua_wait_args *w,
 		w->sigmask = &c->mask;
 }
 
+/* min_wait_usec, from now, whatever the deadline's clock or kind. */
+static void min_wait_arg(__u32 usec, struct ua_wait_args *w,
+			 struct wait_copy *c)
+{
+	if (!usec)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &c->min_deadline);
+	c->min_deadline.tv_sec += usec / 1000000;
+	c->min_deadline.tv_nsec += (long) (usec % 1000000) * 1000;
+	if (c->min_deadline.tv_nsec >= 1000000000) {
+		c->min_deadline.tv_sec++;
+		c->min_deadline.tv_nsec -= 1000000000;
+	}
+	w->min_deadline = &c->min_deadline;
+}
+
+/* IORING_ENTER_EXT_ARG_REG: argp is the offset of the arguments in the
+ * ring's wait region (region.c). */
+static int reg_wait_args(struct ua_ctx *ctx, unsigned flags,
+			 const void *argp, size_t argsz,
+			 struct ua_wait_args *w, struct wait_copy *c)
+{
+	struct io_uring_reg_wait rw;
+	int ret = ua_region_wait_arg(ctx, (__u64) (uintptr_t) argp, argsz,
+				     &rw);
+
+	if (ret)
+		return ret;
+	min_wait_arg(rw.min_wait_usec, w, c);
+	sigmask_arg(rw.sigmask, rw.sigmask_sz, w, c);
+	if (rw.flags & IORING_REG_WAIT_TS) {
+		reg_timespec_arg(ctx, rw.ts, flags & IORING_ENTER_ABS_TIMER,
+				 &c->deadline);
+		w->deadline = &c->deadline;
+	}
+	return 0;
+}
+
 /* Decodes the wait arguments: a sigset, or io_uring_getevents_arg. */
-static int wait_args(unsigned flags, const void *argp, size_t argsz,
-		     struct ua_wait_args *w, struct wait_copy *c)
+static int wait_args(struct ua_ctx *ctx, unsigned flags,
+		     const void *argp, size_t argsz, struct ua_wait_args *w,
+		     struct wait_copy *c)
 {
 	struct io_uring_getevents_arg arg;
 
@@ -279,25 +345,17 @@ static int wait_args(unsigned flags, const void *argp, size_t argsz,
 		sigmask_arg((__u64) (uintptr_t) argp, argsz, w, c);
 		return 0;
 	}
+	if (flags & IORING_ENTER_EXT_ARG_REG)
+		return reg_wait_args(ctx, flags, argp, argsz, w, c);
 	if (argsz != sizeof(arg))
 		return -EINVAL;
 	if (ua_copy_from_user(&arg, (__u64) (uintptr_t) argp, sizeof(arg)))
 		return -EFAULT;
-	if (arg.min_wait_usec) {
-		/* From now, whatever the deadline's clock or kind. */
-		clock_gettime(CLOCK_MONOTONIC, &c->min_deadline);
-		c->min_deadline.tv_sec += arg.min_wait_usec / 1000000;
-		c->min_deadline.tv_nsec += (long) (arg.min_wait_usec % 1000000) *
-					   1000;
-		if (c->min_deadline.tv_nsec >= 1000000000) {
-			c->min_deadline.tv_sec++;
-			c->min_deadline.tv_nsec -= 1000000000;
-		}
-		w->min_deadline = &c->min_deadline;
-	}
+	min_wait_arg(arg.min_wait_usec, w, c);
 	sigmask_arg(arg.sigmask, arg.sigmask_sz, w, c);
 	if (arg.ts) {
-		int ret = timespec_arg(arg.ts, flags & IORING_ENTER_ABS_TIMER,
+		int ret = timespec_arg(ctx, arg.ts,
+				       flags & IORING_ENTER_ABS_TIMER,
 				       &c->deadline);
 		if (ret)
 			return ret;
@@ -348,7 +406,7 @@ static int enter_ring(struct ua_ctx *ctx, unsigned to_submit,
 	    foreign_thread(ctx))
 		return -EEXIST;
 	if (flags & IORING_ENTER_GETEVENTS) {
-		ret = wait_args(flags, argp, argsz, &w, &copy);
+		ret = wait_args(ctx, flags, argp, argsz, &w, &copy);
 		if (ret)
 			return ret;
 	}
@@ -455,6 +513,19 @@ static int ringfd_op(unsigned int opcode, const void *arg,
 	return ua_ringfd_unregister(arg, nr_args);
 }
 
+/* IORING_REGISTER_QUERY answers with what setup and enter accept. */
+static int query(const void *arg, unsigned int nr_args)
+{
+	static const struct ua_query_answers answers = {
+		.features = FEATURES,
+		.setup_flags = SETUP_FLAGS,
+		.enter_flags = ENTER_FLAGS,
+		.sqe_flags = UA_SQE_FLAGS,
+	};
+
+	return ua_query(arg, nr_args, &answers);
+}
+
 static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 			 const void *arg, unsigned int nr_args)
 {
@@ -473,6 +544,8 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 		return -EACCES;
 	if (ringfd_opcode(opcode))
 		return ringfd_op(opcode, arg, nr_args);
+	if (opcode == IORING_REGISTER_QUERY)
+		return query(arg, nr_args);
 	return ua_register(ctx, opcode, arg, nr_args);
 }
 
@@ -543,7 +616,10 @@ UA_PUBLIC int io_uring_register(unsigned int fd, unsigned int opcode,
 		return -EINVAL;
 	if ((int) fd == -1) {
 		ua_uaccess_begin();
-		ret = ua_register_blind(op, arg, nr_args);
+		if (op == IORING_REGISTER_QUERY)
+			ret = query(arg, nr_args);
+		else
+			ret = ua_register_blind(op, arg, nr_args);
 		ua_uaccess_end();
 		return ret;
 	}

@@ -86,6 +86,11 @@ struct ua_worker {
 	bool			interrupt;	/* a token for it is in cancel_fd */
 	bool			stop;		/* cur is cancelled: interrupt it */
 	bool			cancelled;	/* cur is cancelled: never park it */
+	/* The CPU mask it runs with: aff_gen of the ring's that it follows,
+	 * or 0 for its own (own, saved before the first change). */
+	unsigned		aff_gen;
+	bool			own_saved;
+	cpu_set_t		own;
 };
 
 /* The process's idle workers, under pool.lock. */
@@ -346,10 +351,52 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* w now serves ctx's queue of class cls; wq->lock held. */
+/* Each registered mask has its own number: a worker that follows one
+ * needs no new one when it serves the same ring again. */
+static unsigned aff_generation;
+
+/*
+ * Gives w the CPUs of the ring it serves, or its own when the ring has
+ * none; a change costs a system call, the common case (no mask, or the
+ * one it has) nothing. A mask no CPU of the process is in is refused by
+ * the system: w keeps the CPUs it had. wq->lock held.
+ */
+static void follow_ring_affinity(struct ua_iowq *wq, struct ua_worker *w)
+{
+	ua_lock_assert_held(&wq->lock);
+	if (w->aff_gen == wq->aff_gen)
+		return;
+	if (!w->own_saved)
+		w->own_saved = !pthread_getaffinity_np(w->thread,
+						       sizeof(w->own), &w->own);
+	if (!w->own_saved)
+		return;
+	pthread_setaffinity_np(w->thread, sizeof(w->own),
+			       wq->aff_gen ? &wq->aff : &w->own);
+	w->aff_gen = wq->aff_gen;
+}
+
+/* Like the kernel's, which gives the mask to the workers it starts from
+ * then on, the workers already serving the ring keep their CPUs. */
+void ua_iowq_set_affinity(struct ua_iowq *wq, const cpu_set_t *mask)
+{
+	pthread_mutex_lock(&wq->lock);
+	if (mask) {
+		wq->aff = *mask;
+		wq->aff_gen = __atomic_add_fetch(&aff_generation, 1,
+						 __ATOMIC_RELAXED);
+	} else {
+		wq->aff_gen = 0;
+	}
+	pthread_mutex_unlock(&wq->lock);
+}
+
+/* w now serves ctx's queue of class cls, on the ring's CPUs; wq->lock
+ * held. */
 static void join_ring(struct ua_ctx *ctx, unsigned cls, struct ua_worker *w)
 {
 	ua_lock_assert_held(&ctx->wq.lock);
+	follow_ring_affinity(&ctx->wq, w);
 	w->next = ctx->wq.workers;
 	ctx->wq.workers = w;
 	ctx->wq.cls[cls].nr_workers++;

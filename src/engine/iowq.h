@@ -3,6 +3,7 @@
 #define UA_ENGINE_IOWQ_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include "engine/timer.h"
 
@@ -28,6 +29,10 @@ struct ua_iowq {
 	 * the pauses are under the timer's lock. */
 	struct ua_timer_node	resend;
 	long			resend_pause, resend_waited;
+	/* IORING_REGISTER_IOWQ_AFF: the CPUs of the workers while they
+	 * serve the ring; aff_gen 0: none registered. */
+	cpu_set_t		aff;
+	unsigned		aff_gen;
 };
 
 /* iowq.c: the worker pool */
@@ -35,6 +40,8 @@ int ua_iowq_init(struct ua_iowq *wq, unsigned sq_entries);
 void ua_iowq_enqueue(struct ua_ctx *ctx, struct ua_req *req);
 void ua_iowq_shutdown(struct ua_ctx *ctx);
 int ua_iowq_max_workers(struct ua_iowq *wq, unsigned counts[2]);
+/* IORING_(UN)REGISTER_IOWQ_AFF: mask NULL gives the workers their own. */
+void ua_iowq_set_affinity(struct ua_iowq *wq, const cpu_set_t *mask);
 int ua_iowq_wait_ready(struct ua_ctx *ctx, int fd, short events);
 bool ua_iowq_cancelled_in_hand(const struct ua_req *req);
 void ua_iowq_atfork_child(void);

@@ -8,6 +8,9 @@
 #include "engine/filetable.h"
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
+#include "engine/napi.h"
+#include "engine/personality.h"
+#include "engine/region.h"
 #include "engine/register.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -16,6 +19,7 @@
 #include "engine/rsrc.h"
 #include "engine/sqpoll.h"
 #include "engine/uaccess.h"
+#include "engine/wait.h"
 #include "engine/opdef.h"
 
 /* The kernel wants a zeroed buffer, for forward compatibility. */
@@ -57,6 +61,23 @@ static int register_probe(const void *arg, unsigned nr)
 		ret = ua_copy_to_user((__u64) (uintptr_t) arg, p, size);
 	free(p);
 	return ret;
+}
+
+/* IORING_REGISTER_IOWQ_AFF: nr_args bytes of CPU mask, the rest of the
+ * mask cleared, as the kernel reads up to its own mask's size. */
+static int register_iowq_aff(struct ua_ctx *ctx, const void *arg,
+			     unsigned nr_args)
+{
+	cpu_set_t mask;
+	size_t len = nr_args < sizeof(mask) ? nr_args : sizeof(mask);
+
+	if (!arg || !nr_args)
+		return -EINVAL;
+	CPU_ZERO(&mask);
+	if (ua_copy_from_user(&mask, (__u64) (uintptr_t) arg, len))
+		return -EFAULT;
+	ua_iowq_set_affinity(&ctx->wq, &mask);
+	return 0;
 }
 
 static int register_max_workers(struct ua_ctx *ctx, const void *arg,
@@ -389,12 +410,37 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		return register_probe(arg, nr_args);
 	case IORING_REGISTER_IOWQ_MAX_WORKERS:
 		return register_max_workers(ctx, arg, nr_args);
+	case IORING_REGISTER_IOWQ_AFF:
+		return register_iowq_aff(ctx, arg, nr_args);
+	case IORING_UNREGISTER_IOWQ_AFF:
+		if (arg || nr_args)
+			return -EINVAL;
+		ua_iowq_set_affinity(&ctx->wq, NULL);
+		return 0;
 	case IORING_REGISTER_SYNC_CANCEL:
 		return ua_sync_cancel(ctx, arg, nr_args);
 	case IORING_REGISTER_ENABLE_RINGS:
 		if (arg || nr_args)
 			return -EINVAL;
 		return enable_rings(ctx);
+	case IORING_REGISTER_CLOCK:
+		if (!arg || nr_args)
+			return -EINVAL;
+		return ua_wait_set_clock(ctx, arg);
+	case IORING_REGISTER_NAPI:
+		return ua_napi_register(ctx, arg, nr_args);
+	case IORING_UNREGISTER_NAPI:
+		return ua_napi_unregister(ctx, arg, nr_args);
+	case IORING_REGISTER_PERSONALITY:
+		if (arg || nr_args)
+			return -EINVAL;
+		return ua_personality_register(ctx);
+	case IORING_UNREGISTER_PERSONALITY:
+		if (arg)
+			return -EINVAL;
+		return ua_personality_unregister(ctx, nr_args);
+	case IORING_REGISTER_MEM_REGION:
+		return ua_region_register(ctx, arg, nr_args);
 	case IORING_REGISTER_RESTRICTIONS:
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = register_restrictions(ctx, arg, nr_args);

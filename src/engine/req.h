@@ -86,6 +86,9 @@ struct ua_poll {
 #define UA_REQ_NOTIF		(1u << 3)
 /* The notification reports IORING_NOTIF_USAGE_ZC_COPIED. */
 #define UA_REQ_NOTIF_COPIED	(1u << 4)
+/* Runs with the credentials of personality, which its submitter lacks:
+ * by a worker that takes them (personality.c). */
+#define UA_REQ_CREDS		(1u << 5)
 
 struct ua_req {
 	struct ua_req		*next;		/* cache, work queue, lists */
@@ -98,6 +101,7 @@ struct ua_req {
 	__u8			file_kind;	/* enum ua_file_kind */
 	bool			failed;		/* error or short: CQE_SKIP ignored */
 	__u8			state;		/* UA_REQ_* */
+	__u16			personality;	/* with UA_REQ_CREDS only */
 	int			fd;
 	struct ua_req		*link;		/* next of an IOSQE_IO_LINK chain */
 	unsigned		refs;		/* with UA_REQ_REFCOUNTED only */

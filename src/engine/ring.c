@@ -327,6 +327,25 @@ void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
 			  ua_ring_pbuf_offset(bgid), (off_t) size);
 }
 
+/*
+ * A region the engine allocates (IORING_REGISTER_MEM_REGION without user
+ * memory) lives in the ring's memfd at the offset the kernel gives such a
+ * region, for the application to map as it would map the kernel's.
+ */
+void *ua_ring_map_region(struct ua_ctx *ctx, size_t size)
+{
+	off_t end = UA_OFF_PARAM_REGION + (off_t) size;
+	int fd = ring_memfd(ctx);
+	struct stat st;
+
+	if (fd < 0)
+		return NULL;
+	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
+	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+		return NULL;
+	return map_region(fd, size, UA_OFF_PARAM_REGION);
+}
+
 /* What the application could have written: the pages it maps. */
 static void zero_used_pages(struct ua_ctx *ctx)
 {

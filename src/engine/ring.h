@@ -24,6 +24,9 @@ struct ua_overflow_cqe;
 struct ua_ev_fd;
 struct ua_buf_group;
 struct ua_kbuf;
+struct ua_napi;
+struct ua_personalities;
+struct ua_region;
 
 struct ua_ctx {
 	int			fd;
@@ -112,6 +115,16 @@ struct ua_ctx {
 	bool			has_submitter;
 
 	struct ua_restrictions	restrictions;	/* written while disabled */
+	/* IORING_REGISTER_CLOCK: absolute wait deadlines are on BOOTTIME
+	 * rather than MONOTONIC (wait.c). */
+	bool			wait_boottime;
+	/* IORING_REGISTER_NAPI (napi.c), under uring_lock; NULL until then. */
+	struct ua_napi		*napi;
+	/* IORING_REGISTER_PERSONALITY (personality.c); NULL until then. */
+	struct ua_personalities	*personalities;
+	/* IORING_REGISTER_MEM_REGION (region.c); set once, then read
+	 * without a lock. */
+	struct ua_region	*region;
 
 	unsigned		fork_gen;	/* ring.c: made before a fork()? */
 	struct ua_ctx		*relic_next;	/* inherited, let go of (ring.c) */
@@ -219,6 +232,9 @@ void ua_ring_destroy(struct ua_ctx *ctx);
 off_t ua_ring_pbuf_offset(__u16 bgid);
 void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size);
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size);
+/* The kernel's offset of a region it allocates (IORING_MAP_OFF_PARAM_REGION). */
+#define UA_OFF_PARAM_REGION	0x20000000LL
+void *ua_ring_map_region(struct ua_ctx *ctx, size_t size);
 struct ua_ctx *ua_ctx_lookup(int fd);
 bool ua_is_ring_fd(int fd);
 int ua_ring_lookup_error(int fd, struct ua_ctx *left);

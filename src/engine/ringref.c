@@ -14,6 +14,9 @@
 #include "engine/fork.h"
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
+#include "engine/napi.h"
+#include "engine/personality.h"
+#include "engine/region.h"
 #include "engine/poll.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -35,6 +38,9 @@ void ua_ctx_free(struct ua_ctx *ctx)
 	ua_overflow_free(ctx);
 	ua_req_cache_destroy(ctx);
 	ua_kbuf_destroy(ctx);
+	ua_napi_free(ctx);
+	ua_personality_free(ctx);
+	ua_region_free(ctx);
 	ua_ring_destroy(ctx);
 	pthread_mutex_destroy(&ctx->uring_lock);
 	pthread_mutex_destroy(&ctx->completion_lock);

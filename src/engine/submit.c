@@ -47,16 +47,13 @@
 #include "engine/list.h"
 #include "engine/lock.h"
 #include "engine/poll.h"
+#include "engine/personality.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/submit.h"
 #include "engine/timeout.h"
 #include "engine/opdef.h"
 
-/* The kernel's SQE flags, all implemented; any other bit fails with -EINVAL. */
-#define UA_SQE_FLAGS	(IOSQE_FIXED_FILE | IOSQE_IO_DRAIN | IOSQE_IO_LINK | \
-			 IOSQE_IO_HARDLINK | IOSQE_ASYNC | IOSQE_CQE_SKIP_SUCCESS | \
-			 IOSQE_BUFFER_SELECT)
 #define LINK_FLAGS	(IOSQE_IO_LINK | IOSQE_IO_HARDLINK)
 
 /* The kernel's drain checks: after any CQE_SKIP_SUCCESS, drain is refused
@@ -105,6 +102,21 @@ static bool fields_set(const struct io_uring_sqe *sqe, unsigned mask)
 	return false;
 }
 
+/* A request that needs other credentials than its submitter's is run by
+ * a worker, which takes them while it runs the request. */
+static int personality_init(struct ua_ctx *ctx, struct ua_req *req,
+			    __u16 id)
+{
+	int ret = ua_personality_differs(ctx, id);
+
+	if (ret <= 0)
+		return ret;
+	req->personality = id;
+	req->state |= UA_REQ_CREDS;
+	req->sqe_flags |= IOSQE_ASYNC;
+	return 0;
+}
+
 /* Validates the SQE copy and fills the request; -errno fails it. */
 static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 		    const struct io_uring_sqe *sqe)
@@ -145,8 +157,11 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 		return -EINVAL;
 	if (!def->prep)
 		return -EOPNOTSUPP;
-	if (sqe->personality)
-		return -EINVAL;		/* no personality is registered */
+	if (__builtin_expect(sqe->personality, 0)) {
+		ret = personality_init(ctx, req, sqe->personality);
+		if (ret)
+			return ret;
+	}
 	/* ioprio first, with no loop: the check every NOP makes. */
 	if (sqe->ioprio && (def->zero_fields & ZERO_IOPRIO))
 		return -EINVAL;
@@ -284,6 +299,20 @@ void ua_drain_cancel(struct ua_ctx *ctx)
 
 /* ---- issuing ---- */
 
+/* The op run under the request's personality; the error if the worker
+ * cannot take it. */
+static int issue_with_creds(struct ua_req *req, unsigned flags)
+{
+	struct ua_cred *own;
+	int ret = ua_personality_begin(req->ctx, req->personality, &own);
+
+	if (ret)
+		return ret;
+	ret = ua_opdef(req->opcode)->issue(req, flags);
+	ua_personality_end(own);
+	return ret;
+}
+
 /*
  * A worker's turn for a request (the kernel's io_wq_submit_work). An
  * operation on a file that polls is tried without blocking first and parked
@@ -300,7 +329,9 @@ void ua_issue_work(struct ua_req *req)
 	if (def->poll_events && req->file_kind == UA_FILE_STREAM)
 		flags |= UA_ISSUE_NONBLOCK;
 	ua_run_begin(ctx, &run);
-	ua_issue_result(ctx, req, def->issue(req, flags), flags, &run);
+	ua_issue_result(ctx, req, __builtin_expect(req->state & UA_REQ_CREDS, 0) ?
+			issue_with_creds(req, flags) : def->issue(req, flags),
+			flags, &run);
 	ua_run_end(ctx, &run);
 }
 

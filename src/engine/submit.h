@@ -2,6 +2,12 @@
 #ifndef UA_ENGINE_SUBMIT_H
 #define UA_ENGINE_SUBMIT_H
 
+#include "liburing/io_uring.h"
+
+/* The kernel's SQE flags, all implemented; any other bit fails with -EINVAL. */
+#define UA_SQE_FLAGS	(IOSQE_FIXED_FILE | IOSQE_IO_DRAIN | IOSQE_IO_LINK | \
+			 IOSQE_IO_HARDLINK | IOSQE_ASYNC | IOSQE_CQE_SKIP_SUCCESS | \
+			 IOSQE_BUFFER_SELECT)
 
 struct ua_ctx;
 struct ua_req;

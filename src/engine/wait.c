@@ -35,6 +35,7 @@
 #include "engine/ring.h"
 #include "engine/submit.h"
 #include "engine/sys.h"
+#include "engine/uaccess.h"
 #include "engine/wait.h"
 
 /* About 10-20 µs on these machines: less than one cross-CPU wakeup. */
@@ -218,6 +219,47 @@ static int wait_loop(struct ua_ctx *ctx, const struct ua_wait_args *args,
 		if (ret)
 			return cq_ready(ctx) ? 0 : ret;
 	}
+}
+
+/*
+ * The wait sleeps on CLOCK_MONOTONIC: a BOOTTIME deadline is moved by the
+ * clocks' difference when the wait starts, so time the machine spends
+ * suspended during the wait does not count toward it.
+ */
+void ua_wait_deadline_to_monotonic(const struct ua_ctx *ctx,
+				   struct timespec *deadline)
+{
+	struct timespec mono, boot;
+
+	if (!__atomic_load_n(&ctx->wait_boottime, __ATOMIC_RELAXED))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	deadline->tv_sec -= boot.tv_sec - mono.tv_sec;
+	deadline->tv_nsec -= boot.tv_nsec - mono.tv_nsec;
+	if (deadline->tv_nsec < 0) {
+		deadline->tv_sec--;
+		deadline->tv_nsec += 1000000000;
+	} else if (deadline->tv_nsec >= 1000000000) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000;
+	}
+}
+
+/* The kernel's checks: a zeroed reserve, and one of the two clocks. */
+int ua_wait_set_clock(struct ua_ctx *ctx, const void *arg)
+{
+	struct io_uring_clock_register reg;
+
+	if (ua_copy_from_user(&reg, (__u64) (uintptr_t) arg, sizeof(reg)))
+		return -EFAULT;
+	if (reg.__resv[0] || reg.__resv[1] || reg.__resv[2])
+		return -EINVAL;
+	if (reg.clockid != CLOCK_MONOTONIC && reg.clockid != CLOCK_BOOTTIME)
+		return -EINVAL;
+	__atomic_store_n(&ctx->wait_boottime, reg.clockid == CLOCK_BOOTTIME,
+			 __ATOMIC_RELAXED);
+	return 0;
 }
 
 static bool earlier(const struct timespec *a, const struct timespec *b)

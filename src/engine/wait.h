@@ -15,6 +15,11 @@ struct ua_wait_args {
 	const sigset_t		*sigmask;
 };
 int ua_cq_wait(struct ua_ctx *ctx, const struct ua_wait_args *args);
+/* An absolute deadline on the ring's registered clock, made MONOTONIC. */
+void ua_wait_deadline_to_monotonic(const struct ua_ctx *ctx,
+				   struct timespec *deadline);
+/* IORING_REGISTER_CLOCK */
+int ua_wait_set_clock(struct ua_ctx *ctx, const void *arg);
 int ua_cq_wait_change(struct ua_ctx *ctx, const struct timespec *deadline);
 /* IORING_SETUP_IOPOLL: held completions posted on GETEVENTS */
 void ua_iopoll_reap(struct ua_ctx *ctx);
