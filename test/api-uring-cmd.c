@@ -16,12 +16,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <linux/errqueue.h>
 #include "helpers.h"
 
 #ifdef LIBURING_BEFORE_2_15
@@ -448,6 +451,134 @@ static void test_block_discard(void **state)
 	close(fd);
 }
 
+/* A UDP socket connected to a bound one (u[1]), so that its datagrams
+ * meet no ICMP error; tsflags for SO_TIMESTAMPING, if any. */
+static void udp_pair(int u[2], int tsflags)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	u[0] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	u[1] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(u[0] >= 0 && u[1] >= 0);
+	assert_int_equal(bind(u[1], (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(u[1], (struct sockaddr *) &a, &len), 0);
+	assert_int_equal(connect(u[0], (struct sockaddr *) &a, sizeof(a)), 0);
+	if (tsflags)
+		assert_int_equal(setsockopt(u[0], SOL_SOCKET, SO_TIMESTAMPING,
+					    &tsflags, sizeof(tsflags)), 0);
+}
+
+static int setup_cqe32_ring(void **state)
+{
+	return fixture_setup_ring(state, 16, IORING_SETUP_CQE32);
+}
+
+struct stamp_cqe {
+	__u64	user_data;
+	__s32	res;
+	__u32	flags;
+	__s64	sec, nsec;
+};
+
+static void reap_stamp(struct io_uring *ring, struct stamp_cqe *out)
+{
+	struct io_uring_cqe *cqe;
+
+	assert_int_equal(io_uring_enter(ring->ring_fd, 0, 1,
+					IORING_ENTER_GETEVENTS, NULL) >= 0, 1);
+	assert_int_equal(io_uring_peek_cqe(ring, &cqe), 0);
+	out->user_data = cqe->user_data;
+	out->res = cqe->res;
+	out->flags = cqe->flags;
+	out->sec = (__s64) cqe->big_cqe[0];
+	out->nsec = (__s64) cqe->big_cqe[1];
+	io_uring_cqe_seen(ring, cqe);
+}
+
+/* Cancels the command (user_data 5): its last CQE, -ECANCELED, comes
+ * after every one it posted; returns how many those were. */
+static int cancel_stamps(struct io_uring *ring)
+{
+	struct stamp_cqe c;
+	int posted = 0;
+	bool cancelled = false, done = false;
+
+	io_uring_prep_cancel64(must_get_sqe(ring), 5, 0);
+	ring->sq.sqes[(ring->sq.sqe_tail - 1) & ring->sq.ring_mask]
+		.user_data = 6;
+	assert_int_equal(io_uring_submit(ring), 1);
+	while (!cancelled || !done) {
+		reap_stamp(ring, &c);
+		if (c.user_data == 6) {
+			assert_int_equal(c.res, 0);
+			done = true;
+		} else if (c.res == -ECANCELED) {
+			assert_int_equal(c.flags & IORING_CQE_F_MORE, 0);
+			cancelled = true;
+		} else {
+			posted++;
+		}
+	}
+	return posted;
+}
+
+/*
+ * TX timestamps: a multishot command posting one CQE32 per timestamp of
+ * the socket's error queue, the key as res, the type in the flags, the
+ * time in big_cqe; ended only by cancellation.
+ */
+static void test_tx_timestamps(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	struct stamp_cqe c;
+	time_t now = time(NULL);
+	int u[2], i;
+
+	udp_pair(u, SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		    SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_ID);
+	cmd(ring, SOCKET_URING_OP_TX_TIMESTAMP, u[0])->user_data = 5;
+	assert_int_equal(io_uring_submit(ring), 1);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(send(u[0], "abc", 3, 0), 3);
+		reap_stamp(ring, &c);
+		assert_true(c.user_data == 5);
+		/* OPT_ID: the datagram's number. */
+		assert_int_equal(c.res, i);
+		assert_int_equal(c.flags, IORING_CQE_F_MORE |
+			SCM_TSTAMP_SND << IORING_TIMESTAMP_TYPE_SHIFT);
+		assert_true(c.sec >= now && c.sec <= time(NULL));
+		assert_true(c.nsec >= 0 && c.nsec < 1000000000);
+	}
+	assert_int_equal(cancel_stamps(ring), 0);
+	close_all(u, 2);
+}
+
+/* Timestamps with their payload stay in the error queue for the
+ * application, and a socket with none keeps the command waiting. */
+static void test_tx_timestamps_left_alone(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	char buf[64];
+	int u[2], v[2];
+
+	udp_pair(u, SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE);
+	cmd(ring, SOCKET_URING_OP_TX_TIMESTAMP, u[0])->user_data = 5;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(send(u[0], "abc", 3, 0), 3);
+	assert_int_equal(cancel_stamps(ring), 0);
+	assert_true(recv(u[0], buf, sizeof(buf),
+			 MSG_ERRQUEUE | MSG_DONTWAIT) > 0);
+	udp_pair(v, 0);
+	cmd(ring, SOCKET_URING_OP_TX_TIMESTAMP, v[0])->user_data = 5;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(send(v[0], "abc", 3, 0), 3);
+	assert_int_equal(cancel_stamps(ring), 0);
+	close_all(u, 2);
+	close_all(v, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +595,11 @@ int main(void)
 		cmocka_unit_test(test_iopoll_ring),
 		T(test_block_discard),
 #undef T
+#define C(fn) cmocka_unit_test_setup_teardown(fn, setup_cqe32_ring, \
+					     fixture_teardown)
+		C(test_tx_timestamps),
+		C(test_tx_timestamps_left_alone),
+#undef C
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,9 @@
  * - a socket: SIOCINQ and SIOCOUTQ (the protocol's ioctl: TCP, UDP, raw...
  *   of AF_INET and AF_INET6; other families have none, -EOPNOTSUPP),
  *   GETSOCKOPT (SOL_SOCKET only, the result is the option's length) and
- *   SETSOCKOPT. TX_TIMESTAMP needs a CQE32 ring (-EINVAL); any other
+ *   SETSOCKOPT. TX_TIMESTAMP needs a CQE32 ring (-EINVAL): a multishot
+ *   request parked on the socket's POLLERR, posting one CQE32 per
+ *   timestamp its error queue receives, until cancelled. Any other
  *   command, GETSOCKNAME included (6.18 has none), fails with -EOPNOTSUPP.
  * - a block device: BLOCK_URING_CMD_DISCARD, the BLKDISCARD ioctl in a
  *   worker (it waits for the device); any other command fails with -EINVAL.
@@ -17,11 +19,17 @@
  * SQE for a command that goes async.
  */
 #include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <linux/errqueue.h>
 #include <linux/fs.h>
+#include <linux/net_tstamp.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "liburing/compat.h"
+#include "engine/cq.h"
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/uring_cmd.h"
@@ -46,8 +54,8 @@ int ua_uring_cmd_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EINVAL;
 	if (sqe->uring_cmd_flags & ~IORING_URING_CMD_MASK)
 		return -EINVAL;
-	/* The kernel takes a buffer group only with a multishot command,
-	 * which 6.18 does not have. */
+	/* The kernel takes a buffer group only with a multishot command
+	 * flag, which 6.18 does not have. */
 	if (req->sqe_flags & IOSQE_BUFFER_SELECT)
 		return -EINVAL;
 	c->cmd_op = sqe->cmd_op;
@@ -122,13 +130,132 @@ static int sock_cmd(struct ua_req *req)
 		return sock_getsockopt(req->fd, c);
 	case SOCKET_URING_OP_SETSOCKOPT:
 		return sock_setsockopt(req->fd, c);
-	case SOCKET_URING_OP_TX_TIMESTAMP:
-		if (!ua_cqe_shift(req->ctx))
-			return -EINVAL;
-		return -EOPNOTSUPP;
 	default:
 		return -EOPNOTSUPP;
 	}
+}
+
+/* ---- SOCKET_URING_OP_TX_TIMESTAMP ---- */
+
+static int sockopt_int(int fd, int level, int name)
+{
+	socklen_t len = sizeof(int);
+	int v = 0;
+
+	if (getsockopt(fd, level, name, &v, &len) < 0)
+		return -1;
+	return v;
+}
+
+/*
+ * Whether the error queue of an inet socket holds nothing but what the
+ * kernel's command takes: timestamps without payload
+ * (SOF_TIMESTAMPING_OPT_TSONLY) that the socket reports. Reading the queue
+ * takes every entry, and the kernel leaves the others (payloads, ICMP
+ * errors with IP_RECVERR, zero-copy notifications) to the application:
+ * the engine reads the queue only when there can be none.
+ */
+static bool errqueue_only_timestamps(int fd)
+{
+	int ts = sockopt_int(fd, SOL_SOCKET, SO_TIMESTAMPING_OLD);
+	int domain = sockopt_int(fd, SOL_SOCKET, SO_DOMAIN);
+
+	if (domain != AF_INET && domain != AF_INET6)
+		return false;
+	if (ts < 0 || !(ts & SOF_TIMESTAMPING_OPT_TSONLY) ||
+	    !(ts & (SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_RAW_HARDWARE)))
+		return false;
+	if (sockopt_int(fd, SOL_SOCKET, SO_ZEROCOPY) != 0 ||
+	    sockopt_int(fd, SOL_IP, IP_RECVERR) != 0)
+		return false;
+	return domain == AF_INET ||
+	       sockopt_int(fd, SOL_IPV6, IPV6_RECVERR) == 0;
+}
+
+/* The timestamp of an entry, as the kernel picks it: the software one if
+ * there is one, else the hardware one (*hw). False for neither. */
+static bool pick_timestamp(const struct cmsghdr *cm, struct ua_cqe *cqe,
+			   bool *hw)
+{
+	/* scm_timestamping and scm_timestamping64 alike: three pairs of
+	 * 64-bit words on the 64-bit systems the engine runs on. */
+	long long ts[3][2];
+
+	memcpy(ts, CMSG_DATA(cm), sizeof(ts));
+	*hw = !ts[0][0] && !ts[0][1];
+	if (*hw && !ts[2][0] && !ts[2][1])
+		return false;
+	cqe->big_cqe[0] = (__u64) ts[*hw ? 2 : 0][0];
+	cqe->big_cqe[1] = (__u64) ts[*hw ? 2 : 0][1];
+	return true;
+}
+
+/*
+ * Takes the next entry of the error queue into *cqe: its key as res, its
+ * type and IORING_CQE_F_TSTAMP_HW in flags, the time in big_cqe. 1 for a
+ * timestamp, 0 for an entry without one (dropped: the kernel would have
+ * left it, and stopped there), -EAGAIN when the queue is empty.
+ */
+static int errqueue_next(int fd, struct ua_cqe *cqe)
+{
+	union {
+		char	buf[CMSG_SPACE(sizeof(long long[3][2])) +
+			    CMSG_SPACE(sizeof(struct sock_extended_err) +
+				       sizeof(struct sockaddr_in6))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = { .msg_control = &ctl,
+			      .msg_controllen = sizeof(ctl) };
+	struct sock_extended_err ee;
+	bool stamped = false, keyed = false, hw = false;
+	struct cmsghdr *cm;
+
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    (cm->cmsg_type == SO_TIMESTAMPING_OLD ||
+		     cm->cmsg_type == SO_TIMESTAMPING_NEW)) {
+			stamped = pick_timestamp(cm, cqe, &hw);
+		} else if ((cm->cmsg_level == SOL_IP &&
+			    cm->cmsg_type == IP_RECVERR) ||
+			   (cm->cmsg_level == SOL_IPV6 &&
+			    cm->cmsg_type == IPV6_RECVERR)) {
+			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+			keyed = ee.ee_errno == ENOMSG &&
+				ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING;
+		}
+	}
+	if (!stamped || !keyed || (msg.msg_flags & MSG_TRUNC))
+		return 0;
+	cqe->res = (__s32) ee.ee_data;
+	cqe->flags = ee.ee_info << IORING_TIMESTAMP_TYPE_SHIFT |
+		     (hw ? IORING_CQE_F_TSTAMP_HW : 0);
+	return 1;
+}
+
+/*
+ * Posts what the error queue holds while the CQ has room, then waits for
+ * POLLERR again: like the kernel's, the command ends only when cancelled,
+ * and a full CQ leaves the timestamps queued until the next one comes.
+ */
+static int tx_timestamps(struct ua_req *req)
+{
+	struct ua_cqe cqe = { .user_data = req->user_data };
+
+	if (!ua_cqe_shift(req->ctx))
+		return done(req, -EINVAL);
+	if (!errqueue_only_timestamps(req->fd))
+		return UA_AGAIN;
+	while (ua_cq_room_now(req->ctx)) {
+		int ret = errqueue_next(req->fd, &cqe);
+
+		if (ret < 0)
+			break;
+		if (ret)
+			ua_post_cqe32_more(req->ctx, &cqe);
+	}
+	return UA_AGAIN;
 }
 
 /* The block layer's checks of the SQE, made before it would wait. */
@@ -161,8 +288,11 @@ int ua_uring_cmd(struct ua_req *req, unsigned issue_flags)
 		return done(req, -EOPNOTSUPP);
 	if (req->ctx->setup_flags & IORING_SETUP_IOPOLL)
 		return done(req, -EOPNOTSUPP);
-	if (S_ISSOCK(st.st_mode))
+	if (S_ISSOCK(st.st_mode)) {
+		if (uring_cmd_of(req)->cmd_op == SOCKET_URING_OP_TX_TIMESTAMP)
+			return tx_timestamps(req);
 		return done(req, sock_cmd(req));
+	}
 	ret = blk_cmd_check(uring_cmd_of(req));
 	if (ret)
 		return done(req, ret);
