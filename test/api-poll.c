@@ -567,6 +567,85 @@ static void test_link_write_then_read_pipe(void **state)
 	close(fds[1]);
 }
 
+/* The submitter alone runs readiness: the order of runs is the test's. */
+static int setup_defer_ring(void **state)
+{
+	return fixture_setup_ring(state, 64, IORING_SETUP_SINGLE_ISSUER |
+					     IORING_SETUP_DEFER_TASKRUN);
+}
+
+/*
+ * Removes the multishot polls 1 and 2 and counts the readiness CQEs each
+ * posted until its -ECANCELED, which is its last.
+ */
+static void remove_and_count(struct io_uring *ring, int seen[3])
+{
+	int cancelled = 0;
+	struct test_cqe c;
+
+	io_uring_prep_poll_remove(must_get_sqe(ring), 1);
+	io_uring_sqe_set_data64(last_sqe(ring), 11);
+	io_uring_prep_poll_remove(must_get_sqe(ring), 2);
+	io_uring_sqe_set_data64(last_sqe(ring), 12);
+	submit_n(ring, 2);
+	while (cancelled < 2) {
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+		if (c.user_data >= 11) {
+			assert_int_equal(c.res, 0);
+			continue;
+		}
+		assert_true(c.user_data == 1 || c.user_data == 2);
+		if (c.res == -ECANCELED) {
+			cancelled++;
+			continue;
+		}
+		assert_int_equal(c.res, POLLIN);
+		seen[c.user_data]++;
+	}
+}
+
+/*
+ * A multishot poll joining another on a pipe that was readable before
+ * either armed: each reports the readiness once, the one it found at
+ * arming, and nothing more until the pipe is written again. together:
+ * both in one submission, else one after the other.
+ */
+static void joined_polls_report_once(struct io_uring *ring, bool together)
+{
+	int seen[3] = { 0 }, fds[2];
+	struct test_cqe c;
+
+	assert_int_equal(pipe(fds), 0);
+	write_byte(fds[1]);
+	poll_add(ring, fds[0], POLLIN, 1, true);
+	if (!together)
+		submit_n(ring, 1);
+	poll_add(ring, fds[0], POLLIN, 2, true);
+	submit_n(ring, together ? 2 : 1);
+	while (!seen[1] || !seen[2]) {
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+		assert_true(c.user_data == 1 || c.user_data == 2);
+		assert_int_equal(c.res, POLLIN);
+		assert_true(c.flags & IORING_CQE_F_MORE);
+		seen[c.user_data]++;
+	}
+	remove_and_count(ring, seen);
+	assert_int_equal(seen[1], 1);
+	assert_int_equal(seen[2], 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_joined_multishot_reports_once(void **state)
+{
+	joined_polls_report_once(fixture_ring(state), false);
+}
+
+static void test_joined_multishot_in_one_submit(void **state)
+{
+	joined_polls_report_once(fixture_ring(state), true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,7 +666,13 @@ int main(void)
 		T(test_read_on_reused_number),
 		T(test_link_timeout_on_parked_read),
 		T(test_link_write_then_read_pipe),
+		T(test_joined_multishot_reports_once),
 #undef T
+#define D(fn) cmocka_unit_test_setup_teardown(fn, setup_defer_ring, \
+					     fixture_teardown)
+		D(test_joined_multishot_reports_once),
+		D(test_joined_multishot_in_one_submit),
+#undef D
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

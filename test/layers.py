@@ -17,6 +17,7 @@ in a loop, inside a layer or across layers.
               opdef.c rw.c net.c openclose.c poll_op.c splice.c sync.c
               nop.c timeout.c cancel.c fs.c xattr.c advise.c pipe.c
               epoll.c waitid.c iopoll.c read_mshot.c msg_ring.c
+              uring_cmd.c
   services    the readiness poller and the worker pool (their threads come
               back up only through struct ua_issue_ops)
               poll.c iowq.c

@@ -231,6 +231,20 @@ bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 	return post_one(ctx, &cqe, true, false);
 }
 
+/*
+ * A multishot request's CQE with its big_cqe words (a CQE32 ring's), for
+ * what its issue already took from where it was (a socket's error queue)
+ * after finding room (ua_cq_room_now): a CQ filled meanwhile takes it into
+ * overflow rather than lose it.
+ */
+void ua_post_cqe32_more(struct ua_ctx *ctx, const struct ua_cqe *cqe)
+{
+	struct ua_cqe c = *cqe;
+
+	c.flags |= IORING_CQE_F_MORE;
+	post_one(ctx, &c, false, false);
+}
+
 bool ua_overflow_pending(struct ua_ctx *ctx)
 {
 	return IO_URING_READ_ONCE(*ctx->sq_flags) & IORING_SQ_CQ_OVERFLOW;

@@ -54,6 +54,7 @@ unsigned ua_overflow_reserve(struct ua_ctx *ctx, unsigned nr);
 bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 		      __u32 flags);
 bool ua_cq_room_now(struct ua_ctx *ctx);
+void ua_post_cqe32_more(struct ua_ctx *ctx, const struct ua_cqe *cqe);
 bool ua_overflow_add(struct ua_ctx *ctx, const struct ua_cqe *cqe,
 		     bool reserved);
 void ua_overflow_flush(struct ua_ctx *ctx);

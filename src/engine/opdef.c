@@ -23,6 +23,7 @@
 #include "engine/splice.h"
 #include "engine/sync.h"
 #include "engine/timeout.h"
+#include "engine/uring_cmd.h"
 #include "engine/waitid.h"
 #include "engine/xattr.h"
 #include "engine/opdef.h"
@@ -219,6 +220,14 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_SOCKET] = {
 		.name = "SOCKET", .prep = ua_socket_prep, .issue = ua_socket,
 		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(OP_FLAGS) | Z(BUF_INDEX),
+	},
+	/* Takes IOSQE_BUFFER_SELECT as far as its prep, which refuses it
+	 * with the kernel's -EINVAL. Only a socket's TX timestamps wait, for
+	 * its error queue. */
+	[IORING_OP_URING_CMD] = {
+		.name = "URING_CMD", .prep = ua_uring_cmd_prep,
+		.issue = ua_uring_cmd, .poll_events = POLLERR, .needs_file = 1,
+		.buffer_select = 1, .zero_fields = Z(IOPRIO),
 	},
 	/* Zero-copy sends: their notification follows the send's CQE
 	 * (UA_REQ_NOTIF). */

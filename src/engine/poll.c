@@ -90,6 +90,10 @@
 struct ua_pollfd {
 	int		fd;
 	bool		known;		/* added to epoll at least once */
+	/* Registered since epoll last reported it: the file's readiness
+	 * since then is still to be reported, to every waiter linked
+	 * before the report is dispatched. */
+	bool		report_due;
 	__u32		armed;		/* events registered */
 	struct ua_req	*waiters;
 };
@@ -315,6 +319,7 @@ static int pollfd_register(struct ua_poller *p, struct ua_pollfd *pfd,
 	}
 	pfd->known = true;
 	pfd->armed = events;
+	pfd->report_due = true;
 	return 0;
 }
 
@@ -334,6 +339,7 @@ static int pollfd_watch_if_new(struct ua_poller *p, struct ua_pollfd *pfd,
 		return errno == EEXIST ? 0 : -errno;
 	detach_waiters(pfd);
 	pfd->armed = events;
+	pfd->report_due = true;
 	return 0;
 }
 
@@ -700,7 +706,9 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	 * does a waiter for new events; epoll then reports what is already
 	 * ready. Otherwise the number may name a new file since the others
 	 * parked (checked), and the file may have become ready before we
-	 * linked: look once more, below, as the owner. */
+	 * linked: look once more, below, as the owner, unless the others'
+	 * registration is still to be reported: that report reaches this
+	 * request too, and a look would report the readiness twice. */
 	if (!pfd->waiters || (req->poll.events & ~pfd->armed) ||
 	    (flags & UA_POLL_READY))
 		err = pollfd_register(p, pfd,
@@ -709,6 +717,7 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 		err = pollfd_watch_if_new(p, pfd, req->poll.events, &registered);
 	if (err)
 		goto fail;
+	registered |= pfd->report_due;
 	link_req(p, pfd, req);
 	attach_to_poller(req->ctx);
 	pthread_mutex_unlock(&p->lock);
@@ -747,6 +756,7 @@ bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 			woken = true;
 			continue;
 		}
+		pfd->report_due = false;
 		for (req = pfd->waiters; req; req = req->poll.fd_next) {
 			if (!(req->poll.events & revents))
 				continue;
