@@ -41,7 +41,7 @@
 			 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SQPOLL | \
 			 IORING_SETUP_SQ_AFF | IORING_SETUP_ATTACH_WQ | \
 			 IORING_SETUP_IOPOLL | IORING_SETUP_SQE128 | \
-			 IORING_SETUP_CQE32)
+			 IORING_SETUP_CQE32 | IORING_SETUP_CQE_MIXED)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
 			 IORING_ENTER_ABS_TIMER | IORING_ENTER_REGISTERED_RING | \
@@ -80,6 +80,18 @@ static int check_params(const struct io_uring_params *p)
 	if ((p->flags & IORING_SETUP_SQ_AFF) &&
 	    !(p->flags & IORING_SETUP_SQPOLL))
 		return -EINVAL;
+	/* A CQE32 ring has no 16-byte CQEs to mix with. */
+	if ((p->flags & IORING_SETUP_CQE32) &&
+	    (p->flags & IORING_SETUP_CQE_MIXED))
+		return -EINVAL;
+	return 0;
+}
+
+/* The kernel sizes a CQE_MIXED ring for at least one 32-byte CQE. */
+static int check_cq_size(const struct io_uring_params *p, unsigned cq)
+{
+	if ((p->flags & IORING_SETUP_CQE_MIXED) && cq < 2)
+		return -EOVERFLOW;
 	return 0;
 }
 
@@ -173,6 +185,8 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 		ret = check_attach_wq(p);
 	if (!ret)
 		ret = ua_ring_sizes(entries, p, &sq, &cq);
+	if (!ret)
+		ret = check_cq_size(p, cq);
 	if (ret)
 		return ret;
 	ctx = ctx_alloc(p->flags, sq, cq);

@@ -213,6 +213,20 @@ static inline unsigned ua_cqe_shift(const struct ua_ctx *ctx)
 	return !!(ctx->setup_flags & IORING_SETUP_CQE32);
 }
 
+/* IORING_SETUP_CQE_MIXED: a CQE flagged IORING_CQE_F_32 takes two 16-byte
+ * slots, the others one. */
+static inline bool ua_cq_mixed(const struct ua_ctx *ctx)
+{
+	return ctx->setup_flags & IORING_SETUP_CQE_MIXED;
+}
+
+/* Whether a CQE carries the big_cqe words into the ring. */
+static inline bool ua_cqe_is_big(const struct ua_ctx *ctx, __u32 cflags)
+{
+	return ua_cqe_shift(ctx) ||
+	       (ua_cq_mixed(ctx) && (cflags & IORING_CQE_F_32));
+}
+
 /* ring.c: shared memory, and the table from descriptor to ring */
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
 void ua_ring_destroy(struct ua_ctx *ctx);

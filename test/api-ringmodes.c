@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ring-memory modes: CQE_MIXED rings, where a CQE flagged IORING_CQE_F_32
+ * takes two 16-byte slots and never straddles the ring's end (a padding
+ * CQE flagged IORING_CQE_F_SKIP fills the last slot first); the 128-byte
+ * SQE opcodes and SQ modes the 6.18 kernel does not know.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "helpers.h"
+
+#ifdef LIBURING_BEFORE_2_15
+SKIP_BEFORE_2_15_MAIN()
+#else
+
+static int setup_raw(unsigned entries, unsigned flags, unsigned cq_entries)
+{
+	struct io_uring_params p;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	p.cq_entries = cq_entries;
+	fd = io_uring_setup(entries, &p);
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+/* A CQE_MIXED ring of 4 SQ and 4 CQ slots. */
+static void init_mixed(struct io_uring *ring)
+{
+	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQE_MIXED | IORING_SETUP_CQSIZE;
+	p.cq_entries = 4;
+	assert_int_equal(io_uring_queue_init_params(4, ring, &p), 0);
+	assert_int_equal(p.cq_entries, 4);
+	assert_true(ring->flags & IORING_SETUP_CQE_MIXED);
+}
+
+/* big: IORING_NOP_CQE32, with big_cqe words ud * 16 and ud * 16 + 1. */
+static void queue_nop(struct io_uring *ring, __u64 ud, bool big)
+{
+	struct io_uring_sqe *sqe = must_get_sqe(ring);
+
+	io_uring_prep_nop(sqe);
+	sqe->user_data = ud;
+	if (big) {
+		sqe->nop_flags = IORING_NOP_CQE32;
+		sqe->off = ud * 16;
+		sqe->addr = ud * 16 + 1;
+	}
+}
+
+static void submit_nops(struct io_uring *ring, unsigned nr)
+{
+	assert_int_equal(io_uring_submit(ring), (int) nr);
+}
+
+/* The CQ slot at position pos: its user_data and flags. */
+static void expect_slot(struct io_uring *ring, unsigned pos, __u64 ud,
+			__u32 flags)
+{
+	struct io_uring_cqe *cqe = &ring->cq.cqes[pos & ring->cq.ring_mask];
+
+	assert_true(cqe->user_data == ud);
+	assert_int_equal(cqe->res, 0);
+	assert_int_equal(cqe->flags, flags);
+	if (flags & IORING_CQE_F_32) {
+		assert_true(cqe->big_cqe[0] == ud * 16);
+		assert_true(cqe->big_cqe[1] == ud * 16 + 1);
+	}
+}
+
+static unsigned cq_tail(struct io_uring *ring)
+{
+	return io_uring_smp_load_acquire(ring->cq.ktail);
+}
+
+static void test_cqe_mixed_setup_rules(void **state)
+{
+	struct io_uring_params p;
+	struct io_uring ring;
+
+	(void) state;
+	assert_int_equal(setup_raw(4, IORING_SETUP_CQE_MIXED |
+				      IORING_SETUP_CQE32, 0), -EINVAL);
+	/* Room for one 32-byte CQE at least. */
+	assert_int_equal(setup_raw(1, IORING_SETUP_CQE_MIXED |
+				      IORING_SETUP_CQSIZE, 1), -EOVERFLOW);
+	assert_int_equal(setup_raw(1, IORING_SETUP_CQE_MIXED |
+				      IORING_SETUP_CQSIZE, 2), 0);
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQE_MIXED;
+	assert_int_equal(io_uring_queue_init_params(4, &ring, &p), 0);
+	assert_int_equal(p.cq_entries, 8);
+	assert_int_equal(io_uring_cqe_shift(&ring), 0);
+	io_uring_queue_exit(&ring);
+}
+
+/* A NOP_CQE32 needs big CQEs: CQE32 or CQE_MIXED. */
+static void nop_cqe32_elsewhere(void)
+{
+	struct io_uring ring;
+	struct test_cqe c;
+
+	assert_int_equal(io_uring_queue_init(4, &ring, 0), 0);
+	queue_nop(&ring, 1, true);
+	submit_nops(&ring, 1);
+	assert_int_equal(reap_one(&ring, &c), 0);
+	assert_int_equal(c.res, -EINVAL);
+	io_uring_queue_exit(&ring);
+	/* A CQE32 ring's CQEs are all big: none is flagged. */
+	assert_int_equal(io_uring_queue_init(4, &ring, IORING_SETUP_CQE32), 0);
+	queue_nop(&ring, 1, true);
+	submit_nops(&ring, 1);
+	assert_int_equal(reap_one(&ring, &c), 0);
+	assert_int_equal(c.res, 0);
+	assert_int_equal(c.flags, 0);
+	io_uring_queue_exit(&ring);
+}
+
+/* A NOP_CQE32's CQE takes two slots and says so; a plain one takes one. */
+static void test_mixed_ring_big_and_small_cqes(void **state)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+
+	(void) state;
+	init_mixed(&ring);
+	queue_nop(&ring, 1, false);
+	queue_nop(&ring, 2, true);
+	queue_nop(&ring, 3, false);
+	submit_nops(&ring, 3);
+	assert_int_equal(cq_tail(&ring), 4);
+	assert_int_equal(io_uring_cq_ready(&ring), 4);
+	expect_slot(&ring, 0, 1, 0);
+	expect_slot(&ring, 1, 2, IORING_CQE_F_32);
+	expect_slot(&ring, 3, 3, 0);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	assert_true(cqe->user_data == 1);
+	assert_int_equal(io_uring_cqe_nr(cqe), 1);
+	io_uring_cqe_seen(&ring, cqe);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	assert_true(cqe->user_data == 2);
+	assert_int_equal(io_uring_cqe_nr(cqe), 2);
+	io_uring_cqe_seen(&ring, cqe);
+	assert_int_equal(*ring.cq.khead, 3);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	assert_true(cqe->user_data == 3);
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	nop_cqe32_elsewhere();
+}
+
+/*
+ * A big CQE due in the last slot: the slot gets a padding CQE, the big one
+ * goes to the start. The iterator shows the padding; peek and wait pass
+ * over it.
+ */
+static void test_big_cqe_at_ring_end_is_padded(void **state)
+{
+	struct io_uring_cqe *cqe, *batch[4];
+	struct io_uring ring;
+	unsigned head, seen = 0;
+
+	(void) state;
+	init_mixed(&ring);
+	queue_nop(&ring, 1, false);
+	queue_nop(&ring, 2, false);
+	queue_nop(&ring, 3, false);
+	submit_nops(&ring, 3);
+	io_uring_cq_advance(&ring, 3);
+	queue_nop(&ring, 4, true);
+	submit_nops(&ring, 1);
+	assert_int_equal(cq_tail(&ring), 6);
+	expect_slot(&ring, 3, 0, IORING_CQE_F_SKIP);
+	expect_slot(&ring, 4, 4, IORING_CQE_F_32);
+	io_uring_for_each_cqe(&ring, head, cqe)
+		seen |= 1u << (cqe->user_data ? 1 : 0);
+	assert_int_equal(seen, 3);
+	assert_int_equal(io_uring_peek_batch_cqe(&ring, batch, 4), 1);
+	assert_true(batch[0]->user_data == 4);
+	assert_int_equal(*ring.cq.khead, 4);
+	assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
+	assert_true(cqe->user_data == 4);
+	io_uring_cqe_seen(&ring, cqe);
+	assert_int_equal(*ring.cq.khead, 6);
+	io_uring_queue_exit(&ring);
+}
+
+/*
+ * With one free slot, at the end: the padding takes it and the big CQE
+ * overflows, to come out at the start of the ring once there is room.
+ */
+static void test_big_cqe_overflows_after_padding(void **state)
+{
+	struct io_uring ring;
+
+	(void) state;
+	init_mixed(&ring);
+	queue_nop(&ring, 1, false);
+	queue_nop(&ring, 2, false);
+	queue_nop(&ring, 3, false);
+	submit_nops(&ring, 3);
+	io_uring_cq_advance(&ring, 3);
+	queue_nop(&ring, 4, false);
+	queue_nop(&ring, 5, false);
+	queue_nop(&ring, 6, false);
+	submit_nops(&ring, 3);		/* slots 3, 0, 1 */
+	io_uring_cq_advance(&ring, 1);
+	queue_nop(&ring, 7, false);	/* slot 2: the last free is 3 */
+	submit_nops(&ring, 1);
+	queue_nop(&ring, 8, true);
+	submit_nops(&ring, 1);
+	assert_int_equal(cq_tail(&ring), 8);
+	expect_slot(&ring, 7, 0, IORING_CQE_F_SKIP);
+	assert_true(io_uring_cq_has_overflow(&ring));
+	io_uring_cq_advance(&ring, 4);
+	assert_true(io_uring_get_events(&ring) >= 0);
+	assert_false(io_uring_cq_has_overflow(&ring));
+	assert_int_equal(cq_tail(&ring), 10);
+	expect_slot(&ring, 8, 8, IORING_CQE_F_32);
+	io_uring_queue_exit(&ring);
+}
+
+/* Two free slots, not contiguous: padding, then the big CQE overflows. */
+static void test_big_cqe_needs_contiguous_slots(void **state)
+{
+	struct io_uring ring;
+
+	(void) state;
+	init_mixed(&ring);
+	queue_nop(&ring, 1, false);
+	queue_nop(&ring, 2, false);
+	queue_nop(&ring, 3, false);
+	submit_nops(&ring, 3);
+	io_uring_cq_advance(&ring, 1);	/* free: slots 3 and 0 */
+	queue_nop(&ring, 4, true);
+	submit_nops(&ring, 1);
+	expect_slot(&ring, 3, 0, IORING_CQE_F_SKIP);
+	assert_true(io_uring_cq_has_overflow(&ring));
+	io_uring_cq_advance(&ring, 3);
+	assert_true(io_uring_get_events(&ring) >= 0);
+	assert_int_equal(cq_tail(&ring), 6);
+	expect_slot(&ring, 4, 4, IORING_CQE_F_32);
+	io_uring_queue_exit(&ring);
+}
+
+/* A count timeout counts slots: one big CQE meets a count of two. */
+static void test_count_timeout_counts_slots(void **state)
+{
+	struct __kernel_timespec ts = { .tv_sec = 60 };
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	struct test_cqe c;
+
+	(void) state;
+	init_mixed(&ring);
+	sqe = must_get_sqe(&ring);
+	io_uring_prep_timeout(sqe, &ts, 2, 0);
+	sqe->user_data = 100;
+	submit_nops(&ring, 1);
+	queue_nop(&ring, 1, true);
+	submit_nops(&ring, 1);
+	assert_int_equal(reap_one(&ring, &c), 0);
+	assert_true(c.user_data == 1);
+	assert_int_equal(reap_one(&ring, &c), 0);
+	assert_true(c.user_data == 100);
+	assert_int_equal(c.res, 0);
+	io_uring_queue_exit(&ring);
+}
+
+static void expect_nop_result(unsigned flags, int opcode, int res)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	struct test_cqe c;
+
+	assert_int_equal(io_uring_queue_init(4, &ring, flags), 0);
+	sqe = must_get_sqe(&ring);
+	io_uring_prep_nop(sqe);
+	sqe->opcode = (__u8) opcode;
+	sqe->user_data = 9;
+	submit_nops(&ring, 1);
+	assert_int_equal(reap_one(&ring, &c), 0);
+	assert_int_equal(c.res, res);
+	io_uring_queue_exit(&ring);
+}
+
+/*
+ * The 6.18 kernel knows no 128-byte opcode nor SQE_MIXED or SQ_REWIND:
+ * the opcodes fail as unknown ones, on any ring, and the probe ends
+ * before them.
+ */
+static void test_sqe_mixed_modes_are_unknown(void **state)
+{
+	struct io_uring_probe *probe = io_uring_get_probe();
+
+	(void) state;
+	assert_non_null(probe);
+	assert_true(probe->last_op < IORING_OP_NOP128);
+	assert_false(io_uring_opcode_supported(probe, IORING_OP_NOP128));
+	assert_false(io_uring_opcode_supported(probe, IORING_OP_URING_CMD128));
+	io_uring_free_probe(probe);
+	assert_int_equal(setup_raw(4, IORING_SETUP_SQE_MIXED, 0), -EINVAL);
+	assert_int_equal(setup_raw(4, IORING_SETUP_SQE_MIXED |
+				      IORING_SETUP_NO_SQARRAY, 0), -EINVAL);
+	assert_int_equal(setup_raw(4, IORING_SETUP_SQ_REWIND |
+				      IORING_SETUP_NO_SQARRAY, 0), -EINVAL);
+	expect_nop_result(0, IORING_OP_NOP128, -EINVAL);
+	expect_nop_result(IORING_SETUP_SQE128, IORING_OP_NOP128, -EINVAL);
+	expect_nop_result(IORING_SETUP_SQE128, IORING_OP_URING_CMD128,
+			  -EINVAL);
+	expect_nop_result(0, IORING_OP_URING_CMD128, -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cqe_mixed_setup_rules),
+		cmocka_unit_test(test_mixed_ring_big_and_small_cqes),
+		cmocka_unit_test(test_big_cqe_at_ring_end_is_padded),
+		cmocka_unit_test(test_big_cqe_overflows_after_padding),
+		cmocka_unit_test(test_big_cqe_needs_contiguous_slots),
+		cmocka_unit_test(test_count_timeout_counts_slots),
+		cmocka_unit_test(test_sqe_mixed_modes_are_unknown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#endif
