@@ -3,7 +3,8 @@
  * Ring-memory modes: CQE_MIXED rings, where a CQE flagged IORING_CQE_F_32
  * takes two 16-byte slots and never straddles the ring's end (a padding
  * CQE flagged IORING_CQE_F_SKIP fills the last slot first); the 128-byte
- * SQE opcodes and SQ modes the 6.18 kernel does not know.
+ * SQE opcodes and SQ modes the 6.18 kernel does not know; NO_MMAP rings,
+ * in the application's memory.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,6 +321,163 @@ static void test_sqe_mixed_modes_are_unknown(void **state)
 	expect_nop_result(0, IORING_OP_URING_CMD128, -EINVAL);
 }
 
+static size_t page_sz(void)
+{
+	return (size_t) sysconf(_SC_PAGESIZE);
+}
+
+static void *map_pages(size_t nr, int flags)
+{
+	void *p = mmap(NULL, nr * page_sz(), PROT_READ | PROT_WRITE,
+		       flags | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+/* NOPs through a ring, several times around it. */
+static void run_nops(struct io_uring *ring, unsigned nr)
+{
+	struct test_cqe c;
+	unsigned i;
+
+	for (i = 0; i < nr; i++) {
+		queue_nop(ring, i + 1, false);
+		submit_nops(ring, 1);
+		assert_int_equal(reap_one(ring, &c), 0);
+		assert_true(c.user_data == i + 1);
+		assert_int_equal(c.res, 0);
+	}
+}
+
+static bool inside(const void *p, const void *buf, size_t size)
+{
+	return (const char *) p >= (const char *) buf &&
+	       (const char *) p < (const char *) buf + size;
+}
+
+/* The application's buffer holds the SQEs, then the rings: the CQEs are
+ * found there, and the call says how much of it the ring took. */
+static void test_no_mmap_ring_in_app_buffer(void **state)
+{
+	size_t size = 16 * page_sz();
+	void *buf = map_pages(16, MAP_SHARED);
+	struct io_uring_params p;
+	struct io_uring ring;
+	int used;
+
+	(void) state;
+	memset(&p, 0, sizeof(p));
+	used = io_uring_queue_init_mem(8, &ring, &p, buf, size);
+	assert_true(used > 0 && (size_t) used <= size);
+	assert_int_equal((size_t) used % page_sz(), 0);
+	assert_true(ring.flags & IORING_SETUP_NO_MMAP);
+	assert_true(ring.sq.sqes == buf);
+	assert_true(inside(ring.cq.cqes, buf, (size_t) used));
+	assert_true(inside(ring.cq.khead, buf, (size_t) used));
+	assert_int_equal(*ring.sq.kring_entries, 8);
+	assert_int_equal(*ring.cq.kring_entries, 16);
+	run_nops(&ring, 40);
+	io_uring_queue_exit(&ring);
+	/* Private memory works too, and so does a ring with an SQ array. */
+	buf = map_pages(16, MAP_PRIVATE);
+	memset(&p, 0, sizeof(p));
+	assert_true(io_uring_queue_init_mem(4, &ring, &p, buf, size) > 0);
+	run_nops(&ring, 10);
+	io_uring_queue_exit(&ring);
+	munmap(buf, size);
+}
+
+/* Without a buffer, the library maps the memory itself. */
+static void test_no_mmap_ring_in_library_memory(void **state)
+{
+	struct io_uring_params p;
+	struct io_uring ring;
+
+	(void) state;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_NO_MMAP;
+	assert_int_equal(io_uring_queue_init_params(8, &ring, &p), 0);
+	run_nops(&ring, 20);
+	io_uring_queue_exit(&ring);
+}
+
+static int setup_no_mmap(void *sqes, void *rings, unsigned entries,
+			 unsigned flags, struct io_uring_params *p)
+{
+	int fd;
+
+	memset(p, 0, sizeof(*p));
+	p->flags = IORING_SETUP_NO_MMAP | flags;
+	p->sq_off.user_addr = (__u64) (uintptr_t) sqes;
+	p->cq_off.user_addr = (__u64) (uintptr_t) rings;
+	fd = io_uring_setup(entries, p);
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+/* The offsets io_uring_setup() returns point into the given memory. */
+static void test_no_mmap_offsets_point_into_app_memory(void **state)
+{
+	char *mem = map_pages(2, MAP_PRIVATE);
+	char *rings = mem + page_sz();
+	struct io_uring_params p;
+
+	(void) state;
+	assert_int_equal(setup_no_mmap(mem, rings, 4, 0, &p), 0);
+	assert_int_equal(p.sq_entries, 4);
+	assert_int_equal(p.cq_entries, 8);
+	assert_true(p.sq_off.user_addr == (__u64) (uintptr_t) mem);
+	assert_true(p.cq_off.user_addr == (__u64) (uintptr_t) rings);
+	assert_int_equal(*(unsigned *) (rings + p.sq_off.ring_mask), 3);
+	assert_int_equal(*(unsigned *) (rings + p.sq_off.ring_entries), 4);
+	assert_int_equal(*(unsigned *) (rings + p.cq_off.ring_mask), 7);
+	assert_int_equal(*(unsigned *) (rings + p.cq_off.ring_entries), 8);
+	assert_true(p.cq_off.cqes + 8 * sizeof(struct io_uring_cqe) <=
+		    p.sq_off.array);
+	assert_true(p.sq_off.array + 4 * sizeof(unsigned) <= page_sz());
+	assert_int_equal(setup_no_mmap(mem, rings, 4, IORING_SETUP_NO_SQARRAY,
+				       &p), 0);
+	assert_int_equal(p.sq_off.array, 0);
+	munmap(mem, 2 * page_sz());
+}
+
+/*
+ * The kernel pins the pages for writing: unaligned memory is -EINVAL,
+ * memory not mapped writable in full -EFAULT, and a buffer too small for
+ * the ring -ENOMEM before any setup.
+ */
+static void test_no_mmap_bad_memory(void **state)
+{
+	char *mem = map_pages(8, MAP_PRIVATE);
+	size_t pg = page_sz();
+	struct io_uring_params p;
+	struct io_uring ring;
+
+	(void) state;
+	assert_int_equal(setup_no_mmap(mem + 64, mem + pg, 4, 0, &p), -EINVAL);
+	assert_int_equal(setup_no_mmap(mem, mem + pg + 64, 4, 0, &p), -EINVAL);
+	assert_int_equal(setup_no_mmap(NULL, mem + pg, 4, 0, &p), -EFAULT);
+	assert_int_equal(setup_no_mmap(mem, NULL, 4, 0, &p), -EFAULT);
+	assert_int_equal(munmap(mem + 7 * pg, pg), 0);
+	assert_int_equal(setup_no_mmap(mem, mem + 7 * pg, 4, 0, &p), -EFAULT);
+	assert_int_equal(setup_no_mmap(mem + 7 * pg, mem, 4, 0, &p), -EFAULT);
+	/* 256 CQEs spill into the unmapped page; so do 128 SQEs. */
+	assert_int_equal(setup_no_mmap(mem, mem + 6 * pg, 128, 0, &p), -EFAULT);
+	assert_int_equal(setup_no_mmap(mem + 6 * pg, mem, 128, 0, &p), -EFAULT);
+	assert_int_equal(mprotect(mem + 5 * pg, pg, PROT_READ), 0);
+	assert_int_equal(setup_no_mmap(mem, mem + 5 * pg, 4, 0, &p), -EFAULT);
+	assert_int_equal(setup_no_mmap(mem + 5 * pg, mem, 4, 0, &p), -EFAULT);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(io_uring_queue_init_mem(8, &ring, &p, mem, pg),
+			 -ENOMEM);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(io_uring_queue_init_mem(8, &ring, &p, mem + 64,
+						 4 * pg), -EINVAL);
+	munmap(mem, 7 * pg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +488,10 @@ int main(void)
 		cmocka_unit_test(test_big_cqe_needs_contiguous_slots),
 		cmocka_unit_test(test_count_timeout_counts_slots),
 		cmocka_unit_test(test_sqe_mixed_modes_are_unknown),
+		cmocka_unit_test(test_no_mmap_ring_in_app_buffer),
+		cmocka_unit_test(test_no_mmap_ring_in_library_memory),
+		cmocka_unit_test(test_no_mmap_offsets_point_into_app_memory),
+		cmocka_unit_test(test_no_mmap_bad_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,7 @@
 #include "engine/rcu.h"
 #include "engine/ringref.h"
 #include "engine/sys.h"
+#include "engine/uaccess.h"
 
 #define CACHELINE	64
 #define OFF_HEAD	0
@@ -266,10 +267,133 @@ fail:
 	return -ENOMEM;
 }
 
+/*
+ * IORING_SETUP_NO_MMAP: the rings live in the application's memory, laid
+ * out as the kernel's struct io_rings (SQ and CQ heads and tails, masks,
+ * entries, flags, then the CQEs on the next cache line and the SQ array
+ * after them), the SQEs in memory of their own. The engine uses the pages
+ * in place, as the kernel pins them.
+ */
+#define KR_SQ_HEAD	0
+#define KR_SQ_TAIL	4
+#define KR_CQ_HEAD	8
+#define KR_CQ_TAIL	12
+#define KR_SQ_MASK	16
+#define KR_CQ_MASK	20
+#define KR_SQ_ENTRIES	24
+#define KR_CQ_ENTRIES	28
+#define KR_SQ_DROPPED	32
+#define KR_SQ_FLAGS	36
+#define KR_CQ_FLAGS	40
+#define KR_CQ_OVERFLOW	44
+#define KR_CQES		CACHELINE
+
+/* The kernel's rings_size(): a CQE32 ring doubles the header with the
+ * CQEs. */
+static size_t app_rings_size(const struct ua_ctx *ctx, size_t *sq_array)
+{
+	size_t off = (KR_CQES + ctx->cq_entries * sizeof(struct io_uring_cqe))
+		     << ua_cqe_shift(ctx);
+
+	off = (off + CACHELINE - 1) & ~(size_t) (CACHELINE - 1);
+	*sq_array = off;
+	if (ctx->setup_flags & IORING_SETUP_NO_SQARRAY)
+		return off;
+	return off + ctx->sq_entries * sizeof(unsigned);
+}
+
+/* The kernel pins the pages for writing: each must be mapped writable
+ * (-EFAULT), the region page-aligned (-EINVAL). */
+static int check_app_region(__u64 addr, size_t size)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE), off;
+	unsigned char byte;
+
+	if (addr & (page - 1))
+		return -EINVAL;
+	if (addr + size < addr)
+		return -EOVERFLOW;
+	for (off = 0; off < size; off += page)
+		if (ua_copy_from_user(&byte, addr + off, 1) ||
+		    ua_copy_to_user(addr + off, &byte, 1))
+			return -EFAULT;
+	return 0;
+}
+
+static void fill_app_offsets(struct io_uring_params *p, size_t sq_array)
+{
+	memset(&p->sq_off, 0, offsetof(struct io_sqring_offsets, user_addr));
+	p->sq_off.head = KR_SQ_HEAD;
+	p->sq_off.tail = KR_SQ_TAIL;
+	p->sq_off.ring_mask = KR_SQ_MASK;
+	p->sq_off.ring_entries = KR_SQ_ENTRIES;
+	p->sq_off.flags = KR_SQ_FLAGS;
+	p->sq_off.dropped = KR_SQ_DROPPED;
+	if (!(p->flags & IORING_SETUP_NO_SQARRAY))
+		p->sq_off.array = (__u32) sq_array;
+
+	memset(&p->cq_off, 0, offsetof(struct io_cqring_offsets, user_addr));
+	p->cq_off.head = KR_CQ_HEAD;
+	p->cq_off.tail = KR_CQ_TAIL;
+	p->cq_off.ring_mask = KR_CQ_MASK;
+	p->cq_off.ring_entries = KR_CQ_ENTRIES;
+	p->cq_off.overflow = KR_CQ_OVERFLOW;
+	p->cq_off.flags = KR_CQ_FLAGS;
+	p->cq_off.cqes = KR_CQES;
+}
+
+static void point_into_app_memory(struct ua_ctx *ctx, char *rings,
+				  size_t sq_array, void *sqes)
+{
+	ctx->sq_head = (unsigned *) (rings + KR_SQ_HEAD);
+	ctx->sq_tail = (unsigned *) (rings + KR_SQ_TAIL);
+	ctx->sq_flags = (unsigned *) (rings + KR_SQ_FLAGS);
+	ctx->sq_dropped = (unsigned *) (rings + KR_SQ_DROPPED);
+	ctx->sq_array = (unsigned *) (rings + sq_array);
+	ctx->sqes = sqes;
+	*(unsigned *) (rings + KR_SQ_MASK) = ctx->sq_entries - 1;
+	*(unsigned *) (rings + KR_SQ_ENTRIES) = ctx->sq_entries;
+
+	ctx->cq_head = (unsigned *) (rings + KR_CQ_HEAD);
+	ctx->cq_tail = (unsigned *) (rings + KR_CQ_TAIL);
+	ctx->cq_overflow = (unsigned *) (rings + KR_CQ_OVERFLOW);
+	ctx->cq_flags = (unsigned *) (rings + KR_CQ_FLAGS);
+	ctx->cqes = (struct io_uring_cqe *) (rings + KR_CQES);
+	*(unsigned *) (rings + KR_CQ_MASK) = ctx->cq_entries - 1;
+	*(unsigned *) (rings + KR_CQ_ENTRIES) = ctx->cq_entries;
+}
+
+/* The descriptor of a NO_MMAP ring maps no rings: an empty memfd, which
+ * buffer rings the engine allocates grow (ua_ring_map_pbuf). */
+static int ring_in_app_memory(struct ua_ctx *ctx, struct io_uring_params *p)
+{
+	__u64 rings = p->cq_off.user_addr, sqes = p->sq_off.user_addr;
+	size_t sq_array, rings_size = page_round(app_rings_size(ctx, &sq_array));
+	size_t sqes_size = sqe_size(ctx->sq_entries << ua_sqe_shift(ctx));
+	int fd, ret;
+
+	ctx->spare_fd = -1;
+	ret = check_app_region(rings, rings_size);
+	if (!ret)
+		ret = check_app_region(sqes, sqes_size);
+	if (ret)
+		return ret;
+	fd = ua_sys_memfd_create("[io_uring]", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ctx->fd = fd;
+	point_into_app_memory(ctx, (char *) (uintptr_t) rings, sq_array,
+			      (void *) (uintptr_t) sqes);
+	fill_app_offsets(p, sq_array);
+	return 0;
+}
+
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 {
 	int fd;
 
+	if (ctx->setup_flags & IORING_SETUP_NO_MMAP)
+		return ring_in_app_memory(ctx, p);
 	ctx->sq_map_sz = sq_size(ctx->sq_entries);
 	ctx->cq_map_sz = cq_size(ctx->cq_entries << ua_cqe_shift(ctx));
 	ctx->sqe_map_sz = sqe_size(ctx->sq_entries << ua_sqe_shift(ctx));
