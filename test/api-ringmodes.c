@@ -425,7 +425,15 @@ static void test_no_mmap_offsets_point_into_app_memory(void **state)
 	struct io_uring_params p;
 
 	(void) state;
+	memset(mem, 0xab, 2 * page_sz());
 	assert_int_equal(setup_no_mmap(mem, rings, 4, 0, &p), 0);
+	/* The header starts zeroed, whatever the memory held. */
+	assert_int_equal(*(unsigned *) (rings + p.sq_off.head), 0);
+	assert_int_equal(*(unsigned *) (rings + p.sq_off.tail), 0);
+	assert_int_equal(*(unsigned *) (rings + p.cq_off.head), 0);
+	assert_int_equal(*(unsigned *) (rings + p.cq_off.tail), 0);
+	assert_int_equal(*(unsigned *) (rings + p.sq_off.flags), 0);
+	assert_int_equal(*(unsigned *) (rings + p.cq_off.overflow), 0);
 	assert_int_equal(p.sq_entries, 4);
 	assert_int_equal(p.cq_entries, 8);
 	assert_true(p.sq_off.user_addr == (__u64) (uintptr_t) mem);
@@ -478,6 +486,84 @@ static void test_no_mmap_bad_memory(void **state)
 	munmap(mem, 7 * pg);
 }
 
+/* A REGISTERED_FD_ONLY ring in 16 pages of its own. */
+static int init_registered_only(struct io_uring *ring, void **mem)
+{
+	struct io_uring_params p;
+
+	*mem = map_pages(16, MAP_SHARED);
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_REGISTERED_FD_ONLY;
+	return io_uring_queue_init_mem(8, ring, &p, *mem, 16 * page_sz());
+}
+
+static void exit_registered_only(struct io_uring *ring, void *mem)
+{
+	io_uring_queue_exit(ring);
+	munmap(mem, 16 * page_sz());
+}
+
+/*
+ * The ring has no descriptor: setup returns its index among the calling
+ * thread's registered rings, through which it is entered and registered
+ * with; its exit frees the index.
+ */
+static void test_registered_fd_only_ring(void **state)
+{
+	struct io_uring_probe *probe;
+	struct io_uring ring, again;
+	struct io_uring_params p;
+	void *mem, *mem2;
+	int fds = count_open_fds();
+
+	(void) state;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_REGISTERED_FD_ONLY;
+	assert_int_equal(io_uring_setup(4, &p), -EINVAL);	/* needs NO_MMAP */
+	assert_true(init_registered_only(&ring, &mem) > 0);
+	assert_int_equal(ring.ring_fd, -1);
+	assert_true(ring.enter_ring_fd >= 0 && ring.enter_ring_fd < 16);
+	assert_int_equal(count_open_fds(), fds);
+	run_nops(&ring, 20);
+	probe = io_uring_get_probe_ring(&ring);
+	assert_non_null(probe);
+	assert_true(io_uring_opcode_supported(probe, IORING_OP_NOP));
+	io_uring_free_probe(probe);
+	/* The index is the thread's: entering it plainly names no ring. */
+	assert_true(io_uring_enter((unsigned) ring.enter_ring_fd, 0, 0, 0,
+				   NULL) < 0);
+	assert_true(init_registered_only(&again, &mem2) > 0);
+	assert_int_not_equal(again.enter_ring_fd, ring.enter_ring_fd);
+	exit_registered_only(&again, mem2);
+	exit_registered_only(&ring, mem);
+	assert_int_equal(count_open_fds(), fds);
+}
+
+/* With the thread's 16 entries taken, setup fails with -EBUSY and leaves
+ * no ring behind. */
+static void test_registered_fd_only_table_full(void **state)
+{
+	struct io_uring rings[16], ring;
+	void *mem;
+	int i, fds;
+
+	(void) state;
+	for (i = 0; i < 16; i++) {
+		assert_int_equal(io_uring_queue_init(2, &rings[i], 0), 0);
+		assert_int_equal(io_uring_register_ring_fd(&rings[i]), 1);
+	}
+	fds = count_open_fds();
+	assert_int_equal(init_registered_only(&ring, &mem), -EBUSY);
+	assert_int_equal(count_open_fds(), fds);
+	io_uring_queue_exit(&rings[3]);
+	assert_true(init_registered_only(&ring, &mem) > 0);
+	run_nops(&ring, 4);
+	exit_registered_only(&ring, mem);
+	for (i = 0; i < 16; i++)
+		if (i != 3)
+			io_uring_queue_exit(&rings[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +578,8 @@ int main(void)
 		cmocka_unit_test(test_no_mmap_ring_in_library_memory),
 		cmocka_unit_test(test_no_mmap_offsets_point_into_app_memory),
 		cmocka_unit_test(test_no_mmap_bad_memory),
+		cmocka_unit_test(test_registered_fd_only_ring),
+		cmocka_unit_test(test_registered_fd_only_table_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -342,9 +342,12 @@ static void fill_app_offsets(struct io_uring_params *p, size_t sq_array)
 	p->cq_off.cqes = KR_CQES;
 }
 
+/* The header starts zeroed, as the kernel clears it; the CQEs, the SQ
+ * array and the SQEs are left as they are. */
 static void point_into_app_memory(struct ua_ctx *ctx, char *rings,
 				  size_t sq_array, void *sqes)
 {
+	memset(rings, 0, KR_CQES);
 	ctx->sq_head = (unsigned *) (rings + KR_SQ_HEAD);
 	ctx->sq_tail = (unsigned *) (rings + KR_SQ_TAIL);
 	ctx->sq_flags = (unsigned *) (rings + KR_SQ_FLAGS);
