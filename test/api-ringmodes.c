@@ -168,7 +168,7 @@ static void test_big_cqe_at_ring_end_is_padded(void **state)
 {
 	struct io_uring_cqe *cqe, *batch[4];
 	struct io_uring ring;
-	unsigned head, seen = 0;
+	unsigned pos, seen = 0;
 
 	(void) state;
 	init_mixed(&ring);
@@ -182,7 +182,7 @@ static void test_big_cqe_at_ring_end_is_padded(void **state)
 	assert_int_equal(cq_tail(&ring), 6);
 	expect_slot(&ring, 3, 0, IORING_CQE_F_SKIP);
 	expect_slot(&ring, 4, 4, IORING_CQE_F_32);
-	io_uring_for_each_cqe(&ring, head, cqe)
+	io_uring_for_each_cqe(&ring, pos, cqe)
 		seen |= 1u << (cqe->user_data ? 1 : 0);
 	assert_int_equal(seen, 3);
 	assert_int_equal(io_uring_peek_batch_cqe(&ring, batch, 4), 1);
