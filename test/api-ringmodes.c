@@ -4,7 +4,8 @@
  * takes two 16-byte slots and never straddles the ring's end (a padding
  * CQE flagged IORING_CQE_F_SKIP fills the last slot first); the 128-byte
  * SQE opcodes and SQ modes the 6.18 kernel does not know; NO_MMAP rings,
- * in the application's memory.
+ * in the application's memory, and REGISTERED_FD_ONLY ones; resizing a
+ * ring's queues.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -564,6 +565,189 @@ static void test_registered_fd_only_table_full(void **state)
 			io_uring_queue_exit(&rings[i]);
 }
 
+#define DEFER_FLAGS	(IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER)
+
+static void init_flags(struct io_uring *ring, unsigned entries, unsigned flags)
+{
+	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = flags;
+	assert_int_equal(io_uring_queue_init_params(entries, ring, &p), 0);
+}
+
+static int resize(struct io_uring *ring, unsigned sq, unsigned cq,
+		  unsigned flags, struct io_uring_params *out)
+{
+	struct io_uring_params p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.sq_entries = sq;
+	p.cq_entries = cq;
+	p.flags = flags;
+	ret = io_uring_resize_rings(ring, &p);
+	if (out)
+		*out = p;
+	return ret;
+}
+
+/* Only a DEFER_TASKRUN ring, with setup's sizing rules, CQSIZE and CLAMP
+ * the only flags. */
+static void test_resize_rules(void **state)
+{
+	struct io_uring_params p;
+	struct io_uring ring;
+
+	(void) state;
+	init_flags(&ring, 8, 0);
+	assert_int_equal(resize(&ring, 16, 0, 0, NULL), -EINVAL);
+	io_uring_queue_exit(&ring);
+	init_flags(&ring, 8, IORING_SETUP_SINGLE_ISSUER |
+			     IORING_SETUP_COOP_TASKRUN);
+	assert_int_equal(resize(&ring, 16, 0, 0, NULL), -EINVAL);
+	io_uring_queue_exit(&ring);
+
+	init_flags(&ring, 8, DEFER_FLAGS);
+	assert_int_equal(resize(&ring, 16, 0, IORING_SETUP_SQPOLL, NULL),
+			 -EINVAL);
+	assert_int_equal(resize(&ring, 16, 0, IORING_SETUP_NO_SQARRAY, NULL),
+			 -EINVAL);
+	assert_int_equal(resize(&ring, 0, 0, 0, NULL), -EINVAL);
+	assert_int_equal(resize(&ring, 100000, 0, 0, NULL), -EINVAL);
+	assert_int_equal(resize(&ring, 16, 8, IORING_SETUP_CQSIZE, NULL),
+			 -EINVAL);
+	assert_int_equal(resize(&ring, 16, 0, IORING_SETUP_CQSIZE, NULL),
+			 -EINVAL);
+	assert_int_equal(io_uring_register(ring.ring_fd,
+					   IORING_REGISTER_RESIZE_RINGS,
+					   NULL, 1), -EINVAL);
+	assert_int_equal(io_uring_register(ring.ring_fd,
+					   IORING_REGISTER_RESIZE_RINGS,
+					   (void *) 8, 1), -EFAULT);
+	memset(&p, 0, sizeof(p));
+	p.sq_entries = 8;
+	assert_int_equal(io_uring_register(ring.ring_fd,
+					   IORING_REGISTER_RESIZE_RINGS,
+					   &p, 2), -EINVAL);
+	assert_int_equal(resize(&ring, 5, 0, 0, &p), 0);
+	assert_int_equal(p.sq_entries, 8);
+	assert_int_equal(p.cq_entries, 16);
+	assert_int_equal(*ring.sq.kring_entries, 8);
+	assert_int_equal(*ring.cq.kring_entries, 16);
+	run_nops(&ring, 40);
+	assert_int_equal(resize(&ring, 100000, 0, IORING_SETUP_CLAMP, &p), 0);
+	assert_int_equal(p.sq_entries, 32768);
+	assert_int_equal(p.cq_entries, 65536);
+	run_nops(&ring, 4);
+	io_uring_queue_exit(&ring);
+}
+
+/* SQEs published but not submitted, and CQEs not seen, stay. */
+static void test_resize_keeps_pending_entries(void **state)
+{
+	struct io_uring_params p;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	__u64 want = 2;
+
+	(void) state;
+	init_flags(&ring, 4, DEFER_FLAGS);
+	queue_nop(&ring, 1, false);
+	queue_nop(&ring, 2, false);
+	queue_nop(&ring, 3, false);
+	submit_nops(&ring, 3);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	io_uring_cqe_seen(&ring, cqe);
+	queue_nop(&ring, 4, false);
+	queue_nop(&ring, 5, false);
+	io_uring_smp_store_release(ring.sq.ktail, ring.sq.sqe_tail);
+	ring.sq.sqe_head = ring.sq.sqe_tail;
+	assert_int_equal(resize(&ring, 16, 64, IORING_SETUP_CQSIZE, &p), 0);
+	assert_int_equal(p.sq_entries, 16);
+	assert_int_equal(p.cq_entries, 64);
+	assert_int_equal(*ring.cq.kring_entries, 64);
+	assert_int_equal(io_uring_cq_ready(&ring), 2);
+	assert_int_equal(*ring.sq.ktail - *ring.sq.khead, 2);
+	assert_int_equal(io_uring_submit_and_wait(&ring, 4), 2);
+	while (!io_uring_peek_cqe(&ring, &cqe)) {
+		assert_true(cqe->user_data == want++);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	assert_true(want == 6);
+	io_uring_queue_exit(&ring);
+}
+
+/* CQEs waiting that the new ring could not hold: -EOVERFLOW, after the
+ * parameters were written back, and the ring stays as it was. CQEs in
+ * overflow stay there, and come out after. */
+static void test_resize_overflow(void **state)
+{
+	struct io_uring_params p;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	__u64 want[] = { 10, 20, 21, 22, 23 };
+	unsigned i = 0;
+
+	(void) state;
+	init_flags(&ring, 4, DEFER_FLAGS);
+	run_nops(&ring, 2);
+	queue_nop(&ring, 1, false);
+	queue_nop(&ring, 2, false);
+	queue_nop(&ring, 3, false);
+	submit_nops(&ring, 3);
+	assert_int_equal(resize(&ring, 1, 2, IORING_SETUP_CQSIZE, &p),
+			 -EOVERFLOW);
+	assert_int_equal(p.sq_entries, 1);
+	assert_int_equal(p.cq_entries, 2);
+	assert_int_equal(*ring.cq.kring_entries, 8);
+	assert_int_equal(io_uring_cq_ready(&ring), 3);
+	io_uring_cq_advance(&ring, 3);
+	assert_int_equal(resize(&ring, 1, 2, IORING_SETUP_CQSIZE, &p), 0);
+	assert_int_equal(*ring.cq.kring_entries, 2);
+	queue_nop(&ring, 10, false);
+	assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+	for (i = 0; i < 4; i++) {
+		queue_nop(&ring, 20 + i, false);
+		submit_nops(&ring, 1);
+	}
+	assert_true(io_uring_cq_has_overflow(&ring));
+	assert_int_equal(resize(&ring, 4, 0, 0, NULL), 0);
+	assert_int_equal(io_uring_cq_ready(&ring), 2);
+	assert_true(io_uring_cq_has_overflow(&ring));
+	for (i = 0; !io_uring_peek_cqe(&ring, &cqe); i++) {
+		assert_true(i < 5);
+		assert_true(cqe->user_data == want[i]);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	assert_int_equal(i, 5);
+	io_uring_queue_exit(&ring);
+}
+
+/* The ring keeps its entry sizes. */
+static void test_resize_keeps_entry_sizes(void **state)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+
+	(void) state;
+	init_flags(&ring, 4, DEFER_FLAGS | IORING_SETUP_SQE128 |
+			     IORING_SETUP_CQE32);
+	assert_int_equal(resize(&ring, 8, 0, 0, NULL), 0);
+	run_nops(&ring, 20);
+	io_uring_queue_exit(&ring);
+	init_flags(&ring, 4, DEFER_FLAGS | IORING_SETUP_CQE_MIXED);
+	assert_int_equal(resize(&ring, 8, 0, 0, NULL), 0);
+	queue_nop(&ring, 5, true);
+	assert_int_equal(io_uring_submit_and_wait(&ring, 1), 1);
+	assert_int_equal(io_uring_peek_cqe(&ring, &cqe), 0);
+	assert_true(cqe->user_data == 5);
+	assert_int_equal(cqe->flags, IORING_CQE_F_32);
+	assert_true(cqe->big_cqe[0] == 80);
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +764,10 @@ int main(void)
 		cmocka_unit_test(test_no_mmap_bad_memory),
 		cmocka_unit_test(test_registered_fd_only_ring),
 		cmocka_unit_test(test_registered_fd_only_table_full),
+		cmocka_unit_test(test_resize_rules),
+		cmocka_unit_test(test_resize_keeps_pending_entries),
+		cmocka_unit_test(test_resize_overflow),
+		cmocka_unit_test(test_resize_keeps_entry_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,14 +93,6 @@ static int check_params(const struct io_uring_params *p)
 	return 0;
 }
 
-/* The kernel sizes a CQE_MIXED ring for at least one 32-byte CQE. */
-static int check_cq_size(const struct io_uring_params *p, unsigned cq)
-{
-	if ((p->flags & IORING_SETUP_CQE_MIXED) && cq < 2)
-		return -EOVERFLOW;
-	return 0;
-}
-
 static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 {
 	struct ua_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -210,7 +202,7 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	if (!ret)
 		ret = ua_ring_sizes(entries, p, &sq, &cq);
 	if (!ret)
-		ret = check_cq_size(p, cq);
+		ret = ua_ring_check_mixed_cq(p, cq);
 	if (ret)
 		return ret;
 	ctx = ctx_alloc(p->flags, sq, cq);

@@ -395,6 +395,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		if (arg || nr_args)
 			return -EINVAL;
 		return enable_rings(ctx);
+	case IORING_REGISTER_RESIZE_RINGS:
+		return ua_resize_rings(ctx, arg, nr_args);
 	case IORING_REGISTER_RESTRICTIONS:
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = register_restrictions(ctx, arg, nr_args);

@@ -54,7 +54,7 @@ static void *map_region(int fd, size_t size, off_t off)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void fill_offsets(struct io_uring_params *p)
+void ua_ring_fill_offsets(struct io_uring_params *p)
 {
 	memset(&p->sq_off, 0, sizeof(p->sq_off));
 	p->sq_off.head = OFF_HEAD;
@@ -406,7 +406,7 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 		return fd;
 	ctx->fd = fd;
 	point_into_maps(ctx);
-	fill_offsets(p);
+	ua_ring_fill_offsets(p);
 	return 0;
 }
 
@@ -454,6 +454,167 @@ void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
 			  ua_ring_pbuf_offset(bgid), (off_t) size);
 }
 
+/*
+ * IORING_REGISTER_RESIZE_RINGS. The regions are mapped anew from the
+ * ring's file at the new sizes, at the offsets the application maps them
+ * from. The old maps stay mapped until the ring's teardown: they show the
+ * same pages, the headers at the same places, so a thread that still
+ * holds a pointer into them (the header pointers never move) reads and
+ * writes the ring as it is now.
+ */
+struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
+				       unsigned cq, int *err)
+{
+	struct ua_ring_maps *m = calloc(1, sizeof(*m));
+	int fd = ring_memfd(ctx);
+	struct stat st;
+	off_t end;
+
+	*err = -ENOMEM;
+	if (!m)
+		return NULL;
+	m->sq_map_sz = sq_size(sq);
+	m->cq_map_sz = cq_size(cq << ua_cqe_shift(ctx));
+	m->sqe_map_sz = sqe_size(sq << ua_sqe_shift(ctx));
+	m->stage_sqes = malloc(m->sqe_map_sz);
+	m->stage_cqes = malloc(m->cq_map_sz);
+	if (!m->stage_sqes || !m->stage_cqes)
+		goto fail;
+	/* The application maps the new rings from this file. */
+	*err = -EBADF;
+	if (fd < 0)
+		goto fail;
+	*err = -ENOMEM;
+	end = (off_t) (IORING_OFF_SQES + m->sqe_map_sz);
+	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+		goto fail;
+	m->sq_map = map_region(fd, m->sq_map_sz, (off_t) IORING_OFF_SQ_RING);
+	m->cq_map = map_region(fd, m->cq_map_sz, (off_t) IORING_OFF_CQ_RING);
+	m->sqe_map = map_region(fd, m->sqe_map_sz, (off_t) IORING_OFF_SQES);
+	if (m->sq_map && m->cq_map && m->sqe_map)
+		return m;
+fail:
+	ua_ring_unmap_sizes(m);
+	return NULL;
+}
+
+static void unmap_maps(struct ua_ring_maps *m)
+{
+	if (m->sq_map)
+		munmap(m->sq_map, m->sq_map_sz);
+	if (m->cq_map)
+		munmap(m->cq_map, m->cq_map_sz);
+	if (m->sqe_map)
+		munmap(m->sqe_map, m->sqe_map_sz);
+}
+
+/* Maps that were not taken (the resize failed). */
+void ua_ring_unmap_sizes(struct ua_ring_maps *m)
+{
+	unmap_maps(m);
+	free(m->stage_sqes);
+	free(m->stage_cqes);
+	free(m);
+}
+
+/* Entries head..tail of a ring of mask + 1, of size bytes each, copied
+ * in order to the start of stage. */
+static void stage_entries(void *stage, const void *ring, unsigned head,
+			  unsigned tail, unsigned mask, size_t size)
+{
+	unsigned i;
+
+	for (i = 0; head + i != tail; i++)
+		memcpy((char *) stage + i * size,
+		       (const char *) ring + ((head + i) & mask) * size, size);
+}
+
+static void unstage_entries(void *ring, const void *stage, unsigned head,
+			    unsigned tail, unsigned mask, size_t size)
+{
+	unsigned i;
+
+	for (i = 0; head + i != tail; i++)
+		memcpy((char *) ring + ((head + i) & mask) * size,
+		       (const char *) stage + i * size, size);
+}
+
+/*
+ * Under uring_lock and completion_lock: the ring moves to m's maps, fresh
+ * but for the SQEs and CQEs not yet consumed, which keep their positions
+ * (head and tail do not change), and for the header's flags and counters;
+ * or -EOVERFLOW, as on the kernel, if they do not fit. The old maps are
+ * kept in m, which the ring keeps until its teardown.
+ */
+int ua_ring_move(struct ua_ctx *ctx, struct ua_ring_maps *m, unsigned sq,
+		 unsigned cq)
+{
+	size_t sqe_sz = sizeof(struct io_uring_sqe) << ua_sqe_shift(ctx);
+	size_t cqe_sz = sizeof(struct io_uring_cqe) << ua_cqe_shift(ctx);
+	unsigned sq_head = *ctx->sq_head, sq_tail = *ctx->sq_tail;
+	unsigned cq_head = *ctx->cq_head, cq_tail = ctx->cached_cq_tail;
+	struct ua_ring_maps old = {
+		.sq_map = ctx->sq_map, .cq_map = ctx->cq_map,
+		.sqe_map = ctx->sqe_map, .sq_map_sz = ctx->sq_map_sz,
+		.cq_map_sz = ctx->cq_map_sz, .sqe_map_sz = ctx->sqe_map_sz,
+	};
+
+	if (sq_tail - sq_head > sq || cq_tail - cq_head > cq)
+		return -EOVERFLOW;
+	stage_entries(m->stage_sqes, ctx->sqes, sq_head, sq_tail,
+		      ctx->sq_entries - 1, sqe_sz);
+	stage_entries(m->stage_cqes, ctx->cqes, cq_head, cq_tail,
+		      ctx->cq_entries - 1, cqe_sz);
+	memset((char *) m->sq_map + OFF_ENTRIES_ARR, 0,
+	       m->sq_map_sz - OFF_ENTRIES_ARR);
+	memset((char *) m->cq_map + OFF_ENTRIES_ARR, 0,
+	       m->cq_map_sz - OFF_ENTRIES_ARR);
+	memset(m->sqe_map, 0, m->sqe_map_sz);
+	unstage_entries(m->sqe_map, m->stage_sqes, sq_head, sq_tail, sq - 1,
+			sqe_sz);
+	unstage_entries((char *) m->cq_map + OFF_ENTRIES_ARR, m->stage_cqes,
+			cq_head, cq_tail, cq - 1, cqe_sz);
+	*(unsigned *) ((char *) m->sq_map + OFF_MASK) = sq - 1;
+	*(unsigned *) ((char *) m->sq_map + OFF_ENTRIES) = sq;
+	*(unsigned *) ((char *) m->cq_map + OFF_MASK) = cq - 1;
+	*(unsigned *) ((char *) m->cq_map + OFF_ENTRIES) = cq;
+
+	ctx->sq_map = m->sq_map;
+	ctx->cq_map = m->cq_map;
+	ctx->sqe_map = m->sqe_map;
+	ctx->sq_map_sz = m->sq_map_sz;
+	ctx->cq_map_sz = m->cq_map_sz;
+	ctx->sqe_map_sz = m->sqe_map_sz;
+	ctx->sq_array = (unsigned *) ((char *) m->sq_map + OFF_ENTRIES_ARR);
+	ctx->sqes = m->sqe_map;
+	ctx->cqes = (struct io_uring_cqe *) ((char *) m->cq_map +
+					     OFF_ENTRIES_ARR);
+	ctx->sq_entries = sq;
+	ctx->cq_entries = cq;
+	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
+
+	free(m->stage_sqes);
+	free(m->stage_cqes);
+	m->stage_sqes = m->stage_cqes = NULL;
+	old.next = ctx->retired_maps;
+	*m = old;
+	ctx->retired_maps = m;
+	return 0;
+}
+
+/* At teardown: no thread holds a pointer into them any more. */
+static void unmap_retired(struct ua_ctx *ctx)
+{
+	struct ua_ring_maps *m, *next;
+
+	for (m = ctx->retired_maps; m; m = next) {
+		next = m->next;
+		unmap_maps(m);
+		free(m);
+	}
+	ctx->retired_maps = NULL;
+}
+
 /* What the application could have written: the pages it maps. */
 static void zero_used_pages(struct ua_ctx *ctx)
 {
@@ -476,6 +637,7 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 	}
 	if (!inherited)
 		unclaim_spare(ctx);
+	unmap_retired(ctx);
 	if (ctx->sq_map)
 		munmap(ctx->sq_map, ctx->sq_map_sz);
 	if (ctx->cq_map)
