@@ -729,6 +729,41 @@ static void test_resize_overflow(void **state)
 	io_uring_queue_exit(&ring);
 }
 
+/* Requests in flight across a resize post into the new ring: a read
+ * parked on a pipe and one a worker blocks in. */
+static void test_resize_with_requests_in_flight(void **state)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	struct test_cqe c;
+	char buf[2][8];
+	int p[2][2], i;
+
+	(void) state;
+	init_flags(&ring, 4, DEFER_FLAGS);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(pipe(p[i]), 0);
+		sqe = must_get_sqe(&ring);
+		io_uring_prep_read(sqe, p[i][0], buf[i], sizeof(buf[i]), 0);
+		sqe->user_data = (__u64) i + 1;
+		if (i)
+			sqe->flags |= IOSQE_ASYNC;
+	}
+	submit_nops(&ring, 2);
+	assert_int_equal(resize(&ring, 64, 0, 0, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(write(p[i][1], "resized", 8), 8);
+		assert_int_equal(reap_one(&ring, &c), 0);
+		assert_true(c.user_data == (__u64) i + 1);
+		assert_int_equal(c.res, 8);
+		assert_string_equal(buf[i], "resized");
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	run_nops(&ring, 100);
+	io_uring_queue_exit(&ring);
+}
+
 /* The ring keeps its entry sizes. */
 static void test_resize_keeps_entry_sizes(void **state)
 {
@@ -772,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_resize_rules),
 		cmocka_unit_test(test_resize_keeps_pending_entries),
 		cmocka_unit_test(test_resize_overflow),
+		cmocka_unit_test(test_resize_with_requests_in_flight),
 		cmocka_unit_test(test_resize_keeps_entry_sizes),
 	};
 
