@@ -457,10 +457,12 @@ void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
 /*
  * IORING_REGISTER_RESIZE_RINGS. The regions are mapped anew from the
  * ring's file at the new sizes, at the offsets the application maps them
- * from. The old maps stay mapped until the ring's teardown: they show the
- * same pages, the headers at the same places, so a thread that still
- * holds a pointer into them (the header pointers never move) reads and
- * writes the ring as it is now.
+ * from. The header pointers (heads, tails, flags) never move: they stay
+ * in the ring's first maps, which show the same pages with the headers at
+ * the same places, so a thread that reads one without a lock reads the
+ * ring as it is now. The first maps are kept until the ring's teardown;
+ * later ones go at the next resize, as only holders of the locks the
+ * resize takes use the arrays.
  */
 struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
 				       unsigned cq, int *err)
@@ -543,8 +545,8 @@ static void unstage_entries(void *ring, const void *stage, unsigned head,
  * Under uring_lock and completion_lock: the ring moves to m's maps, fresh
  * but for the SQEs and CQEs not yet consumed, which keep their positions
  * (head and tail do not change), and for the header's flags and counters;
- * or -EOVERFLOW, as on the kernel, if they do not fit. The old maps are
- * kept in m, which the ring keeps until its teardown.
+ * or -EOVERFLOW, as on the kernel, if they do not fit. m is the ring's
+ * from then on, and keeps its first maps if these were.
  */
 int ua_ring_move(struct ua_ctx *ctx, struct ua_ring_maps *m, unsigned sq,
 		 unsigned cq)
@@ -596,23 +598,24 @@ int ua_ring_move(struct ua_ctx *ctx, struct ua_ring_maps *m, unsigned sq,
 	free(m->stage_sqes);
 	free(m->stage_cqes);
 	m->stage_sqes = m->stage_cqes = NULL;
-	old.next = ctx->retired_maps;
-	*m = old;
-	ctx->retired_maps = m;
+	if (ctx->first_maps) {
+		unmap_maps(&old);
+		free(m);
+	} else {
+		*m = old;
+		ctx->first_maps = m;
+	}
 	return 0;
 }
 
 /* At teardown: no thread holds a pointer into them any more. */
-static void unmap_retired(struct ua_ctx *ctx)
+static void unmap_first_maps(struct ua_ctx *ctx)
 {
-	struct ua_ring_maps *m, *next;
-
-	for (m = ctx->retired_maps; m; m = next) {
-		next = m->next;
-		unmap_maps(m);
-		free(m);
-	}
-	ctx->retired_maps = NULL;
+	if (!ctx->first_maps)
+		return;
+	unmap_maps(ctx->first_maps);
+	free(ctx->first_maps);
+	ctx->first_maps = NULL;
 }
 
 /* What the application could have written: the pages it maps. */
@@ -637,7 +640,7 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 	}
 	if (!inherited)
 		unclaim_spare(ctx);
-	unmap_retired(ctx);
+	unmap_first_maps(ctx);
 	if (ctx->sq_map)
 		munmap(ctx->sq_map, ctx->sq_map_sz);
 	if (ctx->cq_map)

@@ -37,7 +37,7 @@ struct ua_ctx {
 	void			*sq_map, *cq_map, *sqe_map;
 	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
 	int			spare_fd;	/* the engine's own, or -1 */
-	struct ua_ring_maps	*retired_maps;	/* before a resize (ring.c) */
+	struct ua_ring_maps	*first_maps;	/* left by a resize (ring.c) */
 	bool			file_grown;	/* buffer rings were mapped */
 	unsigned		*sq_head, *sq_tail, *sq_flags, *sq_dropped;
 	unsigned		*sq_array;
@@ -229,9 +229,9 @@ static inline bool ua_cqe_is_big(const struct ua_ctx *ctx, __u32 cflags)
 }
 
 /* A ring's regions at other sizes (IORING_REGISTER_RESIZE_RINGS), with
- * room to stage its entries while they move; retired, the maps it left. */
+ * room to stage its entries while they move; then the first maps it left,
+ * which hold the header pointers. */
 struct ua_ring_maps {
-	struct ua_ring_maps	*next;
 	void			*sq_map, *cq_map, *sqe_map;
 	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
 	void			*stage_sqes, *stage_cqes;
