@@ -454,11 +454,12 @@ IOURINGINLINE bool io_uring_cqe_iter_next(struct io_uring_cqe_iter *iter,
  * io_uring_cq_advance() with the count afterwards. head is set to each
  * CQE's position, for programs that still read it.
  */
-#define io_uring_for_each_cqe(ring, head, cqe)				\
+/* Not named head: the argument would replace the member's name too. */
+#define io_uring_for_each_cqe(ring, __head__, cqe)			\
 	for (struct io_uring_cqe_iter __ITER__ = io_uring_cqe_iter_init(ring); \
-	     (head) = __ITER__.head,					\
+	     (__head__) = __ITER__.head,				\
 	     io_uring_cqe_iter_next(&__ITER__, &(cqe));			\
-	     (void) (head))
+	     (void) (__head__))
 
 /* Must follow io_uring_for_each_cqe(), with the number of slots seen. */
 IOURINGINLINE void io_uring_cq_advance(struct io_uring *ring, unsigned nr)

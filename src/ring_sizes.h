@@ -55,4 +55,13 @@ static inline int ua_ring_sizes(unsigned entries,
 	return *cq < *sq ? -EINVAL : 0;
 }
 
+/* The kernel sizes a CQE_MIXED ring for at least one 32-byte CQE. */
+static inline int ua_ring_check_mixed_cq(const struct io_uring_params *p,
+					 unsigned cq)
+{
+	if ((p->flags & IORING_SETUP_CQE_MIXED) && cq < 2)
+		return -EOVERFLOW;
+	return 0;
+}
+
 #endif

@@ -333,11 +333,13 @@ UA_PUBLIC int io_uring_queue_init(unsigned entries, struct io_uring *ring,
 	return io_uring_queue_init_params(entries, ring, &p);
 }
 
+/* Released before its memory goes: a NO_MMAP ring's teardown still posts
+ * into the rings, which are the application's pages. */
 UA_PUBLIC void io_uring_queue_exit(struct io_uring *ring)
 {
+	release_ring(ring);
 	if (!(ring->int_flags & UA_INT_FLAG_APP_MEM))
 		unmap_rings(&ring->sq, &ring->cq);
-	release_ring(ring);
 	if (ring->int_flags & UA_INT_FLAG_REG_RING)
 		io_uring_unregister_ring_fd(ring);
 	if (ring->ring_fd != -1)

@@ -9,7 +9,7 @@ in a loop, inside a layer or across layers.
               loop, SQPOLL threads, registered ring descriptors, a ring's
               references and teardown, fork
               entry.c register.c sync_cancel.c wait.c fork.c sqpoll.c
-              ringfd.c ringref.c napi.c query.c region.c
+              ringfd.c ringref.c napi.c query.c region.c resize.c
   submit      consuming the SQ, chains, io_submit() batches, and the one
               function that acts on an op's result
               submit.c aio.c issue.c

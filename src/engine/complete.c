@@ -63,7 +63,7 @@ static unsigned post_req_locked(struct ua_ctx *ctx, const struct ua_req *req)
 	if (!wants_cqe(req))
 		return 0;
 	/* Read only where posted: a plain ring never touches the words. */
-	if (__builtin_expect(ua_cqe_shift(ctx), 0)) {
+	if (__builtin_expect(ua_cqe_is_big(ctx, req->cflags), 0)) {
 		cqe.big_cqe[0] = req->big_cqe[0];
 		cqe.big_cqe[1] = req->big_cqe[1];
 	}

@@ -255,7 +255,7 @@ void ua_overflow_flush(struct ua_ctx *ctx)
 	struct ua_overflow_cqe *o;
 
 	pthread_mutex_lock(&ctx->completion_lock);
-	while ((o = ctx->overflow_head) && cq_has_room(ctx)) {
+	while ((o = ctx->overflow_head) && cq_has_room_for(ctx, &o->cqe)) {
 		cq_fill(ctx, &o->cqe);
 		ctx->overflow_head = o->next;
 		spare_put_locked(ctx, o);

@@ -43,7 +43,9 @@
 			 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SQPOLL | \
 			 IORING_SETUP_SQ_AFF | IORING_SETUP_ATTACH_WQ | \
 			 IORING_SETUP_IOPOLL | IORING_SETUP_SQE128 | \
-			 IORING_SETUP_CQE32)
+			 IORING_SETUP_CQE32 | IORING_SETUP_CQE_MIXED | \
+			 IORING_SETUP_NO_MMAP | \
+			 IORING_SETUP_REGISTERED_FD_ONLY)
 #define ENTER_FLAGS	(IORING_ENTER_GETEVENTS | IORING_ENTER_SQ_WAKEUP | \
 			 IORING_ENTER_SQ_WAIT | IORING_ENTER_EXT_ARG | \
 			 IORING_ENTER_ABS_TIMER | IORING_ENTER_REGISTERED_RING | \
@@ -81,6 +83,14 @@ static int check_params(const struct io_uring_params *p)
 		return -EINVAL;
 	if ((p->flags & IORING_SETUP_SQ_AFF) &&
 	    !(p->flags & IORING_SETUP_SQPOLL))
+		return -EINVAL;
+	/* Without a descriptor the rings could not be mapped. */
+	if ((p->flags & IORING_SETUP_REGISTERED_FD_ONLY) &&
+	    !(p->flags & IORING_SETUP_NO_MMAP))
+		return -EINVAL;
+	/* A CQE32 ring has no 16-byte CQEs to mix with. */
+	if ((p->flags & IORING_SETUP_CQE32) &&
+	    (p->flags & IORING_SETUP_CQE_MIXED))
 		return -EINVAL;
 	return 0;
 }
@@ -153,6 +163,24 @@ static int attach_sq(struct ua_ctx *ctx, const struct io_uring_params *p)
 	return 0;
 }
 
+/*
+ * IORING_SETUP_REGISTERED_FD_ONLY: the ring is known only by its index
+ * among the calling thread's registered rings, which setup returns; its
+ * descriptor is closed, as the kernel makes none. With the table full,
+ * the ring goes again (-EBUSY), as the kernel's does.
+ */
+static int register_only(struct ua_ctx *ctx)
+{
+	int fd = ctx->fd, idx = ua_ringfd_add(fd);
+
+	if (idx < 0)
+		release_stale_ring(fd);
+	else
+		ua_ctx_detach_fd(ctx);
+	close(fd);
+	return idx;
+}
+
 /* The parameters are read into a copy and written back whole once the
  * ring exists, as the kernel does: -EFAULT, and no ring, if either fails. */
 UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
@@ -175,6 +203,8 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 		ret = check_attach_wq(p);
 	if (!ret)
 		ret = ua_ring_sizes(entries, p, &sq, &cq);
+	if (!ret)
+		ret = ua_ring_check_mixed_cq(p, cq);
 	if (ret)
 		return ret;
 	ctx = ctx_alloc(p->flags, sq, cq);
@@ -202,6 +232,8 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	ret = ua_ctx_install(ctx);
 	if (ret)
 		goto shut_down;
+	if (p->flags & IORING_SETUP_REGISTERED_FD_ONLY)
+		return register_only(ctx);
 	return ctx->fd;
 
 	/* Each step undoes what succeeded before it; ctx_shutdown() also

@@ -51,6 +51,11 @@ struct ua_opdef {
 
 extern const struct ua_opdef ua_opdefs[IORING_OP_LAST];
 
+/* The reference kernel's (6.18) IORING_OP_LAST: it knows no opcode from
+ * NOP128 on, so those fail with -EINVAL, are left out of the probe and
+ * refused as restrictions, as there. */
+#define UA_OP_LAST	IORING_OP_NOP128
+
 static inline const struct ua_opdef *ua_opdef(unsigned opcode)
 {
 	return &ua_opdefs[opcode];

@@ -33,7 +33,7 @@ static int fill_probe(struct io_uring_probe *p, __u64 uarg, size_t size,
 	for (i = 0; i < size; i++)
 		if (((const unsigned char *) p)[i])
 			return -EINVAL;
-	p->last_op = IORING_OP_LAST - 1;
+	p->last_op = UA_OP_LAST - 1;
 	for (i = 0; i < nr; i++) {
 		p->ops[i].op = (__u8) i;
 		if (ua_opdef(i)->prep)
@@ -50,8 +50,8 @@ static int register_probe(const void *arg, unsigned nr)
 	size_t size;
 	int ret;
 
-	if (nr > IORING_OP_LAST)
-		nr = IORING_OP_LAST;
+	if (nr > UA_OP_LAST)
+		nr = UA_OP_LAST;
 	size = sizeof(*p) + nr * sizeof(p->ops[0]);
 	p = malloc(size);
 	if (!p)
@@ -250,7 +250,7 @@ static int parse_restriction(struct ua_restrictions *r,
 		bit_set(r->register_op, res->register_op);
 		return 0;
 	case IORING_RESTRICTION_SQE_OP:
-		if (res->sqe_op >= IORING_OP_LAST)
+		if (res->sqe_op >= UA_OP_LAST)
 			return -EINVAL;
 		bit_set(r->sqe_op, res->sqe_op);
 		return 0;
@@ -441,6 +441,8 @@ int ua_register(struct ua_ctx *ctx, unsigned opcode, const void *arg,
 		return ua_personality_unregister(ctx, nr_args);
 	case IORING_REGISTER_MEM_REGION:
 		return ua_region_register(ctx, arg, nr_args);
+	case IORING_REGISTER_RESIZE_RINGS:
+		return ua_resize_rings(ctx, arg, nr_args);
 	case IORING_REGISTER_RESTRICTIONS:
 		pthread_mutex_lock(&ctx->uring_lock);
 		ret = register_restrictions(ctx, arg, nr_args);

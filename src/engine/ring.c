@@ -27,6 +27,7 @@
 #include "engine/rcu.h"
 #include "engine/ringref.h"
 #include "engine/sys.h"
+#include "engine/uaccess.h"
 
 #define CACHELINE	64
 #define OFF_HEAD	0
@@ -53,7 +54,7 @@ static void *map_region(int fd, size_t size, off_t off)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void fill_offsets(struct io_uring_params *p)
+void ua_ring_fill_offsets(struct io_uring_params *p)
 {
 	memset(&p->sq_off, 0, sizeof(p->sq_off));
 	p->sq_off.head = OFF_HEAD;
@@ -266,10 +267,136 @@ fail:
 	return -ENOMEM;
 }
 
+/*
+ * IORING_SETUP_NO_MMAP: the rings live in the application's memory, laid
+ * out as the kernel's struct io_rings (SQ and CQ heads and tails, masks,
+ * entries, flags, then the CQEs on the next cache line and the SQ array
+ * after them), the SQEs in memory of their own. The engine uses the pages
+ * in place, as the kernel pins them.
+ */
+#define KR_SQ_HEAD	0
+#define KR_SQ_TAIL	4
+#define KR_CQ_HEAD	8
+#define KR_CQ_TAIL	12
+#define KR_SQ_MASK	16
+#define KR_CQ_MASK	20
+#define KR_SQ_ENTRIES	24
+#define KR_CQ_ENTRIES	28
+#define KR_SQ_DROPPED	32
+#define KR_SQ_FLAGS	36
+#define KR_CQ_FLAGS	40
+#define KR_CQ_OVERFLOW	44
+#define KR_CQES		CACHELINE
+
+/* The kernel's rings_size(): a CQE32 ring doubles the header with the
+ * CQEs. */
+static size_t app_rings_size(const struct ua_ctx *ctx, size_t *sq_array)
+{
+	size_t off = (KR_CQES + ctx->cq_entries * sizeof(struct io_uring_cqe))
+		     << ua_cqe_shift(ctx);
+
+	off = (off + CACHELINE - 1) & ~(size_t) (CACHELINE - 1);
+	*sq_array = off;
+	if (ctx->setup_flags & IORING_SETUP_NO_SQARRAY)
+		return off;
+	return off + ctx->sq_entries * sizeof(unsigned);
+}
+
+/* The kernel pins the pages for writing: each must be mapped writable
+ * (-EFAULT), the region page-aligned (-EINVAL). */
+static int check_app_region(__u64 addr, size_t size)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE), off;
+	unsigned char byte;
+
+	if (addr & (page - 1))
+		return -EINVAL;
+	if (addr + size < addr)
+		return -EOVERFLOW;
+	for (off = 0; off < size; off += page)
+		if (ua_copy_from_user(&byte, addr + off, 1) ||
+		    ua_copy_to_user(addr + off, &byte, 1))
+			return -EFAULT;
+	return 0;
+}
+
+static void fill_app_offsets(struct io_uring_params *p, size_t sq_array)
+{
+	memset(&p->sq_off, 0, offsetof(struct io_sqring_offsets, user_addr));
+	p->sq_off.head = KR_SQ_HEAD;
+	p->sq_off.tail = KR_SQ_TAIL;
+	p->sq_off.ring_mask = KR_SQ_MASK;
+	p->sq_off.ring_entries = KR_SQ_ENTRIES;
+	p->sq_off.flags = KR_SQ_FLAGS;
+	p->sq_off.dropped = KR_SQ_DROPPED;
+	if (!(p->flags & IORING_SETUP_NO_SQARRAY))
+		p->sq_off.array = (__u32) sq_array;
+
+	memset(&p->cq_off, 0, offsetof(struct io_cqring_offsets, user_addr));
+	p->cq_off.head = KR_CQ_HEAD;
+	p->cq_off.tail = KR_CQ_TAIL;
+	p->cq_off.ring_mask = KR_CQ_MASK;
+	p->cq_off.ring_entries = KR_CQ_ENTRIES;
+	p->cq_off.overflow = KR_CQ_OVERFLOW;
+	p->cq_off.flags = KR_CQ_FLAGS;
+	p->cq_off.cqes = KR_CQES;
+}
+
+/* The header starts zeroed, as the kernel clears it; the CQEs, the SQ
+ * array and the SQEs are left as they are. */
+static void point_into_app_memory(struct ua_ctx *ctx, char *rings,
+				  size_t sq_array, void *sqes)
+{
+	memset(rings, 0, KR_CQES);
+	ctx->sq_head = (unsigned *) (rings + KR_SQ_HEAD);
+	ctx->sq_tail = (unsigned *) (rings + KR_SQ_TAIL);
+	ctx->sq_flags = (unsigned *) (rings + KR_SQ_FLAGS);
+	ctx->sq_dropped = (unsigned *) (rings + KR_SQ_DROPPED);
+	ctx->sq_array = (unsigned *) (rings + sq_array);
+	ctx->sqes = sqes;
+	*(unsigned *) (rings + KR_SQ_MASK) = ctx->sq_entries - 1;
+	*(unsigned *) (rings + KR_SQ_ENTRIES) = ctx->sq_entries;
+
+	ctx->cq_head = (unsigned *) (rings + KR_CQ_HEAD);
+	ctx->cq_tail = (unsigned *) (rings + KR_CQ_TAIL);
+	ctx->cq_overflow = (unsigned *) (rings + KR_CQ_OVERFLOW);
+	ctx->cq_flags = (unsigned *) (rings + KR_CQ_FLAGS);
+	ctx->cqes = (struct io_uring_cqe *) (rings + KR_CQES);
+	*(unsigned *) (rings + KR_CQ_MASK) = ctx->cq_entries - 1;
+	*(unsigned *) (rings + KR_CQ_ENTRIES) = ctx->cq_entries;
+}
+
+/* The descriptor of a NO_MMAP ring maps no rings: an empty memfd, which
+ * buffer rings the engine allocates grow (ua_ring_map_pbuf). */
+static int ring_in_app_memory(struct ua_ctx *ctx, struct io_uring_params *p)
+{
+	__u64 rings = p->cq_off.user_addr, sqes = p->sq_off.user_addr;
+	size_t sq_array, rings_size = page_round(app_rings_size(ctx, &sq_array));
+	size_t sqes_size = sqe_size(ctx->sq_entries << ua_sqe_shift(ctx));
+	int fd, ret;
+
+	ctx->spare_fd = -1;
+	ret = check_app_region(rings, rings_size);
+	if (!ret)
+		ret = check_app_region(sqes, sqes_size);
+	if (ret)
+		return ret;
+	fd = ua_sys_memfd_create("[io_uring]", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ctx->fd = fd;
+	point_into_app_memory(ctx, (char *) (uintptr_t) rings, sq_array,
+			      (void *) (uintptr_t) sqes);
+	fill_app_offsets(p, sq_array);
+	return 0;
+}
+
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 {
 	int fd;
 
+	if (ctx->setup_flags & IORING_SETUP_NO_MMAP)
+		return ring_in_app_memory(ctx, p);
 	ctx->sq_map_sz = sq_size(ctx->sq_entries);
 	ctx->cq_map_sz = cq_size(ctx->cq_entries << ua_cqe_shift(ctx));
 	ctx->sqe_map_sz = sqe_size(ctx->sq_entries << ua_sqe_shift(ctx));
@@ -279,7 +406,7 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 		return fd;
 	ctx->fd = fd;
 	point_into_maps(ctx);
-	fill_offsets(p);
+	ua_ring_fill_offsets(p);
 	return 0;
 }
 
@@ -346,6 +473,170 @@ void *ua_ring_map_region(struct ua_ctx *ctx, size_t size)
 	return map_region(fd, size, UA_OFF_PARAM_REGION);
 }
 
+/*
+ * IORING_REGISTER_RESIZE_RINGS. The regions are mapped anew from the
+ * ring's file at the new sizes, at the offsets the application maps them
+ * from. The header pointers (heads, tails, flags) never move: they stay
+ * in the ring's first maps, which show the same pages with the headers at
+ * the same places, so a thread that reads one without a lock reads the
+ * ring as it is now. The first maps are kept until the ring's teardown;
+ * later ones go at the next resize, as only holders of the locks the
+ * resize takes use the arrays.
+ */
+struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
+				       unsigned cq, int *err)
+{
+	struct ua_ring_maps *m = calloc(1, sizeof(*m));
+	int fd = ring_memfd(ctx);
+	struct stat st;
+	off_t end;
+
+	*err = -ENOMEM;
+	if (!m)
+		return NULL;
+	m->sq_map_sz = sq_size(sq);
+	m->cq_map_sz = cq_size(cq << ua_cqe_shift(ctx));
+	m->sqe_map_sz = sqe_size(sq << ua_sqe_shift(ctx));
+	m->stage_sqes = malloc(m->sqe_map_sz);
+	m->stage_cqes = malloc(m->cq_map_sz);
+	if (!m->stage_sqes || !m->stage_cqes)
+		goto fail;
+	/* The application maps the new rings from this file. */
+	*err = -EBADF;
+	if (fd < 0)
+		goto fail;
+	*err = -ENOMEM;
+	end = (off_t) (IORING_OFF_SQES + m->sqe_map_sz);
+	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+		goto fail;
+	m->sq_map = map_region(fd, m->sq_map_sz, (off_t) IORING_OFF_SQ_RING);
+	m->cq_map = map_region(fd, m->cq_map_sz, (off_t) IORING_OFF_CQ_RING);
+	m->sqe_map = map_region(fd, m->sqe_map_sz, (off_t) IORING_OFF_SQES);
+	if (m->sq_map && m->cq_map && m->sqe_map)
+		return m;
+fail:
+	ua_ring_unmap_sizes(m);
+	return NULL;
+}
+
+static void unmap_maps(struct ua_ring_maps *m)
+{
+	if (m->sq_map)
+		munmap(m->sq_map, m->sq_map_sz);
+	if (m->cq_map)
+		munmap(m->cq_map, m->cq_map_sz);
+	if (m->sqe_map)
+		munmap(m->sqe_map, m->sqe_map_sz);
+}
+
+/* Maps that were not taken (the resize failed). */
+void ua_ring_unmap_sizes(struct ua_ring_maps *m)
+{
+	unmap_maps(m);
+	free(m->stage_sqes);
+	free(m->stage_cqes);
+	free(m);
+}
+
+/* Entries head..tail of a ring of mask + 1, of size bytes each, copied
+ * in order to the start of stage. */
+static void stage_entries(void *stage, const void *ring, unsigned head,
+			  unsigned tail, unsigned mask, size_t size)
+{
+	unsigned i;
+
+	for (i = 0; head + i != tail; i++)
+		memcpy((char *) stage + i * size,
+		       (const char *) ring + ((head + i) & mask) * size, size);
+}
+
+static void unstage_entries(void *ring, const void *stage, unsigned head,
+			    unsigned tail, unsigned mask, size_t size)
+{
+	unsigned i;
+
+	for (i = 0; head + i != tail; i++)
+		memcpy((char *) ring + ((head + i) & mask) * size,
+		       (const char *) stage + i * size, size);
+}
+
+/*
+ * Under uring_lock and completion_lock: the ring moves to m's maps, fresh
+ * but for the SQEs and CQEs not yet consumed, which keep their positions
+ * (head and tail do not change), and for the header's flags and counters;
+ * or -EOVERFLOW, as on the kernel, if they do not fit. m is the ring's
+ * from then on, and keeps its first maps if these were.
+ */
+int ua_ring_move(struct ua_ctx *ctx, struct ua_ring_maps *m, unsigned sq,
+		 unsigned cq)
+{
+	size_t sqe_sz = sizeof(struct io_uring_sqe) << ua_sqe_shift(ctx);
+	size_t cqe_sz = sizeof(struct io_uring_cqe) << ua_cqe_shift(ctx);
+	unsigned sq_head = *ctx->sq_head, sq_tail = *ctx->sq_tail;
+	unsigned cq_head = *ctx->cq_head, cq_tail = ctx->cached_cq_tail;
+	struct ua_ring_maps old = {
+		.sq_map = ctx->sq_map, .cq_map = ctx->cq_map,
+		.sqe_map = ctx->sqe_map, .sq_map_sz = ctx->sq_map_sz,
+		.cq_map_sz = ctx->cq_map_sz, .sqe_map_sz = ctx->sqe_map_sz,
+	};
+
+	if (sq_tail - sq_head > sq || cq_tail - cq_head > cq)
+		return -EOVERFLOW;
+	stage_entries(m->stage_sqes, ctx->sqes, sq_head, sq_tail,
+		      ctx->sq_entries - 1, sqe_sz);
+	stage_entries(m->stage_cqes, ctx->cqes, cq_head, cq_tail,
+		      ctx->cq_entries - 1, cqe_sz);
+	memset((char *) m->sq_map + OFF_ENTRIES_ARR, 0,
+	       m->sq_map_sz - OFF_ENTRIES_ARR);
+	memset((char *) m->cq_map + OFF_ENTRIES_ARR, 0,
+	       m->cq_map_sz - OFF_ENTRIES_ARR);
+	memset(m->sqe_map, 0, m->sqe_map_sz);
+	unstage_entries(m->sqe_map, m->stage_sqes, sq_head, sq_tail, sq - 1,
+			sqe_sz);
+	unstage_entries((char *) m->cq_map + OFF_ENTRIES_ARR, m->stage_cqes,
+			cq_head, cq_tail, cq - 1, cqe_sz);
+	*(unsigned *) ((char *) m->sq_map + OFF_MASK) = sq - 1;
+	*(unsigned *) ((char *) m->sq_map + OFF_ENTRIES) = sq;
+	*(unsigned *) ((char *) m->cq_map + OFF_MASK) = cq - 1;
+	*(unsigned *) ((char *) m->cq_map + OFF_ENTRIES) = cq;
+
+	ctx->sq_map = m->sq_map;
+	ctx->cq_map = m->cq_map;
+	ctx->sqe_map = m->sqe_map;
+	ctx->sq_map_sz = m->sq_map_sz;
+	ctx->cq_map_sz = m->cq_map_sz;
+	ctx->sqe_map_sz = m->sqe_map_sz;
+	ctx->sq_array = (unsigned *) ((char *) m->sq_map + OFF_ENTRIES_ARR);
+	ctx->sqes = m->sqe_map;
+	ctx->cqes = (struct io_uring_cqe *) ((char *) m->cq_map +
+					     OFF_ENTRIES_ARR);
+	ctx->sq_entries = sq;
+	ctx->cq_entries = cq;
+	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
+
+	free(m->stage_sqes);
+	free(m->stage_cqes);
+	m->stage_sqes = m->stage_cqes = NULL;
+	if (ctx->first_maps) {
+		unmap_maps(&old);
+		free(m);
+	} else {
+		*m = old;
+		ctx->first_maps = m;
+	}
+	return 0;
+}
+
+/* At teardown: no thread holds a pointer into them any more. */
+static void unmap_first_maps(struct ua_ctx *ctx)
+{
+	if (!ctx->first_maps)
+		return;
+	unmap_maps(ctx->first_maps);
+	free(ctx->first_maps);
+	ctx->first_maps = NULL;
+}
+
 /* What the application could have written: the pages it maps. */
 static void zero_used_pages(struct ua_ctx *ctx)
 {
@@ -368,6 +659,7 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 	}
 	if (!inherited)
 		unclaim_spare(ctx);
+	unmap_first_maps(ctx);
 	if (ctx->sq_map)
 		munmap(ctx->sq_map, ctx->sq_map_sz);
 	if (ctx->cq_map)

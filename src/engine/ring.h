@@ -40,6 +40,7 @@ struct ua_ctx {
 	void			*sq_map, *cq_map, *sqe_map;
 	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
 	int			spare_fd;	/* the engine's own, or -1 */
+	struct ua_ring_maps	*first_maps;	/* left by a resize (ring.c) */
 	bool			file_grown;	/* buffer rings were mapped */
 	unsigned		*sq_head, *sq_tail, *sq_flags, *sq_dropped;
 	unsigned		*sq_array;
@@ -226,7 +227,36 @@ static inline unsigned ua_cqe_shift(const struct ua_ctx *ctx)
 	return !!(ctx->setup_flags & IORING_SETUP_CQE32);
 }
 
+/* IORING_SETUP_CQE_MIXED: a CQE flagged IORING_CQE_F_32 takes two 16-byte
+ * slots, the others one. */
+static inline bool ua_cq_mixed(const struct ua_ctx *ctx)
+{
+	return ctx->setup_flags & IORING_SETUP_CQE_MIXED;
+}
+
+/* Whether a CQE carries the big_cqe words into the ring. */
+static inline bool ua_cqe_is_big(const struct ua_ctx *ctx, __u32 cflags)
+{
+	return ua_cqe_shift(ctx) ||
+	       (ua_cq_mixed(ctx) && (cflags & IORING_CQE_F_32));
+}
+
+/* A ring's regions at other sizes (IORING_REGISTER_RESIZE_RINGS), with
+ * room to stage its entries while they move; then the first maps it left,
+ * which hold the header pointers. */
+struct ua_ring_maps {
+	void			*sq_map, *cq_map, *sqe_map;
+	size_t			sq_map_sz, cq_map_sz, sqe_map_sz;
+	void			*stage_sqes, *stage_cqes;
+};
+
 /* ring.c: shared memory, and the table from descriptor to ring */
+struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
+				       unsigned cq, int *err);
+void ua_ring_unmap_sizes(struct ua_ring_maps *m);
+int ua_ring_move(struct ua_ctx *ctx, struct ua_ring_maps *m, unsigned sq,
+		 unsigned cq);
+void ua_ring_fill_offsets(struct io_uring_params *p);
 int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p);
 void ua_ring_destroy(struct ua_ctx *ctx);
 off_t ua_ring_pbuf_offset(__u16 bgid);

@@ -82,6 +82,14 @@ static int add_ring(struct ua_ringfd_table *t, int fd, unsigned start,
 	return -EBUSY;
 }
 
+/* IORING_SETUP_REGISTERED_FD_ONLY: the ring fd names, at the first free
+ * entry of the calling thread's table (which setup gave it): its index,
+ * or -EBUSY with the table full. */
+int ua_ringfd_add(int fd)
+{
+	return add_ring(ua_ringfd_current, fd, 0, UA_RINGFD_REG_MAX);
+}
+
 static void drop_ring(struct ua_ringfd_table *t, unsigned idx)
 {
 	struct ua_ctx *ctx = t->rings[idx];

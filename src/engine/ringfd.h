@@ -25,6 +25,7 @@ extern _Thread_local struct ua_ringfd_table *ua_ringfd_current UA_TLS_IE;
 
 /* Gives the calling thread a table; -ENOMEM if it cannot. */
 int ua_ringfd_task_init(void);
+int ua_ringfd_add(int fd);
 int ua_ringfd_register(const void *arg, unsigned nr_args);
 int ua_ringfd_unregister(const void *arg, unsigned nr_args);
 

@@ -133,7 +133,7 @@ static int req_init(struct ua_ctx *ctx, struct ua_req *req,
 		req->big_cqe[0] = req->big_cqe[1] = 0;
 	/* Until the opcode is known good, the request is a NOP to cleanup. */
 	req->opcode = IORING_OP_NOP;
-	if (sqe->opcode >= IORING_OP_LAST || (sqe->flags & ~UA_SQE_FLAGS))
+	if (sqe->opcode >= UA_OP_LAST || (sqe->flags & ~UA_SQE_FLAGS))
 		return -EINVAL;
 	def = ua_opdef(sqe->opcode);
 	if (sqe->flags & IOSQE_BUFFER_SELECT) {
