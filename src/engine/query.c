@@ -11,6 +11,7 @@
 #include <string.h>
 #include "liburing/io_uring.h"
 #include "liburing/io_uring/query.h"
+#include "engine/opdef.h"
 #include "engine/query.h"
 #include "engine/uaccess.h"
 
@@ -25,7 +26,7 @@
 static void answer_opcodes(struct io_uring_query_opcode *e,
 			   const struct ua_query_answers *a)
 {
-	e->nr_request_opcodes = IORING_OP_LAST;
+	e->nr_request_opcodes = UA_OP_LAST;
 	e->nr_register_opcodes = NR_REGISTER_OPCODES;
 	e->feature_flags = a->features;
 	e->ring_setup_flags = a->setup_flags;
