@@ -1198,8 +1198,10 @@ static int send_bundle(struct ua_req *req, unsigned issue_flags)
 		flags |= MSG_DONTWAIT;
 	for (;;) {
 		m = next_pass(req, &b, &stack, &err);
-		if (!m)
+		if (!m) {
+			req->cflags = 0;
 			return done(req, err, true);
+		}
 		want = iov_bytes(m);
 		n = sendmsg(req->fd, m, flags);
 		n = n < 0 ? -errno : n;
@@ -1207,6 +1209,8 @@ static int send_bundle(struct ua_req *req, unsigned issue_flags)
 			err = keep_rest(req, m, 0);
 			if (err)
 				return done(req, err, true);
+			/* MSG_DONTWAIT: -EAGAIN names the buffers it took. */
+			req->cflags = sr->pass_cflags;
 			return would_block(req, app_nowait);
 		}
 		if (n < 0) {
