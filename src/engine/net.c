@@ -383,8 +383,8 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return -EINVAL;
 	if (send) {
 		sr->msg_flags |= MSG_NOSIGNAL;
+		/* IORING_SEND_VECTORIZED means nothing to a msghdr. */
 		if (is_sendmsg(req)) {
-			/* IORING_SEND_VECTORIZED means nothing to a msghdr. */
 			if (sqe->addr2 || sqe->file_index)
 				return -EINVAL;
 			/* The kernel reads a zero-copy msghdr at submission. */
