@@ -19,6 +19,7 @@
  * consumes its buffer first and transfers without the lock.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -513,6 +514,173 @@ __u32 ua_kbuf_consume(struct ua_req *req, struct ua_kbuf_sel *sel, size_t len)
 		if (!g->head)
 			g->tail = &g->head;
 		node_free(ctx, b);
+	}
+	pthread_mutex_unlock(&ctx->buf_lock);
+	return cflags;
+}
+
+/* ---- bundles: several buffers for one transfer ---- */
+
+/*
+ * Maps, from the head of a ring, the buffers a bundle transfers into or
+ * from, by the kernel's rules (io_ring_buffers_peek): at most max_len
+ * bytes in all, a bundle of unknown size (max_len 0) takes one buffer; a
+ * buffer that max_len would cut is left out unless it is the first (an
+ * incremental ring gives up its part of it). b->empty tells whether the
+ * mapping reached the tail.
+ */
+static int ring_peek(struct ua_buf_group *g, size_t max_len,
+		     struct ua_bundle *b)
+{
+	__u16 tail = io_uring_smp_load_acquire(&g->br->tail);
+	__u16 head = g->ring_head;
+	unsigned avail = (__u16) (tail - head), nr = 1;
+	const struct io_uring_buf *buf = &g->br->bufs[head & g->mask];
+
+	if (!avail)
+		return -ENOBUFS;
+	if (avail > UA_UIO_MAXIOV)
+		avail = UA_UIO_MAXIOV;
+	b->bid = IO_URING_READ_ONCE(buf->bid);
+	if (max_len) {
+		__u32 len = IO_URING_READ_ONCE(buf->len);
+		size_t needed;
+
+		if (!len)
+			return -ENOBUFS;
+		needed = (max_len + len - 1) / len;
+		if (needed > UA_BUNDLE_MAX)
+			needed = UA_BUNDLE_MAX;
+		nr = avail < needed ? avail : (unsigned) needed;
+	} else {
+		max_len = INT32_MAX;
+	}
+	do {
+		size_t len = IO_URING_READ_ONCE(buf->len);
+
+		if (len > max_len) {
+			len = max_len;
+			if (!g->inc) {
+				b->partial = true;
+				if (b->nr)
+					break;
+			}
+		}
+		b->iov[b->nr].iov_base = (void *) (uintptr_t) IO_URING_READ_ONCE(buf->addr);
+		b->iov[b->nr++].iov_len = len;
+		b->bytes += len;
+		max_len -= len;
+		if (!max_len)
+			break;
+		buf = &g->br->bufs[++head & g->mask];
+	} while (--nr);
+	b->empty = head == tail;
+	return 0;
+}
+
+/*
+ * Takes the buffers of a bundle (b->iov, b->nr, b->bytes) for a transfer
+ * of at most max_len bytes (0: unknown), with buf_lock held, or returns
+ * -ENOENT (no group) or -ENOBUFS (none left) with the lock released. A
+ * list group gives one buffer, as the kernel's legacy groups do.
+ */
+int ua_kbuf_peek(struct ua_req *req, size_t max_len, struct ua_bundle *b)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct ua_buf_group *g;
+	int ret = -ENOENT;
+
+	b->nr = 0;
+	b->bytes = 0;
+	b->partial = false;
+	pthread_mutex_lock(&ctx->buf_lock);
+	g = group_find(ctx, req->buf_group);
+	if (!g)
+		goto fail;
+	b->sel.group = g;
+	if (g->is_ring) {
+		ret = ring_peek(g, max_len, b);
+		if (ret)
+			goto fail;
+		return 0;
+	}
+	ret = -ENOBUFS;
+	if (!g->head)
+		goto fail;
+	b->bid = g->head->bid;
+	b->iov[0].iov_base = (void *) (uintptr_t) g->head->addr;
+	b->iov[0].iov_len = max_len && max_len < g->head->len ? max_len
+							       : g->head->len;
+	b->bytes = b->iov[0].iov_len;
+	b->nr = 1;
+	b->empty = !g->head->next;
+	return 0;
+fail:
+	pthread_mutex_unlock(&ctx->buf_lock);
+	return ret;
+}
+
+/* How many of the bundle's buffers a transfer of len bytes touched (the
+ * kernel's io_bundle_nbufs). */
+unsigned ua_bundle_nbufs(const struct ua_bundle *b, size_t len)
+{
+	unsigned i = 0;
+
+	while (len && i < b->nr) {
+		len -= len < b->iov[i].iov_len ? len : b->iov[i].iov_len;
+		i++;
+	}
+	return i;
+}
+
+/* An incremental ring gives up the used bytes across the head buffers; a
+ * buffer used up is left with length 0, as the kernel leaves it. Returns
+ * whether the last one still has some (IORING_CQE_F_BUF_MORE). */
+static bool ring_commit_inc_bytes(struct ua_buf_group *g, size_t used)
+{
+	while (used) {
+		struct io_uring_buf *b = &g->br->bufs[g->ring_head & g->mask];
+		__u32 left = IO_URING_READ_ONCE(b->len);
+		__u32 take = used < left ? (__u32) used : left;
+
+		if (left - take || !take) {
+			IO_URING_WRITE_ONCE(b->addr, IO_URING_READ_ONCE(b->addr) + take);
+			IO_URING_WRITE_ONCE(b->len, left - take);
+			return true;
+		}
+		IO_URING_WRITE_ONCE(b->len, 0);
+		g->ring_head++;
+		used -= take;
+	}
+	return false;
+}
+
+/*
+ * Ends a ua_kbuf_peek(): the transfer used len bytes, in the first nbufs
+ * buffers, which leave the group (an incremental ring gives up only the
+ * bytes). Returns the CQE flags naming the first. Releases buf_lock.
+ */
+__u32 ua_kbuf_consume_bundle(struct ua_req *req, struct ua_bundle *b,
+			     size_t len, unsigned nbufs)
+{
+	struct ua_ctx *ctx = req->ctx;
+	struct ua_buf_group *g = b->sel.group;
+	__u32 cflags = IORING_CQE_F_BUFFER |
+		       ((__u32) b->bid << IORING_CQE_BUFFER_SHIFT);
+
+	ua_lock_assert_held(&ctx->buf_lock);
+	if (g->is_ring && g->inc) {
+		if (ring_commit_inc_bytes(g, len))
+			cflags |= IORING_CQE_F_BUF_MORE;
+	} else if (g->is_ring) {
+		g->ring_head = (__u16) (g->ring_head + nbufs);
+	} else if (nbufs) {
+		struct ua_kbuf *k = g->head;
+
+		g->head = k->next;
+		if (!g->head)
+			g->tail = &g->head;
+		node_free(ctx, k);
 	}
 	pthread_mutex_unlock(&ctx->buf_lock);
 	return cflags;

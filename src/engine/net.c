@@ -58,7 +58,13 @@ struct ua_sr {
 	__u8			sock_kind;	/* net.c's, 0 until asked */
 	__u8			nr_retries;	/* multishot: see MSHOT_MAX_RETRY */
 	__u32			mshot_left;	/* multishot RECV: optlen to go */
-	struct ua_msg		*msg;		/* private msghdr once async */
+	int			inq;		/* bundle RECV: left queued, -1 unknown */
+	bool			bundle_sent;	/* bundle SEND from addr: it went */
+	bool			pass_empty;	/* bundle SEND: ring emptied */
+	__u32			pass_cflags;	/* bundle SEND: buffers of the pass */
+	/* Private msghdr: SENDMSG/RECVMSG once async; a vectorized SEND's
+	 * iovecs; what a bundle SEND has left to send. */
+	struct ua_msg		*msg;
 	struct sockaddr_storage	dest;
 };
 #define sr_of(req)	ua_cmd(req, struct ua_sr)
@@ -93,10 +99,12 @@ struct ua_sock {
 };
 #define sock_of(req)	ua_cmd(req, struct ua_sock)
 
-#define SEND_FLAGS	IORING_RECVSEND_POLL_FIRST
+#define SEND_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECVSEND_BUNDLE | \
+			 IORING_SEND_VECTORIZED)
 #define ZC_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECVSEND_FIXED_BUF | \
-			 IORING_SEND_ZC_REPORT_USAGE)
-#define RECV_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECV_MULTISHOT)
+			 IORING_SEND_ZC_REPORT_USAGE | IORING_SEND_VECTORIZED)
+#define RECV_FLAGS	(IORING_RECVSEND_POLL_FIRST | IORING_RECV_MULTISHOT | \
+			 IORING_RECVSEND_BUNDLE)
 #define ACCEPT_FLAGS	(IORING_ACCEPT_MULTISHOT | IORING_ACCEPT_DONTWAIT | \
 			 IORING_ACCEPT_POLL_FIRST)
 /* The kernel's MULTISHOT_MAX_RETRY: receives in a row that leave data
@@ -279,6 +287,11 @@ static int send_zc_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	sr->buf_index = sqe->buf_index;
 	if (sr->flags & ~ZC_FLAGS)
 		return -EINVAL;
+	/* A vectorized send's iovecs are not checked against a registered
+	 * buffer by the kernel: it refuses the pair. */
+	if ((sr->flags & IORING_SEND_VECTORIZED) &&
+	    (sr->flags & IORING_RECVSEND_FIXED_BUF))
+		return -EINVAL;
 	if (sr->flags & IORING_SEND_ZC_REPORT_USAGE)
 		req->state |= UA_REQ_NOTIF_COPIED;
 	return 0;
@@ -290,6 +303,54 @@ static int send_zc_fault(struct ua_req *req)
 {
 	req->state &= (__u8) ~UA_REQ_NOTIF_COPIED;
 	return -EFAULT;
+}
+
+/* A private msghdr, for a SENDMSG/RECVMSG that leaves the submitter: the
+ * application may reuse its own once io_uring_enter returns. */
+struct ua_msg {
+	struct msghdr		hdr;
+	struct sockaddr_storage	name;
+	struct iovec		iov[];
+};
+
+/* A msghdr of nr iovecs, to send to a sendto() address if there is one. */
+static struct ua_msg *send_msg_alloc(struct ua_req *req, size_t nr)
+{
+	struct ua_sr *sr = sr_of(req);
+	struct ua_msg *m = malloc(sizeof(*m) + nr * sizeof(struct iovec));
+
+	if (!m)
+		return NULL;
+	memset(&m->hdr, 0, sizeof(m->hdr));
+	m->hdr.msg_iov = m->iov;
+	m->hdr.msg_iovlen = nr;
+	if (sr->dest_len) {
+		memcpy(&m->name, &sr->dest, sr->dest_len);
+		m->hdr.msg_name = &m->name;
+		m->hdr.msg_namelen = sr->dest_len;
+	}
+	return m;
+}
+
+/* IORING_SEND_VECTORIZED: addr and len are an iovec array and its count,
+ * read at submission as the kernel does. */
+static int copy_send_iovecs(struct ua_req *req)
+{
+	struct ua_sr *sr = sr_of(req);
+	struct ua_msg *m;
+
+	if (sr->len > UA_UIO_MAXIOV)
+		return -EINVAL;
+	m = send_msg_alloc(req, sr->len);
+	if (!m)
+		return -ENOMEM;
+	if (ua_copy_from_user(m->iov, sr->addr,
+			      sr->len * sizeof(struct iovec))) {
+		free(m);
+		return -EFAULT;
+	}
+	sr->msg = m;
+	return 0;
 }
 
 int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
@@ -308,6 +369,8 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	sr->msg = NULL;
 	sr->buf_node = NULL;
 	sr->dest_len = 0;
+	sr->bundle_sent = false;
+	sr->inq = -1;
 	if (is_zc(req)) {
 		ret = send_zc_prep(req, sqe);
 		if (ret)
@@ -315,8 +378,12 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	} else if (sr->flags & ~(send ? SEND_FLAGS : RECV_FLAGS)) {
 		return -EINVAL;
 	}
+	/* Bundles: SEND and RECV only. */
+	if ((sr->flags & IORING_RECVSEND_BUNDLE) && is_msg(req))
+		return -EINVAL;
 	if (send) {
 		sr->msg_flags |= MSG_NOSIGNAL;
+		/* IORING_SEND_VECTORIZED means nothing to a msghdr. */
 		if (is_sendmsg(req)) {
 			if (sqe->addr2 || sqe->file_index)
 				return -EINVAL;
@@ -332,6 +399,10 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 					      sr->dest_len))
 				return -EFAULT;
 		}
+		/* A provided buffer replaces the iovecs. */
+		if ((sr->flags & IORING_SEND_VECTORIZED) && !is_sendmsg(req) &&
+		    !(req->sqe_flags & IOSQE_BUFFER_SELECT))
+			return copy_send_iovecs(req);
 		return 0;
 	}
 	if (sqe->addr2)
@@ -355,14 +426,6 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 		return ua_sr_prepare_async(req);
 	return 0;
 }
-
-/* A private msghdr, for a SENDMSG/RECVMSG that leaves the submitter: the
- * application may reuse its own once io_uring_enter returns. */
-struct ua_msg {
-	struct msghdr		hdr;
-	struct sockaddr_storage	name;
-	struct iovec		iov[];
-};
 
 /* The kernel's checks and errors, in its order: the msghdr, the
  * destination address, the iovec count, the iovecs. */
@@ -456,7 +519,7 @@ static ssize_t sys_sr(struct ua_req *req, int flags)
 	struct ua_sr *sr = sr_of(req);
 	ssize_t n;
 
-	if (is_msg(req)) {
+	if (is_msg(req) || sr->msg) {
 		struct msghdr *msg = sr->msg ? &sr->msg->hdr
 					     : (struct msghdr *) (uintptr_t) sr->addr;
 
@@ -477,14 +540,14 @@ static ssize_t sys_sr(struct ua_req *req, int flags)
 	return n < 0 ? -errno : n;
 }
 
-/* The bytes a RECV or RECVMSG into the application's memory asks for (a
+/* The bytes a transfer from or into the application's memory asks for (a
  * msghdr's: what its iovecs still cover). */
 static size_t recv_room(const struct ua_req *req)
 {
 	const struct msghdr *m;
 	size_t room = 0, i;
 
-	if (!is_msg(req))
+	if (!is_msg(req) && !sr_of(req)->msg)
 		return sr_of(req)->len;
 	m = sr_of(req)->msg ? &sr_of(req)->msg->hdr
 			: (const struct msghdr *) (uintptr_t) sr_of(req)->addr;
@@ -531,7 +594,7 @@ static bool waitall_continues(struct ua_req *req, size_t n)
 
 	if (!(sr->msg_flags & MSG_WAITALL) || !n || !socket_retries(req->fd))
 		return false;
-	if (is_msg(req))
+	if (is_msg(req) || sr->msg)
 		return msg_advance(req, n);
 	return sr->done < sr->len;
 }
@@ -558,8 +621,8 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
 			return done(req, sr->done ? (int) sr->done : (int) n,
 				    true);
 		if (!want)
-			want = is_msg(req) ? done_before + recv_room(req)
-					   : sr->len;
+			want = is_msg(req) || sr->msg ?
+			       done_before + recv_room(req) : sr->len;
 		sr->done += (size_t) n;
 		if (!waitall_continues(req, (size_t) n))
 			break;
@@ -822,6 +885,157 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	}
 }
 
+/* ---- bundles (IORING_RECVSEND_BUNDLE) ---- */
+
+/*
+ * What a receive of got bytes into room left queued, as the kernel's
+ * msg_inq: -1 where the kernel does not say (sockets other than TCP and
+ * unix streams). A short stream receive emptied the queue; only a full
+ * one asks.
+ */
+static int left_queued(struct ua_req *req, size_t got, size_t room)
+{
+	int inq;
+
+	if (!reports_queue(sock_kind(req)))
+		return -1;
+	if (got < room && !(sr_of(req)->msg_flags & MSG_PEEK))
+		return 0;
+	return ioctl(req->fd, FIONREAD, &inq) ? -1 : inq;
+}
+
+/* The most a bundle receive maps: the SQE's length, else what the last
+ * receive left queued, within a multishot RECV's total (0: unknown, one
+ * buffer). */
+static size_t bundle_max_len(const struct ua_sr *sr)
+{
+	size_t max = sr->len ? sr->len : sr->inq > 1 ? (size_t) sr->inq : 0;
+
+	if (sr->mshot_left && (!max || max > sr->mshot_left))
+		max = sr->mshot_left;
+	return max;
+}
+
+/* One receive into a bundle's buffers, as one readv. */
+static ssize_t recv_iov(struct ua_req *req, struct ua_bundle *b, int flags)
+{
+	struct msghdr m = { .msg_iov = b->iov, .msg_iovlen = b->nr };
+	ssize_t n = recvmsg(req->fd, &m, flags);
+
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * One bundle: a receive into consecutive buffers, and, as the kernel
+ * appends, one more when the first filled all it mapped (and cut none,
+ * nor mapped the last buffer) while more than a byte stayed queued. The
+ * CQE names the first buffer; the application counts the buffers from
+ * the bytes. Returns the bytes, or -errno with nothing received; *empty
+ * tells whether the ring's buffers ran out.
+ */
+static ssize_t recv_one_bundle(struct ua_req *req, int flags, __u32 *cflags,
+			       bool *empty)
+{
+	struct ua_sr *sr = sr_of(req);
+	bool multishot = sr->flags & IORING_RECV_MULTISHOT;
+	size_t max = bundle_max_len(sr), total = 0;
+	struct ua_bundle b;
+	__u32 pass;
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		ret = ua_kbuf_peek(req, max, &b);
+		if (ret)
+			return total ? (ssize_t) total : ret;
+		n = recv_iov(req, &b, flags);
+		if (n <= 0) {
+			ua_kbuf_recycle(req, &b.sel);
+			return total ? (ssize_t) total : n;
+		}
+		pass = ua_kbuf_consume_bundle(req, &b, (size_t) n,
+					      ua_bundle_nbufs(&b, (size_t) n));
+		*cflags = total ? *cflags | (pass & IORING_CQE_F_BUF_MORE) : pass;
+		total += (size_t) n;
+		*empty = b.empty;
+		sr->inq = left_queued(req, (size_t) n, b.bytes);
+		if (total == (size_t) n && b.bytes == (size_t) n &&
+		    !b.partial && !b.empty && sr->inq > 1 &&
+		    !(multishot && sr->len && total >= sr->len) &&
+		    !(sr->mshot_left && total >= sr->mshot_left)) {
+			max = (size_t) sr->inq;
+			if (sr->mshot_left && max > sr->mshot_left - total)
+				max = sr->mshot_left - total;
+			continue;
+		}
+		return (ssize_t) total;
+	}
+}
+
+/*
+ * RECV with IORING_RECVSEND_BUNDLE and a buffer group. A multishot one
+ * posts a CQE with IORING_CQE_F_MORE per bundle and ends, as the
+ * kernel's, when a bundle takes the ring's last buffer, at the end of the
+ * stream, on an error or once its total (optlen) is reached.
+ */
+static int recv_bundle(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_sr *sr = sr_of(req);
+	bool multishot = sr->flags & IORING_RECV_MULTISHOT;
+	bool blocking = !(issue_flags & UA_ISSUE_NONBLOCK);
+	bool app_nowait = sr->msg_flags & MSG_DONTWAIT;
+	int flags = (int) sr->msg_flags | MSG_DONTWAIT;
+	__u32 cflags = 0;
+	bool empty = false, last;
+	ssize_t n;
+
+	for (;;) {
+		n = recv_one_bundle(req, flags, &cflags, &empty);
+		if (n == -EAGAIN) {
+			if (blocking && !app_nowait) {
+				int err = ua_iowq_wait_ready(req->ctx, req->fd,
+							     POLLIN);
+
+				if (err)
+					return done(req, err, true);
+				continue;
+			}
+			return would_block(req, app_nowait);
+		}
+		if (n <= 0) {
+			/* The end of a stream: TCP's hint counts it. */
+			if (!n && sock_kind(req) == SOCK_TCP)
+				req->cflags = IORING_CQE_F_SOCK_NONEMPTY;
+			return done(req, (int) n, n < 0);
+		}
+		if (sr->inq > 0)
+			cflags |= IORING_CQE_F_SOCK_NONEMPTY;
+		last = total_reached(sr, (size_t) n);
+		if (!multishot || empty || last ||
+		    !ua_post_cqe_more(req->ctx, req->user_data, (__s32) n, cflags)) {
+			req->cflags = cflags;
+			return done(req, (int) n, false);
+		}
+		/* Known empty: the next arrival brings a wakeup, unless the
+		 * peer has gone, whose end of stream is still to be read. */
+		if (!sr->inq && ((issue_flags & UA_ISSUE_PEER_OPEN) ||
+				 !peer_gone(req->fd))) {
+			if (blocking)
+				continue;
+			req->file_kind = UA_FILE_STREAM;
+			return UA_AGAIN;
+		}
+		if (sr->nr_retries++ < MSHOT_MAX_RETRY &&
+		    !(sr->len && (size_t) n >= sr->len))
+			continue;
+		sr->nr_retries = 0;
+		if (issue_flags & UA_ISSUE_NONBLOCK) {
+			req->file_kind = UA_FILE_STREAM;
+			return UA_REQUEUE;
+		}
+	}
+}
+
 /* IORING_RECVSEND_POLL_FIRST: the first issue only waits for readiness,
  * before anything is tried or a provided buffer chosen (as the kernel). */
 static bool waits_first(struct ua_sr *sr)
@@ -855,6 +1069,167 @@ static int send_select(struct ua_req *req)
 	sr->len = (__u32) len;
 	sr->selected = true;
 	return 0;
+}
+
+/*
+ * A bundle SEND's next pass, taken from the group at once (the kernel
+ * commits the buffers before it sends): the buffers from the head, up to
+ * the SQE's length on the first pass, without limit after it. Returns 0
+ * with the iovecs in b, or -errno.
+ */
+static int bundle_pass(struct ua_req *req, struct ua_bundle *b)
+{
+	struct ua_sr *sr = sr_of(req);
+	int ret = ua_kbuf_peek(req, sr->len ? sr->len : INT32_MAX, b);
+
+	if (ret)
+		return ret;
+	sr->pass_cflags = ua_kbuf_consume_bundle(req, b, b->bytes, b->nr);
+	sr->pass_empty = b->empty;
+	sr->len = 0;
+	return 0;
+}
+
+/*
+ * The msghdr of the pass to send: the rest of one that waited for room,
+ * or a vectorized SEND's iovecs (both in sr->msg), else a new pass (into
+ * *stack). Without a buffer group the SEND sends addr, then, as the
+ * kernel's next pass finds nothing left, nothing (an empty datagram on a
+ * datagram socket), which ends it. NULL when the group has no buffer
+ * (*err).
+ */
+static struct msghdr *next_pass(struct ua_req *req, struct ua_bundle *b,
+				struct msghdr *stack, int *err)
+{
+	struct ua_sr *sr = sr_of(req);
+	bool select = req->sqe_flags & IOSQE_BUFFER_SELECT;
+
+	if (!select) {
+		sr->pass_cflags = 0;
+		sr->pass_empty = false;
+	}
+	if (sr->msg) {
+		sr->bundle_sent = true;
+		return &sr->msg->hdr;
+	}
+	if (select) {
+		*err = bundle_pass(req, b);
+		if (*err)
+			return NULL;
+	} else {
+		b->iov[0].iov_base = (void *) (uintptr_t) sr->addr;
+		b->iov[0].iov_len = sr->len;
+		b->nr = !sr->bundle_sent;
+		sr->bundle_sent = true;
+	}
+	memset(stack, 0, sizeof(*stack));
+	stack->msg_iov = b->iov;
+	stack->msg_iovlen = b->nr;
+	if (sr->dest_len) {
+		stack->msg_name = &sr->dest;
+		stack->msg_namelen = sr->dest_len;
+	}
+	return stack;
+}
+
+static size_t iov_bytes(const struct msghdr *m)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < m->msg_iovlen; i++)
+		n += m->msg_iov[i].iov_len;
+	return n;
+}
+
+/* A pass that sent n bytes of what it had and must wait for room keeps
+ * the rest in sr->msg. */
+static int keep_rest(struct ua_req *req, const struct msghdr *m, size_t n)
+{
+	struct ua_sr *sr = sr_of(req);
+
+	if (!sr->msg) {
+		sr->msg = send_msg_alloc(req, m->msg_iovlen);
+		if (!sr->msg)
+			return -ENOMEM;
+		memcpy(sr->msg->iov, m->msg_iov,
+		       m->msg_iovlen * sizeof(struct iovec));
+	}
+	msg_advance(req, n);
+	return 0;
+}
+
+/* A pass sent all it had: the request's CQE for it, the last (true) when
+ * nothing was sent, the group is empty or the CQ full. */
+static bool pass_done(struct ua_req *req, size_t sent)
+{
+	struct ua_sr *sr = sr_of(req);
+
+	free(sr->msg);
+	sr->msg = NULL;
+	sr->done = 0;
+	if (!sent || sr->pass_empty ||
+	    !ua_post_cqe_more(req->ctx, req->user_data, (__s32) sent,
+			      sr->pass_cflags)) {
+		req->cflags = sr->pass_cflags;
+		done(req, (int) sent, false);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * SEND with IORING_RECVSEND_BUNDLE: each pass sends the contents of
+ * consecutive buffers of the group in one sendmsg, all of it (as with
+ * MSG_WAITALL), and posts a CQE naming the first buffer; passes follow
+ * with IORING_CQE_F_MORE until one takes the group's last buffer, as the
+ * kernel's.
+ */
+static int send_bundle(struct ua_req *req, unsigned issue_flags)
+{
+	struct ua_sr *sr = sr_of(req);
+	bool app_nowait = sr->msg_flags & MSG_DONTWAIT;
+	int flags = (int) sr->msg_flags, err;
+	struct msghdr stack, *m;
+	struct ua_bundle b;
+	size_t want;
+	ssize_t n;
+
+	if (issue_flags & UA_ISSUE_NONBLOCK)
+		flags |= MSG_DONTWAIT;
+	for (;;) {
+		m = next_pass(req, &b, &stack, &err);
+		if (!m) {
+			req->cflags = 0;
+			return done(req, err, true);
+		}
+		want = iov_bytes(m);
+		n = sendmsg(req->fd, m, flags);
+		n = n < 0 ? -errno : n;
+		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK)) {
+			err = keep_rest(req, m, 0);
+			if (err)
+				return done(req, err, true);
+			/* MSG_DONTWAIT: -EAGAIN names the buffers it took. */
+			req->cflags = sr->pass_cflags;
+			return would_block(req, app_nowait);
+		}
+		if (n < 0) {
+			req->cflags = sr->pass_cflags;
+			return done(req, sr->done ? (int) sr->done : (int) n,
+				    true);
+		}
+		sr->done += (size_t) n;
+		if ((size_t) n < want) {
+			err = keep_rest(req, m, (size_t) n);
+			if (err)
+				return done(req, err, true);
+			if (issue_flags & UA_ISSUE_NONBLOCK)
+				return would_block(req, app_nowait);
+			continue;
+		}
+		if (pass_done(req, sr->done))
+			return UA_DONE;
+	}
 }
 
 /*
@@ -925,6 +1300,8 @@ int ua_send(struct ua_req *req, unsigned issue_flags)
 	}
 	if (waits_first(sr))
 		return UA_AGAIN;
+	if (sr->flags & IORING_RECVSEND_BUNDLE)
+		return send_bundle(req, issue_flags);
 	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) && !sr->selected) {
 		int ret = send_select(req);
 
@@ -938,6 +1315,9 @@ int ua_recv(struct ua_req *req, unsigned issue_flags)
 {
 	if (waits_first(sr_of(req)))
 		return UA_AGAIN;
+	if ((req->sqe_flags & IOSQE_BUFFER_SELECT) &&
+	    (sr_of(req)->flags & IORING_RECVSEND_BUNDLE))
+		return recv_bundle(req, issue_flags);
 	if (req->sqe_flags & IOSQE_BUFFER_SELECT)
 		return recv_selected(req, issue_flags);
 	return sr_issue(req, issue_flags);

@@ -175,7 +175,7 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 	[IORING_OP_SEND] = {
 		.name = "SEND", .prep = ua_sr_prep, .issue = ua_send,
 		.poll_events = POLLOUT, .needs_file = 1,
-		.buffer_select = 1,
+		.buffer_select = 1, .cleanup = ua_sr_cleanup,
 	},
 	[IORING_OP_RECV] = {
 		.name = "RECV", .prep = ua_sr_prep, .issue = ua_recv,
