@@ -426,7 +426,9 @@ static void cancel_and_reap(struct io_uring *ring, __u64 ud)
 	while (seen < 2) {
 		assert_int_equal(reap_in_engine(ring, &c), 0);
 		if (c.user_data == 99) {
-			assert_int_equal(c.res, 0);
+			/* -EALREADY: found while the engine was issuing it
+			 * (uring-alike(7)); the request ends all the same. */
+			assert_true(c.res == 0 || c.res == -EALREADY);
 			seen++;
 		} else {
 			assert_true(c.user_data == ud);
