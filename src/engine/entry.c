@@ -24,6 +24,7 @@
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/ringfd.h"
+#include "engine/ringpoll.h"
 #include "engine/rsrc.h"
 #include "engine/sqpoll.h"
 #include "engine/submit.h"
@@ -165,8 +166,10 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	if (ua_copy_from_user(p, (__u64) (uintptr_t) up, sizeof(*p)))
 		return -EFAULT;
 	poll_fd = p->resv[2] == UA_SETUP_RESV_POLL_FD;
-	if (poll_fd)
+	if (poll_fd) {
 		p->resv[2] = 0;
+		poll_fd = ua_ring_fronts_reached();
+	}
 	ua_issue_register();
 	ua_ring_set_teardown(ua_ctx_destroy);
 	ret = ua_fork_watch();

@@ -11,9 +11,9 @@
  * whose CQ is empty made quiet (ua_ring_fd_quiet); then it waits in the C
  * library's function. Only a waiter does this: a program that never polls
  * its rings pays nothing past the first CQE. A wait that does not come
- * through these functions (a system call of its own) still wakes for
- * every CQE, but a descriptor it finds readable with the CQ drained stays
- * so until one of them, or a later CQE, comes by.
+ * through these functions (a system call of its own) still wakes when
+ * the CQ turns non-empty, but a descriptor it finds readable with the CQ
+ * drained stays so until one of them comes by.
  *
  * epoll_wait() cannot tell which descriptors its instance watches: the
  * ring descriptors ever added to an instance are remembered, and each
@@ -35,6 +35,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/ring.h"
+#include "engine/ringpoll.h"
 #include "engine/ringref.h"
 #include "ua_private.h"
 
@@ -58,6 +59,41 @@ static void *next_definition(const char *name, void **cache)
 		__atomic_store_n(cache, fn, __ATOMIC_RELAXED);
 	}
 	return fn;
+}
+
+/*
+ * A ring's descriptor is an eventfd only where these functions stand in
+ * front of the C library's: not in the drop-in libraries, whose programs
+ * were linked against liburing and call the C library's versions of them
+ * (no definition of ours can match those), so their rings keep the
+ * mappable memfd. A program with no C library to load (a static one) has
+ * only ours.
+ */
+static bool fronts_reached(void)
+{
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	bool reached;
+
+	if (!libc)
+		return true;
+	reached = dlsym(RTLD_DEFAULT, "mmap") != dlsym(libc, "mmap") &&
+		  dlsym(RTLD_DEFAULT, "poll") != dlsym(libc, "poll");
+	dlclose(libc);
+	return reached;
+}
+
+static pthread_once_t fronts_once = PTHREAD_ONCE_INIT;
+static bool fronts_are_reached;
+
+static void look_for_fronts(void)
+{
+	fronts_are_reached = fronts_reached();
+}
+
+bool ua_ring_fronts_reached(void)
+{
+	pthread_once(&fronts_once, look_for_fronts);
+	return fronts_are_reached;
 }
 
 /* Two loads for a descriptor that is no ring; a counted hold on one that
