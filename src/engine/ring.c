@@ -670,6 +670,8 @@ void ua_ctx_free_rcu(struct ua_ctx *ctx)
  * process sets (uring-alike(7)). The engine writes its own descriptor of
  * the eventfd: the application may close the number it holds.
  */
+_Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
+
 int ua_ring_make_pollable(struct ua_ctx *ctx)
 {
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), own, err;

@@ -239,6 +239,9 @@ void ua_ctx_free(struct ua_ctx *ctx);		/* ringref.c */
 bool ua_ctx_inherited(const struct ua_ctx *ctx);
 void ua_ctx_keep_relic(struct ua_ctx *ctx);
 void ua_ring_table_atfork_child(void);
+/* Set by a thread of the engine's whose waits need no ring descriptor
+ * made quiet (ringpoll.c): they do none of that work. */
+extern _Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
 int ua_ring_make_pollable(struct ua_ctx *ctx);
 int ua_ring_map_fd(struct ua_ctx *ctx);
 void ua_ring_fd_signal(struct ua_ctx *ctx);
