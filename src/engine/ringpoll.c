@@ -55,6 +55,23 @@ static void *next_poll, *next_ppoll, *next___poll_chk, *next___ppoll_chk,
 	    *next_select, *next_pselect, *next_epoll_ctl, *next_epoll_wait,
 	    *next_epoll_pwait, *next_epoll_pwait2, *next_mmap, *next_mmap64;
 
+/*
+ * A sanitizer's runtime maps memory through mmap() while it starts, before
+ * it can run code it instrumented: the path an anonymous mapping or a
+ * file that is no ring takes here is left uninstrumented.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define UNINSTRUMENTED	__attribute__((no_sanitize("thread")))
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNINSTRUMENTED	__attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef UNINSTRUMENTED
+#define UNINSTRUMENTED
+#endif
+
+UNINSTRUMENTED
 static void *next_definition(const char *name, void **cache)
 {
 	void *fn = __atomic_load_n(cache, __ATOMIC_RELAXED);
@@ -343,6 +360,25 @@ UA_PUBLIC int epoll_pwait2(int epfd, struct epoll_event *events,
 /* The descriptor to map for fd: the rings' memfd for a ring's eventfd. A
  * ring torn down meanwhile leaves its memfd open until its last hold
  * goes, so the number stays good for the call. */
+/* ua_ring_slot() and ua_ring_slot_holds_ctx() spelt out: a compiler
+ * need not inline them, and they would then be instrumented. */
+UNINSTRUMENTED
+static bool names_a_ring(int fd)
+{
+	unsigned chunk_nr = (unsigned) fd >> UA_RING_CHUNK_SHIFT;
+	struct ua_ctx **chunk, *ctx;
+
+	if (fd < 0 || chunk_nr >= UA_RING_NR_CHUNKS)
+		return false;
+	chunk = __atomic_load_n(&ua_ring_table[chunk_nr], __ATOMIC_ACQUIRE);
+	if (!chunk)
+		return false;
+	ctx = __atomic_load_n(&chunk[(unsigned) fd & (UA_RING_CHUNK_SIZE - 1)],
+			      __ATOMIC_ACQUIRE);
+	return ctx && !((uintptr_t) ctx & 1);
+}
+
+UNINSTRUMENTED
 static void *map_ring_or_file(void *(*next)(void *, size_t, int, int, int,
 					   off_t),
 			      void *addr, size_t len, int prot, int flags,
@@ -352,7 +388,7 @@ static void *map_ring_or_file(void *(*next)(void *, size_t, int, int, int,
 	void *p;
 	int err;
 
-	if (fd >= 0 && ua_ctx_lookup(fd))
+	if (names_a_ring(fd))
 		ctx = ua_ctx_get_counted(fd, &err);
 	if (ctx && ctx->cq_efd >= 0)
 		fd = ua_ring_map_fd(ctx);
@@ -365,12 +401,14 @@ static void *map_ring_or_file(void *(*next)(void *, size_t, int, int, int,
 	return p;
 }
 
+UNINSTRUMENTED
 UA_PUBLIC void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		     off_t off)
 {
 	return map_ring_or_file(NEXT(mmap), addr, len, prot, flags, fd, off);
 }
 
+UNINSTRUMENTED
 UA_PUBLIC void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 		       off_t off)
 {
