@@ -77,17 +77,21 @@ static size_t buf_ring_size(unsigned int nentries)
 	return nentries * sizeof(struct io_uring_buf);
 }
 
-/* The engine allocates the ring; map it from the ring descriptor, as
- * from the kernel. */
+/* The engine allocates the ring; map it from the rings' descriptor at
+ * the kernel's offset. */
 static struct io_uring_buf_ring *map_engine_buf_ring(struct io_uring *ring,
 						    unsigned int nentries,
 						    int bgid)
 {
 	off_t off = (off_t) (IORING_OFF_PBUF_RING |
 			     ((__u64) (__u16) bgid << IORING_OFF_PBUF_SHIFT));
-	void *br = mmap(NULL, buf_ring_size(nentries), PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_POPULATE, ring->ring_fd, off);
+	int fd = ua_ring_register(ring, UA_REGISTER_MAP_FD, NULL, 0);
+	void *br;
 
+	if (fd < 0)
+		return NULL;
+	br = mmap(NULL, buf_ring_size(nentries), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, fd, off);
 	return br == MAP_FAILED ? NULL : br;
 }
 

@@ -250,6 +250,21 @@ static void release_ring(struct io_uring *ring)
 				  UA_REGISTER_RELEASE_RING, NULL, 0);
 }
 
+/* The ring's descriptor polls as the kernel's (ua_private.h), unless the
+ * caller's parameters, with their reserved word set, are to be refused. */
+static int setup_pollable(unsigned entries, struct io_uring_params *p)
+{
+	bool mark = !p->resv[2];
+	int fd;
+
+	if (mark)
+		p->resv[2] = UA_SETUP_RESV_POLL_FD;
+	fd = io_uring_setup(entries, p);
+	if (mark)
+		p->resv[2] = 0;
+	return fd;
+}
+
 /* Returns the bytes of buf used with NO_MMAP, else 0; or -errno. */
 static int queue_init(unsigned entries, struct io_uring *ring,
 		      struct io_uring_params *p, void *buf, size_t buf_size)
@@ -268,7 +283,7 @@ static int queue_init(unsigned entries, struct io_uring *ring,
 		if (buf)
 			ring->int_flags |= UA_INT_FLAG_APP_MEM;
 	}
-	fd = io_uring_setup(entries, p);
+	fd = setup_pollable(entries, p);
 	if (fd < 0) {
 		if (!(ring->int_flags & UA_INT_FLAG_APP_MEM))
 			unmap_rings(&ring->sq, &ring->cq);
@@ -277,7 +292,10 @@ static int queue_init(unsigned entries, struct io_uring *ring,
 	if (p->flags & IORING_SETUP_NO_MMAP) {
 		point_rings(p, &ring->sq, &ring->cq);
 	} else {
-		ret = io_uring_queue_mmap(fd, p, ring);
+		ret = io_uring_register((unsigned) fd, UA_REGISTER_MAP_FD,
+					NULL, 0);
+		if (ret >= 0)
+			ret = io_uring_queue_mmap(ret, p, ring);
 		if (ret) {
 			io_uring_register((unsigned) fd, UA_REGISTER_RELEASE_RING,
 					  NULL, 0);
@@ -384,7 +402,9 @@ UA_PUBLIC int io_uring_resize_rings(struct io_uring *ring,
 		goto out;
 	memset(&sq, 0, sizeof(sq));
 	memset(&cq, 0, sizeof(cq));
-	ret = mmap_rings(ring->ring_fd, p, &sq, &cq);
+	ret = ua_ring_register(ring, UA_REGISTER_MAP_FD, NULL, 0);
+	if (ret >= 0)
+		ret = mmap_rings(ret, p, &sq, &cq);
 	if (ret)
 		goto out;
 	sq.sqe_head = ring->sq.sqe_head;

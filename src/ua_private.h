@@ -17,6 +17,16 @@
  */
 #define UA_REGISTER_DETACH_FD		0x55410002u
 
+/*
+ * io_uring_queue_init() and its kin set up a ring whose descriptor polls
+ * as the kernel's does (readable while CQEs are ready): they mark the
+ * parameters' last reserved word with this value, which the engine clears
+ * again. The rings then map from another descriptor of the engine's, which
+ * the second opcode returns (the caller must not close it).
+ */
+#define UA_SETUP_RESV_POLL_FD		0x55415046u
+#define UA_REGISTER_MAP_FD		0x55410010u
+
 /* Marks the definitions of the library's public functions; the library is
  * built with -fvisibility=hidden and the version script lists the API. */
 #define UA_PUBLIC __attribute__((visibility("default")))

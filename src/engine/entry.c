@@ -26,6 +26,7 @@
 #include "engine/req.h"
 #include "engine/ring.h"
 #include "engine/ringfd.h"
+#include "engine/ringpoll.h"
 #include "engine/rsrc.h"
 #include "engine/sqpoll.h"
 #include "engine/submit.h"
@@ -108,6 +109,7 @@ static struct ua_ctx *ctx_alloc(unsigned flags, unsigned sq, unsigned cq)
 	ctx->cq_entries = cq;
 	ctx->disabled = flags & IORING_SETUP_R_DISABLED;
 	ctx->features = FEATURES;
+	ctx->mem_fd = ctx->cq_efd = -1;
 	/* SINGLE_ISSUER: the creator submits, or whoever enables the ring. */
 	if (!ctx->disabled) {
 		ctx->submitter = pthread_self();
@@ -189,10 +191,16 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	struct io_uring_params params, *p = &params;
 	struct ua_ctx *ctx;
 	unsigned sq, cq;
+	bool poll_fd;
 	int ret;
 
 	if (ua_copy_from_user(p, (__u64) (uintptr_t) up, sizeof(*p)))
 		return -EFAULT;
+	poll_fd = p->resv[2] == UA_SETUP_RESV_POLL_FD;
+	if (poll_fd) {
+		p->resv[2] = 0;
+		poll_fd = ua_ring_fronts_reached();
+	}
 	ua_issue_register();
 	ua_ring_set_teardown(ua_ctx_destroy);
 	ret = ua_fork_watch();
@@ -214,6 +222,11 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	ret = ua_ring_create(ctx, p);
 	if (ret)
 		goto free_ctx;
+	if (poll_fd) {
+		ret = ua_ring_make_pollable(ctx);
+		if (ret)
+			goto close_ring;
+	}
 	ret = ua_iowq_init(&ctx->wq, sq);
 	if (ret)
 		goto close_ring;
@@ -570,6 +583,8 @@ static int register_ring(struct ua_ctx *ctx, bool owner, unsigned int opcode,
 		ua_ctx_detach_fd(ctx);
 		return 0;
 	}
+	if (opcode == UA_REGISTER_MAP_FD)
+		return ua_ring_map_fd(ctx);
 	/* A ring made before fork() is driven by the parent only (fork.c). */
 	if (ua_ctx_inherited(ctx) || foreign_thread(ctx))
 		return -EEXIST;
@@ -629,7 +644,8 @@ static int register_registered(unsigned idx, unsigned int opcode,
 static bool library_opcode(unsigned int opcode)
 {
 	return opcode == UA_REGISTER_RELEASE_RING ||
-	       opcode == UA_REGISTER_DETACH_FD;
+	       opcode == UA_REGISTER_DETACH_FD ||
+	       opcode == UA_REGISTER_MAP_FD;
 }
 
 /*

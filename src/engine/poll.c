@@ -855,6 +855,9 @@ static void *poller_main(void *arg)
 
 	(void) arg;
 	pthread_setname_np(pthread_self(), "ua-poller");
+	/* Its waits are on descriptors it watches edge-triggered: no ring
+	 * descriptor readable with nothing to read wakes it twice. */
+	ua_ring_fds_left_loud = true;
 	pthread_mutex_lock(&svc.lock);
 	while (svc.users) {
 		pthread_mutex_unlock(&svc.lock);

@@ -19,10 +19,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "liburing/barrier.h"
 #include "engine/ring.h"
 #include "engine/rcu.h"
 #include "engine/ringref.h"
@@ -423,10 +425,21 @@ off_t ua_ring_pbuf_offset(__u16 bgid)
 			((__u64) bgid << IORING_OFF_PBUF_SHIFT));
 }
 
-/* The ring's memfd, or -1 once the application closed it (detached). */
+/* The ring's memfd: the engine's own, or the application's descriptor,
+ * -1 once the application closed it (detached). */
 static int ring_memfd(struct ua_ctx *ctx)
 {
+	if (ctx->mem_fd >= 0)
+		return ctx->mem_fd;
 	return __atomic_load_n(&ctx->fd, __ATOMIC_RELAXED);
+}
+
+/* The descriptor the user side maps the rings from. */
+int ua_ring_map_fd(struct ua_ctx *ctx)
+{
+	int fd = ring_memfd(ctx);
+
+	return fd < 0 ? -EBADF : fd;
 }
 
 /* Without a descriptor the application could not map the ring anyway. */
@@ -651,6 +664,11 @@ void ua_ring_destroy(struct ua_ctx *ctx)
 {
 	bool inherited = ua_ctx_inherited(ctx);
 
+	if (ctx->cq_efd >= 0 && !inherited) {
+		close(ctx->cq_efd);
+		close(ctx->mem_fd);
+	}
+	ctx->cq_efd = ctx->mem_fd = -1;
 	if (ctx->spare_fd >= 0 && ctx->ring_ino && !ctx->file_grown &&
 	    !inherited) {
 		zero_used_pages(ctx);
@@ -736,6 +754,7 @@ bool ua_is_ring_fd(int fd)
  * one after the close does, with -EBADF, not as on some other file.
  */
 static dev_t memfd_dev;	/* every ring's memfd is on the same mount */
+static dev_t eventfd_dev;	/* and every eventfd (ua_ring_make_pollable) */
 
 static struct ua_ctx *ring_mark(unsigned long ino)
 {
@@ -776,7 +795,8 @@ int ua_ring_lookup_error(int fd, struct ua_ctx *left)
 	if (fd < 0 || inode_of(fd, &ino, &dev) < 0)
 		return -EBADF;
 	if (left && left == ring_mark(ino) &&
-	    dev == __atomic_load_n(&memfd_dev, __ATOMIC_RELAXED))
+	    (dev == __atomic_load_n(&memfd_dev, __ATOMIC_RELAXED) ||
+	     dev == __atomic_load_n(&eventfd_dev, __ATOMIC_RELAXED)))
 		return -EBADF;
 	return -EOPNOTSUPP;
 }
@@ -864,21 +884,32 @@ void ua_ctx_put_elsewhere(struct ua_ctx *ctx)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+static int note_inode(int fd, unsigned long *ino, dev_t *fs_dev)
+{
+	dev_t dev;
+
+	if (inode_of(fd, ino, &dev) < 0)
+		return -errno;
+	__atomic_store_n(fs_dev, dev, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* The ring starts with the table's reference. */
 int ua_ctx_install(struct ua_ctx *ctx)
 {
 	struct ua_ctx **slot = slot_create(ctx->fd);
-	dev_t dev;
 
 	if (!slot)
 		return -EMFILE;
 	ctx->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 	/* A spare's file was looked at when it was new. */
-	if (!ctx->ring_ino) {
-		if (inode_of(ctx->fd, &ctx->ring_ino, &dev) < 0)
-			return -errno;
-		__atomic_store_n(&memfd_dev, dev, __ATOMIC_RELAXED);
-	}
+	if (!ctx->ring_ino &&
+	    note_inode(ring_memfd(ctx), &ctx->ring_ino, &memfd_dev))
+		return -errno;
+	ctx->fd_ino = ctx->ring_ino;
+	if (ctx->cq_efd >= 0 &&
+	    note_inode(ctx->fd, &ctx->fd_ino, &eventfd_dev))
+		return -errno;
 	ctx->refs = 1;
 	ctx->owner = &ua_ring_thread_tag;
 	__atomic_store_n(slot, ctx, __ATOMIC_RELEASE);
@@ -914,7 +945,7 @@ void ua_ctx_uninstall(struct ua_ctx *ctx)
 	struct ua_ctx **slot = ua_ring_slot(ctx->fd);
 
 	if (slot)
-		__atomic_compare_exchange_n(slot, &ctx, ring_mark(ctx->ring_ino),
+		__atomic_compare_exchange_n(slot, &ctx, ring_mark(ctx->fd_ino),
 					    false, __ATOMIC_RELEASE,
 					    __ATOMIC_RELAXED);
 }
@@ -939,4 +970,87 @@ static void ctx_free_rcu(struct ua_rcu_head *head)
 void ua_ctx_free_rcu(struct ua_ctx *ctx)
 {
 	ua_rcu_call(&ctx->rcu, ctx_free_rcu);
+}
+
+/*
+ * The descriptor of a ring the library sets up is an eventfd, kept
+ * readable while CQEs are ready, so that poll(2), select(2) and epoll(7)
+ * on it block and wake as on the kernel's ring; the rings' memfd stays the
+ * engine's (mem_fd), and the user side maps it (ua_ring_map_fd). No kernel
+ * file a container may create is both mappable and of a readiness a
+ * process sets (uring-alike(7)). The engine writes its own descriptor of
+ * the eventfd: the application may close the number it holds.
+ */
+_Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
+
+int ua_ring_make_pollable(struct ua_ctx *ctx)
+{
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), own, err;
+
+	if (efd < 0)
+		return -errno;
+	own = fcntl(efd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0) {
+		err = -errno;
+		close(efd);
+		return err;
+	}
+	ctx->mem_fd = ctx->fd;
+	ctx->fd = efd;
+	ctx->cq_efd = own;
+	return 0;
+}
+
+/* What the kernel's ring reports as POLLIN: a CQE the application has not
+ * consumed, or CQEs waiting in overflow. */
+static bool cq_ready(const struct ua_ctx *ctx)
+{
+	return __atomic_load_n(ctx->cq_tail, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(ctx->cq_head, __ATOMIC_ACQUIRE) ||
+	       (__atomic_load_n(ctx->sq_flags, __ATOMIC_RELAXED) &
+		IORING_SQ_CQ_OVERFLOW);
+}
+
+/*
+ * A poster, after it published the tail and fenced: the eventfd turns
+ * readable. Only the poster that finds it quiet writes, so a CQ that stays
+ * non-empty, or one nobody polls (nobody quiets it), costs one load per
+ * wakeup and no system call.
+ */
+void ua_ring_fd_signal(struct ua_ctx *ctx)
+{
+	__u64 one = 1;
+	ssize_t ret;
+
+	if (ctx->cq_efd < 0 ||
+	    __atomic_load_n(&ctx->cq_signalled, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&ctx->cq_signalled, 1, __ATOMIC_SEQ_CST))
+		return;
+	/* Fails only if the application wrote the counter near its limit:
+	 * then it is readable already, which is all this write is for. */
+	ret = write(ctx->cq_efd, &one, sizeof(one));
+	(void) ret;
+}
+
+/*
+ * A poller is about to sleep on the descriptor (ringpoll.c): the CQ the
+ * application drained since the eventfd was written must not wake it.
+ * Drained first, then marked quiet, then the CQ looked at again: a CQE
+ * posted meanwhile either finds the mark and writes, or is seen here
+ * (the poster's fence and this one order them) and written for.
+ */
+void ua_ring_fd_quiet(struct ua_ctx *ctx)
+{
+	__u64 count;
+
+	if (ctx->cq_efd < 0 ||
+	    !__atomic_load_n(&ctx->cq_signalled, __ATOMIC_RELAXED) ||
+	    cq_ready(ctx))
+		return;
+	if (read(ctx->cq_efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	__atomic_store_n(&ctx->cq_signalled, 0, __ATOMIC_SEQ_CST);
+	io_uring_smp_mb();
+	if (cq_ready(ctx))
+		ua_ring_fd_signal(ctx);
 }

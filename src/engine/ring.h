@@ -30,6 +30,12 @@ struct ua_region;
 
 struct ua_ctx {
 	int			fd;
+	/* A ring the library set up (io_uring_queue_init): fd is an eventfd
+	 * readable while CQEs are ready (ring.c), the rings map from mem_fd,
+	 * cq_efd is the engine's own handle on that eventfd. Else both -1:
+	 * fd is the memfd itself. */
+	int			mem_fd, cq_efd;
+	unsigned long		fd_ino;		/* fd's inode, for the mark */
 	unsigned		setup_flags;
 	unsigned		features;
 	unsigned		sq_entries, cq_entries;
@@ -92,6 +98,7 @@ struct ua_ctx {
 	/* Sleeping waiters: cq_seq is the futex word (see wait.c). */
 	unsigned		cq_seq;
 	unsigned		cq_waiters;
+	unsigned		cq_signalled;	/* atomic: cq_efd was written */
 
 	struct ua_files		files;
 	struct ua_bufs		bufs;
@@ -278,5 +285,12 @@ void ua_ctx_free(struct ua_ctx *ctx);		/* ringref.c */
 bool ua_ctx_inherited(const struct ua_ctx *ctx);
 void ua_ctx_keep_relic(struct ua_ctx *ctx);
 void ua_ring_table_atfork_child(void);
+/* Set by a thread of the engine's whose waits need no ring descriptor
+ * made quiet (ringpoll.c): they do none of that work. */
+extern _Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
+int ua_ring_make_pollable(struct ua_ctx *ctx);
+int ua_ring_map_fd(struct ua_ctx *ctx);
+void ua_ring_fd_signal(struct ua_ctx *ctx);
+void ua_ring_fd_quiet(struct ua_ctx *ctx);
 
 #endif

@@ -38,6 +38,7 @@ void ua_cq_wake(struct ua_ctx *ctx)
 {
 	/* Full fence: the tail store before it, the waiters load after it. */
 	io_uring_smp_mb();
+	ua_ring_fd_signal(ctx);
 	ua_poll_wake_cq_waiters(ctx);
 	if (!__atomic_load_n(&ctx->cq_waiters, __ATOMIC_RELAXED))
 		return;
