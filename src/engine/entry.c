@@ -199,7 +199,10 @@ UA_PUBLIC int io_uring_setup(unsigned int entries, struct io_uring_params *up)
 	poll_fd = p->resv[2] == UA_SETUP_RESV_POLL_FD;
 	if (poll_fd) {
 		p->resv[2] = 0;
-		poll_fd = ua_ring_fronts_reached();
+		/* A ring known only by its index has no descriptor to
+		 * poll, as the kernel's. */
+		poll_fd = ua_ring_fronts_reached() &&
+			  !(p->flags & IORING_SETUP_REGISTERED_FD_ONLY);
 	}
 	ua_issue_register();
 	ua_ring_set_teardown(ua_ctx_destroy);
