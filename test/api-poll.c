@@ -646,6 +646,42 @@ static void test_joined_multishot_in_one_submit(void **state)
 	joined_polls_report_once(fixture_ring(state), true);
 }
 
+/*
+ * A multishot poll joining another on a pipe written after the first one's
+ * last report, the write not yet acted on (with DEFER_TASKRUN, until the
+ * next wait): the write is the first poll's to report; the joiner reports
+ * the readiness it finds at arming, once.
+ */
+static void test_joiner_not_told_of_earlier_change(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	int seen[3] = { 0 }, fds[2];
+	struct test_cqe c;
+
+	assert_int_equal(pipe(fds), 0);
+	poll_add(ring, fds[0], POLLIN, 1, true);
+	submit_n(ring, 1);
+	write_byte(fds[1]);
+	assert_int_equal(reap_in_engine(ring, &c), 0);
+	assert_true(c.user_data == 1 && c.res == POLLIN);
+	read_byte(fds[0]);
+	write_byte(fds[1]);
+	poll_add(ring, fds[0], POLLIN, 2, true);
+	submit_n(ring, 1);
+	while (!seen[1] || !seen[2]) {
+		assert_int_equal(reap_in_engine(ring, &c), 0);
+		assert_true(c.user_data == 1 || c.user_data == 2);
+		assert_int_equal(c.res, POLLIN);
+		assert_true(c.flags & IORING_CQE_F_MORE);
+		seen[c.user_data]++;
+	}
+	remove_and_count(ring, seen);
+	assert_int_equal(seen[1], 1);
+	assert_int_equal(seen[2], 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +708,7 @@ int main(void)
 					     fixture_teardown)
 		D(test_joined_multishot_reports_once),
 		D(test_joined_multishot_in_one_submit),
+		D(test_joiner_not_told_of_earlier_change),
 #undef D
 	};
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include "helpers.h"
 
@@ -108,6 +109,29 @@ static void test_register_probe_short_array(void **state)
 	free(p);
 }
 
+/* RECV_ZC is listed, and an ordinary one (multishot, a TCP socket, queue
+ * 0) fails with -EINVAL on a ring with no zero-copy receive queue
+ * registered (on uring-alike none can be). */
+static void test_recv_zc_without_queue_is_einval(void **state)
+{
+	struct fixture *f = *state;
+	struct io_uring_probe *p = io_uring_get_probe_ring(&f->ring);
+	struct io_uring_sqe *sqe;
+	int sock = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_non_null(p);
+	assert_true(io_uring_opcode_supported(p, IORING_OP_RECV_ZC));
+	io_uring_free_probe(p);
+	assert_true(sock >= 0);
+	sqe = must_get_sqe(&f->ring);
+	io_uring_prep_rw(IORING_OP_RECV_ZC, sqe, sock, NULL, 0, 0);
+	sqe->ioprio = IORING_RECV_MULTISHOT;
+	sqe->zcrx_ifq_idx = 0;
+	sqe->user_data = 1;
+	assert_int_equal(submit_one_and_wait(&f->ring, 1), -EINVAL);
+	close(sock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +145,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register_probe_not_zeroed_is_einval,
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_register_probe_short_array,
+						fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_recv_zc_without_queue_is_einval,
 						fixture_setup, fixture_teardown),
 	};
 

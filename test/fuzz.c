@@ -89,10 +89,11 @@ _Static_assert((int) IORING_OP_PIPE == (int) OP_PIPE &&
 #endif
 
 /*
- * The 128-byte opcodes (NOP128, URING_CMD128) are only valid in a ring with
- * 128-byte SQEs, which the fuzzer never sets up: they are drawn among the
- * garbage opcodes, and the other draws stay those of the 64-byte opcodes,
- * so a seed makes the same SQEs as before they were known.
+ * The 128-byte opcodes (NOP128, URING_CMD128) are newer than the 6.18
+ * kernel, which does not know them: -EINVAL on every ring, one with
+ * 128-byte SQEs too. They are drawn among the garbage opcodes, and the
+ * other draws stay those of the 64-byte opcodes, so a seed makes the same
+ * SQEs as before they were known.
  */
 #define NR_DRAWN_OPS	OP_NOP128
 

@@ -19,6 +19,7 @@ in a loop, inside a layer or across layers.
               nop.c timeout.c cancel.c fs.c xattr.c advise.c pipe.c
               epoll.c waitid.c iopoll.c read_mshot.c msg_ring.c
               uring_cmd.c
+              recv_zc.c
   services    the readiness poller and the worker pool (their threads come
               back up only through struct ua_issue_ops)
               poll.c iowq.c

@@ -18,6 +18,7 @@
 #include "engine/pipe.h"
 #include "engine/poll_op.h"
 #include "engine/read_mshot.h"
+#include "engine/recv_zc.h"
 #include "engine/req.h"
 #include "engine/rw.h"
 #include "engine/splice.h"
@@ -327,6 +328,10 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.issue = ua_fixed_fd_install, .needs_file = 1,
 		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(ADDR) | Z(LEN) |
 			Z(BUF_INDEX) | Z(FILE_INDEX) | Z(ADDR3),
+	},
+	/* No zero-copy receive queue can be registered: fails at prep. */
+	[IORING_OP_RECV_ZC] = {
+		.name = "RECV_ZC", .prep = ua_recv_zc_prep,
 	},
 	[IORING_OP_EPOLL_WAIT] = {
 		.name = "EPOLL_WAIT", .prep = ua_epoll_wait_prep,

@@ -680,6 +680,39 @@ static void attach_to_poller(struct ua_ctx *ctx)
 }
 
 /*
+ * A multishot POLL_ADD about to join waiters that epoll owes no report of
+ * their registration: epoll may still hold a report of a change of the
+ * file from before, which would reach the joiner too, after its own look
+ * at arming had reported that readiness already. The kernel's poll queues
+ * such a wakeup for the waiters of the time only, so the reports epoll
+ * holds are run now, before the joiner is linked. Only for a multishot
+ * poll's first look: an operation re-issued by a report only meets -EAGAIN
+ * again, and a one-shot poll that looked and found the file ready never
+ * parks.
+ */
+static bool joins_unreported_waiters(const struct ua_req *req,
+				     const struct ua_pollfd *pfd)
+{
+	return req->poll.is_poll_op && req->poll.multishot &&
+	       !pfd->report_due;
+}
+
+static void run_reports_held(struct ua_ctx *ctx)
+{
+	struct ua_poller *p = &ctx->poller;
+	struct epoll_event ev[UA_MAX_EVENTS];
+	int n;
+
+	do {
+		n = epoll_wait(ua_poller_epfd(ctx), ev, UA_MAX_EVENTS, 0);
+		/* A wake taken from a thread sleeping in the instance: its. */
+		if (n > 0 && ua_poll_dispatch(ctx, ev, n) &&
+		    __atomic_load_n(&p->epoll_waiters, __ATOMIC_RELAXED))
+			ua_wake_epoll_waiters(p);
+	} while (n == UA_MAX_EVENTS);
+}
+
+/*
  * Parks a request whose issue met -EAGAIN (or a POLL_ADD) until its file
  * reports one of events. The caller owns the request and gives it up here.
  * Returns false, the request untouched, when the file cannot be watched
@@ -689,7 +722,7 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 {
 	struct ua_poller *p = &req->ctx->poller;
 	struct ua_pollfd *pfd;
-	bool registered = true;
+	bool registered = true, ran_held = false;
 	unsigned one = 1;
 	int err;
 
@@ -698,6 +731,7 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	req->poll.multishot = flags & UA_POLL_MULTI;
 	__atomic_store_n(&req->poll.refs, 1, __ATOMIC_RELAXED);
 
+again:
 	pthread_mutex_lock(&p->lock);
 	pfd = instance_create_locked(p) ? NULL : pollfd_get(p, req->fd);
 	if (!pfd)
@@ -710,11 +744,18 @@ bool ua_poll_arm(struct ua_req *req, __u32 events, unsigned flags)
 	 * registration is still to be reported: that report reaches this
 	 * request too, and a look would report the readiness twice. */
 	if (!pfd->waiters || (req->poll.events & ~pfd->armed) ||
-	    (flags & UA_POLL_READY))
+	    (flags & UA_POLL_READY)) {
 		err = pollfd_register(p, pfd,
 				      waiters_events(pfd) | req->poll.events);
-	else
+	} else if (!ran_held && joins_unreported_waiters(req, pfd)) {
+		/* The waiters may change meanwhile: decide again after. */
+		pthread_mutex_unlock(&p->lock);
+		run_reports_held(req->ctx);
+		ran_held = true;
+		goto again;
+	} else {
 		err = pollfd_watch_if_new(p, pfd, req->poll.events, &registered);
+	}
 	if (err)
 		goto fail;
 	registered |= pfd->report_due;
