@@ -506,6 +506,23 @@ static void test_wait_woken_by_thread(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 }
 
+/* IOSQE_ASYNC: the same checks and results from a worker. */
+static void test_async_wait(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	static uint32_t word;
+	pthread_t t;
+
+	word = 0;
+	prep_wait(ring, &word, 1, ANY, PRIV, 1)->flags |= IOSQE_ASYNC;
+	assert_int_equal(submit_and_reap(ring, 1), -EAGAIN);
+	prep_wait(ring, &word, 0, ANY, PRIV, 2)->flags |= IOSQE_ASYNC;
+	assert_int_equal(io_uring_submit(ring), 1);
+	assert_int_equal(pthread_create(&t, NULL, change_and_wake, &word), 0);
+	assert_int_equal(reap_ud(ring, 2), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
 /* Cancelled, whatever runs the wait; the count is not asserted. */
 static void test_cancel_completes_wait(void **state)
 {
@@ -537,6 +554,7 @@ static int run_common(const char *name)
 		T(test_wait_checks),
 		T(test_wake_checks),
 		T(test_wait_woken_by_thread),
+		T(test_async_wait),
 		T(test_ring_wake_wakes_thread),
 		T(test_cancel_completes_wait),
 		T(test_exit_with_waits_pending),

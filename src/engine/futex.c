@@ -31,6 +31,7 @@
 struct ua_futex {
 	struct ua_futex_pending	wait;
 	struct ua_futex_word	word;		/* FUTEX_WAIT's, FUTEX_WAKE's */
+	bool			checked;	/* the words held their values */
 };
 #define futex_of(req)	ua_cmd(req, struct ua_futex)
 
@@ -71,6 +72,7 @@ static int word_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	f->wait = (struct ua_futex_pending) {
 		.req = req, .words = &f->word, .nr = 1,
 	};
+	f->checked = false;
 	/* Without the watchers a wait holds a worker for as long as it
 	 * lasts: the unbounded class. */
 	req->file_kind = UA_FILE_STREAM;
@@ -122,26 +124,31 @@ static int wait_blocking(struct ua_req *req, const struct ua_futex_word *word)
 	return done(req, errno == EINTR ? -ECANCELED : -errno);
 }
 
-/* FUTEX_WAIT and FUTEX_WAITV: every word is checked in order, then
- * waited on. */
+/*
+ * FUTEX_WAIT and FUTEX_WAITV: every word is checked in order, then waited
+ * on, by the watchers; without them in a worker, which checks only if the
+ * issue did not (IOSQE_ASYNC).
+ */
 int ua_futex_wait(struct ua_req *req, unsigned issue_flags)
 {
-	struct ua_futex_pending *wait = &futex_of(req)->wait;
+	struct ua_futex *f = futex_of(req);
+	struct ua_futex_pending *wait = &f->wait;
 	int ret = 0;
 
-	if (!(issue_flags & UA_ISSUE_NONBLOCK))
-		return wait_blocking(req, &wait->words[0]);
-	for (unsigned i = 0; !ret && i < wait->nr; i++)
+	for (unsigned i = 0; !f->checked && !ret && i < wait->nr; i++)
 		ret = check_word(&wait->words[i]);
 	if (ret)
 		return done(req, ret);
-	if (!ua_futex_watchers_ready()) {
-		if (wait->nr > 1)
-			return done(req, -ENOSYS);
-		return UA_PUNT;
+	f->checked = true;
+	if (ua_futex_watchers_ready()) {
+		ret = ua_futex_watch(wait);
+		return ret ? done(req, ret) : UA_PARKED;
 	}
-	ret = ua_futex_watch(wait);
-	return ret ? done(req, ret) : UA_PARKED;
+	if (wait->nr > 1)
+		return done(req, -ENOSYS);
+	if (issue_flags & UA_ISSUE_NONBLOCK)
+		return UA_PUNT;
+	return wait_blocking(req, &wait->words[0]);
 }
 
 /*
@@ -191,6 +198,7 @@ int ua_futex_waitv_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 	int ret = 0;
 
 	f->wait = (struct ua_futex_pending) { .req = req, .vector = true };
+	f->checked = false;
 	if (sqe->fd || !nr || nr > UA_FUTEX_WAITV_MAX)
 		return -EINVAL;
 	v = malloc(nr * sizeof(*v));
