@@ -397,12 +397,12 @@ static int start(struct ua_futex_watcher *w)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	w->running = true;
+	__atomic_store_n(&w->running, true, __ATOMIC_SEQ_CST);
 	ret = pthread_create(&thread, &attr, watcher_main, w);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	pthread_attr_destroy(&attr);
 	if (ret)
-		w->running = false;
+		__atomic_store_n(&w->running, false, __ATOMIC_SEQ_CST);
 	return -ret;
 }
 
