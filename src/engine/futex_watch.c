@@ -26,7 +26,9 @@
  *    that went with the change is taken as its own).
  *  - A ring FUTEX_WAKE wakes the ring waits of its word through this table
  *    first, then, for the rest of its count, the ordinary waiters, after
- *    the watchers of the waits it completed have let go of their words.
+ *    the watchers of the waits it completed have let go of their words and
+ *    those its mask misses are left out of their watchers' sets (a
+ *    watcher's entry has no mask) until it is done.
  * What remains different is listed in uring-alike(7).
  *
  * One lock guards every watcher's set. Whoever changes sets waits, after
@@ -39,7 +41,7 @@
  * teardown can wait until no watcher touches it.
  * Watchers are never freed (a thread exits when its set is empty and no
  * ring uses futex waits any more, and a later wait starts it again), so a
- * submitter may wait on a watcher's words after dropping the lock.
+ * submitter may wait on a watcher's state after dropping the lock.
  */
 #include <errno.h>
 #include <limits.h>
@@ -49,13 +51,11 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 #include "engine/cancel.h"
 #include "engine/futex.h"
 #include "engine/list.h"
-#include "engine/lock.h"
 #include "engine/req.h"
 #include "engine/sys.h"
 #include "engine/timer.h"
