@@ -25,39 +25,15 @@
  * libc older than the kernel may lack them (./configure says which). */
 #ifndef SYS_close_range
 #define SYS_close_range		436
-/* Whether futex_waitv(2) is there for us: the futex watchers wait with it
- * (futex_watch.c), or else ring futex waits hold workers (futex.c). */
-bool ua_sys_futex_waitv_ready(void);
-/* futex_waitv(2) with no timeout; only after ready said so. */
-long ua_sys_futex_waitv(struct futex_waitv *waiters, unsigned nr);
-
 #endif
 #ifndef SYS_openat2
 #define SYS_openat2		437
-/* Whether futex_waitv(2) is there for us: the futex watchers wait with it
- * (futex_watch.c), or else ring futex waits hold workers (futex.c). */
-bool ua_sys_futex_waitv_ready(void);
-/* futex_waitv(2) with no timeout; only after ready said so. */
-long ua_sys_futex_waitv(struct futex_waitv *waiters, unsigned nr);
-
 #endif
 #ifndef SYS_epoll_pwait2
 #define SYS_epoll_pwait2	441
-/* Whether futex_waitv(2) is there for us: the futex watchers wait with it
- * (futex_watch.c), or else ring futex waits hold workers (futex.c). */
-bool ua_sys_futex_waitv_ready(void);
-/* futex_waitv(2) with no timeout; only after ready said so. */
-long ua_sys_futex_waitv(struct futex_waitv *waiters, unsigned nr);
-
 #endif
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv		449
-/* Whether futex_waitv(2) is there for us: the futex watchers wait with it
- * (futex_watch.c), or else ring futex waits hold workers (futex.c). */
-bool ua_sys_futex_waitv_ready(void);
-/* futex_waitv(2) with no timeout; only after ready said so. */
-long ua_sys_futex_waitv(struct futex_waitv *waiters, unsigned nr);
-
 #endif
 
 /* epoll_pwait2(2); without it, epoll_pwait(2) with the timeout rounded up
