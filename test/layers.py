@@ -18,11 +18,10 @@ in a loop, inside a layer or across layers.
               opdef.c rw.c net.c openclose.c poll_op.c splice.c sync.c
               nop.c timeout.c cancel.c fs.c xattr.c advise.c pipe.c
               epoll.c waitid.c iopoll.c read_mshot.c msg_ring.c
-              uring_cmd.c
-              recv_zc.c
-  services    the readiness poller and the worker pool (their threads come
-              back up only through struct ua_issue_ops)
-              poll.c iowq.c
+              uring_cmd.c recv_zc.c futex.c
+  services    the readiness poller, the worker pool and the futex watchers
+              (their threads come back up only through struct ua_issue_ops)
+              poll.c iowq.c futex_watch.c
   completion  completing requests in batches, and what a completion
               releases (the next link, drained requests, count timeouts,
               a disarmed LINK_TIMEOUT), matching for cancellation

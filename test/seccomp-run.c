@@ -34,6 +34,9 @@
 #ifndef SYS_epoll_pwait2
 #define SYS_epoll_pwait2	441
 #endif
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv		449
+#endif
 
 struct profile {
 	const char		*name;
@@ -72,7 +75,7 @@ static const struct denial strict[] = {
 	DOCKER_DENIALS,
 	{ SYS_epoll_pwait2, EPERM }, { SYS_close_range, EPERM },
 	{ SYS_membarrier, EPERM }, { SYS_memfd_create, EPERM },
-	{ SYS_io_setup, EPERM }, END
+	{ SYS_io_setup, EPERM }, { SYS_futex_waitv, EPERM }, END
 };
 
 static const struct profile profiles[] = {
@@ -82,7 +85,7 @@ static const struct profile profiles[] = {
 			"clone3, io_uring: ENOSYS",
 	  old_kernel },
 	{ "strict", "docker's, and epoll_pwait2, close_range, membarrier, "
-		    "memfd_create, io_setup: EPERM", strict },
+		    "memfd_create, io_setup, futex_waitv: EPERM", strict },
 };
 
 #define NPROFILES	(sizeof(profiles) / sizeof(profiles[0]))

@@ -26,7 +26,7 @@ static void run_in_child(int (*check)(void), int err)
 		{ SYS_close_range, err }, { SYS_membarrier, err },
 		{ SYS_openat2, err }, { SYS_io_setup, err },
 		{ SYS_memfd_create, err }, { SYS_process_vm_readv, err },
-		DENIAL_END
+		{ SYS_futex_waitv, err }, DENIAL_END
 	};
 	int status, line;
 	pid_t pid = fork();
@@ -130,10 +130,25 @@ static int check_fallbacks(void)
 	CHECK(ua_sys_openat2(AT_FDCWD, "/dev/null", &how) < 0 && errno == ENOSYS);
 	CHECK(ua_sys_io_setup(1, &aio) < 0 && errno == ENOSYS && !aio);
 	CHECK(!ua_sys_process_vm_allowed());
+	errno = 1234;
+	CHECK(!ua_sys_futex_waitv_ready() && errno == 1234);
 	line = check_epoll();
 	line = line ? line : check_close_range();
 	line = line ? line : check_memfd();
 	return line ? line : check_plain_openat2();
+}
+
+/* A word that no longer holds the value: the wait ends at once. */
+static int check_futex_waitv(void)
+{
+	uint32_t word = 1;
+	struct futex_waitv w = {
+		.val = 0, .uaddr = (uintptr_t) &word, .flags = 2 | 128,
+	};
+
+	CHECK(ua_sys_futex_waitv_ready());
+	CHECK(ua_sys_futex_waitv(&w, 1) < 0 && errno == EAGAIN);
+	return 0;
 }
 
 /* Every call there: each wrapper does what the call does. */
@@ -148,7 +163,8 @@ static int check_calls(void)
 	CHECK(ua_sys_openat2(AT_FDCWD, "/dev/null", &how) >= 0);
 	CHECK(ua_sys_io_setup(1, &aio) == 0 && aio);
 	CHECK(ua_sys_process_vm_allowed());
-	line = check_epoll();
+	line = check_futex_waitv();
+	line = line ? line : check_epoll();
 	line = line ? line : check_close_range();
 	line = line ? line : check_memfd();
 	return line ? line : check_plain_openat2();

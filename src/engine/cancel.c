@@ -4,7 +4,8 @@
  * makes (sync_cancel.c); the matching rules are cancel_match.c's.
  *
  * A cancellation visits each kind of waiting request in turn (cancel_kinds):
- * work queued for or running in a worker, then armed timeouts. Each kind
+ * work queued for or running in a worker, parked requests, futex waits,
+ * then armed timeouts. Each kind
  * detaches what matches under its own lock; the detached requests complete
  * with -ECANCELED once every lock is dropped, through the issue layer
  * (ua_issue_up), since they may release chains. A worker blocked in
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include "engine/cancel.h"
 #include "engine/filetable.h"
+#include "engine/futex.h"
 #include "engine/list.h"
 #include "engine/req.h"
 #include "engine/ring.h"
@@ -39,6 +41,7 @@ struct ua_cancel {
 static const ua_cancel_fn cancel_kinds[] = {
 	ua_iowq_cancel,
 	ua_poll_cancel,
+	ua_futex_cancel,
 	ua_timeout_cancel,
 };
 
@@ -51,7 +54,7 @@ int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd)
 {
 	bool all = ua_cancel_all(cd);
 	bool running = false;
-	int nr = 0;
+	int nr = 0, one = 0;
 	struct ua_req_list out;
 	unsigned i;
 
@@ -63,14 +66,18 @@ int ua_cancel(struct ua_ctx *ctx, const struct ua_cancel_data *cd)
 			running = true;	/* a parked copy may yet match */
 		else
 			nr += ret;
-		if (nr && !all)
+		if (nr && !all) {
+			/* The kernel reports a futex wait it cancelled by
+			 * the count its futex list returns. */
+			one = cancel_kinds[i] == ua_futex_cancel ? nr : 0;
 			break;
+		}
 	}
 	ua_issue_up->complete_list(ctx, &out, -ECANCELED);
 	if (all)
 		return nr;
 	if (nr)
-		return 0;
+		return one;
 	return running ? -EALREADY : -ENOENT;
 }
 

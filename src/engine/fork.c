@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include "engine/aio.h"
 #include "engine/fork.h"
+#include "engine/futex.h"
 #include "engine/ring.h"
 #include "engine/timer.h"
 
@@ -26,6 +27,7 @@ static void atfork_child(void)
 	ua_timer_atfork_child();
 	ua_poller_atfork_child();
 	ua_iowq_atfork_child();
+	ua_futex_atfork_child();
 	ua_rcu_atfork_child();
 	ua_aio_forget_contexts();
 }

@@ -10,6 +10,7 @@
 #include "engine/epoll.h"
 #include "engine/filetable.h"
 #include "engine/fs.h"
+#include "engine/futex.h"
 #include "engine/kbuf.h"
 #include "engine/net.h"
 #include "engine/msg_ring.h"
@@ -322,6 +323,25 @@ const struct ua_opdef ua_opdefs[IORING_OP_LAST] = {
 		.name = "WAITID", .prep = ua_waitid_prep, .issue = ua_waitid,
 		.zero_fields = Z(IOPRIO) | Z(ADDR) | Z(OP_FLAGS) | Z(BUF_INDEX) |
 			Z(ADDR3),
+	},
+	/* The kernel checks what the futex ops leave unused (their prep). */
+	[IORING_OP_FUTEX_WAIT] = {
+		.name = "FUTEX_WAIT", .prep = ua_futex_wait_prep,
+		.issue = ua_futex_wait,
+		.zero_fields = Z(IOPRIO) | Z(LEN) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX),
+	},
+	[IORING_OP_FUTEX_WAKE] = {
+		.name = "FUTEX_WAKE", .prep = ua_futex_wake_prep,
+		.issue = ua_futex_wake,
+		.zero_fields = Z(IOPRIO) | Z(LEN) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX),
+	},
+	[IORING_OP_FUTEX_WAITV] = {
+		.name = "FUTEX_WAITV", .prep = ua_futex_waitv_prep,
+		.issue = ua_futex_wait, .cleanup = ua_futex_cleanup,
+		.zero_fields = Z(IOPRIO) | Z(OFF) | Z(OP_FLAGS) | Z(BUF_INDEX) |
+			Z(FILE_INDEX) | Z(ADDR3),
 	},
 	[IORING_OP_FIXED_FD_INSTALL] = {
 		.name = "FIXED_FD_INSTALL", .prep = ua_fixed_fd_install_prep,

@@ -11,6 +11,7 @@
 #include "engine/cq.h"
 #include "engine/eventfd.h"
 #include "engine/filetable.h"
+#include "engine/futex.h"
 #include "engine/fork.h"
 #include "engine/iowq.h"
 #include "engine/kbuf.h"
@@ -54,8 +55,9 @@ void ua_ctx_free(struct ua_ctx *ctx)
  * new (ua_run_end cancels it). Timeouts are cancelled once the process's
  * timer is done with the ring, the poller thread stopped, worker requests
  * cancelled and the workers joined (a worker may still park a request),
- * then the parked and the drained requests cancelled: afterwards no thread
- * runs for the ring, and none touches the application's memory.
+ * then the futex waits (the watchers done with the ring), the parked and
+ * the drained requests cancelled: afterwards no thread runs for the ring,
+ * and none touches the application's memory.
  */
 void ua_ctx_shutdown(struct ua_ctx *ctx)
 {
@@ -64,6 +66,7 @@ void ua_ctx_shutdown(struct ua_ctx *ctx)
 	ua_poller_shutdown(ctx);
 	ua_iowq_shutdown(ctx);
 	ua_aio_wait_device(ctx);
+	ua_futex_stop(ctx);
 	ua_poller_cancel_all(ctx);
 	ua_drain_cancel(ctx);
 	ua_iopoll_reap(ctx);	/* what finished is posted, as on the kernel */

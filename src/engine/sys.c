@@ -31,6 +31,7 @@ enum ua_sys_call {
 	SYS_CALL_IO_SETUP,
 	SYS_CALL_MEMFD_CREATE,
 	SYS_CALL_PROCESS_VM_READV,
+	SYS_CALL_FUTEX_WAITV,
 	SYS_CALL_NR
 };
 
@@ -69,6 +70,9 @@ static bool probe(enum ua_sys_call call)
 	case SYS_CALL_PROCESS_VM_READV:	/* nothing to copy: 0 */
 		return !refused(syscall(SYS_process_vm_readv, pid, NULL, 0UL,
 					NULL, 0UL, 0UL));
+	case SYS_CALL_FUTEX_WAITV:	/* no futexes: EINVAL */
+		return !refused(syscall(SYS_futex_waitv, NULL, 0U, 0U, NULL,
+					CLOCK_MONOTONIC));
 	case SYS_CALL_NR:
 		break;
 	}
@@ -203,4 +207,14 @@ int ua_sys_memfd_create(const char *name, unsigned flags)
 bool ua_sys_process_vm_allowed(void)
 {
 	return have(SYS_CALL_PROCESS_VM_READV);
+}
+
+bool ua_sys_futex_waitv_ready(void)
+{
+	return have(SYS_CALL_FUTEX_WAITV);
+}
+
+long ua_sys_futex_waitv(struct futex_waitv *waiters, unsigned nr)
+{
+	return syscall(SYS_futex_waitv, waiters, nr, 0U, NULL, CLOCK_MONOTONIC);
 }

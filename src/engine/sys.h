@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <linux/aio_abi.h>
+#include <linux/futex.h>
 #include <linux/openat2.h>
 
 /* Numbers from 424 on are the same on every architecture but alpha; a
@@ -30,6 +31,9 @@
 #endif
 #ifndef SYS_epoll_pwait2
 #define SYS_epoll_pwait2	441
+#endif
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv		449
 #endif
 
 /* epoll_pwait2(2); without it, epoll_pwait(2) with the timeout rounded up
@@ -65,5 +69,11 @@ int ua_sys_memfd_create(const char *name, unsigned flags);
 /* Whether process_vm_readv(2) is there for us: uaccess.c copies
  * application memory with it, or else through a pipe. */
 bool ua_sys_process_vm_allowed(void);
+
+/* Whether futex_waitv(2) is there for us: the futex watchers wait with it
+ * (futex_watch.c), or else ring futex waits hold workers (futex.c). */
+bool ua_sys_futex_waitv_ready(void);
+/* futex_waitv(2) with no timeout; only after ready said so. */
+long ua_sys_futex_waitv(struct futex_waitv *waiters, unsigned nr);
 
 #endif
