@@ -33,6 +33,18 @@
  * flushes that ever ran at once. After fork() the child has none of them
  * (the kernel does not copy AIO contexts): it forgets them and makes its own.
  *
+ * A syscall is not dear everywhere, though, and AIO's own cost per iocb
+ * (an allocation, a file reference, an event written and read) is not
+ * small: where a system call is cheap, one preadv2 per transfer can beat
+ * one io_submit() per batch, and a seccomp filter or the CPU's mitigations
+ * turn that around. So which way a batch goes is measured, not assumed:
+ * once its descriptors have shown that their transfers complete inside
+ * io_submit() (buffered files), a batch is made either way, each way's
+ * cost per transfer is kept for the process and each size of batch, and
+ * the cheaper one is taken, the other tried again now and then in case
+ * the machine changed. Either way each result is handled by the same
+ * code, so the choice changes the speed, never a result.
+ *
  * Transfers on a descriptor that went async (O_DIRECT) wait for the device:
  * made one at a time by the submitter, queue depth 32 became queue depth 1.
  * They are sent instead to the device context, one for the process, with
@@ -78,6 +90,116 @@ static void mark_fd_async(struct ua_aio_batch *a, int fd)
 		a->high_fds_async = true;
 	else
 		a->async_fds[fd / FD_WORD_BITS] |= 1ul << (fd % FD_WORD_BITS);
+}
+
+static bool fd_buffered(const struct ua_aio_batch *a, int fd)
+{
+	return (unsigned) fd < UA_AIO_FD_BITS &&
+	       (a->buffered_fds[fd / FD_WORD_BITS] & (1ul << (fd % FD_WORD_BITS)));
+}
+
+static void mark_fd_buffered(struct ua_aio_batch *a, int fd)
+{
+	if ((unsigned) fd < UA_AIO_FD_BITS)
+		a->buffered_fds[fd / FD_WORD_BITS] |= 1ul << (fd % FD_WORD_BITS);
+}
+
+/* ---- which way a batch of buffered transfers goes ---- */
+
+/* Batches of 2-3, 4-7, 8-15, 16-31 and 32 transfers: what one system
+ * call saves is spread over more transfers in a bigger batch. */
+#define SIZE_CLASSES	5
+/* Samples of each way before the cheaper is trusted. */
+#define WARM_SAMPLES	8
+/* Once warm, one batch in this many goes the dearer way, to see whether
+ * it still is, and one in TIME_EVERY of the others is timed. */
+#define RETRY_EVERY	128
+#define TIME_EVERY	4
+
+struct way_cost {
+	unsigned	ns;		/* per transfer, a moving average */
+	unsigned	samples;	/* saturates at WARM_SAMPLES */
+};
+
+/* The process's, as the machine's syscall cost and its seccomp filter
+ * are: rings and threads all add to it. Every field is accessed with
+ * relaxed atomics; a lost update only delays the choice. */
+static struct {
+	struct way_cost	way[UA_AIO_NR_WAYS];
+	unsigned	batches;
+} costs[SIZE_CLASSES];
+static unsigned forced_way = UA_AIO_MEASURED;	/* atomic */
+
+static unsigned size_class(unsigned nr)
+{
+	unsigned c = (unsigned) (31 - __builtin_clz(nr)) - 1;	/* nr >= 2 */
+
+	return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
+}
+
+/* Test hook: every batch goes one way, or by measurement again. */
+void ua_aio_force_way(unsigned way)
+{
+	__atomic_store_n(&forced_way, way, __ATOMIC_RELAXED);
+}
+
+void ua_aio_forget_costs(void)
+{
+	memset(costs, 0, sizeof(costs));
+}
+
+static unsigned load_relaxed(const unsigned *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* The way the next batch of nr (>= 2) transfers goes, and whether its
+ * cost is to be taken (ua_aio_note_cost). */
+enum ua_aio_way ua_aio_pick_way(unsigned nr, bool *timed)
+{
+	struct way_cost *w = costs[size_class(nr)].way;
+	unsigned forced = load_relaxed(&forced_way), n, submit, alone;
+	enum ua_aio_way cheaper;
+
+	*timed = false;
+	if (forced != UA_AIO_MEASURED)
+		return (enum ua_aio_way) forced;
+	n = __atomic_fetch_add(&costs[size_class(nr)].batches, 1,
+			       __ATOMIC_RELAXED);
+	if (load_relaxed(&w[UA_AIO_SUBMIT].samples) < WARM_SAMPLES ||
+	    load_relaxed(&w[UA_AIO_ALONE].samples) < WARM_SAMPLES) {
+		*timed = true;
+		return load_relaxed(&w[UA_AIO_ALONE].samples) <
+		       load_relaxed(&w[UA_AIO_SUBMIT].samples) ?
+		       UA_AIO_ALONE : UA_AIO_SUBMIT;
+	}
+	submit = load_relaxed(&w[UA_AIO_SUBMIT].ns);
+	alone = load_relaxed(&w[UA_AIO_ALONE].ns);
+	cheaper = alone < submit ? UA_AIO_ALONE : UA_AIO_SUBMIT;
+	*timed = n % TIME_EVERY == 0;
+	if (n % RETRY_EVERY == RETRY_EVERY - 1)
+		return cheaper == UA_AIO_ALONE ? UA_AIO_SUBMIT : UA_AIO_ALONE;
+	return cheaper;
+}
+
+/* A batch of nr transfers went way and took ns. A sample is counted for
+ * at most twice the average, so that a preemption in the middle of one
+ * batch does not decide; a real change still wins in a few batches. */
+void ua_aio_note_cost(unsigned nr, enum ua_aio_way way, __u64 ns)
+{
+	struct way_cost *w = &costs[size_class(nr)].way[way];
+	unsigned avg = load_relaxed(&w->ns), samples = load_relaxed(&w->samples);
+	__u64 per = ns / nr;
+
+	if (samples && per > 2ull * avg)
+		per = 2ull * avg;
+	if (per > UINT32_MAX / 2)
+		per = UINT32_MAX / 2;
+	if (samples)
+		per = avg + ((long long) per - (long long) avg) / 8;
+	__atomic_store_n(&w->ns, (unsigned) per, __ATOMIC_RELAXED);
+	if (samples < WARM_SAMPLES)
+		__atomic_store_n(&w->samples, samples + 1, __ATOMIC_RELAXED);
 }
 
 /* Idle contexts, each lent to one flush at a time. */
@@ -368,6 +490,10 @@ static bool submit_and_reap(struct ua_ctx *ctx, aio_context_t actx,
 	}
 	if (!reap(ctx, actx, cbs, submitted, settled, batch))
 		goto abandon;
+	/* What did not go async completed inside io_submit(): buffered. */
+	for (i = 0; i < a->nr; i++)
+		if (!fd_went_async(a, (int) cbs[i].aio_fildes))
+			mark_fd_buffered(a, (int) cbs[i].aio_fildes);
 	a->nr = 0;
 	return true;
 abandon:
@@ -554,10 +680,49 @@ void ua_aio_wait_device(struct ua_ctx *ctx)
 	pthread_mutex_unlock(&device.lock);
 }
 
+/* With io_submit(), on a borrowed context; each alone without one. */
+static void flush_submit(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+{
+	aio_context_t actx = borrow_context();
+
+	if (!actx) {
+		flush_alone(ctx, batch);
+		return;
+	}
+	if (submit_and_reap(ctx, actx, batch))
+		give_back_context(actx);
+}
+
+/* Only descriptors seen completing inside io_submit() may go either way:
+ * an O_DIRECT one is found out by io_submit() alone. */
+static bool batch_buffered(const struct ua_aio_batch *a)
+{
+	unsigned i;
+
+	for (i = 0; i < a->nr; i++)
+		if (!fd_buffered(a, a->reqs[i]->fd))
+			return false;
+	return true;
+}
+
+/* The way measured cheaper here, timed now and then to keep it honest. */
+static void flush_measured(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+{
+	unsigned nr = ctx->aio.nr;
+	bool timed;
+	enum ua_aio_way way = ua_aio_pick_way(nr, &timed);
+	__u64 start = timed ? ua_clock_ns(CLOCK_MONOTONIC) : 0;
+
+	if (way == UA_AIO_ALONE)
+		flush_alone(ctx, batch);
+	else
+		flush_submit(ctx, batch);
+	if (timed)
+		ua_aio_note_cost(nr, way, ua_clock_ns(CLOCK_MONOTONIC) - start);
+}
+
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 {
-	aio_context_t actx;
-
 	ua_lock_assert_held(&ctx->uring_lock);
 	if (ctx->aio.nr_device)
 		flush_device(ctx, batch);
@@ -571,11 +736,8 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 		flush_alone(ctx, batch);
 		return;
 	}
-	actx = borrow_context();
-	if (!actx) {
-		flush_alone(ctx, batch);
-		return;
-	}
-	if (submit_and_reap(ctx, actx, batch))
-		give_back_context(actx);
+	if (batch_buffered(&ctx->aio))
+		flush_measured(ctx, batch);
+	else
+		flush_submit(ctx, batch);
 }
