@@ -28,6 +28,12 @@
 static bool getevents_refused;
 static unsigned nr_refusals;
 static unsigned nr_submits;	/* io_submit() calls, atomic */
+/* Events taken by io_getevents() calls that wait a while (min_nr 1 and a
+ * timeout) on the thread that set waiter_tid: a thread waiting for CQEs
+ * reaping for itself. (A submitter that finds its batch still at the
+ * device waits with no timeout.) */
+static pid_t waiter_tid;
+static unsigned waiter_events;
 
 long __real_syscall(long nr, ...);
 
@@ -58,6 +64,10 @@ long __wrap_syscall(long nr, ...)
 	if (nr == SYS_io_submit)
 		__atomic_add_fetch(&nr_submits, 1, __ATOMIC_RELAXED);
 	ret = __real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (nr == SYS_io_getevents && a[1] >= 1 && a[4] && ret > 0 &&
+	    gettid() == __atomic_load_n(&waiter_tid, __ATOMIC_RELAXED))
+		__atomic_add_fetch(&waiter_events, (unsigned) ret,
+				   __ATOMIC_RELAXED);
 	if (__atomic_load_n(&getevents_refused, __ATOMIC_RELAXED) &&
 	    nr == SYS_io_submit && ret > 0)
 		set_ring_magic(a[0], 0);
@@ -213,6 +223,37 @@ static void test_direct_io_keeps_queue_depth(void **state)
 	assert_int_equal(io_uring_submit(&f->ring), NR);
 	io_uring_queue_exit(&f->ring);
 	assert_int_equal(io_uring_queue_init(NR, &f->ring, 0), 0);
+	close(dfd);
+}
+
+/* The thread that waits for CQEs of O_DIRECT reads in flight takes their
+ * events itself, in a blocking io_getevents(), rather than only be woken
+ * by the reaper thread that took them; the data is right either way. */
+static void test_waiter_reaps_device_events(void **state)
+{
+	struct aio_fixture *f = *state;
+	char path[PATH_MAX];
+	int fds[NR], res[NR], i, round, dfd;
+
+	join_path(path, f->dir, "data");
+	dfd = open(path, O_RDONLY | O_DIRECT);
+	if (dfd < 0 || !aio_allowed())
+		skip();
+	for (i = 0; i < NR; i++)
+		fds[i] = dfd;
+	__atomic_store_n(&waiter_tid, gettid(), __ATOMIC_RELAXED);
+	for (round = 0; round < 8; round++) {
+		/* On the device, not in the page cache: the reads wait. */
+		assert_int_equal(posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+		memset(f->bufs, 0, NR * BS);
+		read_batch(f, fds, res);
+		for (i = 0; i < NR; i++) {
+			assert_int_equal(res[i], BS);
+			assert_block(f, i);
+		}
+	}
+	__atomic_store_n(&waiter_tid, 0, __ATOMIC_RELAXED);
+	assert_true(__atomic_load_n(&waiter_events, __ATOMIC_RELAXED) > 0);
 	close(dfd);
 }
 
@@ -444,6 +485,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_iocb_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_io_completes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_io_keeps_queue_depth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiter_reaps_device_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_without_aio_reads_still_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipe_in_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_outlives_rings, setup, teardown),

@@ -219,6 +219,7 @@ static struct {
 	aio_context_t		actx;		/* 0 until first needed */
 	unsigned		inflight;	/* the process's, under lock */
 	bool			reaping;	/* the reaper thread runs */
+	__u64			waiter_came;	/* atomic: ua_clock_ns() */
 } device = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.settled = PTHREAD_COND_INITIALIZER,
@@ -292,6 +293,7 @@ void ua_aio_forget_contexts(void)
 	device.actx = 0;
 	device.inflight = 0;
 	device.reaping = false;
+	device.waiter_came = 0;
 }
 
 /* Takes the request into the batch, or returns false: issue it now. */
@@ -525,14 +527,53 @@ static void settle_device(struct ua_req *req, long res)
  * looks now and then whether any are still in flight for it to wait for. */
 static const struct timespec reaper_look = { 0, 50 * 1000 * 1000 };
 
+/*
+ * While threads wait for their rings' events themselves
+ * (ua_aio_wait_events), the reaper keeps out of io_getevents(): both
+ * would be woken by each event, and one that the reaper took would wait
+ * unseen by the waiter until the waiter's next event. It looks again
+ * every REAPER_STANDBY; a program that stops waiting in io_uring_enter()
+ * (and waits on an eventfd instead) sees the events at most that late,
+ * once.
+ */
+#define REAPER_STANDBY_NS	(10 * 1000 * 1000)
+
+static bool waiters_reap(void)
+{
+	return ua_clock_ns(CLOCK_MONOTONIC) -
+	       __atomic_load_n(&device.waiter_came, __ATOMIC_RELAXED) <
+	       REAPER_STANDBY_NS;
+}
+
+/* True when nothing is left in flight: the reaper is gone then. */
+static bool reaper_done(long got)
+{
+	bool done;
+
+	pthread_mutex_lock(&device.lock);
+	device.inflight -= (unsigned) got;
+	done = !device.inflight;
+	if (done)
+		device.reaping = false;
+	pthread_mutex_unlock(&device.lock);
+	return done;
+}
+
 static void *device_reaper(void *arg)
 {
+	static const struct timespec standby = { 0, REAPER_STANDBY_NS };
 	struct io_event ev[UA_AIO_BATCH];
 	long got, i;
 
 	(void) arg;
 	pthread_setname_np(pthread_self(), "ua-aio");
 	for (;;) {
+		if (waiters_reap()) {
+			nanosleep(&standby, NULL);
+			if (reaper_done(0))
+				return NULL;
+			continue;
+		}
 		got = syscall(SYS_io_getevents, device.actx, 1, UA_AIO_BATCH,
 			      ev, &reaper_look);
 		if (got < 0 && errno == EINTR)
@@ -544,14 +585,8 @@ static void *device_reaper(void *arg)
 		for (i = 0; i < got; i++)
 			settle_device((struct ua_req *) (uintptr_t) ev[i].data,
 				      (long) ev[i].res);
-		pthread_mutex_lock(&device.lock);
-		device.inflight -= (unsigned) got;
-		if (!device.inflight) {
-			device.reaping = false;
-			pthread_mutex_unlock(&device.lock);
+		if (reaper_done(got))
 			return NULL;
-		}
-		pthread_mutex_unlock(&device.lock);
 	}
 }
 
@@ -647,13 +682,26 @@ static void flush_device(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 	}
 }
 
+/* Finishes device events a waiting thread took, whichever ring's. */
+static void settle_taken(const struct io_event *ev, long got)
+{
+	long i;
+
+	for (i = 0; i < got; i++)
+		settle_device((struct ua_req *) (uintptr_t) ev[i].data,
+			      (long) ev[i].res);
+	pthread_mutex_lock(&device.lock);
+	device.inflight -= (unsigned) got;
+	pthread_mutex_unlock(&device.lock);
+}
+
 /* Device events already there, taken by a thread about to wait for CQEs:
  * it finishes them itself rather than sleep until the reaper wakes it. */
 void ua_aio_reap_ready(struct ua_ctx *ctx)
 {
 	static const struct timespec no_wait = { 0, 0 };
 	struct io_event ev[UA_AIO_BATCH];
-	long got, i;
+	long got;
 
 	/* Acquire: a count seen means the context it was counted on. */
 	if (!__atomic_load_n(&ctx->aio.device_inflight, __ATOMIC_ACQUIRE))
@@ -661,14 +709,51 @@ void ua_aio_reap_ready(struct ua_ctx *ctx)
 	got = syscall(SYS_io_getevents,
 		      __atomic_load_n(&device.actx, __ATOMIC_RELAXED), 0,
 		      UA_AIO_BATCH, ev, &no_wait);
-	if (got <= 0)
-		return;
-	for (i = 0; i < got; i++)
-		settle_device((struct ua_req *) (uintptr_t) ev[i].data,
-			      (long) ev[i].res);
-	pthread_mutex_lock(&device.lock);
-	device.inflight -= (unsigned) got;
-	pthread_mutex_unlock(&device.lock);
+	if (got > 0)
+		settle_taken(ev, got);
+}
+
+/*
+ * A thread that would sleep until CQEs come, while the ring has transfers
+ * at the device, waits for their events in io_getevents() itself and
+ * finishes them there: the kernel wakes it from the device's interrupt,
+ * and no reaper thread has to run and then wake it (two cross-CPU
+ * wakeups, and on a busy machine two waits for a CPU). It waits
+ * WAITER_REAP_NS at a time, the most that a CQE another thread posts
+ * meanwhile (a worker's, or one of the reaper's before it stood by) can
+ * go unseen. Returns 1 after waiting (look at the CQ again), 0 when there
+ * is nothing of the ring's at the device or the deadline has passed
+ * (sleep as usual), -EINTR after a signal's handler ran.
+ */
+#define WAITER_REAP_NS	(200 * 1000)
+
+int ua_aio_wait_events(struct ua_ctx *ctx, const struct timespec *deadline)
+{
+	struct timespec wait = { 0, WAITER_REAP_NS };
+	struct io_event ev[UA_AIO_BATCH];
+	long got;
+
+	if (!__atomic_load_n(&ctx->aio.device_inflight, __ATOMIC_ACQUIRE))
+		return 0;
+	__atomic_store_n(&device.waiter_came, ua_clock_ns(CLOCK_MONOTONIC),
+			 __ATOMIC_RELAXED);
+	if (deadline) {
+		__s64 left = (__s64) (deadline->tv_sec * 1000000000ll +
+				      deadline->tv_nsec) -
+			     (__s64) ua_clock_ns(CLOCK_MONOTONIC);
+
+		if (left <= 0)
+			return 0;
+		if (left < WAITER_REAP_NS)
+			wait.tv_nsec = (long) left;
+	}
+	got = syscall(SYS_io_getevents,
+		      __atomic_load_n(&device.actx, __ATOMIC_RELAXED), 1,
+		      UA_AIO_BATCH, ev, &wait);
+	if (got < 0)
+		return errno == EINTR ? -EINTR : 0;
+	settle_taken(ev, got);
+	return 1;
 }
 
 /* Teardown: the ring's transfers still at the device finish first. */

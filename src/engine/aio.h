@@ -55,5 +55,7 @@ unsigned ua_aio_nr_contexts(void);
 void ua_aio_forget_contexts(void);
 void ua_aio_wait_device(struct ua_ctx *ctx);
 void ua_aio_reap_ready(struct ua_ctx *ctx);
+struct timespec;
+int ua_aio_wait_events(struct ua_ctx *ctx, const struct timespec *deadline);
 
 #endif

@@ -238,6 +238,15 @@ static int wait_loop(struct ua_ctx *ctx, const struct ua_wait_args *args,
 		ua_aio_reap_ready(ctx);
 		if (enough(ctx, args->min_complete))
 			return 0;
+		/* The ring's transfers at the device: their events wake this
+		 * thread, with no reaper in between (a mask is the futex's). */
+		if (!in_poller && !args->sigmask) {
+			ret = ua_aio_wait_events(ctx, args->deadline);
+			if (ret < 0)
+				return cq_ready(ctx) ? 0 : ret;
+			if (ret)
+				continue;
+		}
 		/* A ring that never parked a request has no instance yet:
 		 * nothing to run, and posters wake the futex. */
 		ret = in_poller && ua_poller_epfd(ctx) >= 0 ?
