@@ -176,9 +176,11 @@ enum ua_aio_way ua_aio_pick_way(unsigned nr, bool *timed)
 	submit = load_relaxed(&w[UA_AIO_SUBMIT].ns);
 	alone = load_relaxed(&w[UA_AIO_ALONE].ns);
 	cheaper = alone < submit ? UA_AIO_ALONE : UA_AIO_SUBMIT;
-	*timed = n % TIME_EVERY == 0;
-	if (n % RETRY_EVERY == RETRY_EVERY - 1)
+	if (n % RETRY_EVERY == RETRY_EVERY - 1) {
+		*timed = true;	/* a retry untimed would tell nothing */
 		return cheaper == UA_AIO_ALONE ? UA_AIO_SUBMIT : UA_AIO_ALONE;
+	}
+	*timed = n % TIME_EVERY == 0;
 	return cheaper;
 }
 
