@@ -84,12 +84,14 @@ static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 	bool sqpoll = ctx->setup_flags & IORING_SETUP_SQPOLL;
 	unsigned i;
 
-	if (spins_missed >= SPINS_MISSED_MAX &&
+	/* An SQPOLL ring's thread posts at once when it runs, and the spin
+	 * yields to it: that spin always pays. */
+	if (!sqpoll && spins_missed >= SPINS_MISSED_MAX &&
 	    spins_missed++ % SPIN_RETRY_EVERY)
 		return false;
 	for (i = 0; i < SPIN_ITERATIONS; i++) {
 		if (enough(ctx, min_complete)) {
-			if (i < SPIN_PAYS)
+			if (i < SPIN_PAYS || sqpoll)
 				spins_missed = 0;
 			else
 				note_spin_missed();
@@ -100,7 +102,8 @@ static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 		else
 			ua_cpu_relax();
 	}
-	note_spin_missed();
+	if (!sqpoll)
+		note_spin_missed();
 	return false;
 }
 
