@@ -52,8 +52,8 @@ if dd if="$data" of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null; then
 	direct=1
 fi
 
-# Runs one benchmark with a watchdog and appends "WORKLOAD IMPL OPS_PER_SEC"
-# (or FAIL) to the results.
+# Runs one benchmark with a watchdog and appends "WORKLOAD IMPL VALUE" (or
+# FAIL) to the results, one line for each figure the workload reports.
 measure() {
 	workload=$1 impl=$2 bin=$3
 	shift 3
@@ -73,25 +73,36 @@ measure() {
 	wait "$watchdog" || true
 	pid=
 
-	# Timeout rows compare latency (median µs), the others throughput.
+	# Latency rows compare µs, memory rows KiB, the others throughput:
+	# the first figure is the workload's row, the next ones get rows
+	# named WORKLOAD.FIGURE.
 	case $workload in
-	timeout) rate=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^median_us=/) { sub(/median_us=/, "", $i); print $i } }' "$tmp/out") ;;
-	*) rate=$(awk -F'ops_per_sec=' 'NF == 2 { print $2 }' "$tmp/out") ;;
+	timeout) figures=median_us ;;
+	wake) figures="median_us p99_us" ;;
+	idle) figures="vmsize_kib rss_kib" ;;
+	*) figures=ops_per_sec ;;
 	esac
-	if [ "$status" -ne 0 ] || [ -z "$rate" ]; then
-		if [ "$status" -eq 137 ]; then
-			echo "bench: $impl $workload hung: killed after ${limit}s" >&2
-		else
-			echo "bench: $impl $workload failed (exit $status):" >&2
+	# The first figure names the row WORKLOAD, the next WORKLOAD.FIGURE.
+	row=
+	for figure in $figures; do
+		row=${row:+$workload.$figure}
+		row=${row:-$workload}
+		rate=$(awk -v f="$figure=" '{ for (i = 1; i <= NF; i++) if (index($i, f) == 1) print substr($i, length(f) + 1) }' "$tmp/out")
+		if [ "$status" -ne 0 ] || [ -z "$rate" ]; then
+			if [ "$status" -eq 137 ]; then
+				echo "bench: $impl $workload hung: killed after ${limit}s" >&2
+			else
+				echo "bench: $impl $workload failed (exit $status):" >&2
+			fi
+			cat "$tmp/err" >&2
+			rate=FAIL
 		fi
-		cat "$tmp/err" >&2
-		rate=FAIL
-	fi
-	echo "$workload $impl $rate" >>"$results"
+		echo "$row $impl $rate" >>"$results"
+	done
 	printf '.' >&2
 }
 
-echo "bench: $runs rounds of about 46 runs, ${seconds}s each" >&2
+echo "bench: $runs rounds of about 50 runs, ${seconds}s each" >&2
 round=1
 while [ "$round" -le "$runs" ]; do
 	measure nop32 ours "$ours" --mode nop --batch 32
@@ -109,8 +120,9 @@ while [ "$round" -le "$runs" ]; do
 	measure nop1sq kernel "$kernel" --mode nop --batch 1 --sqpoll
 	measure readsq ours "$ours" --mode read --file "$data" --qd 32 --bs 4096 --sqpoll
 	measure readsq kernel "$kernel" --mode read --file "$data" --qd 32 --bs 4096 --sqpoll
-	# The same reads where every system call runs a 200-rule seccomp
-	# filter, as in containers: syscalls are dear there.
+	# The same reads where every system call runs a 1000-rule seccomp
+	# filter the kernel cannot cache, as in containers whose profile
+	# checks arguments: syscalls are dear there.
 	measure readdear ours "$ours" --mode read --file "$data" --dear-syscalls
 	measure readdear kernel "$kernel" --mode read --file "$data" --dear-syscalls
 	measure readdear sync "$ours" --mode pread --file "$data" --dear-syscalls
@@ -138,6 +150,10 @@ while [ "$round" -le "$runs" ]; do
 	measure cycleread kernel "$kernel" --mode cycle --file "$data"
 	measure timeout ours "$ours" --mode timeout --usec 1000
 	measure timeout kernel "$kernel" --mode timeout --usec 1000
+	measure wake ours "$ours" --mode wake
+	measure wake kernel "$kernel" --mode wake
+	measure idle ours "$ours" --mode idle --entries 4096
+	measure idle kernel "$kernel" --mode idle --entries 4096
 	# Registered-file updates while fixed-file reads wait on empty pipes,
 	# and the same with the ring drained before each update (quiesce).
 	for n in 1 1000; do
@@ -169,6 +185,9 @@ function ratio(a, b) {
 function rate(r) {
 	return r == "FAIL" ? r : sprintf("%.0f", r)
 }
+function us(r) {
+	return r == "FAIL" ? r : sprintf("%.1f", r)
+}
 function opt(r) {
 	return r == "FAIL" ? "-" : rate(r)
 }
@@ -183,10 +202,11 @@ END {
 	pread = median("pread ours")
 	printf "median of %d runs of %ss; random reads of a 256 MiB page-cached file\n", runs, seconds
 	printf "peers: kernel = the same source on the kernel io_uring (system liburing);\n"
-	printf "sync = a plain synchronous loop (QD 1); libuv = its thread pool\n\n"
-	fmt = "%-24s %11s %11s %11s %11s %8s %8s %8s\n"
-	printf fmt, "workload (ops/s)", "uring-alike", "kernel", "sync", "libuv", "/kernel", "/sync", "/libuv"
-	n = split("nop32 nop1 read readdear nop32sq nop1sq readsq direct write fsync nop32ev evchurn cycle cycleread", rows, " ")
+	printf "sync = a plain synchronous loop (QD 1); libuv = its thread pool\n"
+	printf "rows in ops/s: a ratio above 1 is ahead; rows in us or KiB: below 1 is ahead\n\n"
+	fmt = "%-30s %11s %11s %11s %11s %8s %8s %8s\n"
+	printf fmt, "workload", "uring-alike", "kernel", "sync", "libuv", "/kernel", "/sync", "/libuv"
+	n = split("nop32 nop1 read readdear nop32sq nop1sq readsq direct write fsync nop32ev evchurn cycle cycleread fupdate1 fupdate1000 fupdateq timeout wake wake.p99_us idle idle.rss_kib", rows, " ")
 	names["nop32"] = "nop batch 32"
 	names["nop1"] = "nop batch 1"
 	names["read"] = "read 4K cached qd 32"
@@ -201,6 +221,15 @@ END {
 	names["evchurn"] = "eventfd churn"
 	names["cycle"] = "ring + NOP + exit"
 	names["cycleread"] = "ring + read + exit"
+	names["fupdate1"] = "file update, 1 read parked"
+	names["fupdate1000"] = "file update, 1000 parked"
+	names["fupdateq"] = "quiesce + update, 1000 parked"
+	names["timeout"] = "1 ms timeout, median (us)"
+	names["wake"] = "pipe wakeup, median (us)"
+	names["wake.p99_us"] = "pipe wakeup, p99 (us)"
+	names["idle"] = "idle 4096 ring, VmSize (KiB)"
+	names["idle.rss_kib"] = "idle 4096 ring, RSS (KiB)"
+	latency["timeout"] = latency["wake"] = latency["wake.p99_us"] = 1
 	for (i = 1; i <= n; i++) {
 		w = rows[i]
 		o = median(w " ours")
@@ -209,31 +238,21 @@ END {
 		u = median(w " uv")
 		if (!((w " ours") in count) && !((w " ours") in failed))
 			continue	# not measured here (no O_DIRECT)
-		printf fmt, names[w], rate(o), rate(k), opt(sy), opt(u), ratio(o, k), ratio(o, sy), ratio(o, u)
+		if (w in latency)
+			printf fmt, names[w], us(o), us(k), "", "", ratio(o, k), "", ""
+		else if (w ~ /^idle/)
+			printf fmt, names[w], rate(o), rate(k), "", "", ratio(o, k), "", ""
+		else
+			printf fmt, names[w], rate(o), rate(k), opt(sy), opt(u), ratio(o, k), ratio(o, sy), ratio(o, u)
 	}
 	printf "\neventfd churn: rounds of register + 32 NOP completions + unregister\n"
 	printf "ring + NOP/read + exit: rings set up, used once and exited\n"
-	o = median("timeout ours")
-	k = median("timeout kernel")
-	printf "\n%-18s %14s %14s %12s\n", "timer accuracy", "uring-alike", "kernel", "ours/kernel"
-	printf "%-18s %12sus %12sus %12s\n", "1 ms timeout", o == "FAIL" ? o : sprintf("%.1f", o), k == "FAIL" ? k : sprintf("%.1f", k), ratio(o, k)
-
-	printf "\nregistered-file updates per second, fixed-file reads parked on empty pipes\n\n"
-	fmt2 = "%-28s %14s %14s %12s\n"
-	printf fmt2, "workload", "uring-alike/s", "kernel/s", "ours/kernel"
-	split("fupdate1 fupdate1000 fupdateq", urows, " ")
-	unames["fupdate1"] = "update, 1 read parked"
-	unames["fupdate1000"] = "update, 1000 reads parked"
-	unames["fupdateq"] = "quiesce each, 1000 parked"
-	for (i = 1; i <= 3; i++) {
-		w = urows[i]
-		o = median(w " ours")
-		k = median(w " kernel")
-		printf fmt2, unames[w], rate(o), rate(k), ratio(o, k)
-	}
+	printf "file update: registered-file updates while fixed-file reads wait on empty pipes\n"
+	printf "pipe wakeup: a READ parked on an empty pipe, from another thread'"'"'s write to the CQE\n"
+	printf "idle ring: VmSize and RSS one idle 4096-entry ring adds to a process\n"
 	o1 = median("fupdate1 ours")
 	o1000 = median("fupdate1000 ours")
-	printf "ours, 1000 parked / 1 parked: %s (goal >= 0.8); ", ratio(o1000, o1)
+	printf "ours, file update 1000 parked / 1 parked: %s (goal >= 0.8); ", ratio(o1000, o1)
 	printf "1000 parked / quiesced: %s\n", ratio(o1000, median("fupdateq ours"))
 	for (key in failed)
 		bad = 1

@@ -33,6 +33,18 @@
  * flushes that ever ran at once. After fork() the child has none of them
  * (the kernel does not copy AIO contexts): it forgets them and makes its own.
  *
+ * A syscall is not dear everywhere, though, and AIO's own cost per iocb
+ * (an allocation, a file reference, an event written and read) is not
+ * small: where a system call is cheap, one preadv2 per transfer can beat
+ * one io_submit() per batch, and a seccomp filter or the CPU's mitigations
+ * turn that around. So which way a batch goes is measured, not assumed:
+ * once its descriptors have shown that their transfers complete inside
+ * io_submit() (buffered files), a batch is made either way, each way's
+ * cost per transfer is kept for the process and each size of batch, and
+ * the cheaper one is taken, the other tried again now and then in case
+ * the machine changed. Either way each result is handled by the same
+ * code, so the choice changes the speed, never a result.
+ *
  * Transfers on a descriptor that went async (O_DIRECT) wait for the device:
  * made one at a time by the submitter, queue depth 32 became queue depth 1.
  * They are sent instead to the device context, one for the process, with
@@ -80,6 +92,118 @@ static void mark_fd_async(struct ua_aio_batch *a, int fd)
 		a->async_fds[fd / FD_WORD_BITS] |= 1ul << (fd % FD_WORD_BITS);
 }
 
+static bool fd_buffered(const struct ua_aio_batch *a, int fd)
+{
+	return (unsigned) fd < UA_AIO_FD_BITS &&
+	       (a->buffered_fds[fd / FD_WORD_BITS] & (1ul << (fd % FD_WORD_BITS)));
+}
+
+static void mark_fd_buffered(struct ua_aio_batch *a, int fd)
+{
+	if ((unsigned) fd < UA_AIO_FD_BITS)
+		a->buffered_fds[fd / FD_WORD_BITS] |= 1ul << (fd % FD_WORD_BITS);
+}
+
+/* ---- which way a batch of buffered transfers goes ---- */
+
+/* Batches of 2-3, 4-7, 8-15, 16-31 and 32 transfers: what one system
+ * call saves is spread over more transfers in a bigger batch. */
+#define SIZE_CLASSES	5
+/* Samples of each way before the cheaper is trusted. */
+#define WARM_SAMPLES	8
+/* Once warm, one batch in this many goes the dearer way, to see whether
+ * it still is, and one in TIME_EVERY of the others is timed. */
+#define RETRY_EVERY	128
+#define TIME_EVERY	4
+
+struct way_cost {
+	unsigned	ns;		/* per transfer, a moving average */
+	unsigned	samples;	/* saturates at WARM_SAMPLES */
+};
+
+/* The process's, as the machine's syscall cost and its seccomp filter
+ * are: rings and threads all add to it. Every field is accessed with
+ * relaxed atomics; a lost update only delays the choice. */
+static struct {
+	struct way_cost	way[UA_AIO_NR_WAYS];
+	unsigned	batches;
+} costs[SIZE_CLASSES];
+static unsigned forced_way = UA_AIO_MEASURED;	/* atomic */
+
+static unsigned size_class(unsigned nr)
+{
+	unsigned c = (unsigned) (31 - __builtin_clz(nr)) - 1;	/* nr >= 2 */
+
+	return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
+}
+
+/* Test hook: every batch goes one way, or by measurement again. */
+void ua_aio_force_way(unsigned way)
+{
+	__atomic_store_n(&forced_way, way, __ATOMIC_RELAXED);
+}
+
+void ua_aio_forget_costs(void)
+{
+	memset(costs, 0, sizeof(costs));
+}
+
+static unsigned load_relaxed(const unsigned *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* The way the next batch of nr (>= 2) transfers goes, and whether its
+ * cost is to be taken (ua_aio_note_cost). */
+enum ua_aio_way ua_aio_pick_way(unsigned nr, bool *timed)
+{
+	struct way_cost *w = costs[size_class(nr)].way;
+	unsigned forced = load_relaxed(&forced_way), n, submit, alone;
+	enum ua_aio_way cheaper;
+
+	*timed = false;
+	if (forced != UA_AIO_MEASURED)
+		return (enum ua_aio_way) forced;
+	n = __atomic_fetch_add(&costs[size_class(nr)].batches, 1,
+			       __ATOMIC_RELAXED);
+	if (load_relaxed(&w[UA_AIO_SUBMIT].samples) < WARM_SAMPLES ||
+	    load_relaxed(&w[UA_AIO_ALONE].samples) < WARM_SAMPLES) {
+		*timed = true;
+		return load_relaxed(&w[UA_AIO_ALONE].samples) <
+		       load_relaxed(&w[UA_AIO_SUBMIT].samples) ?
+		       UA_AIO_ALONE : UA_AIO_SUBMIT;
+	}
+	submit = load_relaxed(&w[UA_AIO_SUBMIT].ns);
+	alone = load_relaxed(&w[UA_AIO_ALONE].ns);
+	cheaper = alone < submit ? UA_AIO_ALONE : UA_AIO_SUBMIT;
+	if (n % RETRY_EVERY == RETRY_EVERY - 1) {
+		*timed = true;	/* a retry untimed would tell nothing */
+		return cheaper == UA_AIO_ALONE ? UA_AIO_SUBMIT : UA_AIO_ALONE;
+	}
+	*timed = n % TIME_EVERY == 0;
+	return cheaper;
+}
+
+/* A batch of nr transfers went way and took ns. A sample is counted for
+ * at most twice the average, so that a preemption in the middle of one
+ * batch does not decide; a real change still wins in a few batches. */
+void ua_aio_note_cost(unsigned nr, enum ua_aio_way way, __u64 ns)
+{
+	struct way_cost *w = &costs[size_class(nr)].way[way];
+	unsigned avg = load_relaxed(&w->ns), samples = load_relaxed(&w->samples);
+	__u64 per = ns / nr;
+
+	if (samples && per > 2ull * avg)
+		per = 2ull * avg;
+	if (per > UINT32_MAX / 2)
+		per = UINT32_MAX / 2;
+	if (samples)
+		per = avg + ((long long) per - (long long) avg) / 8;
+	__atomic_store_n(&w->ns, (unsigned) per, __ATOMIC_RELAXED);
+	if (samples < WARM_SAMPLES)
+		__atomic_store_n(&w->samples, samples + 1, __ATOMIC_RELAXED);
+}
+
 /* Idle contexts, each lent to one flush at a time. */
 #define IDLE_CONTEXTS	64
 
@@ -97,6 +221,7 @@ static struct {
 	aio_context_t		actx;		/* 0 until first needed */
 	unsigned		inflight;	/* the process's, under lock */
 	bool			reaping;	/* the reaper thread runs */
+	__u64			waiter_came;	/* atomic: ua_clock_ns() */
 } device = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.settled = PTHREAD_COND_INITIALIZER,
@@ -170,6 +295,7 @@ void ua_aio_forget_contexts(void)
 	device.actx = 0;
 	device.inflight = 0;
 	device.reaping = false;
+	device.waiter_came = 0;
 }
 
 /* Takes the request into the batch, or returns false: issue it now. */
@@ -368,6 +494,10 @@ static bool submit_and_reap(struct ua_ctx *ctx, aio_context_t actx,
 	}
 	if (!reap(ctx, actx, cbs, submitted, settled, batch))
 		goto abandon;
+	/* What did not go async completed inside io_submit(): buffered. */
+	for (i = 0; i < a->nr; i++)
+		if (!fd_went_async(a, (int) cbs[i].aio_fildes))
+			mark_fd_buffered(a, (int) cbs[i].aio_fildes);
 	a->nr = 0;
 	return true;
 abandon:
@@ -399,14 +529,53 @@ static void settle_device(struct ua_req *req, long res)
  * looks now and then whether any are still in flight for it to wait for. */
 static const struct timespec reaper_look = { 0, 50 * 1000 * 1000 };
 
+/*
+ * While threads wait for their rings' events themselves
+ * (ua_aio_wait_events), the reaper keeps out of io_getevents(): both
+ * would be woken by each event, and one that the reaper took would wait
+ * unseen by the waiter until the waiter's next event. It looks again
+ * every REAPER_STANDBY; a program that stops waiting in io_uring_enter()
+ * (and waits on an eventfd instead) sees the events at most that late,
+ * once.
+ */
+#define REAPER_STANDBY_NS	(10 * 1000 * 1000)
+
+static bool waiters_reap(void)
+{
+	return ua_clock_ns(CLOCK_MONOTONIC) -
+	       __atomic_load_n(&device.waiter_came, __ATOMIC_RELAXED) <
+	       REAPER_STANDBY_NS;
+}
+
+/* True when nothing is left in flight: the reaper is gone then. */
+static bool reaper_done(long got)
+{
+	bool done;
+
+	pthread_mutex_lock(&device.lock);
+	device.inflight -= (unsigned) got;
+	done = !device.inflight;
+	if (done)
+		device.reaping = false;
+	pthread_mutex_unlock(&device.lock);
+	return done;
+}
+
 static void *device_reaper(void *arg)
 {
+	static const struct timespec standby = { 0, REAPER_STANDBY_NS };
 	struct io_event ev[UA_AIO_BATCH];
 	long got, i;
 
 	(void) arg;
 	pthread_setname_np(pthread_self(), "ua-aio");
 	for (;;) {
+		if (waiters_reap()) {
+			nanosleep(&standby, NULL);
+			if (reaper_done(0))
+				return NULL;
+			continue;
+		}
 		got = syscall(SYS_io_getevents, device.actx, 1, UA_AIO_BATCH,
 			      ev, &reaper_look);
 		if (got < 0 && errno == EINTR)
@@ -418,14 +587,8 @@ static void *device_reaper(void *arg)
 		for (i = 0; i < got; i++)
 			settle_device((struct ua_req *) (uintptr_t) ev[i].data,
 				      (long) ev[i].res);
-		pthread_mutex_lock(&device.lock);
-		device.inflight -= (unsigned) got;
-		if (!device.inflight) {
-			device.reaping = false;
-			pthread_mutex_unlock(&device.lock);
+		if (reaper_done(got))
 			return NULL;
-		}
-		pthread_mutex_unlock(&device.lock);
 	}
 }
 
@@ -521,13 +684,26 @@ static void flush_device(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 	}
 }
 
+/* Finishes device events a waiting thread took, whichever ring's. */
+static void settle_taken(const struct io_event *ev, long got)
+{
+	long i;
+
+	for (i = 0; i < got; i++)
+		settle_device((struct ua_req *) (uintptr_t) ev[i].data,
+			      (long) ev[i].res);
+	pthread_mutex_lock(&device.lock);
+	device.inflight -= (unsigned) got;
+	pthread_mutex_unlock(&device.lock);
+}
+
 /* Device events already there, taken by a thread about to wait for CQEs:
  * it finishes them itself rather than sleep until the reaper wakes it. */
 void ua_aio_reap_ready(struct ua_ctx *ctx)
 {
 	static const struct timespec no_wait = { 0, 0 };
 	struct io_event ev[UA_AIO_BATCH];
-	long got, i;
+	long got;
 
 	/* Acquire: a count seen means the context it was counted on. */
 	if (!__atomic_load_n(&ctx->aio.device_inflight, __ATOMIC_ACQUIRE))
@@ -535,14 +711,51 @@ void ua_aio_reap_ready(struct ua_ctx *ctx)
 	got = syscall(SYS_io_getevents,
 		      __atomic_load_n(&device.actx, __ATOMIC_RELAXED), 0,
 		      UA_AIO_BATCH, ev, &no_wait);
-	if (got <= 0)
-		return;
-	for (i = 0; i < got; i++)
-		settle_device((struct ua_req *) (uintptr_t) ev[i].data,
-			      (long) ev[i].res);
-	pthread_mutex_lock(&device.lock);
-	device.inflight -= (unsigned) got;
-	pthread_mutex_unlock(&device.lock);
+	if (got > 0)
+		settle_taken(ev, got);
+}
+
+/*
+ * A thread that would sleep until CQEs come, while the ring has transfers
+ * at the device, waits for their events in io_getevents() itself and
+ * finishes them there: the kernel wakes it from the device's interrupt,
+ * and no reaper thread has to run and then wake it (two cross-CPU
+ * wakeups, and on a busy machine two waits for a CPU). It waits
+ * WAITER_REAP_NS at a time, the most that a CQE another thread posts
+ * meanwhile (a worker's, or one of the reaper's before it stood by) can
+ * go unseen. Returns 1 after waiting (look at the CQ again), 0 when there
+ * is nothing of the ring's at the device or the deadline has passed
+ * (sleep as usual), -EINTR after a signal's handler ran.
+ */
+#define WAITER_REAP_NS	(200 * 1000)
+
+int ua_aio_wait_events(struct ua_ctx *ctx, const struct timespec *deadline)
+{
+	struct timespec wait = { 0, WAITER_REAP_NS };
+	struct io_event ev[UA_AIO_BATCH];
+	long got;
+
+	if (!__atomic_load_n(&ctx->aio.device_inflight, __ATOMIC_ACQUIRE))
+		return 0;
+	__atomic_store_n(&device.waiter_came, ua_clock_ns(CLOCK_MONOTONIC),
+			 __ATOMIC_RELAXED);
+	if (deadline) {
+		__s64 left = (__s64) (deadline->tv_sec * 1000000000ll +
+				      deadline->tv_nsec) -
+			     (__s64) ua_clock_ns(CLOCK_MONOTONIC);
+
+		if (left <= 0)
+			return 0;
+		if (left < WAITER_REAP_NS)
+			wait.tv_nsec = (long) left;
+	}
+	got = syscall(SYS_io_getevents,
+		      __atomic_load_n(&device.actx, __ATOMIC_RELAXED), 1,
+		      UA_AIO_BATCH, ev, &wait);
+	if (got < 0)
+		return errno == EINTR ? -EINTR : 0;
+	settle_taken(ev, got);
+	return 1;
 }
 
 /* Teardown: the ring's transfers still at the device finish first. */
@@ -554,10 +767,49 @@ void ua_aio_wait_device(struct ua_ctx *ctx)
 	pthread_mutex_unlock(&device.lock);
 }
 
+/* With io_submit(), on a borrowed context; each alone without one. */
+static void flush_submit(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+{
+	aio_context_t actx = borrow_context();
+
+	if (!actx) {
+		flush_alone(ctx, batch);
+		return;
+	}
+	if (submit_and_reap(ctx, actx, batch))
+		give_back_context(actx);
+}
+
+/* Only descriptors seen completing inside io_submit() may go either way:
+ * an O_DIRECT one is found out by io_submit() alone. */
+static bool batch_buffered(const struct ua_aio_batch *a)
+{
+	unsigned i;
+
+	for (i = 0; i < a->nr; i++)
+		if (!fd_buffered(a, a->reqs[i]->fd))
+			return false;
+	return true;
+}
+
+/* The way measured cheaper here, timed now and then to keep it honest. */
+static void flush_measured(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+{
+	unsigned nr = ctx->aio.nr;
+	bool timed;
+	enum ua_aio_way way = ua_aio_pick_way(nr, &timed);
+	__u64 start = timed ? ua_clock_ns(CLOCK_MONOTONIC) : 0;
+
+	if (way == UA_AIO_ALONE)
+		flush_alone(ctx, batch);
+	else
+		flush_submit(ctx, batch);
+	if (timed)
+		ua_aio_note_cost(nr, way, ua_clock_ns(CLOCK_MONOTONIC) - start);
+}
+
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 {
-	aio_context_t actx;
-
 	ua_lock_assert_held(&ctx->uring_lock);
 	if (ctx->aio.nr_device)
 		flush_device(ctx, batch);
@@ -571,11 +823,8 @@ void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 		flush_alone(ctx, batch);
 		return;
 	}
-	actx = borrow_context();
-	if (!actx) {
-		flush_alone(ctx, batch);
-		return;
-	}
-	if (submit_and_reap(ctx, actx, batch))
-		give_back_context(actx);
+	if (batch_buffered(&ctx->aio))
+		flush_measured(ctx, batch);
+	else
+		flush_submit(ctx, batch);
 }

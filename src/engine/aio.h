@@ -3,6 +3,7 @@
 #define UA_ENGINE_AIO_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 struct ua_ctx;
 struct ua_req;
@@ -23,6 +24,11 @@ struct ua_aio_batch {
 	 * (O_DIRECT): they take the preadv2 path from then on. A stale bit
 	 * after the number is reused only costs speed, never correctness. */
 	unsigned long		async_fds[UA_AIO_FD_BITS / (8 * sizeof(long))];
+	/* Descriptors whose batched I/O did complete in io_submit(): their
+	 * batches may instead be made one preadv2/pwritev2 at a time when
+	 * that has cost less. A stale bit after the number is reused for an
+	 * O_DIRECT file only costs speed (one transfer at a time). */
+	unsigned long		buffered_fds[UA_AIO_FD_BITS / (8 * sizeof(long))];
 	/* Transfers on those descriptors, sent to the device together at
 	 * the next flush and reaped by the process's AIO reaper. */
 	unsigned		nr_device;
@@ -35,9 +41,21 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 		struct ua_completion_batch *batch);
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch);
 void ua_aio_set_refused(bool refused);
+
+/* How a batch of transfers on buffered files is made: by what each way has
+ * cost per transfer in this process (UA_AIO_MEASURED), or always one way
+ * (tests). */
+enum ua_aio_way { UA_AIO_SUBMIT, UA_AIO_ALONE, UA_AIO_NR_WAYS };
+#define UA_AIO_MEASURED	UA_AIO_NR_WAYS
+void ua_aio_force_way(unsigned way);
+enum ua_aio_way ua_aio_pick_way(unsigned nr, bool *timed);
+void ua_aio_note_cost(unsigned nr, enum ua_aio_way way, __u64 ns);
+void ua_aio_forget_costs(void);
 unsigned ua_aio_nr_contexts(void);
 void ua_aio_forget_contexts(void);
 void ua_aio_wait_device(struct ua_ctx *ctx);
 void ua_aio_reap_ready(struct ua_ctx *ctx);
+struct timespec;
+int ua_aio_wait_events(struct ua_ctx *ctx, const struct timespec *deadline);
 
 #endif

@@ -60,19 +60,51 @@ static bool enough(struct ua_ctx *ctx, unsigned min_complete)
  */
 #define SQPOLL_YIELD_EVERY	256
 
+/*
+ * A spin that finds nothing, or finds it only late, has taken its CPU
+ * from the threads that were to post (with two CPUs, the very workers
+ * running the fsyncs a waiter waits for) for longer than a sleep and a
+ * wakeup cost: once a thread's spins have missed SPINS_MISSED_MAX times in
+ * a row, its waits sleep at once, but one in SPIN_RETRY_EVERY, which spins
+ * to see whether completions arrive that fast again.
+ */
+#define SPINS_MISSED_MAX	4
+#define SPIN_RETRY_EVERY	16
+#define SPIN_PAYS		(SPIN_ITERATIONS / 4)
+
+static __thread unsigned spins_missed;
+
+static void note_spin_missed(void)
+{
+	if (spins_missed < SPINS_MISSED_MAX)
+		spins_missed++;
+}
+
 static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 {
 	bool sqpoll = ctx->setup_flags & IORING_SETUP_SQPOLL;
 	unsigned i;
 
+	/* An SQPOLL ring's thread posts at once when it runs, and the spin
+	 * yields to it: that spin always pays. */
+	if (!sqpoll && spins_missed >= SPINS_MISSED_MAX &&
+	    spins_missed++ % SPIN_RETRY_EVERY)
+		return false;
 	for (i = 0; i < SPIN_ITERATIONS; i++) {
-		if (enough(ctx, min_complete))
+		if (enough(ctx, min_complete)) {
+			if (i < SPIN_PAYS || sqpoll)
+				spins_missed = 0;
+			else
+				note_spin_missed();
 			return true;
+		}
 		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1)
 			sched_yield();
 		else
 			ua_cpu_relax();
 	}
+	if (!sqpoll)
+		note_spin_missed();
 	return false;
 }
 
@@ -210,6 +242,15 @@ static int wait_loop(struct ua_ctx *ctx, const struct ua_wait_args *args,
 		ua_aio_reap_ready(ctx);
 		if (enough(ctx, args->min_complete))
 			return 0;
+		/* The ring's transfers at the device: their events wake this
+		 * thread, with no reaper in between (a mask is the futex's). */
+		if (!in_poller && !args->sigmask) {
+			ret = ua_aio_wait_events(ctx, args->deadline);
+			if (ret < 0)
+				return cq_ready(ctx) ? 0 : ret;
+			if (ret)
+				continue;
+		}
 		/* A ring that never parked a request has no instance yet:
 		 * nothing to run, and posters wake the futex. */
 		ret = in_poller && ua_poller_epfd(ctx) >= 0 ?
