@@ -15,6 +15,25 @@
 #include "engine/ring.h"
 #include "engine/submit.h"
 #include "engine/opdef.h"
+#include "engine/personality.h"
+
+/*
+ * The worker runs the request with the credentials of the thread handing
+ * it over, as the kernel's io-wq runs it with its submitter's: workers
+ * are the process's, and one keeps those of the thread that started it.
+ * A request with a personality runs with that one instead.
+ */
+static int take_submitter_creds(struct ua_req *req)
+{
+	int ret;
+
+	if (req->state & UA_REQ_CREDS)
+		return 0;
+	ret = ua_cred_of_submitter(&req->punt_cred);
+	if (!ret && req->punt_cred)
+		req->state |= UA_REQ_PUNT_CREDS;
+	return ret;
+}
 
 /* Hands a request that would block to the worker pool. */
 static void punt(struct ua_ctx *ctx, struct ua_req *req,
@@ -23,6 +42,8 @@ static void punt(struct ua_ctx *ctx, struct ua_req *req,
 	const struct ua_opdef *def = ua_opdef(req->opcode);
 	int ret = def->prepare_async ? def->prepare_async(req) : 0;
 
+	if (!ret)
+		ret = take_submitter_creds(req);
 	if (ret) {
 		req->res = ret;
 		req->failed = true;
