@@ -348,21 +348,50 @@ int ua_cred_of_submitter(struct ua_cred **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+struct ua_cred *ua_cred_hold(struct ua_cred *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
 void ua_cred_drop(struct ua_cred *c)
 {
 	cred_put(c);
 }
 
+/*
+ * A worker found to have the usual credentials keeps them but while it
+ * runs with others (ua_personality_end forgets it) and until its next
+ * stretch of a ring's work (ua_cred_recheck), which looks again: glibc's
+ * calls change every thread's, the workers' too. It saves the reading of
+ * its credentials for each request.
+ */
+static __thread bool has_usual;
+
+void ua_cred_recheck(void)
+{
+	has_usual = false;
+}
+
 /* c NULL: the usual ones, which a submitter had. */
 int ua_cred_begin(const struct ua_cred *c, struct ua_cred **saved)
 {
-	return cred_begin(c ? c : usual, saved);
+	int ret;
+
+	*saved = NULL;
+	if (!c && has_usual)
+		return 0;
+	ret = cred_begin(c ? c : usual, saved);
+	if (!c && !ret && !*saved)
+		has_usual = true;
+	return ret;
 }
 
 void ua_personality_end(struct ua_cred *saved)
 {
 	if (!saved)
 		return;
+	has_usual = false;
 	cred_restore(saved);
 	cred_put(saved);
 }

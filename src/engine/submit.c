@@ -192,6 +192,7 @@ static void run_open(struct ua_ctx *ctx, struct ua_completion_batch *b,
 	b->nr = 0;
 	b->local = local;
 	b->ctx = ctx;
+	b->creds_read = false;
 	ua_list_init(&b->ready);
 	if (!this_run)
 		this_run = b;
@@ -229,6 +230,8 @@ void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b)
 			}
 		}
 	}
+	if (__builtin_expect(b->creds_read, 0))
+		ua_cred_drop(b->creds);
 	if (this_run == b)
 		this_run = NULL;
 }
