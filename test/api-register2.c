@@ -963,8 +963,6 @@ int main(void)
 		T(test_wait_reg_bad_offsets),
 		T(test_wait_reg_in_ring_memory),
 		T(test_personality_runs_with_registered_user),
-		/* Last: a worker it starts keeps the thread's changed file
-		 * system ids on uring-alike (uring-alike(7)). */
 		T(test_personality_runs_with_registered_root),
 	};
 

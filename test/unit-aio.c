@@ -48,14 +48,24 @@ static int nr_args(long nr)
 {
 	switch (nr) {
 	case SYS_io_destroy:
+	case SYS_setfsuid:
+	case SYS_setfsgid:
 		return 1;
 	case SYS_io_setup:
 	case SYS_memfd_create:
+	case SYS_capget:
+	case SYS_capset:
+	case SYS_getgroups:
+	case SYS_setgroups:
 		return 2;
 	case SYS_io_submit:
 	case SYS_close_range:
 	case SYS_membarrier:
 	case SYS_seccomp:
+	case SYS_getresuid:
+	case SYS_getresgid:
+	case SYS_setresuid:
+	case SYS_setresgid:
 		return 3;
 	case SYS_openat2:
 		return 4;

@@ -38,6 +38,10 @@ struct ua_completion_batch {
 	bool		local;		/* the owner holds uring_lock */
 	struct ua_ctx	*ctx;
 	struct ua_req_list ready;
+	/* The run's thread's credentials, read at the first request it
+	 * hands to a worker (issue.c): a run never changes them. */
+	bool		creds_read;
+	struct ua_cred	*creds;		/* NULL: the usual ones */
 	struct ua_req	*reqs[UA_COMPLETION_BATCH];
 };
 

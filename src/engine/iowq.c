@@ -61,6 +61,7 @@
 #include "engine/ring.h"
 #include "engine/submit.h"
 #include "engine/percpu_ref.h"
+#include "engine/personality.h"
 
 #define IDLE_SECONDS	5
 /* Re-sends of the interrupt: the first after about one wakeup's cost. */
@@ -277,6 +278,7 @@ static void serve_ring(struct ua_worker *w)
 	struct ua_worker **pp;
 	struct ua_req *req;
 
+	ua_cred_recheck();
 	pthread_mutex_lock(&wq->lock);
 	while ((req = take_work(wq, c))) {
 		w->running_hash = req->hash_key;

@@ -15,6 +15,34 @@
 #include "engine/ring.h"
 #include "engine/submit.h"
 #include "engine/opdef.h"
+#include "engine/personality.h"
+
+/*
+ * The worker runs the request with the credentials of the thread handing
+ * it over, as the kernel's io-wq runs it with its submitter's: workers
+ * are the process's, and one keeps those of the thread that started it.
+ * A request with a personality runs with that one instead. The thread's
+ * credentials are read once per run.
+ */
+static int take_submitter_creds(struct ua_req *req,
+				struct ua_completion_batch *run)
+{
+	int ret;
+
+	if (req->state & UA_REQ_CREDS)
+		return 0;
+	if (!run->creds_read) {
+		ret = ua_cred_of_submitter(&run->creds);
+		if (ret)
+			return ret;
+		run->creds_read = true;
+	}
+	if (run->creds) {
+		req->punt_cred = ua_cred_hold(run->creds);
+		req->state |= UA_REQ_PUNT_CREDS;
+	}
+	return 0;
+}
 
 /* Hands a request that would block to the worker pool. */
 static void punt(struct ua_ctx *ctx, struct ua_req *req,
@@ -23,6 +51,8 @@ static void punt(struct ua_ctx *ctx, struct ua_req *req,
 	const struct ua_opdef *def = ua_opdef(req->opcode);
 	int ret = def->prepare_async ? def->prepare_async(req) : 0;
 
+	if (!ret)
+		ret = take_submitter_creds(req, batch);
 	if (ret) {
 		req->res = ret;
 		req->failed = true;

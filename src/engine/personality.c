@@ -246,23 +246,54 @@ static void cred_restore(const struct ua_cred *own)
 	cap_rw(SYS_capset, (struct __user_cap_data_struct *) own->caps);
 }
 
-int ua_personality_begin(struct ua_ctx *ctx, unsigned id,
-			 struct ua_cred **saved)
+/* Whether the calling thread has c's credentials, read without allocating:
+ * the file system ids first, the ones most often changed alone. More
+ * supplementary groups than GROUPS_READ count as a difference, which
+ * costs only the full comparison. */
+#define GROUPS_READ	32
+static bool cred_is_current(const struct ua_cred *c)
 {
-	struct ua_cred *want = cred_get(ctx, id), *own, *now;
+	struct __user_cap_data_struct caps[2];
+	gid_t groups[GROUPS_READ];
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	int n;
+
+	if ((uid_t) syscall(SYS_setfsuid, -1) != c->fsuid ||
+	    (gid_t) syscall(SYS_setfsgid, -1) != c->fsgid)
+		return false;
+	if (syscall(SYS_getresuid, &r, &e, &s) || r != c->ruid ||
+	    e != c->euid)
+		return false;
+	if (syscall(SYS_getresgid, &rg, &eg, &sg) || rg != c->rgid ||
+	    eg != c->egid)
+		return false;
+	if (cap_rw(SYS_capget, caps) ||
+	    caps[0].effective != c->caps[0].effective ||
+	    caps[1].effective != c->caps[1].effective)
+		return false;
+	n = (int) syscall(SYS_getgroups, GROUPS_READ, groups);
+	return n == c->ngroups &&
+	       !memcmp(groups, c->groups, (size_t) n * sizeof(gid_t));
+}
+
+/*
+ * Gives the calling thread want's credentials, if it lacks them, until
+ * ua_personality_end; *saved as there.
+ */
+static int cred_begin(const struct ua_cred *want, struct ua_cred **saved)
+{
+	struct ua_cred *own, *now;
 	int ret = 0;
 
 	*saved = NULL;
-	if (!want)
-		return -EINVAL;
+	if (cred_is_current(want))
+		return 0;
 	own = cred_current();
-	if (!own) {
-		cred_put(want);
+	if (!own)
 		return -ENOMEM;
-	}
 	if (cred_equal(want, own)) {
 		cred_put(own);
-		cred_put(want);
 		return 0;
 	}
 	cred_apply(want, own);
@@ -275,7 +306,84 @@ int ua_personality_begin(struct ua_ctx *ctx, unsigned id,
 		*saved = own;
 	}
 	cred_put(now);
+	return ret;
+}
+
+int ua_personality_begin(struct ua_ctx *ctx, unsigned id,
+			 struct ua_cred **saved)
+{
+	struct ua_cred *want = cred_get(ctx, id);
+	int ret;
+
+	*saved = NULL;
+	if (!want)
+		return -EINVAL;
+	ret = cred_begin(want, saved);
 	cred_put(want);
+	return ret;
+}
+
+/*
+ * The credentials of the process's threads as the first thread to hand
+ * work to a worker had them. A request handed over by a thread that has
+ * them carries none (the common case: one comparison, no allocation);
+ * one from a thread that has others (setfsuid(), a per-thread change of
+ * ids or capabilities) carries its own.
+ */
+static struct ua_cred *usual;
+static pthread_once_t usual_taken = PTHREAD_ONCE_INIT;
+
+static void take_usual(void)
+{
+	usual = cred_current();
+}
+
+int ua_cred_of_submitter(struct ua_cred **out)
+{
+	pthread_once(&usual_taken, take_usual);
+	*out = NULL;
+	if (usual && cred_is_current(usual))
+		return 0;
+	*out = cred_current();
+	return *out ? 0 : -ENOMEM;
+}
+
+struct ua_cred *ua_cred_hold(struct ua_cred *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+void ua_cred_drop(struct ua_cred *c)
+{
+	cred_put(c);
+}
+
+/*
+ * A worker found to have the usual credentials keeps them but while it
+ * runs with others (ua_personality_end forgets it) and until its next
+ * stretch of a ring's work (ua_cred_recheck), which looks again: glibc's
+ * calls change every thread's, the workers' too. It saves the reading of
+ * its credentials for each request.
+ */
+static __thread bool has_usual;
+
+void ua_cred_recheck(void)
+{
+	has_usual = false;
+}
+
+/* c NULL: the usual ones, which a submitter had. */
+int ua_cred_begin(const struct ua_cred *c, struct ua_cred **saved)
+{
+	int ret;
+
+	*saved = NULL;
+	if (!c && has_usual)
+		return 0;
+	ret = cred_begin(c ? c : usual, saved);
+	if (!c && !ret && !*saved)
+		has_usual = true;
 	return ret;
 }
 
@@ -283,6 +391,7 @@ void ua_personality_end(struct ua_cred *saved)
 {
 	if (!saved)
 		return;
+	has_usual = false;
 	cred_restore(saved);
 	cred_put(saved);
 }

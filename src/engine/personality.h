@@ -20,5 +20,15 @@ int ua_personality_differs(struct ua_ctx *ctx, unsigned id);
 int ua_personality_begin(struct ua_ctx *ctx, unsigned id,
 			 struct ua_cred **saved);
 void ua_personality_end(struct ua_cred *saved);
+/* The calling thread's credentials, for a request it hands to a worker:
+ * *out NULL when they are the process's usual ones, else held until
+ * ua_cred_drop; -ENOMEM. */
+int ua_cred_of_submitter(struct ua_cred **out);
+struct ua_cred *ua_cred_hold(struct ua_cred *c);
+void ua_cred_drop(struct ua_cred *c);
+/* As ua_personality_begin, for credentials from ua_cred_of_submitter. */
+int ua_cred_begin(const struct ua_cred *c, struct ua_cred **saved);
+/* A worker's new stretch of work: it reads its credentials again. */
+void ua_cred_recheck(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "liburing/io_uring.h"
 
 struct ua_ctx;
+struct ua_cred;
 struct ua_file_node;
 
 /*
@@ -89,6 +90,9 @@ struct ua_poll {
 /* Runs with the credentials of personality, which its submitter lacks:
  * by a worker that takes them (personality.c). */
 #define UA_REQ_CREDS		(1u << 5)
+/* Handed to a worker by a thread whose credentials were not the usual
+ * ones: it runs with those in punt_cred (personality.c). */
+#define UA_REQ_PUNT_CREDS	(1u << 6)
 
 struct ua_req {
 	struct ua_req		*next;		/* cache, work queue, lists */
@@ -112,6 +116,7 @@ struct ua_req {
 	/* IOSQE_FIXED_FILE: the slot's node, held until the request is
 	 * freed; fd is then the node's own descriptor (filetable.c). */
 	struct ua_file_node	*file_node;
+	struct ua_cred		*punt_cred;	/* UA_REQ_PUNT_CREDS only */
 	/* The operation's state (ua_cmd()). */
 	_Alignas(__u64) unsigned char cmd[UA_CMD_SIZE];
 	/* A CQE32 ring's extra CQE words: zeroed at init there, filled by

@@ -192,6 +192,7 @@ static void run_open(struct ua_ctx *ctx, struct ua_completion_batch *b,
 	b->nr = 0;
 	b->local = local;
 	b->ctx = ctx;
+	b->creds_read = false;
 	ua_list_init(&b->ready);
 	if (!this_run)
 		this_run = b;
@@ -229,6 +230,8 @@ void ua_run_end(struct ua_ctx *ctx, struct ua_completion_batch *b)
 			}
 		}
 	}
+	if (__builtin_expect(b->creds_read, 0))
+		ua_cred_drop(b->creds);
 	if (this_run == b)
 		this_run = NULL;
 }
@@ -263,6 +266,17 @@ void ua_complete_remote(struct ua_req *req)
 	run_leave(req->ctx, run, &own);
 }
 
+/* Done with the submitter's credentials, which the worker has taken or
+ * the request will never need: it may be handed over again, by another
+ * thread. */
+static void drop_punt_creds(struct ua_req *req)
+{
+	if (__builtin_expect(req->state & UA_REQ_PUNT_CREDS, 0)) {
+		req->state &= ~UA_REQ_PUNT_CREDS;
+		ua_cred_drop(req->punt_cred);
+	}
+}
+
 /*
  * Requests detached by a cancellation (or with nowhere to run), completed
  * with res. Within a run they complete after the CQEs already collected,
@@ -275,6 +289,7 @@ void ua_complete_list(struct ua_ctx *ctx, struct ua_req_list *l, int res)
 	struct ua_req *req;
 
 	while ((req = ua_list_pop(l))) {
+		drop_punt_creds(req);
 		req->res = res;
 		req->failed = true;
 		req->state |= UA_REQ_COMPLETE_NOW;
@@ -299,17 +314,17 @@ void ua_drain_cancel(struct ua_ctx *ctx)
 
 /* ---- issuing ---- */
 
-/* The op run under the request's personality; the error if the worker
- * cannot take it. */
-static int issue_with_creds(struct ua_req *req, unsigned flags)
+/* Gives the worker the credentials the request runs with: its
+ * personality's, or its submitter's; *own is what to go back to. */
+static int creds_begin(struct ua_req *req, struct ua_cred **own)
 {
-	struct ua_cred *own;
-	int ret = ua_personality_begin(req->ctx, req->personality, &own);
+	int ret;
 
-	if (ret)
-		return ret;
-	ret = ua_opdef(req->opcode)->issue(req, flags);
-	ua_personality_end(own);
+	if (__builtin_expect(req->state & UA_REQ_CREDS, 0))
+		return ua_personality_begin(req->ctx, req->personality, own);
+	ret = ua_cred_begin(req->state & UA_REQ_PUNT_CREDS ?
+			    req->punt_cred : NULL, own);
+	drop_punt_creds(req);
 	return ret;
 }
 
@@ -317,7 +332,8 @@ static int issue_with_creds(struct ua_req *req, unsigned flags)
  * A worker's turn for a request (the kernel's io_wq_submit_work). An
  * operation on a file that polls is tried without blocking first and parked
  * on readiness if not ready, as the kernel's io-wq does with IOSQE_ASYNC:
- * no worker is held by an idle pipe or socket.
+ * no worker is held by an idle pipe or socket. Its blocking retry runs
+ * with the request's credentials too.
  */
 void ua_issue_work(struct ua_req *req)
 {
@@ -325,13 +341,21 @@ void ua_issue_work(struct ua_req *req)
 	struct ua_ctx *ctx = req->ctx;
 	unsigned flags = UA_ISSUE_WORKER;
 	struct ua_completion_batch run;
+	struct ua_cred *own;
+	int ret = creds_begin(req, &own);
 
 	if (def->poll_events && req->file_kind == UA_FILE_STREAM)
 		flags |= UA_ISSUE_NONBLOCK;
 	ua_run_begin(ctx, &run);
-	ua_issue_result(ctx, req, __builtin_expect(req->state & UA_REQ_CREDS, 0) ?
-			issue_with_creds(req, flags) : def->issue(req, flags),
-			flags, &run);
+	if (__builtin_expect(ret < 0, 0)) {
+		req->res = ret;
+		req->failed = true;
+		ret = UA_DONE;
+	} else {
+		ret = def->issue(req, flags);
+	}
+	ua_issue_result(ctx, req, ret, flags, &run);
+	ua_personality_end(own);
 	ua_run_end(ctx, &run);
 }
 
