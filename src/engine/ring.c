@@ -442,19 +442,33 @@ int ua_ring_map_fd(struct ua_ctx *ctx)
 	return fd < 0 ? -EBADF : fd;
 }
 
-/* Without a descriptor the application could not map the ring anyway. */
-void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
+/* The file reaches end bytes (0, or -1 with errno). */
+static int grow_file(int fd, off_t end)
 {
-	off_t end = ua_ring_pbuf_offset(bgid) + (off_t) size;
-	int fd = ring_memfd(ctx);
 	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	return st.st_size < end ? ftruncate(fd, end) : 0;
+}
+
+/* Memory the engine allocates for the application to map at off from
+ * the ring's descriptor: without one it could not, so there is none. */
+static void *map_grown(struct ua_ctx *ctx, off_t off, size_t size)
+{
+	int fd = ring_memfd(ctx);
 
 	if (fd < 0)
 		return NULL;
 	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
-	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+	if (grow_file(fd, off + (off_t) size))
 		return NULL;
-	return map_region(fd, size, ua_ring_pbuf_offset(bgid));
+	return map_region(fd, size, off);
+}
+
+void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
+{
+	return map_grown(ctx, ua_ring_pbuf_offset(bgid), size);
 }
 
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
@@ -474,16 +488,7 @@ void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
  */
 void *ua_ring_map_region(struct ua_ctx *ctx, size_t size)
 {
-	off_t end = UA_OFF_PARAM_REGION + (off_t) size;
-	int fd = ring_memfd(ctx);
-	struct stat st;
-
-	if (fd < 0)
-		return NULL;
-	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
-	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
-		return NULL;
-	return map_region(fd, size, UA_OFF_PARAM_REGION);
+	return map_grown(ctx, UA_OFF_PARAM_REGION, size);
 }
 
 /*
@@ -501,8 +506,6 @@ struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
 {
 	struct ua_ring_maps *m = calloc(1, sizeof(*m));
 	int fd = ring_memfd(ctx);
-	struct stat st;
-	off_t end;
 
 	*err = -ENOMEM;
 	if (!m)
@@ -519,8 +522,7 @@ struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
 	if (fd < 0)
 		goto fail;
 	*err = -ENOMEM;
-	end = (off_t) (IORING_OFF_SQES + m->sqe_map_sz);
-	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+	if (grow_file(fd, (off_t) (IORING_OFF_SQES + m->sqe_map_sz)))
 		goto fail;
 	m->sq_map = map_region(fd, m->sq_map_sz, (off_t) IORING_OFF_SQ_RING);
 	m->cq_map = map_region(fd, m->cq_map_sz, (off_t) IORING_OFF_CQ_RING);
