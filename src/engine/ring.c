@@ -308,18 +308,13 @@ static size_t app_rings_size(const struct ua_ctx *ctx, size_t *sq_array)
  * (-EFAULT), the region page-aligned (-EINVAL). */
 static int check_app_region(__u64 addr, size_t size)
 {
-	size_t page = (size_t) sysconf(_SC_PAGESIZE), off;
-	unsigned char byte;
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
 
 	if (addr & (page - 1))
 		return -EINVAL;
 	if (addr + size < addr)
 		return -EOVERFLOW;
-	for (off = 0; off < size; off += page)
-		if (ua_copy_from_user(&byte, addr + off, 1) ||
-		    ua_copy_to_user(addr + off, &byte, 1))
-			return -EFAULT;
-	return 0;
+	return ua_check_writable_user(addr, size);
 }
 
 static void fill_app_offsets(struct io_uring_params *p, size_t sq_array)
