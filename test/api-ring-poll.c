@@ -42,7 +42,7 @@ static void post_nop(struct io_uring *ring, __u64 ud)
 	assert_int_equal(io_uring_submit(ring), 1);
 }
 
-/* Consumes the CQEs with the header's inline helpers only, as an event
+/* Consumes the CQEs with the header's inline functions only, as an event
  * loop that goes straight back to poll() does. */
 static unsigned consume_inline(struct io_uring *ring)
 {
