@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "engine/lock.h"
 #include "engine/region.h"
 #include "engine/ring.h"
 #include "engine/uaccess.h"
@@ -124,6 +125,7 @@ static int register_locked(struct ua_ctx *ctx, __u64 uarg)
 	struct ua_region *r;
 	int ret;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	if (region_of(ctx))
 		return -EBUSY;
 	if (ua_copy_from_user(&reg, uarg, sizeof(reg)) ||

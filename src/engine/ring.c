@@ -25,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "liburing/barrier.h"
+#include "engine/lock.h"
 #include "engine/ring.h"
 #include "engine/rcu.h"
 #include "engine/ringref.h"
@@ -590,6 +591,8 @@ int ua_ring_move(struct ua_ctx *ctx, struct ua_ring_maps *m, unsigned sq,
 		.cq_map_sz = ctx->cq_map_sz, .sqe_map_sz = ctx->sqe_map_sz,
 	};
 
+	ua_lock_assert_held(&ctx->uring_lock);
+	ua_lock_assert_held(&ctx->completion_lock);
 	if (sq_tail - sq_head > sq || cq_tail - cq_head > cq)
 		return -EOVERFLOW;
 	stage_entries(m->stage_sqes, ctx->sqes, sq_head, sq_tail,
