@@ -357,9 +357,6 @@ UA_PUBLIC int epoll_pwait2(int epfd, struct epoll_event *events,
 			     timeout, sigmask, _NSIG / 8);
 }
 
-/* The descriptor to map for fd: the rings' memfd for a ring's eventfd. A
- * ring torn down meanwhile leaves its memfd open until its last hold
- * goes, so the number stays good for the call. */
 /* ua_ring_slot() and ua_ring_slot_holds_ctx() spelt out: a compiler
  * need not inline them, and they would then be instrumented. */
 UNINSTRUMENTED
@@ -378,6 +375,9 @@ static bool names_a_ring(int fd)
 	return ctx && !((uintptr_t) ctx & 1);
 }
 
+/* The descriptor to map for fd: the rings' memfd for a ring's eventfd. A
+ * ring torn down meanwhile leaves its memfd open until its last hold
+ * goes, so the number stays good for the call. */
 UNINSTRUMENTED
 static void *map_ring_or_file(void *(*next)(void *, size_t, int, int, int,
 					   off_t),
