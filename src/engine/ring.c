@@ -658,15 +658,22 @@ static void zero_used_pages(struct ua_ctx *ctx)
 	memset(ctx->sqe_map, 0, sqe_size(ctx->sq_entries << ua_sqe_shift(ctx)));
 }
 
+/* Rings whose descriptor is an eventfd (ua_ring_make_pollable): without
+ * one, a wait of the application's has none to quiet (ringpoll.c). */
+static unsigned nr_pollable;
+
 /* An inherited ring's descriptor number may be the child's by now: left
  * open, as the ring's own (ringref.c); the claim was the parent's. */
 void ua_ring_destroy(struct ua_ctx *ctx)
 {
 	bool inherited = ua_ctx_inherited(ctx);
 
-	if (ctx->cq_efd >= 0 && !inherited) {
-		close(ctx->cq_efd);
-		close(ctx->mem_fd);
+	if (ctx->cq_efd >= 0) {
+		__atomic_sub_fetch(&nr_pollable, 1, __ATOMIC_RELAXED);
+		if (!inherited) {
+			close(ctx->cq_efd);
+			close(ctx->mem_fd);
+		}
 	}
 	ctx->cq_efd = ctx->mem_fd = -1;
 	if (ctx->spare_fd >= 0 && ctx->ring_ino && !ctx->file_grown &&
@@ -983,6 +990,11 @@ void ua_ctx_free_rcu(struct ua_ctx *ctx)
  */
 _Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
 
+bool ua_ring_fds_pollable(void)
+{
+	return __atomic_load_n(&nr_pollable, __ATOMIC_RELAXED);
+}
+
 int ua_ring_make_pollable(struct ua_ctx *ctx)
 {
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), own, err;
@@ -998,6 +1010,7 @@ int ua_ring_make_pollable(struct ua_ctx *ctx)
 	ctx->mem_fd = ctx->fd;
 	ctx->fd = efd;
 	ctx->cq_efd = own;
+	__atomic_add_fetch(&nr_pollable, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
