@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include "helpers.h"
 
@@ -42,7 +43,7 @@ static void post_nop(struct io_uring *ring, __u64 ud)
 	assert_int_equal(io_uring_submit(ring), 1);
 }
 
-/* Consumes the CQEs with the header's inline helpers only, as an event
+/* Consumes the CQEs with the header's inline functions only, as an event
  * loop that goes straight back to poll() does. */
 static unsigned consume_inline(struct io_uring *ring)
 {
@@ -191,6 +192,34 @@ static void test_read_fails(void **state)
 	assert_int_equal(ring_revents(ring, POLLIN), POLLIN);
 }
 
+/* A page that is no longer mapped. */
+static void *unmapped_page(void)
+{
+	long size = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t) size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(munmap(p, (size_t) size), 0);
+	return p;
+}
+
+/* With a ring open, poll() and select() on memory that is not there fail
+ * as the system calls do, before any descriptor is looked at. */
+static void test_bad_arrays_fail_with_efault(void **state)
+{
+	struct io_uring *ring = fixture_ring(state);
+	void *bad = unmapped_page();
+
+	post_nop(ring, 1);
+	errno = 0;
+	assert_int_equal(poll(bad, 1, 0), -1);
+	assert_int_equal(errno, EFAULT);
+	errno = 0;
+	assert_int_equal(select(ring->ring_fd + 1, bad, NULL, NULL, NULL), -1);
+	assert_int_equal(errno, EFAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +237,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_fails, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arrays_fail_with_efault,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,27 +24,10 @@ fail() {
 	exit 1
 }
 
-command -v apt-get >/dev/null || fail "apt-get is missing"
-
-apt="$dest/apt"
-rm -rf "$apt" "$dest/src"
-mkdir -p "$apt/sources" "$apt/lists/partial" "$apt/cache/archives/partial" \
-	"$dest/src"
-cat > "$apt/sources/sid-src.sources" <<EOT
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: sid
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOT
-set -- -o Dir::Etc::SourceList=/dev/null \
-	-o Dir::Etc::SourceParts="$apt/sources" \
-	-o Dir::State::Lists="$apt/lists" \
-	-o Dir::Cache="$apt/cache" \
-	-o Debug::NoLocking=1 -o APT::Sandbox::User=root
-
-apt-get "$@" -qq --error-on=any update >/dev/null 2>&1 ||
-	fail "apt-get update of Debian sid's source index failed (no network?)"
+sid_types="deb-src"
+. "$(dirname "$0")/sid-apt.sh"
+rm -rf "$dest/src"
+mkdir -p "$dest/src"
 pkgver=$(apt-cache "$@" showsrc liburing 2>/dev/null |
 	sed -n "s/^Version: \($VERSION-.*\)/\1/p" | head -n 1)
 [ -n "$pkgver" ] ||

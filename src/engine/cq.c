@@ -234,7 +234,7 @@ bool ua_post_cqe_more(struct ua_ctx *ctx, __u64 user_data, __s32 res,
 /*
  * A multishot request's CQE with its big_cqe words (a CQE32 ring's), for
  * what its issue already took from where it was (a socket's error queue)
- * after finding room (ua_cq_room_now): a CQ filled meanwhile takes it into
+ * once it saw room (ua_cq_room_now): a CQ filled meanwhile takes it into
  * overflow rather than lose it.
  */
 void ua_post_cqe32_more(struct ua_ctx *ctx, const struct ua_cqe *cqe)

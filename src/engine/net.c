@@ -154,6 +154,24 @@ static int done(struct ua_req *req, int res, bool failed)
 	return UA_DONE;
 }
 
+/* Not an issue result (those are >= 0): the socket is to be read again. */
+#define RECV_AGAIN	(-1)
+
+/*
+ * The socket had nothing. A worker may wait for data (RECV_AGAIN, or the
+ * wait's error); otherwise the request parks, or ends with -EAGAIN for
+ * the application's MSG_DONTWAIT.
+ */
+static int nothing_received(struct ua_req *req, bool may_wait, bool app_nowait)
+{
+	int err;
+
+	if (!may_wait)
+		return would_block(req, app_nowait);
+	err = ua_iowq_wait_ready(req->ctx, req->fd, POLLIN);
+	return err ? done(req, err, true) : RECV_AGAIN;
+}
+
 /* ---- what a receive leaves on the socket ---- */
 
 /* What the kernel tells about a socket's receive queue (msg_inq): TCP
@@ -800,6 +818,7 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 	struct ua_kbuf_sel sel;
 	enum sock_left left;
 	ssize_t n, payload = 0;
+	int ret;
 	size_t len, room;
 	char *buf;
 	__u32 cflags;
@@ -827,15 +846,11 @@ static int recv_selected(struct ua_req *req, unsigned issue_flags)
 			ua_kbuf_recycle(req, &sel);
 			if (!post_held(req, &held, false))
 				return done_held(req, &held);
-			if (blocking && !app_nowait) {
-				int err = ua_iowq_wait_ready(req->ctx, req->fd,
-							     POLLIN);
-
-				if (err)
-					return done(req, err, true);
-				continue;
-			}
-			return would_block(req, app_nowait);
+			ret = nothing_received(req, blocking && !app_nowait,
+					       app_nowait);
+			if (ret != RECV_AGAIN)
+				return ret;
+			continue;
 		}
 		/* An error, or the end of a stream (a multishot RECVMSG still
 		 * uses the buffer: it holds the header). */
@@ -988,19 +1003,16 @@ static int recv_bundle(struct ua_req *req, unsigned issue_flags)
 	__u32 cflags = 0;
 	bool empty = false, last;
 	ssize_t n;
+	int ret;
 
 	for (;;) {
 		n = recv_one_bundle(req, flags, &cflags, &empty);
 		if (n == -EAGAIN) {
-			if (blocking && !app_nowait) {
-				int err = ua_iowq_wait_ready(req->ctx, req->fd,
-							     POLLIN);
-
-				if (err)
-					return done(req, err, true);
-				continue;
-			}
-			return would_block(req, app_nowait);
+			ret = nothing_received(req, blocking && !app_nowait,
+					       app_nowait);
+			if (ret != RECV_AGAIN)
+				return ret;
+			continue;
 		}
 		if (n <= 0) {
 			/* The end of a stream: TCP's hint counts it. */

@@ -18,6 +18,7 @@
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "engine/lock.h"
 #include "engine/personality.h"
 #include "engine/ring.h"
 
@@ -100,6 +101,7 @@ static struct ua_personalities *table_make(struct ua_ctx *ctx)
 {
 	struct ua_personalities *t = table(ctx);
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	if (t)
 		return t;
 	t = calloc(1, sizeof(*t));
@@ -114,6 +116,7 @@ static struct ua_personalities *table_make(struct ua_ctx *ctx)
 /* The next free id from t->next on, wrapping; 0 when all are taken. */
 static unsigned take_id(struct ua_personalities *t)
 {
+	ua_lock_assert_held(&t->lock);
 	for (unsigned i = 0; i < MAX_PERSONALITY; i++) {
 		unsigned id = (t->next - 1 + i) % MAX_PERSONALITY + 1;
 

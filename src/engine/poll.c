@@ -690,7 +690,7 @@ static void attach_to_poller(struct ua_ctx *ctx)
  * again, and a one-shot poll that looked and found the file ready never
  * parks.
  */
-static bool joins_unreported_waiters(const struct ua_req *req,
+static bool joins_reported_waiters(const struct ua_req *req,
 				     const struct ua_pollfd *pfd)
 {
 	return req->poll.is_poll_op && req->poll.multishot &&
@@ -747,7 +747,7 @@ again:
 	    (flags & UA_POLL_READY)) {
 		err = pollfd_register(p, pfd,
 				      waiters_events(pfd) | req->poll.events);
-	} else if (!ran_held && joins_unreported_waiters(req, pfd)) {
+	} else if (!ran_held && joins_reported_waiters(req, pfd)) {
 		/* The waiters may change meanwhile: decide again after. */
 		pthread_mutex_unlock(&p->lock);
 		run_reports_held(req->ctx);

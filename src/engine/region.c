@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "engine/lock.h"
 #include "engine/region.h"
 #include "engine/ring.h"
 #include "engine/uaccess.h"
@@ -61,19 +62,6 @@ static int check_desc(const struct io_uring_region_desc *rd)
 	return 0;
 }
 
-/* The kernel pins the pages for writing: each must be there. */
-static int check_memory(__u64 addr, __u64 size)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	unsigned char byte;
-
-	for (__u64 off = 0; off < size; off += (__u64) page)
-		if (ua_copy_from_user(&byte, addr + off, 1) ||
-		    ua_copy_to_user(addr + off, &byte, 1))
-			return -EFAULT;
-	return 0;
-}
-
 /* Zeroed pages of the ring's memfd, which the application maps from the
  * ring's descriptor at the offset written back. */
 static int map_engine_memory(struct ua_ctx *ctx, struct ua_region *r,
@@ -96,7 +84,7 @@ static struct ua_region *create_region(struct ua_ctx *ctx,
 	if (*err)
 		return NULL;
 	if (rd->flags & IORING_MEM_REGION_TYPE_USER) {
-		*err = check_memory(rd->user_addr, rd->size);
+		*err = ua_check_writable_user(rd->user_addr, rd->size);
 		if (*err)
 			return NULL;
 	}
@@ -137,6 +125,7 @@ static int register_locked(struct ua_ctx *ctx, __u64 uarg)
 	struct ua_region *r;
 	int ret;
 
+	ua_lock_assert_held(&ctx->uring_lock);
 	if (region_of(ctx))
 		return -EBUSY;
 	if (ua_copy_from_user(&reg, uarg, sizeof(reg)) ||

@@ -25,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "liburing/barrier.h"
+#include "engine/lock.h"
 #include "engine/ring.h"
 #include "engine/rcu.h"
 #include "engine/ringref.h"
@@ -308,18 +309,13 @@ static size_t app_rings_size(const struct ua_ctx *ctx, size_t *sq_array)
  * (-EFAULT), the region page-aligned (-EINVAL). */
 static int check_app_region(__u64 addr, size_t size)
 {
-	size_t page = (size_t) sysconf(_SC_PAGESIZE), off;
-	unsigned char byte;
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
 
 	if (addr & (page - 1))
 		return -EINVAL;
 	if (addr + size < addr)
 		return -EOVERFLOW;
-	for (off = 0; off < size; off += page)
-		if (ua_copy_from_user(&byte, addr + off, 1) ||
-		    ua_copy_to_user(addr + off, &byte, 1))
-			return -EFAULT;
-	return 0;
+	return ua_check_writable_user(addr, size);
 }
 
 static void fill_app_offsets(struct io_uring_params *p, size_t sq_array)
@@ -442,19 +438,33 @@ int ua_ring_map_fd(struct ua_ctx *ctx)
 	return fd < 0 ? -EBADF : fd;
 }
 
-/* Without a descriptor the application could not map the ring anyway. */
-void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
+/* The file reaches end bytes (0, or -1 with errno). */
+static int grow_file(int fd, off_t end)
 {
-	off_t end = ua_ring_pbuf_offset(bgid) + (off_t) size;
-	int fd = ring_memfd(ctx);
 	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	return st.st_size < end ? ftruncate(fd, end) : 0;
+}
+
+/* Memory the engine allocates for the application to map at off from
+ * the ring's descriptor: without one it could not, so there is none. */
+static void *map_grown(struct ua_ctx *ctx, off_t off, size_t size)
+{
+	int fd = ring_memfd(ctx);
 
 	if (fd < 0)
 		return NULL;
 	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
-	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+	if (grow_file(fd, off + (off_t) size))
 		return NULL;
-	return map_region(fd, size, ua_ring_pbuf_offset(bgid));
+	return map_region(fd, size, off);
+}
+
+void *ua_ring_map_pbuf(struct ua_ctx *ctx, __u16 bgid, size_t size)
+{
+	return map_grown(ctx, ua_ring_pbuf_offset(bgid), size);
 }
 
 void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
@@ -474,16 +484,7 @@ void ua_ring_unmap_pbuf(struct ua_ctx *ctx, __u16 bgid, void *p, size_t size)
  */
 void *ua_ring_map_region(struct ua_ctx *ctx, size_t size)
 {
-	off_t end = UA_OFF_PARAM_REGION + (off_t) size;
-	int fd = ring_memfd(ctx);
-	struct stat st;
-
-	if (fd < 0)
-		return NULL;
-	ctx->file_grown = true;		/* never a spare: ua_ring_destroy */
-	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
-		return NULL;
-	return map_region(fd, size, UA_OFF_PARAM_REGION);
+	return map_grown(ctx, UA_OFF_PARAM_REGION, size);
 }
 
 /*
@@ -501,8 +502,6 @@ struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
 {
 	struct ua_ring_maps *m = calloc(1, sizeof(*m));
 	int fd = ring_memfd(ctx);
-	struct stat st;
-	off_t end;
 
 	*err = -ENOMEM;
 	if (!m)
@@ -519,8 +518,7 @@ struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
 	if (fd < 0)
 		goto fail;
 	*err = -ENOMEM;
-	end = (off_t) (IORING_OFF_SQES + m->sqe_map_sz);
-	if (fstat(fd, &st) || (st.st_size < end && ftruncate(fd, end)))
+	if (grow_file(fd, (off_t) (IORING_OFF_SQES + m->sqe_map_sz)))
 		goto fail;
 	m->sq_map = map_region(fd, m->sq_map_sz, (off_t) IORING_OFF_SQ_RING);
 	m->cq_map = map_region(fd, m->cq_map_sz, (off_t) IORING_OFF_CQ_RING);
@@ -593,6 +591,8 @@ int ua_ring_move(struct ua_ctx *ctx, struct ua_ring_maps *m, unsigned sq,
 		.cq_map_sz = ctx->cq_map_sz, .sqe_map_sz = ctx->sqe_map_sz,
 	};
 
+	ua_lock_assert_held(&ctx->uring_lock);
+	ua_lock_assert_held(&ctx->completion_lock);
 	if (sq_tail - sq_head > sq || cq_tail - cq_head > cq)
 		return -EOVERFLOW;
 	stage_entries(m->stage_sqes, ctx->sqes, sq_head, sq_tail,
@@ -658,15 +658,22 @@ static void zero_used_pages(struct ua_ctx *ctx)
 	memset(ctx->sqe_map, 0, sqe_size(ctx->sq_entries << ua_sqe_shift(ctx)));
 }
 
+/* Rings whose descriptor is an eventfd (ua_ring_make_pollable): without
+ * one, a wait of the application's has none to quiet (ringpoll.c). */
+static unsigned nr_pollable;
+
 /* An inherited ring's descriptor number may be the child's by now: left
  * open, as the ring's own (ringref.c); the claim was the parent's. */
 void ua_ring_destroy(struct ua_ctx *ctx)
 {
 	bool inherited = ua_ctx_inherited(ctx);
 
-	if (ctx->cq_efd >= 0 && !inherited) {
-		close(ctx->cq_efd);
-		close(ctx->mem_fd);
+	if (ctx->cq_efd >= 0) {
+		__atomic_sub_fetch(&nr_pollable, 1, __ATOMIC_RELAXED);
+		if (!inherited) {
+			close(ctx->cq_efd);
+			close(ctx->mem_fd);
+		}
 	}
 	ctx->cq_efd = ctx->mem_fd = -1;
 	if (ctx->spare_fd >= 0 && ctx->ring_ino && !ctx->file_grown &&
@@ -983,6 +990,11 @@ void ua_ctx_free_rcu(struct ua_ctx *ctx)
  */
 _Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
 
+bool ua_ring_fds_pollable(void)
+{
+	return __atomic_load_n(&nr_pollable, __ATOMIC_RELAXED);
+}
+
 int ua_ring_make_pollable(struct ua_ctx *ctx)
 {
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), own, err;
@@ -998,6 +1010,7 @@ int ua_ring_make_pollable(struct ua_ctx *ctx)
 	ctx->mem_fd = ctx->fd;
 	ctx->fd = efd;
 	ctx->cq_efd = own;
+	__atomic_add_fetch(&nr_pollable, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -289,6 +289,7 @@ void ua_ring_table_atfork_child(void);
  * made quiet (ringpoll.c): they do none of that work. */
 extern _Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
 int ua_ring_make_pollable(struct ua_ctx *ctx);
+bool ua_ring_fds_pollable(void);	/* some ring's descriptor is one */
 int ua_ring_map_fd(struct ua_ctx *ctx);
 void ua_ring_fd_signal(struct ua_ctx *ctx);
 void ua_ring_fd_quiet(struct ua_ctx *ctx);

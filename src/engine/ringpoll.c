@@ -42,6 +42,7 @@
 #include "engine/ring.h"
 #include "engine/ringpoll.h"
 #include "engine/ringref.h"
+#include "engine/uaccess.h"
 #include "ua_private.h"
 
 /*
@@ -135,35 +136,59 @@ static void quiet_fd(int fd)
 	ua_ctx_put_elsewhere(ctx);
 }
 
-static void quiet_read_pollfds(const struct pollfd *fds, nfds_t nfds)
+/* Whether a wait of this thread's may find a ring descriptor to quiet. */
+static bool may_quiet(void)
 {
-	nfds_t i;
-
-	for (i = 0; i < nfds; i++)
-		if (fds[i].events & (POLLIN | POLLRDNORM))
-			quiet_fd(fds[i].fd);
+	return !ua_ring_fds_left_loud && ua_ring_fds_pollable();
 }
 
-/* The C library declares poll()'s array written only, and a compiler
- * that believes it warns of reading it: the asm hides where the pointer
- * came from. */
+#define POLLFDS_CHUNK	64
+
+/*
+ * poll()'s array is the application's, read as the kernel's poll reads
+ * it: a bad one is left to the C library's call to fail with EFAULT. The
+ * copies count as the application's call, as io_uring_enter's do. The C
+ * library declares the array written only, and a compiler that believes
+ * it warns of reading it: the asm hides where the pointer came from.
+ */
 static void quiet_pollfds(struct pollfd *fds, nfds_t nfds)
 {
-	if (ua_ring_fds_left_loud)
+	struct pollfd chunk[POLLFDS_CHUNK];
+	nfds_t off, n, i;
+
+	if (!may_quiet())
 		return;
 	__asm__("" : "+r" (fds));
-	quiet_read_pollfds(fds, nfds);
+	ua_uaccess_begin();
+	for (off = 0; off < nfds; off += n) {
+		n = nfds - off < POLLFDS_CHUNK ? nfds - off : POLLFDS_CHUNK;
+		if (ua_copy_from_user(chunk, (__u64) (uintptr_t) (fds + off),
+				      n * sizeof(*fds)))
+			break;
+		for (i = 0; i < n; i++)
+			if (chunk[i].events & (POLLIN | POLLRDNORM))
+				quiet_fd(chunk[i].fd);
+	}
+	ua_uaccess_end();
 }
 
-static void quiet_fd_set(int nfds, const fd_set *set)
+/* select()'s read set, read as quiet_pollfds() reads poll()'s array. */
+static void quiet_fd_set(int nfds, const fd_set *uset)
 {
+	fd_set set;
 	int fd;
 
-	if (!set)
+	if (!uset || nfds <= 0 || !may_quiet())
 		return;
-	for (fd = 0; fd < nfds && fd < FD_SETSIZE; fd++)
-		if (FD_ISSET(fd, set))
-			quiet_fd(fd);
+	if (nfds > FD_SETSIZE)
+		nfds = FD_SETSIZE;
+	ua_uaccess_begin();
+	if (!ua_copy_from_user(&set, (__u64) (uintptr_t) uset,
+			       (size_t) (nfds + 7) / 8))
+		for (fd = 0; fd < nfds; fd++)
+			if (FD_ISSET(fd, &set))
+				quiet_fd(fd);
+	ua_uaccess_end();
 }
 
 /* The ring descriptors added to epoll instances. A number that names no
@@ -196,7 +221,7 @@ static void quiet_epolled(void)
 {
 	unsigned i, nr = __atomic_load_n(&nr_epolled, __ATOMIC_ACQUIRE);
 
-	if (ua_ring_fds_left_loud)
+	if (!may_quiet())
 		return;
 	for (i = 0; i < nr; i++)
 		quiet_fd(__atomic_load_n(&epolled[i], __ATOMIC_RELAXED));
@@ -357,9 +382,6 @@ UA_PUBLIC int epoll_pwait2(int epfd, struct epoll_event *events,
 			     timeout, sigmask, _NSIG / 8);
 }
 
-/* The descriptor to map for fd: the rings' memfd for a ring's eventfd. A
- * ring torn down meanwhile leaves its memfd open until its last hold
- * goes, so the number stays good for the call. */
 /* ua_ring_slot() and ua_ring_slot_holds_ctx() spelt out: a compiler
  * need not inline them, and they would then be instrumented. */
 UNINSTRUMENTED
@@ -378,6 +400,9 @@ static bool names_a_ring(int fd)
 	return ctx && !((uintptr_t) ctx & 1);
 }
 
+/* The descriptor to map for fd: the rings' memfd for a ring's eventfd. A
+ * ring torn down meanwhile leaves its memfd open until its last hold
+ * goes, so the number stays good for the call. */
 UNINSTRUMENTED
 static void *map_ring_or_file(void *(*next)(void *, size_t, int, int, int,
 					   off_t),

@@ -489,6 +489,20 @@ int ua_check_zeroed_user(__u64 uaddr, size_t len)
 	return 1;
 }
 
+/* What the kernel's pinning for writing checks: each page of the range is
+ * there and writable (its first byte is read and written back). */
+int ua_check_writable_user(__u64 uaddr, size_t len)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE), off;
+	unsigned char byte;
+
+	for (off = 0; off < len; off += page)
+		if (ua_copy_from_user(&byte, uaddr + off, 1) ||
+		    ua_copy_to_user(uaddr + off, &byte, 1))
+			return -EFAULT;
+	return 0;
+}
+
 /* Page by page, so that a string ending before an unreadable page is read
  * whole, as the kernel reads it. */
 long ua_strncpy_from_user(char *dst, __u64 uaddr, size_t size)

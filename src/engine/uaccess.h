@@ -23,6 +23,9 @@ int ua_copy_to_user(__u64 uaddr, const void *src, size_t len);
 /* The kernel's check_zeroed_user(): 1 if the len bytes at uaddr are all
  * zero, 0 if not, -EFAULT. */
 int ua_check_zeroed_user(__u64 uaddr, size_t len);
+/* The kernel's pinning of the pages for writing: 0, or -EFAULT if any
+ * page of the len bytes at uaddr is not mapped writable. */
+int ua_check_writable_user(__u64 uaddr, size_t len);
 /*
  * The kernel's strncpy_from_user(): copies up to size bytes of the string
  * at uaddr, its NUL included if found. Returns the string's length, size
