@@ -115,6 +115,8 @@ $(O)/test/unit-overflow: UNIT_LDFLAGS := -Wl,--wrap=malloc
 $(O)/test/unit-aio: UNIT_LDFLAGS := -Wl,--wrap=syscall
 # The CQ fills up there while a receive selects a buffer.
 $(O)/test/unit-recv-held: UNIT_LDFLAGS := -Wl,--wrap=ua_kbuf_get
+# The engine's allocations are counted there.
+$(O)/test/unit-sendvec: UNIT_LDFLAGS := -Wl,--wrap=malloc
 
 # The fuzzer: random SQEs, built like the API tests (only <liburing.h>), so
 # its invariants are also checked on the kernel's io_uring (make fuzz-kernel).

@@ -42,7 +42,8 @@
 #include "engine/opdef.h"
 
 /* SEND (sendto), RECV, SENDMSG, RECVMSG. */
-struct ua_msg;
+/* The iovecs that fit beside a msghdr in the room of an address. */
+#define SHORT_VEC_NR	4
 struct ua_sr {
 	__u64			addr;		/* buffer, or struct msghdr */
 	__u32			len;
@@ -63,10 +64,21 @@ struct ua_sr {
 	bool			pass_empty;	/* bundle SEND: ring emptied */
 	__u32			pass_cflags;	/* bundle SEND: buffers of the pass */
 	/* Private msghdr: SENDMSG/RECVMSG once async; a vectorized SEND's
-	 * iovecs; what a bundle SEND has left to send. */
-	struct ua_msg		*msg;
-	struct sockaddr_storage	dest;
+	 * iovecs; what a bundle SEND has left to send. The hdr of a struct
+	 * ua_msg, or of short_vec. */
+	struct msghdr		*msg;
+	union {
+		struct sockaddr_storage	dest;
+		/* A vectorized SEND of a few iovecs and no address keeps
+		 * them here: no allocation per request. */
+		struct {
+			struct msghdr	hdr;
+			struct iovec	iov[SHORT_VEC_NR];
+		} short_vec;
+	};
 };
+_Static_assert(sizeof(((struct ua_sr *) 0)->short_vec) <=
+	       sizeof(struct sockaddr_storage), "short_vec takes more room");
 #define sr_of(req)	ua_cmd(req, struct ua_sr)
 
 struct ua_accept {
@@ -359,6 +371,16 @@ static int copy_send_iovecs(struct ua_req *req)
 
 	if (sr->len > UA_UIO_MAXIOV)
 		return -EINVAL;
+	if (!sr->dest_len && sr->len <= SHORT_VEC_NR) {
+		memset(&sr->short_vec.hdr, 0, sizeof(sr->short_vec.hdr));
+		sr->short_vec.hdr.msg_iov = sr->short_vec.iov;
+		sr->short_vec.hdr.msg_iovlen = sr->len;
+		if (ua_copy_from_user(sr->short_vec.iov, sr->addr,
+				      sr->len * sizeof(struct iovec)))
+			return -EFAULT;
+		sr->msg = &sr->short_vec.hdr;
+		return 0;
+	}
 	m = send_msg_alloc(req, sr->len);
 	if (!m)
 		return -ENOMEM;
@@ -367,8 +389,16 @@ static int copy_send_iovecs(struct ua_req *req)
 		free(m);
 		return -EFAULT;
 	}
-	sr->msg = m;
+	sr->msg = &m->hdr;
 	return 0;
+}
+
+/* The private msghdr goes: freed unless it is the command area's. */
+static void drop_msg(struct ua_sr *sr)
+{
+	if (sr->msg != &sr->short_vec.hdr)
+		free(sr->msg);
+	sr->msg = NULL;
 }
 
 int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
@@ -447,7 +477,7 @@ int ua_sr_prep(struct ua_req *req, const struct io_uring_sqe *sqe)
 
 /* The kernel's checks and errors, in its order: the msghdr, the
  * destination address, the iovec count, the iovecs. */
-static int copy_msg(struct ua_req *req, struct ua_msg **out)
+static int copy_msg(struct ua_req *req, struct msghdr **out)
 {
 	struct msghdr umsg;
 	struct ua_msg *m;
@@ -477,7 +507,7 @@ static int copy_msg(struct ua_req *req, struct ua_msg **out)
 	if (ua_copy_from_user(m->iov, (__u64) (uintptr_t) umsg.msg_iov,
 			      iov_size))
 		goto fault;
-	*out = m;
+	*out = &m->hdr;
 	return 0;
 fault:
 	free(m);
@@ -513,8 +543,7 @@ static int report_msg(const struct ua_req *req, const struct msghdr *m)
 
 void ua_sr_cleanup(struct ua_req *req)
 {
-	free(sr_of(req)->msg);
-	sr_of(req)->msg = NULL;
+	drop_msg(sr_of(req));
 	if (is_zc(req) && sr_of(req)->buf_node) {
 		ua_buf_node_put(sr_of(req)->buf_node);
 		sr_of(req)->buf_node = NULL;
@@ -538,7 +567,7 @@ static ssize_t sys_sr(struct ua_req *req, int flags)
 	ssize_t n;
 
 	if (is_msg(req) || sr->msg) {
-		struct msghdr *msg = sr->msg ? &sr->msg->hdr
+		struct msghdr *msg = sr->msg ? sr->msg
 					     : (struct msghdr *) (uintptr_t) sr->addr;
 
 		n = is_send(req) ? sendmsg(req->fd, msg, flags)
@@ -567,7 +596,7 @@ static size_t recv_room(const struct ua_req *req)
 
 	if (!is_msg(req) && !sr_of(req)->msg)
 		return sr_of(req)->len;
-	m = sr_of(req)->msg ? &sr_of(req)->msg->hdr
+	m = sr_of(req)->msg ? sr_of(req)->msg
 			: (const struct msghdr *) (uintptr_t) sr_of(req)->addr;
 	for (i = 0; i < m->msg_iovlen; i++)
 		room += m->msg_iov[i].iov_len;
@@ -587,7 +616,7 @@ static bool msg_advance(struct ua_req *req, size_t n)
 
 	if (ua_sr_prepare_async(req))
 		return false;
-	m = &sr_of(req)->msg->hdr;
+	m = sr_of(req)->msg;
 	m->msg_control = NULL;
 	m->msg_controllen = 0;
 	while (m->msg_iovlen && n >= m->msg_iov->iov_len) {
@@ -657,7 +686,7 @@ static int sr_issue(struct ua_req *req, unsigned issue_flags)
  * it was submitted (ua_sr_prep). */
 static const struct msghdr *app_msg(const struct ua_req *req)
 {
-	return &sr_of(req)->msg->hdr;
+	return sr_of(req)->msg;
 }
 
 /*
@@ -1122,7 +1151,7 @@ static struct msghdr *next_pass(struct ua_req *req, struct ua_bundle *b,
 	}
 	if (sr->msg) {
 		sr->bundle_sent = true;
-		return &sr->msg->hdr;
+		return sr->msg;
 	}
 	if (select) {
 		*err = bundle_pass(req, b);
@@ -1160,11 +1189,13 @@ static int keep_rest(struct ua_req *req, const struct msghdr *m, size_t n)
 	struct ua_sr *sr = sr_of(req);
 
 	if (!sr->msg) {
-		sr->msg = send_msg_alloc(req, m->msg_iovlen);
-		if (!sr->msg)
+		struct ua_msg *rest = send_msg_alloc(req, m->msg_iovlen);
+
+		if (!rest)
 			return -ENOMEM;
-		memcpy(sr->msg->iov, m->msg_iov,
+		memcpy(rest->iov, m->msg_iov,
 		       m->msg_iovlen * sizeof(struct iovec));
+		sr->msg = &rest->hdr;
 	}
 	msg_advance(req, n);
 	return 0;
@@ -1176,8 +1207,7 @@ static bool pass_done(struct ua_req *req, size_t sent)
 {
 	struct ua_sr *sr = sr_of(req);
 
-	free(sr->msg);
-	sr->msg = NULL;
+	drop_msg(sr);
 	sr->done = 0;
 	if (!sent || sr->pass_empty ||
 	    !ua_post_cqe_more(req->ctx, req->user_data, (__s32) sent,
@@ -1277,7 +1307,7 @@ static bool fixed_covers(struct ua_req *req, __u64 addr, __u64 len)
 /* A SENDMSG_ZC's iovecs must each lie in the registered buffer. */
 static bool fixed_msg_covered(struct ua_req *req)
 {
-	const struct msghdr *m = &sr_of(req)->msg->hdr;
+	const struct msghdr *m = sr_of(req)->msg;
 	size_t i;
 
 	for (i = 0; i < m->msg_iovlen; i++)
