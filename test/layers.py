@@ -37,8 +37,9 @@ in a loop, inside a layer or across layers.
               ring.c eventfd.c uaccess.c
   rcu         grace periods and sharded reference counts
               rcu.c percpu_ref.c
-  sys         system calls that may be missing or refused
-              sys.c
+  sys         system calls that may be missing or refused, and the
+              start of the engine's service threads
+              sys.c thread.c
 
 A use of a function defined in another file counts as a call whether it is
 called there or its address is taken (a table of functions calls them), so

@@ -74,6 +74,7 @@
 #include "engine/opdef.h"
 #include "engine/sys.h"
 #include "engine/timer.h"
+#include "engine/thread.h"
 
 #define FD_WORD_BITS	(8 * sizeof(long))
 
@@ -592,28 +593,13 @@ static void *device_reaper(void *arg)
 	}
 }
 
-/* Detached, with every signal blocked: the application's handlers never
- * run on it. */
 static bool start_reaper_locked(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, saved;
-	pthread_t thread;
-	int err;
-
 	ua_lock_assert_held(&device.lock);
 	if (device.reaping)
 		return true;
-	if (pthread_attr_init(&attr))
-		return false;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	err = pthread_create(&thread, &attr, device_reaper, NULL);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	pthread_attr_destroy(&attr);
-	device.reaping = !err;
-	return !err;
+	device.reaping = !ua_thread_start(device_reaper, NULL);
+	return device.reaping;
 }
 
 /* Counts n transfers of ctx in flight, with a context and a reaper for

@@ -60,6 +60,7 @@
 #include "engine/sys.h"
 #include "engine/timer.h"
 #include "engine/uaccess.h"
+#include "engine/thread.h"
 
 #define SLOTS	(UA_FUTEX_WAITV_MAX - 1)	/* and the control word */
 
@@ -384,26 +385,15 @@ static void *watcher_main(void *arg)
 /* Detached, with every signal blocked: signals stay the application's. */
 static int start(struct ua_futex_watcher *w)
 {
-	pthread_attr_t attr;
-	sigset_t all, saved;
-	pthread_t thread;
 	int ret;
 
 	if (w->running)
 		return 0;
-	ret = pthread_attr_init(&attr);
-	if (ret)
-		return -ret;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	__atomic_store_n(&w->running, true, __ATOMIC_SEQ_CST);
-	ret = pthread_create(&thread, &attr, watcher_main, w);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	pthread_attr_destroy(&attr);
+	ret = ua_thread_start(watcher_main, w);
 	if (ret)
 		__atomic_store_n(&w->running, false, __ATOMIC_SEQ_CST);
-	return -ret;
+	return ret;
 }
 
 static bool holds(const struct ua_futex_watcher *w, __u64 uaddr)

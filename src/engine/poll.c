@@ -76,6 +76,7 @@
 #include "engine/ring.h"
 #include "engine/submit.h"
 #include "engine/wake.h"
+#include "engine/thread.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)
@@ -574,20 +575,7 @@ static void *poller_main(void *arg);
 /* Detached, with every signal blocked: signals stay the application's. */
 static bool start_poller_thread(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, saved;
-	pthread_t thread;
-	int ret;
-
-	if (pthread_attr_init(&attr))
-		return false;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	ret = pthread_create(&thread, &attr, poller_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	pthread_attr_destroy(&attr);
-	return !ret;
+	return !ua_thread_start(poller_main, NULL);
 }
 
 /* A slot for ctx, under svc.lock; the key names it and its generation. */

@@ -31,6 +31,7 @@
 #include "engine/lock.h"
 #include "engine/rcu.h"
 #include "engine/sys.h"
+#include "engine/thread.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -277,20 +278,7 @@ static void *callback_worker(void *arg)
  */
 static bool start_callback_worker(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, saved;
-	pthread_t thread;
-	int err;
-
-	if (pthread_attr_init(&attr) != 0)
-		return false;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	err = pthread_create(&thread, &attr, callback_worker, NULL);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	pthread_attr_destroy(&attr);
-	return err == 0;
+	return !ua_thread_start(callback_worker, NULL);
 }
 
 void ua_rcu_call(struct ua_rcu_head *head, void (*fn)(struct ua_rcu_head *))

@@ -31,6 +31,7 @@
 #include "engine/ringref.h"
 #include "engine/sys.h"
 #include "engine/uaccess.h"
+#include "engine/thread.h"
 
 #define CACHELINE	64
 #define OFF_HEAD	0
@@ -876,19 +877,9 @@ static void *teardown_thread(void *arg)
  */
 void ua_ctx_put_elsewhere(struct ua_ctx *ctx)
 {
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t thread;
-
 	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) != UA_CTX_DEAD)
 		return;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_create(&thread, &attr, teardown_thread, ctx);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ua_thread_start(teardown_thread, ctx);
 }
 
 static int note_inode(int fd, unsigned long *ino, dev_t *fs_dev)

@@ -40,6 +40,7 @@
 #include "engine/lock.h"
 #include "engine/ring.h"
 #include "engine/timer.h"
+#include "engine/thread.h"
 
 #define NSEC_PER_SEC	1000000000ull
 #define HEAP_NONE	(~0u)
@@ -251,23 +252,9 @@ static void init_wake(void)
 /* Detached, with every signal blocked: signals stay the application's. */
 static int start_thread(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, saved;
-	pthread_t thread;
-	int ret;
-
 	if (!timer.wake_ready)
 		init_wake();
-	ret = pthread_attr_init(&attr);
-	if (ret)
-		return -ret;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	ret = pthread_create(&thread, &attr, timer_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	pthread_attr_destroy(&attr);
-	return -ret;
+	return ua_thread_start(timer_main, NULL);
 }
 
 static int add_user(void)

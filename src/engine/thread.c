@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#include "engine/thread.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+/*
+ * Starts fn(arg) on a detached thread with every signal blocked: a new
+ * thread inherits its creator's mask, so the mask is set around the
+ * creation and restored at once. 0, or the -errno of pthread_create().
+ */
+int ua_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t all, saved;
+	pthread_t thread;
+	int ret;
+
+	ret = pthread_attr_init(&attr);
+	if (ret)
+		return -ret;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	ret = pthread_create(&thread, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	pthread_attr_destroy(&attr);
+	return -ret;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UA_ENGINE_THREAD_H
+#define UA_ENGINE_THREAD_H
+
+/*
+ * The engine's service threads (poller, timer, RCU callbacks, the AIO
+ * reaper, futex watchers, teardown) belong to the process and are never
+ * joined; they must take none of the application's signals, which go to
+ * its own threads as they would without the engine.
+ */
+int ua_thread_start(void *(*fn)(void *), void *arg);
+
+#endif
