@@ -223,6 +223,7 @@ static struct {
 	unsigned		inflight;	/* the process's, under lock */
 	bool			reaping;	/* the reaper thread runs */
 	__u64			waiter_came;	/* atomic: ua_clock_ns() */
+	unsigned		sent;		/* atomic: batches submitted */
 } device = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.settled = PTHREAD_COND_INITIALIZER,
@@ -512,9 +513,15 @@ abandon:
  * ring's teardown go on if it was the ring's last one in flight. */
 static void settle_device(struct ua_req *req, long res)
 {
-	struct ua_ctx *ctx = req->ctx;
+	struct ua_ctx *ctx;
 	struct ua_completion_batch run;
 
+	/* The request was written before the io_submit() that sent it and
+	 * is read after the io_getevents() that returned it. The kernel
+	 * orders the two, but ThreadSanitizer cannot see that: this
+	 * acquire pairs with flush_device()'s release. */
+	(void) __atomic_load_n(&device.sent, __ATOMIC_ACQUIRE);
+	ctx = req->ctx;
 	/* The reaper thread comes back up as the services' threads do. */
 	ua_issue_up->run_begin(ctx, &run);
 	ua_issue_result(ctx, req, ua_rw_batched_done(req, res),
@@ -658,6 +665,7 @@ static void flush_device(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 		ua_rw_fill_iocb(a->device_reqs[i], &cbs[i]);
 		cbp[i] = &cbs[i];
 	}
+	__atomic_fetch_add(&device.sent, 1, __ATOMIC_RELEASE);
 	while (done < nr) {
 		ret = syscall(SYS_io_submit, device.actx, (long) (nr - done),
 			      &cbp[done]);
