@@ -32,6 +32,7 @@ enum ua_sys_call {
 	SYS_CALL_MEMFD_CREATE,
 	SYS_CALL_PROCESS_VM_READV,
 	SYS_CALL_FUTEX_WAITV,
+	SYS_CALL_POPULATE_WRITE,
 	SYS_CALL_NR
 };
 
@@ -73,6 +74,8 @@ static bool probe(enum ua_sys_call call)
 	case SYS_CALL_FUTEX_WAITV:	/* no futexes: EINVAL */
 		return !refused(syscall(SYS_futex_waitv, NULL, 0U, 0U, NULL,
 					CLOCK_MONOTONIC));
+	case SYS_CALL_POPULATE_WRITE:	/* nothing to do: 0; EINVAL before 5.14 */
+		return syscall(SYS_madvise, 0UL, 0UL, MADV_POPULATE_WRITE) == 0;
 	case SYS_CALL_NR:
 		break;
 	}
@@ -195,6 +198,13 @@ static int unnamed_shared_file(unsigned flags)
 	int fd = open("/dev/shm", oflags, 0600);
 
 	return fd >= 0 ? fd : open("/tmp", oflags, 0600);
+}
+
+int ua_sys_populate_write(void *addr, size_t len)
+{
+	if (!have(SYS_CALL_POPULATE_WRITE))
+		return (int) unavailable();
+	return madvise(addr, len, MADV_POPULATE_WRITE);
 }
 
 int ua_sys_memfd_create(const char *name, unsigned flags)

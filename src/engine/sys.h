@@ -35,6 +35,9 @@
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv		449
 #endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
 
 /* epoll_pwait2(2); without it, epoll_pwait(2) with the timeout rounded up
  * to a whole millisecond: a wait may last up to 1 ms longer, never less. */
@@ -61,6 +64,11 @@ long ua_sys_openat2(int dfd, const char *path, const struct open_how *how);
 /* io_setup(2). Refused by the system (not by a limit such as aio-max-nr):
  * ENOSYS from then on, without asking again. */
 int ua_sys_io_setup(unsigned nr_events, aio_context_t *ctx);
+
+/* madvise(MADV_POPULATE_WRITE): faults the pages of a page-aligned range
+ * in for writing without writing to them; fails where the kernel's
+ * pinning for writing would. Before Linux 5.14, or refused, ENOSYS. */
+int ua_sys_populate_write(void *addr, size_t len);
 
 /* memfd_create(2); without it, an unnamed file on /dev/shm (O_TMPFILE),
  * which counts against that file system's size. */

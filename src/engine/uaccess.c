@@ -490,12 +490,24 @@ int ua_check_zeroed_user(__u64 uaddr, size_t len)
 }
 
 /* What the kernel's pinning for writing checks: each page of the range is
- * there and writable (its first byte is read and written back). */
+ * there and writable. The pages are faulted in for writing without a
+ * write, so that a store the application makes meanwhile stands; without
+ * MADV_POPULATE_WRITE each page's first byte is read and written back. */
 int ua_check_writable_user(__u64 uaddr, size_t len)
 {
 	size_t page = (size_t) sysconf(_SC_PAGESIZE), off;
+	__u64 start = uaddr & ~(__u64) (page - 1);
 	unsigned char byte;
 
+	if (!len)
+		return 0;
+	if (bad_range(uaddr, len))
+		return -EFAULT;
+	if (!ua_sys_populate_write((void *) (uintptr_t) start,
+				   (size_t) (uaddr + len - start)))
+		return 0;
+	if (errno != ENOSYS)
+		return -EFAULT;
 	for (off = 0; off < len; off += page)
 		if (ua_copy_from_user(&byte, uaddr + off, 1) ||
 		    ua_copy_to_user(uaddr + off, &byte, 1))
