@@ -58,47 +58,76 @@ static void *map_region(int fd, size_t size, off_t off)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void ua_ring_fill_offsets(struct io_uring_params *p)
-{
-	memset(&p->sq_off, 0, sizeof(p->sq_off));
-	p->sq_off.head = OFF_HEAD;
-	p->sq_off.tail = OFF_TAIL;
-	p->sq_off.ring_mask = OFF_MASK;
-	p->sq_off.ring_entries = OFF_ENTRIES;
-	p->sq_off.flags = OFF_SQ_FLAGS;
-	p->sq_off.dropped = OFF_SQ_DROPPED;
-	p->sq_off.array = OFF_ENTRIES_ARR;
+/*
+ * Where a ring's header fields and arrays sit, from the start of the SQ
+ * ring's and of the CQ ring's memory: the engine's own maps (a SQ and a
+ * CQ map, each field on its own cache line) or the kernel's struct
+ * io_rings in the application's memory (NO_MMAP, both in one).
+ */
+struct ring_layout {
+	__u32	sq_head, sq_tail, sq_mask, sq_entries, sq_flags, sq_dropped,
+		sq_array;
+	__u32	cq_head, cq_tail, cq_mask, cq_entries, cq_overflow, cq_flags,
+		cqes;
+};
 
-	memset(&p->cq_off, 0, sizeof(p->cq_off));
-	p->cq_off.head = OFF_HEAD;
-	p->cq_off.tail = OFF_TAIL;
-	p->cq_off.ring_mask = OFF_MASK;
-	p->cq_off.ring_entries = OFF_ENTRIES;
-	p->cq_off.overflow = OFF_CQ_OVERFLOW;
-	p->cq_off.flags = OFF_CQ_FLAGS;
-	p->cq_off.cqes = OFF_ENTRIES_ARR;
+static const struct ring_layout map_layout = {
+	.sq_head = OFF_HEAD, .sq_tail = OFF_TAIL, .sq_mask = OFF_MASK,
+	.sq_entries = OFF_ENTRIES, .sq_flags = OFF_SQ_FLAGS,
+	.sq_dropped = OFF_SQ_DROPPED, .sq_array = OFF_ENTRIES_ARR,
+	.cq_head = OFF_HEAD, .cq_tail = OFF_TAIL, .cq_mask = OFF_MASK,
+	.cq_entries = OFF_ENTRIES, .cq_overflow = OFF_CQ_OVERFLOW,
+	.cq_flags = OFF_CQ_FLAGS, .cqes = OFF_ENTRIES_ARR,
+};
+
+/* The offsets the application maps by; user_addr is left as it was. */
+static void fill_offsets(struct io_uring_params *p, const struct ring_layout *l)
+{
+	memset(&p->sq_off, 0, offsetof(struct io_sqring_offsets, user_addr));
+	p->sq_off.head = l->sq_head;
+	p->sq_off.tail = l->sq_tail;
+	p->sq_off.ring_mask = l->sq_mask;
+	p->sq_off.ring_entries = l->sq_entries;
+	p->sq_off.flags = l->sq_flags;
+	p->sq_off.dropped = l->sq_dropped;
+	p->sq_off.array = l->sq_array;
+
+	memset(&p->cq_off, 0, offsetof(struct io_cqring_offsets, user_addr));
+	p->cq_off.head = l->cq_head;
+	p->cq_off.tail = l->cq_tail;
+	p->cq_off.ring_mask = l->cq_mask;
+	p->cq_off.ring_entries = l->cq_entries;
+	p->cq_off.overflow = l->cq_overflow;
+	p->cq_off.flags = l->cq_flags;
+	p->cq_off.cqes = l->cqes;
 }
 
-static void point_into_maps(struct ua_ctx *ctx)
+void ua_ring_fill_offsets(struct io_uring_params *p)
 {
-	char *sq = ctx->sq_map, *cq = ctx->cq_map;
+	fill_offsets(p, &map_layout);
+	p->sq_off.user_addr = 0;
+	p->cq_off.user_addr = 0;
+}
 
-	ctx->sq_head = (unsigned *) (sq + OFF_HEAD);
-	ctx->sq_tail = (unsigned *) (sq + OFF_TAIL);
-	ctx->sq_flags = (unsigned *) (sq + OFF_SQ_FLAGS);
-	ctx->sq_dropped = (unsigned *) (sq + OFF_SQ_DROPPED);
-	ctx->sq_array = (unsigned *) (sq + OFF_ENTRIES_ARR);
-	ctx->sqes = ctx->sqe_map;
-	*(unsigned *) (sq + OFF_MASK) = ctx->sq_entries - 1;
-	*(unsigned *) (sq + OFF_ENTRIES) = ctx->sq_entries;
+static void point_into(struct ua_ctx *ctx, char *sq, char *cq,
+		       const struct ring_layout *l, void *sqes)
+{
+	ctx->sq_head = (unsigned *) (sq + l->sq_head);
+	ctx->sq_tail = (unsigned *) (sq + l->sq_tail);
+	ctx->sq_flags = (unsigned *) (sq + l->sq_flags);
+	ctx->sq_dropped = (unsigned *) (sq + l->sq_dropped);
+	ctx->sq_array = (unsigned *) (sq + l->sq_array);
+	ctx->sqes = sqes;
+	*(unsigned *) (sq + l->sq_mask) = ctx->sq_entries - 1;
+	*(unsigned *) (sq + l->sq_entries) = ctx->sq_entries;
 
-	ctx->cq_head = (unsigned *) (cq + OFF_HEAD);
-	ctx->cq_tail = (unsigned *) (cq + OFF_TAIL);
-	ctx->cq_overflow = (unsigned *) (cq + OFF_CQ_OVERFLOW);
-	ctx->cq_flags = (unsigned *) (cq + OFF_CQ_FLAGS);
-	ctx->cqes = (struct io_uring_cqe *) (cq + OFF_ENTRIES_ARR);
-	*(unsigned *) (cq + OFF_MASK) = ctx->cq_entries - 1;
-	*(unsigned *) (cq + OFF_ENTRIES) = ctx->cq_entries;
+	ctx->cq_head = (unsigned *) (cq + l->cq_head);
+	ctx->cq_tail = (unsigned *) (cq + l->cq_tail);
+	ctx->cq_overflow = (unsigned *) (cq + l->cq_overflow);
+	ctx->cq_flags = (unsigned *) (cq + l->cq_flags);
+	ctx->cqes = (struct io_uring_cqe *) (cq + l->cqes);
+	*(unsigned *) (cq + l->cq_mask) = ctx->cq_entries - 1;
+	*(unsigned *) (cq + l->cq_entries) = ctx->cq_entries;
 }
 
 /*
@@ -319,57 +348,21 @@ static int check_app_region(__u64 addr, size_t size)
 	return ua_check_writable_user(addr, size);
 }
 
-static void fill_app_offsets(struct io_uring_params *p, size_t sq_array)
-{
-	memset(&p->sq_off, 0, offsetof(struct io_sqring_offsets, user_addr));
-	p->sq_off.head = KR_SQ_HEAD;
-	p->sq_off.tail = KR_SQ_TAIL;
-	p->sq_off.ring_mask = KR_SQ_MASK;
-	p->sq_off.ring_entries = KR_SQ_ENTRIES;
-	p->sq_off.flags = KR_SQ_FLAGS;
-	p->sq_off.dropped = KR_SQ_DROPPED;
-	if (!(p->flags & IORING_SETUP_NO_SQARRAY))
-		p->sq_off.array = (__u32) sq_array;
-
-	memset(&p->cq_off, 0, offsetof(struct io_cqring_offsets, user_addr));
-	p->cq_off.head = KR_CQ_HEAD;
-	p->cq_off.tail = KR_CQ_TAIL;
-	p->cq_off.ring_mask = KR_CQ_MASK;
-	p->cq_off.ring_entries = KR_CQ_ENTRIES;
-	p->cq_off.overflow = KR_CQ_OVERFLOW;
-	p->cq_off.flags = KR_CQ_FLAGS;
-	p->cq_off.cqes = KR_CQES;
-}
-
-/* The header starts zeroed, as the kernel clears it; the CQEs, the SQ
- * array and the SQEs are left as they are. */
-static void point_into_app_memory(struct ua_ctx *ctx, char *rings,
-				  size_t sq_array, void *sqes)
-{
-	memset(rings, 0, KR_CQES);
-	ctx->sq_head = (unsigned *) (rings + KR_SQ_HEAD);
-	ctx->sq_tail = (unsigned *) (rings + KR_SQ_TAIL);
-	ctx->sq_flags = (unsigned *) (rings + KR_SQ_FLAGS);
-	ctx->sq_dropped = (unsigned *) (rings + KR_SQ_DROPPED);
-	ctx->sq_array = (unsigned *) (rings + sq_array);
-	ctx->sqes = sqes;
-	*(unsigned *) (rings + KR_SQ_MASK) = ctx->sq_entries - 1;
-	*(unsigned *) (rings + KR_SQ_ENTRIES) = ctx->sq_entries;
-
-	ctx->cq_head = (unsigned *) (rings + KR_CQ_HEAD);
-	ctx->cq_tail = (unsigned *) (rings + KR_CQ_TAIL);
-	ctx->cq_overflow = (unsigned *) (rings + KR_CQ_OVERFLOW);
-	ctx->cq_flags = (unsigned *) (rings + KR_CQ_FLAGS);
-	ctx->cqes = (struct io_uring_cqe *) (rings + KR_CQES);
-	*(unsigned *) (rings + KR_CQ_MASK) = ctx->cq_entries - 1;
-	*(unsigned *) (rings + KR_CQ_ENTRIES) = ctx->cq_entries;
-}
+static const struct ring_layout app_layout = {
+	.sq_head = KR_SQ_HEAD, .sq_tail = KR_SQ_TAIL, .sq_mask = KR_SQ_MASK,
+	.sq_entries = KR_SQ_ENTRIES, .sq_flags = KR_SQ_FLAGS,
+	.sq_dropped = KR_SQ_DROPPED,
+	.cq_head = KR_CQ_HEAD, .cq_tail = KR_CQ_TAIL, .cq_mask = KR_CQ_MASK,
+	.cq_entries = KR_CQ_ENTRIES, .cq_overflow = KR_CQ_OVERFLOW,
+	.cq_flags = KR_CQ_FLAGS, .cqes = KR_CQES,
+};
 
 /* The descriptor of a NO_MMAP ring maps no rings: an empty memfd, which
  * buffer rings the engine allocates grow (ua_ring_map_pbuf). */
 static int ring_in_app_memory(struct ua_ctx *ctx, struct io_uring_params *p)
 {
 	__u64 rings = p->cq_off.user_addr, sqes = p->sq_off.user_addr;
+	struct ring_layout layout = app_layout;
 	size_t sq_array, rings_size = page_round(app_rings_size(ctx, &sq_array));
 	size_t sqes_size = sqe_size(ctx->sq_entries << ua_sqe_shift(ctx));
 	int fd, ret;
@@ -384,9 +377,15 @@ static int ring_in_app_memory(struct ua_ctx *ctx, struct io_uring_params *p)
 	if (fd < 0)
 		return -errno;
 	ctx->fd = fd;
-	point_into_app_memory(ctx, (char *) (uintptr_t) rings, sq_array,
-			      (void *) (uintptr_t) sqes);
-	fill_app_offsets(p, sq_array);
+	layout.sq_array = (__u32) sq_array;
+	/* The header starts zeroed, as the kernel clears it; the CQEs, the
+	 * SQ array and the SQEs are left as they are. */
+	memset((void *) (uintptr_t) rings, 0, KR_CQES);
+	point_into(ctx, (char *) (uintptr_t) rings, (char *) (uintptr_t) rings,
+		   &layout, (void *) (uintptr_t) sqes);
+	fill_offsets(p, &layout);
+	if (p->flags & IORING_SETUP_NO_SQARRAY)
+		p->sq_off.array = 0;
 	return 0;
 }
 
@@ -404,7 +403,7 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 	if (fd < 0)
 		return fd;
 	ctx->fd = fd;
-	point_into_maps(ctx);
+	point_into(ctx, ctx->sq_map, ctx->cq_map, &map_layout, ctx->sqe_map);
 	ua_ring_fill_offsets(p);
 	return 0;
 }
