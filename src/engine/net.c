@@ -40,6 +40,7 @@
 #include "engine/rsrc.h"
 #include "engine/uaccess.h"
 #include "engine/opdef.h"
+#include "engine/sys.h"
 
 /* SEND (sendto), RECV, SENDMSG, RECVMSG. */
 /* The iovecs that fit beside a msghdr in the room of an address. */
@@ -246,7 +247,7 @@ static bool peer_gone(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
 
-	return poll(&pfd, 1, 0) > 0 &&
+	return ua_sys_poll_now(&pfd, 1) > 0 &&
 	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
@@ -1423,7 +1424,7 @@ static int connection_waits(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-	if (poll(&pfd, 1, 0) < 0)
+	if (ua_sys_poll_now(&pfd, 1) < 0)
 		return -errno;
 	if (pfd.revents & POLLNVAL)
 		return -EBADF;
@@ -1489,7 +1490,7 @@ static bool more_pending(struct ua_req *req)
 		a->listen_tcp = sockopt_int(req->fd, SO_PROTOCOL) == IPPROTO_TCP;
 		a->tcp_known = true;
 	}
-	return a->listen_tcp && poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+	return a->listen_tcp && ua_sys_poll_now(&pfd, 1) > 0 && (pfd.revents & POLLIN);
 }
 
 int ua_accept(struct ua_req *req, unsigned issue_flags)
@@ -1608,7 +1609,7 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 		struct pollfd pfd = { .fd = req->fd, .events = POLLOUT };
 
 		/* Woken for nothing: the connection is still being made. */
-		if (poll(&pfd, 1, 0) == 0)
+		if (ua_sys_poll_now(&pfd, 1) == 0)
 			return UA_AGAIN;
 		/* Connected, or failed: the socket's error says which. */
 		if (getsockopt(req->fd, SOL_SOCKET, SO_ERROR, &err, &len))

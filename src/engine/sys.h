@@ -11,6 +11,7 @@
  * fallback, "unavailable" is always ENOSYS, whatever the refusal said.
  */
 
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
@@ -43,6 +44,17 @@
  * to a whole millisecond: a wait may last up to 1 ms longer, never less. */
 int ua_sys_epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
 			const struct timespec *timeout, const sigset_t *sigmask);
+
+/*
+ * The engine's own waits on its own descriptors go straight to the kernel:
+ * the library's poll() and epoll_wait() stand in front of the C library's
+ * for the application (ringpoll.c), and their work on ring descriptors is
+ * no business of the engine's epoll instances or of a socket's state.
+ */
+int ua_sys_epoll_pwait(int epfd, struct epoll_event *ev, int maxevents,
+		       int timeout_ms, const sigset_t *sigmask);
+/* poll() with a timeout of 0. */
+int ua_sys_poll_now(struct pollfd *fds, nfds_t nfds);
 
 /* Whether fd1 and fd2 name the same open file (kcmp KCMP_FILE). Without
  * kcmp: false, which callers must treat as "maybe not". */
