@@ -77,7 +77,6 @@
 #include "engine/submit.h"
 #include "engine/wake.h"
 #include "engine/thread.h"
-#include "engine/sys.h"
 
 #define UA_POLL_CANCEL		(1u << 31)
 #define UA_POLL_REF_MASK	((1u << 30) - 1)
@@ -695,7 +694,7 @@ static void run_reports_held(struct ua_ctx *ctx)
 	int n;
 
 	do {
-		n = ua_sys_epoll_pwait(ua_poller_epfd(ctx), ev, UA_MAX_EVENTS, 0, NULL);
+		n = epoll_wait(ua_poller_epfd(ctx), ev, UA_MAX_EVENTS, 0);
 		/* A wake taken from a thread sleeping in the instance: its. */
 		if (n > 0 && ua_poll_dispatch(ctx, ev, n) &&
 		    __atomic_load_n(&p->epoll_waiters, __ATOMIC_RELAXED))
@@ -871,7 +870,7 @@ static void serve_ring(struct ua_ctx *ctx)
 	     wait_gen(p) != __atomic_load_n(&p->seen_gen, __ATOMIC_RELAXED)) &&
 	    go_standby(ctx))
 		return;
-	n = ua_sys_epoll_pwait(p->epfd, ev, UA_MAX_EVENTS, 0, NULL);
+	n = epoll_wait(p->epfd, ev, UA_MAX_EVENTS, 0);
 	/* A wake meant for an application thread that now waits too: hand
 	 * it on. */
 	if (n > 0 && ua_poll_dispatch(ctx, ev, n) && app_waits(p))
@@ -893,7 +892,7 @@ static void *poller_main(void *arg)
 	pthread_mutex_lock(&svc.lock);
 	while (svc.users) {
 		pthread_mutex_unlock(&svc.lock);
-		n = ua_sys_epoll_pwait(svc.hub, ev, UA_MAX_EVENTS, -1, NULL);
+		n = epoll_wait(svc.hub, ev, UA_MAX_EVENTS, -1);
 		pthread_mutex_lock(&svc.lock);
 		for (i = 0; i < n; i++) {
 			ctx = slot_ctx(ev[i].data.u64);
@@ -922,7 +921,7 @@ int ua_poll_run_ready(struct ua_ctx *ctx)
 	if (!__atomic_load_n(&ctx->poller.nr_parked, __ATOMIC_RELAXED) ||
 	    ua_poller_epfd(ctx) < 0)
 		return 0;
-	n = ua_sys_epoll_pwait(ua_poller_epfd(ctx), ev, UA_MAX_EVENTS, 0, NULL);
+	n = epoll_wait(ua_poller_epfd(ctx), ev, UA_MAX_EVENTS, 0);
 	if (n > 0)
 		ua_poll_dispatch(ctx, ev, n);
 	return n;

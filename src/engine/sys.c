@@ -125,15 +125,7 @@ int ua_sys_epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
 	if (have(SYS_CALL_EPOLL_PWAIT2))
 		return (int) syscall(SYS_epoll_pwait2, epfd, ev, maxevents,
 				     timeout, sigmask, _NSIG / 8);
-	return ua_sys_epoll_pwait(epfd, ev, maxevents, timeout_ms(timeout),
-				  sigmask);
-}
-
-int ua_sys_epoll_pwait(int epfd, struct epoll_event *ev, int maxevents,
-		       int timeout_ms, const sigset_t *sigmask)
-{
-	return (int) syscall(SYS_epoll_pwait, epfd, ev, maxevents, timeout_ms,
-			     sigmask, _NSIG / 8);
+	return epoll_pwait(epfd, ev, maxevents, timeout_ms(timeout), sigmask);
 }
 
 int ua_sys_poll_now(struct pollfd *fds, nfds_t nfds)

@@ -46,14 +46,11 @@ int ua_sys_epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
 			const struct timespec *timeout, const sigset_t *sigmask);
 
 /*
- * The engine's own waits on its own descriptors go straight to the kernel:
- * the library's poll() and epoll_wait() stand in front of the C library's
- * for the application (ringpoll.c), and their work on ring descriptors is
- * no business of the engine's epoll instances or of a socket's state.
+ * poll() with a timeout of 0, straight to the kernel: the library's poll()
+ * stands in front of the C library's for the application (ringpoll.c),
+ * and its work on ring descriptors is no business of the engine's checks
+ * of a socket's state.
  */
-int ua_sys_epoll_pwait(int epfd, struct epoll_event *ev, int maxevents,
-		       int timeout_ms, const sigset_t *sigmask);
-/* poll() with a timeout of 0. */
 int ua_sys_poll_now(struct pollfd *fds, nfds_t nfds);
 
 /* Whether fd1 and fd2 name the same open file (kcmp KCMP_FILE). Without
