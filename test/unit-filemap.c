@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 #include "helpers.h"
@@ -26,11 +27,14 @@
  * set, the next fstat() of a descriptor truncates the file to that size
  * after it has told the old size: the copies that follow meet the pages
  * past the new end, as when another process truncates the file while the
- * ring copies.
+ * ring copies. And getrusage(), below.
  */
 static unsigned nr_preadv2;
 static long long shrink_at_fstat = -1;
 static int shrink_fd = -1;
+/* Major faults the engine's getrusage() adds to the thread's own: a copy
+ * that waited for the device, without a device to wait for. */
+static long extra_major_faults;
 
 ssize_t __real_preadv2(int fd, const struct iovec *iov, int nr, off_t off,
 		       int flags);
@@ -51,6 +55,16 @@ int __wrap_fstat(int fd, struct stat *st)
 		assert_int_equal(ftruncate(fd, (off_t) shrink_at_fstat), 0);
 		shrink_at_fstat = -1;
 	}
+	return ret;
+}
+
+int __real_getrusage(int who, struct rusage *ru);
+
+int __wrap_getrusage(int who, struct rusage *ru)
+{
+	int ret = __real_getrusage(who, ru);
+
+	ru->ru_majflt += extra_major_faults;
 	return ret;
 }
 
@@ -116,6 +130,8 @@ static bool mappable(int fd)
 	return ok && maps_built();
 }
 
+static unsigned settle_ring(struct map_fixture *f);
+
 static int setup(void **state)
 {
 	struct map_fixture *f = calloc(1, sizeof(*f));
@@ -129,6 +145,8 @@ static int setup(void **state)
 		return -1;
 	ua_aio_force_way(UA_AIO_MAPPED);
 	*state = f;
+	if (maps_built())
+		settle_ring(f);
 	return 0;
 }
 
@@ -181,23 +199,55 @@ static void spread(int *blocks, int first)
 		blocks[i] = (first + i * 5) % BLOCKS;
 }
 
+/* A ring maps files only after its first flushes (a ring that reads a
+ * few times would pay more for the map than it saves): those reads are
+ * system calls. Returns the flushes that took. */
+static unsigned settle_ring(struct map_fixture *f)
+{
+	int blocks[NR], res[NR];
+	unsigned flushes = 0;
+
+	spread(blocks, 0);
+	while (!map_copies(f) && flushes < 1000) {
+		read_blocks(f, f->fd, blocks, res, NULL);
+		flushes++;
+	}
+	return flushes;
+}
+
 /* Cached reads are copies: no system call reads them, and each buffer
  * holds its block. */
 static void test_cached_reads_are_copies(void **state)
 {
 	struct map_fixture *f = *state;
 	int blocks[NR], res[NR], i;
+	__u64 copies;
 
 	if (!mappable(f->fd))
 		skip();
 	spread(blocks, 3);
+	copies = map_copies(f);
 	assert_int_equal(read_blocks(f, f->fd, blocks, res, NULL), 0);
-	assert_int_equal(map_copies(f), NR);
+	assert_int_equal(map_copies(f), copies + NR);
 	for (i = 0; i < NR; i++) {
 		assert_int_equal(res[i], BS);
 		assert_true(check_pattern(f->bufs + i * BS, BS,
 					  (unsigned long long) blocks[i] * BS, 5));
 	}
+}
+
+/* A new ring reads through system calls at first, then out of maps. */
+static void test_young_ring_makes_no_maps(void **state)
+{
+	struct map_fixture *f = *state;
+	unsigned flushes;
+
+	if (!mappable(f->fd))
+		skip();
+	io_uring_queue_exit(&f->ring);
+	assert_int_equal(io_uring_queue_init(NR, &f->ring, 0), 0);
+	flushes = settle_ring(f);
+	assert_true(flushes > 32 && flushes < 1000);
 }
 
 /* A write through another descriptor shows in the next batch's copies:
@@ -317,17 +367,19 @@ static void test_file_shrinks_under_copies(void **state)
 {
 	struct map_fixture *f = *state;
 	int blocks[NR], res[NR], i;
+	__u64 copies;
 
 	if (!mappable(f->fd))
 		skip();
 	for (i = 0; i < NR; i++)
 		blocks[i] = i * 4;	/* 0 .. 60 */
 	read_blocks(f, f->fd, blocks, res, NULL);
+	copies = map_copies(f);
 	shrink_fd = f->fd;
 	shrink_at_fstat = 8 * BS;
 	read_blocks(f, f->fd, blocks, res, NULL);
 	assert_int_equal(shrink_at_fstat, -1);
-	assert_int_equal(map_copies(f), NR + 2);	/* blocks 0 and 4 */
+	assert_int_equal(map_copies(f), copies + 2);	/* blocks 0 and 4 */
 	for (i = 0; i < NR; i++) {
 		assert_int_equal(res[i], blocks[i] < 8 ? BS : 0);
 		if (blocks[i] < 8)
@@ -336,13 +388,15 @@ static void test_file_shrinks_under_copies(void **state)
 	}
 }
 
-/* A flush whose copies waited for the device sends the file the other
- * way for the next flushes, for longer each time. */
+/* A flush whose copies waited for the device (slow, and the thread took
+ * a major fault) sends the file the other way for the next flushes, for
+ * longer each time; one that was only slow (preempted) does not. */
 static void test_slow_copies_send_file_other_way(void **state)
 {
 	struct map_fixture *f = *state;
 	struct ua_filemaps maps = { .flushes = 0 };
 	struct ua_filemap_view v;
+	const __u64 slow = 50ull * 1000 * 1000;
 	unsigned skipped = 0;
 
 	if (!mappable(f->fd))
@@ -350,7 +404,9 @@ static void test_slow_copies_send_file_other_way(void **state)
 	ua_filemap_view(&maps, f->fd, &v);
 	assert_non_null(v.map);
 	assert_true(ua_filemap_note_copies(v.map, 16, 16 * 1000));
-	assert_false(ua_filemap_note_copies(v.map, 16, 50ull * 1000 * 1000));
+	assert_true(ua_filemap_note_copies(v.map, 16, slow));
+	extra_major_faults++;
+	assert_false(ua_filemap_note_copies(v.map, 16, slow));
 	for (;;) {
 		ua_filemaps_next_flush(&maps);
 		ua_filemap_view(&maps, f->fd, &v);
@@ -359,8 +415,27 @@ static void test_slow_copies_send_file_other_way(void **state)
 		skipped++;
 	}
 	assert_true(skipped >= 1);
-	assert_false(ua_filemap_note_copies(v.map, 1, 50ull * 1000 * 1000));
+	extra_major_faults++;
+	assert_false(ua_filemap_note_copies(v.map, 1, slow));
 	assert_int_equal(v.map->cold_skip, 2 * skipped);
+	ua_filemaps_release(&maps);
+}
+
+/* After mlockall(MCL_FUTURE) no file is mapped: the map would be locked,
+ * its whole file read in. */
+static void test_no_maps_under_mlockall(void **state)
+{
+	struct map_fixture *f = *state;
+	struct ua_filemaps maps = { .flushes = 0 };
+	struct ua_filemap_view v;
+
+	if (!mappable(f->fd))
+		skip();
+	if (mlockall(MCL_FUTURE))
+		skip();		/* not allowed here */
+	ua_filemap_view(&maps, f->fd, &v);
+	munlockall();
+	assert_null(v.map);
 	ua_filemaps_release(&maps);
 }
 
@@ -402,6 +477,7 @@ int main(void)
 	int ret;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cached_reads_are_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_young_ring_makes_no_maps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_written_bytes_show, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_of_file_moves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_number_reads_new_file, setup, teardown),
@@ -409,6 +485,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_buffer_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_shrinks_under_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_copies_send_file_other_way, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_maps_under_mlockall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maps_go_with_the_ring, setup, teardown),
 	};
 

@@ -25,8 +25,9 @@
  * A page that is not cached makes the copy wait for the device, in the
  * submitter's thread, where preadv2(RWF_NOWAIT) would have handed the read
  * to a worker. A flush whose copies took far longer than copies of cached
- * pages do sends that file the other way for a while, twice as long each
- * time it happens again (uring-alike(7)).
+ * pages do, and in which the thread took a major fault (getrusage(): a
+ * preempted flush is only slow), sends that file the other way for a
+ * while, twice as long each time it happens again (uring-alike(7)).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +53,10 @@
 #define COLD_NS_PER_COPY	10000u
 #define COLD_NS_EXTRA		200000u
 #define FIRST_BACKOFF		64u
+/* A ring maps files once it has made this many flushes: one that reads a
+ * few times would pay more for a map (fstatfs, mmap, page faults, munmap)
+ * than its copies save. */
+#define SETTLED_FLUSHES		64
 #define MAX_BACKOFF		65536u
 
 /* Filesystems whose maps show what read() shows. */
@@ -83,6 +88,8 @@ static void refuse(struct ua_filemaps *maps, int fd)
 
 bool ua_filemaps_refused(const struct ua_filemaps *maps, int fd)
 {
+	if (maps->flushes < SETTLED_FLUSHES)
+		return true;
 	return (unsigned) fd < UA_FILEMAP_FD_BITS &&
 	       (maps->unmappable[fd / FD_WORD_BITS] & (1ul << (fd % FD_WORD_BITS)));
 }
@@ -129,6 +136,27 @@ static struct ua_filemap *free_slot(struct ua_filemaps *maps)
 	return oldest;
 }
 
+/*
+ * After mlockall(MCL_FUTURE) every new map is locked, and mmap() reads the
+ * whole file in: a map of a large file would then cost the device time
+ * and memory that no read asked for. A fresh anonymous page is resident
+ * at once only then (mincore() tells, without /proc).
+ */
+static bool new_maps_locked(void)
+{
+	size_t page = (size_t) sysconf(_SC_PAGESIZE);
+	unsigned char resident = 1;
+	void *probe = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+
+	if (probe == MAP_FAILED)
+		return true;
+	if (mincore(probe, page, &resident))
+		resident = 1;
+	munmap(probe, page);
+	return resident & 1;
+}
+
 static struct ua_filemap *new_map(struct ua_filemaps *maps, int fd,
 				  const struct stat *st)
 {
@@ -136,7 +164,8 @@ static struct ua_filemap *new_map(struct ua_filemaps *maps, int fd,
 	size_t len = page_round((__u64) st->st_size);
 	void *base;
 
-	if (!len || (__u64) st->st_size > MAP_LIMIT || !coherent_fs(fd))
+	if (!len || (__u64) st->st_size > MAP_LIMIT || !coherent_fs(fd) ||
+	    new_maps_locked())
 		return NULL;
 	base = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
@@ -229,10 +258,36 @@ const char *ua_filemap_span(const struct ua_filemap_view *v, __u64 off,
 	return v->map->base + off;
 }
 
+/* The major faults this thread had taken when it last asked. */
+static __thread __u64 major_faults_seen;
+
+static bool thread_faults(__u64 *minor, __u64 *major)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		return false;
+	*minor = (__u64) ru.ru_minflt;
+	*major = (__u64) ru.ru_majflt;
+	major_faults_seen = *major;
+	return true;
+}
+
+/* A slow flush waited for the device if the thread took a major fault
+ * since it last asked; otherwise it was only preempted. When that cannot
+ * be told, it is taken to have waited. */
+static bool waited_for_device(void)
+{
+	__u64 seen = major_faults_seen, minor, major;
+
+	return !thread_faults(&minor, &major) || major != seen;
+}
+
 bool ua_filemap_note_copies(struct ua_filemap *map, unsigned copies,
 			    __u64 ns)
 {
-	if (ns <= (__u64) copies * COLD_NS_PER_COPY + COLD_NS_EXTRA) {
+	if (ns <= (__u64) copies * COLD_NS_PER_COPY + COLD_NS_EXTRA ||
+	    !waited_for_device()) {
 		if (map->backoff > FIRST_BACKOFF)
 			map->backoff /= 2;
 		return true;
@@ -245,11 +300,11 @@ bool ua_filemap_note_copies(struct ua_filemap *map, unsigned copies,
 
 __u64 ua_filemap_thread_faults(void)
 {
-	struct rusage ru;
+	__u64 minor, major;
 
-	if (getrusage(RUSAGE_THREAD, &ru))
+	if (!thread_faults(&minor, &major))
 		return UA_FILEMAP_FAULTS_UNKNOWN;
-	return (__u64) ru.ru_minflt + (__u64) ru.ru_majflt;
+	return minor + major;
 }
 
 void ua_filemaps_release(struct ua_filemaps *maps)

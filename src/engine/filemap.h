@@ -44,7 +44,8 @@ struct ua_filemap_view {
 
 /* A new flush of the ring's batch: ages the maps. */
 void ua_filemaps_next_flush(struct ua_filemaps *maps);
-/* Whether fd was found not mappable lately (no system call). */
+/* Whether fd is not to be mapped: found not mappable lately, or the ring
+ * is too young for maps (no system call). */
 bool ua_filemaps_refused(const struct ua_filemaps *maps, int fd);
 /* Looks fd up now (fstat and fcntl: the number may name another file than
  * in the last flush) and fills v; v->map is NULL when it cannot be read
