@@ -250,6 +250,33 @@ static void test_young_ring_makes_no_maps(void **state)
 	assert_true(flushes > 32 && flushes < 1000);
 }
 
+/* Single reads are measured too: both ways are tried, so the maps serve
+ * some of them whichever turns out cheaper here. */
+static void test_single_reads_try_maps(void **state)
+{
+	struct map_fixture *f = *state;
+	struct io_uring_cqe *cqe;
+	__u64 copies;
+	int i;
+
+	if (!mappable(f->fd))
+		skip();
+	ua_aio_force_way(UA_AIO_MEASURED);
+	ua_aio_forget_costs();
+	copies = map_copies(f);
+	take_back_fault_signals();
+	for (i = 0; i < 200; i++) {
+		io_uring_prep_read(io_uring_get_sqe(&f->ring), f->fd, f->bufs,
+				   BS, (__u64) (i % BLOCKS) * BS);
+		assert_int_equal(io_uring_submit_and_wait(&f->ring, 1), 1);
+		assert_int_equal(io_uring_peek_cqe(&f->ring, &cqe), 0);
+		assert_int_equal(cqe->res, BS);
+		io_uring_cqe_seen(&f->ring, cqe);
+	}
+	assert_true(map_copies(f) > copies);
+	ua_aio_forget_costs();
+}
+
 /* A write through another descriptor shows in the next batch's copies:
  * the map is the page cache. */
 static void test_written_bytes_show(void **state)
@@ -478,6 +505,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cached_reads_are_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_young_ring_makes_no_maps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_reads_try_maps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_written_bytes_show, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_of_file_moves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_number_reads_new_file, setup, teardown),

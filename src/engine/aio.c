@@ -818,13 +818,11 @@ static bool batch_buffered(const struct ua_aio_batch *a)
 	return true;
 }
 
-/* The way measured cheaper here, timed now and then to keep it honest. */
-static void flush_measured(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+/* Through system calls, one way; its cost taken when timed. */
+static void flush_syscalls(struct ua_ctx *ctx, struct ua_completion_batch *batch,
+			   enum ua_aio_way way, bool timed)
 {
 	unsigned nr = ctx->aio.nr;
-	bool timed;
-	enum ua_aio_way way = ua_aio_pick_way(nr, (1u << UA_AIO_SUBMIT) |
-					      (1u << UA_AIO_ALONE), &timed);
 	__u64 start = timed ? ua_clock_ns(CLOCK_MONOTONIC) : 0;
 
 	if (way == UA_AIO_ALONE)
@@ -833,23 +831,6 @@ static void flush_measured(struct ua_ctx *ctx, struct ua_completion_batch *batch
 		flush_submit(ctx, batch);
 	if (timed)
 		ua_aio_note_cost(nr, way, ua_clock_ns(CLOCK_MONOTONIC) - start);
-}
-
-/* Through system calls: io_submit(), or each on its own. */
-static void flush_syscalls(struct ua_ctx *ctx, struct ua_completion_batch *batch)
-{
-	/* One transfer is one system call either way, and its own
-	 * preadv2/pwritev2 costs less than io_submit() with an AIO event
-	 * to reap: programs that submit each request as they make it
-	 * (fio, by default) pay that on every request. */
-	if (ctx->aio.nr == 1 || !aio_allowed()) {
-		flush_alone(ctx, batch);
-		return;
-	}
-	if (batch_buffered(&ctx->aio))
-		flush_measured(ctx, batch);
-	else
-		flush_submit(ctx, batch);
 }
 
 /* ---- reads copied out of maps of their files (filemap.c) ---- */
@@ -940,18 +921,15 @@ static unsigned copy_mapped(struct ua_ctx *ctx, struct map_flush *mf,
  * fills, this way has too few samples and is taken on every flush, which
  * fills it quickest.
  */
-static void flush_mapped(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+static void flush_mapped(struct ua_ctx *ctx, struct ua_completion_batch *batch,
+			 bool timed)
 {
 	struct ua_aio_batch *a = &ctx->aio;
-	unsigned ways = (1u << UA_AIO_MAPPED) | (1u << UA_AIO_ALONE), i, copied;
 	struct map_flush mf = { .nr_views = 0 };
-	bool timed, cached = true;
+	unsigned i, copied;
+	bool cached = true;
 	__u64 start, ns, faults = 0;
 
-	if (a->nr > 1 && aio_allowed())
-		ways |= 1u << UA_AIO_SUBMIT;
-	if (ua_aio_pick_way(a->nr, ways, &timed) != UA_AIO_MAPPED)
-		return;
 	if (timed)
 		faults = ua_filemap_thread_faults();
 	start = ua_clock_ns(CLOCK_MONOTONIC);
@@ -968,16 +946,45 @@ static void flush_mapped(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 		ua_aio_note_cost(copied, UA_AIO_MAPPED, ns);
 }
 
+/* The ways a batch of nr transfers may go; one transfer is one system
+ * call either way, and its own preadv2/pwritev2 costs less than
+ * io_submit() with an AIO event to reap: programs that submit each
+ * request as they make it (fio, by default) pay that on every request. */
+static unsigned syscall_ways(unsigned nr)
+{
+	unsigned ways = 1u << UA_AIO_ALONE;
+
+	if (nr > 1 && aio_allowed())
+		ways |= 1u << UA_AIO_SUBMIT;
+	return ways;
+}
+
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 {
+	struct ua_aio_batch *a = &ctx->aio;
+	enum ua_aio_way way;
+	unsigned ways;
+	bool timed;
+
 	ua_lock_assert_held(&ctx->uring_lock);
-	if (ctx->aio.nr_device)
+	if (a->nr_device)
 		flush_device(ctx, batch);
-	if (!ctx->aio.nr)
+	if (!a->nr)
 		return;
-	ua_filemaps_next_flush(&ctx->aio.maps);
-	if (may_copy_mapped(&ctx->aio))
-		flush_mapped(ctx, batch);
-	if (ctx->aio.nr)
-		flush_syscalls(ctx, batch);
+	ua_filemaps_next_flush(&a->maps);
+	if (a->nr > 1 && aio_allowed() && !batch_buffered(a)) {
+		flush_submit(ctx, batch);	/* it finds O_DIRECT files out */
+		return;
+	}
+	ways = syscall_ways(a->nr);
+	if (may_copy_mapped(a))
+		ways |= 1u << UA_AIO_MAPPED;
+	way = ua_aio_pick_way(a->nr, ways, &timed);
+	if (way == UA_AIO_MAPPED) {
+		flush_mapped(ctx, batch, timed);
+		if (!a->nr)
+			return;
+		way = ua_aio_pick_way(a->nr, syscall_ways(a->nr), &timed);
+	}
+	flush_syscalls(ctx, batch, way, timed);
 }
