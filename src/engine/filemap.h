@@ -14,7 +14,7 @@
  */
 
 #define UA_FILEMAP_SLOTS	4
-#define UA_FILEMAP_FD_BITS	1024	/* fds remembered as not mappable */
+#define UA_FILEMAP_FD_BITS	4096	/* fds remembered as not mappable */
 
 struct ua_filemap {
 	dev_t		dev;
