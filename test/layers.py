@@ -28,8 +28,10 @@ in a loop, inside a layer or across layers.
               complete.c link.c timeout_disarm.c cancel_match.c
   timer       the process's timer (its callbacks are registered with it)
               timer.c
-  resources   requests, registered files and buffers, provided buffers
+  resources   requests, registered files and buffers, provided buffers,
+              maps of the files reads are copied out of
               req.c file.c filetable.c rsrc.c kbuf.c personality.c
+              filemap.c
   cq          the CQ ring: posting CQEs (a request's, or a resource tag's),
               overflow, and waking the waiters
               cq.c wake.c

@@ -75,6 +75,7 @@
 #include "engine/sys.h"
 #include "engine/timer.h"
 #include "engine/thread.h"
+#include "engine/uaccess.h"
 
 #define FD_WORD_BITS	(8 * sizeof(long))
 
@@ -107,12 +108,12 @@ static void mark_fd_buffered(struct ua_aio_batch *a, int fd)
 
 /* ---- which way a batch of buffered transfers goes ---- */
 
-/* Batches of 2-3, 4-7, 8-15, 16-31 and 32 transfers: what one system
+/* Batches of 1, 2-3, 4-7, 8-15, 16-31 and 32 transfers: what one system
  * call saves is spread over more transfers in a bigger batch. */
-#define SIZE_CLASSES	5
+#define SIZE_CLASSES	6
 /* Samples of each way before the cheaper is trusted. */
 #define WARM_SAMPLES	8
-/* Once warm, one batch in this many goes the dearer way, to see whether
+/* Once warm, one batch in this many goes a dearer way, to see whether
  * it still is, and one in TIME_EVERY of the others is timed. */
 #define RETRY_EVERY	128
 #define TIME_EVERY	4
@@ -133,12 +134,13 @@ static unsigned forced_way = UA_AIO_MEASURED;	/* atomic */
 
 static unsigned size_class(unsigned nr)
 {
-	unsigned c = (unsigned) (31 - __builtin_clz(nr)) - 1;	/* nr >= 2 */
+	unsigned c = (unsigned) (31 - __builtin_clz(nr));	/* nr >= 1 */
 
 	return c < SIZE_CLASSES ? c : SIZE_CLASSES - 1;
 }
 
-/* Test hook: every batch goes one way, or by measurement again. */
+/* Test hook: every batch goes one way where it can (the others, one
+ * preadv2/pwritev2 each), or by measurement again. */
 void ua_aio_force_way(unsigned way)
 {
 	__atomic_store_n(&forced_way, way, __ATOMIC_RELAXED);
@@ -154,35 +156,60 @@ static unsigned load_relaxed(const unsigned *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* The way the next batch of nr (>= 2) transfers goes, and whether its
- * cost is to be taken (ua_aio_note_cost). */
-enum ua_aio_way ua_aio_pick_way(unsigned nr, bool *timed)
+/* The k-th retry of a dearer way: each of the open ways but the cheapest
+ * in turn. */
+static enum ua_aio_way retry_way(unsigned ways, enum ua_aio_way cheapest,
+				 unsigned k)
+{
+	unsigned others = ways & ~(1u << cheapest), way = cheapest;
+
+	k %= (unsigned) __builtin_popcount(others);
+	do {
+		do
+			way = (way + 1) % UA_AIO_NR_WAYS;
+		while (!(others & (1u << way)));
+	} while (k--);
+	return (enum ua_aio_way) way;
+}
+
+/* The way the next batch of nr transfers goes among the open ways (a
+ * mask of 1 << enum ua_aio_way; UA_AIO_ALONE is always open), and whether
+ * its cost is to be taken (ua_aio_note_cost). */
+enum ua_aio_way ua_aio_pick_way(unsigned nr, unsigned ways, bool *timed)
 {
 	struct way_cost *w = costs[size_class(nr)].way;
-	unsigned forced = load_relaxed(&forced_way), n, submit, alone;
-	enum ua_aio_way cheaper;
+	unsigned forced = load_relaxed(&forced_way), n, way;
+	enum ua_aio_way cheapest = UA_AIO_ALONE, least_tried = UA_AIO_ALONE;
 
 	*timed = false;
 	if (forced != UA_AIO_MEASURED)
-		return (enum ua_aio_way) forced;
+		return ways & (1u << forced) ? (enum ua_aio_way) forced
+					     : UA_AIO_ALONE;
+	if (!(ways & ~(1u << UA_AIO_ALONE)))
+		return UA_AIO_ALONE;
 	n = __atomic_fetch_add(&costs[size_class(nr)].batches, 1,
 			       __ATOMIC_RELAXED);
-	if (load_relaxed(&w[UA_AIO_SUBMIT].samples) < WARM_SAMPLES ||
-	    load_relaxed(&w[UA_AIO_ALONE].samples) < WARM_SAMPLES) {
-		*timed = true;
-		return load_relaxed(&w[UA_AIO_ALONE].samples) <
-		       load_relaxed(&w[UA_AIO_SUBMIT].samples) ?
-		       UA_AIO_ALONE : UA_AIO_SUBMIT;
+	/* Ties go to the first way: io_submit() first, as it finds out
+	 * which descriptors are O_DIRECT. */
+	for (way = UA_AIO_NR_WAYS; way-- > 0;) {
+		if (!(ways & (1u << way)))
+			continue;
+		if (load_relaxed(&w[way].samples) <=
+		    load_relaxed(&w[least_tried].samples))
+			least_tried = (enum ua_aio_way) way;
+		if (load_relaxed(&w[way].ns) <= load_relaxed(&w[cheapest].ns))
+			cheapest = (enum ua_aio_way) way;
 	}
-	submit = load_relaxed(&w[UA_AIO_SUBMIT].ns);
-	alone = load_relaxed(&w[UA_AIO_ALONE].ns);
-	cheaper = alone < submit ? UA_AIO_ALONE : UA_AIO_SUBMIT;
+	if (load_relaxed(&w[least_tried].samples) < WARM_SAMPLES) {
+		*timed = true;
+		return least_tried;
+	}
 	if (n % RETRY_EVERY == RETRY_EVERY - 1) {
 		*timed = true;	/* a retry untimed would tell nothing */
-		return cheaper == UA_AIO_ALONE ? UA_AIO_SUBMIT : UA_AIO_ALONE;
+		return retry_way(ways, cheapest, n / RETRY_EVERY);
 	}
 	*timed = n % TIME_EVERY == 0;
-	return cheaper;
+	return cheapest;
 }
 
 /* A batch of nr transfers went way and took ns. A sample is counted for
@@ -277,6 +304,11 @@ static void give_back_context(aio_context_t actx)
 }
 
 /* Test hook: behave as if io_setup() were refused, or no longer. */
+static bool aio_allowed(void)
+{
+	return !__atomic_load_n(&aio_refused, __ATOMIC_RELAXED);
+}
+
 void ua_aio_set_refused(bool refused)
 {
 	__atomic_store_n(&aio_refused, refused, __ATOMIC_RELAXED);
@@ -307,8 +339,8 @@ bool ua_aio_add(struct ua_ctx *ctx, struct ua_req *req,
 	struct ua_aio_batch *a = &ctx->aio;
 
 	ua_lock_assert_held(&ctx->uring_lock);
-	if (__atomic_load_n(&aio_refused, __ATOMIC_RELAXED) ||
-	    !ua_rw_batchable(req))
+	/* Without AIO too: a batch's reads may be copied out of maps. */
+	if (!ua_rw_batchable(req))
 		return false;
 	if (fd_went_async(a, req->fd)) {
 		a->device_reqs[a->nr_device++] = req;
@@ -786,12 +818,11 @@ static bool batch_buffered(const struct ua_aio_batch *a)
 	return true;
 }
 
-/* The way measured cheaper here, timed now and then to keep it honest. */
-static void flush_measured(struct ua_ctx *ctx, struct ua_completion_batch *batch)
+/* Through system calls, one way; its cost taken when timed. */
+static void flush_syscalls(struct ua_ctx *ctx, struct ua_completion_batch *batch,
+			   enum ua_aio_way way, bool timed)
 {
 	unsigned nr = ctx->aio.nr;
-	bool timed;
-	enum ua_aio_way way = ua_aio_pick_way(nr, &timed);
 	__u64 start = timed ? ua_clock_ns(CLOCK_MONOTONIC) : 0;
 
 	if (way == UA_AIO_ALONE)
@@ -802,23 +833,158 @@ static void flush_measured(struct ua_ctx *ctx, struct ua_completion_batch *batch
 		ua_aio_note_cost(nr, way, ua_clock_ns(CLOCK_MONOTONIC) - start);
 }
 
+/* ---- reads copied out of maps of their files (filemap.c) ---- */
+
+/* The descriptors one flush looks up; reads of others take system calls.
+ * No more than the maps, so that no map a flush uses is replaced in it. */
+#define MAP_VIEWS	UA_FILEMAP_SLOTS
+
+struct map_flush {
+	struct ua_filemap_view	views[MAP_VIEWS];
+	unsigned		nr_views;
+};
+
+/* Whether a read of the batch might be copied out of a map. */
+static bool may_copy_mapped(struct ua_aio_batch *a)
+{
+	struct ua_rw_span span;
+	unsigned i;
+
+	if (!ua_uaccess_maps_guarded())
+		return false;
+	for (i = 0; i < a->nr; i++)
+		if (!ua_filemaps_refused(&a->maps, a->reqs[i]->fd) &&
+		    ua_rw_span(a->reqs[i], &span))
+			return true;
+	return false;
+}
+
+static const struct ua_filemap_view *view_of(struct ua_aio_batch *a,
+					     struct map_flush *mf, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < mf->nr_views; i++)
+		if (mf->views[i].fd == fd)
+			return &mf->views[i];
+	if (mf->nr_views == MAP_VIEWS || ua_filemaps_refused(&a->maps, fd))
+		return NULL;
+	ua_filemap_view(&a->maps, fd, &mf->views[mf->nr_views]);
+	return &mf->views[mf->nr_views++];
+}
+
+/* One read out of its file's map, finished as its preadv2 would have
+ * been; false when it must take a system call (a fault included: the
+ * system call gives the kernel's result for it). */
+static bool copy_one(struct ua_ctx *ctx, struct map_flush *mf,
+		     struct ua_req *req, struct ua_completion_batch *batch)
+{
+	const struct ua_filemap_view *v;
+	struct ua_rw_span span;
+	const char *src;
+	size_t n;
+
+	if (!ua_rw_span(req, &span))
+		return false;
+	v = view_of(&ctx->aio, mf, req->fd);
+	if (!v || !v->map)
+		return false;
+	src = ua_filemap_span(v, span.off, span.len, &n);
+	if (!src || ua_copy_map_to_user(span.addr, src, n))
+		return false;
+	settle(ctx, req, (long) n, batch);
+	return true;
+}
+
+/* Copies what it can, keeping the rest in the batch; returns the copies. */
+static unsigned copy_mapped(struct ua_ctx *ctx, struct map_flush *mf,
+			    struct ua_completion_batch *batch)
+{
+	struct ua_aio_batch *a = &ctx->aio;
+	unsigned i, kept = 0, copied = 0;
+
+	for (i = 0; i < a->nr; i++) {
+		if (copy_one(ctx, mf, a->reqs[i], batch))
+			copied++;
+		else
+			a->reqs[kept++] = a->reqs[i];
+	}
+	a->nr = kept;
+	return copied;
+}
+
+/*
+ * Out of the maps, when that has cost less than the system calls. Always
+ * timed: a copy that waited for the device sends its file the other way
+ * for a while (filemap.c). A timed flush whose copies faulted filled page
+ * tables: not the way's cost, which is not taken then. So while a new map
+ * fills, this way has too few samples and is taken on every flush, which
+ * fills it quickest.
+ */
+static void flush_mapped(struct ua_ctx *ctx, struct ua_completion_batch *batch,
+			 bool timed)
+{
+	struct ua_aio_batch *a = &ctx->aio;
+	struct map_flush mf = { .nr_views = 0 };
+	unsigned i, copied;
+	bool cached = true;
+	__u64 start, ns, faults = 0;
+
+	if (timed)
+		faults = ua_filemap_thread_faults();
+	start = ua_clock_ns(CLOCK_MONOTONIC);
+	copied = copy_mapped(ctx, &mf, batch);
+	ns = ua_clock_ns(CLOCK_MONOTONIC) - start;
+	if (!copied)
+		return;
+	a->maps.copies += copied;
+	for (i = 0; i < mf.nr_views; i++)
+		if (mf.views[i].map &&
+		    !ua_filemap_note_copies(mf.views[i].map, copied, ns))
+			cached = false;
+	if (cached && timed && faults == ua_filemap_thread_faults())
+		ua_aio_note_cost(copied, UA_AIO_MAPPED, ns);
+}
+
+/* The ways a batch of nr transfers may go; one transfer is one system
+ * call either way, and its own preadv2/pwritev2 costs less than
+ * io_submit() with an AIO event to reap: programs that submit each
+ * request as they make it (fio, by default) pay that on every request. */
+static unsigned syscall_ways(unsigned nr)
+{
+	unsigned ways = 1u << UA_AIO_ALONE;
+
+	if (nr > 1 && aio_allowed())
+		ways |= 1u << UA_AIO_SUBMIT;
+	return ways;
+}
+
 void ua_aio_flush(struct ua_ctx *ctx, struct ua_completion_batch *batch)
 {
+	struct ua_aio_batch *a = &ctx->aio;
+	enum ua_aio_way way;
+	unsigned ways;
+	bool timed;
+
 	ua_lock_assert_held(&ctx->uring_lock);
-	if (ctx->aio.nr_device)
+	if (a->nr_device)
 		flush_device(ctx, batch);
-	if (!ctx->aio.nr)
+	if (!a->nr)
 		return;
-	/* One transfer is one system call either way, and its own
-	 * preadv2/pwritev2 costs less than io_submit() with an AIO event
-	 * to reap: programs that submit each request as they make it
-	 * (fio, by default) pay that on every request. */
-	if (ctx->aio.nr == 1) {
-		flush_alone(ctx, batch);
+	ua_filemaps_next_flush(&a->maps);
+	if (a->nr > 1 && aio_allowed() && !batch_buffered(a)) {
+		flush_submit(ctx, batch);	/* it finds O_DIRECT files out */
 		return;
 	}
-	if (batch_buffered(&ctx->aio))
-		flush_measured(ctx, batch);
-	else
-		flush_submit(ctx, batch);
+	ways = syscall_ways(a->nr);
+	if (may_copy_mapped(a))
+		ways |= 1u << UA_AIO_MAPPED;
+	way = ua_aio_pick_way(a->nr, ways, &timed);
+	if (way == UA_AIO_MAPPED) {
+		flush_mapped(ctx, batch, timed);
+		if (!a->nr)
+			return;
+		way = ua_aio_pick_way(a->nr, syscall_ways(a->nr), &timed);
+	}
+	flush_syscalls(ctx, batch, way, timed);
 }

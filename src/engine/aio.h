@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "engine/filemap.h"
 
 struct ua_ctx;
 struct ua_req;
@@ -34,6 +35,8 @@ struct ua_aio_batch {
 	unsigned		nr_device;
 	struct ua_req		*device_reqs[UA_AIO_BATCH];
 	unsigned		device_inflight;	/* under the reaper's lock */
+	/* Reads copied out of maps of their files, when that costs less. */
+	struct ua_filemaps	maps;
 };
 
 /* aio.c: batching positional transfers into one io_submit() */
@@ -45,10 +48,10 @@ void ua_aio_set_refused(bool refused);
 /* How a batch of transfers on buffered files is made: by what each way has
  * cost per transfer in this process (UA_AIO_MEASURED), or always one way
  * (tests). */
-enum ua_aio_way { UA_AIO_SUBMIT, UA_AIO_ALONE, UA_AIO_NR_WAYS };
+enum ua_aio_way { UA_AIO_SUBMIT, UA_AIO_ALONE, UA_AIO_MAPPED, UA_AIO_NR_WAYS };
 #define UA_AIO_MEASURED	UA_AIO_NR_WAYS
 void ua_aio_force_way(unsigned way);
-enum ua_aio_way ua_aio_pick_way(unsigned nr, bool *timed);
+enum ua_aio_way ua_aio_pick_way(unsigned nr, unsigned ways, bool *timed);
 void ua_aio_note_cost(unsigned nr, enum ua_aio_way way, __u64 ns);
 void ua_aio_forget_costs(void);
 unsigned ua_aio_nr_contexts(void);

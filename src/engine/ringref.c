@@ -10,6 +10,7 @@
 #include "engine/aio.h"
 #include "engine/cq.h"
 #include "engine/eventfd.h"
+#include "engine/filemap.h"
 #include "engine/filetable.h"
 #include "engine/futex.h"
 #include "engine/fork.h"
@@ -42,6 +43,7 @@ void ua_ctx_free(struct ua_ctx *ctx)
 	ua_napi_free(ctx);
 	ua_personality_free(ctx);
 	ua_region_free(ctx);
+	ua_filemaps_release(&ctx->aio.maps);
 	ua_ring_destroy(ctx);
 	pthread_mutex_destroy(&ctx->uring_lock);
 	pthread_mutex_destroy(&ctx->completion_lock);
@@ -84,6 +86,7 @@ void ua_ctx_shutdown(struct ua_ctx *ctx)
 static void ctx_forget_inherited(struct ua_ctx *ctx)
 {
 	ua_ctx_uninstall(ctx);
+	ua_filemaps_release(&ctx->aio.maps);
 	ua_ring_destroy(ctx);
 	ua_ctx_keep_relic(ctx);
 }

@@ -497,6 +497,25 @@ bool ua_rw_batchable(struct ua_req *req)
 	return !is_fixed(req) || !import_fixed(req);
 }
 
+/* Reads past this size gain little from a copy out of a map (the copy is
+ * most of their cost either way) and would hold the submitter longest. */
+#define UA_MAP_READ_MAX		(1u << 20)
+
+/* A positional READ or READ_FIXED without flags that nothing has moved
+ * for yet: its bytes are the file's at off, as a map shows them. */
+bool ua_rw_span(struct ua_req *req, struct ua_rw_span *span)
+{
+	const struct ua_rw *rw = rw_of(req);
+
+	if (is_write(req) || rw->vectored || rw->rw_flags || rw->done ||
+	    rw->off < 0 || rw->stream || rw->len > UA_MAP_READ_MAX)
+		return false;
+	span->off = (__u64) rw->off;
+	span->addr = rw->addr;
+	span->len = rw->len;
+	return true;
+}
+
 /* The transfer as one iocb of the batch. */
 void ua_rw_fill_iocb(struct ua_req *req, struct iocb *cb)
 {

@@ -3,6 +3,7 @@
 #define UA_ENGINE_RW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "liburing/io_uring.h"
 
 struct ua_req;
@@ -19,5 +20,12 @@ struct iocb;
 bool ua_rw_batchable(struct ua_req *req);
 void ua_rw_fill_iocb(struct ua_req *req, struct iocb *cb);
 int ua_rw_batched_done(struct ua_req *req, long res);
+/* A read that a copy out of its file's map may make (aio.c). */
+struct ua_rw_span {
+	__u64	off;
+	__u64	addr;
+	size_t	len;
+};
+bool ua_rw_span(struct ua_req *req, struct ua_rw_span *span);
 
 #endif

@@ -94,6 +94,9 @@ static unsigned nr_rings;
 struct guard {
 	sigjmp_buf		env;
 	uintptr_t		start, end;	/* its application range */
+	/* A map of a file's that may have shrunk under it (filemap.c);
+	 * empty for other copies. */
+	uintptr_t		map_start, map_end;
 };
 
 /*
@@ -111,6 +114,7 @@ enum guard_trust {
  * itself lives in the copying frame. */
 static __thread struct guard *volatile copying UA_TLS_IE;
 static __thread unsigned char trust UA_TLS_IE;	/* enum guard_trust */
+static __thread bool bus_ours UA_TLS_IE;	/* and SIGBUS's handler ours */
 static __thread unsigned trust_epoch UA_TLS_IE;
 static __thread unsigned call_depth UA_TLS_IE;
 static unsigned signal_epoch;		/* __atomic access */
@@ -162,7 +166,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	uintptr_t addr = (uintptr_t) si->si_addr;
 
 	if (g && si->si_code > 0 &&
-	    ((addr >= g->start && addr < g->end) || si->si_code == SI_KERNEL)) {
+	    ((addr >= g->start && addr < g->end) ||
+	     (addr >= g->map_start && addr < g->map_end) ||
+	     si->si_code == SI_KERNEL)) {
 		copying = NULL;
 		siglongjmp(g->env, 1);
 	}
@@ -248,16 +254,19 @@ void ua_uaccess_end(void)
 }
 
 /*
- * Two system calls the first time a thread copies in a signal epoch, none
- * after. Only SIGSEGV's handler is asked about: a bad pointer faults with
- * it. A SIGBUS takes a pointer into a file mapping past the file's end,
- * after the application has put a handler over ours for it: that case is
- * left to uring-alike(7), as are signals changed after the thread asked.
+ * Three system calls the first time a thread copies in a signal epoch,
+ * none after. An application pointer that is bad faults with SIGSEGV; one
+ * into a mapping past its file's end, with SIGBUS, after the application
+ * may have put a handler over ours for it: that case is left to
+ * uring-alike(7), as are signals changed after the thread asked. The
+ * engine's own file maps raise SIGBUS when their file shrinks, so they
+ * are read only where SIGBUS's handler is ours as well.
  */
 static __attribute__((noinline)) void ask_about_guard(unsigned epoch)
 {
 	trust = handler_is_ours(SIGSEGV) && faults_unblocked() ?
 		TRUST_OURS : TRUST_NOT_OURS;
+	bus_ours = trust == TRUST_OURS && handler_is_ours(SIGBUS);
 	trust_epoch = epoch;
 }
 
@@ -276,12 +285,15 @@ static bool guard_trusted(void)
  * its own, so that nothing the caller keeps in registers lives across the
  * sigsetjmp(). */
 static __attribute__((noinline)) int copy_guarded(void *dst, const void *src,
-						  size_t len, __u64 uaddr)
+						  size_t len, __u64 uaddr,
+						  const void *map)
 {
 	struct guard g;
 
 	g.start = (uintptr_t) uaddr;
 	g.end = (uintptr_t) (uaddr + len);
+	g.map_start = (uintptr_t) map;
+	g.map_end = map ? (uintptr_t) map + len : 0;
 	if (sigsetjmp(g.env, 0))
 		return -EFAULT;
 	copying = &g;
@@ -443,7 +455,7 @@ int ua_copy_from_user(void *dst, __u64 uaddr, size_t len)
 		return -EFAULT;
 	if (guard_trusted())
 		return copy_guarded(dst, (const void *) (uintptr_t) uaddr, len,
-				    uaddr);
+				    uaddr, NULL);
 	if (uaccess_mode() == MODE_VM) {
 		int ret = copy_vm(dst, uaddr, len, false);
 
@@ -460,7 +472,8 @@ int ua_copy_to_user(__u64 uaddr, const void *src, size_t len)
 	if (bad_range(uaddr, len))
 		return -EFAULT;
 	if (guard_trusted())
-		return copy_guarded((void *) (uintptr_t) uaddr, src, len, uaddr);
+		return copy_guarded((void *) (uintptr_t) uaddr, src, len, uaddr,
+				    NULL);
 	if (uaccess_mode() == MODE_VM) {
 		int ret = copy_vm((void *) src, uaddr, len, true);
 
@@ -468,6 +481,24 @@ int ua_copy_to_user(__u64 uaddr, const void *src, size_t len)
 			return ret;
 	}
 	return copy_pipe((void *) (uintptr_t) uaddr, src, len);
+}
+
+bool ua_uaccess_maps_guarded(void)
+{
+	return guard_trusted() && bus_ours;
+}
+
+/* Only under the guard: without it a fault in the map would kill the
+ * process, where the caller's system call would have returned. */
+int ua_copy_map_to_user(__u64 uaddr, const void *map, size_t len)
+{
+	if (!len)
+		return 0;
+	if (bad_range(uaddr, len))
+		return -EFAULT;
+	if (!ua_uaccess_maps_guarded())
+		return -EAGAIN;
+	return copy_guarded((void *) (uintptr_t) uaddr, map, len, uaddr, map);
 }
 
 int ua_check_zeroed_user(__u64 uaddr, size_t len)

@@ -10,6 +10,7 @@
  * handed unchanged to a system call need none: the kernel checks them.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -41,6 +42,16 @@ int ua_strndup_from_user(char **out, __u64 uaddr);
 /* The kernel's getname_uflags(): the same, but with AT_EMPTY_PATH in
  * at_flags an empty path is copied, not -ENOENT. */
 int ua_getname_uflags(char **out, __u64 uaddr, int at_flags);
+
+/*
+ * len bytes of a file's map (filemap.c) to uaddr, where a shrunk file
+ * raises SIGBUS: 0, -EFAULT when either side faults, or -EAGAIN when this
+ * thread cannot catch such a fault now (ua_uaccess_maps_guarded() is
+ * false): the caller then reads with a system call instead.
+ */
+int ua_copy_map_to_user(__u64 uaddr, const void *map, size_t len);
+/* Whether ua_copy_map_to_user() can copy on this thread now. */
+bool ua_uaccess_maps_guarded(void);
 
 /*
  * A call of the application's into the engine (io_uring_enter,
