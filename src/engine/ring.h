@@ -118,6 +118,11 @@ struct ua_ctx {
 	struct ua_sq_data	*sqd;
 	struct ua_ctx		*sq_next;
 	unsigned		sq_idle_ms;
+	/* The CPU that thread runs on, -1 while it sleeps: a waiter there
+	 * yields to it (wait.c), counted in sq_beside, and the thread yields
+	 * back. Atomics. */
+	int			sq_cpu;
+	unsigned		sq_beside;
 
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;

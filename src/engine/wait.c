@@ -80,6 +80,35 @@ static void note_spin_missed(void)
 		spins_missed++;
 }
 
+/*
+ * An SQPOLL ring whose thread runs on this CPU (sqpoll.c publishes where,
+ * -1 while it sleeps): its CQEs come only while this thread leaves it the
+ * CPU, so each look yields, and the thread, seeing the waiter counted
+ * beside it, yields back after its turn.
+ */
+static bool beside_sq_thread(struct ua_ctx *ctx)
+{
+	int cpu = __atomic_load_n(&ctx->sq_cpu, __ATOMIC_RELAXED);
+
+	return cpu >= 0 && cpu == sched_getcpu();
+}
+
+static bool yield_for(struct ua_ctx *ctx, unsigned min_complete)
+{
+	bool got = false;
+	unsigned i;
+
+	__atomic_fetch_add(&ctx->sq_beside, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < SPIN_ITERATIONS / SQPOLL_YIELD_EVERY; i++) {
+		got = enough(ctx, min_complete);
+		if (got)
+			break;
+		sched_yield();
+	}
+	__atomic_fetch_sub(&ctx->sq_beside, 1, __ATOMIC_RELAXED);
+	return got;
+}
+
 static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 {
 	bool sqpoll = ctx->setup_flags & IORING_SETUP_SQPOLL;
@@ -90,6 +119,8 @@ static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 	if (!sqpoll && spins_missed >= SPINS_MISSED_MAX &&
 	    spins_missed++ % SPIN_RETRY_EVERY)
 		return false;
+	if (sqpoll && beside_sq_thread(ctx))
+		return yield_for(ctx, min_complete);
 	for (i = 0; i < SPIN_ITERATIONS; i++) {
 		if (enough(ctx, min_complete)) {
 			if (i < SPIN_PAYS || sqpoll)
