@@ -296,6 +296,7 @@ extern _Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
 int ua_ring_make_pollable(struct ua_ctx *ctx);
 bool ua_ring_fds_pollable(void);	/* some ring's descriptor is one */
 int ua_ring_map_fd(struct ua_ctx *ctx);
+int ua_ring_user_maps(struct ua_ctx *ctx, void *arg);
 void ua_ring_fd_signal(struct ua_ctx *ctx);
 void ua_ring_fd_quiet(struct ua_ctx *ctx);
 
