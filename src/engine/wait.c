@@ -56,7 +56,9 @@ static bool enough(struct ua_ctx *ctx, unsigned min_complete)
 /*
  * The completions of an SQPOLL ring come from its submission thread,
  * which the scheduler often puts on the waiter's CPU: spinning there only
- * keeps it from running, so the spin offers the CPU now and then.
+ * keeps it from running, so the spin looks now and then whether it is
+ * there, and then yields to it instead (yield_for). Yielding to whatever
+ * else runs on this CPU would hand that the CPU for a time slice.
  */
 #define SQPOLL_YIELD_EVERY	256
 
@@ -129,10 +131,10 @@ static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 				note_spin_missed();
 			return true;
 		}
-		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1)
-			sched_yield();
-		else
-			ua_cpu_relax();
+		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1 &&
+		    beside_sq_thread(ctx))
+			return yield_for(ctx, min_complete);
+		ua_cpu_relax();
 	}
 	if (!sqpoll)
 		note_spin_missed();
