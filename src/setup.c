@@ -130,6 +130,33 @@ static void identity_sq_array(struct io_uring *ring, unsigned flags)
 		ring->sq.array[i] = i;
 }
 
+/*
+ * A ring this library set up points into the engine's own maps of the
+ * rings (UA_REGISTER_RING_MAPS), which the engine unmaps at the ring's
+ * teardown: mapping them again would double the address space a ring
+ * takes. Pages are touched as they are used, as the engine's are.
+ */
+static int point_into_engine_maps(int fd, const struct io_uring_params *p,
+				  struct io_uring *ring)
+{
+	struct ua_user_maps m;
+	int ret = io_uring_register((unsigned) fd, UA_REGISTER_RING_MAPS, &m, 1);
+
+	if (ret < 0)
+		return ret;
+	memset(ring, 0, sizeof(*ring));
+	ring->sq.ring_ptr = (void *) (uintptr_t) m.sq_ring;
+	ring->sq.ring_sz = m.sq_ring_sz;
+	ring->cq.ring_ptr = (void *) (uintptr_t) m.cq_ring;
+	ring->cq.ring_sz = m.cq_ring_sz;
+	ring->sq.sqes = (void *) (uintptr_t) m.sqes;
+	ring->sq.sqes_sz = (unsigned) m.sqes_sz;
+	point_rings(p, &ring->sq, &ring->cq);
+	identity_sq_array(ring, p->flags);
+	ring->int_flags = UA_INT_FLAG_ENGINE_MAPS;
+	return 0;
+}
+
 /* Maps the rings of a descriptor from io_uring_setup(), as a kernel ring. */
 UA_PUBLIC int io_uring_queue_mmap(int fd, struct io_uring_params *p,
 				  struct io_uring *ring)
@@ -292,10 +319,7 @@ static int queue_init(unsigned entries, struct io_uring *ring,
 	if (p->flags & IORING_SETUP_NO_MMAP) {
 		point_rings(p, &ring->sq, &ring->cq);
 	} else {
-		ret = io_uring_register((unsigned) fd, UA_REGISTER_MAP_FD,
-					NULL, 0);
-		if (ret >= 0)
-			ret = io_uring_queue_mmap(ret, p, ring);
+		ret = point_into_engine_maps(fd, p, ring);
 		if (ret) {
 			io_uring_register((unsigned) fd, UA_REGISTER_RELEASE_RING,
 					  NULL, 0);
@@ -356,7 +380,7 @@ UA_PUBLIC int io_uring_queue_init(unsigned entries, struct io_uring *ring,
 UA_PUBLIC void io_uring_queue_exit(struct io_uring *ring)
 {
 	release_ring(ring);
-	if (!(ring->int_flags & UA_INT_FLAG_APP_MEM))
+	if (!(ring->int_flags & (UA_INT_FLAG_APP_MEM | UA_INT_FLAG_ENGINE_MAPS)))
 		unmap_rings(&ring->sq, &ring->cq);
 	if (ring->int_flags & UA_INT_FLAG_REG_RING)
 		io_uring_unregister_ring_fd(ring);
@@ -409,7 +433,11 @@ UA_PUBLIC int io_uring_resize_rings(struct io_uring *ring,
 		goto out;
 	sq.sqe_head = ring->sq.sqe_head;
 	sq.sqe_tail = ring->sq.sqe_tail;
-	unmap_rings(&ring->sq, &ring->cq);
+	/* The engine's first maps stay its own until the teardown; the new
+	 * ones are the application's, as after any mmap. */
+	if (!(ring->int_flags & UA_INT_FLAG_ENGINE_MAPS))
+		unmap_rings(&ring->sq, &ring->cq);
+	ring->int_flags &= (__u8) ~UA_INT_FLAG_ENGINE_MAPS;
 	ring->sq = sq;
 	ring->cq = cq;
 	identity_sq_array(ring, p->flags);

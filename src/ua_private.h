@@ -2,6 +2,8 @@
 #ifndef UA_PRIVATE_H
 #define UA_PRIVATE_H
 
+#include <linux/types.h>
+
 /*
  * What the user side and the engine share beyond the kernel ABI: one
  * io_uring_register() opcode, outside the kernel's numbering, that tells the
@@ -26,6 +28,19 @@
  */
 #define UA_SETUP_RESV_POLL_FD		0x55415046u
 #define UA_REGISTER_MAP_FD		0x55410010u
+
+/*
+ * Such a ring's user side points into the engine's own maps of the rings
+ * rather than map them a second time: this opcode writes where they are
+ * (arg: struct ua_user_maps) and the engine unmaps them at the ring's
+ * teardown, after UA_REGISTER_RELEASE_RING.
+ */
+#define UA_REGISTER_RING_MAPS		0x55410011u
+
+struct ua_user_maps {
+	__u64	sq_ring, cq_ring, sqes;
+	__u64	sq_ring_sz, cq_ring_sz, sqes_sz;
+};
 
 /* Marks the definitions of the library's public functions; the library is
  * built with -fvisibility=hidden and the version script lists the API. */

@@ -13,6 +13,7 @@ enum {
 	UA_INT_FLAG_REG_REG_RING = 1,	/* register through the index too */
 	UA_INT_FLAG_APP_MEM	= 2,	/* NO_MMAP rings in the caller's memory */
 	UA_INT_FLAG_CQ_ENTER	= 4,	/* completions need an enter (IOPOLL) */
+	UA_INT_FLAG_ENGINE_MAPS	= 8,	/* the rings are the engine's maps */
 };
 
 #define UA_INT_ENTER_FLAGS	(UA_INT_FLAG_REG_RING | UA_INT_FLAG_NO_IOWAIT)

@@ -606,6 +606,11 @@ static int register_guarded(struct ua_ctx *ctx, bool owner,
 {
 	int ret;
 
+	/* Part of the setup: its copy, like io_uring_setup's, takes no
+	 * guard, which the thread would otherwise trust from now on, before
+	 * the application sets its signals up (uaccess.c). */
+	if (opcode == UA_REGISTER_RING_MAPS)
+		return ua_ring_user_maps(ctx, (void *) arg);
 	ua_uaccess_begin();
 	ret = register_ring(ctx, owner, opcode, arg, nr_args);
 	ua_uaccess_end();
@@ -648,7 +653,8 @@ static bool library_opcode(unsigned int opcode)
 {
 	return opcode == UA_REGISTER_RELEASE_RING ||
 	       opcode == UA_REGISTER_DETACH_FD ||
-	       opcode == UA_REGISTER_MAP_FD;
+	       opcode == UA_REGISTER_MAP_FD ||
+	       opcode == UA_REGISTER_RING_MAPS;
 }
 
 /*

@@ -25,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "liburing/barrier.h"
+#include "ua_private.h"
 #include "engine/lock.h"
 #include "engine/ring.h"
 #include "engine/rcu.h"
@@ -159,6 +160,15 @@ static bool spare_out;		/* a live ring holds the file set aside */
 static size_t sq_size(unsigned entries)
 {
 	return page_round(OFF_ENTRIES_ARR + entries * sizeof(unsigned));
+}
+
+/* Without an SQ array (IORING_SETUP_NO_SQARRAY) the SQ ring is only its
+ * header: one page, as much as the kernel maps for it. */
+static size_t sq_map_size(const struct ua_ctx *ctx, unsigned entries)
+{
+	if (ctx->setup_flags & IORING_SETUP_NO_SQARRAY)
+		return page_round(OFF_ENTRIES_ARR);
+	return sq_size(entries);
 }
 
 /* slots: 16-byte CQE slots (two per CQE on a CQE32 ring) */
@@ -395,7 +405,7 @@ int ua_ring_create(struct ua_ctx *ctx, struct io_uring_params *p)
 
 	if (ctx->setup_flags & IORING_SETUP_NO_MMAP)
 		return ring_in_app_memory(ctx, p);
-	ctx->sq_map_sz = sq_size(ctx->sq_entries);
+	ctx->sq_map_sz = sq_map_size(ctx, ctx->sq_entries);
 	ctx->cq_map_sz = cq_size(ctx->cq_entries << ua_cqe_shift(ctx));
 	ctx->sqe_map_sz = sqe_size(ctx->sq_entries << ua_sqe_shift(ctx));
 	ctx->fork_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
@@ -436,6 +446,32 @@ int ua_ring_map_fd(struct ua_ctx *ctx)
 	int fd = ring_memfd(ctx);
 
 	return fd < 0 ? -EBADF : fd;
+}
+
+/*
+ * The engine's own maps of the rings, for the user side of this library
+ * to point into (UA_REGISTER_RING_MAPS): mapping the file a second time
+ * would double the address space a ring takes, and its pages' entries in
+ * the page tables. They stay mapped until the ring's teardown, which the
+ * user side asks for only once it is done with them. Only the first maps:
+ * a resize unmaps later ones at the next resize, under its locks.
+ */
+int ua_ring_user_maps(struct ua_ctx *ctx, void *arg)
+{
+	struct ua_user_maps m;
+
+	if ((ctx->setup_flags & IORING_SETUP_NO_MMAP) || ctx->first_maps)
+		return -EINVAL;
+	m = (struct ua_user_maps) {
+		.sq_ring = (__u64) (uintptr_t) ctx->sq_map,
+		.cq_ring = (__u64) (uintptr_t) ctx->cq_map,
+		.sqes = (__u64) (uintptr_t) ctx->sqe_map,
+		.sq_ring_sz = ctx->sq_map_sz, .cq_ring_sz = ctx->cq_map_sz,
+		.sqes_sz = ctx->sqe_map_sz,
+	};
+	if (ua_copy_to_user((__u64) (uintptr_t) arg, &m, sizeof(m)))
+		return -EFAULT;
+	return 0;
 }
 
 /* The file reaches end bytes (0, or -1 with errno). */
@@ -506,7 +542,7 @@ struct ua_ring_maps *ua_ring_map_sizes(struct ua_ctx *ctx, unsigned sq,
 	*err = -ENOMEM;
 	if (!m)
 		return NULL;
-	m->sq_map_sz = sq_size(sq);
+	m->sq_map_sz = sq_map_size(ctx, sq);
 	m->cq_map_sz = cq_size(cq << ua_cqe_shift(ctx));
 	m->sqe_map_sz = sqe_size(sq << ua_sqe_shift(ctx));
 	m->stage_sqes = malloc(m->sqe_map_sz);
@@ -653,7 +689,7 @@ static void unmap_first_maps(struct ua_ctx *ctx)
 /* What the application could have written: the pages it maps. */
 static void zero_used_pages(struct ua_ctx *ctx)
 {
-	memset(ctx->sq_map, 0, sq_size(ctx->sq_entries));
+	memset(ctx->sq_map, 0, sq_map_size(ctx, ctx->sq_entries));
 	memset(ctx->cq_map, 0, cq_size(ctx->cq_entries << ua_cqe_shift(ctx)));
 	memset(ctx->sqe_map, 0, sqe_size(ctx->sq_entries << ua_sqe_shift(ctx)));
 }

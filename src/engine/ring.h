@@ -118,6 +118,11 @@ struct ua_ctx {
 	struct ua_sq_data	*sqd;
 	struct ua_ctx		*sq_next;
 	unsigned		sq_idle_ms;
+	/* The CPU that thread runs on, -1 while it sleeps: a waiter there
+	 * yields to it (wait.c), counted in sq_beside, and the thread yields
+	 * back. Atomics. */
+	int			sq_cpu;
+	unsigned		sq_beside;
 
 	pthread_t		submitter;	/* SINGLE_ISSUER, once known */
 	bool			has_submitter;
@@ -291,6 +296,7 @@ extern _Thread_local bool ua_ring_fds_left_loud UA_TLS_IE;
 int ua_ring_make_pollable(struct ua_ctx *ctx);
 bool ua_ring_fds_pollable(void);	/* some ring's descriptor is one */
 int ua_ring_map_fd(struct ua_ctx *ctx);
+int ua_ring_user_maps(struct ua_ctx *ctx, void *arg);
 void ua_ring_fd_signal(struct ua_ctx *ctx);
 void ua_ring_fd_quiet(struct ua_ctx *ctx);
 

@@ -40,22 +40,51 @@
 
 #define DEFAULT_IDLE_MS	1000	/* the kernel's: HZ */
 #define SHARED_BATCH	8	/* SQEs per ring and turn in a shared group */
+#define IDLE_SPIN	64	/* looks at the tails per spin between turns */
 
 /*
  * The application never waits for the group's lock, which the thread
- * holds for its turns: waking the thread and waiting for SQ room are
- * futexes, each a counter moved by whoever has news for the sleeper.
+ * holds for its turns and while it spins between them: waking the thread
+ * and waiting for SQ room are futexes, each a counter moved by whoever
+ * has news for the sleeper. A ring joining or leaving asks for the lock
+ * (lock_wanted), and the thread hands it over.
  */
 struct ua_sq_data {
 	pthread_mutex_t	lock;		/* the rings, idle_ms, stop */
+	unsigned	lock_wanted;	/* atomic: others waiting for lock */
 	struct ua_ctx	*rings;		/* linked by sq_next */
 	unsigned	idle_ms;	/* the longest of the rings' */
 	bool		stop;
+	int		cpu;		/* the thread's last, as in sq_cpu */
 	pthread_t	thread;
 	unsigned	wake_seq;	/* futex: wake, attach, enable, stop */
 	unsigned	space_seq;	/* futex: the thread consumed SQEs */
 	unsigned	space_waiters;
 };
+
+/* Taken by any thread but the group's own, which holds it most of the
+ * time: it lets go when it sees lock_wanted (hand_over_lock). */
+static void group_lock(struct ua_sq_data *sqd)
+{
+	__atomic_fetch_add(&sqd->lock_wanted, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&sqd->lock);
+	__atomic_fetch_sub(&sqd->lock_wanted, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool lock_wanted(struct ua_sq_data *sqd)
+{
+	return __atomic_load_n(&sqd->lock_wanted, __ATOMIC_SEQ_CST);
+}
+
+/* The group's thread: until every thread that asked for the lock has had
+ * it (relocking at once would find it free again before they wake). */
+static void hand_over_lock(struct ua_sq_data *sqd)
+{
+	pthread_mutex_unlock(&sqd->lock);
+	while (lock_wanted(sqd))
+		sched_yield();
+	pthread_mutex_lock(&sqd->lock);
+}
 
 static void futex_wait(unsigned *word, unsigned val)
 {
@@ -155,6 +184,23 @@ static void set_need_wakeup(struct ua_sq_data *sqd, bool on)
 	}
 }
 
+/*
+ * Where the thread runs (-1: asleep), for the rings' waiters: one that
+ * shares its CPU yields to the thread rather than spin, since its CQEs
+ * come only once it leaves the CPU to this thread (wait.c).
+ */
+static void publish_cpu(struct ua_sq_data *sqd, int cpu)
+{
+	struct ua_ctx *ctx;
+
+	ua_lock_assert_held(&sqd->lock);
+	if (cpu == sqd->cpu)
+		return;
+	sqd->cpu = cpu;
+	for (ctx = sqd->rings; ctx; ctx = ctx->sq_next)
+		__atomic_store_n(&ctx->sq_cpu, cpu, __ATOMIC_RELAXED);
+}
+
 /* Idle past sq_thread_idle: asleep, without the lock, until wake_seq
  * moves. */
 static void sleep_until_woken(struct ua_sq_data *sqd)
@@ -162,6 +208,8 @@ static void sleep_until_woken(struct ua_sq_data *sqd)
 	unsigned seq = __atomic_load_n(&sqd->wake_seq, __ATOMIC_SEQ_CST);
 	bool pending;
 
+	/* Before the flag: whoever sees it asleep sees it on no CPU. */
+	publish_cpu(sqd, -1);
 	set_need_wakeup(sqd, true);
 	/* Full fence: the flag before the tails, against the application's
 	 * tail before the flag. */
@@ -175,35 +223,73 @@ static void sleep_until_woken(struct ua_sq_data *sqd)
 	set_need_wakeup(sqd, false);
 }
 
+/* A waiter that yields to the thread on its CPU (wait.c). */
+static bool any_beside(struct ua_sq_data *sqd)
+{
+	struct ua_ctx *ctx;
+
+	for (ctx = sqd->rings; ctx; ctx = ctx->sq_next)
+		if (__atomic_load_n(&ctx->sq_beside, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
+/* A waiter asleep on a ring, which this turn's CQEs may have woken. */
+static bool any_sleeper(struct ua_sq_data *sqd)
+{
+	struct ua_ctx *ctx;
+
+	for (ctx = sqd->rings; ctx; ctx = ctx->sq_next)
+		if (__atomic_load_n(&ctx->cq_waiters, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&ctx->poller.epoll_waiters,
+				    __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 /*
- * Between turns, without the lock (a ring may join or leave): a spin of a
- * microsecond or two. Sleeping or yielding here instead was measured: on
- * a loaded machine each SQE then waits for the timer or for other
- * threads' time slices, and a stream of them never lets the thread catch
- * up; the kernel's thread spins too.
+ * After a turn that posted completions, while a waiter sleeps or yields
+ * beside the thread: that waiter, if it shares this CPU, runs now rather
+ * than when the spin's time slice ends (the kernel's thread calls
+ * cond_resched() for the same reason). Measured: without it, a
+ * submit-and-wait loop on a loaded 2-CPU machine fell to a few thousand
+ * round trips a second whenever both threads shared a CPU. A waiter that
+ * spins runs on another CPU (see publish_cpu): yielding after every turn
+ * would only delay its next SQE by a system call.
+ */
+static void yield_to_waiters(struct ua_sq_data *sqd)
+{
+	if (!any_beside(sqd) && !any_sleeper(sqd))
+		return;
+	pthread_mutex_unlock(&sqd->lock);
+	sched_yield();
+	pthread_mutex_lock(&sqd->lock);
+}
+
+/*
+ * Between turns: a spin, looking at the tails, of a microsecond or two,
+ * so that an SQE is taken as soon as it is published (the CQE of one
+ * round trip and the SQE of the next come within a few hundred
+ * nanoseconds). Sleeping or yielding here instead was measured: on a
+ * loaded machine each SQE then waits for the timer or for other threads'
+ * time slices, and a stream of them never lets the thread catch up; the
+ * kernel's thread spins too. Spinning with the lock released, blind to
+ * the tails, made a single submit-and-wait loop three times slower.
  */
 static void idle_pause(struct ua_sq_data *sqd)
 {
 	int i;
 
-	pthread_mutex_unlock(&sqd->lock);
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < IDLE_SPIN; i++) {
+		if (lock_wanted(sqd) || any_pending(sqd))
+			return;
+		/* Nothing to submit: the CPU is the waiter's. */
+		if (any_beside(sqd)) {
+			yield_to_waiters(sqd);
+			return;
+		}
 		ua_cpu_relax();
-	pthread_mutex_lock(&sqd->lock);
-}
-
-/*
- * After a turn that posted completions: a woken waiter that shares this
- * CPU runs now rather than when the spin's time slice ends (the kernel's
- * thread calls cond_resched() for the same reason). Measured: without
- * it, a submit-and-wait loop on a loaded 2-CPU machine fell to a few
- * thousand round trips a second whenever both threads shared a CPU.
- */
-static void yield_to_waiters(struct ua_sq_data *sqd)
-{
-	pthread_mutex_unlock(&sqd->lock);
-	sched_yield();
-	pthread_mutex_lock(&sqd->lock);
+	}
 }
 
 /* The thread starts asleep, with NEED_WAKEUP set, as the kernel's does. */
@@ -214,6 +300,9 @@ static void *sq_thread_main(void *arg)
 
 	pthread_mutex_lock(&sqd->lock);
 	while (!sqd->stop) {
+		if (lock_wanted(sqd))
+			hand_over_lock(sqd);
+		publish_cpu(sqd, sched_getcpu());
 		if (submit_pass(sqd)) {
 			last = ua_clock_ns(CLOCK_MONOTONIC);
 			yield_to_waiters(sqd);
@@ -277,6 +366,7 @@ static struct ua_sq_data *sqd_alloc(void)
 	if (!sqd)
 		return NULL;
 	pthread_mutex_init(&sqd->lock, NULL);
+	sqd->cpu = -1;
 	return sqd;
 }
 
@@ -348,10 +438,11 @@ static int attach_target(const struct io_uring_params *p,
 static void join_group(struct ua_sq_data *sqd, struct ua_ctx *ctx,
 		       unsigned idle)
 {
-	pthread_mutex_lock(&sqd->lock);
+	group_lock(sqd);
 	ctx->sq_idle_ms = idle;
 	if (idle > sqd->idle_ms)
 		sqd->idle_ms = idle;
+	ctx->sq_cpu = sqd->cpu;
 	ctx->sq_next = sqd->rings;
 	sqd->rings = ctx;
 	ctx->sqd = sqd;
@@ -433,7 +524,7 @@ void ua_sqpoll_detach(struct ua_ctx *ctx)
 
 	if (!sqd)
 		return;
-	pthread_mutex_lock(&sqd->lock);
+	group_lock(sqd);
 	unlink_ring(sqd, ctx);
 	last = !sqd->rings;
 	sqd->stop = last;

@@ -56,7 +56,9 @@ static bool enough(struct ua_ctx *ctx, unsigned min_complete)
 /*
  * The completions of an SQPOLL ring come from its submission thread,
  * which the scheduler often puts on the waiter's CPU: spinning there only
- * keeps it from running, so the spin offers the CPU now and then.
+ * keeps it from running, so the spin looks now and then whether it is
+ * there, and then yields to it instead (yield_for). Yielding to whatever
+ * else runs on this CPU would hand that the CPU for a time slice.
  */
 #define SQPOLL_YIELD_EVERY	256
 
@@ -80,6 +82,35 @@ static void note_spin_missed(void)
 		spins_missed++;
 }
 
+/*
+ * An SQPOLL ring whose thread runs on this CPU (sqpoll.c publishes where,
+ * -1 while it sleeps): its CQEs come only while this thread leaves it the
+ * CPU, so each look yields, and the thread, seeing the waiter counted
+ * beside it, yields back after its turn.
+ */
+static bool beside_sq_thread(struct ua_ctx *ctx)
+{
+	int cpu = __atomic_load_n(&ctx->sq_cpu, __ATOMIC_RELAXED);
+
+	return cpu >= 0 && cpu == sched_getcpu();
+}
+
+static bool yield_for(struct ua_ctx *ctx, unsigned min_complete)
+{
+	bool got = false;
+	unsigned i;
+
+	__atomic_fetch_add(&ctx->sq_beside, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < SPIN_ITERATIONS / SQPOLL_YIELD_EVERY; i++) {
+		got = enough(ctx, min_complete);
+		if (got)
+			break;
+		sched_yield();
+	}
+	__atomic_fetch_sub(&ctx->sq_beside, 1, __ATOMIC_RELAXED);
+	return got;
+}
+
 static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 {
 	bool sqpoll = ctx->setup_flags & IORING_SETUP_SQPOLL;
@@ -90,6 +121,8 @@ static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 	if (!sqpoll && spins_missed >= SPINS_MISSED_MAX &&
 	    spins_missed++ % SPIN_RETRY_EVERY)
 		return false;
+	if (sqpoll && beside_sq_thread(ctx))
+		return yield_for(ctx, min_complete);
 	for (i = 0; i < SPIN_ITERATIONS; i++) {
 		if (enough(ctx, min_complete)) {
 			if (i < SPIN_PAYS || sqpoll)
@@ -98,10 +131,10 @@ static bool spin_for(struct ua_ctx *ctx, unsigned min_complete)
 				note_spin_missed();
 			return true;
 		}
-		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1)
-			sched_yield();
-		else
-			ua_cpu_relax();
+		if (sqpoll && i % SQPOLL_YIELD_EVERY == SQPOLL_YIELD_EVERY - 1 &&
+		    beside_sq_thread(ctx))
+			return yield_for(ctx, min_complete);
+		ua_cpu_relax();
 	}
 	if (!sqpoll)
 		note_spin_missed();
