@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include "helpers.h"
@@ -643,6 +644,62 @@ static void test_idle_connections_hold_no_threads(void **state)
 	}
 }
 
+/*
+ * io_uring_enter() is no cancellation point, whatever it transfers: a
+ * thread with a cancellation pending submits a SEND and a RECV that both
+ * run at once, gets the count back, and is cancelled only at its next
+ * cancellation point. The ring is the thread's own: one a cancelled
+ * submitter left locked is never touched again.
+ */
+struct cancel_pending {
+	struct io_uring	ring;
+	int		sv[2];
+	char		buf[8];
+	int		submitted;
+	bool		returned;
+};
+
+static void *submit_with_cancel_pending(void *arg)
+{
+	struct cancel_pending *t = arg;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cancel(pthread_self());
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	t->submitted = io_uring_submit(&t->ring);
+	t->returned = true;
+	pthread_testcancel();
+	return NULL;
+}
+
+static void test_transfers_are_no_cancellation_points(void **state)
+{
+	static struct cancel_pending t;
+	struct test_cqe c[2];
+	pthread_t thread;
+	void *ret;
+
+	(void) state;
+	assert_int_equal(io_uring_queue_init(8, &t.ring, 0), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, t.sv), 0);
+	assert_int_equal(write(t.sv[0], "ping", 4), 4);
+	io_uring_prep_recv(sqe_ud(&t.ring, 0), t.sv[1], t.buf, sizeof(t.buf), 0);
+	io_uring_prep_send(sqe_ud(&t.ring, 1), t.sv[1], "pong", 4, 0);
+	assert_int_equal(pthread_create(&thread, NULL,
+					submit_with_cancel_pending, &t), 0);
+	assert_int_equal(pthread_join(thread, &ret), 0);
+	assert_true(ret == PTHREAD_CANCELED);
+	assert_true(t.returned);
+	assert_int_equal(t.submitted, 2);
+	reap_by_ud(&t.ring, c, 2);
+	assert_int_equal(c[0].res, 4);
+	assert_int_equal(c[1].res, 4);
+	assert_memory_equal(t.buf, "ping", 4);
+	io_uring_queue_exit(&t.ring);
+	close(t.sv[0]);
+	close(t.sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +721,7 @@ int main(void)
 		T(test_splice_from_socket_at_urgent_mark),
 		T(test_epoll_ctl),
 		T(test_idle_connections_hold_no_threads),
+		T(test_transfers_are_no_cancellation_points),
 #undef T
 	};
 
