@@ -398,7 +398,7 @@ static int copy_send_iovecs(struct ua_req *req)
 /* The private msghdr goes: freed unless it is the command area's. */
 static void drop_msg(struct ua_sr *sr)
 {
-	if (sr->msg != &sr->short_vec.hdr)
+	if (sr->msg && sr->msg != &sr->short_vec.hdr)
 		free(sr->msg);
 	sr->msg = NULL;
 }
