@@ -553,11 +553,12 @@ void ua_sr_cleanup(struct ua_req *req)
 }
 
 /*
- * The transfers' system calls, made directly: io_uring_enter() is no
- * cancellation point, and neither is a transfer it makes. The C library's
- * recv() and the like are: a thread with a cancellation pending would be
- * ended inside the engine, its locks held; and once the process has
- * threads, each call pays for switching cancellation on and off.
+ * The sockets' system calls, made directly: io_uring_enter() is no
+ * cancellation point, and neither is a transfer, an accept or a connect
+ * it makes. The C library's recv() and the like are: a thread with a
+ * cancellation pending would be ended inside the engine, its locks held;
+ * and once the process has threads, each call pays for switching
+ * cancellation on and off.
  */
 static ssize_t sys_recv(int fd, void *buf, size_t len, int flags)
 {
@@ -578,6 +579,18 @@ static ssize_t sys_recvmsg(int fd, struct msghdr *m, int flags)
 static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	return syscall(SYS_sendmsg, fd, m, flags);
+}
+
+static int sys_accept4(int fd, struct sockaddr *addr, socklen_t *addr_len,
+		       int flags)
+{
+	return (int) syscall(SYS_accept4, fd, addr, addr_len, flags);
+}
+
+static int sys_connect(int fd, const struct sockaddr *addr,
+		       socklen_t addr_len)
+{
+	return (int) syscall(SYS_connect, fd, addr, addr_len);
 }
 
 /* The kernel goes on after a short transfer only on stream-like sockets. */
@@ -1548,8 +1561,9 @@ int ua_accept(struct ua_req *req, unsigned issue_flags)
 			if (ret)
 				return done(req, ret, true);
 		}
-		fd = accept4(req->fd, (struct sockaddr *) (uintptr_t) a->addr,
-			     (socklen_t *) (uintptr_t) a->addrlen, a->flags);
+		fd = sys_accept4(req->fd,
+				 (struct sockaddr *) (uintptr_t) a->addr,
+				 (socklen_t *) (uintptr_t) a->addrlen, a->flags);
 		if (fd < 0)
 			fd = -errno;
 		if (fd == -EAGAIN && nonblock)
@@ -1601,7 +1615,8 @@ static int start_connect(struct ua_req *req)
 		return -errno;
 	if (!(fl & O_NONBLOCK) && fcntl(req->fd, F_SETFL, fl | O_NONBLOCK))
 		return -errno;
-	ret = connect(req->fd, (const struct sockaddr *) &c->addr, c->addr_len);
+	ret = sys_connect(req->fd, (const struct sockaddr *) &c->addr,
+			  c->addr_len);
 	ret = ret < 0 ? -errno : 0;
 	if (!(fl & O_NONBLOCK))
 		fcntl(req->fd, F_SETFL, fl);
@@ -1630,8 +1645,9 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 
 	if (!(issue_flags & UA_ISSUE_NONBLOCK)) {
 		do {
-			ret = connect(req->fd, (const struct sockaddr *) &c->addr,
-				      c->addr_len);
+			ret = sys_connect(req->fd,
+					  (const struct sockaddr *) &c->addr,
+					  c->addr_len);
 			ret = ret < 0 ? -errno : 0;
 		} while (retry_aborted(c, ret));
 		return done(req, ret, false);
