@@ -196,14 +196,12 @@ struct ua_ev_fd *ua_eventfd_begin(struct ua_ctx *ctx)
 void ua_eventfd_end(struct ua_ctx *ctx, struct ua_ev_fd *ev, bool posted,
 		    bool inline_post)
 {
-	static const __u64 one = 1;
-
 	if (!ev)
 		return;
 	if (posted &&
 	    !(IO_URING_READ_ONCE(*ctx->cq_flags) & IORING_CQ_EVENTFD_DISABLED) &&
 	    !(__atomic_load_n(&ev->async, __ATOMIC_RELAXED) && inline_post) &&
-	    write(ev->fd, &one, sizeof(one)) < 0) {
+	    ua_sys_eventfd_signal(ev->fd) < 0) {
 		/* A counter at its maximum: the reader has plenty to see. */
 	}
 	ua_rcu_read_unlock();

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/cq.h"
 #include "engine/filetable.h"
@@ -397,7 +398,7 @@ static int copy_send_iovecs(struct ua_req *req)
 /* The private msghdr goes: freed unless it is the command area's. */
 static void drop_msg(struct ua_sr *sr)
 {
-	if (sr->msg != &sr->short_vec.hdr)
+	if (sr->msg && sr->msg != &sr->short_vec.hdr)
 		free(sr->msg);
 	sr->msg = NULL;
 }
@@ -551,6 +552,47 @@ void ua_sr_cleanup(struct ua_req *req)
 	}
 }
 
+/*
+ * The sockets' system calls, made directly: io_uring_enter() is no
+ * cancellation point, and neither is a transfer, an accept or a connect
+ * it makes. The C library's recv() and the like are: a thread with a
+ * cancellation pending would be ended inside the engine, its locks held;
+ * and once the process has threads, each call pays for switching
+ * cancellation on and off.
+ */
+static ssize_t sys_recv(int fd, void *buf, size_t len, int flags)
+{
+	return syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
+}
+
+static ssize_t sys_sendto(int fd, const void *buf, size_t len, int flags,
+			  const struct sockaddr *addr, socklen_t addr_len)
+{
+	return syscall(SYS_sendto, fd, buf, len, flags, addr, addr_len);
+}
+
+static ssize_t sys_recvmsg(int fd, struct msghdr *m, int flags)
+{
+	return syscall(SYS_recvmsg, fd, m, flags);
+}
+
+static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	return syscall(SYS_sendmsg, fd, m, flags);
+}
+
+static int sys_accept4(int fd, struct sockaddr *addr, socklen_t *addr_len,
+		       int flags)
+{
+	return (int) syscall(SYS_accept4, fd, addr, addr_len, flags);
+}
+
+static int sys_connect(int fd, const struct sockaddr *addr,
+		       socklen_t addr_len)
+{
+	return (int) syscall(SYS_connect, fd, addr, addr_len);
+}
+
 /* The kernel goes on after a short transfer only on stream-like sockets. */
 static bool socket_retries(int fd)
 {
@@ -571,19 +613,21 @@ static ssize_t sys_sr(struct ua_req *req, int flags)
 		struct msghdr *msg = sr->msg ? sr->msg
 					     : (struct msghdr *) (uintptr_t) sr->addr;
 
-		n = is_send(req) ? sendmsg(req->fd, msg, flags)
-				 : recvmsg(req->fd, msg, flags);
+		n = is_send(req) ? sys_sendmsg(req->fd, msg, flags)
+				 : sys_recvmsg(req->fd, msg, flags);
 		/* RECVMSG reports into the application's msghdr. */
 		if (n >= 0 && sr->msg && !is_send(req) && report_msg(req, msg))
 			return -EFAULT;
 	} else if (is_send(req)) {
-		n = sendto(req->fd, (const char *) (uintptr_t) sr->addr + sr->done,
-			   sr->len - sr->done, flags,
-			   sr->dest_len ? (const struct sockaddr *) &sr->dest : NULL,
-			   sr->dest_len);
+		n = sys_sendto(req->fd,
+			       (const char *) (uintptr_t) sr->addr + sr->done,
+			       sr->len - sr->done, flags,
+			       sr->dest_len ? (const struct sockaddr *) &sr->dest
+					    : NULL,
+			       sr->dest_len);
 	} else {
-		n = recv(req->fd, (char *) (uintptr_t) sr->addr + sr->done,
-			 sr->len - sr->done, flags);
+		n = sys_recv(req->fd, (char *) (uintptr_t) sr->addr + sr->done,
+			     sr->len - sr->done, flags);
 	}
 	return n < 0 ? -errno : n;
 }
@@ -719,7 +763,7 @@ static ssize_t recvmsg_out(struct ua_req *req, char *buf, size_t len,
 	iov.iov_len = len - head;
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
-	n = recvmsg(req->fd, &m, flags);
+	n = sys_recvmsg(req->fd, &m, flags);
 	if (n < 0)
 		return -errno;
 	*payload = n;
@@ -748,11 +792,11 @@ static ssize_t recv_into(struct ua_req *req, char *buf, size_t len, int flags,
 			return recvmsg_out(req, buf, len, flags, payload);
 		m.msg_iov = &iov;
 		m.msg_iovlen = 1;
-		n = recvmsg(req->fd, &m, flags);
+		n = sys_recvmsg(req->fd, &m, flags);
 		if (n >= 0 && report_msg(req, &m))
 			return -EFAULT;
 	} else {
-		n = recv(req->fd, buf, len, flags);
+		n = sys_recv(req->fd, buf, len, flags);
 	}
 	if (n < 0)
 		return -errno;
@@ -965,7 +1009,7 @@ static size_t bundle_max_len(const struct ua_sr *sr)
 static ssize_t recv_iov(struct ua_req *req, struct ua_bundle *b, int flags)
 {
 	struct msghdr m = { .msg_iov = b->iov, .msg_iovlen = b->nr };
-	ssize_t n = recvmsg(req->fd, &m, flags);
+	ssize_t n = sys_recvmsg(req->fd, &m, flags);
 
 	return n < 0 ? -errno : n;
 }
@@ -1246,7 +1290,7 @@ static int send_bundle(struct ua_req *req, unsigned issue_flags)
 			return done(req, err, true);
 		}
 		want = iov_bytes(m);
-		n = sendmsg(req->fd, m, flags);
+		n = sys_sendmsg(req->fd, m, flags);
 		n = n < 0 ? -errno : n;
 		if (n == -EAGAIN && (issue_flags & UA_ISSUE_NONBLOCK)) {
 			err = keep_rest(req, m, 0);
@@ -1517,8 +1561,9 @@ int ua_accept(struct ua_req *req, unsigned issue_flags)
 			if (ret)
 				return done(req, ret, true);
 		}
-		fd = accept4(req->fd, (struct sockaddr *) (uintptr_t) a->addr,
-			     (socklen_t *) (uintptr_t) a->addrlen, a->flags);
+		fd = sys_accept4(req->fd,
+				 (struct sockaddr *) (uintptr_t) a->addr,
+				 (socklen_t *) (uintptr_t) a->addrlen, a->flags);
 		if (fd < 0)
 			fd = -errno;
 		if (fd == -EAGAIN && nonblock)
@@ -1570,7 +1615,8 @@ static int start_connect(struct ua_req *req)
 		return -errno;
 	if (!(fl & O_NONBLOCK) && fcntl(req->fd, F_SETFL, fl | O_NONBLOCK))
 		return -errno;
-	ret = connect(req->fd, (const struct sockaddr *) &c->addr, c->addr_len);
+	ret = sys_connect(req->fd, (const struct sockaddr *) &c->addr,
+			  c->addr_len);
 	ret = ret < 0 ? -errno : 0;
 	if (!(fl & O_NONBLOCK))
 		fcntl(req->fd, F_SETFL, fl);
@@ -1599,8 +1645,9 @@ int ua_connect(struct ua_req *req, unsigned issue_flags)
 
 	if (!(issue_flags & UA_ISSUE_NONBLOCK)) {
 		do {
-			ret = connect(req->fd, (const struct sockaddr *) &c->addr,
-				      c->addr_len);
+			ret = sys_connect(req->fd,
+					  (const struct sockaddr *) &c->addr,
+					  c->addr_len);
 			ret = ret < 0 ? -errno : 0;
 		} while (retry_aborted(c, ret));
 		return done(req, ret, false);

@@ -775,7 +775,7 @@ bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 	struct ua_poller *p = &ctx->poller;
 	struct ua_req *run = NULL, **tail = &run, *req, *next;
 	struct ua_completion_batch done;
-	bool woken = false;
+	bool woken = false, held;
 	int i;
 
 	pthread_mutex_lock(&p->lock);
@@ -801,13 +801,17 @@ bool ua_poll_dispatch(struct ua_ctx *ctx, const struct epoll_event *ev, int n)
 	}
 	pthread_mutex_unlock(&p->lock);
 	/* The owned requests cannot go away under us: run them unlocked, their
-	 * CQEs posted together, what they release issued after them. */
+	 * CQEs posted together (a multishot's as it goes, the waiters woken
+	 * once), what they release issued after them. */
+	held = ua_cq_hold_wakes(ctx);
 	ua_issue_up->run_begin(ctx, &done);
 	for (req = run; req; req = next) {
 		next = req->next;
 		poll_task_yielding(req, req->poll.mask);
 	}
 	ua_issue_up->run_end(ctx, &done);
+	if (held)
+		ua_cq_release_wakes(ctx);
 	return woken;
 }
 

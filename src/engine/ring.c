@@ -1058,8 +1058,7 @@ static bool cq_ready(const struct ua_ctx *ctx)
  */
 void ua_ring_fd_signal(struct ua_ctx *ctx)
 {
-	__u64 one = 1;
-	ssize_t ret;
+	int ret;
 
 	if (ctx->cq_efd < 0 ||
 	    __atomic_load_n(&ctx->cq_signalled, __ATOMIC_RELAXED) ||
@@ -1067,7 +1066,7 @@ void ua_ring_fd_signal(struct ua_ctx *ctx)
 		return;
 	/* Fails only if the application wrote the counter near its limit:
 	 * then it is readable already, which is all this write is for. */
-	ret = write(ctx->cq_efd, &one, sizeof(one));
+	ret = ua_sys_eventfd_signal(ctx->cq_efd);
 	(void) ret;
 }
 

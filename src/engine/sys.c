@@ -135,6 +135,13 @@ int ua_sys_poll_now(struct pollfd *fds, nfds_t nfds)
 	return (int) syscall(SYS_ppoll, fds, nfds, &now, NULL, _NSIG / 8);
 }
 
+int ua_sys_eventfd_signal(int fd)
+{
+	static const __u64 one = 1;
+
+	return (int) syscall(SYS_write, fd, &one, sizeof(one));
+}
+
 bool ua_sys_same_file(int fd1, int fd2)
 {
 	pid_t pid;

@@ -53,6 +53,14 @@ int ua_sys_epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
  */
 int ua_sys_poll_now(struct pollfd *fds, nfds_t nfds);
 
+/*
+ * Adds one to an eventfd's counter, straight to the kernel: the engine
+ * signals its descriptors while completing requests inside the
+ * application's io_uring_enter(), which is no cancellation point, where
+ * the C library's write() is one. A result, or -1 with errno set.
+ */
+int ua_sys_eventfd_signal(int fd);
+
 /* Whether fd1 and fd2 name the same open file (kcmp KCMP_FILE). Without
  * kcmp: false, which callers must treat as "maybe not". */
 bool ua_sys_same_file(int fd1, int fd2);
