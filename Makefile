@@ -113,10 +113,8 @@ $(O)/test/unit-%: test/unit-%.c test/helpers.h test/rcu-modes.h $(STLIB)
 $(O)/test/unit-overflow: UNIT_LDFLAGS := -Wl,--wrap=malloc
 # And its system calls fail on demand there.
 $(O)/test/unit-aio: UNIT_LDFLAGS := -Wl,--wrap=syscall
-# Its reads are counted, its files shrink and its copies wait for the
-# device on demand there.
-$(O)/test/unit-filemap: UNIT_LDFLAGS := -Wl,--wrap=preadv2 -Wl,--wrap=fstat \
-	-Wl,--wrap=getrusage
+# Its files shrink and its copies wait for the device on demand there.
+$(O)/test/unit-filemap: UNIT_LDFLAGS := -Wl,--wrap=fstat -Wl,--wrap=getrusage
 # The CQ fills up there while a receive selects a buffer.
 $(O)/test/unit-recv-held: UNIT_LDFLAGS := -Wl,--wrap=ua_kbuf_get
 # The engine's allocations are counted there.

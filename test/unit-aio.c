@@ -48,6 +48,7 @@ static int nr_args(long nr)
 {
 	switch (nr) {
 	case SYS_io_destroy:
+	case SYS_close:
 	case SYS_setfsuid:
 	case SYS_setfsgid:
 		return 1;
@@ -59,6 +60,8 @@ static int nr_args(long nr)
 	case SYS_setgroups:
 		return 2;
 	case SYS_io_submit:
+	case SYS_read:
+	case SYS_write:
 	case SYS_close_range:
 	case SYS_membarrier:
 	case SYS_seccomp:

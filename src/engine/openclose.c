@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/filetable.h"
 #include "engine/openclose.h"
@@ -177,7 +178,7 @@ static int open_cached(struct ua_req *req, bool *punt)
 	 * O_NONBLOCK differs from what the file was opened with. */
 	if (add_nonblock && fcntl((int) fd, F_SETFL,
 				  (int) (how.flags & ~(__u64) O_NONBLOCK)) < 0) {
-		close((int) fd);
+		syscall(SYS_close, (int) fd);
 		*punt = true;
 		return -EAGAIN;
 	}
@@ -271,8 +272,8 @@ int ua_close(struct ua_req *req, unsigned issue_flags)
 		ret = ua_files_remove(req->ctx, c->file_slot - 1);
 	else if (ua_ctx_lookup(c->fd))
 		ret = -EBADF;
-	else
-		ret = close(c->fd) < 0 ? -errno : 0;
+	else	/* not the C library's close(), a cancellation point */
+		ret = syscall(SYS_close, c->fd) < 0 ? -errno : 0;
 	req->res = ret;
 	req->failed = ret < 0;
 	return UA_DONE;

@@ -21,7 +21,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <linux/aio_abi.h>
 #include "engine/file.h"
 #include "engine/iowq.h"
@@ -259,11 +261,15 @@ static int next_iov(struct ua_req *req, struct iovec *one,
 	return 1;
 }
 
+/* Straight to the kernel: the C library's preadv2 and pwritev2 are
+ * cancellation points, and io_uring_enter() is none (a thread with a
+ * cancellation pending would end here with the ring's lock held). The
+ * offset's high half is 0: a 64-bit kernel takes all of it from the low. */
 static ssize_t sys_rw(struct ua_req *req, const struct iovec *iov, int nr,
 		      off_t off, int flags)
 {
-	ssize_t n = is_write(req) ? pwritev2(req->fd, iov, nr, off, flags)
-				  : preadv2(req->fd, iov, nr, off, flags);
+	long n = syscall(is_write(req) ? SYS_pwritev2 : SYS_preadv2, req->fd,
+			 iov, nr, (long) off, 0L, flags);
 
 	return n < 0 ? -errno : n;
 }

@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "engine/lock.h"
 #include "engine/rcu.h"
@@ -401,7 +402,7 @@ static void drain_pipe(void)
 {
 	char sink[256];
 
-	while (read(pipe_fds[0], sink, sizeof(sink)) > 0)
+	while (syscall(SYS_read, pipe_fds[0], sink, sizeof(sink)) > 0)
 		;
 }
 
@@ -410,6 +411,8 @@ static void drain_pipe(void)
  * less than asked (the pipe is full, or the source faults further on) is
  * read back and the rest written again, until a write moves nothing.
  * Non-blocking ends, so no call can wait; the pipe is empty between copies.
+ * Straight to the kernel: the C library's read() and write() are
+ * cancellation points, which io_uring_enter() is not.
  */
 static int copy_pipe_locked(char *dst, const char *src, size_t len)
 {
@@ -419,10 +422,10 @@ static int copy_pipe_locked(char *dst, const char *src, size_t len)
 	if (pipe_fds[0] < 0 && pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK))
 		return -errno;
 	while (len) {
-		in = write(pipe_fds[1], src, len);
+		in = syscall(SYS_write, pipe_fds[1], src, len);
 		if (in < 0)
 			break;
-		out = read(pipe_fds[0], dst, (size_t) in);
+		out = syscall(SYS_read, pipe_fds[0], dst, (size_t) in);
 		if (out != in)
 			break;
 		src += in;
