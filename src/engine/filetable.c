@@ -9,7 +9,9 @@
  * application may close its own). A request using the slot holds the
  * node from issue until it is freed; replacing or removing a slot retires
  * the node, and its release closes the descriptor, exactly once, when the
- * last request using it is done.
+ * last request using it is done. An untagged node nobody used is kept a
+ * grace period longer instead (rsrc.h), and the next update puts its file
+ * under the kept number with one dup3(), which drops the old file.
  *
  * Writers (registration calls, FILES_UPDATE, direct opens and closes, in
  * any thread) serialise on files->lock, never on uring_lock, so a worker
@@ -108,6 +110,8 @@ static void release_files(struct ua_rsrc_node *chain)
 	for (; chain; chain = chain->next) {
 		struct ua_file_node *node = file_node_of(chain);
 
+		if (node->fd < 0)	/* its descriptor could not be made */
+			continue;
 		b.fds[b.nr_fds++] = node->fd;
 		node->fd = -1;
 		if (b.nr_fds == CLOSE_BATCH)
@@ -119,14 +123,20 @@ static void release_files(struct ua_rsrc_node *chain)
 static const struct ua_rsrc_type file_type = {
 	.node_size = sizeof(struct ua_file_node),
 	.release = release_files,
+	.keep = true,
 };
 
-/* A live node, holding only the table's reference. */
+/* A live node, holding only the table's reference, and a descriptor
+ * number (fd) only when kept. */
 static struct ua_file_node *node_take(struct ua_ctx *ctx)
 {
 	struct ua_rsrc_node *node = ua_rsrc_node_take(&ctx->files.nodes);
 
-	return node ? file_node_of(node) : NULL;
+	if (!node)
+		return NULL;
+	if (!node->kept)
+		file_node_of(node)->fd = -1;
+	return file_node_of(node);
 }
 
 /*
@@ -285,19 +295,48 @@ static void slot_replace(struct ua_files *files, struct ua_file_table *table,
 	}
 }
 
+/*
+ * A kept node's descriptor number, which still holds the file of the node
+ * it was, takes fd's file in one dup3(), which drops the old file: one
+ * system call where a new descriptor and the close of the old one are
+ * two (and the close's descriptor-table lock taken against this thread's
+ * on the RCU callback thread). The number is ours alone: no request and
+ * no lookup still uses the node, a grace period after it was retired.
+ * Returns the descriptor, or -1 with the number closed.
+ */
+static int dup_into_kept(struct ua_file_node *node, int fd)
+{
+	node->rsrc.kept = false;
+	if (dup3(fd, node->fd, O_CLOEXEC) >= 0)
+		return node->fd;
+	close(node->fd);
+	node->fd = -1;
+	return -1;
+}
+
+/* The table's own descriptor for fd, in node's number when it has one. */
+static int dup_for_node(struct ua_files *files, struct ua_file_node *node,
+			int fd)
+{
+	if (node->rsrc.kept && !ua_ctx_lookup(fd) &&
+	    dup_into_kept(node, fd) >= 0)
+		return node->fd;
+	return dup_for_table(files, fd);
+}
+
 /* A node holding the table's own descriptor for fd, with tag. */
 static int node_for_fd(struct ua_ctx *ctx, int fd, __u64 tag,
 		       struct ua_file_node **out)
 {
-	struct ua_file_node *node;
-	int dup = dup_for_table(&ctx->files, fd);
+	struct ua_file_node *node = node_take(ctx);
+	int dup;
 
-	if (dup < 0)
-		return dup;
-	node = node_take(ctx);
-	if (!node) {
-		close(dup);
+	if (!node)
 		return -ENOMEM;
+	dup = dup_for_node(&ctx->files, node, fd);
+	if (dup < 0) {
+		ua_rsrc_node_give_back(&node->rsrc);	/* closes a kept one */
+		return dup;
 	}
 	node->fd = dup;
 	node->rsrc.tag = tag;
@@ -597,7 +636,10 @@ static int install_locked(struct ua_ctx *ctx, int fd, __u32 file_slot)
 	node = node_take(ctx);
 	if (!node)
 		return -ENOMEM;
-	node->fd = move_high(files, fd);
+	if (node->rsrc.kept && dup_into_kept(node, fd) >= 0)
+		close(fd);
+	else
+		node->fd = move_high(files, fd);
 	slot_replace(files, table, (unsigned) slot, node);
 	return alloc ? slot : 0;
 }

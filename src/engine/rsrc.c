@@ -88,12 +88,48 @@ static void node_release(struct ua_percpu_ref *ref)
 }
 
 /*
- * A grace period has passed since each node of the list was retired: drop
- * the table's references. Unused nodes are released here, in one batch.
- * The list is newest first; kill in retirement order, so that tags post
- * in the order their resources left the table.
+ * The batch of nodes released at a grace period's end: those the type
+ * keeps come back as a chain (live again, still holding their own);
+ * the others are released, their tags posted, and recycled.
  */
-static void finish_kills(struct ua_rsrc_cache *cache, struct ua_rsrc_node *list)
+static struct ua_rsrc_node *release_batch(struct ua_rsrc_cache *cache,
+					  struct ua_rsrc_node *chain, bool keep)
+{
+	struct ua_rsrc_node *node, *next, *kept = NULL, *head = NULL;
+	struct ua_rsrc_node **tail = &head;
+
+	for (node = chain; node; node = next) {
+		next = node->next;
+		if (keep && !node->tag) {
+			ua_percpu_ref_reinit(&node->ref);
+			node->kept = true;
+			node->next = kept;
+			kept = node;
+		} else {
+			*tail = node;
+			tail = &node->next;
+		}
+	}
+	*tail = NULL;
+	if (!head)
+		return kept;
+	release_chain(cache, head);
+	for (node = head; node; node = node->next)
+		node_released(node);
+	nodes_recycle(cache, head,
+		      ua_container_of(tail, struct ua_rsrc_node, next));
+	return kept;
+}
+
+/*
+ * A grace period has passed since each node of the list was retired: drop
+ * the table's references. Unused nodes are released here, in one batch,
+ * or kept (returned) when keep is set. The list is newest first; kill in
+ * retirement order, so that tags post in the order their resources left
+ * the table.
+ */
+static struct ua_rsrc_node *finish_kills(struct ua_rsrc_cache *cache,
+					 struct ua_rsrc_node *list, bool keep)
 {
 	struct release_batch b = { .cache = cache, .tail = &b.head };
 	struct ua_rsrc_node *node, *next, *oldest = NULL;
@@ -109,14 +145,24 @@ static void finish_kills(struct ua_rsrc_cache *cache, struct ua_rsrc_node *list)
 		ua_percpu_ref_kill_finish(&node->ref);
 	}
 	current_batch = NULL;
-	if (!b.head)
-		return;
 	*b.tail = NULL;
-	release_chain(cache, b.head);
-	for (node = b.head; node; node = node->next)
-		node_released(node);
-	nodes_recycle(cache, b.head,
-		      ua_container_of(b.tail, struct ua_rsrc_node, next));
+	return release_batch(cache, b.head, keep);
+}
+
+/* Kept nodes nobody took: what they hold is released; they are live. */
+static void let_go(struct ua_rsrc_cache *cache, struct ua_rsrc_node *chain)
+{
+	struct ua_rsrc_node *last = chain;
+
+	if (!chain)
+		return;
+	release_chain(cache, chain);
+	for (;; last = last->next) {
+		last->kept = false;
+		if (!last->next)
+			break;
+	}
+	nodes_recycle(cache, chain, last);
 }
 
 static struct ua_rsrc_node *node_alloc(struct ua_rsrc_cache *cache)
@@ -131,17 +177,24 @@ static struct ua_rsrc_node *node_alloc(struct ua_rsrc_cache *cache)
 	}
 	node->cache = cache;
 	node->tag = 0;
+	node->kept = false;
 	cache->nr_nodes++;
 	return node;
 }
 
-/* Growth allocates; the released stack is taken whole, so no pop races a
- * push (no ABA). */
+/* Kept nodes first, newest first: the oldest are those let go at the
+ * period's end. Growth allocates; the released stack is taken whole, so
+ * no pop races a push (no ABA). */
 struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache)
 {
-	struct ua_rsrc_node *node = cache->pool;
+	struct ua_rsrc_node *node = cache->kept;
 
 	ua_lock_assert_held(cache->lock);
+	if (node) {
+		cache->kept = node->next;
+		return node;
+	}
+	node = cache->pool;
 	if (!node)
 		node = __atomic_exchange_n(&cache->released, NULL,
 					   __ATOMIC_ACQUIRE);
@@ -159,6 +212,7 @@ void ua_rsrc_node_give_back(struct ua_rsrc_node *node)
 	node->next = NULL;
 	release_chain(cache, node);
 	node->tag = 0;
+	node->kept = false;
 	node->next = cache->pool;
 	cache->pool = node;
 }
@@ -175,7 +229,7 @@ static void grace_period_done(struct ua_rcu_head *head);
 static void start_grace_period(struct ua_rsrc_cache *cache)
 {
 	ua_lock_assert_held(cache->lock);
-	if (cache->gp_pending || !cache->retiring)
+	if (cache->gp_pending || (!cache->retiring && !cache->kept))
 		return;
 	cache->waiting = cache->retiring;
 	cache->retiring = NULL;
@@ -183,19 +237,34 @@ static void start_grace_period(struct ua_rsrc_cache *cache)
 	ua_rcu_call(&cache->gp, grace_period_done);
 }
 
-/* On the RCU callback thread. `waiting` is ours until gp_pending clears:
- * ua_rcu_call() handed it over. */
+/*
+ * On the RCU callback thread. `waiting` is ours until gp_pending clears:
+ * ua_rcu_call() handed it over. The nodes kept at the previous period's
+ * end that nobody took are let go; this period's kept replace them, and
+ * while any are kept another period runs, so that each is let go at most
+ * one period after it was kept, whether or not more nodes retire.
+ */
 static void grace_period_done(struct ua_rcu_head *head)
 {
 	struct ua_rsrc_cache *cache = ua_container_of(head,
 						      struct ua_rsrc_cache, gp);
+	bool keep = __atomic_load_n(&cache->keeping, __ATOMIC_RELAXED);
+	struct ua_rsrc_node *kept, *old, *stale = NULL;
 
-	finish_kills(cache, cache->waiting);
+	kept = finish_kills(cache, cache->waiting, keep);
 	cache->waiting = NULL;
 	pthread_mutex_lock(cache->lock);
+	old = cache->kept;
+	cache->kept = kept;
+	if (!cache->keeping) {	/* teardown began meanwhile */
+		stale = kept;
+		cache->kept = NULL;
+	}
 	cache->gp_pending = false;
 	start_grace_period(cache);
 	pthread_mutex_unlock(cache->lock);
+	let_go(cache, old);
+	let_go(cache, stale);
 }
 
 void ua_rsrc_node_retire(struct ua_rsrc_node *node)
@@ -213,14 +282,17 @@ void ua_rsrc_node_retire(struct ua_rsrc_node *node)
  * a grace period waits for readers, which never take it. */
 bool ua_rsrc_finish_retiring_now(struct ua_rsrc_cache *cache)
 {
-	struct ua_rsrc_node *list = cache->retiring;
+	struct ua_rsrc_node *list = cache->retiring, *kept = cache->kept;
 
 	ua_lock_assert_held(cache->lock);
-	if (!list)
+	if (!list && !kept)
 		return false;
-	cache->retiring = NULL;
-	ua_rcu_synchronize();
-	finish_kills(cache, list);
+	cache->retiring = cache->kept = NULL;
+	let_go(cache, kept);
+	if (list) {
+		ua_rcu_synchronize();
+		finish_kills(cache, list, false);
+	}
 	return true;
 }
 
@@ -232,6 +304,7 @@ void ua_rsrc_cache_init(struct ua_rsrc_cache *cache, struct ua_ctx *ctx,
 	cache->type = type;
 	cache->ctx = ctx;
 	cache->lock = lock;
+	cache->keeping = type->keep;
 	cache->nr_shards = cpus > MAX_NODE_SHARDS ? MAX_NODE_SHARDS : cpus;
 }
 
@@ -250,8 +323,18 @@ static unsigned free_list(struct ua_rsrc_node *node)
 
 void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache)
 {
+	struct ua_rsrc_node *kept;
 	bool pending;
 	unsigned freed;
+
+	/* Nothing is taken any more: what is kept goes now, and nothing is
+	 * kept from here on. */
+	pthread_mutex_lock(cache->lock);
+	__atomic_store_n(&cache->keeping, false, __ATOMIC_RELAXED);
+	kept = cache->kept;
+	cache->kept = NULL;
+	pthread_mutex_unlock(cache->lock);
+	let_go(cache, kept);
 
 	/* A grace period's end may start the next one: wait for them all.
 	 * A cache that never retired a node waits for none: a barrier would
