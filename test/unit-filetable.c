@@ -320,11 +320,59 @@ static void test_update_reuses_released_descriptor(void **state)
 	teardown_stress(&s);
 }
 
+/* The kind of file a request on slot 0 starts with. */
+static int slot0_kind(struct ua_ctx *ctx)
+{
+	struct ua_req req = { .ctx = ctx, .fd = 0,
+			      .file_kind = UA_FILE_UNKNOWN };
+	int kind;
+
+	assert_int_equal(ua_req_assign_fixed_file(&req), 0);
+	kind = req.file_kind;
+	ua_req_put_fixed_file(&req);
+	return kind;
+}
+
+/*
+ * A read of a fixed pipe that waited for data found the file a stream;
+ * the slot's node remembers it, so the requests after start knowing it.
+ * A file updated into the slot starts unknown again.
+ */
+static void test_node_remembers_stream(void **state)
+{
+	struct stress s;
+	struct io_uring_sqe *sqe;
+	struct test_cqe c;
+	int p[2];
+	char b;
+
+	(void) state;
+	setup_stress(&s);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(io_uring_register_files(&s.ring, &p[0], 1), 0);
+	assert_int_equal(slot0_kind(s.ctx), UA_FILE_UNKNOWN);
+	sqe = io_uring_get_sqe(&s.ring);
+	io_uring_prep_read(sqe, 0, &b, 1, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	assert_int_equal(io_uring_submit(&s.ring), 1);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(reap_one(&s.ring, &c), 0);
+	assert_int_equal(c.res, 1);
+	assert_int_equal(slot0_kind(s.ctx), UA_FILE_STREAM);
+	assert_int_equal(io_uring_register_files_update(&s.ring, 0,
+							&s.files[0], 1), 1);
+	assert_int_equal(slot0_kind(s.ctx), UA_FILE_UNKNOWN);
+	close(p[0]);
+	close(p[1]);
+	teardown_stress(&s);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_lookups_against_updates),
 	cmocka_unit_test(test_updates_recycle_nodes),
 	cmocka_unit_test(test_held_node_survives_unregister),
 	cmocka_unit_test(test_update_reuses_released_descriptor),
+	cmocka_unit_test(test_node_remembers_stream),
 };
 
 int main(void)

@@ -47,6 +47,7 @@ struct ua_files_update {
 struct ua_file_node {
 	struct ua_rsrc_node	rsrc;
 	int			fd;	/* the table's own descriptor */
+	bool			stream;	/* __atomic: found to be a stream */
 };
 
 struct ua_file_table {
@@ -339,6 +340,7 @@ static int node_for_fd(struct ua_ctx *ctx, int fd, __u64 tag,
 		return dup;
 	}
 	node->fd = dup;
+	node->stream = false;
 	node->rsrc.tag = tag;
 	*out = node;
 	return 0;
@@ -640,6 +642,7 @@ static int install_locked(struct ua_ctx *ctx, int fd, __u32 file_slot)
 		close(fd);
 	else
 		node->fd = move_high(files, fd);
+	node->stream = false;
 	slot_replace(files, table, (unsigned) slot, node);
 	return alloc ? slot : 0;
 }
@@ -713,6 +716,19 @@ int ua_file_node_fd(const struct ua_file_node *node)
 	return node->fd;
 }
 
+/*
+ * A request on the node's file found it to be a stream (file.c). A file's
+ * kind never changes, so the requests after take it from the node instead
+ * of asking fstat() again each time one leaves the fast path: a pipe or
+ * socket read that waits for data would pay one per wait. Only streams
+ * are remembered: a seekable file's request may need the file's identity
+ * too (its hash key), which the node does not keep.
+ */
+void ua_file_node_mark_stream(struct ua_file_node *node)
+{
+	__atomic_store_n(&node->stream, true, __ATOMIC_RELAXED);
+}
+
 /* Maybe the file's last user: then it is released. */
 void ua_file_node_put(struct ua_file_node *node)
 {
@@ -732,6 +748,8 @@ int ua_req_assign_fixed_file(struct ua_req *req)
 		return -EBADF;
 	req->file_node = node;
 	req->fd = node->fd;
+	if (__atomic_load_n(&node->stream, __ATOMIC_RELAXED))
+		req->file_kind = UA_FILE_STREAM;
 	return 0;
 }
 
