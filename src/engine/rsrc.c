@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include "engine/cq.h"
 #include "engine/lock.h"
@@ -165,6 +166,28 @@ static void let_go(struct ua_rsrc_cache *cache, struct ua_rsrc_node *chain)
 	nodes_recycle(cache, chain, last);
 }
 
+/*
+ * A grace period's end, which needs the lock to hand what it kept over
+ * and to start the next period. An updating thread holds the lock nearly
+ * all the time, releasing it only for a moment between two updates, and
+ * may be preempted holding it: the RCU thread, waiting for it, was found
+ * to wait hundreds of microseconds per period, while updates ran out of
+ * kept nodes. So the end is left to whichever thread holds the lock next:
+ * the RCU thread posts it (PERIOD_ENDED), and takes the lock itself only
+ * if no writer has taken the end over (ua_rsrc_node_take() does) by the
+ * time it gets it. It returns once the end is done either way.
+ */
+enum period_end {
+	PERIOD_RUNNING,
+	PERIOD_ENDED,		/* ended_kept waits for the lock's holder */
+	PERIOD_ENDING,		/* a holder of the lock is ending it */
+};
+
+/* Spins of the RCU thread on trylock before it naps between tries. */
+#define END_SPINS	256
+
+static void end_period_locked(struct ua_rsrc_cache *cache);
+
 static struct ua_rsrc_node *node_alloc(struct ua_rsrc_cache *cache)
 {
 	struct ua_rsrc_node *node = malloc(cache->type->node_size);
@@ -190,6 +213,11 @@ struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache)
 	struct ua_rsrc_node *node = cache->kept;
 
 	ua_lock_assert_held(cache->lock);
+	if (__atomic_load_n(&cache->end_state, __ATOMIC_RELAXED) ==
+	    PERIOD_ENDED) {
+		end_period_locked(cache);
+		node = cache->kept;
+	}
 	if (node) {
 		cache->kept = node->next;
 		return node;
@@ -237,34 +265,69 @@ static void start_grace_period(struct ua_rsrc_cache *cache)
 	ua_rcu_call(&cache->gp, grace_period_done);
 }
 
-/*
- * On the RCU callback thread. `waiting` is ours until gp_pending clears:
- * ua_rcu_call() handed it over. The nodes kept at the previous period's
- * end that nobody took are let go; this period's kept replace them, and
- * while any are kept another period runs, so that each is let go at most
- * one period after it was kept, whether or not more nodes retire.
- */
+/* The nodes kept at the previous end that nobody took are let go (by the
+ * RCU thread, through `expired`); the new ones replace them, and while any
+ * are kept another period runs, so that each is let go at most one period
+ * after it was kept, whether or not more nodes retire. */
+static void end_period_locked(struct ua_rsrc_cache *cache)
+{
+	int ended = PERIOD_ENDED;
+	struct ua_rsrc_node *old = cache->kept, *last;
+
+	ua_lock_assert_held(cache->lock);
+	if (!__atomic_compare_exchange_n(&cache->end_state, &ended,
+					 PERIOD_ENDING, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	cache->kept = cache->ended_kept;
+	cache->ended_kept = NULL;
+	if (!cache->keeping) {	/* teardown began meanwhile */
+		for (last = cache->kept; last && last->next; last = last->next)
+			;
+		if (last) {
+			last->next = old;
+			old = cache->kept;
+		}
+		cache->kept = NULL;
+	}
+	cache->expired = old;	/* let go by the RCU thread, right after */
+	cache->gp_pending = false;
+	start_grace_period(cache);
+	__atomic_store_n(&cache->end_state, PERIOD_RUNNING, __ATOMIC_RELEASE);
+}
+
+static void end_period(struct ua_rsrc_cache *cache)
+{
+	static const struct timespec pause = { .tv_nsec = 20 * 1000 };
+
+	for (unsigned spins = 0;
+	     __atomic_load_n(&cache->end_state, __ATOMIC_ACQUIRE) !=
+	     PERIOD_RUNNING; spins++) {
+		if (!pthread_mutex_trylock(cache->lock)) {
+			end_period_locked(cache);
+			pthread_mutex_unlock(cache->lock);
+		} else if (spins < END_SPINS) {
+			ua_cpu_relax();
+		} else {
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
+/* On the RCU callback thread. `waiting` is ours until gp_pending clears:
+ * ua_rcu_call() handed it over. */
 static void grace_period_done(struct ua_rcu_head *head)
 {
 	struct ua_rsrc_cache *cache = ua_container_of(head,
 						      struct ua_rsrc_cache, gp);
 	bool keep = __atomic_load_n(&cache->keeping, __ATOMIC_RELAXED);
-	struct ua_rsrc_node *kept, *old, *stale = NULL;
 
-	kept = finish_kills(cache, cache->waiting, keep);
+	cache->ended_kept = finish_kills(cache, cache->waiting, keep);
 	cache->waiting = NULL;
-	pthread_mutex_lock(cache->lock);
-	old = cache->kept;
-	cache->kept = kept;
-	if (!cache->keeping) {	/* teardown began meanwhile */
-		stale = kept;
-		cache->kept = NULL;
-	}
-	cache->gp_pending = false;
-	start_grace_period(cache);
-	pthread_mutex_unlock(cache->lock);
-	let_go(cache, old);
-	let_go(cache, stale);
+	__atomic_store_n(&cache->end_state, PERIOD_ENDED, __ATOMIC_RELEASE);
+	end_period(cache);
+	let_go(cache, cache->expired);
+	cache->expired = NULL;
 }
 
 void ua_rsrc_node_retire(struct ua_rsrc_node *node)

@@ -90,6 +90,10 @@ struct ua_rsrc_cache {
 	bool			keeping;	/* type->keep until teardown */
 	bool			gp_pending;
 	struct ua_rcu_head	gp;
+	/* A period's end handed to the lock's next holder (rsrc.c): */
+	struct ua_rsrc_node	*ended_kept;	/* what it kept */
+	int			end_state;	/* __atomic, enum period_end */
+	struct ua_rsrc_node	*expired;	/* kept nobody took: let go */
 	/* Written by releases on other threads: a cache line of its own. */
 	char			pad[64];
 	struct ua_rsrc_node	*released;	/* atomic stack */
