@@ -280,7 +280,7 @@ static int slot0_fd(struct ua_ctx *ctx)
  * the next update, which puts its file there in one dup3() and so drops
  * the file the number held: the pipe whose read end left the table has
  * no reader once its number is reused. A kept number nobody takes is
- * closed a period later. Which period an update falls in is up to the RCU
+ * closed two periods later. Which period an update falls in is up to the RCU
  * thread: an update is tried until one finds a node kept.
  */
 static void test_update_reuses_released_descriptor(void **state)

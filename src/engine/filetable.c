@@ -9,8 +9,8 @@
  * application may close its own). A request using the slot holds the
  * node from issue until it is freed; replacing or removing a slot retires
  * the node, and its release closes the descriptor, exactly once, when the
- * last request using it is done. An untagged node nobody used is kept a
- * grace period longer instead (rsrc.h), and the next update puts its file
+ * last request using it is done. An untagged node nobody used is kept up
+ * to two grace periods longer instead (rsrc.h), and the next update puts its file
  * under the kept number with one dup3(), which drops the old file.
  *
  * Writers (registration calls, FILES_UPDATE, direct opens and closes, in

@@ -150,6 +150,20 @@ static struct ua_rsrc_node *finish_kills(struct ua_rsrc_cache *cache,
 	return release_batch(cache, b.head, keep);
 }
 
+/* a, then b. */
+static struct ua_rsrc_node *chain_join(struct ua_rsrc_node *a,
+				       struct ua_rsrc_node *b)
+{
+	struct ua_rsrc_node *last = a;
+
+	if (!a)
+		return b;
+	while (last->next)
+		last = last->next;
+	last->next = b;
+	return a;
+}
+
 /* Kept nodes nobody took: what they hold is released; they are live. */
 static void let_go(struct ua_rsrc_cache *cache, struct ua_rsrc_node *chain)
 {
@@ -222,6 +236,11 @@ struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache)
 		cache->kept = node->next;
 		return node;
 	}
+	node = cache->kept_before;
+	if (node) {
+		cache->kept_before = node->next;
+		return node;
+	}
 	node = cache->pool;
 	if (!node)
 		node = __atomic_exchange_n(&cache->released, NULL,
@@ -257,7 +276,8 @@ static void grace_period_done(struct ua_rcu_head *head);
 static void start_grace_period(struct ua_rsrc_cache *cache)
 {
 	ua_lock_assert_held(cache->lock);
-	if (cache->gp_pending || (!cache->retiring && !cache->kept))
+	if (cache->gp_pending ||
+	    (!cache->retiring && !cache->kept && !cache->kept_before))
 		return;
 	cache->waiting = cache->retiring;
 	cache->retiring = NULL;
@@ -265,30 +285,29 @@ static void start_grace_period(struct ua_rsrc_cache *cache)
 	ua_rcu_call(&cache->gp, grace_period_done);
 }
 
-/* The nodes kept at the previous end that nobody took are let go (by the
- * RCU thread, through `expired`); the new ones replace them, and while any
- * are kept another period runs, so that each is let go at most one period
- * after it was kept, whether or not more nodes retire. */
+/* The nodes kept two ends ago that nobody took are let go (by the RCU
+ * thread, through `expired`); those of the previous end stay for one more
+ * period, taken after the new ones, which smooths out periods of unequal
+ * length; and while any are kept another period runs, so that each is let
+ * go at most two periods after it was kept, whether or not more nodes
+ * retire. */
 static void end_period_locked(struct ua_rsrc_cache *cache)
 {
 	int ended = PERIOD_ENDED;
-	struct ua_rsrc_node *old = cache->kept, *last;
+	struct ua_rsrc_node *old = cache->kept_before;
 
 	ua_lock_assert_held(cache->lock);
 	if (!__atomic_compare_exchange_n(&cache->end_state, &ended,
 					 PERIOD_ENDING, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
+	cache->kept_before = cache->kept;
 	cache->kept = cache->ended_kept;
 	cache->ended_kept = NULL;
 	if (!cache->keeping) {	/* teardown began meanwhile */
-		for (last = cache->kept; last && last->next; last = last->next)
-			;
-		if (last) {
-			last->next = old;
-			old = cache->kept;
-		}
-		cache->kept = NULL;
+		old = chain_join(chain_join(old, cache->kept_before),
+				 cache->kept);
+		cache->kept = cache->kept_before = NULL;
 	}
 	cache->expired = old;	/* let go by the RCU thread, right after */
 	cache->gp_pending = false;
@@ -345,12 +364,14 @@ void ua_rsrc_node_retire(struct ua_rsrc_node *node)
  * a grace period waits for readers, which never take it. */
 bool ua_rsrc_finish_retiring_now(struct ua_rsrc_cache *cache)
 {
-	struct ua_rsrc_node *list = cache->retiring, *kept = cache->kept;
+	struct ua_rsrc_node *list = cache->retiring;
+	struct ua_rsrc_node *kept = chain_join(cache->kept, cache->kept_before);
 
 	ua_lock_assert_held(cache->lock);
+	cache->kept = cache->kept_before = NULL;
 	if (!list && !kept)
 		return false;
-	cache->retiring = cache->kept = NULL;
+	cache->retiring = NULL;
 	let_go(cache, kept);
 	if (list) {
 		ua_rcu_synchronize();
@@ -394,8 +415,8 @@ void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache)
 	 * kept from here on. */
 	pthread_mutex_lock(cache->lock);
 	__atomic_store_n(&cache->keeping, false, __ATOMIC_RELAXED);
-	kept = cache->kept;
-	cache->kept = NULL;
+	kept = chain_join(cache->kept, cache->kept_before);
+	cache->kept = cache->kept_before = NULL;
 	pthread_mutex_unlock(cache->lock);
 	let_go(cache, kept);
 

@@ -63,11 +63,10 @@ struct ua_rsrc_type {
 	void	(*release)(struct ua_rsrc_node *chain);
 	/*
 	 * Untagged nodes released unused at the end of a grace period keep
-	 * what they hold, for one more period, instead of releasing it:
+	 * what they hold, for two more periods, instead of releasing it:
 	 * ua_rsrc_node_take() hands them out first, marked kept, for the
 	 * type to reuse (a file node's descriptor number takes the next file
-	 * in one dup3()). What nobody took by the end of the next period is
-	 * released then.
+	 * in one dup3()). What nobody took by then is released.
 	 */
 	bool	keep;
 };
@@ -87,6 +86,7 @@ struct ua_rsrc_cache {
 	struct ua_rsrc_node	*retiring;	/* for the next one */
 	struct ua_rsrc_node	*waiting;	/* for the pending one */
 	struct ua_rsrc_node	*kept;		/* type->keep; newest first */
+	struct ua_rsrc_node	*kept_before;	/* kept a period earlier */
 	bool			keeping;	/* type->keep until teardown */
 	bool			gp_pending;
 	struct ua_rcu_head	gp;
