@@ -6,6 +6,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -341,12 +342,15 @@ static void grace_period_done(struct ua_rcu_head *head)
 						      struct ua_rsrc_cache, gp);
 	bool keep = __atomic_load_n(&cache->keeping, __ATOMIC_RELAXED);
 
+	__atomic_store_n(&cache->ending, true, __ATOMIC_RELAXED);
 	cache->ended_kept = finish_kills(cache, cache->waiting, keep);
 	cache->waiting = NULL;
 	__atomic_store_n(&cache->end_state, PERIOD_ENDED, __ATOMIC_RELEASE);
 	end_period(cache);
 	let_go(cache, cache->expired);
 	cache->expired = NULL;
+	/* The last touch of the cache: teardown may free it from here on. */
+	__atomic_store_n(&cache->ending, false, __ATOMIC_RELEASE);
 }
 
 void ua_rsrc_node_retire(struct ua_rsrc_node *node)
@@ -432,6 +436,9 @@ void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache)
 			break;
 		ua_rcu_barrier();
 	}
+	/* The end that cleared gp_pending may still be letting nodes go. */
+	while (__atomic_load_n(&cache->ending, __ATOMIC_ACQUIRE))
+		sched_yield();
 	freed = free_list(cache->pool);
 	freed += free_list(cache->released);
 	cache->pool = cache->released = NULL;

@@ -93,6 +93,7 @@ struct ua_rsrc_cache {
 	/* A period's end handed to the lock's next holder (rsrc.c): */
 	struct ua_rsrc_node	*ended_kept;	/* what it kept */
 	int			end_state;	/* __atomic, enum period_end */
+	bool			ending;		/* __atomic: in grace_period_done */
 	struct ua_rsrc_node	*expired;	/* kept nobody took: let go */
 	/* Written by releases on other threads: a cache line of its own. */
 	char			pad[64];
