@@ -10,8 +10,8 @@
  * node from issue until it is freed; replacing or removing a slot retires
  * the node, and its release closes the descriptor, exactly once, when the
  * last request using it is done. An untagged node nobody used is kept up
- * to two grace periods longer instead (rsrc.h), and the next update puts its file
- * under the kept number with one dup3(), which drops the old file.
+ * to two grace periods longer instead (rsrc.h), and a later update puts
+ * its file under the kept number with one dup3(), which drops the old one.
  *
  * Writers (registration calls, FILES_UPDATE, direct opens and closes, in
  * any thread) serialise on files->lock, never on uring_lock, so a worker
