@@ -315,9 +315,17 @@ static int dup_into_kept(struct ua_file_node *node, int fd)
 	return -1;
 }
 
+/*
+ * The calls between an update's entry and its dup3(). Each frame there
+ * costs a mispredicted return once the system call is back (the kernel's
+ * own calls have overwritten the return predictions): these three were
+ * measured at 5% of an update's time, and are folded into their callers.
+ */
+#define ON_UPDATE_PATH	static inline __attribute__((always_inline))
+
 /* The table's own descriptor for fd, in node's number when it has one. */
-static int dup_for_node(struct ua_files *files, struct ua_file_node *node,
-			int fd)
+ON_UPDATE_PATH int dup_for_node(struct ua_files *files,
+				struct ua_file_node *node, int fd)
 {
 	if (node->rsrc.kept && !ua_ctx_lookup(fd) &&
 	    dup_into_kept(node, fd) >= 0)
@@ -326,8 +334,8 @@ static int dup_for_node(struct ua_files *files, struct ua_file_node *node,
 }
 
 /* A node holding the table's own descriptor for fd, with tag. */
-static int node_for_fd(struct ua_ctx *ctx, int fd, __u64 tag,
-		       struct ua_file_node **out)
+ON_UPDATE_PATH int node_for_fd(struct ua_ctx *ctx, int fd, __u64 tag,
+			       struct ua_file_node **out)
 {
 	struct ua_file_node *node = node_take(ctx);
 	int dup;
@@ -545,8 +553,8 @@ int ua_files_unregister(struct ua_ctx *ctx)
  * and ends the update. Returns how many entries were processed, or the
  * error if none was.
  */
-static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
-			 __u64 tags, unsigned nr)
+ON_UPDATE_PATH int update_locked(struct ua_ctx *ctx, unsigned offset,
+				 __u64 fds, __u64 tags, unsigned nr)
 {
 	struct ua_files *files = &ctx->files;
 	struct ua_file_table *table = files->table;
