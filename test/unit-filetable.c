@@ -249,10 +249,135 @@ static void test_held_node_survives_unregister(void **state)
 	teardown_stress(&s);
 }
 
+/* The kept node's descriptor number, or -1 when none is kept. */
+static int kept_fd(struct ua_ctx *ctx)
+{
+	struct ua_rsrc_node *kept;
+	int fd = -1;
+
+	pthread_mutex_lock(&ctx->files.lock);
+	kept = ctx->files.nodes.kept;
+	if (kept)
+		fd = ua_file_node_fd((struct ua_file_node *) kept);
+	pthread_mutex_unlock(&ctx->files.lock);
+	return fd;
+}
+
+/* The descriptor number slot 0's node holds. */
+static int slot0_fd(struct ua_ctx *ctx)
+{
+	struct ua_req req = { .ctx = ctx, .fd = 0 };
+	int fd;
+
+	assert_int_equal(ua_req_assign_fixed_file(&req), 0);
+	fd = req.fd;
+	ua_req_put_fixed_file(&req);
+	return fd;
+}
+
+/*
+ * A node released at a grace period's end keeps its descriptor number for
+ * the next update, which puts its file there in one dup3() and so drops
+ * the file the number held: the pipe whose read end left the table has
+ * no reader once its number is reused. A kept number nobody takes is
+ * closed two periods later. Which period an update falls in is up to the RCU
+ * thread: an update is tried until one finds a node kept.
+ */
+static void test_update_reuses_released_descriptor(void **state)
+{
+	struct stress s;
+	int old[2], fd = -1, reused = -1;
+	ino_t pipe_ino;
+
+	(void) state;
+	setup_stress(&s);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(io_uring_register_files_sparse(&s.ring, 1), 0);
+	for (int tries = 0; tries < 1000 && reused < 0; tries++) {
+		assert_int_equal(pipe2(old, O_CLOEXEC), 0);
+		pipe_ino = ino_of(old[0]);
+		assert_int_equal(io_uring_register_files_update(&s.ring, 0,
+								&old[0], 1), 1);
+		close(old[0]);
+		assert_int_equal(io_uring_register_files_update(&s.ring, 0,
+								&s.files[0], 1), 1);
+		/* Once a period has ended after the update: old[0]'s node
+		 * may need the next one, so the newest kept node is taken
+		 * only when it is that node. */
+		ua_rcu_barrier();
+		fd = kept_fd(s.ctx);
+		if (fd >= 0 && ino_of(fd) == pipe_ino) {
+			assert_int_equal(io_uring_register_files_update(
+					&s.ring, 0, &s.files[1], 1), 1);
+			if (slot0_fd(s.ctx) == fd)
+				reused = fd;
+		}
+		if (reused < 0)
+			close(old[1]);
+	}
+	assert_true(reused >= 0);
+	assert_true(ino_of(reused) == s.inos[1]);
+	assert_int_equal(write(old[1], "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	close(old[1]);
+	wait_retired(s.ctx);
+	assert_int_equal(kept_fd(s.ctx), -1);
+	teardown_stress(&s);
+}
+
+/* The kind of file a request on slot 0 starts with. */
+static int slot0_kind(struct ua_ctx *ctx)
+{
+	struct ua_req req = { .ctx = ctx, .fd = 0,
+			      .file_kind = UA_FILE_UNKNOWN };
+	int kind;
+
+	assert_int_equal(ua_req_assign_fixed_file(&req), 0);
+	kind = req.file_kind;
+	ua_req_put_fixed_file(&req);
+	return kind;
+}
+
+/*
+ * A read of a fixed pipe that waited for data found the file a stream;
+ * the slot's node remembers it, so the requests after start knowing it.
+ * A file updated into the slot starts unknown again.
+ */
+static void test_node_remembers_stream(void **state)
+{
+	struct stress s;
+	struct io_uring_sqe *sqe;
+	struct test_cqe c;
+	int p[2];
+	char b;
+
+	(void) state;
+	setup_stress(&s);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(io_uring_register_files(&s.ring, &p[0], 1), 0);
+	assert_int_equal(slot0_kind(s.ctx), UA_FILE_UNKNOWN);
+	sqe = io_uring_get_sqe(&s.ring);
+	io_uring_prep_read(sqe, 0, &b, 1, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	assert_int_equal(io_uring_submit(&s.ring), 1);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(reap_one(&s.ring, &c), 0);
+	assert_int_equal(c.res, 1);
+	assert_int_equal(slot0_kind(s.ctx), UA_FILE_STREAM);
+	assert_int_equal(io_uring_register_files_update(&s.ring, 0,
+							&s.files[0], 1), 1);
+	assert_int_equal(slot0_kind(s.ctx), UA_FILE_UNKNOWN);
+	close(p[0]);
+	close(p[1]);
+	teardown_stress(&s);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_lookups_against_updates),
 	cmocka_unit_test(test_updates_recycle_nodes),
 	cmocka_unit_test(test_held_node_survives_unregister),
+	cmocka_unit_test(test_update_reuses_released_descriptor),
+	cmocka_unit_test(test_node_remembers_stream),
 };
 
 int main(void)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include "engine/file.h"
+#include "engine/filetable.h"
 #include "engine/req.h"
 #include "engine/opdef.h"
 
@@ -25,6 +26,8 @@ int ua_req_classify_file(struct ua_req *req)
 			req->hash_key = (((__u64) st.st_dev << 40) ^ st.st_ino) | 1;
 	} else {
 		req->file_kind = UA_FILE_STREAM;
+		if (req->file_node)	/* the next requests need not ask */
+			ua_file_node_mark_stream(req->file_node);
 	}
 	return 0;
 }

@@ -9,7 +9,9 @@
  * application may close its own). A request using the slot holds the
  * node from issue until it is freed; replacing or removing a slot retires
  * the node, and its release closes the descriptor, exactly once, when the
- * last request using it is done.
+ * last request using it is done. An untagged node nobody used is kept up
+ * to two grace periods longer instead (rsrc.h), and a later update puts
+ * its file under the kept number with one dup3(), which drops the old one.
  *
  * Writers (registration calls, FILES_UPDATE, direct opens and closes, in
  * any thread) serialise on files->lock, never on uring_lock, so a worker
@@ -45,6 +47,7 @@ struct ua_files_update {
 struct ua_file_node {
 	struct ua_rsrc_node	rsrc;
 	int			fd;	/* the table's own descriptor */
+	bool			stream;	/* __atomic: found to be a stream */
 };
 
 struct ua_file_table {
@@ -108,6 +111,8 @@ static void release_files(struct ua_rsrc_node *chain)
 	for (; chain; chain = chain->next) {
 		struct ua_file_node *node = file_node_of(chain);
 
+		if (node->fd < 0)	/* its descriptor could not be made */
+			continue;
 		b.fds[b.nr_fds++] = node->fd;
 		node->fd = -1;
 		if (b.nr_fds == CLOSE_BATCH)
@@ -119,14 +124,20 @@ static void release_files(struct ua_rsrc_node *chain)
 static const struct ua_rsrc_type file_type = {
 	.node_size = sizeof(struct ua_file_node),
 	.release = release_files,
+	.keep = true,
 };
 
-/* A live node, holding only the table's reference. */
+/* A live node, holding only the table's reference, and a descriptor
+ * number (fd) only when kept. */
 static struct ua_file_node *node_take(struct ua_ctx *ctx)
 {
 	struct ua_rsrc_node *node = ua_rsrc_node_take(&ctx->files.nodes);
 
-	return node ? file_node_of(node) : NULL;
+	if (!node)
+		return NULL;
+	if (!node->kept)
+		file_node_of(node)->fd = -1;
+	return file_node_of(node);
 }
 
 /*
@@ -285,21 +296,59 @@ static void slot_replace(struct ua_files *files, struct ua_file_table *table,
 	}
 }
 
-/* A node holding the table's own descriptor for fd, with tag. */
-static int node_for_fd(struct ua_ctx *ctx, int fd, __u64 tag,
-		       struct ua_file_node **out)
+/*
+ * A kept node's descriptor number, which still holds the file of the node
+ * it was, takes fd's file in one dup3(), which drops the old file: one
+ * system call where a new descriptor and the close of the old one are
+ * two (and the close's descriptor-table lock taken against this thread's
+ * on the RCU callback thread). The number is ours alone: no request and
+ * no lookup still uses the node, a grace period after it was retired.
+ * Returns the descriptor, or -1 with the number closed.
+ */
+static int dup_into_kept(struct ua_file_node *node, int fd)
 {
-	struct ua_file_node *node;
-	int dup = dup_for_table(&ctx->files, fd);
+	node->rsrc.kept = false;
+	if (dup3(fd, node->fd, O_CLOEXEC) >= 0)
+		return node->fd;
+	close(node->fd);
+	node->fd = -1;
+	return -1;
+}
 
-	if (dup < 0)
-		return dup;
-	node = node_take(ctx);
-	if (!node) {
-		close(dup);
+/*
+ * The calls between an update's entry and its dup3(). Each frame there
+ * costs a mispredicted return once the system call is back (the kernel's
+ * own calls have overwritten the return predictions): these three were
+ * measured at 5% of an update's time, and are folded into their callers.
+ */
+#define ON_UPDATE_PATH	static inline __attribute__((always_inline))
+
+/* The table's own descriptor for fd, in node's number when it has one. */
+ON_UPDATE_PATH int dup_for_node(struct ua_files *files,
+				struct ua_file_node *node, int fd)
+{
+	if (node->rsrc.kept && !ua_ctx_lookup(fd) &&
+	    dup_into_kept(node, fd) >= 0)
+		return node->fd;
+	return dup_for_table(files, fd);
+}
+
+/* A node holding the table's own descriptor for fd, with tag. */
+ON_UPDATE_PATH int node_for_fd(struct ua_ctx *ctx, int fd, __u64 tag,
+			       struct ua_file_node **out)
+{
+	struct ua_file_node *node = node_take(ctx);
+	int dup;
+
+	if (!node)
 		return -ENOMEM;
+	dup = dup_for_node(&ctx->files, node, fd);
+	if (dup < 0) {
+		ua_rsrc_node_give_back(&node->rsrc);	/* closes a kept one */
+		return dup;
 	}
 	node->fd = dup;
+	node->stream = false;
 	node->rsrc.tag = tag;
 	*out = node;
 	return 0;
@@ -504,8 +553,8 @@ int ua_files_unregister(struct ua_ctx *ctx)
  * and ends the update. Returns how many entries were processed, or the
  * error if none was.
  */
-static int update_locked(struct ua_ctx *ctx, unsigned offset, __u64 fds,
-			 __u64 tags, unsigned nr)
+ON_UPDATE_PATH int update_locked(struct ua_ctx *ctx, unsigned offset,
+				 __u64 fds, __u64 tags, unsigned nr)
 {
 	struct ua_files *files = &ctx->files;
 	struct ua_file_table *table = files->table;
@@ -597,7 +646,11 @@ static int install_locked(struct ua_ctx *ctx, int fd, __u32 file_slot)
 	node = node_take(ctx);
 	if (!node)
 		return -ENOMEM;
-	node->fd = move_high(files, fd);
+	if (node->rsrc.kept && dup_into_kept(node, fd) >= 0)
+		close(fd);
+	else
+		node->fd = move_high(files, fd);
+	node->stream = false;
 	slot_replace(files, table, (unsigned) slot, node);
 	return alloc ? slot : 0;
 }
@@ -671,6 +724,19 @@ int ua_file_node_fd(const struct ua_file_node *node)
 	return node->fd;
 }
 
+/*
+ * A request on the node's file found it to be a stream (file.c). A file's
+ * kind never changes, so the requests after take it from the node instead
+ * of asking fstat() again each time one leaves the fast path: a pipe or
+ * socket read that waits for data would pay one per wait. Only streams
+ * are remembered: a seekable file's request may need the file's identity
+ * too (its hash key), which the node does not keep.
+ */
+void ua_file_node_mark_stream(struct ua_file_node *node)
+{
+	__atomic_store_n(&node->stream, true, __ATOMIC_RELAXED);
+}
+
 /* Maybe the file's last user: then it is released. */
 void ua_file_node_put(struct ua_file_node *node)
 {
@@ -690,6 +756,8 @@ int ua_req_assign_fixed_file(struct ua_req *req)
 		return -EBADF;
 	req->file_node = node;
 	req->fd = node->fd;
+	if (__atomic_load_n(&node->stream, __ATOMIC_RELAXED))
+		req->file_kind = UA_FILE_STREAM;
 	return 0;
 }
 

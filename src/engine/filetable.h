@@ -29,6 +29,7 @@ void ua_files_destroy(struct ua_ctx *ctx);
 struct ua_file_node *ua_files_get_node(struct ua_ctx *ctx, unsigned slot);
 int ua_file_node_fd(const struct ua_file_node *node);
 void ua_file_node_put(struct ua_file_node *node);
+void ua_file_node_mark_stream(struct ua_file_node *node);
 int ua_req_assign_fixed_file(struct ua_req *req);
 void ua_req_put_fixed_file(struct ua_req *req);
 /* fds and tags: arrays in the application's memory, 0 for none. */

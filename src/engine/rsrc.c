@@ -6,9 +6,11 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include "engine/cq.h"
 #include "engine/lock.h"
@@ -88,12 +90,48 @@ static void node_release(struct ua_percpu_ref *ref)
 }
 
 /*
- * A grace period has passed since each node of the list was retired: drop
- * the table's references. Unused nodes are released here, in one batch.
- * The list is newest first; kill in retirement order, so that tags post
- * in the order their resources left the table.
+ * The batch of nodes released at a grace period's end: those the type
+ * keeps come back as a chain (live again, still holding their own);
+ * the others are released, their tags posted, and recycled.
  */
-static void finish_kills(struct ua_rsrc_cache *cache, struct ua_rsrc_node *list)
+static struct ua_rsrc_node *release_batch(struct ua_rsrc_cache *cache,
+					  struct ua_rsrc_node *chain, bool keep)
+{
+	struct ua_rsrc_node *node, *next, *kept = NULL, *head = NULL;
+	struct ua_rsrc_node **tail = &head;
+
+	for (node = chain; node; node = next) {
+		next = node->next;
+		if (keep && !node->tag) {
+			ua_percpu_ref_reinit(&node->ref);
+			node->kept = true;
+			node->next = kept;
+			kept = node;
+		} else {
+			*tail = node;
+			tail = &node->next;
+		}
+	}
+	*tail = NULL;
+	if (!head)
+		return kept;
+	release_chain(cache, head);
+	for (node = head; node; node = node->next)
+		node_released(node);
+	nodes_recycle(cache, head,
+		      ua_container_of(tail, struct ua_rsrc_node, next));
+	return kept;
+}
+
+/*
+ * A grace period has passed since each node of the list was retired: drop
+ * the table's references. Unused nodes are released here, in one batch,
+ * or kept (returned) when keep is set. The list is newest first; kill in
+ * retirement order, so that tags post in the order their resources left
+ * the table.
+ */
+static struct ua_rsrc_node *finish_kills(struct ua_rsrc_cache *cache,
+					 struct ua_rsrc_node *list, bool keep)
 {
 	struct release_batch b = { .cache = cache, .tail = &b.head };
 	struct ua_rsrc_node *node, *next, *oldest = NULL;
@@ -109,15 +147,61 @@ static void finish_kills(struct ua_rsrc_cache *cache, struct ua_rsrc_node *list)
 		ua_percpu_ref_kill_finish(&node->ref);
 	}
 	current_batch = NULL;
-	if (!b.head)
-		return;
 	*b.tail = NULL;
-	release_chain(cache, b.head);
-	for (node = b.head; node; node = node->next)
-		node_released(node);
-	nodes_recycle(cache, b.head,
-		      ua_container_of(b.tail, struct ua_rsrc_node, next));
+	return release_batch(cache, b.head, keep);
 }
+
+/* a, then b. */
+static struct ua_rsrc_node *chain_join(struct ua_rsrc_node *a,
+				       struct ua_rsrc_node *b)
+{
+	struct ua_rsrc_node *last = a;
+
+	if (!a)
+		return b;
+	while (last->next)
+		last = last->next;
+	last->next = b;
+	return a;
+}
+
+/* Kept nodes nobody took: what they hold is released; they are live. */
+static void let_go(struct ua_rsrc_cache *cache, struct ua_rsrc_node *chain)
+{
+	struct ua_rsrc_node *last = chain;
+
+	if (!chain)
+		return;
+	release_chain(cache, chain);
+	for (;; last = last->next) {
+		last->kept = false;
+		if (!last->next)
+			break;
+	}
+	nodes_recycle(cache, chain, last);
+}
+
+/*
+ * A grace period's end, which needs the lock to hand what it kept over
+ * and to start the next period. An updating thread holds the lock nearly
+ * all the time, releasing it only for a moment between two updates, and
+ * may be preempted holding it: the RCU thread, waiting for it, was found
+ * to wait hundreds of microseconds per period, while updates ran out of
+ * kept nodes. So the end is left to whichever thread holds the lock next:
+ * the RCU thread posts it (PERIOD_ENDED), and takes the lock itself only
+ * if no writer has taken the end over (ua_rsrc_node_take() does) by the
+ * time it gets it. It returns once the end is done either way.
+ */
+enum period_end {
+	PERIOD_RUNNING,
+	PERIOD_ENDED,		/* ended_kept waits for the lock's holder */
+	PERIOD_ENDING,		/* a holder of the lock is ending it */
+};
+
+/* Spins of the RCU thread on trylock before it naps between tries. */
+#define END_SPINS	256
+
+static void end_period_locked(struct ua_rsrc_cache *cache);
 
 static struct ua_rsrc_node *node_alloc(struct ua_rsrc_cache *cache)
 {
@@ -131,17 +215,34 @@ static struct ua_rsrc_node *node_alloc(struct ua_rsrc_cache *cache)
 	}
 	node->cache = cache;
 	node->tag = 0;
+	node->kept = false;
 	cache->nr_nodes++;
 	return node;
 }
 
-/* Growth allocates; the released stack is taken whole, so no pop races a
- * push (no ABA). */
+/* Kept nodes first, newest first: the oldest are those let go at the
+ * period's end. Growth allocates; the released stack is taken whole, so
+ * no pop races a push (no ABA). */
 struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache)
 {
-	struct ua_rsrc_node *node = cache->pool;
+	struct ua_rsrc_node *node = cache->kept;
 
 	ua_lock_assert_held(cache->lock);
+	if (__atomic_load_n(&cache->end_state, __ATOMIC_RELAXED) ==
+	    PERIOD_ENDED) {
+		end_period_locked(cache);
+		node = cache->kept;
+	}
+	if (node) {
+		cache->kept = node->next;
+		return node;
+	}
+	node = cache->kept_before;
+	if (node) {
+		cache->kept_before = node->next;
+		return node;
+	}
+	node = cache->pool;
 	if (!node)
 		node = __atomic_exchange_n(&cache->released, NULL,
 					   __ATOMIC_ACQUIRE);
@@ -159,6 +260,7 @@ void ua_rsrc_node_give_back(struct ua_rsrc_node *node)
 	node->next = NULL;
 	release_chain(cache, node);
 	node->tag = 0;
+	node->kept = false;
 	node->next = cache->pool;
 	cache->pool = node;
 }
@@ -175,12 +277,61 @@ static void grace_period_done(struct ua_rcu_head *head);
 static void start_grace_period(struct ua_rsrc_cache *cache)
 {
 	ua_lock_assert_held(cache->lock);
-	if (cache->gp_pending || !cache->retiring)
+	if (cache->gp_pending ||
+	    (!cache->retiring && !cache->kept && !cache->kept_before))
 		return;
 	cache->waiting = cache->retiring;
 	cache->retiring = NULL;
 	cache->gp_pending = true;
 	ua_rcu_call(&cache->gp, grace_period_done);
+}
+
+/* The nodes kept two ends ago that nobody took are let go (by the RCU
+ * thread, through `expired`); those of the previous end stay for one more
+ * period, taken after the new ones, which smooths out periods of unequal
+ * length; and while any are kept another period runs, so that each is let
+ * go at most two periods after it was kept, whether or not more nodes
+ * retire. */
+static void end_period_locked(struct ua_rsrc_cache *cache)
+{
+	int ended = PERIOD_ENDED;
+	struct ua_rsrc_node *old = cache->kept_before;
+
+	ua_lock_assert_held(cache->lock);
+	if (!__atomic_compare_exchange_n(&cache->end_state, &ended,
+					 PERIOD_ENDING, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	cache->kept_before = cache->kept;
+	cache->kept = cache->ended_kept;
+	cache->ended_kept = NULL;
+	if (!cache->keeping) {	/* teardown began meanwhile */
+		old = chain_join(chain_join(old, cache->kept_before),
+				 cache->kept);
+		cache->kept = cache->kept_before = NULL;
+	}
+	cache->expired = old;	/* let go by the RCU thread, right after */
+	cache->gp_pending = false;
+	start_grace_period(cache);
+	__atomic_store_n(&cache->end_state, PERIOD_RUNNING, __ATOMIC_RELEASE);
+}
+
+static void end_period(struct ua_rsrc_cache *cache)
+{
+	static const struct timespec pause = { .tv_nsec = 20 * 1000 };
+
+	for (unsigned spins = 0;
+	     __atomic_load_n(&cache->end_state, __ATOMIC_ACQUIRE) !=
+	     PERIOD_RUNNING; spins++) {
+		if (!pthread_mutex_trylock(cache->lock)) {
+			end_period_locked(cache);
+			pthread_mutex_unlock(cache->lock);
+		} else if (spins < END_SPINS) {
+			ua_cpu_relax();
+		} else {
+			nanosleep(&pause, NULL);
+		}
+	}
 }
 
 /* On the RCU callback thread. `waiting` is ours until gp_pending clears:
@@ -189,13 +340,17 @@ static void grace_period_done(struct ua_rcu_head *head)
 {
 	struct ua_rsrc_cache *cache = ua_container_of(head,
 						      struct ua_rsrc_cache, gp);
+	bool keep = __atomic_load_n(&cache->keeping, __ATOMIC_RELAXED);
 
-	finish_kills(cache, cache->waiting);
+	__atomic_store_n(&cache->ending, true, __ATOMIC_RELAXED);
+	cache->ended_kept = finish_kills(cache, cache->waiting, keep);
 	cache->waiting = NULL;
-	pthread_mutex_lock(cache->lock);
-	cache->gp_pending = false;
-	start_grace_period(cache);
-	pthread_mutex_unlock(cache->lock);
+	__atomic_store_n(&cache->end_state, PERIOD_ENDED, __ATOMIC_RELEASE);
+	end_period(cache);
+	let_go(cache, cache->expired);
+	cache->expired = NULL;
+	/* The last touch of the cache: teardown may free it from here on. */
+	__atomic_store_n(&cache->ending, false, __ATOMIC_RELEASE);
 }
 
 void ua_rsrc_node_retire(struct ua_rsrc_node *node)
@@ -214,13 +369,18 @@ void ua_rsrc_node_retire(struct ua_rsrc_node *node)
 bool ua_rsrc_finish_retiring_now(struct ua_rsrc_cache *cache)
 {
 	struct ua_rsrc_node *list = cache->retiring;
+	struct ua_rsrc_node *kept = chain_join(cache->kept, cache->kept_before);
 
 	ua_lock_assert_held(cache->lock);
-	if (!list)
+	cache->kept = cache->kept_before = NULL;
+	if (!list && !kept)
 		return false;
 	cache->retiring = NULL;
-	ua_rcu_synchronize();
-	finish_kills(cache, list);
+	let_go(cache, kept);
+	if (list) {
+		ua_rcu_synchronize();
+		finish_kills(cache, list, false);
+	}
 	return true;
 }
 
@@ -232,6 +392,7 @@ void ua_rsrc_cache_init(struct ua_rsrc_cache *cache, struct ua_ctx *ctx,
 	cache->type = type;
 	cache->ctx = ctx;
 	cache->lock = lock;
+	cache->keeping = type->keep;
 	cache->nr_shards = cpus > MAX_NODE_SHARDS ? MAX_NODE_SHARDS : cpus;
 }
 
@@ -250,8 +411,18 @@ static unsigned free_list(struct ua_rsrc_node *node)
 
 void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache)
 {
+	struct ua_rsrc_node *kept;
 	bool pending;
 	unsigned freed;
+
+	/* Nothing is taken any more: what is kept goes now, and nothing is
+	 * kept from here on. */
+	pthread_mutex_lock(cache->lock);
+	__atomic_store_n(&cache->keeping, false, __ATOMIC_RELAXED);
+	kept = chain_join(cache->kept, cache->kept_before);
+	cache->kept = cache->kept_before = NULL;
+	pthread_mutex_unlock(cache->lock);
+	let_go(cache, kept);
 
 	/* A grace period's end may start the next one: wait for them all.
 	 * A cache that never retired a node waits for none: a barrier would
@@ -265,6 +436,9 @@ void ua_rsrc_cache_destroy(struct ua_rsrc_cache *cache)
 			break;
 		ua_rcu_barrier();
 	}
+	/* The end that cleared gp_pending may still be letting nodes go. */
+	while (__atomic_load_n(&cache->ending, __ATOMIC_ACQUIRE))
+		sched_yield();
 	freed = free_list(cache->pool);
 	freed += free_list(cache->released);
 	cache->pool = cache->released = NULL;

@@ -47,8 +47,9 @@ struct ua_buf_table;
 struct ua_rsrc_node {
 	struct ua_percpu_ref	ref;	/* the table's + one per request */
 	struct ua_rsrc_cache	*cache;
-	struct ua_rsrc_node	*next;	/* pool, retiring, released */
+	struct ua_rsrc_node	*next;	/* pool, retiring, released, kept */
 	__u64			tag;	/* CQE user_data on release; 0: none */
+	bool			kept;	/* released, still holding its own */
 };
 
 struct ua_rsrc_type {
@@ -60,6 +61,14 @@ struct ua_rsrc_type {
 	 * NULL when a node holds nothing of its own.
 	 */
 	void	(*release)(struct ua_rsrc_node *chain);
+	/*
+	 * Untagged nodes released unused at the end of a grace period keep
+	 * what they hold, for two more periods, instead of releasing it:
+	 * ua_rsrc_node_take() hands them out first, marked kept, for the
+	 * type to reuse (a file node's descriptor number takes the next file
+	 * in one dup3()). What nobody took by then is released.
+	 */
+	bool	keep;
 };
 
 /*
@@ -76,8 +85,16 @@ struct ua_rsrc_cache {
 	/* Retired nodes, waiting for a grace period, under lock: */
 	struct ua_rsrc_node	*retiring;	/* for the next one */
 	struct ua_rsrc_node	*waiting;	/* for the pending one */
+	struct ua_rsrc_node	*kept;		/* type->keep; newest first */
+	struct ua_rsrc_node	*kept_before;	/* kept a period earlier */
+	bool			keeping;	/* type->keep until teardown */
 	bool			gp_pending;
 	struct ua_rcu_head	gp;
+	/* A period's end handed to the lock's next holder (rsrc.c): */
+	struct ua_rsrc_node	*ended_kept;	/* what it kept */
+	int			end_state;	/* __atomic, enum period_end */
+	bool			ending;		/* __atomic: in grace_period_done */
+	struct ua_rsrc_node	*expired;	/* kept nobody took: let go */
 	/* Written by releases on other threads: a cache line of its own. */
 	char			pad[64];
 	struct ua_rsrc_node	*released;	/* atomic stack */
@@ -116,14 +133,16 @@ void ua_buf_node_put(struct ua_buf_node *node);
 /* Writers hold *cache->lock. */
 void ua_rsrc_cache_init(struct ua_rsrc_cache *cache, struct ua_ctx *ctx,
 			pthread_mutex_t *lock, const struct ua_rsrc_type *type);
-/* A live node holding only the table's reference, or NULL (-ENOMEM). */
+/* A live node holding only the table's reference, or NULL (-ENOMEM); a
+ * kept one (node->kept) first, whose holding the caller reuses or frees. */
 struct ua_rsrc_node *ua_rsrc_node_take(struct ua_rsrc_cache *cache);
 /* A node that was never published goes straight back to the pool. */
 void ua_rsrc_node_give_back(struct ua_rsrc_node *node);
 /* Unpublished already: drops the table's reference after a grace period. */
 void ua_rsrc_node_retire(struct ua_rsrc_node *node);
-/* Finishes, after a grace period of its own, the nodes still waiting for
- * one to start; false if there were none. */
+/* Releases the kept nodes' holdings, and finishes, after a grace period of
+ * its own, the nodes still waiting for one to start, releasing theirs;
+ * false if there were none of either. */
 bool ua_rsrc_finish_retiring_now(struct ua_rsrc_cache *cache);
 /* Teardown, with the table unregistered and every request freed: lets
  * every pending grace period run, then frees the nodes. */
