@@ -281,7 +281,10 @@ static ssize_t transfer(struct ua_req *req, int flags)
 	const struct iovec *iov;
 	struct iovec one;
 	int nr = next_iov(req, &one, &iov);
-	off_t off = rw->stream || rw->off == -1 ? -1 : rw->off + (off_t) rw->done;
+	/* A descriptor known to be a stream (a fixed file's node says so)
+	 * is read at -1 at once: its offset would only fail with ESPIPE. */
+	bool stream = rw->stream || req->file_kind == UA_FILE_STREAM;
+	off_t off = stream || rw->off == -1 ? -1 : rw->off + (off_t) rw->done;
 	ssize_t n = sys_rw(req, iov, nr, off, flags);
 
 	if (n == -ESPIPE && off != -1 && !rw->positional) {
