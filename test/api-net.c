@@ -648,40 +648,18 @@ static void test_idle_connections_hold_no_threads(void **state)
  * io_uring_enter() is no cancellation point, whatever it transfers: a
  * thread with a cancellation pending submits a RECV, a SEND and an
  * ACCEPT that all run at once, gets the count back, and is cancelled
- * only at its next cancellation point. The ring is the thread's own: one
- * a cancelled submitter left locked is never touched again. (No request
- * here copies an address or a msghdr in: under a sandbox that refuses
- * process_vm_readv() the engine copies through a pipe.)
+ * only at its next cancellation point.
  */
-struct cancel_pending {
-	struct io_uring	ring;
-	int		sv[2], lfd;
-	struct sockaddr_in addr;
-	char		buf[8];
-	int		submitted;
-	bool		returned;
-};
-
-static void *submit_with_cancel_pending(void *arg)
-{
-	struct cancel_pending *t = arg;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_cancel(pthread_self());
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	t->submitted = io_uring_submit(&t->ring);
-	t->returned = true;
-	pthread_testcancel();
-	return NULL;
-}
-
 static void test_transfers_are_no_cancellation_points(void **state)
 {
-	static struct cancel_pending t;
+	static struct {
+		struct io_uring	ring;
+		int		sv[2], lfd;
+		struct sockaddr_in addr;
+		char		buf[8];
+	} t;
 	struct test_cqe c[4];
-	pthread_t thread;
 	int peer;
-	void *ret;
 
 	(void) state;
 	assert_int_equal(io_uring_queue_init(8, &t.ring, 0), 0);
@@ -692,12 +670,7 @@ static void test_transfers_are_no_cancellation_points(void **state)
 	io_uring_prep_recv(sqe_ud(&t.ring, 0), t.sv[1], t.buf, sizeof(t.buf), 0);
 	io_uring_prep_send(sqe_ud(&t.ring, 1), t.sv[1], "pong", 4, 0);
 	io_uring_prep_accept(sqe_ud(&t.ring, 2), t.lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert_int_equal(pthread_create(&thread, NULL,
-					submit_with_cancel_pending, &t), 0);
-	assert_int_equal(pthread_join(thread, &ret), 0);
-	assert_true(ret == PTHREAD_CANCELED);
-	assert_true(t.returned);
-	assert_int_equal(t.submitted, 3);
+	assert_int_equal(submit_in_cancelled_thread(&t.ring), 3);
 	reap_by_ud(&t.ring, c, 3);
 	assert_int_equal(c[0].res, 4);
 	assert_int_equal(c[1].res, 4);

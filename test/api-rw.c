@@ -8,7 +8,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include "helpers.h"
@@ -684,55 +683,29 @@ static void test_batched_reads_at_position_take_distinct_chunks(void **state)
  * cancellation point. The ring is the thread's own, never touched again
  * should a cancelled submitter leave it locked.
  */
-struct cancel_pending {
-	struct io_uring	ring;
-	int		submitted;
-	bool		returned;
-};
-
-static void *submit_with_cancel_pending(void *arg)
-{
-	struct cancel_pending *t = arg;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_cancel(pthread_self());
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	t->submitted = io_uring_submit(&t->ring);
-	t->returned = true;
-	pthread_testcancel();
-	return NULL;
-}
-
 static void test_file_io_is_no_cancellation_point(void **state)
 {
 	struct fixture *f = *state;
-	static struct cancel_pending t;
+	static struct io_uring ring;
 	static char buf[4096];
 	int fd = pattern_fd(f, O_RDWR), spare = dup(fd);
 	struct io_uring_cqe *cqe;
-	pthread_t thread;
-	void *ret;
 	int i;
 
 	assert_true(spare >= 0);
-	assert_int_equal(io_uring_queue_init(8, &t.ring, 0), 0);
-	io_uring_prep_read(io_uring_get_sqe(&t.ring), fd, buf, sizeof(buf), 0);
-	io_uring_prep_write(io_uring_get_sqe(&t.ring), fd, "ab", 2, 8192);
-	io_uring_prep_close(io_uring_get_sqe(&t.ring), spare);
-	assert_int_equal(pthread_create(&thread, NULL,
-					submit_with_cancel_pending, &t), 0);
-	assert_int_equal(pthread_join(thread, &ret), 0);
-	assert_true(ret == PTHREAD_CANCELED);
-	assert_true(t.returned);
-	assert_int_equal(t.submitted, 3);
+	assert_int_equal(io_uring_queue_init(8, &ring, 0), 0);
+	io_uring_prep_read(io_uring_get_sqe(&ring), fd, buf, sizeof(buf), 0);
+	io_uring_prep_write(io_uring_get_sqe(&ring), fd, "ab", 2, 8192);
+	io_uring_prep_close(io_uring_get_sqe(&ring), spare);
+	assert_int_equal(submit_in_cancelled_thread(&ring), 3);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(io_uring_wait_cqe(&t.ring, &cqe), 0);
+		assert_int_equal(io_uring_wait_cqe(&ring, &cqe), 0);
 		assert_true(cqe->res >= 0);
-		io_uring_cqe_seen(&t.ring, cqe);
+		io_uring_cqe_seen(&ring, cqe);
 	}
 	assert_true(check_pattern(buf, sizeof(buf), 0, 1));
 	assert_int_equal(fcntl(spare, F_GETFD), -1);
-	io_uring_queue_exit(&t.ring);
+	io_uring_queue_exit(&ring);
 	close(fd);
 }
 

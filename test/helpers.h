@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,48 @@ static inline int check_pattern(const void *buf, size_t len,
 }
 
 /* A fresh private directory under /tmp; path must hold PATH_MAX bytes. */
+/*
+ * A thread with a cancellation pending (pthread_cancel(3)) submits what
+ * ring holds. io_uring_enter() is no cancellation point: the submit
+ * returns its count and the thread is cancelled at its next cancellation
+ * point. Returns that count, or -1 when the thread ended inside the
+ * submit (the ring may then be left locked: it must not be used again)
+ * or was not cancelled at all.
+ */
+struct cancel_pending_submit {
+	struct io_uring	*ring;
+	int		submitted;
+	bool		returned;
+};
+
+static inline void *submit_with_cancel_pending(void *arg)
+{
+	struct cancel_pending_submit *t = arg;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cancel(pthread_self());
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	t->submitted = io_uring_submit(t->ring);
+	t->returned = true;
+	pthread_testcancel();
+	return NULL;
+}
+
+static inline int submit_in_cancelled_thread(struct io_uring *ring)
+{
+	static struct cancel_pending_submit t;
+	pthread_t thread;
+	void *ret;
+
+	t.ring = ring;
+	t.returned = false;
+	if (pthread_create(&thread, NULL, submit_with_cancel_pending, &t) ||
+	    pthread_join(thread, &ret) || ret != PTHREAD_CANCELED ||
+	    !t.returned)
+		return -1;
+	return t.submitted;
+}
+
 static inline int make_tmpdir(char *path)
 {
 	snprintf(path, PATH_MAX, "/tmp/ua-api-XXXXXX");
