@@ -35,6 +35,7 @@
 #include "engine/ringref.h"
 #include "engine/sqpoll.h"
 #include "engine/submit.h"
+#include "engine/thread.h"
 #include "engine/timer.h"
 #include "engine/wait.h"
 
@@ -325,7 +326,6 @@ static void *sq_thread_main(void *arg)
 static int start_thread(struct ua_sq_data *sqd, int cpu)
 {
 	pthread_attr_t attr;
-	sigset_t all, saved;
 	cpu_set_t set;
 	int ret;
 
@@ -337,12 +337,9 @@ static int start_thread(struct ua_sq_data *sqd, int cpu)
 		CPU_SET(cpu, &set);
 		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	ret = pthread_create(&sqd->thread, &attr, sq_thread_main, sqd);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	ret = ua_thread_create(&sqd->thread, &attr, sq_thread_main, sqd);
 	pthread_attr_destroy(&attr);
-	return -ret;
+	return ret;
 }
 
 /*

@@ -5,14 +5,27 @@
 #include <signal.h>
 
 /*
- * Starts fn(arg) on a detached thread with every signal blocked: a new
- * thread inherits its creator's mask, so the mask is set around the
- * creation and restored at once. 0, or the -errno of pthread_create().
+ * pthread_create() with every signal blocked in the new thread: a thread
+ * inherits its creator's mask, so the mask is set around the creation and
+ * restored at once. 0, or the -errno of pthread_create().
  */
+int ua_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+		     void *(*fn)(void *), void *arg)
+{
+	sigset_t all, saved;
+	int ret;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	ret = pthread_create(thread, attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return -ret;
+}
+
+/* The same, detached. */
 int ua_thread_start(void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
-	sigset_t all, saved;
 	pthread_t thread;
 	int ret;
 
@@ -20,10 +33,7 @@ int ua_thread_start(void *(*fn)(void *), void *arg)
 	if (ret)
 		return -ret;
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	ret = pthread_create(&thread, &attr, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	ret = ua_thread_create(&thread, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
-	return -ret;
+	return ret;
 }

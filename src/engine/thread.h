@@ -2,6 +2,8 @@
 #ifndef UA_ENGINE_THREAD_H
 #define UA_ENGINE_THREAD_H
 
+#include <pthread.h>
+
 /*
  * The engine's service threads (poller, timer, RCU callbacks, the AIO
  * reaper, futex watchers, teardown) belong to the process and are never
@@ -9,5 +11,8 @@
  * its own threads as they would without the engine.
  */
 int ua_thread_start(void *(*fn)(void *), void *arg);
+/* A joinable one (SQPOLL's), with attr, signals blocked as well. */
+int ua_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+		     void *(*fn)(void *), void *arg);
 
 #endif
