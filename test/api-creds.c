@@ -54,20 +54,6 @@ static int open_flags(struct io_uring *ring, const char *path,
 	return res;
 }
 
-/* A directory anyone may enter, with a file only root may read. */
-static void make_private_file(char *dir, char *file)
-{
-	int fd;
-
-	assert_int_equal(make_tmpdir(dir), 0);
-	assert_int_equal(chmod(dir, 0755), 0);
-	fd = make_empty_file(dir, "private");
-	assert_true(fd >= 0);
-	close(fd);
-	join_path(file, dir, "private");
-	assert_int_equal(chmod(file, 0600), 0);
-}
-
 static void test_feature_reported(void **state)
 {
 	struct io_uring *ring = *state;
@@ -87,7 +73,7 @@ static void test_worker_started_by_other_ids(void **state)
 		skip();
 		return;
 	}
-	make_private_file(dir, file);
+	make_private_file(dir, file, 0755);
 	setfsuid(OTHER_ID);
 	assert_int_equal(open_flags(ring, file, IOSQE_ASYNC), -EACCES);
 	setfsuid(0);
@@ -107,7 +93,7 @@ static void test_worker_takes_submitter_ids(void **state)
 		skip();
 		return;
 	}
-	make_private_file(dir, file);
+	make_private_file(dir, file, 0755);
 	assert_true(open_flags(ring, file, IOSQE_ASYNC) >= 0);
 	setfsuid(OTHER_ID);
 	assert_int_equal(open_flags(ring, file, IOSQE_ASYNC), -EACCES);
@@ -129,7 +115,7 @@ static void test_sqpoll_runs_as_creator(void **state)
 		skip();
 		return;
 	}
-	make_private_file(dir, file);
+	make_private_file(dir, file, 0755);
 	assert_int_equal(io_uring_queue_init(8, &ring, IORING_SETUP_SQPOLL), 0);
 	setfsuid(OTHER_ID);
 	assert_true(open_flags(&ring, file, IOSQE_ASYNC) >= 0);

@@ -623,20 +623,6 @@ static int open_as(struct io_uring *ring, int personality, const char *path,
 	return res;
 }
 
-/* A directory anyone may write, with a file only root may read. */
-static void make_private_file(char *dir, char *file)
-{
-	int fd;
-
-	assert_int_equal(make_tmpdir(dir), 0);
-	assert_int_equal(chmod(dir, 0777), 0);
-	fd = make_empty_file(dir, "private");
-	assert_true(fd >= 0);
-	close(fd);
-	join_path(file, dir, "private");
-	assert_int_equal(chmod(file, 0600), 0);
-}
-
 /* Registered as root, the personality opens what the thread, with
  * another file system user id by now, may not. */
 static void test_personality_runs_with_registered_root(void **state)
@@ -649,7 +635,7 @@ static void test_personality_runs_with_registered_root(void **state)
 		skip();
 		return;
 	}
-	make_private_file(dir, file);
+	make_private_file(dir, file, 0777);
 	p = io_uring_register_personality(ring);
 	assert_true(p > 0);
 	setfsuid(OTHER_ID);
@@ -674,7 +660,7 @@ static void test_personality_runs_with_registered_user(void **state)
 		skip();
 		return;
 	}
-	make_private_file(dir, file);
+	make_private_file(dir, file, 0777);
 	join_path(made, dir, "made");
 	setfsgid(OTHER_ID);
 	setfsuid(OTHER_ID);

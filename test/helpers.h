@@ -195,6 +195,21 @@ static inline int make_empty_file(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A fresh directory of mode dir_mode holding a file "private" that only
+ * its owner (root, in the tests that use it) may read; its path in file. */
+static inline void make_private_file(char *dir, char *file, mode_t dir_mode)
+{
+	int fd;
+
+	assert_int_equal(make_tmpdir(dir), 0);
+	assert_int_equal(chmod(dir, dir_mode), 0);
+	fd = make_empty_file(dir, "private");
+	assert_true(fd >= 0);
+	close(fd);
+	join_path(file, dir, "private");
+	assert_int_equal(chmod(file, 0600), 0);
+}
+
 static inline long long file_size(int fd)
 {
 	struct stat st;
